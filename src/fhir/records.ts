@@ -1,0 +1,75 @@
+import type { Resource } from "@medplum/fhirtypes";
+import type { DataCategoryBit } from "../vocabulary";
+
+/**
+ * The normalized shapes that ingest produces and the twin engine, the store and the gateway
+ * consume. A record keeps the validated FHIR resource it came from, so that an export can
+ * give it back unchanged; the rest are the fields the twin reasons over.
+ */
+
+/** What the twin models; every other resource type is skipped and counted. */
+export type RecordKind =
+  | "demographics"
+  | "condition"
+  | "medication"
+  | "allergy"
+  | "procedure"
+  | "immunization"
+  | "encounter"
+  | "lab"
+  | "vital"
+  | "diagnostic-report";
+
+/** One EMR record: a validated FHIR resource, its data category and its clinical time. */
+export interface TwinRecord {
+  /** `ResourceType/id`, unique within a twin. */
+  readonly key: string;
+  readonly kind: RecordKind;
+  /** The consent category this record falls under (one bit of the on-chain mask). */
+  readonly category: DataCategoryBit;
+  /** Clinical time of the record (onset, effective, period start, authoredOn), ISO 8601, if any. */
+  readonly effectiveAt?: string;
+  /** Display text of the main code (SNOMED CT, RxNorm, LOINC), if any. */
+  readonly display?: string;
+  /** The main code as `system|code`, if any. */
+  readonly code?: string;
+  /** Status as FHIR gives it (clinicalStatus code, status), if any. */
+  readonly status?: string;
+  readonly resource: Resource;
+}
+
+/** The vital signs the twin follows, keyed by their LOINC codes. */
+export const VitalSign = {
+  heartRate: "8867-4",
+  oxygenSaturation: "59408-5",
+  steps: "55423-8",
+  bloodPressure: "85354-9",
+  systolic: "8480-6",
+  diastolic: "8462-4",
+  bodyTemperature: "8310-5",
+  glucose: "2339-0",
+  respiratoryRate: "9279-1",
+  bodyWeight: "29463-7",
+  bodyHeight: "8302-2",
+} as const;
+export type VitalSignName = keyof typeof VitalSign;
+
+/** One measurement, from a wearable (PHR) or taken in care (EMR), in UCUM units. */
+export interface VitalReading {
+  readonly sign: VitalSignName;
+  readonly value: number;
+  /** UCUM unit code, e.g. `/min`, `%`, `mm[Hg]`, `Cel`, `mg/dL`. */
+  readonly unit: string;
+  /** Time of the measurement in milliseconds since the epoch. */
+  readonly at: number;
+  /** The device or system that produced it (Observation.device reference or a source id). */
+  readonly source?: string;
+}
+
+/** What one ingest produced: the records and readings it modelled, and what it skipped. */
+export interface IngestResult {
+  readonly records: TwinRecord[];
+  readonly readings: VitalReading[];
+  /** Resources of types the twin does not model, counted by resource type. */
+  readonly skipped: Record<string, number>;
+}
