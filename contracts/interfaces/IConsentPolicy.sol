@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ITwinRegistry} from "./ITwinRegistry.sol";
+
+/// @title IConsentPolicy
+/// @notice The patient's consent policies over a twin: grants to a grantee over data categories, actions and
+/// purposes (bitmasks, see Common.sol) within a validity window; grants signed off chain (EIP-712) and relayed by
+/// anyone; consent requests from would-be readers; time-boxed emergency access for accredited responders where the
+/// patient's policy allows it. One view answers: may this address do this action on this category for this
+/// purpose now?
+/// @dev One grant per (twin, grantee): granting again replaces it. A grant answers a query when the query's
+/// category, action and purpose bits are all inside the grant's masks, `validFrom <= now < validUntil`, the grant
+/// is not revoked and the twin is active. The twin's owner and delegates are always allowed on a twin that is not
+/// erased. An open emergency access allows `Action.READ` on the categories of the patient's emergency policy for
+/// `Purpose.EMERGENCY` only.
+interface IConsentPolicy {
+    /// @notice The terms of a grant, as signed off chain.
+    /// @param twinId The twin.
+    /// @param grantee Who receives access.
+    /// @param categories DataCategory bits; non-empty.
+    /// @param actions Action bits; non-empty.
+    /// @param purposes Purpose bits; non-empty.
+    /// @param validFrom First second of validity.
+    /// @param validUntil First second after validity; greater than `validFrom`.
+    struct GrantTerms {
+        bytes32 twinId;
+        address grantee;
+        uint32 categories;
+        uint8 actions;
+        uint16 purposes;
+        uint40 validFrom;
+        uint40 validUntil;
+    }
+
+    /// @notice A grant as stored: one slot.
+    /// @param categories DataCategory bits.
+    /// @param actions Action bits.
+    /// @param purposes Purpose bits.
+    /// @param validFrom First second of validity.
+    /// @param validUntil First second after validity.
+    /// @param revokedAt When it was revoked, or zero.
+    struct Grant {
+        uint32 categories;
+        uint8 actions;
+        uint16 purposes;
+        uint40 validFrom;
+        uint40 validUntil;
+        uint40 revokedAt;
+    }
+
+    /// @notice The patient's emergency policy for a twin.
+    /// @param allowed Whether accredited responders may open emergency access at all.
+    /// @param maxDuration The longest emergency access, in seconds (at most `MAX_EMERGENCY_DURATION`).
+    /// @param categories The categories an emergency access may read.
+    struct EmergencyPolicy {
+        bool allowed;
+        uint32 maxDuration;
+        uint32 categories;
+    }
+
+    /// @notice Lifecycle of a consent request.
+    enum RequestStatus {
+        None,
+        Pending,
+        Granted,
+        Denied,
+        Withdrawn
+    }
+
+    /// @notice A consent request by a would-be reader.
+    struct ConsentRequest {
+        bytes32 twinId;
+        address requester;
+        uint32 categories;
+        uint16 purposes;
+        uint32 duration;
+        RequestStatus status;
+    }
+
+    /// @notice The answer of `checkAccess`: `Allowed`, or why not (the query gateway's refusal reasons).
+    enum AccessDecision {
+        Allowed,
+        UnknownTwin,
+        TwinSuspended,
+        TwinErased,
+        NoConsent,
+        NotYetValid,
+        Expired,
+        Revoked,
+        CategoryNotGranted,
+        ActionNotGranted,
+        PurposeNotGranted
+    }
+
+    /// @notice Emitted when a grant is made or replaced (directly, by signature, or answering a request).
+    event ConsentGranted(
+        bytes32 indexed twinId,
+        address indexed grantee,
+        address indexed grantor,
+        uint32 categories,
+        uint8 actions,
+        uint16 purposes,
+        uint40 validFrom,
+        uint40 validUntil
+    );
+    /// @notice Emitted when the terms of a live grant are changed.
+    event ConsentUpdated(
+        bytes32 indexed twinId,
+        address indexed grantee,
+        address indexed grantor,
+        uint32 categories,
+        uint8 actions,
+        uint16 purposes,
+        uint40 validFrom,
+        uint40 validUntil
+    );
+    /// @notice Emitted when a grant is revoked; it holds from this block on.
+    event ConsentRevoked(bytes32 indexed twinId, address indexed grantee, address indexed revokedBy);
+    /// @notice Emitted when a would-be reader asks for consent; the patient's app listens for it.
+    event ConsentRequested(
+        uint256 indexed requestId,
+        bytes32 indexed twinId,
+        address indexed requester,
+        uint32 categories,
+        uint16 purposes,
+        uint32 duration,
+        bytes32 reasonHash
+    );
+    /// @notice Emitted when a request is granted, denied or withdrawn.
+    event ConsentRequestClosed(
+        uint256 indexed requestId,
+        bytes32 indexed twinId,
+        address indexed closedBy,
+        RequestStatus status
+    );
+    /// @notice Emitted when the patient sets the twin's emergency policy.
+    event EmergencyPolicySet(bytes32 indexed twinId, bool allowed, uint32 maxDuration, uint32 categories);
+    /// @notice Emitted when an accredited responder opens emergency (break-glass) access.
+    event EmergencyAccessOpened(
+        bytes32 indexed twinId,
+        address indexed responder,
+        uint40 until,
+        uint32 categories,
+        bytes32 reasonHash
+    );
+    /// @notice Emitted when emergency access is closed before it ends, by the patient, a delegate or the responder.
+    event EmergencyAccessClosed(bytes32 indexed twinId, address indexed responder, address indexed closedBy);
+
+    /// @notice The registry address was zero.
+    error ZeroRegistry();
+    /// @notice The grantee was the zero address.
+    error ZeroGrantee();
+    /// @notice The caller (or signer) is neither the twin's owner nor one of its delegates.
+    error NotTwinController(bytes32 twinId, address account);
+    /// @notice The twin is unknown, suspended or erased.
+    error TwinNotActive(bytes32 twinId);
+    /// @notice The category mask is empty or has undefined bits.
+    error InvalidCategories(uint32 categories);
+    /// @notice The action mask is empty or has undefined bits.
+    error InvalidActions(uint8 actions);
+    /// @notice The purpose mask is empty or has undefined bits.
+    error InvalidPurposes(uint16 purposes);
+    /// @notice The window ends before (or when) it starts, or has already ended.
+    error InvalidWindow(uint40 validFrom, uint40 validUntil);
+    /// @notice There is no live (unrevoked) grant for the grantee on the twin.
+    error NoActiveGrant(bytes32 twinId, address grantee);
+    /// @notice The signed grant's deadline has passed.
+    error SignatureExpired(uint256 deadline, uint256 timestamp);
+    /// @notice The signature is not the signer's over these terms, nonce, chain and contract.
+    error InvalidSignature(address signer);
+    /// @notice The requested duration is zero or longer than `MAX_REQUEST_DURATION`.
+    error InvalidDuration(uint256 duration);
+    /// @notice No request has this id.
+    error UnknownRequest(uint256 requestId);
+    /// @notice The request was already granted, denied or withdrawn.
+    error RequestNotPending(uint256 requestId, RequestStatus status);
+    /// @notice The caller is not the one who made the request.
+    error NotRequester(uint256 requestId, address account);
+    /// @notice The caller is not an accredited emergency responder.
+    error NotEmergencyResponder(address account);
+    /// @notice The twin's emergency policy does not allow emergency access.
+    error EmergencyAccessNotAllowed(bytes32 twinId);
+    /// @notice The emergency duration is zero or above the patient's maximum.
+    error EmergencyDurationTooLong(uint256 duration, uint256 maxDuration);
+    /// @notice The reason hash was zero: emergency access must always carry one.
+    error EmptyReason();
+    /// @notice No emergency access is open for the responder on the twin.
+    error NoEmergencyAccess(bytes32 twinId, address responder);
+    /// @notice The caller may not close this emergency access.
+    error NotAllowedToClose(bytes32 twinId, address account);
+
+    /// @notice Grants (or replaces the grant of) `grantee` on a twin. Owner or delegate.
+    function grant(
+        bytes32 twinId,
+        address grantee,
+        uint32 categories,
+        uint8 actions,
+        uint16 purposes,
+        uint40 validFrom,
+        uint40 validUntil
+    ) external;
+
+    /// @notice The same grant, signed off chain by the owner or a delegate over
+    /// `Grant(bytes32 twinId,address grantee,uint32 categories,uint8 actions,uint16 purposes,uint40 validFrom,uint40 validUntil,address signer,uint256 nonce,uint256 deadline)`
+    /// and submitted by anyone.
+    /// @param terms The grant's terms.
+    /// @param signer Owner or delegate of the twin who signed (an EOA or an ERC-1271 wallet).
+    /// @param nonce The signer's current nonce (see `nonces`); a replay fails on it.
+    /// @param deadline Last timestamp at which the signature may be used.
+    /// @param signature The signature.
+    function grantBySig(
+        GrantTerms calldata terms,
+        address signer,
+        uint256 nonce,
+        uint256 deadline,
+        bytes calldata signature
+    ) external;
+
+    /// @notice Changes the terms of a live grant. Owner or delegate.
+    function updateGrant(
+        bytes32 twinId,
+        address grantee,
+        uint32 categories,
+        uint8 actions,
+        uint16 purposes,
+        uint40 validFrom,
+        uint40 validUntil
+    ) external;
+
+    /// @notice Revokes the grant of `grantee`; it holds from this block on. Owner or delegate.
+    function revoke(bytes32 twinId, address grantee) external;
+
+    /// @notice Asks the patient for consent. Anyone; the request is an event the patient's app listens to.
+    /// @param categories DataCategory bits asked for.
+    /// @param purposes Purpose bits asked for.
+    /// @param duration How long access is asked for, in seconds (at most `MAX_REQUEST_DURATION`).
+    /// @param reasonHash Hash of the off-chain reason text; never the text itself.
+    /// @return requestId The request's id.
+    function requestConsent(
+        bytes32 twinId,
+        uint32 categories,
+        uint16 purposes,
+        uint32 duration,
+        bytes32 reasonHash
+    ) external returns (uint256 requestId);
+
+    /// @notice Answers a pending request with a grant of what it asked for, from `validFrom` for its duration.
+    /// Owner or delegate.
+    /// @param actions Action bits granted.
+    /// @param validFrom Start of the window; zero means now.
+    function grantRequest(uint256 requestId, uint8 actions, uint40 validFrom) external;
+
+    /// @notice Denies a pending request. Owner or delegate.
+    function denyRequest(uint256 requestId) external;
+
+    /// @notice Withdraws one's own pending request.
+    function withdrawRequest(uint256 requestId) external;
+
+    /// @notice Sets whether, for how long at most and on which categories emergency access may be opened. Owner or
+    /// delegate.
+    function setEmergencyPolicy(bytes32 twinId, bool allowed, uint32 maxDuration, uint32 categories) external;
+
+    /// @notice Opens emergency (break-glass) access to the twin for the caller, an accredited emergency responder.
+    /// @param duration Seconds; at most the patient's maximum.
+    /// @param reasonHash Hash of the off-chain reason; required.
+    function openEmergencyAccess(bytes32 twinId, uint32 duration, bytes32 reasonHash) external;
+
+    /// @notice Closes an open emergency access at once. Owner, delegate, or the responder itself.
+    function closeEmergencyAccess(bytes32 twinId, address responder) external;
+
+    /// @notice Whether `account` may do `action` on `category` for `purpose` now, and if not, why.
+    /// @dev Masks with several bits ask for all of them. Reverts on empty or undefined masks.
+    function checkAccess(
+        bytes32 twinId,
+        address account,
+        uint8 action,
+        uint32 category,
+        uint16 purpose
+    ) external view returns (AccessDecision);
+
+    /// @notice `checkAccess(...) == AccessDecision.Allowed`.
+    function isAuthorized(
+        bytes32 twinId,
+        address account,
+        uint8 action,
+        uint32 category,
+        uint16 purpose
+    ) external view returns (bool);
+
+    /// @notice The stored grant of `grantee` on the twin (zero if none).
+    function grantOf(bytes32 twinId, address grantee) external view returns (Grant memory);
+
+    /// @notice The twin's emergency policy.
+    function emergencyPolicyOf(bytes32 twinId) external view returns (EmergencyPolicy memory);
+
+    /// @notice When the responder's emergency access ends (zero or past if none is open).
+    function emergencyAccessUntil(bytes32 twinId, address responder) external view returns (uint40);
+
+    /// @notice A consent request.
+    function requestOf(uint256 requestId) external view returns (ConsentRequest memory);
+
+    /// @notice The registry this policy reads twins, controllers and roles from.
+    function registry() external view returns (ITwinRegistry);
+}
