@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
@@ -10,10 +10,12 @@ import {ITwinRegistry} from "./interfaces/ITwinRegistry.sol";
 
 /// @title TwinRegistry
 /// @notice The registry of patient digital twins, their custodians, data sources and delegates.
-/// @dev Governance: `DEFAULT_ADMIN_ROLE` (with a transfer delay, AccessControlDefaultAdminRules) appoints
-/// `GOVERNANCE_ROLE`, which accredits and removes custodians (`CUSTODIAN_ROLE`) and emergency responders
-/// (`EMERGENCY_RESPONDER_ROLE`) with `grantRole` / `revokeRole`.
-contract TwinRegistry is ITwinRegistry, AccessControlDefaultAdminRules, EIP712, Nonces {
+/// @dev Governance: `DEFAULT_ADMIN_ROLE` appoints `GOVERNANCE_ROLE`, which accredits and removes custodians
+/// (`CUSTODIAN_ROLE`) and emergency responders (`EMERGENCY_RESPONDER_ROLE`) with `grantRole` / `revokeRole`.
+/// Plain AccessControl rather than AccessControlDefaultAdminRules: the latter adds 2.1 KB of code and takes the
+/// deployment past its 2,000,000-gas budget (2.58M measured). For a delay on admin changes, make the admin a
+/// TimelockController or a multisig (the deploy script takes the admin address).
+contract TwinRegistry is ITwinRegistry, AccessControl, EIP712, Nonces {
     /// @notice Accredits and removes custodians and emergency responders.
     bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
     /// @notice Accredited custodians (hospitals) that build twins' master records.
@@ -26,12 +28,11 @@ contract TwinRegistry is ITwinRegistry, AccessControlDefaultAdminRules, EIP712, 
         "CreateTwin(address patient,bytes32 twinId,bytes32 metadataCommitment,address custodian,uint256 nonce,uint256 deadline)"
     );
 
-    /// @dev One slot per twin (240 of 256 bits), so creating a twin writes two new slots (this and the metadata
-    /// commitment) and the consent check reads one.
+    /// @dev One slot per twin (200 of 256 bits), so creating a twin writes two new slots (this and the metadata
+    /// commitment) and the consent check reads one. The creation time is the block of `TwinCreated`.
     struct TwinSlot {
         address owner; // 160 bits: the patient
         TwinStatus status; // 8 bits
-        uint40 createdAt; // 40 bits: block timestamp, good until year 36812
         uint32 custodianId; // 32 bits: index into _custodianById, instead of a second 160-bit address slot
     }
 
@@ -46,12 +47,10 @@ contract TwinRegistry is ITwinRegistry, AccessControlDefaultAdminRules, EIP712, 
     mapping(uint32 id => address custodian) private _custodianById;
     uint32 private _custodianCount;
 
-    /// @param adminDelay Delay, in seconds, of a default-admin transfer (AccessControlDefaultAdminRules).
-    /// @param admin The initial default admin (for example a governance multisig or timelock).
-    constructor(
-        uint48 adminDelay,
-        address admin
-    ) AccessControlDefaultAdminRules(adminDelay, admin) EIP712("TwinLedger TwinRegistry", "1") {
+    /// @param admin The default admin (for example a governance multisig or a TimelockController).
+    constructor(address admin) EIP712("TwinLedger TwinRegistry", "1") {
+        if (admin == address(0)) revert ZeroAddress();
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _setRoleAdmin(CUSTODIAN_ROLE, GOVERNANCE_ROLE);
         _setRoleAdmin(EMERGENCY_RESPONDER_ROLE, GOVERNANCE_ROLE);
     }
@@ -109,8 +108,9 @@ contract TwinRegistry is ITwinRegistry, AccessControlDefaultAdminRules, EIP712, 
 
     /// @inheritdoc ITwinRegistry
     function authorizeSource(bytes32 twinId, address source, SourceKind kind, uint32 categories) external {
-        _requireLiveTwinController(twinId);
+        TwinSlot storage t = _requireLiveTwinController(twinId);
         if (source == address(0)) revert ZeroAddress();
+        if (source == t.owner) revert OwnerNotAllowed(twinId, source);
         if (kind == SourceKind.None) revert InvalidSourceKind(kind);
         if (categories == 0 || categories & ~DataCategory.ALL != 0) revert InvalidCategories(categories);
         _sources[twinId][source] = SourceAuthorization({
@@ -201,17 +201,13 @@ contract TwinRegistry is ITwinRegistry, AccessControlDefaultAdminRules, EIP712, 
     // ----------------------------------------------------------------------------------------------------------
 
     /// @inheritdoc ITwinRegistry
-    function twin(bytes32 twinId) external view returns (Twin memory) {
-        TwinSlot memory t = _twins[twinId];
-        return
-            Twin({
-                owner: t.owner,
-                status: t.status,
-                createdAt: t.createdAt,
-                custodian: _custodianById[t.custodianId],
-                metadataCommitment: _metadata[twinId],
-                pendingOwner: _pendingOwners[twinId]
-            });
+    function metadataOf(bytes32 twinId) external view returns (bytes32) {
+        return _metadata[twinId];
+    }
+
+    /// @inheritdoc ITwinRegistry
+    function pendingOwnerOf(bytes32 twinId) external view returns (address) {
+        return _pendingOwners[twinId];
     }
 
     /// @inheritdoc ITwinRegistry
@@ -266,12 +262,6 @@ contract TwinRegistry is ITwinRegistry, AccessControlDefaultAdminRules, EIP712, 
         return hasRole(EMERGENCY_RESPONDER_ROLE, account);
     }
 
-    /// @notice The EIP-712 domain separator of this registry (for off-chain signers).
-    // solhint-disable-next-line func-name-mixedcase
-    function DOMAIN_SEPARATOR() external view returns (bytes32) {
-        return _domainSeparatorV4();
-    }
-
     // ----------------------------------------------------------------------------------------------------------
     // Internals
     // ----------------------------------------------------------------------------------------------------------
@@ -294,7 +284,6 @@ contract TwinRegistry is ITwinRegistry, AccessControlDefaultAdminRules, EIP712, 
         if (t.status != TwinStatus.None) revert TwinAlreadyExists(twinId);
         t.owner = patient;
         t.status = TwinStatus.Active;
-        t.createdAt = uint40(block.timestamp);
         t.custodianId = custodianId;
         _metadata[twinId] = metadataCommitment;
         emit TwinCreated(twinId, patient, custodian, metadataCommitment);

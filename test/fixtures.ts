@@ -8,7 +8,6 @@ import { DataCategory, SourceKind } from "../src/vocabulary";
  * Use them through `loadFixture(deployFixture)` / `loadFixture(twinFixture)`.
  */
 
-export const ADMIN_DELAY = 3 * 24 * 60 * 60;
 export const TWIN_ID = ethers.id("twin:pseudonym:alice");
 export const METADATA = ethers.id("metadata-commitment:v1");
 export const EMR_CATEGORIES =
@@ -73,7 +72,6 @@ export async function deployFixture() {
   const a = await actors();
   const deployment = await deployTwinLedger({
     deployer: a.admin,
-    adminDelay: ADMIN_DELAY,
     governance: [a.governance.address],
   });
   const { registry } = deployment;

@@ -12,22 +12,6 @@ import {TwinStatus, SourceKind} from "../Common.sol";
 /// and revoke events of AccessControl are the notification of the accredited-hospital list.
 /// Nothing here is health data: a twin is a pseudonymous id and a commitment (hash) to its metadata.
 interface ITwinRegistry {
-    /// @notice A twin as stored, for views.
-    /// @param owner The patient's address; the owner of the twin.
-    /// @param status Lifecycle status.
-    /// @param createdAt Block timestamp of creation.
-    /// @param custodian The accredited custodian that builds the twin's master record.
-    /// @param metadataCommitment Hash committing to the twin's off-chain metadata.
-    /// @param pendingOwner The address that may accept ownership, or zero.
-    struct Twin {
-        address owner;
-        TwinStatus status;
-        uint40 createdAt;
-        address custodian;
-        bytes32 metadataCommitment;
-        address pendingOwner;
-    }
-
     /// @notice A data source's authorization on one twin.
     /// @param categories The data categories (DataCategory bits) the source may write.
     /// @param kind What kind of source it is.
@@ -168,8 +152,11 @@ interface ITwinRegistry {
     /// or delegate.
     function eraseTwin(bytes32 twinId) external;
 
-    /// @notice The whole twin record.
-    function twin(bytes32 twinId) external view returns (Twin memory);
+    /// @notice The twin's metadata commitment (zero for an unknown id).
+    function metadataOf(bytes32 twinId) external view returns (bytes32);
+
+    /// @notice The address that may accept ownership of the twin, or zero.
+    function pendingOwnerOf(bytes32 twinId) external view returns (address);
 
     /// @notice The twin's status (`None` for an unknown id).
     function statusOf(bytes32 twinId) external view returns (TwinStatus);

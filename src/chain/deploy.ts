@@ -15,10 +15,8 @@ export type ContractName = (typeof CONTRACT_NAMES)[number];
 export interface DeployOptions {
   /** Signs and pays for the deployments. */
   readonly deployer: Signer;
-  /** The registry's default admin (AccessControlDefaultAdminRules); defaults to the deployer. */
+  /** The registry's default admin (a multisig or TimelockController in production); defaults to the deployer. */
   readonly admin?: string;
-  /** Delay in seconds of a default-admin transfer; defaults to 2 days. */
-  readonly adminDelay?: number;
   /** Accounts given GOVERNANCE_ROLE right after deployment (only when the admin is the deployer). */
   readonly governance?: readonly string[];
 }
@@ -38,8 +36,6 @@ export interface TwinLedgerDeployment {
   readonly contracts: readonly DeployedContract[];
 }
 
-export const DEFAULT_ADMIN_DELAY_SECONDS = 2 * 24 * 60 * 60;
-
 async function deployed<T extends { deploymentTransaction(): { wait(): Promise<unknown> } | null }>(
   contract: T,
 ): Promise<ContractTransactionReceipt> {
@@ -58,9 +54,8 @@ export async function deployTwinLedger(options: DeployOptions): Promise<TwinLedg
   const { deployer } = options;
   const deployerAddress = await deployer.getAddress();
   const admin = options.admin ?? deployerAddress;
-  const adminDelay = options.adminDelay ?? DEFAULT_ADMIN_DELAY_SECONDS;
 
-  const registry = await new TwinRegistry__factory(deployer).deploy(adminDelay, admin);
+  const registry = await new TwinRegistry__factory(deployer).deploy(admin);
   const registryReceipt = await deployed(registry);
   const registryAddress = await registry.getAddress();
 
@@ -84,7 +79,7 @@ export async function deployTwinLedger(options: DeployOptions): Promise<TwinLedg
       {
         name: "TwinRegistry",
         address: registryAddress,
-        constructorArgs: [adminDelay, admin],
+        constructorArgs: [admin],
         receipt: registryReceipt,
       },
       {

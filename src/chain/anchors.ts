@@ -1,0 +1,363 @@
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { AbiCoder, dataLength, dataSlice, getAddress, hexlify, isHexString, keccak256, type BytesLike } from "ethers";
+import { TwinLedgerError } from "../errors";
+
+/**
+ * What off-chain code computes exactly as TwinUpdateLog does, in one place:
+ *
+ * - the update hash chain: `nextHead` is the step of `recordUpdate`, `verifyUpdateChain` rebuilds the chain from
+ *   `UpdateRecorded` events and checks it against the on-chain `logHeadOf`;
+ * - reading batches: `buildReadingTree` builds the StandardMerkleTree whose root `anchorBatch` anchors,
+ *   `proveReading` gives the proof that `verifyReading` accepts, `readingLeaf` is the leaf both hash.
+ *
+ * Only hashes, content ids, sequence numbers and times pass through here, never health data.
+ */
+
+/**
+ * The error codes of this module.
+ *
+ * | code                     | raised when                                                                 |
+ * | ------------------------ | --------------------------------------------------------------------------- |
+ * | `ANCHOR_INVALID_INPUT`   | a hash, head, address, cid, sequence, category or timestamp is malformed    |
+ * | `ANCHOR_EMPTY_BATCH`     | a reading tree is asked for no readings                                      |
+ * | `ANCHOR_DUPLICATE_READING` | the same (readingHash, timestamp) appears twice in one batch              |
+ * | `ANCHOR_READING_NOT_FOUND` | a proof is asked for a reading that is not in the tree                    |
+ * | `ANCHOR_BATCH_RANGE`     | a batch's readings lie beyond what `anchorBatch` can take (uint40 seconds)   |
+ */
+export type AnchorErrorCode =
+  | "ANCHOR_INVALID_INPUT"
+  | "ANCHOR_EMPTY_BATCH"
+  | "ANCHOR_DUPLICATE_READING"
+  | "ANCHOR_READING_NOT_FOUND"
+  | "ANCHOR_BATCH_RANGE";
+
+/** An error of this module; messages name the offending argument and its shape, never its content. */
+export class AnchorError extends TwinLedgerError {
+  declare readonly code: AnchorErrorCode;
+
+  constructor(code: AnchorErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// The update hash chain
+// ------------------------------------------------------------------------------------------------------------
+
+/** The head of a twin with no update yet: 24 zero bytes. */
+export const ZERO_HEAD = `0x${"00".repeat(24)}`;
+
+/** TwinUpdateLog.MAX_CID_LENGTH: the longest content id `recordUpdate` takes, in bytes. */
+export const MAX_CID_LENGTH = 96;
+
+/** The ABI types hashed by one step of the chain (see ITwinUpdateLog.recordUpdate). */
+export const HEAD_ENCODING = ["bytes24", "bytes32", "uint64", "address", "uint32", "bytes32", "bytes32"] as const;
+
+const UINT32_MAX = (1n << 32n) - 1n;
+const UINT40_MAX = (1n << 40n) - 1n;
+const UINT64_MAX = (1n << 64n) - 1n;
+const coder = AbiCoder.defaultAbiCoder();
+
+/** A twin's log head as `logHeadOf` returns it (the typechain struct output fits). */
+export interface LogHeadLike {
+  readonly sequence: bigint | number;
+  readonly head: string;
+}
+
+/**
+ * The fields of an `UpdateRecorded` event. The typechain `args` of a queried event fit as they are:
+ * `(await updateLog.queryFilter(updateLog.filters.UpdateRecorded(twinId))).map((e) => e.args)`.
+ */
+export interface UpdateRecordedLike {
+  readonly twinId: string;
+  readonly sequence: bigint | number;
+  readonly source: string;
+  readonly category: bigint | number;
+  readonly contentHash: string;
+  readonly cid: BytesLike;
+  readonly head: string;
+}
+
+/**
+ * One step of the hash chain, as `recordUpdate` computes it:
+ * `bytes24(keccak256(abi.encode(previousHead, twinId, sequence, source, category, contentHash, keccak256(cid))))`.
+ * @param previousHead The head before this update (`ZERO_HEAD` before the first), 24 bytes.
+ * @param twinId The twin, 32 bytes.
+ * @param sequence This update's sequence number (the first is 1).
+ * @param source The address that recorded the update.
+ * @param category The update's DataCategory bit.
+ * @param contentHash keccak256 of the encrypted blob, 32 bytes.
+ * @param cid The content id bytes, as passed to `recordUpdate` (1 to `MAX_CID_LENGTH` bytes).
+ * @returns The new head, a 0x-prefixed 24-byte hex string (lower case).
+ */
+export function nextHead(
+  previousHead: BytesLike,
+  twinId: BytesLike,
+  sequence: bigint | number,
+  source: string,
+  category: bigint | number,
+  contentHash: BytesLike,
+  cid: BytesLike,
+): string {
+  const values = [
+    fixedBytes(previousHead, 24, "previousHead"),
+    fixedBytes(twinId, 32, "twinId"),
+    unsigned(sequence, UINT64_MAX, "sequence"),
+    address(source, "source"),
+    unsigned(category, UINT32_MAX, "category"),
+    fixedBytes(contentHash, 32, "contentHash"),
+    keccak256(cidBytes(cid)),
+  ];
+  return dataSlice(keccak256(coder.encode(HEAD_ENCODING, values)), 0, 24);
+}
+
+/** Why a chain of events does not check out. */
+export type UpdateChainFault =
+  /** An event belongs to another twin than the first. */
+  | "TWIN_MISMATCH"
+  /** An event's sequence is not the previous one plus one: an event was dropped, repeated or reordered. */
+  | "SEQUENCE_MISMATCH"
+  /** An event's head is not the step from the previous head over its fields: an event was altered. */
+  | "HEAD_MISMATCH"
+  /** The rebuilt chain ends elsewhere than the on-chain head: events are missing at the end, or were rewritten. */
+  | "EXPECTED_HEAD_MISMATCH";
+
+/** The outcome of `verifyUpdateChain`. */
+export type UpdateChainVerification =
+  | { readonly valid: true; readonly sequence: bigint; readonly head: string }
+  | {
+      readonly valid: false;
+      readonly fault: UpdateChainFault;
+      /** The index in `events` of the first offending event (`events.length` for `EXPECTED_HEAD_MISMATCH`). */
+      readonly index: number;
+      readonly message: string;
+    };
+
+/**
+ * Rebuilds a twin's hash chain from its `UpdateRecorded` events, in order, and checks each event's sequence and
+ * head, then the final head against the on-chain one. Detects a dropped, repeated, reordered or altered event.
+ * @param events The twin's events in log order, from `start.sequence + 1` on.
+ * @param expectedHead The on-chain `logHeadOf(twinId)` (or the head the chain should reach).
+ * @param start Where the events take over (a checkpoint); by default the empty log.
+ */
+export function verifyUpdateChain(
+  events: readonly UpdateRecordedLike[],
+  expectedHead: LogHeadLike,
+  start: LogHeadLike = { sequence: 0n, head: ZERO_HEAD },
+): UpdateChainVerification {
+  let sequence = unsigned(start.sequence, UINT64_MAX, "start.sequence");
+  let head = hexlify(fixedBytes(start.head, 24, "start.head"));
+  const twinId = events.length > 0 ? hexlify(fixedBytes(events[0].twinId, 32, "events[0].twinId")) : undefined;
+  for (const [index, event] of events.entries()) {
+    if (hexlify(fixedBytes(event.twinId, 32, `events[${index}].twinId`)) !== twinId) {
+      return fault("TWIN_MISMATCH", index, `event ${index} belongs to another twin`);
+    }
+    const eventSequence = unsigned(event.sequence, UINT64_MAX, `events[${index}].sequence`);
+    if (eventSequence !== sequence + 1n) {
+      return fault(
+        "SEQUENCE_MISMATCH",
+        index,
+        `event ${index} has sequence ${eventSequence}, expected ${sequence + 1n}`,
+      );
+    }
+    const recomputed = nextHead(
+      head,
+      event.twinId,
+      eventSequence,
+      event.source,
+      event.category,
+      event.contentHash,
+      event.cid,
+    );
+    if (recomputed !== hexlify(fixedBytes(event.head, 24, `events[${index}].head`))) {
+      return fault("HEAD_MISMATCH", index, `event ${index} (sequence ${eventSequence}) does not hash to its head`);
+    }
+    sequence = eventSequence;
+    head = recomputed;
+  }
+  const expectedSequence = unsigned(expectedHead.sequence, UINT64_MAX, "expectedHead.sequence");
+  const expected = hexlify(fixedBytes(expectedHead.head, 24, "expectedHead.head"));
+  if (sequence !== expectedSequence || head !== expected) {
+    return fault(
+      "EXPECTED_HEAD_MISMATCH",
+      events.length,
+      `the events end at sequence ${sequence}, the expected head is at sequence ${expectedSequence}` +
+        (sequence === expectedSequence ? " with another head" : ""),
+    );
+  }
+  return { valid: true, sequence, head };
+}
+
+function fault(fault: UpdateChainFault, index: number, message: string): UpdateChainVerification {
+  return { valid: false, fault, index, message };
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Reading batches
+// ------------------------------------------------------------------------------------------------------------
+
+/** The leaf encoding of a reading tree, as `verifyReading` hashes it. */
+export const READING_LEAF_ENCODING: readonly ["bytes32", "uint64"] = ["bytes32", "uint64"];
+
+/**
+ * A leaf value as stored in the tree: the reading hash (lower-case hex) and the timestamp as a decimal string,
+ * so that `tree.dump()` is plain JSON.
+ */
+export type ReadingLeaf = [readingHash: string, timestamp: string];
+
+/** A tree of readings; persist it with `tree.dump()` and reload it with `loadReadingTree`. */
+export type ReadingTree = StandardMerkleTree<ReadingLeaf>;
+
+/** One reading as anchored: the hash of its encrypted blob (or canonical bytes) and its time. */
+export interface Reading {
+  readonly readingHash: BytesLike;
+  /** Unix time in seconds (at most 2^40 - 1 to be anchorable). */
+  readonly timestamp: bigint | number;
+}
+
+/** The arguments of `anchorBatch` for a tree (with the twin id). */
+export interface BatchAnchor {
+  readonly merkleRoot: string;
+  readonly count: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * The leaf hash of a reading, as both the tree and `verifyReading` compute it:
+ * `keccak256(bytes.concat(keccak256(abi.encode(readingHash, timestamp))))`.
+ */
+export function readingLeaf(readingHash: BytesLike, timestamp: bigint | number): string {
+  const [hash, time] = leafValue(readingHash, timestamp, "reading");
+  return keccak256(keccak256(coder.encode(READING_LEAF_ENCODING, [hash, time])));
+}
+
+/**
+ * Builds the StandardMerkleTree over `(bytes32 readingHash, uint64 timestamp)` whose root `anchorBatch` anchors.
+ * @throws AnchorError `ANCHOR_EMPTY_BATCH` for no readings, `ANCHOR_DUPLICATE_READING` for a repeated reading,
+ * `ANCHOR_INVALID_INPUT` for a malformed one.
+ */
+export function buildReadingTree(readings: readonly Reading[]): ReadingTree {
+  if (readings.length === 0) throw new AnchorError("ANCHOR_EMPTY_BATCH", "a reading batch needs at least one reading");
+  const seen = new Set<string>();
+  const values = readings.map((reading, index): ReadingLeaf => {
+    const value = leafValue(reading.readingHash, reading.timestamp, `readings[${index}]`);
+    const key = `${value[0]}/${value[1]}`;
+    if (seen.has(key)) {
+      throw new AnchorError("ANCHOR_DUPLICATE_READING", `readings[${index}] repeats an earlier reading of the batch`);
+    }
+    seen.add(key);
+    return value;
+  });
+  return StandardMerkleTree.of(values, [...READING_LEAF_ENCODING]);
+}
+
+/** Reloads a tree saved with `tree.dump()`, checking that it is a reading tree and that it is consistent. */
+export function loadReadingTree(data: ReturnType<ReadingTree["dump"]>): ReadingTree {
+  if (
+    data.leafEncoding.length !== READING_LEAF_ENCODING.length ||
+    data.leafEncoding.some((type, i) => type !== READING_LEAF_ENCODING[i])
+  ) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", "the tree's leaf encoding is not (bytes32, uint64)");
+  }
+  try {
+    return StandardMerkleTree.load(data);
+  } catch (cause) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", "the saved reading tree is not a valid Merkle tree", { cause });
+  }
+}
+
+/**
+ * The proof of one reading, for `verifyReading(twinId, tree.root, readingHash, timestamp, proof)`.
+ * @throws AnchorError `ANCHOR_READING_NOT_FOUND` if the reading is not in the tree.
+ */
+export function proveReading(tree: ReadingTree, readingHash: BytesLike, timestamp: bigint | number): string[] {
+  const value = leafValue(readingHash, timestamp, "reading");
+  let index: number;
+  try {
+    index = tree.leafLookup(value);
+  } catch (cause) {
+    throw new AnchorError("ANCHOR_READING_NOT_FOUND", "the reading is not in this tree", { cause });
+  }
+  return tree.getProof(index);
+}
+
+/** The off-chain twin of `verifyReading`'s proof check (without the anchored time range). */
+export function verifyReadingProof(
+  merkleRoot: BytesLike,
+  readingHash: BytesLike,
+  timestamp: bigint | number,
+  proof: readonly BytesLike[],
+): boolean {
+  const root = fixedBytes(merkleRoot, 32, "merkleRoot");
+  const value = leafValue(readingHash, timestamp, "reading");
+  const siblings = proof.map((node, i) => hexlify(fixedBytes(node, 32, `proof[${i}]`)));
+  return StandardMerkleTree.verify(root, [...READING_LEAF_ENCODING], value, siblings);
+}
+
+/**
+ * What to pass to `anchorBatch` for a tree: its root, the number of readings and the first and last times.
+ * @throws AnchorError `ANCHOR_BATCH_RANGE` if a time does not fit the contract's uint40.
+ */
+export function batchAnchorOf(tree: ReadingTree): BatchAnchor {
+  let from = UINT64_MAX;
+  let to = 0n;
+  for (const [, [, timestamp]] of tree.entries()) {
+    const time = BigInt(timestamp);
+    if (time < from) from = time;
+    if (time > to) to = time;
+  }
+  if (to > UINT40_MAX) {
+    throw new AnchorError("ANCHOR_BATCH_RANGE", `a reading time exceeds 2^40 - 1 seconds, which anchorBatch takes`);
+  }
+  return { merkleRoot: tree.root, count: tree.length, from: Number(from), to: Number(to) };
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Input checks
+// ------------------------------------------------------------------------------------------------------------
+
+function leafValue(readingHash: BytesLike, timestamp: bigint | number, name: string): ReadingLeaf {
+  return [
+    hexlify(fixedBytes(readingHash, 32, `${name}.readingHash`)),
+    unsigned(timestamp, UINT64_MAX, `${name}.timestamp`).toString(),
+  ];
+}
+
+function fixedBytes(value: BytesLike, length: number, name: string): BytesLike {
+  if (!(value instanceof Uint8Array) && !isHexString(value)) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", `${name} is not 0x-prefixed hex or bytes`);
+  }
+  if (dataLength(value) !== length) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", `${name} is ${dataLength(value)} bytes, expected ${length}`);
+  }
+  return value;
+}
+
+function cidBytes(cid: BytesLike): BytesLike {
+  if (!(cid instanceof Uint8Array) && !isHexString(cid)) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", "cid is not 0x-prefixed hex or bytes (pass the CID's bytes)");
+  }
+  const length = dataLength(cid);
+  if (length === 0 || length > MAX_CID_LENGTH) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", `cid is ${length} bytes, expected 1 to ${MAX_CID_LENGTH}`);
+  }
+  return cid;
+}
+
+function unsigned(value: bigint | number, max: bigint, name: string): bigint {
+  if (typeof value === "number" && !Number.isSafeInteger(value)) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", `${name} is not a safe integer`);
+  }
+  const big = BigInt(value);
+  if (big < 0n || big > max) throw new AnchorError("ANCHOR_INVALID_INPUT", `${name} is out of range`);
+  return big;
+}
+
+function address(value: string, name: string): string {
+  try {
+    return getAddress(value);
+  } catch (cause) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", `${name} is not an address`, { cause });
+  }
+}
