@@ -1,0 +1,88 @@
+import type { Signer, TypedDataDomain, TypedDataField } from "ethers";
+
+/**
+ * The EIP-712 domains and types of TwinLedger's signed actions, in one place. The contracts hold the
+ * same strings (TwinRegistry.CREATE_TWIN_TYPEHASH, ConsentPolicy.GRANT_TYPEHASH); tests hold them equal.
+ */
+
+export const REGISTRY_DOMAIN_NAME = "TwinLedger TwinRegistry";
+export const CONSENT_DOMAIN_NAME = "TwinLedger ConsentPolicy";
+export const DOMAIN_VERSION = "1";
+
+export function domainOf(name: string, chainId: bigint | number, verifyingContract: string): TypedDataDomain {
+  return { name, version: DOMAIN_VERSION, chainId, verifyingContract };
+}
+
+export const CREATE_TWIN_TYPES: Record<string, TypedDataField[]> = {
+  CreateTwin: [
+    { name: "patient", type: "address" },
+    { name: "twinId", type: "bytes32" },
+    { name: "metadataCommitment", type: "bytes32" },
+    { name: "custodian", type: "address" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
+
+export const GRANT_TYPES: Record<string, TypedDataField[]> = {
+  Grant: [
+    { name: "twinId", type: "bytes32" },
+    { name: "grantee", type: "address" },
+    { name: "categories", type: "uint32" },
+    { name: "actions", type: "uint8" },
+    { name: "purposes", type: "uint16" },
+    { name: "validFrom", type: "uint40" },
+    { name: "validUntil", type: "uint40" },
+    { name: "signer", type: "address" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
+
+/** The terms of a grant, as `ConsentPolicy.grant` and `grantBySig` take them. */
+export interface GrantTerms {
+  twinId: string;
+  grantee: string;
+  categories: number;
+  actions: number;
+  purposes: number;
+  validFrom: number;
+  validUntil: number;
+}
+
+export interface SignedGrant {
+  terms: GrantTerms;
+  signer: string;
+  nonce: bigint;
+  deadline: number;
+  signature: string;
+}
+
+/** Signs a grant off chain for `ConsentPolicy.grantBySig`, to be relayed by anyone. */
+export async function signGrant(
+  signer: Signer,
+  consent: { chainId: bigint | number; address: string },
+  terms: GrantTerms,
+  nonce: bigint,
+  deadline: number,
+): Promise<SignedGrant> {
+  const signerAddress = await signer.getAddress();
+  const signature = await signer.signTypedData(
+    domainOf(CONSENT_DOMAIN_NAME, consent.chainId, consent.address),
+    GRANT_TYPES,
+    { ...terms, signer: signerAddress, nonce, deadline },
+  );
+  return { terms, signer: signerAddress, nonce, deadline, signature };
+}
+
+/** The patient's signature letting `custodian` create their twin with `TwinRegistry.createTwinFor`. */
+export async function signCreateTwin(
+  patient: Signer,
+  registry: { chainId: bigint | number; address: string },
+  value: { twinId: string; metadataCommitment: string; custodian: string; nonce: bigint; deadline: number },
+): Promise<string> {
+  return patient.signTypedData(domainOf(REGISTRY_DOMAIN_NAME, registry.chainId, registry.address), CREATE_TWIN_TYPES, {
+    patient: await patient.getAddress(),
+    ...value,
+  });
+}
