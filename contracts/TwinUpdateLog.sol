@@ -1,13 +1,174 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {DataCategory, TwinStatus} from "./Common.sol";
 import {ITwinRegistry} from "./interfaces/ITwinRegistry.sol";
+import {ITwinUpdateLog} from "./interfaces/ITwinUpdateLog.sol";
 
-/// @dev PLACEHOLDER being replaced by the full implementation of ITwinUpdateLog.
-contract TwinUpdateLog {
-    ITwinRegistry public immutable registry;
+/// @title TwinUpdateLog
+/// @notice The append-only log of twin updates, wearable batch anchors and twin state commitments.
+/// @dev Who may write is read from the registry on every call, so a removed source, a suspended or erased twin or
+/// a de-accredited custodian stops writing at once. Nothing is ever deleted: anchors outlive the twin.
+contract TwinUpdateLog is ITwinUpdateLog {
+    /// @inheritdoc ITwinUpdateLog
+    /// @dev 96 bytes leaves room for longer hashes and for the multibase string form (a base32 sha2-256 CIDv1 is
+    /// 59 characters) while bounding the calldata and the log data a source can make every reader pay for.
+    uint256 public constant MAX_CID_LENGTH = 96;
 
+    /// @dev The registry of twins, sources and custodians; immutable, so reading it costs no SLOAD. Named like
+    /// the rest of the private state (leading underscore) rather than in SNAKE_CASE.
+    // solhint-disable-next-line immutable-vars-naming
+    ITwinRegistry private immutable _registry;
+
+    /// @dev One slot per twin: sequence (64 bits, low) | head (192 bits, high). The head is truncated to 192 bits
+    /// so that it shares the slot with the sequence: recordUpdate then reads one slot and writes one slot, which
+    /// keeps a repeat update within its gas budget. A 192-bit chain keeps second-preimage resistance at 2^192 and
+    /// collision resistance at 2^96, out of reach for a source trying to fork its own history.
+    mapping(bytes32 twinId => LogHead) private _logHeads;
+
+    /// @dev One slot per (twin, root): count (32) | from (40) | to (40) | anchoredAt (40) = 152 bits. A non-zero
+    /// `anchoredAt` marks the root as anchored.
+    mapping(bytes32 twinId => mapping(bytes32 merkleRoot => Batch)) private _batches;
+
+    /// @dev Three slots per twin: stateRoot | sourcesRoot | version (64) + blockNumber (64) + timestamp (40).
+    mapping(bytes32 twinId => TwinState) private _states;
+
+    /// @param registry_ The TwinRegistry this log trusts for twins, sources and custodians.
     constructor(ITwinRegistry registry_) {
-        registry = registry_;
+        if (address(registry_) == address(0)) revert ZeroRegistry();
+        _registry = registry_;
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Writes
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc ITwinUpdateLog
+    /// @dev Success path: one registry call, one SLOAD and one SSTORE of the packed LogHead, a keccak of the
+    /// calldata cid and one of the seven-word encoding.
+    function recordUpdate(
+        bytes32 twinId,
+        uint32 category,
+        bytes32 contentHash,
+        bytes calldata cid
+    ) external returns (uint64 sequence) {
+        if (!_isOneCategory(category)) revert InvalidCategory(category);
+        if (contentHash == bytes32(0)) revert EmptyHash();
+        if (cid.length == 0) revert EmptyCid();
+        if (cid.length > MAX_CID_LENGTH) revert CidTooLong(cid.length, MAX_CID_LENGTH);
+        _requireWritable(twinId, category);
+
+        LogHead memory log = _logHeads[twinId];
+        // A uint64 sequence cannot wrap: 2^64 updates of one twin are out of reach.
+        unchecked {
+            sequence = log.sequence + 1;
+        }
+        bytes24 head = bytes24(
+            keccak256(abi.encode(log.head, twinId, sequence, msg.sender, category, contentHash, keccak256(cid)))
+        );
+        _logHeads[twinId] = LogHead({sequence: sequence, head: head});
+        emit UpdateRecorded(twinId, sequence, msg.sender, category, contentHash, cid, head);
+    }
+
+    /// @inheritdoc ITwinUpdateLog
+    /// @dev The cost does not depend on `count`: the readings stay off chain, only the root and its summary are
+    /// stored, in one new slot.
+    function anchorBatch(bytes32 twinId, bytes32 merkleRoot, uint32 count, uint40 from, uint40 to) external {
+        if (merkleRoot == bytes32(0)) revert EmptyHash();
+        if (count == 0) revert EmptyBatch();
+        if (from > to || to > block.timestamp) revert InvalidBatchRange(from, to);
+        _requireWritable(twinId, DataCategory.WEARABLE_STREAMS);
+
+        Batch storage batch = _batches[twinId][merkleRoot];
+        if (batch.anchoredAt != 0) revert BatchAlreadyAnchored(twinId, merkleRoot);
+        // The slot was just read as empty, so the packed word is written whole, in the struct's layout: Solidity's
+        // struct assignment would read the slot again to keep its 104 unused bits.
+        uint256 packed =
+            uint256(count) | (uint256(from) << 32) | (uint256(to) << 72) | (uint256(uint40(block.timestamp)) << 112);
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            sstore(batch.slot, packed)
+        }
+        emit BatchAnchored(twinId, merkleRoot, msg.sender, count, from, to);
+    }
+
+    /// @inheritdoc ITwinUpdateLog
+    /// @dev The twin's status is checked first so that an unknown, suspended or erased twin reads as such
+    /// (`TwinNotActive`) rather than as a custodian mismatch.
+    function commitTwinState(bytes32 twinId, bytes32 stateRoot, bytes32 sourcesRoot, uint64 version) external {
+        if (stateRoot == bytes32(0) || sourcesRoot == bytes32(0)) revert EmptyHash();
+        if (_registry.statusOf(twinId) != TwinStatus.Active) revert TwinNotActive(twinId);
+        if (_registry.custodianOf(twinId) != msg.sender || !_registry.isCustodian(msg.sender)) {
+            revert NotTwinCustodian(twinId, msg.sender);
+        }
+
+        TwinState storage state = _states[twinId];
+        uint64 current = state.version;
+        // Strictly greater; written as a negated `>` (the same opcodes as `<=`, and what the gas linter expects).
+        if (!(version > current)) revert StaleVersion(version, current);
+        state.stateRoot = stateRoot;
+        state.sourcesRoot = sourcesRoot;
+        state.version = version;
+        state.blockNumber = uint64(block.number);
+        state.timestamp = uint40(block.timestamp);
+        emit TwinStateCommitted(twinId, version, msg.sender, stateRoot, sourcesRoot);
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Views
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @inheritdoc ITwinUpdateLog
+    function verifyReading(
+        bytes32 twinId,
+        bytes32 merkleRoot,
+        bytes32 readingHash,
+        uint64 timestamp,
+        bytes32[] calldata proof
+    ) external view returns (bool) {
+        Batch memory batch = _batches[twinId][merkleRoot];
+        if (batch.anchoredAt == 0 || timestamp < batch.from || timestamp > batch.to) return false;
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(readingHash, timestamp))));
+        return MerkleProof.verifyCalldata(proof, merkleRoot, leaf);
+    }
+
+    /// @inheritdoc ITwinUpdateLog
+    function logHeadOf(bytes32 twinId) external view returns (LogHead memory) {
+        return _logHeads[twinId];
+    }
+
+    /// @inheritdoc ITwinUpdateLog
+    function batchOf(bytes32 twinId, bytes32 merkleRoot) external view returns (Batch memory) {
+        return _batches[twinId][merkleRoot];
+    }
+
+    /// @inheritdoc ITwinUpdateLog
+    function twinStateOf(bytes32 twinId) external view returns (TwinState memory) {
+        return _states[twinId];
+    }
+
+    /// @inheritdoc ITwinUpdateLog
+    function registry() external view returns (ITwinRegistry) {
+        return _registry;
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Internals
+    // ----------------------------------------------------------------------------------------------------------
+
+    /// @dev Reverts unless the caller is a source of the active twin allowed to write `category`. The success path
+    /// costs one registry call (`writableCategories` is zero for a twin that is not active); only on failure is
+    /// the twin's status read, to tell a twin that is not active from a source that is not authorized.
+    function _requireWritable(bytes32 twinId, uint32 category) private view {
+        if (_registry.writableCategories(twinId, msg.sender) & category == 0) {
+            if (_registry.statusOf(twinId) != TwinStatus.Active) revert TwinNotActive(twinId);
+            revert SourceNotAuthorized(twinId, msg.sender, category);
+        }
+    }
+
+    /// @dev Whether `category` is exactly one defined DataCategory bit.
+    function _isOneCategory(uint32 category) private pure returns (bool) {
+        return category != 0 && category & (category - 1) == 0 && category & DataCategory.ALL == category;
     }
 }

@@ -99,7 +99,11 @@ interface ITwinUpdateLog {
 
     /// @notice Appends an update. Only a source authorized on the twin for `category`.
     /// @dev The new head is `bytes24(keccak256(abi.encode(previousHead, twinId, sequence, msg.sender, category,
-    /// contentHash, keccak256(cid))))`, starting from a zero head; `sequence` starts at 1.
+    /// contentHash, keccak256(cid))))`, starting from a zero head; `sequence` starts at 1. The ABI types are
+    /// `(bytes24, bytes32, uint64, address, uint32, bytes32, bytes32)`: seven 32-byte words, `previousHead`
+    /// left-aligned, and `bytes24(...)` keeps the first 24 bytes of the hash. Off chain, src/chain/anchors.ts
+    /// (`nextHead`) is the one implementation of this step.
+    /// @param twinId The twin.
     /// @param category Exactly one DataCategory bit.
     /// @param contentHash keccak256 of the encrypted blob.
     /// @param cid The blob's content id (CIDv1 bytes), at most `MAX_CID_LENGTH` bytes.
@@ -113,16 +117,25 @@ interface ITwinUpdateLog {
 
     /// @notice Anchors the Merkle root of a batch of wearable readings. Only a source authorized for
     /// `DataCategory.WEARABLE_STREAMS`. Costs the same whatever the batch size.
+    /// @param twinId The twin.
     /// @param merkleRoot Root of an OpenZeppelin StandardMerkleTree over `(bytes32 readingHash, uint64 timestamp)`.
     /// @param count Number of readings.
     /// @param from Time of the first reading.
     /// @param to Time of the last reading.
     function anchorBatch(bytes32 twinId, bytes32 merkleRoot, uint32 count, uint40 from, uint40 to) external;
 
-    /// @notice Commits a new twin version. Only the twin's accredited custodian.
+    /// @notice Commits a new twin version. Only the twin's accredited custodian, while the twin is active.
+    /// @param twinId The twin.
+    /// @param stateRoot Hash of the twin's model at this version; non-zero.
+    /// @param sourcesRoot Merkle root of the content hashes that fed this version; non-zero.
+    /// @param version Above the last committed version (the first may be any version from 1).
     function commitTwinState(bytes32 twinId, bytes32 stateRoot, bytes32 sourcesRoot, uint64 version) external;
 
     /// @notice Whether a reading is in an anchored batch of the twin, and inside the batch's time range.
+    /// @dev False, never a revert, for an unknown batch, a time outside `[from, to]` or a wrong proof. The leaf is
+    /// `keccak256(bytes.concat(keccak256(abi.encode(readingHash, timestamp))))`, as in StandardMerkleTree.
+    /// @param twinId The twin.
+    /// @param merkleRoot The batch's root, as anchored.
     /// @param readingHash keccak256 of the reading's encrypted blob (or canonical bytes).
     /// @param timestamp The reading's time.
     /// @param proof The StandardMerkleTree proof of the leaf `(readingHash, timestamp)`.
@@ -145,4 +158,8 @@ interface ITwinUpdateLog {
 
     /// @notice The registry this log reads twins, sources and custodians from.
     function registry() external view returns (ITwinRegistry);
+
+    /// @notice The longest content id accepted, in bytes (a binary CIDv1 with sha2-256 is 36 bytes).
+    // solhint-disable-next-line func-name-mixedcase
+    function MAX_CID_LENGTH() external view returns (uint256);
 }

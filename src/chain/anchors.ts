@@ -325,8 +325,8 @@ function leafValue(readingHash: BytesLike, timestamp: bigint | number, name: str
 }
 
 function fixedBytes(value: BytesLike, length: number, name: string): BytesLike {
-  if (!(value instanceof Uint8Array) && !isHexString(value)) {
-    throw new AnchorError("ANCHOR_INVALID_INPUT", `${name} is not 0x-prefixed hex or bytes`);
+  if (!(value instanceof Uint8Array) && !isHexString(value, true)) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", `${name} is not 0x-prefixed, even-length hex or bytes`);
   }
   if (dataLength(value) !== length) {
     throw new AnchorError("ANCHOR_INVALID_INPUT", `${name} is ${dataLength(value)} bytes, expected ${length}`);
@@ -335,7 +335,7 @@ function fixedBytes(value: BytesLike, length: number, name: string): BytesLike {
 }
 
 function cidBytes(cid: BytesLike): BytesLike {
-  if (!(cid instanceof Uint8Array) && !isHexString(cid)) {
+  if (!(cid instanceof Uint8Array) && !isHexString(cid, true)) {
     throw new AnchorError("ANCHOR_INVALID_INPUT", "cid is not 0x-prefixed hex or bytes (pass the CID's bytes)");
   }
   const length = dataLength(cid);

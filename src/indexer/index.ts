@@ -1,0 +1,27 @@
+/**
+ * The indexer: follows TwinRegistry, ConsentPolicy and TwinUpdateLog events into SQLite with a block checkpoint
+ * and a confirmation depth, and answers the dashboards' questions (a twin's consents, requests, updates, batches,
+ * state commitments, emergency accesses, sources, delegates, ownership history).
+ *
+ * - `Indexer` writes (one process); `IndexReader` reads the same file from other processes.
+ * - Exactly once across restarts: each range's rows and the checkpoint commit in one transaction.
+ * - Reorgs deeper than `confirmations` throw `INDEXER_REORG` (see `Indexer`).
+ * - Addresses come back EIP-55 checksummed, hashes lowercase hex, uint64/uint256 values as bigint.
+ * - `IndexerExtension` is the extension point for more events (the gateway's access-log anchors).
+ */
+export {
+  DEFAULT_BATCH_BLOCKS,
+  DEFAULT_CONFIRMATIONS,
+  DEFAULT_POLL_INTERVAL_MS,
+  Indexer,
+  IndexReader,
+  type ExtensionEvent,
+  type IndexerAddresses,
+  type IndexerExtension,
+  type IndexerOptions,
+  type IndexerProvider,
+} from "./indexer";
+export { IndexerQueries } from "./queries";
+export { IndexerError, type IndexerErrorCode } from "./errors";
+export { CORE_MIGRATIONS } from "./schema";
+export type * from "./types";

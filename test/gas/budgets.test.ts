@@ -1,0 +1,127 @@
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import type { ContractTransactionResponse } from "ethers";
+import { twinFixture } from "../fixtures";
+import { Action, DataCategory, Purpose } from "../../src/vocabulary";
+import { buildReadingTree } from "../../src/chain/anchors";
+import { signGrant } from "../../src/chain/typed-data";
+
+/**
+ * Gas budgets of the typical path: a repeat call where storage is already warm (a second twin, a second
+ * grant, a signer's second signed grant, a twin's second update or batch). Gas is deterministic, so these
+ * are exact checks; a change that crosses a budget fails CI. Figures are total transaction gas (what a
+ * sender pays, the 21,000 base included), except the consent view, which is budgeted on execution gas.
+ */
+const BUDGET = {
+  createTwin: 80_000,
+  grant: 60_000,
+  grantBySig: 75_000,
+  revoke: 35_000,
+  recordUpdate: 45_000,
+  anchorBatch: 60_000,
+  checkAccessExecution: 10_000,
+  deployment: 2_000_000,
+  codeSize: 24_576,
+} as const;
+
+const CID = "0x01551220" + "ab".repeat(32); // a binary CIDv1 (raw, sha2-256): 36 bytes
+
+async function gasOf(tx: Promise<ContractTransactionResponse>): Promise<number> {
+  const receipt = await (await tx).wait();
+  return Number(receipt!.gasUsed);
+}
+
+/** Intrinsic calldata gas: 4 per zero byte, 16 per non-zero byte (EIP-2028). */
+function calldataGas(data: string): number {
+  const bytes = ethers.getBytes(data);
+  return bytes.reduce((sum, b) => sum + (b === 0 ? 4 : 16), 0);
+}
+
+describe("gas budgets (typical path)", () => {
+  it("createTwin: a second twin", async () => {
+    const { registry, stranger, hospital } = await loadFixture(twinFixture);
+    const gas = await gasOf(
+      registry.connect(stranger).createTwin(ethers.id("twin:bob"), ethers.id("meta:bob"), hospital.address),
+    );
+    expect(gas).to.be.at.most(BUDGET.createTwin);
+  });
+
+  it("grant, grantBySig, revoke and the consent view", async () => {
+    const { consent, patient, clinician, researcher, stranger, twinId } = await loadFixture(twinFixture);
+    const now = await time.latest();
+    const until = now + 30 * 24 * 3600;
+    const vitals = DataCategory.VITALS | DataCategory.WEARABLE_STREAMS;
+    await consent.connect(patient).grant(twinId, clinician.address, vitals, Action.READ, Purpose.TREATMENT, now, until);
+    const grantGas = await gasOf(
+      consent
+        .connect(patient)
+        .grant(twinId, researcher.address, vitals, Action.AGGREGATE, Purpose.RESEARCH, now, until),
+    );
+    expect(grantGas, "grant").to.be.at.most(BUDGET.grant);
+
+    const { chainId } = await ethers.provider.getNetwork();
+    const consentRef = { chainId, address: await consent.getAddress() };
+    const signedGrant = async (grantee: string) => {
+      const terms = {
+        twinId,
+        grantee,
+        categories: vitals,
+        actions: Action.READ,
+        purposes: Purpose.TREATMENT,
+        validFrom: now,
+        validUntil: until,
+      };
+      const g = await signGrant(patient, consentRef, terms, await consent.nonces(patient.address), now + 3600);
+      return gasOf(consent.connect(stranger).grantBySig(g.terms, g.signer, g.nonce, g.deadline, g.signature));
+    };
+    await signedGrant(ethers.Wallet.createRandom().address);
+    const bySigGas = await signedGrant(ethers.Wallet.createRandom().address);
+    expect(bySigGas, "grantBySig").to.be.at.most(BUDGET.grantBySig);
+
+    const args = [twinId, clinician.address, Action.READ, DataCategory.VITALS, Purpose.TREATMENT] as const;
+    expect(await consent.isAuthorized(...args)).to.equal(true);
+    const data = consent.interface.encodeFunctionData("isAuthorized", [...args]);
+    const estimate = Number(await ethers.provider.estimateGas({ to: await consent.getAddress(), data }));
+    const execution = estimate - 21_000 - calldataGas(data);
+    expect(execution, "consent view execution").to.be.at.most(BUDGET.checkAccessExecution);
+
+    const revokeGas = await gasOf(consent.connect(patient).revoke(twinId, researcher.address));
+    expect(revokeGas, "revoke").to.be.at.most(BUDGET.revoke);
+  });
+
+  it("recordUpdate: a twin's second update", async () => {
+    const { updateLog, emr, twinId } = await loadFixture(twinFixture);
+    await updateLog.connect(emr).recordUpdate(twinId, DataCategory.CONDITIONS, ethers.id("blob-1"), CID);
+    const gas = await gasOf(updateLog.connect(emr).recordUpdate(twinId, DataCategory.LABS, ethers.id("blob-2"), CID));
+    expect(gas).to.be.at.most(BUDGET.recordUpdate);
+  });
+
+  it("anchorBatch: the same gas whatever the batch size", async () => {
+    const { updateLog, wearable, twinId } = await loadFixture(twinFixture);
+    const now = await time.latest();
+    const gasFor = async (count: number) => {
+      const readings = Array.from({ length: count }, (_, i) => ({
+        readingHash: ethers.id(`reading-${count}-${i}`),
+        timestamp: now - count + i,
+      }));
+      const tree = buildReadingTree(readings);
+      return gasOf(updateLog.connect(wearable).anchorBatch(twinId, tree.root, count, now - count, now - 1));
+    };
+    await gasFor(2);
+    const small = await gasFor(1);
+    const large = await gasFor(10_000);
+    expect(small).to.be.at.most(BUDGET.anchorBatch);
+    expect(large).to.be.at.most(BUDGET.anchorBatch);
+    expect(Math.abs(large - small)).to.be.at.most(64); // only calldata bytes of `count` differ
+  });
+
+  it("deployments and code sizes", async () => {
+    const { contracts } = await loadFixture(twinFixture);
+    for (const c of contracts) {
+      expect(Number(c.receipt.gasUsed), `${c.name} deployment gas`).to.be.at.most(BUDGET.deployment);
+      const code = await ethers.provider.getCode(c.address);
+      expect((code.length - 2) / 2, `${c.name} code size`).to.be.below(BUDGET.codeSize);
+    }
+  });
+});
