@@ -64,12 +64,32 @@ export interface VitalReading {
   readonly at: number;
   /** The device or system that produced it (Observation.device reference or a source id). */
   readonly source?: string;
+  /**
+   * The consent category of the record the reading came from: `VITALS` (taken in care), `LABS`
+   * (a laboratory glucose) or `WEARABLE_STREAMS` (device or PHR). Set by ingest.
+   */
+  readonly category?: DataCategoryBit;
+  /** The `key` of the TwinRecord the reading came from. Set by ingest. */
+  readonly recordKey?: string;
+}
+
+/** Something ingest accepted but that a reviewer should know about (never a health value). */
+export interface IngestWarning {
+  /** Where, e.g. `Bundle.entry[3].resource.valueQuantity.unit`. */
+  readonly path: string;
+  /** What, naming the record (`Observation/x`) but never a value. */
+  readonly message: string;
 }
 
 /** What one ingest produced: the records and readings it modelled, and what it skipped. */
 export interface IngestResult {
   readonly records: TwinRecord[];
   readonly readings: VitalReading[];
-  /** Resources of types the twin does not model, counted by resource type. */
+  /**
+   * Resources of types the twin does not model, counted by resource type; resources of a modelled
+   * type that carry no twin data are counted under a label such as `Observation(cancelled)`.
+   */
   readonly skipped: Record<string, number>;
+  /** What was accepted but looked odd (e.g. a malformed unit display); never health values. */
+  readonly warnings?: readonly IngestWarning[];
 }
