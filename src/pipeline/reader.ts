@@ -1,0 +1,77 @@
+import type { TwinRecord, VitalReading, VitalSignName } from "../fhir/records";
+import type { TwinVersion } from "../twin";
+
+/**
+ * The boundary between the custodian's pipeline (src/pipeline: ingest → encrypt → store → anchor →
+ * twin engine → commit) and the query gateway (src/service). The pipeline implements `TwinDataReader`;
+ * the gateway reads through it only after the consent check, and passes the proofs on to the reader.
+ */
+
+/** Where a record is anchored: its update in TwinUpdateLog. */
+export interface UpdateAnchor {
+  readonly kind: "update";
+  /** The update's per-twin sequence number (decimal string: uint64). */
+  readonly sequence: string;
+  /** keccak256 of the encrypted envelope, as anchored by recordUpdate. */
+  readonly contentHash: string;
+  /** The envelope's CIDv1 (base32 string); its binary form is what recordUpdate anchored. */
+  readonly cid: string;
+  readonly blockNumber: number;
+  readonly transactionHash: string;
+}
+
+/** Where a reading is anchored: one leaf of a batch anchored by anchorBatch. */
+export interface BatchAnchor {
+  readonly kind: "batch";
+  readonly merkleRoot: string;
+  /** The leaf's first value: a salted commitment to the reading (never an unsalted hash of health data). */
+  readonly readingHash: string;
+  /** The leaf's second value: the reading's time in seconds. */
+  readonly timestamp: number;
+  /** 32-byte salt that lets the reader recompute `readingHash` from the reading. */
+  readonly salt: string;
+  readonly proof: readonly string[];
+  readonly blockNumber: number;
+}
+
+/** The committed twin version an answer was computed from (commitTwinState). */
+export interface StateAnchor {
+  readonly version: number;
+  readonly stateRoot: string;
+  readonly sourcesRoot: string;
+  readonly blockNumber: number;
+  readonly transactionHash: string;
+}
+
+export interface ProvenRecord {
+  readonly record: TwinRecord;
+  readonly anchor: UpdateAnchor;
+}
+
+export interface ProvenReading {
+  readonly reading: VitalReading;
+  /** Null while the reading's batch is not yet anchored. */
+  readonly anchor: BatchAnchor | null;
+}
+
+/** What the service holds of a twin. */
+export type TwinHolding = "active" | "erased" | "unknown";
+
+export interface ReadingsQuery {
+  readonly signs?: readonly VitalSignName[];
+  /** Milliseconds since the epoch, inclusive. */
+  readonly from?: number;
+  /** Milliseconds since the epoch, exclusive. */
+  readonly to?: number;
+}
+
+/** Read side of the pipeline, used by the gateway after the consent check. */
+export interface TwinDataReader {
+  holding(twinId: string): TwinHolding;
+  /** The latest twin version and its on-chain commitment (null before the first commit). */
+  version(twinId: string): { readonly version: TwinVersion; readonly anchor: StateAnchor | null };
+  /** Records in the categories of `categoryMask`, decrypted by the service, each with its anchor. */
+  records(twinId: string, categoryMask: number): Promise<readonly ProvenRecord[]>;
+  /** Readings matching the query, each with its batch anchor. */
+  readings(twinId: string, query: ReadingsQuery): Promise<readonly ProvenReading[]>;
+}
