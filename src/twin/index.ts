@@ -1,0 +1,70 @@
+/**
+ * The twin engine: from normalized EMR records and vital readings to the patient model
+ * (problem list, medications, allergies, timeline, latest vitals, window statistics, trends,
+ * alerts), each version committed by a state root and a sources root.
+ */
+export { TwinEngine } from "./engine";
+export { buildTwinModel, type BuildTwinOptions } from "./model";
+export {
+  DAY_MS,
+  DEFAULT_BASELINE,
+  DEFAULT_MAX_GAP_MS,
+  DEFAULT_SIGN_PROFILES,
+  DEFAULT_THRESHOLD_RULES,
+  DEFAULT_TREND_MIN_POINTS,
+  DEFAULT_WINDOWS,
+  HOUR_MS,
+  MINUTE_MS,
+  resolveConfig,
+  type AlertSeverity,
+  type BaselineOptions,
+  type Comparison,
+  type ResolvedConfig,
+  type SignProfile,
+  type StatsWindow,
+  type ThresholdRule,
+  type TwinOptions,
+} from "./config";
+export { TwinEngineError, type TwinErrorCode } from "./errors";
+export { stateCommitment, type StateCommitment } from "./commitment";
+export { alertId, BASELINE_RULE_ID } from "./alerts";
+export { canonicalHash, canonicalJson, canonicalNumber, keccakUtf8 } from "./canonical";
+export {
+  canonicalState,
+  computeStateRoot,
+  configDigest,
+  seriesDigest,
+  STATE_SCHEMA,
+  stateDocument,
+  type StateParts,
+} from "./state-root";
+export {
+  EMPTY_SOURCES_ROOT,
+  SOURCE_LEAF_ENCODING,
+  computeSourcesRoot,
+  normalizeSourceHashes,
+  sourceProof,
+  verifySourceProof,
+} from "./source-tree";
+export { acceptedUnits, canonicalUnit } from "./units";
+export {
+  alerts,
+  allergies,
+  conditions,
+  latestVitals,
+  medications,
+  summary,
+  timeline,
+  vitalsSeries,
+  type AlertFilter,
+  type BucketedSeries,
+  type BucketSize,
+  type LatestVitals,
+  type RawSeries,
+  type SeriesAggregation,
+  type SeriesBucket,
+  type SeriesQuery,
+  type TwinSummary,
+  type VitalsSeries,
+} from "./views";
+export type * from "./types";
