@@ -1,0 +1,40 @@
+/** Byte helpers internal to the crypto and store modules. */
+
+/** A plain `Uint8Array` view over the same memory (Node `Buffer`s compare and print differently). */
+export function plain(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype
+    ? bytes
+    : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Concatenate byte arrays into a fresh array. */
+export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** Decode `0x`-prefixed or bare hex into a fresh array; `undefined` if it is not hex of whole bytes. */
+export function hexToBytes(hex: string): Uint8Array | undefined {
+  const body = hex.startsWith("0x") || hex.startsWith("0X") ? hex.slice(2) : hex;
+  if (body.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(body)) return undefined;
+  const out = new Uint8Array(body.length / 2);
+  Buffer.from(out.buffer).write(body, "hex"); // decode in place: no copy left in Buffer's shared pool
+  return out;
+}
+
+/** `0x`-prefixed lowercase hex. */
+export function bytesToHex(bytes: Uint8Array): string {
+  return "0x" + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+}
+
+/** Overwrite secret bytes once they are no longer needed (best effort: copies made by the runtime survive). */
+export function wipe(...secrets: (Uint8Array | undefined)[]): void {
+  for (const secret of secrets) secret?.fill(0);
+}
