@@ -50,8 +50,13 @@ export interface ProvenRecord {
 
 export interface ProvenReading {
   readonly reading: VitalReading;
-  /** Null while the reading's batch is not yet anchored. */
+  /** Null while the reading's batch is not yet anchored, and for a reading taken from an EMR record. */
   readonly anchor: BatchAnchor | null;
+  /**
+   * For a reading taken from an EMR record (category VITALS or LABS, `reading.recordKey` set): the
+   * update that anchors that record. Absent for wearable readings (those have `anchor`).
+   */
+  readonly recordAnchor?: UpdateAnchor;
 }
 
 /** What the service holds of a twin. */

@@ -1,0 +1,58 @@
+/**
+ * The custodian's pipeline: ingest → encrypt → store by content id → anchor on chain → twin
+ * engine → commit, with its own persistent index; the `TwinDataReader` the gateway reads through;
+ * and the reader-side verification of anchors against the chain.
+ */
+export type {
+  BatchAnchor,
+  ProvenReading,
+  ProvenRecord,
+  ReadingsQuery,
+  StateAnchor,
+  TwinDataReader,
+  TwinHolding,
+  UpdateAnchor,
+} from "./reader";
+export { PipelineError, PipelineErrorCode } from "./errors";
+export {
+  newReadingSalt,
+  READING_COMMITMENT_ENCODING,
+  READING_VALUE_SCALE,
+  readingCommitment,
+  readingTimestampSeconds,
+  scaledReadingValue,
+} from "./reading-commitment";
+export {
+  DEFAULT_BATCH_POLICY,
+  prepareBatch,
+  ReadingBatcher,
+  resolveBatchPolicy,
+  splitIntoBatches,
+  type BatchPolicy,
+  type PendingReadings,
+  type PreparedBatch,
+} from "./reading-batcher";
+export { READING_BATCH_FORMAT, READING_INTAKE_FORMAT, type SaltedReading } from "./blob-codec";
+export { TWIN_INDEX_FORMAT } from "./twin-index";
+export { TwinPipeline } from "./twin-pipeline";
+export type {
+  BatchSummary,
+  EmrIngestSummary,
+  FlushDueResult,
+  FlushSummary,
+  PipelineErasure,
+  ReaderGrantSummary,
+  TwinAnchors,
+  TwinPipelineOptions,
+  VersionOutcome,
+  WearableIngestSummary,
+} from "./pipeline-types";
+export {
+  verifyReadingAnchor,
+  verifyRecordAnchor,
+  verifyStateAnchor,
+  type AnchorFault,
+  type AnchorVerification,
+  type UpdateLogAccess,
+  type VerifyOptions,
+} from "./verify";

@@ -1,0 +1,137 @@
+import type { Signer } from "ethers";
+import type { PrivateKeyLike, PublicKeyLike } from "../crypto";
+import type { RecordVault } from "../store";
+import type { TwinAlert, TwinOptions, TwinVersion } from "../twin";
+import type { TwinRegistry, TwinUpdateLog } from "../../typechain-types";
+import type { PipelineError } from "./errors";
+import type { BatchPolicy } from "./reading-batcher";
+import type { StateAnchor, UpdateAnchor } from "./reader";
+
+/** The options of `TwinPipeline` and what its operations return. */
+
+/** How a custodian service runs its pipeline. */
+export interface TwinPipelineOptions {
+  /** The update log, connected to any runner that can read (transactions are sent by the signers given per call). */
+  readonly updateLog: TwinUpdateLog;
+  /** The registry; read from `updateLog.registry()` if absent. */
+  readonly registry?: TwinRegistry;
+  /** Where the encrypted blobs and the wrapped keys live. */
+  readonly vault: RecordVault;
+  /** The service's reader key: every record is sealed for it, and it opens them to answer queries. */
+  readonly custodianKey: PrivateKeyLike;
+  /** The twin's custodian account on chain: commits each twin version (`commitTwinState`). */
+  readonly custodianSigner: Signer;
+  /** The patient's public key of a twin: every record is sealed for the patient too. */
+  readonly patientPublicKey: (twinId: string) => PublicKeyLike | Promise<PublicKeyLike>;
+  /** The folder of the pipeline's own index (one JSON file per twin), next to the blob and key stores. */
+  readonly indexFolder: string;
+  /** Twin engine tuning; part of every state root, so keep it the same across restarts. */
+  readonly engine?: TwinOptions;
+  readonly batchPolicy?: Partial<BatchPolicy>;
+  /** The device account that anchors batches when a flush is not given one (e.g. after a restart). */
+  readonly deviceSigner?: Signer;
+  /** The clock of the batch policy (epoch ms); `Date.now` by default. */
+  readonly clock?: () => number;
+  /** fsync each index write (default true). */
+  readonly fsync?: boolean;
+}
+
+/** What committing a new twin version produced. */
+export interface VersionOutcome {
+  readonly version: TwinVersion;
+  /** The on-chain commitment, or null if the commit failed (`commitError` says why; the next commit catches up). */
+  readonly state: StateAnchor | null;
+  readonly commitError?: PipelineError;
+  /** The alerts of the new version (health data: never log them). */
+  readonly alerts: readonly TwinAlert[];
+  /** The alerts of the new version that the previous version did not have, by id. */
+  readonly raisedAlerts: readonly TwinAlert[];
+  /** Gas of the commitTwinState transaction (0 if it failed). */
+  readonly commitGasUsed: bigint;
+}
+
+/** What `ingestEmr` did. */
+export interface EmrIngestSummary extends VersionOutcome {
+  readonly twinId: string;
+  /** Records stored and anchored. */
+  readonly records: number;
+  /** Readings the records carry (vitals, labs). */
+  readonly readings: number;
+  /** Resources skipped by type (see `IngestResult.skipped`) and their total. */
+  readonly skipped: Readonly<Record<string, number>>;
+  readonly skippedCount: number;
+  /** Warnings of ingest (paths and messages, never values). */
+  readonly warnings: number;
+  readonly anchors: readonly UpdateAnchor[];
+  /** Gas of the recordUpdate transactions. */
+  readonly anchorGasUsed: bigint;
+}
+
+/** One anchored batch, without its readings. */
+export interface BatchSummary {
+  readonly key: string;
+  readonly cid: string;
+  readonly contentHash: string;
+  readonly merkleRoot: string;
+  readonly count: number;
+  readonly from: number;
+  readonly to: number;
+  readonly blockNumber: number;
+  readonly transactionHash: string;
+}
+
+/** What a flush did. */
+export interface FlushSummary extends VersionOutcome {
+  readonly twinId: string;
+  readonly batches: readonly BatchSummary[];
+  readonly readings: number;
+  /** Gas of the anchorBatch transactions. */
+  readonly anchorGasUsed: bigint;
+}
+
+/** What `flushDue` did. */
+export interface FlushDueResult {
+  readonly flushed: readonly FlushSummary[];
+  /** Twins whose due batch could not be flushed; their readings stay pending. */
+  readonly failed: readonly { readonly twinId: string; readonly error: unknown }[];
+}
+
+/** What `ingestWearable` did. */
+export interface WearableIngestSummary {
+  readonly twinId: string;
+  /** Readings received. */
+  readonly readings: number;
+  readonly skipped: Readonly<Record<string, number>>;
+  /** Readings pending after this call (0 if it flushed). */
+  readonly pending: number;
+  /** The flush this call triggered, if the batch policy made one due. */
+  readonly flushed: FlushSummary | null;
+}
+
+/** What `grantReader` did. */
+export interface ReaderGrantSummary {
+  readonly twinId: string;
+  /** Checksummed address of the grantee. */
+  readonly reader: string;
+  /** The categories the grantee now holds (this grant merged with earlier ones). */
+  readonly categoryMask: number;
+  /** Record blobs re-wrapped for the grantee by this call. */
+  readonly records: number;
+  /** Batch blobs re-wrapped for the grantee by this call. */
+  readonly batches: number;
+}
+
+/** What `erase` did. */
+export interface PipelineErasure {
+  readonly twinId: string;
+  readonly erasedAt: string;
+  readonly destroyedKeys: number;
+  readonly deletedBlobs: number;
+}
+
+/** Everything anchored for a twin: it stays after erasure (the chain keeps it anyway). */
+export interface TwinAnchors {
+  readonly records: readonly UpdateAnchor[];
+  readonly batches: readonly BatchSummary[];
+  readonly states: readonly StateAnchor[];
+}

@@ -1,0 +1,112 @@
+import { expect } from "chai";
+import { readFile, writeFile } from "node:fs/promises";
+import { openRecord } from "../../../src/crypto";
+import { verifyReadingAnchor, verifyRecordAnchor, verifyStateAnchor } from "../../../src/pipeline";
+import { DataCategory } from "../../../src/vocabulary";
+import { expectCode, expectRejectCode } from "../crypto/expect-error";
+import { cohortSmall, newWallet, removeFolders, startService, type Service } from "./harness";
+
+describe("pipeline/access: grants, tampering and erasure", function () {
+  let service: Service;
+  beforeEach(async () => {
+    service = await startService({ batchPolicy: { maxReadings: 100, maxAgeMs: 60 * 60_000 } });
+    const cohort = await cohortSmall();
+    const { pipeline, f } = service;
+    await pipeline.ingestEmr(f.twinId, cohort.patients[1].emr, { sourceSigner: f.emr });
+    await pipeline.ingestWearable(f.twinId, cohort.patients[1].wearable, { deviceSigner: f.wearable });
+  });
+  afterEach(() => removeFolders(service?.folders));
+
+  it("grantReader lets the grantee's key open the covered records and no others", async () => {
+    const { pipeline, f, folders } = service;
+    const doctor = newWallet();
+    const granted = await pipeline.grantReader(
+      f.twinId,
+      doctor.signingKey.publicKey,
+      DataCategory.CONDITIONS | DataCategory.WEARABLE_STREAMS,
+    );
+    expect(granted.reader).to.equal(doctor.address);
+    expect(granted.records).to.be.greaterThan(0);
+    expect(granted.batches).to.equal(2);
+
+    const all = await pipeline.records(f.twinId, 0xffffffff);
+    for (const { record, anchor } of all) {
+      const ref = { twinId: f.twinId, recordCid: anchor.cid, reader: doctor.address };
+      const covered = record.category === DataCategory.CONDITIONS;
+      expect(await folders.keys.has(ref), record.key).to.equal(covered);
+      if (!covered) continue;
+      const envelope = await folders.blobs.get(anchor.cid);
+      const context = { twinId: f.twinId, recordKey: record.key, category: record.category };
+      const opened = JSON.parse(
+        new TextDecoder().decode(openRecord(envelope, await folders.keys.get(ref), doctor, context)),
+      );
+      expect(opened).to.deep.equal(JSON.parse(JSON.stringify(record.resource)));
+    }
+    for (const batch of pipeline.anchors(f.twinId).batches) {
+      expect(await folders.keys.has({ twinId: f.twinId, recordCid: batch.cid, reader: doctor.address })).to.equal(true);
+    }
+    // records stored after the grant, in a covered category, are sealed for the grantee too
+    const cohort = await cohortSmall();
+    const again = await pipeline.ingestEmr(f.twinId, cohort.patients[1].emr, { sourceSigner: f.emr });
+    const conditions = all.filter((p) => p.record.category === DataCategory.CONDITIONS).length;
+    const hasKey = (cid: string) => folders.keys.has({ twinId: f.twinId, recordCid: cid, reader: doctor.address });
+    const sealedForDoctor = async () => (await Promise.all(again.anchors.map((a) => hasKey(a.cid)))).filter(Boolean);
+    expect(await sealedForDoctor()).to.have.length(conditions);
+
+    expect(await pipeline.revokeReader(f.twinId, doctor.address)).to.equal(2 * conditions + 2);
+    expect(await sealedForDoctor()).to.have.length(0);
+  });
+
+  it("detects a tampered blob (BLOB_TAMPERED)", async () => {
+    const { pipeline, f, folders } = service;
+    const [record] = await pipeline.records(f.twinId, DataCategory.CONDITIONS);
+    const path = folders.blobs.pathOf(record.anchor.cid);
+    const bytes = await readFile(path);
+    bytes[bytes.length - 1] ^= 1;
+    await writeFile(path, bytes);
+    await expectRejectCode(pipeline.records(f.twinId, DataCategory.CONDITIONS), "BLOB_TAMPERED");
+    const batch = pipeline.anchors(f.twinId).batches[0];
+    const batchPath = folders.blobs.pathOf(batch.cid);
+    const batchBytes = await readFile(batchPath);
+    batchBytes[40] ^= 1;
+    await writeFile(batchPath, batchBytes);
+    await expectRejectCode(pipeline.readings(f.twinId, {}), "BLOB_TAMPERED");
+  });
+
+  it("erases only after the on-chain erasure; then reads fail with TWIN_ERASED and the anchors stay verifiable", async () => {
+    const { pipeline, f, folders } = service;
+    const [record] = await pipeline.records(f.twinId, DataCategory.CONDITIONS);
+    const [reading] = (await pipeline.readings(f.twinId, {})).filter((p) => p.anchor !== null);
+    const envelope = await folders.blobs.get(record.anchor.cid);
+    const { anchor: state } = pipeline.version(f.twinId);
+
+    await expectRejectCode(pipeline.erase(f.twinId), "TWIN_NOT_ERASED_ON_CHAIN");
+    expect(pipeline.holding(f.twinId)).to.equal("active");
+    expect(await folders.keys.countKeys(f.twinId)).to.be.greaterThan(0);
+
+    await f.registry.connect(f.patient).eraseTwin(f.twinId);
+    const erasure = await pipeline.erase(f.twinId);
+    expect(erasure.destroyedKeys).to.be.greaterThan(0);
+    expect(pipeline.holding(f.twinId)).to.equal("erased");
+    expect(await folders.keys.countKeys(f.twinId)).to.equal(0);
+    await expectRejectCode(pipeline.records(f.twinId, DataCategory.CONDITIONS), "TWIN_ERASED");
+    await expectRejectCode(pipeline.readings(f.twinId, {}), "TWIN_ERASED");
+    expectCode(() => pipeline.version(f.twinId), "TWIN_ERASED");
+    await expectRejectCode(pipeline.grantReader(f.twinId, newWallet().signingKey.publicKey, 1), "TWIN_ERASED");
+    await expectRejectCode(
+      pipeline.ingestEmr(f.twinId, (await cohortSmall()).patients[1].emr, { sourceSigner: f.emr }),
+      "TWIN_ERASED",
+    );
+    expect((await pipeline.erase(f.twinId)).erasedAt).to.equal(erasure.erasedAt); // idempotent
+
+    const access = { updateLog: f.updateLog, twinId: f.twinId };
+    expect((await verifyRecordAnchor(record.anchor, { ...access, envelope })).valid).to.equal(true);
+    expect((await verifyReadingAnchor(reading.reading, reading.anchor!, access)).valid).to.equal(true);
+    expect((await verifyStateAnchor(state!, access)).valid).to.equal(true);
+    expect(pipeline.anchors(f.twinId).records.length).to.be.greaterThan(0);
+
+    const restarted = await service.restart();
+    expect(restarted.holding(f.twinId)).to.equal("erased");
+    await expectRejectCode(restarted.records(f.twinId, 1), "TWIN_ERASED");
+  });
+});

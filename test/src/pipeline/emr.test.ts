@@ -1,0 +1,177 @@
+import { expect } from "chai";
+import { verifyUpdateChain } from "../../../src/chain/anchors";
+import { openRecord } from "../../../src/crypto";
+import { PipelineError, type EmrIngestSummary } from "../../../src/pipeline";
+import { DataCategory, SourceKind } from "../../../src/vocabulary";
+import { EMR_CATEGORIES } from "../../fixtures";
+import { expectRejectCode } from "../crypto/expect-error";
+import { cohortSmall, countBlobs, removeFolders, sample, startService, type Service } from "./harness";
+
+describe("pipeline/emr: the Synthea bundle, ingested, sealed, stored and anchored", function () {
+  let service: Service;
+  let summary: EmrIngestSummary;
+  let elapsedMs: number;
+
+  before(async () => {
+    service = await startService();
+    // The Synthea export holds an imaging study: the patient lets the EMR write that category too.
+    const { registry, patient, emr, twinId } = service.f;
+    await registry
+      .connect(patient)
+      .authorizeSource(twinId, emr.address, SourceKind.Emr, EMR_CATEGORIES | DataCategory.IMAGING);
+    const bundle = await sample("synthea-patient-bundle.json");
+    const started = Date.now();
+    summary = await service.pipeline.ingestEmr(service.f.twinId, bundle, { sourceSigner: service.f.emr });
+    elapsedMs = Date.now() - started;
+    console.log(
+      `      Synthea ingest: ${summary.records} records, ${summary.anchors.length} recordUpdate txs, ` +
+        `anchor gas ${summary.anchorGasUsed} (${summary.anchorGasUsed / BigInt(summary.records)} per record), ` +
+        `commit gas ${summary.commitGasUsed}, ${elapsedMs} ms`,
+    );
+  });
+  after(() => removeFolders(service?.folders));
+
+  it("anchors every record once, with sequences 1..n, and the head equals the rebuilt hash chain", async () => {
+    const { updateLog, twinId } = service.f;
+    expect(summary.records).to.equal(289);
+    expect(summary.anchors.map((a) => a.sequence)).to.deep.equal(Array.from({ length: 289 }, (_, i) => String(i + 1)));
+    const events = await updateLog.queryFilter(updateLog.filters.UpdateRecorded(twinId));
+    expect(events).to.have.length(289);
+    const head = await updateLog.logHeadOf(twinId);
+    const verdict = verifyUpdateChain(
+      events.map((e) => e.args),
+      head,
+    );
+    expect(verdict.valid).to.equal(true);
+    expect(head.sequence).to.equal(289n);
+    events.forEach((event, i) => {
+      expect(event.args.contentHash).to.equal(summary.anchors[i].contentHash);
+      expect(event.args.source).to.equal(service.f.emr.address);
+    });
+  });
+
+  it("summarizes what it did: readings, skipped resources, gas", () => {
+    expect(summary.readings).to.equal(67);
+    expect(summary.skippedCount).to.equal(75);
+    expect(summary.skipped.DocumentReference).to.equal(39);
+    expect(summary.anchorGasUsed > 0n).to.equal(true);
+    expect(summary.commitGasUsed > 0n).to.equal(true);
+    expect(summary.state?.version).to.equal(1);
+  });
+
+  it("commits the engine's version on chain", async () => {
+    const { version, anchor } = service.pipeline.version(service.f.twinId);
+    const onChain = await service.f.updateLog.twinStateOf(service.f.twinId);
+    expect(anchor).to.not.equal(null);
+    expect(onChain.version).to.equal(1n);
+    expect(onChain.stateRoot).to.equal(version.stateRoot);
+    expect(onChain.sourcesRoot).to.equal(version.sourcesRoot);
+    expect(version.sourceHashes).to.have.length(289);
+    expect(await service.pipeline.commit(service.f.twinId)).to.deep.equal(anchor); // already committed: no new tx
+  });
+
+  it("answers records by category, decrypted by the service, each with its anchor", async () => {
+    const { pipeline, f } = service;
+    const conditions = await pipeline.records(f.twinId, DataCategory.CONDITIONS);
+    expect(conditions.length).to.be.greaterThan(0);
+    expect(conditions.every((p) => p.record.category === DataCategory.CONDITIONS)).to.equal(true);
+    const all = await pipeline.records(f.twinId, 0xffffffff);
+    expect(all).to.have.length(289);
+    const engineKeys = pipeline
+      .version(f.twinId)
+      .version.records.map((r) => r.key)
+      .sort();
+    expect(all.map((p) => p.record.key).sort()).to.deep.equal(engineKeys);
+  });
+
+  it("stores only ciphertext, which the patient's key opens too", async () => {
+    const { folders, patientKey, f } = service;
+    const [first] = await service.pipeline.records(f.twinId, DataCategory.DEMOGRAPHICS);
+    const envelope = await folders.blobs.get(first.anchor.cid);
+    expect(Buffer.from(envelope).includes(Buffer.from(first.record.key.split("/")[1]))).to.equal(false);
+    const wrapped = await folders.keys.get({
+      twinId: f.twinId,
+      recordCid: first.anchor.cid,
+      reader: patientKey.address,
+    });
+    const context = { twinId: f.twinId, recordKey: first.record.key, category: first.record.category };
+    const plaintext = JSON.parse(new TextDecoder().decode(openRecord(envelope, wrapped, patientKey, context)));
+    expect(plaintext).to.deep.equal(JSON.parse(JSON.stringify(first.record.resource)));
+  });
+
+  it("answers the EMR's vital readings with the anchor of their record", async () => {
+    const readings = await service.pipeline.readings(service.f.twinId, {});
+    expect(readings).to.have.length(67);
+    expect(readings.every((r) => r.anchor === null && r.recordAnchor !== undefined)).to.equal(true);
+  });
+});
+
+describe("pipeline/emr: refusals store and anchor nothing; failures keep what is anchored", function () {
+  let service: Service;
+  beforeEach(async () => {
+    service = await startService();
+  });
+  afterEach(() => removeFolders(service?.folders));
+
+  it("a refused bundle (duplicate id) stores nothing and anchors nothing", async () => {
+    const { pipeline, f, folders } = service;
+    await expectRejectCode(
+      pipeline.ingestEmr(f.twinId, await sample("bundle-duplicate-id.json"), { sourceSigner: f.emr }),
+      "FHIR_INVALID",
+    );
+    expect(await countBlobs(folders.blobs)).to.equal(0);
+    expect((await f.updateLog.logHeadOf(f.twinId)).sequence).to.equal(0n);
+    expect(pipeline.holding(f.twinId)).to.equal("unknown");
+  });
+
+  it("a source not authorized for every category of the bundle is refused before anything is stored", async () => {
+    const { pipeline, f, folders } = service;
+    const bundle = await sample("synthea-patient-bundle.json");
+    // the EMR may not write IMAGING, and the bundle holds an imaging study: nothing of it is taken
+    const error = await expectRejectCode(
+      pipeline.ingestEmr(f.twinId, bundle, { sourceSigner: f.emr }),
+      "SOURCE_NOT_AUTHORIZED",
+    );
+    expect(error.message).to.include("IMAGING");
+    await expectRejectCode(pipeline.ingestEmr(f.twinId, bundle, { sourceSigner: f.wearable }), "SOURCE_NOT_AUTHORIZED");
+    expect(error).to.be.instanceOf(PipelineError);
+    expect(await countBlobs(folders.blobs)).to.equal(0);
+    expect((await f.updateLog.logHeadOf(f.twinId)).sequence).to.equal(0n);
+  });
+
+  it("a suspended twin is refused", async () => {
+    const { pipeline, f } = service;
+    await f.registry.connect(f.patient).suspendTwin(f.twinId);
+    await expectRejectCode(
+      pipeline.ingestEmr(f.twinId, await sample("synthea-patient-bundle.json"), { sourceSigner: f.emr }),
+      "TWIN_NOT_ACTIVE",
+    );
+    expect(await countBlobs(service.folders.blobs)).to.equal(0);
+  });
+
+  it("a failure midway keeps exactly what was anchored, discards the rest, and the twin carries on", async () => {
+    const { pipeline, f, folders } = service;
+    const bundle = (await cohortSmall()).patients[1].emr;
+    const send = f.emr.sendTransaction.bind(f.emr);
+    let calls = 0;
+    f.emr.sendTransaction = async (tx) => {
+      if (++calls === 6) throw new Error("the node went away");
+      return send(tx);
+    };
+    try {
+      await expectRejectCode(pipeline.ingestEmr(f.twinId, bundle, { sourceSigner: f.emr }), "ANCHOR_FAILED");
+    } finally {
+      f.emr.sendTransaction = send;
+    }
+    expect((await f.updateLog.logHeadOf(f.twinId)).sequence).to.equal(5n);
+    expect(pipeline.anchors(f.twinId).records.map((a) => a.sequence)).to.deep.equal(["1", "2", "3", "4", "5"]);
+    expect(await countBlobs(folders.blobs)).to.equal(5);
+    expect(pipeline.version(f.twinId).anchor?.version).to.equal(1);
+    expect(await pipeline.records(f.twinId, 0xffffffff)).to.have.length(5);
+
+    const again = await pipeline.ingestEmr(f.twinId, bundle, { sourceSigner: f.emr });
+    expect(again.anchors[0].sequence).to.equal("6");
+    expect(again.state?.version).to.equal(2);
+    expect(await pipeline.records(f.twinId, 0xffffffff)).to.have.length(again.records);
+  });
+});

@@ -1,0 +1,103 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hexlify, Wallet, type Signer } from "ethers";
+import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
+import type { Cohort } from "../../../src/fhir";
+import { TwinPipeline, type BatchPolicy } from "../../../src/pipeline";
+import { FolderKeyStore, LocalFolderBlobStore, RecordVault } from "../../../src/store";
+import { twinFixture } from "../../fixtures";
+
+/** A fresh key pair (the service's reader key, a patient's, a grantee's). */
+export const newWallet = (): Wallet => new Wallet(hexlify(randomBytes(32)));
+
+export const SAMPLES = "/work/shared/fhir-samples";
+
+export async function sample(name: string): Promise<string> {
+  return readFile(join(SAMPLES, name), "utf8");
+}
+
+export async function cohortSmall(): Promise<Cohort> {
+  return JSON.parse(await readFile(join(__dirname, "../../fixtures/cohort-small.json"), "utf8")) as Cohort;
+}
+
+export type Fixture = Awaited<ReturnType<typeof twinFixture>>;
+
+/** The folders of one custodian service: blobs, wrapped keys and the pipeline index side by side. */
+export interface ServiceFolders {
+  readonly root: string;
+  readonly blobs: LocalFolderBlobStore;
+  readonly keys: FolderKeyStore;
+  readonly vault: RecordVault;
+  readonly indexFolder: string;
+}
+
+export async function serviceFolders(): Promise<ServiceFolders> {
+  const root = await mkdtemp(join(tmpdir(), "twinledger-pipeline-"));
+  return reopenFolders(root);
+}
+
+/** New store objects over existing folders (as a restarted service would build). */
+export function reopenFolders(root: string): ServiceFolders {
+  const blobs = new LocalFolderBlobStore(join(root, "blobs"), { fsync: false });
+  const keys = new FolderKeyStore(join(root, "keys"), { fsync: false });
+  return { root, blobs, keys, vault: new RecordVault(blobs, keys), indexFolder: join(root, "pipeline") };
+}
+
+export async function removeFolders(folders: ServiceFolders | undefined): Promise<void> {
+  if (folders) await rm(folders.root, { recursive: true, force: true });
+}
+
+/** Everything a pipeline test needs: the chain fixture, the service's folders and keys, the pipeline. */
+export interface Service {
+  readonly f: Fixture;
+  readonly folders: ServiceFolders;
+  readonly custodianKey: Wallet;
+  readonly patientKey: Wallet;
+  readonly pipeline: TwinPipeline;
+  /** A clock the test moves (epoch ms). */
+  readonly clock: { now: number };
+  /** Open another pipeline over the same folders (a restart). */
+  restart(): Promise<TwinPipeline>;
+}
+
+export async function startService(
+  options: { batchPolicy?: Partial<BatchPolicy>; deviceSigner?: (f: Fixture) => Signer } = {},
+): Promise<Service> {
+  const f = await loadFixture(twinFixture);
+  const folders = await serviceFolders();
+  const custodianKey = newWallet();
+  const patientKey = newWallet();
+  const clock = { now: Date.UTC(2024, 0, 2) };
+  const open = (stores: ServiceFolders) =>
+    TwinPipeline.open({
+      updateLog: f.updateLog,
+      vault: stores.vault,
+      custodianKey,
+      custodianSigner: f.hospital,
+      patientPublicKey: () => patientKey.signingKey.publicKey,
+      indexFolder: stores.indexFolder,
+      batchPolicy: options.batchPolicy ?? { maxReadings: 64, maxAgeMs: 60 * 60_000 },
+      clock: () => clock.now,
+      fsync: false,
+      ...(options.deviceSigner ? { deviceSigner: options.deviceSigner(f) } : {}),
+    });
+  const pipeline = await open(folders);
+  return { f, folders, custodianKey, patientKey, pipeline, clock, restart: () => open(reopenFolders(folders.root)) };
+}
+
+/** Count the blob files under a blob store's folder. */
+export async function countBlobs(blobs: LocalFolderBlobStore): Promise<number> {
+  const { readdir } = await import("node:fs/promises");
+  let count = 0;
+  let shards: string[];
+  try {
+    shards = await readdir(blobs.root);
+  } catch {
+    return 0;
+  }
+  for (const shard of shards)
+    count += (await readdir(join(blobs.root, shard))).filter((n) => !n.startsWith(".")).length;
+  return count;
+}

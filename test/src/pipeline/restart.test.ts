@@ -1,0 +1,62 @@
+import { expect } from "chai";
+import { canonicalJson } from "../../../src/twin";
+import { cohortSmall, removeFolders, startService, type Service } from "./harness";
+
+describe("pipeline/restart: a new pipeline over the same folders answers the same", function () {
+  let service: Service;
+  before(async () => {
+    service = await startService({ batchPolicy: { maxReadings: 60, maxAgeMs: 60 * 60_000 } });
+  });
+  after(() => removeFolders(service?.folders));
+
+  it("rebuilds every twin version, record, reading (pending ones too) and anchor", async () => {
+    const { pipeline, f, clock } = service;
+    const cohort = await cohortSmall();
+    const patient = cohort.patients[1];
+    await pipeline.ingestEmr(f.twinId, patient.emr, { sourceSigner: f.emr });
+    const observations = (patient.wearable.entry ?? [])
+      .map((e) => e.resource)
+      .filter((r) => r?.resourceType === "Observation");
+    await pipeline.ingestWearable(f.twinId, observations.slice(0, 130), { deviceSigner: f.wearable }); // 2 batches flushed
+    await pipeline.ingestWearable(f.twinId, observations.slice(130, 140), { deviceSigner: f.wearable }); // pending
+    expect(pipeline.pendingReadings(f.twinId)).to.be.greaterThan(0);
+
+    const before = {
+      version: pipeline.version(f.twinId),
+      records: await pipeline.records(f.twinId, 0xffffffff),
+      readings: await pipeline.readings(f.twinId, {}),
+      anchors: pipeline.anchors(f.twinId),
+      pending: pipeline.pendingReadings(f.twinId),
+    };
+    const restarted = await service.restart();
+    expect(restarted.twins()).to.deep.equal([f.twinId.toLowerCase()]);
+    expect(restarted.holding(f.twinId)).to.equal("active");
+    const after = {
+      version: restarted.version(f.twinId),
+      records: await restarted.records(f.twinId, 0xffffffff),
+      readings: await restarted.readings(f.twinId, {}),
+      anchors: restarted.anchors(f.twinId),
+      pending: restarted.pendingReadings(f.twinId),
+    };
+    expect(after.version.version.version).to.equal(before.version.version.version);
+    expect(after.version.version.stateRoot).to.equal(before.version.version.stateRoot);
+    expect(after.version.version.sourcesRoot).to.equal(before.version.version.sourcesRoot);
+    expect(after.version.anchor).to.deep.equal(before.version.anchor);
+    expect(canonicalJson(after.version.version.model)).to.equal(canonicalJson(before.version.version.model));
+    expect(canonicalJson(after.records)).to.equal(canonicalJson(before.records));
+    expect(canonicalJson(after.readings)).to.equal(canonicalJson(before.readings));
+    expect(after.anchors).to.deep.equal(before.anchors);
+    expect(after.pending).to.equal(before.pending);
+
+    // the restarted service carries on: the pending readings flush (with the configured clock) and commit
+    clock.now += 60 * 60_000;
+    const due = await restarted.flushDue();
+    expect(due.flushed).to.have.length(0); // a restarted pipeline knows no device signer until told one
+    expect(due.failed.map((f) => f.twinId)).to.deep.equal([f.twinId.toLowerCase()]);
+    expect(restarted.pendingReadings(f.twinId)).to.equal(before.pending);
+    const done = await restarted.flush(f.twinId, { deviceSigner: f.wearable });
+    expect(done?.readings).to.equal(before.pending);
+    expect(done?.state?.version).to.equal(before.version.version.version + 1);
+    expect((await f.updateLog.twinStateOf(f.twinId)).stateRoot).to.equal(done?.version.stateRoot);
+  });
+});
