@@ -34,6 +34,10 @@ contract TwinUpdateLog is ITwinUpdateLog {
     /// @dev Three slots per twin: stateRoot | sourcesRoot | version (64) + blockNumber (64) + timestamp (40).
     mapping(bytes32 twinId => TwinState) private _states;
 
+    /// @dev One slot per (operator, root): fromIndex (64) | toIndex (64) | anchoredAt (40) = 168 bits. A non-zero
+    /// `anchoredAt` marks the root as anchored.
+    mapping(address operator => mapping(bytes32 root => AccessLogAnchor)) private _accessLogAnchors;
+
     /// @param registry_ The TwinRegistry this log trusts for twins, sources and custodians.
     constructor(ITwinRegistry registry_) {
         if (address(registry_) == address(0)) revert ZeroRegistry();
@@ -115,6 +119,25 @@ contract TwinUpdateLog is ITwinUpdateLog {
         emit TwinStateCommitted(twinId, version, msg.sender, stateRoot, sourcesRoot);
     }
 
+    /// @inheritdoc ITwinUpdateLog
+    /// @dev Keyed by operator so that one gateway cannot pre-empt another's root. The custodian role is read on
+    /// every call: a de-accredited operator stops anchoring at once, and its earlier anchors stay.
+    function anchorAccessLog(bytes32 root, uint64 fromIndex, uint64 toIndex) external {
+        if (root == bytes32(0)) revert EmptyAccessLogRoot();
+        if (fromIndex > toIndex) revert InvalidAccessLogRange(fromIndex, toIndex);
+        if (!_registry.isCustodian(msg.sender)) revert NotCustodian(msg.sender);
+
+        AccessLogAnchor storage anchor = _accessLogAnchors[msg.sender][root];
+        if (anchor.anchoredAt != 0) revert AccessLogAlreadyAnchored(msg.sender, root);
+        // The slot was just read as empty: write the packed word whole (see anchorBatch).
+        uint256 packed = uint256(fromIndex) | (uint256(toIndex) << 64) | (uint256(uint40(block.timestamp)) << 128);
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            sstore(anchor.slot, packed)
+        }
+        emit AccessLogAnchored(msg.sender, root, fromIndex, toIndex);
+    }
+
     // ----------------------------------------------------------------------------------------------------------
     // Views
     // ----------------------------------------------------------------------------------------------------------
@@ -146,6 +169,11 @@ contract TwinUpdateLog is ITwinUpdateLog {
     /// @inheritdoc ITwinUpdateLog
     function twinStateOf(bytes32 twinId) external view returns (TwinState memory) {
         return _states[twinId];
+    }
+
+    /// @inheritdoc ITwinUpdateLog
+    function accessLogAnchorOf(address operator, bytes32 root) external view returns (AccessLogAnchor memory) {
+        return _accessLogAnchors[operator][root];
     }
 
     /// @inheritdoc ITwinUpdateLog

@@ -44,6 +44,16 @@ interface ITwinUpdateLog {
         uint40 timestamp;
     }
 
+    /// @notice An anchored stretch of a gateway's access log: one slot.
+    /// @param fromIndex Index of the first access-log entry under the root.
+    /// @param toIndex Index of the last access-log entry under the root (inclusive).
+    /// @param anchoredAt Block timestamp of anchoring; non-zero marks the root as anchored.
+    struct AccessLogAnchor {
+        uint64 fromIndex;
+        uint64 toIndex;
+        uint40 anchoredAt;
+    }
+
     /// @notice Emitted for each update; off-chain readers rebuild and check the hash chain from these.
     event UpdateRecorded(
         bytes32 indexed twinId,
@@ -72,6 +82,12 @@ interface ITwinUpdateLog {
         bytes32 sourcesRoot
     );
 
+    /// @notice Emitted when a query gateway's operator anchors the Merkle root of access-log entries
+    /// `fromIndex..toIndex` (inclusive).
+    /// @dev The range stays in the data: auditors filter by operator and root, never by index.
+    // solhint-disable-next-line gas-indexed-events
+    event AccessLogAnchored(address indexed operator, bytes32 indexed root, uint64 fromIndex, uint64 toIndex);
+
     /// @notice The registry address was zero.
     error ZeroRegistry();
     /// @notice The twin is unknown, suspended or erased.
@@ -96,6 +112,15 @@ interface ITwinUpdateLog {
     error NotTwinCustodian(bytes32 twinId, address account);
     /// @notice The version is not above the last committed one.
     error StaleVersion(uint64 version, uint64 currentVersion);
+
+    /// @notice The access-log root was zero.
+    error EmptyAccessLogRoot();
+    /// @notice The access-log range starts after it ends.
+    error InvalidAccessLogRange(uint64 fromIndex, uint64 toIndex);
+    /// @notice This operator already anchored this access-log root.
+    error AccessLogAlreadyAnchored(address operator, bytes32 root);
+    /// @notice The caller is not an accredited custodian (only custodians operate query gateways).
+    error NotCustodian(address account);
 
     /// @notice Appends an update. Only a source authorized on the twin for `category`.
     /// @dev The new head is `bytes24(keccak256(abi.encode(previousHead, twinId, sequence, msg.sender, category,
@@ -131,6 +156,15 @@ interface ITwinUpdateLog {
     /// @param version Above the last committed version (the first may be any version from 1).
     function commitTwinState(bytes32 twinId, bytes32 stateRoot, bytes32 sourcesRoot, uint64 version) external;
 
+    /// @notice Anchors the Merkle root of the caller's access-log entries `fromIndex..toIndex` (inclusive). Only an
+    /// accredited custodian (the operator of a query gateway); each root once per operator.
+    /// @dev The root is an OpenZeppelin StandardMerkleTree root over the gateway's typed entry leaves (see
+    /// src/service/access-log.ts); the entries stay off chain and carry no health data.
+    /// @param root The Merkle root; non-zero.
+    /// @param fromIndex Index of the first entry under the root.
+    /// @param toIndex Index of the last entry under the root; not below `fromIndex`.
+    function anchorAccessLog(bytes32 root, uint64 fromIndex, uint64 toIndex) external;
+
     /// @notice Whether a reading is in an anchored batch of the twin, and inside the batch's time range.
     /// @dev False, never a revert, for an unknown batch, a time outside `[from, to]` or a wrong proof. The leaf is
     /// `keccak256(bytes.concat(keccak256(abi.encode(readingHash, timestamp))))`, as in StandardMerkleTree.
@@ -155,6 +189,12 @@ interface ITwinUpdateLog {
 
     /// @notice The last committed twin version.
     function twinStateOf(bytes32 twinId) external view returns (TwinState memory);
+
+    /// @notice The access-log anchor of `root` by `operator` (zero if not anchored).
+    /// @param operator The gateway operator that anchored the root.
+    /// @param root The access-log Merkle root.
+    /// @return anchor The anchored range and time.
+    function accessLogAnchorOf(address operator, bytes32 root) external view returns (AccessLogAnchor memory anchor);
 
     /// @notice The registry this log reads twins, sources and custodians from.
     function registry() external view returns (ITwinRegistry);

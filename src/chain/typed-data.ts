@@ -86,3 +86,52 @@ export async function signCreateTwin(
     ...value,
   });
 }
+
+/**
+ * The query gateway's domain: `{name: GATEWAY_DOMAIN_NAME, version: "1", chainId, verifyingContract: ConsentPolicy}`.
+ * The gateway is off chain; binding its signatures to the ConsentPolicy address and chain id keeps a query signed for
+ * one deployment from being replayed against another.
+ */
+export const GATEWAY_DOMAIN_NAME = "TwinLedger Gateway";
+
+/** A reader's signed query (src/service): `paramsHash` is keccak256 of the canonical JSON of the query's params. */
+export const QUERY_TYPES: Record<string, TypedDataField[]> = {
+  Query: [
+    { name: "twinId", type: "bytes32" },
+    { name: "queryType", type: "string" },
+    { name: "category", type: "uint32" },
+    { name: "purpose", type: "uint16" },
+    { name: "issuedAt", type: "uint64" },
+    { name: "nonce", type: "bytes32" },
+    { name: "paramsHash", type: "bytes32" },
+  ],
+};
+
+/** A signed request for a twin's access log, by the twin's owner or delegate or an auditor (src/service). */
+export const ACCESS_LOG_REQUEST_TYPES: Record<string, TypedDataField[]> = {
+  AccessLogRequest: [
+    { name: "twinId", type: "bytes32" },
+    { name: "issuedAt", type: "uint64" },
+    { name: "nonce", type: "bytes32" },
+  ],
+};
+
+/** The fields of a signed gateway query, as `QUERY_TYPES` lists them. */
+export interface GatewayQuery {
+  twinId: string;
+  queryType: string;
+  category: number;
+  purpose: number;
+  /** Unix seconds. */
+  issuedAt: number;
+  nonce: string;
+  paramsHash: string;
+}
+
+/** The fields of a signed access-log request, as `ACCESS_LOG_REQUEST_TYPES` lists them. */
+export interface AccessLogRequest {
+  twinId: string;
+  /** Unix seconds. */
+  issuedAt: number;
+  nonce: string;
+}

@@ -1,13 +1,13 @@
 /**
  * The indexer: follows TwinRegistry, ConsentPolicy and TwinUpdateLog events into SQLite with a block checkpoint
  * and a confirmation depth, and answers the dashboards' questions (a twin's consents, requests, updates, batches,
- * state commitments, emergency accesses, sources, delegates, ownership history).
+ * state commitments, emergency accesses, sources, delegates, ownership history, gateway access-log anchors).
  *
  * - `Indexer` writes (one process); `IndexReader` reads the same file from other processes.
  * - Exactly once across restarts: each range's rows and the checkpoint commit in one transaction.
  * - Reorgs deeper than `confirmations` throw `INDEXER_REORG` (see `Indexer`).
  * - Addresses come back EIP-55 checksummed, hashes lowercase hex, uint64/uint256 values as bigint.
- * - `IndexerExtension` is the extension point for more events (the gateway's access-log anchors).
+ * - `IndexerExtension` is the extension point for more events or contracts.
  */
 export {
   DEFAULT_BATCH_BLOCKS,

@@ -34,10 +34,9 @@ export interface ExtensionEvent {
  * The extension point: follows one more contract's events (or more events of a core contract) into tables of its
  * own, in the same range transaction as the core, under the same checkpoint.
  *
- * This is where the query gateway's access-log anchors go once their event exists: an extension with the
- * anchoring contract's address and interface, a migration creating e.g.
- * `access_log_anchors (block_number, log_index, ..., PRIMARY KEY (block_number, log_index))`, and `apply`
- * inserting one row per anchor event. Its queries read through `Indexer.read(db => ...)` or `openIndexReader`.
+ * (The query gateway's access-log anchors, `TwinUpdateLog.AccessLogAnchored`, are core events: see
+ * `accessLogAnchorsOf`.) An extension brings a migration creating its tables, keyed by `(block_number, log_index)`,
+ * and `apply` inserting one row per event. Its queries read through `Indexer.read(db => ...)` or `openIndexReader`.
  *
  * An extension added to an existing database sees events from the checkpoint on; to backfill, build a fresh
  * database from the start block.

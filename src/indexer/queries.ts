@@ -14,6 +14,7 @@ import {
 } from "./codec";
 import { IndexerError } from "./errors";
 import type {
+  AccessLogAnchorView,
   AtTime,
   BatchView,
   ChainMoment,
@@ -184,6 +185,13 @@ interface BatchRow extends PositionRow {
   count: number;
   from_time: number;
   to_time: number;
+}
+
+interface AccessLogAnchorRow extends PositionRow {
+  operator: string;
+  root: string;
+  from_index: string;
+  to_index: string;
 }
 
 interface StateCommitRow extends PositionRow {
@@ -453,6 +461,9 @@ export class IndexerQueries {
       updateCount: db.prepare("SELECT COUNT(*) AS n FROM updates WHERE twin_id = ?"),
       batchesOf: db.prepare("SELECT * FROM batches WHERE twin_id = ? ORDER BY block_number, log_index"),
       stateCommitsOf: db.prepare("SELECT * FROM state_commits WHERE twin_id = ? ORDER BY version"),
+      accessLogAnchorsOf: db.prepare(
+        "SELECT * FROM access_log_anchors WHERE operator = ? ORDER BY from_index, block_number, log_index",
+      ),
       emergencyOf: db.prepare("SELECT * FROM emergency_accesses WHERE twin_id = ? ORDER BY block_number, log_index"),
       emergencyBy: db.prepare("SELECT * FROM emergency_accesses WHERE responder = ? ORDER BY block_number, log_index"),
       roles: db.prepare("SELECT * FROM role_members WHERE active = 1 ORDER BY changed_block, role, account"),
@@ -618,6 +629,17 @@ export class IndexerQueries {
       custodian: row.custodian,
       stateRoot: row.state_root,
       sourcesRoot: row.sources_root,
+      position: pos(row),
+    }));
+  }
+
+  /** The access-log roots a gateway operator anchored (`AccessLogAnchored`), by first index. */
+  accessLogAnchorsOf(operator: string): AccessLogAnchorView[] {
+    return (this.q.accessLogAnchorsOf.all(addressArg("operator", operator)) as AccessLogAnchorRow[]).map((row) => ({
+      operator: row.operator,
+      root: row.root,
+      fromIndex: decodeUint(row.from_index),
+      toIndex: decodeUint(row.to_index),
       position: pos(row),
     }));
   }

@@ -266,6 +266,22 @@ export const CORE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX state_commits_by_custodian ON state_commits (custodian);
   `,
+  // 2: the query gateways' access-log anchors (TwinUpdateLog.AccessLogAnchored), one row per anchor.
+  `
+  CREATE TABLE access_log_anchors (
+    operator        TEXT    NOT NULL,
+    root            TEXT    NOT NULL,
+    from_index      TEXT    NOT NULL,
+    to_index        TEXT    NOT NULL,
+    block_number    INTEGER NOT NULL,
+    log_index       INTEGER NOT NULL,
+    block_timestamp INTEGER NOT NULL,
+    tx_hash         TEXT    NOT NULL,
+    PRIMARY KEY (operator, root),
+    UNIQUE (block_number, log_index)
+  );
+  CREATE INDEX access_log_anchors_by_operator ON access_log_anchors (operator, from_index);
+  `,
 ];
 
 /** Creates `schema_version` if needed and applies the component's pending migrations, each in a transaction. */

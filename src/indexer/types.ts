@@ -225,6 +225,17 @@ export interface BatchView {
   readonly position: ChainPosition;
 }
 
+/** An access-log root anchored by a query gateway's operator (`TwinUpdateLog.AccessLogAnchored`). */
+export interface AccessLogAnchorView {
+  /** The operator (an accredited custodian), checksummed. */
+  readonly operator: string;
+  readonly root: string;
+  /** First and last (inclusive) access-log index under the root. */
+  readonly fromIndex: bigint;
+  readonly toIndex: bigint;
+  readonly position: ChainPosition;
+}
+
 export interface StateCommitView {
   readonly twinId: string;
   readonly version: bigint;

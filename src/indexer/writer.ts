@@ -328,6 +328,15 @@ export class CoreWriter {
           sources_root: hex(e.sourcesRoot),
         });
       },
+      AccessLogAnchored: (e, at) => {
+        s.accessLogAnchor.run({
+          ...position(at),
+          operator: e.operator,
+          root: hex(e.root),
+          from_index: encodeUint64(e.fromIndex),
+          to_index: encodeUint64(e.toIndex),
+        });
+      },
     });
 
     this.handlers = { registry, consent, updateLog };
@@ -490,6 +499,11 @@ function statements(db: Database.Database) {
                            block_number, log_index, block_timestamp, tx_hash)
       VALUES (@twin_id, @merkle_root, @source, @count, @from_time, @to_time,
               @block_number, @log_index, @block_timestamp, @tx_hash)
+      ON CONFLICT (block_number, log_index) DO NOTHING`),
+    accessLogAnchor: db.prepare(`
+      INSERT INTO access_log_anchors (operator, root, from_index, to_index,
+                                      block_number, log_index, block_timestamp, tx_hash)
+      VALUES (@operator, @root, @from_index, @to_index, @block_number, @log_index, @block_timestamp, @tx_hash)
       ON CONFLICT (block_number, log_index) DO NOTHING`),
     stateCommit: db.prepare(`
       INSERT INTO state_commits (twin_id, version, custodian, state_root, sources_root,

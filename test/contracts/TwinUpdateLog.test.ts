@@ -768,3 +768,85 @@ describe("TwinUpdateLog", () => {
     });
   });
 });
+
+describe("TwinUpdateLog: access-log anchors", () => {
+  const ROOT = ethers.id("access-log:root:1");
+
+  it("anchors a root for an accredited custodian: one packed slot and an AccessLogAnchored event", async () => {
+    const { updateLog, hospital } = await loadFixture(twoTwinsFixture);
+    await expect(updateLog.connect(hospital).anchorAccessLog(ROOT, 0, 9))
+      .to.emit(updateLog, "AccessLogAnchored")
+      .withArgs(hospital.address, ROOT, 0n, 9n);
+    const anchor = await updateLog.accessLogAnchorOf(hospital.address, ROOT);
+    expect(anchor.fromIndex).to.equal(0n);
+    expect(anchor.toIndex).to.equal(9n);
+    expect(anchor.anchoredAt).to.equal(BigInt(await time.latest()));
+  });
+
+  it("accepts a one-entry range and the largest uint64 indexes", async () => {
+    const { updateLog, hospital } = await loadFixture(twoTwinsFixture);
+    const max = (1n << 64n) - 1n;
+    await updateLog.connect(hospital).anchorAccessLog(ROOT, max, max);
+    const anchor = await updateLog.accessLogAnchorOf(hospital.address, ROOT);
+    expect([anchor.fromIndex, anchor.toIndex]).to.deep.equal([max, max]);
+    expect(anchor.anchoredAt).to.equal(BigInt(await time.latest()));
+  });
+
+  it("keeps anchors per operator: the same root by another custodian is its own anchor", async () => {
+    const { updateLog, hospital, hospital2 } = await loadFixture(twoTwinsFixture);
+    await updateLog.connect(hospital).anchorAccessLog(ROOT, 0, 3);
+    await updateLog.connect(hospital2).anchorAccessLog(ROOT, 5, 7);
+    expect((await updateLog.accessLogAnchorOf(hospital.address, ROOT)).toIndex).to.equal(3n);
+    expect((await updateLog.accessLogAnchorOf(hospital2.address, ROOT)).fromIndex).to.equal(5n);
+  });
+
+  it("reads zero for a root that was never anchored", async () => {
+    const { updateLog, hospital } = await loadFixture(twoTwinsFixture);
+    const anchor = await updateLog.accessLogAnchorOf(hospital.address, ROOT);
+    expect([anchor.fromIndex, anchor.toIndex, anchor.anchoredAt]).to.deep.equal([0n, 0n, 0n]);
+  });
+
+  it("refuses a zero root", async () => {
+    const { updateLog, hospital } = await loadFixture(twoTwinsFixture);
+    await expect(updateLog.connect(hospital).anchorAccessLog(ethers.ZeroHash, 0, 1)).to.be.revertedWithCustomError(
+      updateLog,
+      "EmptyAccessLogRoot",
+    );
+  });
+
+  it("refuses a range that starts after it ends", async () => {
+    const { updateLog, hospital } = await loadFixture(twoTwinsFixture);
+    await expect(updateLog.connect(hospital).anchorAccessLog(ROOT, 5, 4))
+      .to.be.revertedWithCustomError(updateLog, "InvalidAccessLogRange")
+      .withArgs(5n, 4n);
+  });
+
+  it("refuses the same root twice from the same operator, and the first anchor stays", async () => {
+    const { updateLog, hospital } = await loadFixture(twoTwinsFixture);
+    await updateLog.connect(hospital).anchorAccessLog(ROOT, 0, 1);
+    const before = await updateLog.accessLogAnchorOf(hospital.address, ROOT);
+    await expect(updateLog.connect(hospital).anchorAccessLog(ROOT, 2, 3))
+      .to.be.revertedWithCustomError(updateLog, "AccessLogAlreadyAnchored")
+      .withArgs(hospital.address, ROOT);
+    expect(await updateLog.accessLogAnchorOf(hospital.address, ROOT)).to.deep.equal(before);
+  });
+
+  it("refuses accounts that are not accredited custodians: sources, patients, de-accredited hospitals", async () => {
+    const f = await loadFixture(twoTwinsFixture);
+    for (const account of [f.emr, f.patient, f.stranger]) {
+      await expect(f.updateLog.connect(account).anchorAccessLog(ROOT, 0, 1))
+        .to.be.revertedWithCustomError(f.updateLog, "NotCustodian")
+        .withArgs(account.address);
+    }
+    await f.registry.connect(f.governance).revokeRole(await f.registry.CUSTODIAN_ROLE(), f.hospital.address);
+    await expect(f.updateLog.connect(f.hospital).anchorAccessLog(ROOT, 0, 1))
+      .to.be.revertedWithCustomError(f.updateLog, "NotCustodian")
+      .withArgs(f.hospital.address);
+  });
+
+  it("anchoring costs at most 60,000 gas", async function () {
+    if (COVERAGE) this.skip();
+    const { updateLog, hospital } = await loadFixture(twoTwinsFixture);
+    expect(await gasUsed(updateLog.connect(hospital).anchorAccessLog(ROOT, 0, 99))).to.be.lessThanOrEqual(60_000n);
+  });
+});

@@ -400,7 +400,7 @@ describe("indexer: sync, restart and chain safety", () => {
         first.read((db) => db.prepare("SELECT component, version FROM schema_version ORDER BY component").all());
       expect(versions()).to.deep.equal([
         { component: "anchors", version: 1 },
-        { component: "core", version: 1 },
+        { component: "core", version: 2 },
       ]);
       const seen = first.read((db) => db.prepare("SELECT COUNT(*) AS n FROM anchors_seen").get()) as { n: number };
       const registryLogs = first.read(

@@ -1,0 +1,244 @@
+import { hexlify, randomBytes, type Signer } from "ethers";
+import type { TwinUpdateLog } from "../../typechain-types";
+import {
+  ACCESS_LOG_REQUEST_TYPES,
+  domainOf,
+  GATEWAY_DOMAIN_NAME,
+  QUERY_TYPES,
+  type AccessLogRequest,
+  type GatewayQuery,
+} from "../chain/typed-data";
+import {
+  verifyReadingAnchor,
+  verifyRecordAnchor,
+  verifyStateAnchor,
+  type AnchorVerification,
+} from "../pipeline/verify";
+import { canonicalHash } from "../twin/canonical";
+import { leafOf, verifyAccessLogProof } from "./access-log";
+import { QUERY_TYPE_SPECS, type QueryParamsMap, type QueryType } from "./queries";
+import type { AccessLogResponse, ErrorResponse, QueryBody, QueryResponse } from "./types";
+
+/**
+ * A typed client of the gateway: builds and signs queries (EIP-712, the reader's key) and access-log requests, and
+ * checks answers against the chain (`verifyAnswer`, on top of src/pipeline/verify.ts).
+ */
+export interface GatewayClientOptions {
+  /** e.g. `http://127.0.0.1:8545`, without a trailing path. */
+  readonly baseUrl: string;
+  readonly signer: Signer;
+  readonly chainId: bigint | number;
+  /** The ConsentPolicy address: the gateway domain's verifyingContract. */
+  readonly consentAddress: string;
+  /** Clock for issuedAt, epoch ms; default Date.now. */
+  readonly clock?: () => number;
+}
+
+export interface QueryOptions {
+  /** Purpose bits (one, usually). */
+  readonly purpose: number;
+  /** The signed category mask; default the query type's default (see QUERY_TYPE_SPECS). */
+  readonly category?: number;
+  /** Fixed nonce (tests); default 32 random bytes. */
+  readonly nonce?: string;
+  /** Fixed issuedAt, unix seconds (tests); default now. */
+  readonly issuedAt?: number;
+}
+
+export type GatewayResult<T> =
+  | { readonly ok: true; readonly status: 200; readonly body: T }
+  | { readonly ok: false; readonly status: number; readonly body: ErrorResponse };
+
+export class GatewayClient {
+  private readonly baseUrl: string;
+  private readonly clock: () => number;
+
+  constructor(private readonly options: GatewayClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.clock = options.clock ?? Date.now;
+  }
+
+  private get domain() {
+    return domainOf(GATEWAY_DOMAIN_NAME, this.options.chainId, this.options.consentAddress);
+  }
+
+  /** Builds and signs the body of `POST /v1/query` (exposed for tests and tools that send it themselves). */
+  async signQuery<Q extends QueryType>(
+    twinId: string,
+    queryType: Q,
+    params: QueryParamsMap[Q],
+    options: QueryOptions,
+  ): Promise<QueryBody> {
+    const query: GatewayQuery = {
+      twinId,
+      queryType,
+      category: options.category ?? QUERY_TYPE_SPECS[queryType].defaultCategory,
+      purpose: options.purpose,
+      issuedAt: options.issuedAt ?? Math.floor(this.clock() / 1000),
+      nonce: options.nonce ?? hexlify(randomBytes(32)),
+      paramsHash: canonicalHash(params),
+    };
+    const signature = await this.options.signer.signTypedData(this.domain, QUERY_TYPES, query);
+    return {
+      query,
+      params: params as unknown as Record<string, unknown>,
+      signature,
+      reader: await this.options.signer.getAddress(),
+    };
+  }
+
+  /** Signs and sends a query. */
+  async query<Q extends QueryType>(
+    twinId: string,
+    queryType: Q,
+    params: QueryParamsMap[Q],
+    options: QueryOptions,
+  ): Promise<GatewayResult<QueryResponse<Q>>> {
+    return this.post<QueryResponse<Q>>(await this.signQuery(twinId, queryType, params, options));
+  }
+
+  /** Sends a body as is (a signed query, or anything, for tests). */
+  async post<T = QueryResponse>(body: unknown): Promise<GatewayResult<T>> {
+    const response = await fetch(`${this.baseUrl}/v1/query`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    return result<T>(response);
+  }
+
+  /** The twin's access log, for its owner or delegate, or an auditor. */
+  async accessLog(
+    twinId: string,
+    options: { offset?: number; limit?: number; nonce?: string; issuedAt?: number } = {},
+  ): Promise<GatewayResult<AccessLogResponse>> {
+    const value: AccessLogRequest = {
+      twinId,
+      issuedAt: options.issuedAt ?? Math.floor(this.clock() / 1000),
+      nonce: options.nonce ?? hexlify(randomBytes(32)),
+    };
+    const signature = await this.options.signer.signTypedData(this.domain, ACCESS_LOG_REQUEST_TYPES, value);
+    const search = new URLSearchParams({
+      issuedAt: String(value.issuedAt),
+      nonce: value.nonce,
+      signature,
+      reader: await this.options.signer.getAddress(),
+    });
+    if (options.offset !== undefined) search.set("offset", String(options.offset));
+    if (options.limit !== undefined) search.set("limit", String(options.limit));
+    const response = await fetch(`${this.baseUrl}/v1/access-log/${twinId}?${search.toString()}`);
+    return result<AccessLogResponse>(response);
+  }
+}
+
+async function result<T>(response: Response): Promise<GatewayResult<T>> {
+  const body = (await response.json()) as unknown;
+  if (response.status === 200) return { ok: true, status: 200, body: body as T };
+  return { ok: false, status: response.status, body: body as ErrorResponse };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Verification
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface AnswerVerification {
+  readonly valid: boolean;
+  readonly checked: {
+    readonly state: boolean;
+    readonly records: number;
+    readonly readings: number;
+    readonly batches: number;
+  };
+  /** What failed, by kind and position (no health data). */
+  readonly failures: readonly string[];
+}
+
+/**
+ * Checks an answer's proofs against the chain (src/pipeline/verify.ts does each anchor):
+ * - the StateAnchor: the `TwinStateCommitted` event of that version with those roots, and (when the answer is a
+ *   summary, which carries them) that the summary's version and state root are the anchored ones;
+ * - each record's UpdateAnchor: its `UpdateRecorded` event (content hash, content id, block, transaction);
+ * - each reading's BatchAnchor: the salted commitment recomputed from the reading, the Merkle proof, and
+ *   `verifyReading` on chain; a reading taken from an EMR record: that record's UpdateAnchor (the reading itself is
+ *   inside the record's encrypted envelope, which a reader holding a wrapped key can fetch and compare);
+ * - each aggregated batch: anchored for the twin (`batchOf`), and the counts add up to the readings aggregated.
+ */
+export async function verifyAnswer(
+  answer: QueryResponse,
+  options: { readonly updateLog: TwinUpdateLog; readonly fromBlock?: number },
+): Promise<AnswerVerification> {
+  const failures: string[] = [];
+  const access = { updateLog: options.updateLog, twinId: answer.twinId, fromBlock: options.fromBlock ?? 0 };
+  const note = (what: string, verdict: AnchorVerification): void => {
+    if (!verdict.valid) failures.push(`${what}: ${verdict.reason}`);
+  };
+  const { proofs } = answer;
+  if (proofs.state !== null) {
+    const version =
+      answer.queryType === "summary"
+        ? (() => {
+            const s = answer.answer as QueryResponse<"summary">["answer"];
+            return { version: s.version, stateRoot: s.stateRoot, sourcesRoot: proofs.state.sourcesRoot };
+          })()
+        : undefined;
+    note("state", await verifyStateAnchor(proofs.state, { ...access, ...(version !== undefined && { version }) }));
+  }
+  const records = proofs.records ?? [];
+  for (const [i, proof] of records.entries()) note(`records[${i}]`, await verifyRecordAnchor(proof.anchor, access));
+  const readings = proofs.readings ?? [];
+  for (const [i, proof] of readings.entries()) {
+    if (proof.anchor !== null) note(`readings[${i}]`, await verifyReadingAnchor(proof.reading, proof.anchor, access));
+    else if (proof.recordAnchor !== undefined) {
+      note(`readings[${i}].record`, await verifyRecordAnchor(proof.recordAnchor, access));
+    } else failures.push(`readings[${i}]: UNANCHORED`);
+  }
+  const batches = proofs.batches ?? [];
+  for (const [i, batch] of batches.entries()) {
+    const onChain = await options.updateLog.batchOf(answer.twinId, batch.merkleRoot);
+    if (onChain.anchoredAt === 0n) failures.push(`batches[${i}]: NOT_ANCHORED`);
+    else if (BigInt(batch.readings) > onChain.count) failures.push(`batches[${i}]: COUNT_MISMATCH`);
+  }
+  return {
+    valid: failures.length === 0,
+    checked: {
+      state: proofs.state !== null,
+      records: records.length,
+      readings: readings.length,
+      batches: batches.length,
+    },
+    failures,
+  };
+}
+
+/**
+ * Checks an access-log answer: each anchored entry's proof leads to its root, and the root is anchored on chain by
+ * `operator` (the gateway's custodian account) over the range that covers the entry. Returns the failures.
+ */
+export async function verifyAccessLog(
+  log: AccessLogResponse,
+  options: { readonly updateLog: TwinUpdateLog; readonly operator: string },
+): Promise<string[]> {
+  const failures: string[] = [];
+  const roots = new Map<string, { fromIndex: bigint; toIndex: bigint; anchoredAt: bigint }>();
+  for (const item of log.entries) {
+    if (item.anchor === null || item.proof === null) continue;
+    if (JSON.stringify(leafOf(item.entry)) !== JSON.stringify(item.leaf)) {
+      failures.push(`entry ${item.entry.index}: LEAF_MISMATCH`);
+      continue;
+    }
+    if (!verifyAccessLogProof(item.anchor.root, item.leaf, item.proof)) {
+      failures.push(`entry ${item.entry.index}: PROOF_INVALID`);
+      continue;
+    }
+    let onChain = roots.get(item.anchor.root);
+    if (onChain === undefined) {
+      onChain = await options.updateLog.accessLogAnchorOf(options.operator, item.anchor.root);
+      roots.set(item.anchor.root, onChain);
+    }
+    const index = BigInt(item.entry.index);
+    if (onChain.anchoredAt === 0n) failures.push(`entry ${item.entry.index}: NOT_ANCHORED`);
+    else if (index < onChain.fromIndex || index > onChain.toIndex)
+      failures.push(`entry ${item.entry.index}: OUT_OF_RANGE`);
+  }
+  return failures;
+}

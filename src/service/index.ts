@@ -1,0 +1,56 @@
+/**
+ * The query gateway: requests signed by the reader's Ethereum key (EIP-712), consent checked on chain at the head
+ * for every query, answers carrying their proofs (update, batch and state anchors), every authenticated access in an
+ * append-only log whose Merkle roots are anchored on chain (`TwinUpdateLog.anchorAccessLog`).
+ */
+export {
+  createGateway,
+  ACCESS_LOG_QUERY_TYPE,
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_FRESHNESS_SECONDS,
+  type Gateway,
+  type GatewayOptions,
+} from "./gateway";
+export {
+  AccessLog,
+  ACCESS_LOG_LEAF_ENCODING,
+  leafOf,
+  verifyAccessLogProof,
+  type AccessLogAnchorRecord,
+  type AccessLogAnchorWriter,
+  type AccessLogEntry,
+  type AccessLogInput,
+  type AccessLogLeaf,
+  type ProvenAccessLogEntry,
+} from "./access-log";
+export { AccessDecision, ConsentChecker, REFUSAL_STATUS, reasonOf, type RefusalReason } from "./consent";
+export { GATEWAY_ERROR_STATUS, GatewayError, type GatewayErrorCode } from "./errors";
+export { SignatureVerifier } from "./signatures";
+export {
+  ALERT_CATEGORIES,
+  CONDITIONS_MEDICATIONS_CATEGORIES,
+  MAX_RAW_POINTS,
+  QUERY_TYPE_NAMES,
+  QUERY_TYPE_SPECS,
+  READING_CATEGORIES,
+  SUMMARY_CATEGORIES,
+  actionOf,
+  type AnswerProofs,
+  type BatchRef,
+  type QueryAnswerMap,
+  type QueryParamsMap,
+  type QueryType,
+  type QueryTypeSpec,
+  type ReadingProof,
+  type RecordProof,
+} from "./queries";
+export {
+  GatewayClient,
+  verifyAccessLog,
+  verifyAnswer,
+  type AnswerVerification,
+  type GatewayClientOptions,
+  type GatewayResult,
+  type QueryOptions,
+} from "./client";
+export type { AccessLogResponse, ErrorResponse, QueryBody, QueryResponse } from "./types";

@@ -1,0 +1,551 @@
+import type { Bundle } from "@medplum/fhirtypes";
+import { exportBundle } from "../fhir/export";
+import { VitalSign, type VitalReading, type VitalSignName } from "../fhir/records";
+import type { BatchAnchor, ProvenReading, StateAnchor, TwinDataReader, UpdateAnchor } from "../pipeline/reader";
+import {
+  alerts,
+  conditions,
+  medications,
+  summary,
+  vitalsSeries,
+  type AlertSeverity,
+  type Medication,
+  type Problem,
+  type SeriesBucket,
+  type TwinAlert,
+  type TwinSummary,
+  type TwinVersion,
+} from "../twin";
+import { Action, ALL_CATEGORIES, DataCategory } from "../vocabulary";
+import { GatewayError } from "./errors";
+
+/**
+ * The query types the gateway serves: what each reveals (the DataCategory bits a reader must be granted), the action
+ * it needs, its params, and how its answer and proofs are built from a TwinVersion and the pipeline's anchors.
+ *
+ * | queryType                | category (signed `query.category`)                                   | action              |
+ * |--------------------------|----------------------------------------------------------------------|---------------------|
+ * | `summary`                | exactly TWIN_MODEL│CONDITIONS│MEDICATIONS│ALLERGIES│LABS│VITALS│WEARABLE_STREAMS | READ |
+ * | `latest-vitals`          | a non-empty subset of LABS│VITALS│WEARABLE_STREAMS (readings filtered to it) | READ         |
+ * | `vitals-series` raw      | a non-empty subset of LABS│VITALS│WEARABLE_STREAMS (readings filtered to it) | READ         |
+ * | `vitals-series` bucketed | the same                                                              | AGGREGATE or READ   |
+ * | `alerts`                 | exactly TWIN_MODEL│LABS│VITALS│WEARABLE_STREAMS                       | READ                |
+ * | `conditions-medications` | exactly CONDITIONS│MEDICATIONS                                        | READ                |
+ * | `fhir-export`            | any non-empty mask; the Bundle holds the records of the granted bits | READ                |
+ *
+ * A summary reveals problems, medications, allergies, the latest value of every sign (care, lab or wearable) and the
+ * count of open alerts; alerts are computed over every reading of a sign (lab glucose included). Aggregate queries
+ * pass with a grant of AGGREGATE or of READ: whoever may read the readings may read their bucket statistics.
+ */
+export const QUERY_TYPE_NAMES = [
+  "summary",
+  "latest-vitals",
+  "vitals-series",
+  "alerts",
+  "conditions-medications",
+  "fhir-export",
+] as const;
+export type QueryType = (typeof QUERY_TYPE_NAMES)[number];
+
+/** The reading categories: a reading's `category` is one of these (none means VITALS). */
+export const READING_CATEGORIES = DataCategory.LABS | DataCategory.VITALS | DataCategory.WEARABLE_STREAMS;
+
+export const SUMMARY_CATEGORIES =
+  DataCategory.TWIN_MODEL |
+  DataCategory.CONDITIONS |
+  DataCategory.MEDICATIONS |
+  DataCategory.ALLERGIES |
+  READING_CATEGORIES;
+export const ALERT_CATEGORIES = DataCategory.TWIN_MODEL | READING_CATEGORIES;
+export const CONDITIONS_MEDICATIONS_CATEGORIES = DataCategory.CONDITIONS | DataCategory.MEDICATIONS;
+
+/** How a query type's `category` is checked: `exact` (equal to the mask) or `subset` (non-empty subset of it). */
+export interface QueryTypeSpec {
+  readonly categoryRule: "exact" | "subset";
+  readonly categories: number;
+  /** The category a client uses when it does not choose one. */
+  readonly defaultCategory: number;
+}
+
+export const QUERY_TYPE_SPECS: Readonly<Record<QueryType, QueryTypeSpec>> = {
+  summary: { categoryRule: "exact", categories: SUMMARY_CATEGORIES, defaultCategory: SUMMARY_CATEGORIES },
+  "latest-vitals": {
+    categoryRule: "subset",
+    categories: READING_CATEGORIES,
+    defaultCategory: DataCategory.VITALS | DataCategory.WEARABLE_STREAMS,
+  },
+  "vitals-series": {
+    categoryRule: "subset",
+    categories: READING_CATEGORIES,
+    defaultCategory: DataCategory.VITALS | DataCategory.WEARABLE_STREAMS,
+  },
+  alerts: { categoryRule: "exact", categories: ALERT_CATEGORIES, defaultCategory: ALERT_CATEGORIES },
+  "conditions-medications": {
+    categoryRule: "exact",
+    categories: CONDITIONS_MEDICATIONS_CATEGORIES,
+    defaultCategory: CONDITIONS_MEDICATIONS_CATEGORIES,
+  },
+  "fhir-export": { categoryRule: "subset", categories: ALL_CATEGORIES, defaultCategory: ALL_CATEGORIES },
+};
+
+export function isQueryType(value: string): value is QueryType {
+  return Object.prototype.hasOwnProperty.call(QUERY_TYPE_SPECS, value);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Params
+// ---------------------------------------------------------------------------------------------------------------
+
+export type SeriesBucketName = "raw" | "minute" | "hour" | "day";
+/** Which statistics of each bucket to return; `stats` (default) is count, min, max and mean. */
+export type SeriesStat = "stats" | "count" | "min" | "max" | "mean";
+
+export interface VitalsSeriesParams {
+  readonly sign: VitalSignName;
+  /** Inclusive bounds, epoch ms. */
+  readonly from?: number;
+  readonly to?: number;
+  readonly bucket?: SeriesBucketName;
+  readonly aggregation?: SeriesStat;
+}
+
+export interface AlertsParams {
+  readonly status?: "open" | "resolved";
+  readonly sign?: VitalSignName;
+  readonly severity?: AlertSeverity;
+  readonly from?: number;
+  readonly to?: number;
+}
+
+export interface ConditionsMedicationsParams {
+  readonly activeOnly?: boolean;
+}
+
+export interface FhirExportParams {
+  readonly type?: "collection" | "searchset";
+}
+
+/** The params of each query type. */
+export interface QueryParamsMap {
+  summary: Record<string, never>;
+  "latest-vitals": Record<string, never>;
+  "vitals-series": VitalsSeriesParams;
+  alerts: AlertsParams;
+  "conditions-medications": ConditionsMedicationsParams;
+  "fhir-export": FhirExportParams;
+}
+
+/** Largest raw series answered in one query (ask for a shorter range, or for buckets). */
+export const MAX_RAW_POINTS = 20_000;
+
+const BUCKETS: readonly SeriesBucketName[] = ["raw", "minute", "hour", "day"];
+const STATS: readonly SeriesStat[] = ["stats", "count", "min", "max", "mean"];
+const SEVERITIES: readonly AlertSeverity[] = ["moderate", "high", "critical"];
+
+type Checker = (params: Record<string, unknown>) => void;
+
+function invalid(message: string): GatewayError {
+  return new GatewayError("invalid-params", message);
+}
+
+function only(params: Record<string, unknown>, keys: readonly string[]): void {
+  for (const key of Object.keys(params)) {
+    if (!keys.includes(key)) throw invalid(`unknown param ${JSON.stringify(key.slice(0, 40))}`);
+  }
+}
+
+function optionalTime(params: Record<string, unknown>, key: string): void {
+  const value = params[key];
+  if (value !== undefined && !(typeof value === "number" && Number.isSafeInteger(value) && value >= 0)) {
+    throw invalid(`${key} must be a non-negative integer of epoch milliseconds`);
+  }
+}
+
+function optionalOneOf(params: Record<string, unknown>, key: string, values: readonly string[]): void {
+  const value = params[key];
+  if (value !== undefined && !(typeof value === "string" && values.includes(value))) {
+    throw invalid(`${key} must be one of ${values.join(", ")}`);
+  }
+}
+
+function range(params: Record<string, unknown>): void {
+  optionalTime(params, "from");
+  optionalTime(params, "to");
+  if (typeof params.from === "number" && typeof params.to === "number" && params.from > params.to) {
+    throw invalid("from is after to");
+  }
+}
+
+const SIGNS = Object.keys(VitalSign);
+
+const CHECKERS: Readonly<Record<QueryType, Checker>> = {
+  summary: (p) => only(p, []),
+  "latest-vitals": (p) => only(p, []),
+  "vitals-series": (p) => {
+    only(p, ["sign", "from", "to", "bucket", "aggregation"]);
+    if (typeof p.sign !== "string" || !SIGNS.includes(p.sign)) throw invalid("sign must be a known vital sign");
+    range(p);
+    optionalOneOf(p, "bucket", BUCKETS);
+    optionalOneOf(p, "aggregation", STATS);
+  },
+  alerts: (p) => {
+    only(p, ["status", "sign", "severity", "from", "to"]);
+    optionalOneOf(p, "status", ["open", "resolved"]);
+    optionalOneOf(p, "sign", SIGNS);
+    optionalOneOf(p, "severity", SEVERITIES);
+    range(p);
+  },
+  "conditions-medications": (p) => {
+    only(p, ["activeOnly"]);
+    if (p.activeOnly !== undefined && typeof p.activeOnly !== "boolean") throw invalid("activeOnly must be a boolean");
+  },
+  "fhir-export": (p) => {
+    only(p, ["type"]);
+    optionalOneOf(p, "type", ["collection", "searchset"]);
+  },
+};
+
+/** Checks the params of a query type; throws `invalid-params` naming the key (never the value). */
+export function checkParams<Q extends QueryType>(queryType: Q, params: Record<string, unknown>): QueryParamsMap[Q] {
+  CHECKERS[queryType](params);
+  return params as unknown as QueryParamsMap[Q];
+}
+
+/** Checks `category` against the query type's rule; throws `invalid-category`. */
+export function checkCategory(queryType: QueryType, category: number): void {
+  const spec = QUERY_TYPE_SPECS[queryType];
+  const ok =
+    spec.categoryRule === "exact"
+      ? category === spec.categories
+      : category !== 0 && (category & ~spec.categories) === 0;
+  if (!ok) {
+    throw new GatewayError(
+      "invalid-category",
+      spec.categoryRule === "exact"
+        ? `${queryType} reveals categories ${spec.categories}; sign exactly that mask`
+        : `${queryType} takes a non-empty subset of categories ${spec.categories}`,
+    );
+  }
+}
+
+/** The action a query needs: `aggregate` (AGGREGATE or READ pass) for bucketed series, READ otherwise. */
+export function actionOf(queryType: QueryType, params: Record<string, unknown>): "read" | "aggregate" {
+  return queryType === "vitals-series" && params.bucket !== undefined && params.bucket !== "raw" ? "aggregate" : "read";
+}
+
+export const ACTION_BITS = { read: Action.READ, aggregate: Action.AGGREGATE } as const;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Answers
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A record key with the update that anchors it. */
+export interface RecordProof {
+  readonly key: string;
+  readonly anchor: UpdateAnchor;
+}
+
+/**
+ * A reading as answered, with the leaf of its anchored batch (wearable readings; null while not yet anchored), or,
+ * for a reading taken from an EMR record, the update that anchors that record (`recordAnchor`).
+ */
+export interface ReadingProof {
+  readonly reading: VitalReading;
+  readonly anchor: BatchAnchor | null;
+  readonly recordAnchor?: UpdateAnchor;
+}
+
+/** A batch some aggregated readings came from. */
+export interface BatchRef {
+  readonly merkleRoot: string;
+  readonly blockNumber: number;
+  /** How many of the aggregated readings are leaves of this batch. */
+  readonly readings: number;
+}
+
+/** The proofs an allowed answer carries (see the README of src/service: what a reader can verify). */
+export interface AnswerProofs {
+  /** The committed twin version the answer was computed from (null before its first commit). */
+  readonly state: StateAnchor | null;
+  readonly records?: readonly RecordProof[];
+  readonly readings?: readonly ReadingProof[];
+  /** For aggregated answers: the batches of the readings aggregated, and how many were not yet anchored. */
+  readonly batches?: readonly BatchRef[];
+  /** For aggregated answers: readings with neither a batch nor a record anchor yet. */
+  readonly unanchoredReadings?: number;
+}
+
+export interface LatestVitalsAnswer {
+  readonly vitals: Readonly<Partial<Record<VitalSignName, VitalReading>>>;
+}
+
+export interface BucketStat {
+  readonly start: number;
+  readonly end: number;
+  readonly count?: number;
+  readonly min?: number;
+  readonly max?: number;
+  readonly mean?: number;
+}
+
+export type VitalsSeriesAnswer =
+  | {
+      readonly sign: VitalSignName;
+      readonly unit: string;
+      readonly bucket: "raw";
+      readonly from: number | null;
+      readonly to: number | null;
+      readonly points: readonly VitalReading[];
+    }
+  | {
+      readonly sign: VitalSignName;
+      readonly unit: string;
+      readonly bucket: Exclude<SeriesBucketName, "raw">;
+      readonly aggregation: SeriesStat;
+      readonly from: number | null;
+      readonly to: number | null;
+      readonly buckets: readonly BucketStat[];
+    };
+
+export interface ConditionsMedicationsAnswer {
+  readonly conditions: readonly Problem[];
+  readonly medications: readonly Medication[];
+}
+
+export interface FhirExportAnswer {
+  /** The categories exported (those of the requested mask the consent allows). */
+  readonly categories: number;
+  /** The requested categories the consent does not allow (left out of the Bundle). */
+  readonly refusedCategories: number;
+  readonly bundle: Bundle;
+}
+
+export interface QueryAnswerMap {
+  summary: TwinSummary;
+  "latest-vitals": LatestVitalsAnswer;
+  "vitals-series": VitalsSeriesAnswer;
+  alerts: { readonly alerts: readonly TwinAlert[] };
+  "conditions-medications": ConditionsMedicationsAnswer;
+  "fhir-export": FhirExportAnswer;
+}
+
+export interface BuiltAnswer<Q extends QueryType = QueryType> {
+  readonly answer: QueryAnswerMap[Q];
+  readonly proofs: AnswerProofs;
+}
+
+export interface AnswerContext {
+  readonly data: TwinDataReader;
+  readonly twinId: string;
+  readonly version: TwinVersion;
+  readonly state: StateAnchor | null;
+  /** The signed category mask (for fhir-export: the allowed part of it). */
+  readonly category: number;
+  /** For fhir-export: the requested bits the consent refused. */
+  readonly refusedCategories: number;
+}
+
+/** Builds the answer of an allowed query. */
+export async function buildAnswer(
+  queryType: QueryType,
+  params: Record<string, unknown>,
+  ctx: AnswerContext,
+): Promise<BuiltAnswer> {
+  switch (queryType) {
+    case "summary":
+      return summaryAnswer(ctx);
+    case "latest-vitals":
+      return latestVitalsAnswer(ctx);
+    case "vitals-series":
+      return seriesAnswer(params as unknown as VitalsSeriesParams, ctx);
+    case "alerts":
+      return { answer: { alerts: alerts(ctx.version, params as AlertsParams) }, proofs: { state: ctx.state } };
+    case "conditions-medications":
+      return conditionsMedicationsAnswer(params as ConditionsMedicationsParams, ctx);
+    case "fhir-export":
+      return fhirExportAnswer(params as FhirExportParams, ctx);
+  }
+}
+
+const categoryOf = (reading: VitalReading): number => reading.category ?? DataCategory.VITALS;
+
+async function recordProofs(ctx: AnswerContext, mask: number, keys: ReadonlySet<string>): Promise<RecordProof[]> {
+  if (keys.size === 0) return [];
+  const proven = await ctx.data.records(ctx.twinId, mask);
+  return proven.filter((p) => keys.has(p.record.key)).map((p) => ({ key: p.record.key, anchor: p.anchor }));
+}
+
+const readingKey = (reading: Pick<VitalReading, "sign" | "at" | "value">): string =>
+  `${reading.sign}|${reading.at}|${reading.value}`;
+
+/** Finds the anchors of given readings: one `readings` call per sign over the readings' time span. */
+async function readingProofs(ctx: AnswerContext, readings: readonly VitalReading[]): Promise<ReadingProof[]> {
+  const bySign = new Map<VitalSignName, VitalReading[]>();
+  for (const reading of readings) bySign.set(reading.sign, [...(bySign.get(reading.sign) ?? []), reading]);
+  const anchors = new Map<string, ProvenReading>();
+  await Promise.all(
+    [...bySign].map(async ([sign, list]) => {
+      const from = Math.min(...list.map((r) => r.at));
+      const to = Math.max(...list.map((r) => r.at)) + 1;
+      for (const p of await ctx.data.readings(ctx.twinId, { signs: [sign], from, to })) {
+        anchors.set(readingKey(p.reading), p);
+      }
+    }),
+  );
+  return readings.map((reading) => proofOf(reading, anchors.get(readingKey(reading))));
+}
+
+function proofOf(reading: VitalReading, proven: ProvenReading | undefined): ReadingProof {
+  return {
+    reading,
+    anchor: proven?.anchor ?? null,
+    ...(proven?.recordAnchor !== undefined && { recordAnchor: proven.recordAnchor }),
+  };
+}
+
+async function summaryAnswer(ctx: AnswerContext): Promise<BuiltAnswer> {
+  const answer = summary(ctx.version);
+  const keys = new Set<string>([
+    ...answer.problems.map((p) => p.key),
+    ...answer.activeMedications.map((m) => m.key),
+    ...answer.allergies.map((a) => a.key),
+  ]);
+  const latest = latestReadings(ctx.version, READING_CATEGORIES);
+  const [records, readings] = await Promise.all([
+    recordProofs(ctx, DataCategory.CONDITIONS | DataCategory.MEDICATIONS | DataCategory.ALLERGIES, keys),
+    readingProofs(ctx, Object.values(latest)),
+  ]);
+  return { answer, proofs: { state: ctx.state, records, readings } };
+}
+
+/** The latest reading of each sign among those of the categories in `mask`. */
+function latestReadings(version: TwinVersion, mask: number): Partial<Record<VitalSignName, VitalReading>> {
+  const latest: Partial<Record<VitalSignName, VitalReading>> = {};
+  for (const [sign, list] of Object.entries(version.readings) as [VitalSignName, readonly VitalReading[]][]) {
+    for (let i = list.length - 1; i >= 0; i--) {
+      if ((categoryOf(list[i]) & mask) !== 0) {
+        latest[sign] = list[i];
+        break;
+      }
+    }
+  }
+  return latest;
+}
+
+async function latestVitalsAnswer(ctx: AnswerContext): Promise<BuiltAnswer> {
+  const vitals = latestReadings(ctx.version, ctx.category);
+  const readings = await readingProofs(ctx, Object.values(vitals));
+  return { answer: { vitals }, proofs: { state: ctx.state, readings } };
+}
+
+function project(bucket: SeriesBucket, stat: SeriesStat): BucketStat {
+  const { start, end } = bucket;
+  switch (stat) {
+    case "stats":
+      return bucket;
+    case "count":
+      return { start, end, count: bucket.count };
+    case "min":
+      return { start, end, min: bucket.min };
+    case "max":
+      return { start, end, max: bucket.max };
+    case "mean":
+      return { start, end, mean: bucket.mean };
+  }
+}
+
+async function seriesAnswer(params: VitalsSeriesParams, ctx: AnswerContext): Promise<BuiltAnswer> {
+  const { sign, from, to } = params;
+  const bucket = params.bucket ?? "raw";
+  const raw = vitalsSeries(ctx.version, { sign, from, to, aggregation: "raw", categories: ctx.category });
+  // The anchors of the readings in range (ReadingsQuery's `to` is exclusive, the series' inclusive).
+  const proven: readonly ProvenReading[] = await ctx.data.readings(ctx.twinId, {
+    signs: [sign],
+    ...(from !== undefined && { from }),
+    ...(to !== undefined && { to: to + 1 }),
+  });
+  const anchors = new Map<string, ProvenReading>();
+  for (const p of proven) anchors.set(readingKey(p.reading), p);
+
+  if (bucket === "raw") {
+    if (raw.points.length > MAX_RAW_POINTS) {
+      throw new GatewayError(
+        "invalid-params",
+        `more than ${MAX_RAW_POINTS} readings: ask for a shorter range or buckets`,
+      );
+    }
+    return {
+      answer: { sign, unit: raw.unit, bucket, from: raw.from, to: raw.to, points: raw.points },
+      proofs: {
+        state: ctx.state,
+        readings: raw.points.map((reading) => proofOf(reading, anchors.get(readingKey(reading)))),
+      },
+    };
+  }
+  const aggregation = params.aggregation ?? "stats";
+  const series = vitalsSeries(ctx.version, { sign, from, to, aggregation: bucket, categories: ctx.category });
+  const batches = new Map<string, { blockNumber: number; readings: number }>();
+  const records = new Map<string, RecordProof>();
+  let unanchoredReadings = 0;
+  for (const reading of raw.points) {
+    const proven = anchors.get(readingKey(reading));
+    const anchor = proven?.anchor ?? null;
+    if (anchor === null) {
+      const recordAnchor = proven?.recordAnchor;
+      if (recordAnchor !== undefined && reading.recordKey !== undefined) {
+        records.set(reading.recordKey, { key: reading.recordKey, anchor: recordAnchor });
+      } else {
+        unanchoredReadings++;
+      }
+      continue;
+    }
+    const batch = batches.get(anchor.merkleRoot);
+    if (batch === undefined) batches.set(anchor.merkleRoot, { blockNumber: anchor.blockNumber, readings: 1 });
+    else batch.readings++;
+  }
+  return {
+    answer: {
+      sign,
+      unit: series.unit,
+      bucket,
+      aggregation,
+      from: series.from,
+      to: series.to,
+      buckets: series.buckets.map((b) => project(b, aggregation)),
+    },
+    proofs: {
+      state: ctx.state,
+      batches: [...batches].map(([merkleRoot, b]) => ({ merkleRoot, ...b })),
+      ...(records.size > 0 && { records: [...records.values()] }),
+      unanchoredReadings,
+    },
+  };
+}
+
+async function conditionsMedicationsAnswer(
+  params: ConditionsMedicationsParams,
+  ctx: AnswerContext,
+): Promise<BuiltAnswer> {
+  const activeOnly = params.activeOnly === true;
+  const answer: ConditionsMedicationsAnswer = {
+    conditions: conditions(ctx.version, activeOnly ? { state: "active" } : {}),
+    medications: medications(ctx.version, { activeOnly }),
+  };
+  const keys = new Set([...answer.conditions.map((c) => c.key), ...answer.medications.map((m) => m.key)]);
+  const records = await recordProofs(ctx, CONDITIONS_MEDICATIONS_CATEGORIES, keys);
+  return { answer, proofs: { state: ctx.state, records } };
+}
+
+async function fhirExportAnswer(params: FhirExportParams, ctx: AnswerContext): Promise<BuiltAnswer> {
+  const proven = await ctx.data.records(ctx.twinId, ctx.category);
+  const allowed = proven.filter((p) => (p.record.category & ctx.category) !== 0);
+  const bundle = exportBundle(
+    allowed.map((p) => p.record),
+    ctx.category,
+    params.type !== undefined ? { type: params.type } : {},
+  );
+  return {
+    answer: { categories: ctx.category, refusedCategories: ctx.refusedCategories, bundle },
+    proofs: { state: ctx.state, records: allowed.map((p) => ({ key: p.record.key, anchor: p.anchor })) },
+  };
+}
