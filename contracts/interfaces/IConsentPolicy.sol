@@ -14,6 +14,11 @@ import {ITwinRegistry} from "./ITwinRegistry.sol";
 /// is not revoked and the twin is active. The twin's owner and delegates are always allowed on a twin that is not
 /// erased. An open emergency access allows `Action.READ` on the categories of the patient's emergency policy for
 /// `Purpose.EMERGENCY` only.
+///
+/// Twin status: granting, updating, answering requests, asking for consent, setting the emergency policy and opening
+/// emergency access need an active twin (`TwinNotActive` otherwise). Revoking, denying a request and closing an
+/// emergency access work whatever the status, so the patient can always take access away; on an erased twin they
+/// are harmless (every grant there is void already) and let the audit trail end with an explicit revocation.
 interface IConsentPolicy {
     /// @notice The terms of a grant, as signed off chain.
     /// @param twinId The twin.
@@ -93,7 +98,8 @@ interface IConsentPolicy {
         PurposeNotGranted
     }
 
-    /// @notice Emitted when a grant is made or replaced (directly, by signature, or answering a request).
+    /// @notice Emitted when a grant is made or replaced (directly, by signature, or answering a request). `grantor` is
+    /// the owner or delegate who granted: the caller, or the signer of `grantBySig`.
     event ConsentGranted(
         bytes32 indexed twinId,
         address indexed grantee,
@@ -135,8 +141,10 @@ interface IConsentPolicy {
         RequestStatus status
     );
     /// @notice Emitted when the patient sets the twin's emergency policy.
+    // solhint-disable-next-line gas-indexed-events
     event EmergencyPolicySet(bytes32 indexed twinId, bool allowed, uint32 maxDuration, uint32 categories);
     /// @notice Emitted when an accredited responder opens emergency (break-glass) access.
+    // solhint-disable-next-line gas-indexed-events
     event EmergencyAccessOpened(
         bytes32 indexed twinId,
         address indexed responder,
@@ -217,7 +225,8 @@ interface IConsentPolicy {
         bytes calldata signature
     ) external;
 
-    /// @notice Changes the terms of a live grant. Owner or delegate.
+    /// @notice Changes the terms of a live grant: one that exists and is not revoked (an expired one may be renewed).
+    /// Owner or delegate, on an active twin. The new terms are checked as in `grant`; emits `ConsentUpdated`.
     function updateGrant(
         bytes32 twinId,
         address grantee,
@@ -228,10 +237,13 @@ interface IConsentPolicy {
         uint40 validUntil
     ) external;
 
-    /// @notice Revokes the grant of `grantee`; it holds from this block on. Owner or delegate.
+    /// @notice Revokes the grant of `grantee`; it holds from this block on. Owner or delegate, whatever the twin's
+    /// status. Reverts with `NoActiveGrant` when there is no grant or it is revoked already; an expired grant can be
+    /// revoked. A new `grant` replaces a revoked one.
     function revoke(bytes32 twinId, address grantee) external;
 
-    /// @notice Asks the patient for consent. Anyone; the request is an event the patient's app listens to.
+    /// @notice Asks the patient for consent. Anyone, on an active twin; the request is an event the patient's app
+    /// listens to. Ids are sequential from 1.
     /// @param categories DataCategory bits asked for.
     /// @param purposes Purpose bits asked for.
     /// @param duration How long access is asked for, in seconds (at most `MAX_REQUEST_DURATION`).
@@ -245,32 +257,46 @@ interface IConsentPolicy {
         bytes32 reasonHash
     ) external returns (uint256 requestId);
 
-    /// @notice Answers a pending request with a grant of what it asked for, from `validFrom` for its duration.
-    /// Owner or delegate.
+    /// @notice Answers a pending request with a grant of what it asked for, from `validFrom` for its duration, to the
+    /// requester. Owner or delegate, on an active twin. Emits `ConsentGranted`, then `ConsentRequestClosed(Granted)`.
+    /// A window that would have ended already, or past the uint40 range, reverts with `InvalidWindow`.
     /// @param actions Action bits granted.
     /// @param validFrom Start of the window; zero means now.
     function grantRequest(uint256 requestId, uint8 actions, uint40 validFrom) external;
 
-    /// @notice Denies a pending request. Owner or delegate.
+    /// @notice Denies a pending request. Owner or delegate, whatever the twin's status.
     function denyRequest(uint256 requestId) external;
 
     /// @notice Withdraws one's own pending request.
     function withdrawRequest(uint256 requestId) external;
 
     /// @notice Sets whether, for how long at most and on which categories emergency access may be opened. Owner or
-    /// delegate.
+    /// delegate, on an active twin. Until set, emergency access is not allowed. `maxDuration` is at most
+    /// `MAX_EMERGENCY_DURATION` (else `EmergencyDurationTooLong(maxDuration, MAX_EMERGENCY_DURATION)`), and non-zero
+    /// when allowed; `categories` has no undefined bit, and is non-empty when allowed (else `InvalidCategories`). The
+    /// policy in force applies to accesses already open.
     function setEmergencyPolicy(bytes32 twinId, bool allowed, uint32 maxDuration, uint32 categories) external;
 
-    /// @notice Opens emergency (break-glass) access to the twin for the caller, an accredited emergency responder.
+    /// @notice Opens emergency (break-glass) access to the twin for the caller, an accredited emergency responder, on an
+    /// active twin whose policy allows it, until `now + duration`. Opening again replaces the end; each opening emits
+    /// `EmergencyAccessOpened`.
     /// @param duration Seconds; at most the patient's maximum.
     /// @param reasonHash Hash of the off-chain reason; required.
     function openEmergencyAccess(bytes32 twinId, uint32 duration, bytes32 reasonHash) external;
 
-    /// @notice Closes an open emergency access at once. Owner, delegate, or the responder itself.
+    /// @notice Closes an open emergency access at once. Owner, delegate (whatever the twin's status), or the responder
+    /// itself. An access that has ended already is not open (`NoEmergencyAccess`).
     function closeEmergencyAccess(bytes32 twinId, address responder) external;
 
     /// @notice Whether `account` may do `action` on `category` for `purpose` now, and if not, why.
-    /// @dev Masks with several bits ask for all of them. Reverts on empty or undefined masks.
+    /// @dev Masks with several bits ask for all of them. Reverts on empty or undefined masks (`InvalidActions`,
+    /// `InvalidCategories`, `InvalidPurposes`). The answer, in order: `UnknownTwin`; `TwinErased`; `Allowed` for the
+    /// owner and delegates; `TwinSuspended`; then `Allowed` if the grant or an open emergency access allows. Otherwise
+    /// the grant's reason (`Revoked`, `NotYetValid`, `Expired`, `CategoryNotGranted`, `ActionNotGranted`,
+    /// `PurposeNotGranted`, in that order), or without a grant the emergency access's reason (`Expired`,
+    /// `ActionNotGranted` unless exactly `Action.READ`, `PurposeNotGranted` unless exactly `Purpose.EMERGENCY`,
+    /// `Revoked` when the patient's policy no longer allows emergency access, `CategoryNotGranted` outside its
+    /// categories, `NoConsent` when the responder has lost accreditation), or `NoConsent` with neither.
     function checkAccess(
         bytes32 twinId,
         address account,
