@@ -62,6 +62,13 @@ interface TwinSlot {
   readonly effective: Map<string, RecordEntry>;
   readonly batchByKey: Map<string, BatchEntry>;
   readonly trees: Map<string, ReadingTree>;
+  /**
+   * Blobs already opened, by record CID or batch key: queries skip the key unwrap, decryption and
+   * decoding (the engine holds the same data in memory anyway), but every read still fetches the
+   * blob and checks it against its CID, so a tampered blob is refused as before. Erasure clears them.
+   */
+  readonly openedRecords: Map<string, ReturnType<typeof decodeRecord>>;
+  readonly openedBatches: Map<string, { readonly salted: SaltedReading[]; readonly hashes: readonly string[] }>;
   deviceSigner?: Signer;
 }
 
@@ -272,6 +279,8 @@ export class TwinPipeline implements TwinDataReader {
       slot.engine = null;
       slot.effective.clear();
       slot.trees.clear();
+      slot.openedRecords.clear();
+      slot.openedBatches.clear();
       await this.#folder.save(slot.index);
       return {
         twinId: id,
@@ -343,8 +352,7 @@ export class TwinPipeline implements TwinDataReader {
 
     for (const batch of slot.index.batches) {
       if (batch.to * 1000 + 999 < from || batch.from * 1000 >= to) continue;
-      const salted = await this.#openBatch(slot, batch);
-      const hashes = salted.map(({ reading, salt }) => readingCommitment(salt, slot.index.twinId, reading));
+      const { salted, hashes } = await this.#openBatchWithHashes(slot, batch);
       const tree = this.#treeOf(slot, batch, hashes, salted);
       salted.forEach(({ reading, salt }, i) => {
         if (wanted(reading)) out.push({ reading, anchor: this.#batchAnchor(batch, tree, hashes[i], salt, reading.at) });
@@ -818,6 +826,8 @@ export class TwinPipeline implements TwinDataReader {
       effective: new Map(),
       batchByKey: new Map(index.batches.map((batch) => [batch.key, batch])),
       trees: new Map(),
+      openedRecords: new Map(),
+      openedBatches: new Map(),
     };
     return slot;
   }
@@ -881,12 +891,33 @@ export class TwinPipeline implements TwinDataReader {
   }
 
   async #openRecord(slot: TwinSlot, entry: RecordEntry) {
+    const cached = slot.openedRecords.get(entry.anchor.cid);
+    if (cached !== undefined) {
+      await this.#options.vault.blobs.get(entry.anchor.cid); // BLOB_NOT_FOUND / BLOB_TAMPERED
+      return cached;
+    }
     const plaintext = await this.#options.vault.read(
       entry.anchor.cid,
       { twinId: slot.index.twinId, recordKey: entry.key, category: entry.category },
       this.#options.custodianKey,
     );
-    return decodeRecord(plaintext, entry.key);
+    const decoded = decodeRecord(plaintext, entry.key);
+    slot.openedRecords.set(entry.anchor.cid, decoded);
+    return decoded;
+  }
+
+  /** A batch's salted readings and their commitments (the tree's leaves), opened once. */
+  async #openBatchWithHashes(slot: TwinSlot, batch: BatchEntry) {
+    let opened = slot.openedBatches.get(batch.key);
+    if (opened !== undefined) {
+      await this.#options.vault.blobs.get(batch.cid); // BLOB_NOT_FOUND / BLOB_TAMPERED
+    } else {
+      const salted = await this.#openBatch(slot, batch);
+      const hashes = salted.map(({ reading, salt }) => readingCommitment(salt, slot.index.twinId, reading));
+      opened = { salted, hashes };
+      slot.openedBatches.set(batch.key, opened);
+    }
+    return opened;
   }
 
   async #openBatch(slot: TwinSlot, batch: BatchEntry): Promise<SaltedReading[]> {
