@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: MIT
+// solhint-disable one-contract-per-file
+// (One vocabulary file on purpose: the three bitmask tables and the enums are read together, and
+// src/vocabulary.ts mirrors this one file.)
 pragma solidity 0.8.28;
 
 /// @title TwinLedger shared vocabulary
