@@ -1,0 +1,23 @@
+/**
+ * Typed clients over the contracts: deployment (one code path for scripts, demo, tests), deployment
+ * records, EIP-712 typed data, and the off-chain mirror of what TwinUpdateLog computes.
+ */
+export {
+  CONTRACT_NAMES,
+  deployTwinLedger,
+  type ContractName,
+  type DeployedContract,
+  type DeployOptions,
+  type TwinLedgerDeployment,
+} from "./deploy";
+export {
+  attachDeployment,
+  CONTRACT_ABIS,
+  DEFAULT_DEPLOYMENTS_DIR,
+  readDeploymentRecord,
+  writeDeploymentRecords,
+  type AttachedTwinLedger,
+  type DeploymentRecord,
+} from "./deployments";
+export * from "./typed-data";
+export * from "./anchors";
