@@ -12,7 +12,7 @@ import { twinFixture } from "../../fixtures";
 /** A fresh key pair (the service's reader key, a patient's, a grantee's). */
 export const newWallet = (): Wallet => new Wallet(hexlify(randomBytes(32)));
 
-export const SAMPLES = "/work/shared/fhir-samples";
+export { SAMPLES_DIR as SAMPLES } from "../fhir/helpers";
 
 export async function sample(name: string): Promise<string> {
   return readFile(join(SAMPLES, name), "utf8");
