@@ -12,7 +12,9 @@ import { twinFixture } from "../../fixtures";
 /** A fresh key pair (the service's reader key, a patient's, a grantee's). */
 export const newWallet = (): Wallet => new Wallet(hexlify(randomBytes(32)));
 
-export { SAMPLES_DIR as SAMPLES } from "../fhir/helpers";
+import { SAMPLES_DIR } from "../fhir/helpers";
+
+export const SAMPLES = SAMPLES_DIR;
 
 export async function sample(name: string): Promise<string> {
   return readFile(join(SAMPLES, name), "utf8");
