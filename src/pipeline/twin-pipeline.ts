@@ -68,8 +68,16 @@ interface TwinSlot {
    * blob and checks it against its CID, so a tampered blob is refused as before. Erasure clears them.
    */
   readonly openedRecords: Map<string, ReturnType<typeof decodeRecord>>;
-  readonly openedBatches: Map<string, { readonly salted: SaltedReading[]; readonly hashes: readonly string[] }>;
+  readonly openedBatches: Map<string, OpenedBatch>;
   deviceSigner?: Signer;
+}
+
+/** A batch opened once: its salted readings, their commitments, and each reading's anchor once built. */
+interface OpenedBatch {
+  readonly salted: SaltedReading[];
+  readonly hashes: readonly string[];
+  /** By reading index; a proof is built the first time a query asks for that reading. */
+  readonly anchors: (BatchAnchor | undefined)[];
 }
 
 const WEARABLE = DataCategory.WEARABLE_STREAMS;
@@ -352,10 +360,12 @@ export class TwinPipeline implements TwinDataReader {
 
     for (const batch of slot.index.batches) {
       if (batch.to * 1000 + 999 < from || batch.from * 1000 >= to) continue;
-      const { salted, hashes } = await this.#openBatchWithHashes(slot, batch);
-      const tree = this.#treeOf(slot, batch, hashes, salted);
-      salted.forEach(({ reading, salt }, i) => {
-        if (wanted(reading)) out.push({ reading, anchor: this.#batchAnchor(batch, tree, hashes[i], salt, reading.at) });
+      const opened = await this.#openBatchWithHashes(slot, batch);
+      const tree = this.#treeOf(slot, batch, opened.hashes, opened.salted);
+      opened.salted.forEach(({ reading, salt }, i) => {
+        if (!wanted(reading)) return;
+        const anchor = (opened.anchors[i] ??= this.#batchAnchor(batch, tree, opened.hashes[i], salt, reading.at));
+        out.push({ reading, anchor });
       });
     }
     for (const intake of slot.index.intakes) {
@@ -907,14 +917,14 @@ export class TwinPipeline implements TwinDataReader {
   }
 
   /** A batch's salted readings and their commitments (the tree's leaves), opened once. */
-  async #openBatchWithHashes(slot: TwinSlot, batch: BatchEntry) {
+  async #openBatchWithHashes(slot: TwinSlot, batch: BatchEntry): Promise<OpenedBatch> {
     let opened = slot.openedBatches.get(batch.key);
     if (opened !== undefined) {
       await this.#options.vault.blobs.get(batch.cid); // BLOB_NOT_FOUND / BLOB_TAMPERED
     } else {
       const salted = await this.#openBatch(slot, batch);
       const hashes = salted.map(({ reading, salt }) => readingCommitment(salt, slot.index.twinId, reading));
-      opened = { salted, hashes };
+      opened = { salted, hashes, anchors: new Array<BatchAnchor | undefined>(salted.length) };
       slot.openedBatches.set(batch.key, opened);
     }
     return opened;
