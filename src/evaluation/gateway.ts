@@ -1,0 +1,233 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { promisify } from "node:util";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Wallet, id } from "ethers";
+import { generateCohort } from "../fhir";
+import type { Gateway } from "../service";
+import { FolderKeyStore, LocalFolderBlobStore, RecordVault } from "../store";
+import { ALL_CATEGORIES, Action, Purpose } from "../vocabulary";
+import type { LoadOptions, LoadResult } from "./gateway-load";
+import type { RpcContext } from "./network";
+import { summarize } from "./stats";
+import type { ConcurrencyRun, NetworkPart } from "./types";
+
+export interface GatewayOptions {
+  readonly concurrencies: readonly number[];
+  /** Queries per concurrency level (after a warm-up of `warmup` queries). */
+  readonly requests: number;
+  readonly warmup: number;
+  /** Bound on each concurrency level. */
+  readonly timeoutMs: number;
+  /** The cohort patient whose EMR export and wearable day the pipeline ingests. */
+  readonly cohortSeed: number;
+  /** The wearable's finest reading interval for that day (60 to 3600 s). */
+  readonly readingIntervalSeconds: number;
+}
+
+const execFileAsync = promisify(execFile);
+const tempDirs = new Set<string>();
+
+/** Removes the gateway's temporary folders still present (for signal and exit handlers); synchronous. */
+export function removeGatewayTempDirs(): void {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  tempDirs.clear();
+}
+
+/** Where the query gateway lives (src/service: createGateway, GatewayClient). */
+export function gatewayModulePath(root: string): string {
+  return join(root, "src", "service", "index.ts");
+}
+
+/**
+ * End-to-end query latency through the real gateway over the real pipeline, against the node: the custodian's
+ * TwinPipeline ingests one cohort patient (EMR export and a day of wearable readings: records anchored with
+ * recordUpdate, readings in Merkle batches, the twin version committed), the patient grants a reader, and the
+ * reader's queries run sign → POST /v1/query over HTTP (the gateway checks the signature and the consent on chain
+ * at the head, answers with proofs) → proof check against the chain (verifyAnswer), at each concurrency.
+ */
+export async function measureGateway(
+  root: string,
+  ctx: RpcContext,
+  options: GatewayOptions,
+  tick: (what: string) => void,
+): Promise<NetworkPart["gateway"]> {
+  if (!existsSync(gatewayModulePath(root))) {
+    return {
+      measured: false,
+      reason: "the query gateway (src/service: createGateway, GatewayClient) was not in the tree when this run started",
+      runs: [],
+      description: "",
+    };
+  }
+  // Loaded here, not at the top: src/service and src/pipeline land separately, and a gateway that does not load
+  // makes this part "not measured" (with the reason) instead of failing the whole evaluation.
+  let service: typeof import("../service");
+  let TwinPipeline: (typeof import("../pipeline"))["TwinPipeline"];
+  try {
+    service = await import("../service");
+    TwinPipeline = (await import("../pipeline")).TwinPipeline;
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    return {
+      measured: false,
+      reason: `src/service or src/pipeline did not load: ${message}`,
+      runs: [],
+      description: "",
+    };
+  }
+  const { createGateway } = service;
+  const { ledger, roles, twinId, provider } = ctx;
+  const dir = mkdtempSync(join(tmpdir(), "twinledger-evaluation-gateway-"));
+  tempDirs.add(dir);
+  let gateway: Gateway | null = null;
+  try {
+    tick("gateway: pipeline ingest and anchoring");
+    const blobs = new LocalFolderBlobStore(join(dir, "blobs"), { fsync: false });
+    const keys = new FolderKeyStore(join(dir, "keys"), { fsync: false });
+    const custodianKey = new Wallet(id("evaluation:gateway:custodian-key"));
+    const patientKey = new Wallet(id("evaluation:gateway:patient-key"));
+    const pipeline = await TwinPipeline.open({
+      updateLog: ledger.updateLog,
+      registry: ledger.registry,
+      vault: new RecordVault(blobs, keys),
+      custodianKey,
+      custodianSigner: roles.hospital,
+      patientPublicKey: () => patientKey.signingKey.publicKey,
+      indexFolder: join(dir, "pipeline"),
+      batchPolicy: { maxReadings: 1024, maxAgeMs: 60 * 60_000 },
+      fsync: false,
+    });
+    const cohort = generateCohort({
+      seed: options.cohortSeed,
+      patients: 1,
+      days: 1,
+      intervalSeconds: options.readingIntervalSeconds,
+    });
+    const patient = cohort.patients[0];
+    const ingestStart = performance.now();
+    await pipeline.ingestEmr(twinId, patient.emr, { sourceSigner: roles.emr });
+    await pipeline.ingestWearable(twinId, patient.wearable, { deviceSigner: roles.wearable });
+    await pipeline.flush(twinId, { deviceSigner: roles.wearable });
+    const ingestSeconds = (performance.now() - ingestStart) / 1000;
+    // Where a query's time goes: the pipeline's read of the twin's readings alone (decrypting them).
+    const readMs: number[] = [];
+    let readingCount = 0;
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      readingCount = (await pipeline.readings(twinId, {})).length;
+      readMs.push(performance.now() - t0);
+    }
+    const recordCount = (await pipeline.records(twinId, ALL_CATEGORIES)).length;
+    const dataSet = {
+      records: recordCount,
+      readings: readingCount,
+      ingestSeconds,
+      pipelineReadMs: summarize(readMs),
+    };
+
+    const reader = new Wallet(id("evaluation:gateway:reader"));
+    const head = await provider.getBlock("latest");
+    const t = head?.timestamp ?? Math.floor(Date.now() / 1000);
+    await (
+      await ledger.consent
+        .connect(roles.patient)
+        .grant(twinId, reader.address, ALL_CATEGORIES, Action.READ, Purpose.TREATMENT, t, t + 30 * 86_400)
+    ).wait();
+
+    gateway = createGateway({
+      data: pipeline,
+      consent: ledger.consent,
+      registry: ledger.registry,
+      chainId: 31337n,
+      dbPath: join(dir, "access-log.sqlite"),
+      host: "127.0.0.1",
+    });
+    const baseUrl = await gateway.listen();
+    if (!baseUrl.startsWith("http://127.0.0.1:")) throw new Error(`the gateway listens on ${baseUrl}, not 127.0.0.1`);
+    const load = async (concurrency: number): Promise<LoadResult> => {
+      const loadOptions: LoadOptions = {
+        baseUrl,
+        rpcUrl: ctx.url,
+        chainId: "31337",
+        consentAddress: await ledger.consent.getAddress(),
+        updateLogAddress: await ledger.updateLog.getAddress(),
+        twinId,
+        readerKey: reader.privateKey,
+        concurrency,
+        requests: options.requests,
+        warmup: options.warmup,
+        timeoutMs: options.timeoutMs,
+      };
+      const { stdout } = await execFileAsync(
+        process.execPath,
+        ["-r", "ts-node/register/transpile-only", join(__dirname, "gateway-load.ts"), JSON.stringify(loadOptions)],
+        { cwd: root, timeout: options.timeoutMs + 120_000, maxBuffer: 16 * 1024 * 1024 },
+      );
+      const lines = stdout.trim().split("\n");
+      return JSON.parse(lines[lines.length - 1]) as LoadResult;
+    };
+
+    const runs: ConcurrencyRun[] = [];
+    const skipped: string[] = [];
+    for (const concurrency of options.concurrencies) {
+      // A level whose queries could not all finish within the bound at the rate measured so far is skipped and
+      // said so: each of its clients starts one query at once, and a started query is never abandoned.
+      const last = runs[runs.length - 1];
+      if (last && last.allowed > 0) {
+        const estimateMs = (concurrency / last.throughputPerSecond) * 1000;
+        if (estimateMs > options.timeoutMs) {
+          skipped.push(
+            `concurrency ${concurrency} skipped: at the ${last.throughputPerSecond.toFixed(1)} queries/s measured at ` +
+              `concurrency ${last.concurrency}, its first ${concurrency} queries alone would take about ` +
+              `${(estimateMs / 1000).toFixed(0)} s, over this run's bound of ${(options.timeoutMs / 1000).toFixed(0)} s a level`,
+          );
+          continue;
+        }
+      }
+      tick(`gateway: concurrency ${concurrency}`);
+      const r = await load(concurrency);
+      runs.push({
+        concurrency,
+        requests: r.e2e.length + r.errors,
+        ms: summarize(r.e2e),
+        gatewayMs: summarize(r.http),
+        throughputPerSecond: r.allowed / r.seconds,
+        allowed: r.allowed,
+        denied: r.denied,
+        errors: r.errors,
+        verified: r.verified,
+      });
+    }
+    return {
+      measured: true,
+      reason: "",
+      runs,
+      dataSet,
+      description:
+        "The custodian's TwinPipeline (src/pipeline) ingested one cohort patient over JSON-RPC (EMR records " +
+        "anchored with recordUpdate, a day of wearable readings in Merkle batches, the twin version committed); " +
+        "the gateway (src/service createGateway, Fastify on 127.0.0.1, access log in SQLite) serves it; the patient " +
+        "granted the reader. The reader's load runs in its own Node process (src/evaluation/gateway-load.ts), so " +
+        "its signing and proof checks do not share the gateway's event loop; the machine's two cores are shared by " +
+        "the node, the gateway and the client. Each query is `latest-vitals` for treatment: the reader signs it (EIP-712, a local " +
+        "key), POSTs it over HTTP, the gateway checks the signature, freshness, replay and the consent on chain at " +
+        "the head (an eth_call to the node for every query), answers with proofs, and the reader checks every proof " +
+        "against the chain (verifyAnswer). `end to end` is sign → answer → proof check; `HTTP` is the POST alone " +
+        "(the gateway's work, consent check included). " +
+        `The twin holds ${recordCount} EMR records and ${dataSet.readings} wearable readings (one day, a reading ` +
+        `interval of ${options.readingIntervalSeconds} s at the finest); the pipeline's own read of those readings ` +
+        `(pipeline.readings, no gateway) takes ${dataSet.pipelineReadMs.p50.toFixed(1)} ms (p50 of 3). Each ` +
+        "concurrency level is bounded in time; the table gives how many queries ran." +
+        (skipped.length ? ` ${skipped.join("; ")}.` : ""),
+    };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { measured: false, reason: `the gateway run failed: ${message}`, runs: [], description: "" };
+  } finally {
+    if (gateway) await gateway.close();
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
+}

@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+
+/**
+ * A `npx hardhat node` on 127.0.0.1, started and stopped by the evaluation. The node runs in its own process
+ * group (detached), so stopping it kills npx, hardhat and anything they started, and nothing else.
+ */
+export interface LocalNode {
+  readonly url: string;
+  readonly port: number;
+  /** Seconds from spawn until the node answered eth_chainId. */
+  readonly startupSeconds: number;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+
+/** A free TCP port on 127.0.0.1, as the OS hands it out. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error("no free port"))));
+    });
+  });
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Kills every node this process started (its process group), synchronously: for signal and exit handlers. */
+export function killAllNodes(): void {
+  for (const child of running) killGroup(child, "SIGKILL");
+  running.clear();
+}
+
+async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+  });
+  const body = (await response.json()) as { result?: unknown; error?: { message?: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message ?? "error"}`);
+  return body.result;
+}
+
+/**
+ * Spawns `npx hardhat node --port <free port> --hostname 127.0.0.1` in `cwd` and waits until it answers
+ * (at most `timeoutMs`). Rejects, with the node killed, if it exits or does not answer in time.
+ */
+export async function startLocalNode(cwd: string, timeoutMs = 120_000): Promise<LocalNode> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const started = performance.now();
+  const child = spawn("npx", ["hardhat", "node", "--port", String(port), "--hostname", "127.0.0.1"], {
+    cwd,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, REPORT_GAS: "false" },
+  });
+  running.add(child);
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString("utf8")).slice(-4000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+  const stop = async (): Promise<void> => {
+    killGroup(child, "SIGTERM");
+    const timer = setTimeout(() => killGroup(child, "SIGKILL"), 3000);
+    await exited;
+    clearTimeout(timer);
+    running.delete(child);
+  };
+
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      running.delete(child);
+      throw new Error(`hardhat node exited before answering: ${output.trim().split("\n").slice(-5).join(" | ")}`);
+    }
+    try {
+      await rpc(url, "eth_chainId");
+      return { url, port, startupSeconds: (performance.now() - started) / 1000, stop };
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  await stop();
+  throw new Error(`hardhat node did not answer on ${url} within ${timeoutMs / 1000} s`);
+}

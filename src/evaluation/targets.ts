@@ -1,0 +1,74 @@
+import type { NetworkPart, StoragePart, TargetVerdict, TimingPart } from "./types";
+
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => x.toFixed(2);
+const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "n/a");
+
+/** The issue's targets and this run's verdicts. A missed target is reported with its figure, never tuned. */
+export function judgeTargets(storage: StoragePart, timing: TimingPart, network: NetworkPart): TargetVerdict[] {
+  const out: TargetVerdict[] = [];
+
+  const ratio = storage.ratios.allOnChainOverMerkle1000;
+  out.push({
+    id: "merkle-vs-on-chain",
+    target: "Merkle batch anchoring ≥ 300× cheaper per reading than all on chain, at 1,000 readings",
+    measured: `${int(ratio)}× (${int(
+      storage.designs.find((d) => d.id === "all-on-chain")?.gasPer1000Readings ?? NaN,
+    )} vs ${int(storage.designs.find((d) => d.id === "merkle-batches")?.gasPer1000Readings ?? NaN)} gas per 1,000 readings)`,
+    verdict: Number.isFinite(ratio) ? (ratio >= 300 ? "met" : "missed") : "not measured",
+  });
+
+  const gw = network.gateway.runs.find((r) => r.concurrency === 10);
+  const gwTarget =
+    "gateway at concurrency 10: p50 ≤ 20 ms, p99 ≤ 100 ms, ≥ 300 allowed queries/s, consent checked against the chain head for every query";
+  if (!network.gateway.measured || !gw) {
+    out.push({
+      id: "gateway-c10",
+      target: gwTarget,
+      measured: `not measured: ${network.gateway.reason || network.error || "no run at concurrency 10"}`,
+      verdict: "not measured",
+    });
+  } else {
+    const judge = (s: { p50: number; p99: number }) =>
+      s.p50 <= 20 && s.p99 <= 100 && gw.throughputPerSecond >= 300 && gw.errors === 0 ? "met" : "missed";
+    const counts = `${gw.allowed} allowed, ${gw.verified} with every proof verified, ${gw.denied} denied, ${gw.errors} errors of ${gw.requests}`;
+    out.push({
+      id: "gateway-c10",
+      target: `${gwTarget} — end to end (sign → HTTP → consent check → answer → proof check)`,
+      measured: `p50 ${f2(gw.ms.p50)} ms, p99 ${f2(gw.ms.p99)} ms, ${f1(gw.throughputPerSecond)} allowed queries/s (${counts})`,
+      verdict: judge(gw.ms),
+    });
+    out.push({
+      id: "gateway-c10-http",
+      target: `${gwTarget} — the gateway's HTTP round trip alone (consent check included; same run, same throughput)`,
+      measured: `p50 ${f2(gw.gatewayMs.p50)} ms, p99 ${f2(gw.gatewayMs.p99)} ms, ${f1(gw.throughputPerSecond)} allowed queries/s`,
+      verdict: judge(gw.gatewayMs),
+    });
+  }
+
+  const seal = timing.offChain.find((t) => t.id === "seal");
+  out.push({
+    id: "seal-1ms",
+    target: "encrypt a record + wrap its key for one reader ≤ 1 ms",
+    measured: seal
+      ? `mean ${f2(seal.ms.mean)} ms, p50 ${f2(seal.ms.p50)} ms, p95 ${f2(seal.ms.p95)} ms (${seal.ms.count} runs; judged on the mean)`
+      : "not measured",
+    verdict: seal ? (seal.ms.mean <= 1 ? "met" : "missed") : "not measured",
+  });
+
+  const x = network.intervalExperiment;
+  const paperSettings = x !== null && x.requests === 200 && x.blockSeconds === 12;
+  out.push({
+    id: "paper-200",
+    target:
+      "the paper's 200-request experiment ≥ 10× faster end to end at the same 12 s block time, every request still checked",
+    measured: x
+      ? `${x.requests} requests in ${f1(x.endToEndSeconds)} s with ${x.blockSeconds}-s blocks (${f2(x.perRequestSeconds)} s a request), ` +
+        `${x.checked}/${x.requests} checked on chain: ${f1(x.speedupOverPaper)}× the paper's pace` +
+        (paperSettings ? "" : " (quick mode: not the paper's settings, indicative only)")
+      : `not measured${network.error ? `: ${network.error}` : ""}`,
+    verdict:
+      x && paperSettings ? (x.speedupOverPaper >= 10 && x.checked === x.requests ? "met" : "missed") : "not measured",
+  });
+  return out;
+}

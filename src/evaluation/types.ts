@@ -1,0 +1,305 @@
+import type { PricedGas, PriceSetting } from "./cost";
+import type { Reference } from "./references";
+import type { Summary } from "./stats";
+
+/** Everything one `npm run evaluate` measured; evaluation.json is this object. */
+export interface EvaluationResult {
+  readonly meta: RunMeta;
+  readonly prices: readonly PriceSetting[];
+  readonly references: readonly Reference[];
+  readonly gas: GasPart;
+  readonly storage: StoragePart;
+  readonly timing: TimingPart;
+  readonly network: NetworkPart;
+  readonly scaling: ScalingPart;
+  readonly targets: readonly TargetVerdict[];
+  /** The gas figures above priced in each setting (ETH and USD), for machines; the report shows the same. */
+  readonly costs: Costs;
+  readonly charts: readonly ChartFile[];
+  /** Caveats that apply to the whole run (quick mode, extrapolations, what was not measured). */
+  readonly notes: readonly string[];
+}
+
+export type Mode = "quick" | "full";
+
+export interface Costs {
+  readonly deployments: readonly {
+    readonly contract: string;
+    readonly gas: number;
+    readonly priced: readonly PricedGas[];
+  }[];
+  readonly functions: readonly {
+    readonly function: string;
+    readonly avgGas: number;
+    readonly typicalGas: number | null;
+    readonly priced: readonly PricedGas[];
+  }[];
+  readonly storage: readonly {
+    readonly design: string;
+    readonly perPatientDay: readonly PricedGas[];
+    readonly per1000Readings: readonly PricedGas[];
+  }[];
+  readonly paperDeployment: readonly PricedGas[];
+}
+
+export interface RunMeta {
+  readonly generatedAt: string;
+  readonly mode: Mode;
+  readonly durationSeconds: number;
+  readonly node: string;
+  readonly platform: string;
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly hardhatVersion: string;
+  readonly solcVersion: string;
+  readonly optimizer: string;
+  readonly evmVersion: string;
+  readonly seed: number;
+  /** The git commit measured, and whether contracts/ had uncommitted changes (then the gas is of those). */
+  readonly commit: string;
+  readonly contractsDirty: boolean;
+}
+
+export interface ChartFile {
+  readonly file: string;
+  readonly title: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Part 1: execution cost
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Which path a measured call took. */
+export type CallPath = "first-time" | "typical";
+
+/** min / avg / max gas of one function over the calls the evaluation made. */
+export interface FunctionGas {
+  readonly contract: string;
+  readonly method: string;
+  readonly calls: number;
+  readonly min: number;
+  readonly avg: number;
+  readonly max: number;
+  /** Mean gas of the first-time calls (new storage slots), if any were made. */
+  readonly firstTime: number | null;
+  /** Mean gas of the typical calls (slots already written), if any were made. */
+  readonly typical: number | null;
+  /** Mean wall-clock milliseconds per transaction (send and receipt) on the in-process network. */
+  readonly msPerTx: number;
+}
+
+/** A view's execution gas: eth_estimateGas minus the 21,000 base and the calldata cost. */
+export interface ViewGas {
+  readonly contract: string;
+  readonly method: string;
+  readonly case: string;
+  readonly executionGas: number;
+}
+
+export interface DeploymentGas {
+  readonly contract: string;
+  readonly gas: number;
+  readonly runtimeBytes: number;
+}
+
+/** One method from reports/gas-report.json (hardhat-gas-reporter over the test suite). */
+export interface GasReportMethod {
+  readonly contract: string;
+  readonly method: string;
+  readonly min: number | null;
+  readonly max: number | null;
+  readonly avg: number | null;
+  readonly calls: number;
+}
+
+export interface GasPart {
+  readonly functions: readonly FunctionGas[];
+  readonly views: readonly ViewGas[];
+  readonly deployments: readonly DeploymentGas[];
+  /** From reports/gas-report.json when it exists; null otherwise. */
+  readonly gasReport: { readonly file: string; readonly methods: readonly GasReportMethod[] } | null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Part 2: storage cost
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface CohortFacts {
+  readonly seed: number;
+  readonly patients: number;
+  readonly days: number;
+  readonly intervalSeconds: number;
+  readonly emrRecords: number;
+  readonly readings: number;
+  readonly patientDays: number;
+  /** Sizes of the sealed envelopes (bytes). */
+  readonly recordEnvelopeBytes: Summary;
+  readonly readingEnvelopeBytes: Summary;
+  readonly totalEnvelopeBytes: number;
+}
+
+/** One way of storing the cohort. */
+export interface StorageDesign {
+  readonly id: "all-on-chain" | "anchor-per-record" | "merkle-batches";
+  readonly title: string;
+  /** Total gas for the cohort (EMR records and wearable readings). */
+  readonly totalGas: number;
+  readonly gasPerPatientDay: number;
+  /** Gas per 1,000 wearable readings (readings only, EMR records left out). */
+  readonly gasPer1000Readings: number;
+  /** Transactions actually sent for this design, and how many the totals stand for. */
+  readonly measuredTransactions: number;
+  readonly representedTransactions: number;
+  /** How the total was obtained: measured in full, or measured on a sample and extrapolated. */
+  readonly method: string;
+}
+
+export interface BatchPoint {
+  readonly batchSize: number;
+  readonly anchorGas: number;
+  readonly gasPerReading: number;
+  readonly proofLength: number;
+  /** verifyReading execution gas for one reading of the batch. */
+  readonly verifyGas: number;
+  readonly treeBuildMs: number;
+  /** Wall-clock ms of the anchorBatch transaction (in process). */
+  readonly anchorMs: number;
+}
+
+export interface StoragePart {
+  readonly cohort: CohortFacts;
+  readonly designs: readonly StorageDesign[];
+  /** Linear fit of the all-on-chain gas against the envelope length, from the sample. */
+  readonly onChainFit: { readonly intercept: number; readonly gasPerByte: number; readonly samples: number };
+  readonly batchCurve: readonly BatchPoint[];
+  /** Per-reading gas ratios at 1,000 readings (all-on-chain over the other two). */
+  readonly ratios: {
+    readonly allOnChainOverAnchorPerRecord: number;
+    readonly allOnChainOverMerkle1000: number;
+    readonly anchorPerRecordOverMerkle1000: number;
+  };
+  /** How readings were grouped into batches for the cohort totals. */
+  readonly batchPolicy: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Part 3: execution time
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface TimedOperation {
+  readonly id: string;
+  readonly what: string;
+  readonly warmup: number;
+  readonly ms: Summary;
+  /** A paper figure set next to it, if any. */
+  readonly paper?: { readonly what: string; readonly ms: number };
+}
+
+export interface TimingPart {
+  readonly offChain: readonly TimedOperation[];
+  /** Contract calls on the in-process Hardhat network (ms per transaction, send and receipt). */
+  readonly contractCalls: readonly TimedOperation[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Part 4: network latency
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface ConcurrencyRun {
+  readonly concurrency: number;
+  readonly requests: number;
+  /** End to end: sign, POST over HTTP (consent checked by the gateway), answer, proof check. */
+  readonly ms: Summary;
+  /** The HTTP round trip alone (the gateway's work, its on-chain consent check included). */
+  readonly gatewayMs: Summary;
+  /** Allowed answers per second of the run's wall-clock time. */
+  readonly throughputPerSecond: number;
+  readonly allowed: number;
+  readonly denied: number;
+  readonly errors: number;
+  /** Allowed answers whose every proof verified against the chain. */
+  readonly verified: number;
+}
+
+export interface IntervalExperiment {
+  readonly requests: number;
+  readonly blockSeconds: number;
+  readonly endToEndSeconds: number;
+  readonly perRequestSeconds: number;
+  readonly blocks: number;
+  readonly confirmed: number;
+  /** Requests whose effect was checked on chain afterwards (isAuthorized true for the grantee). */
+  readonly checked: number;
+  readonly confirmationMs: Summary;
+  readonly speedupOverPaper: number;
+  readonly description: string;
+}
+
+export interface NetworkPart {
+  readonly measured: boolean;
+  readonly endpoint: string;
+  readonly startupSeconds: number;
+  /** Automine: send to receipt, one transaction at a time. */
+  readonly confirmation: readonly TimedOperation[];
+  /** A view (isAuthorized) over JSON-RPC. */
+  readonly rpcCall: TimedOperation | null;
+  readonly intervalExperiment: IntervalExperiment | null;
+  readonly gateway: {
+    readonly measured: boolean;
+    readonly reason: string;
+    readonly runs: readonly ConcurrencyRun[];
+    readonly description: string;
+    /** What the pipeline held for the queried twin, and how long its read of the readings took alone. */
+    readonly dataSet?: {
+      readonly records: number;
+      readonly readings: number;
+      readonly ingestSeconds: number;
+      readonly pipelineReadMs: Summary;
+    };
+  };
+  readonly error?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Part 5: scaling
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface ScalingPoint {
+  readonly n: number;
+  /** Gas of the next write at this size (e.g. the n-th createTwin). */
+  readonly writeGas: number;
+  /** Execution gas of the consent or proof view at this size. */
+  readonly viewGas: number;
+  /** Mean ms of the view (eth_call, in process) at this size. */
+  readonly viewMs: number;
+  /** Mean ms of the write transaction at this size. */
+  readonly writeMs: number;
+  /** Off-chain work that grows with the size (e.g. building the Merkle tree), ms; absent where there is none. */
+  readonly offChainMs?: number;
+}
+
+export interface ScalingSeries {
+  readonly id: "twins" | "grants-per-twin" | "readings-per-batch";
+  readonly title: string;
+  readonly write: string;
+  readonly view: string;
+  readonly points: readonly ScalingPoint[];
+  readonly finding: string;
+}
+
+export interface ScalingPart {
+  readonly series: readonly ScalingSeries[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Targets
+// ---------------------------------------------------------------------------------------------------------------
+
+export type Verdict = "met" | "missed" | "not measured";
+
+export interface TargetVerdict {
+  readonly id: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly verdict: Verdict;
+}

@@ -1,0 +1,314 @@
+import { expect } from "chai";
+import { parseArgs } from "../../../src/evaluation/args";
+import { resolvePriceSettings } from "../../../src/evaluation/cost";
+import { parseGasReport } from "../../../src/evaluation/gas";
+import { REFERENCES } from "../../../src/evaluation/references";
+import { findings, int, ms, renderReport, table } from "../../../src/evaluation/report";
+import { toJson } from "../../../src/evaluation/run";
+import { summarize } from "../../../src/evaluation/stats";
+import { judgeTargets } from "../../../src/evaluation/targets";
+import type { EvaluationResult, NetworkPart, StoragePart, TimingPart } from "../../../src/evaluation/types";
+
+const storage: StoragePart = {
+  cohort: {
+    seed: 1,
+    patients: 2,
+    days: 1,
+    intervalSeconds: 60,
+    emrRecords: 10,
+    readings: 1000,
+    patientDays: 2,
+    recordEnvelopeBytes: summarize([500, 900]),
+    readingEnvelopeBytes: summarize([150, 160]),
+    totalEnvelopeBytes: 160_000,
+  },
+  designs: [
+    {
+      id: "all-on-chain",
+      title: "All on chain",
+      totalGas: 170_000_000,
+      gasPerPatientDay: 85_000_000,
+      gasPer1000Readings: 166_000_000,
+      measuredTransactions: 40,
+      representedTransactions: 1010,
+      method: "sample",
+    },
+    {
+      id: "anchor-per-record",
+      title: "One anchor per record",
+      totalGas: 43_000_000,
+      gasPerPatientDay: 21_500_000,
+      gasPer1000Readings: 42_700_000,
+      measuredTransactions: 60,
+      representedTransactions: 1010,
+      method: "sample",
+    },
+    {
+      id: "merkle-batches",
+      title: "Merkle batches",
+      totalGas: 540_000,
+      gasPerPatientDay: 270_000,
+      gasPer1000Readings: 56_415,
+      measuredTransactions: 2,
+      representedTransactions: 12,
+      method: "full",
+    },
+  ],
+  onChainFit: { intercept: 56_000, gasPerByte: 716, samples: 40 },
+  batchCurve: [
+    {
+      batchSize: 1000,
+      anchorGas: 56_415,
+      gasPerReading: 56.415,
+      proofLength: 10,
+      verifyGas: 10_700,
+      treeBuildMs: 400,
+      anchorMs: 3,
+    },
+  ],
+  ratios: { allOnChainOverAnchorPerRecord: 3.9, allOnChainOverMerkle1000: 2942, anchorPerRecordOverMerkle1000: 757 },
+  batchPolicy: "one batch per patient-day",
+};
+
+const timing = (sealMean: number): TimingPart => ({
+  offChain: [{ id: "seal", what: "seal | wrap", warmup: 2, ms: { ...summarize([sealMean]), mean: sealMean } }],
+  contractCalls: [],
+});
+
+const network = (overrides: Partial<NetworkPart> = {}): NetworkPart => ({
+  measured: true,
+  endpoint: "http://127.0.0.1:1",
+  startupSeconds: 3,
+  confirmation: [],
+  rpcCall: null,
+  intervalExperiment: {
+    requests: 200,
+    blockSeconds: 12,
+    endToEndSeconds: 13,
+    perRequestSeconds: 0.065,
+    blocks: 1,
+    confirmed: 200,
+    checked: 200,
+    confirmationMs: summarize([12_000]),
+    speedupOverPaper: 1600 / 13,
+    description: "the experiment",
+  },
+  gateway: { measured: false, reason: "src/service missing", runs: [], description: "" },
+  ...overrides,
+});
+
+function result(): EvaluationResult {
+  const prices = resolvePriceSettings({}, {});
+  const t = timing(0.8);
+  const n = network();
+  return {
+    meta: {
+      generatedAt: "2026-01-01T00:00:00.000Z",
+      mode: "quick",
+      durationSeconds: 60,
+      node: "v20",
+      platform: "linux x64",
+      cpus: 2,
+      cpuModel: "CPU",
+      hardhatVersion: "2.29.1",
+      solcVersion: "0.8.28",
+      optimizer: "on, 200 runs",
+      evmVersion: "cancun",
+      seed: 1,
+      commit: "abc1234",
+      contractsDirty: false,
+    },
+    prices,
+    references: Object.values(REFERENCES),
+    gas: {
+      functions: [
+        {
+          contract: "TwinUpdateLog",
+          method: "recordUpdate",
+          calls: 4,
+          min: 42_107,
+          avg: 46_418,
+          max: 59_255,
+          firstTime: 59_249,
+          typical: 42_141,
+          msPerTx: 4.5,
+        },
+      ],
+      views: [{ contract: "ConsentPolicy", method: "isAuthorized", case: "allowed", executionGas: 9166 }],
+      deployments: [{ contract: "TwinUpdateLog", gas: 1_212_853, runtimeBytes: 5359 }],
+      gasReport: null,
+    },
+    storage,
+    timing: t,
+    network: n,
+    scaling: { series: [] },
+    targets: judgeTargets(storage, t, n),
+    costs: { deployments: [], functions: [], storage: [], paperDeployment: [] },
+    charts: [],
+    notes: ["a note"],
+  };
+}
+
+describe("evaluation/report", () => {
+  it("formats integers and milliseconds", () => {
+    expect(int(1_308_303)).to.equal("1,308,303");
+    expect(int(null)).to.equal("n/a");
+    expect(int(Number.NaN)).to.equal("n/a");
+    expect(ms(0.01849)).to.equal("0.0185");
+    expect(ms(485.53)).to.equal("485.5");
+  });
+
+  it("renders a markdown table, escaping pipes and right-aligning numeric columns only", () => {
+    const md = table(
+      ["name", "gas", "note"],
+      [
+        ["a|b", "1,000", "text"],
+        ["c", "$2.62", "more"],
+      ],
+    );
+    const lines = md.split("\n");
+    expect(lines[0]).to.equal("| name | gas | note |");
+    expect(lines[1]).to.equal("| --- | ---: | --- |");
+    expect(lines[2]).to.equal("| a\\|b | 1,000 | text |");
+  });
+
+  it("renders every part, the prices, the verdicts and the sources", () => {
+    const md = renderReport(result());
+    for (const heading of [
+      "## Targets",
+      "## Prices and assumptions",
+      "## 1. Execution cost",
+      "## 2. Storage cost",
+      "## 3. Execution time",
+      "## 4. Network latency",
+      "## 5. Scaling",
+      "## Sources of outside figures",
+      "## Notes and limits",
+    ]) {
+      expect(md).to.include(heading);
+    }
+    expect(md).to.include("Quick mode");
+    expect(md).to.include("| mainnet | 10 | 3000 | $30.00 |");
+    expect(md).to.include("1,308,303");
+    expect(md).to.include("Amofa et al. 2024, PLoS ONE");
+    expect(md).to.include("**Not measured**: src/service missing");
+    expect(md).to.include("2,942×");
+    expect(md).to.not.include("NaN");
+    expect(md).to.not.include("undefined");
+    // Tables are separated from paragraphs by a blank line.
+    expect(md).to.not.match(/[^\n|]\n\| /);
+  });
+
+  it("states its findings from the figures, saying what was not measured", () => {
+    const list = findings(result());
+    expect(list[0]).to.include("2,942× less than all on chain");
+    expect(list.some((f) => f.startsWith("Gateway: not measured (src/service missing)"))).to.equal(true);
+    expect(list.some((f) => f.includes("at the paper's block time"))).to.equal(true);
+  });
+
+  it("writes NaN and infinities as null in the JSON", () => {
+    expect(JSON.parse(toJson({ a: Number.NaN, b: Infinity, c: 1 }))).to.deep.equal({ a: null, b: null, c: 1 });
+  });
+});
+
+describe("evaluation/targets", () => {
+  it("judges each target on the measured figure, and says 'not measured' when there is none", () => {
+    const verdicts = judgeTargets(storage, timing(0.8), network());
+    const by = Object.fromEntries(verdicts.map((v) => [v.id, v.verdict]));
+    expect(by).to.deep.equal({
+      "merkle-vs-on-chain": "met",
+      "gateway-c10": "not measured",
+      "seal-1ms": "met",
+      "paper-200": "met",
+    });
+  });
+
+  it("reports a miss with its figure", () => {
+    const verdicts = judgeTargets(
+      { ...storage, ratios: { ...storage.ratios, allOnChainOverMerkle1000: 250 } },
+      timing(3.03),
+      network(),
+    );
+    const merkle = verdicts.find((v) => v.id === "merkle-vs-on-chain");
+    expect(merkle?.verdict).to.equal("missed");
+    expect(merkle?.measured).to.include("250×");
+    expect(verdicts.find((v) => v.id === "seal-1ms")?.measured).to.include("3.03 ms");
+  });
+
+  it("does not judge the paper's experiment at other settings than 200 requests in 12-s blocks", () => {
+    const quick = network();
+    const experiment = quick.intervalExperiment;
+    if (!experiment) throw new Error("fixture");
+    const verdicts = judgeTargets(
+      storage,
+      timing(0.5),
+      network({ intervalExperiment: { ...experiment, requests: 20, blockSeconds: 2 } }),
+    );
+    const paper = verdicts.find((v) => v.id === "paper-200");
+    expect(paper?.verdict).to.equal("not measured");
+    expect(paper?.measured).to.include("indicative only");
+  });
+
+  it("judges the gateway at concurrency 10 end to end and on the HTTP round trip", () => {
+    const run = {
+      concurrency: 10,
+      requests: 100,
+      ms: { ...summarize([30]), p50: 30, p99: 60 },
+      gatewayMs: { ...summarize([10]), p50: 10, p99: 40 },
+      throughputPerSecond: 350,
+      allowed: 100,
+      denied: 0,
+      errors: 0,
+      verified: 100,
+    };
+    const verdicts = judgeTargets(
+      storage,
+      timing(0.5),
+      network({ gateway: { measured: true, reason: "", runs: [run], description: "d" } }),
+    );
+    expect(verdicts.find((v) => v.id === "gateway-c10")?.verdict).to.equal("missed");
+    expect(verdicts.find((v) => v.id === "gateway-c10-http")?.verdict).to.equal("met");
+  });
+});
+
+describe("evaluation/args and gas report", () => {
+  it("parses the flags", () => {
+    expect(parseArgs([])).to.include({ mode: "full", outDir: "reports", skipNetwork: false });
+    const args = parseArgs(["--quick", "--out", "/tmp/x", "--gas-price-gwei=25", "--skip-network"]);
+    expect(args).to.include({ mode: "quick", outDir: "/tmp/x", gasPriceGwei: "25", skipNetwork: true });
+    expect(() => parseArgs(["--bogus"])).to.throw(/unknown option/);
+    expect(() => parseArgs(["--out"])).to.throw(/needs a value/);
+  });
+
+  it("reads the methods of a hardhat-gas-reporter JSON report, skipping uncalled ones", () => {
+    const report = parseGasReport("r.json", {
+      data: {
+        methods: {
+          a: { contract: "ConsentPolicy", fnSig: "grant(bytes32)", min: 1, max: 3, avg: 2, numberOfCalls: 4 },
+          b: { contract: "ConsentPolicy", method: "revoke", numberOfCalls: 0 },
+          c: {
+            contract: "TwinRegistry",
+            fnSig: "createTwin(bytes32,bytes32,address)",
+            min: 70_000,
+            max: 80_000,
+            executionGasAverage: 74_434,
+            numberOfCalls: 3,
+          },
+        },
+      },
+    });
+    expect(report?.methods).to.deep.equal([
+      { contract: "ConsentPolicy", method: "grant(bytes32)", min: 1, max: 3, avg: 2, calls: 4 },
+      {
+        contract: "TwinRegistry",
+        method: "createTwin(bytes32,bytes32,address)",
+        min: 70_000,
+        max: 80_000,
+        avg: 74_434,
+        calls: 3,
+      },
+    ]);
+    expect(parseGasReport("r.json", { nope: true })).to.equal(null);
+    expect(parseGasReport("r.json", null)).to.equal(null);
+  });
+});
