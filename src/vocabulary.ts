@@ -59,6 +59,21 @@ export enum TwinStatus {
   Erased = 3,
 }
 
+/** The answer of `ConsentPolicy.checkAccess` (`IConsentPolicy.AccessDecision`), in the contract's order. */
+export enum AccessDecision {
+  Allowed = 0,
+  UnknownTwin = 1,
+  TwinSuspended = 2,
+  TwinErased = 3,
+  NoConsent = 4,
+  NotYetValid = 5,
+  Expired = 6,
+  Revoked = 7,
+  CategoryNotGranted = 8,
+  ActionNotGranted = 9,
+  PurposeNotGranted = 10,
+}
+
 /** Kinds of data source (the `SourceKind` enum). */
 export enum SourceKind {
   None = 0,

@@ -1,20 +1,7 @@
 import type { ConsentPolicy } from "../../typechain-types";
-import { Action } from "../vocabulary";
+import { AccessDecision, Action } from "../vocabulary";
 
-/** `IConsentPolicy.AccessDecision`, in the contract's order. */
-export enum AccessDecision {
-  Allowed = 0,
-  UnknownTwin = 1,
-  TwinSuspended = 2,
-  TwinErased = 3,
-  NoConsent = 4,
-  NotYetValid = 5,
-  Expired = 6,
-  Revoked = 7,
-  CategoryNotGranted = 8,
-  ActionNotGranted = 9,
-  PurposeNotGranted = 10,
-}
+export { AccessDecision };
 
 /** The refusal codes of the consent check, and the HTTP status the gateway answers with. */
 export const REFUSAL_STATUS = {

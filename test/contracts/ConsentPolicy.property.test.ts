@@ -1,7 +1,15 @@
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import fc from "fast-check";
-import { ALL_ACTIONS, ALL_CATEGORIES, ALL_PURPOSES, Action, DataCategory, Purpose } from "../../src/vocabulary";
+import {
+  AccessDecision as Decision,
+  ALL_ACTIONS,
+  ALL_CATEGORIES,
+  ALL_PURPOSES,
+  Action,
+  DataCategory,
+  Purpose,
+} from "../../src/vocabulary";
 import { TWIN_ID, twinFixture } from "../fixtures";
 
 /*
@@ -9,19 +17,6 @@ import { TWIN_ID, twinFixture } from "../fixtures";
  * times and queries: a grantee is authorized exactly when the twin is active, the grant is not revoked,
  * validFrom <= now < validUntil, and every asked bit is granted; and never after revocation.
  */
-
-/** `IConsentPolicy.AccessDecision`, in the contract's order (only the values the model produces). */
-enum Decision {
-  Allowed = 0,
-  TwinSuspended = 2,
-  NoConsent = 4,
-  NotYetValid = 5,
-  Expired = 6,
-  Revoked = 7,
-  CategoryNotGranted = 8,
-  ActionNotGranted = 9,
-  PurposeNotGranted = 10,
-}
 
 const NUM_RUNS = 50;
 const GRANTEES = ["clinician", "researcher", "stranger"] as const;

@@ -3,7 +3,15 @@ import { expect } from "chai";
 import type { Signer, TypedDataDomain } from "ethers";
 import { ethers } from "hardhat";
 import { ConsentPolicy__factory, MockERC1271Wallet__factory } from "../../typechain-types";
-import { ALL_ACTIONS, ALL_CATEGORIES, ALL_PURPOSES, Action, DataCategory, Purpose } from "../../src/vocabulary";
+import {
+  AccessDecision as Decision,
+  ALL_ACTIONS,
+  ALL_CATEGORIES,
+  ALL_PURPOSES,
+  Action,
+  DataCategory,
+  Purpose,
+} from "../../src/vocabulary";
 import { GRANT_TYPES } from "../../src/chain/typed-data";
 import { METADATA, TWIN_ID, twinFixture } from "../fixtures";
 
@@ -12,21 +20,6 @@ import { METADATA, TWIN_ID, twinFixture } from "../fixtures";
  * every role boundary; time windows to the second; signatures (replay, expiry, wrong signer, other domain, ERC-1271);
  * suspended, erased and unknown twins. Reverts go through `expectRevert`, which also checks that no view changed.
  */
-
-/** `IConsentPolicy.AccessDecision`, in the contract's order. */
-enum Decision {
-  Allowed,
-  UnknownTwin,
-  TwinSuspended,
-  TwinErased,
-  NoConsent,
-  NotYetValid,
-  Expired,
-  Revoked,
-  CategoryNotGranted,
-  ActionNotGranted,
-  PurposeNotGranted,
-}
 
 /** `IConsentPolicy.RequestStatus`. */
 enum RequestStatus {
