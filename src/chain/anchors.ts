@@ -1,5 +1,18 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { AbiCoder, dataLength, dataSlice, getAddress, hexlify, isHexString, keccak256, type BytesLike } from "ethers";
+// The sorted-pair proof walk of the library's trees, without the leaf formatting of its `verify` helpers (a generic
+// ABI encoder that cost more than the rest of an answer's check); the package has no exports map, dist/ is its API.
+import { processProof } from "@openzeppelin/merkle-tree/dist/core";
+import {
+  AbiCoder,
+  dataLength,
+  dataSlice,
+  getAddress,
+  hexlify,
+  isHexString,
+  keccak256,
+  ParamType,
+  type BytesLike,
+} from "ethers";
 import { TwinLedgerError } from "../errors";
 
 /**
@@ -52,6 +65,7 @@ export const MAX_CID_LENGTH = 96;
 
 /** The ABI types hashed by one step of the chain (see ITwinUpdateLog.recordUpdate). */
 export const HEAD_ENCODING = ["bytes24", "bytes32", "uint64", "address", "uint32", "bytes32", "bytes32"] as const;
+const HEAD_PARAMS = HEAD_ENCODING.map((type) => ParamType.from(type));
 
 const UINT32_MAX = (1n << 32n) - 1n;
 const UINT40_MAX = (1n << 40n) - 1n;
@@ -108,7 +122,7 @@ export function nextHead(
     fixedBytes(contentHash, 32, "contentHash"),
     keccak256(cidBytes(cid)),
   ];
-  return dataSlice(keccak256(coder.encode(HEAD_ENCODING, values)), 0, 24);
+  return dataSlice(keccak256(coder.encode(HEAD_PARAMS, values)), 0, 24);
 }
 
 /** Why a chain of events does not check out. */
@@ -198,6 +212,8 @@ function fault(fault: UpdateChainFault, index: number, message: string): UpdateC
 
 /** The leaf encoding of a reading tree, as `verifyReading` hashes it. */
 export const READING_LEAF_ENCODING: readonly ["bytes32", "uint64"] = ["bytes32", "uint64"];
+/** The same types parsed once (ethers parses type strings on every `encode` otherwise). */
+const READING_LEAF_PARAMS = READING_LEAF_ENCODING.map((type) => ParamType.from(type));
 
 /**
  * A leaf value as stored in the tree: the reading hash (lower-case hex) and the timestamp as a decimal string,
@@ -229,7 +245,7 @@ export interface BatchAnchor {
  */
 export function readingLeaf(readingHash: BytesLike, timestamp: bigint | number): string {
   const [hash, time] = leafValue(readingHash, timestamp, "reading");
-  return keccak256(keccak256(coder.encode(READING_LEAF_ENCODING, [hash, time])));
+  return keccak256(keccak256(coder.encode(READING_LEAF_PARAMS, [hash, time])));
 }
 
 /**
@@ -289,10 +305,10 @@ export function verifyReadingProof(
   timestamp: bigint | number,
   proof: readonly BytesLike[],
 ): boolean {
-  const root = fixedBytes(merkleRoot, 32, "merkleRoot");
-  const value = leafValue(readingHash, timestamp, "reading");
+  const root = hexlify(fixedBytes(merkleRoot, 32, "merkleRoot")).toLowerCase();
   const siblings = proof.map((node, i) => hexlify(fixedBytes(node, 32, `proof[${i}]`)));
-  return StandardMerkleTree.verify(root, [...READING_LEAF_ENCODING], value, siblings);
+  // The StandardMerkleTree leaf (readingLeaf), then its sorted-pair path: what StandardMerkleTree.verify computes.
+  return processProof(readingLeaf(readingHash, timestamp), siblings) === root;
 }
 
 /**

@@ -1,8 +1,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync } from "node:crypto";
-import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { concatBytes, plain, wipe } from "./bytes";
 import { DATA_KEY_BYTES, NONCE_BYTES, TAG_BYTES } from "./envelope";
-import { ephemeralPublicKey, readerEcdh, type ReaderEcdh } from "./ecdh";
+import { ECDH, randomSecret, type EcdhBackend, type ReaderEcdh } from "./ecdh";
 import { CryptoError } from "./errors";
 import { privateKeyBytes, type PrivateKeyLike, type PublicKeyLike } from "./reader-keys";
 import { readerPoint, type ReaderPoint } from "./reader-point-cache";
@@ -26,9 +25,10 @@ import { readerPoint, type ReaderPoint } from "./reader-point-cache";
  *
  * @dev Deriving the nonce with the key is safe because every wrap has its own ephemeral key,
  * hence its own AES key. Binding `E` and `R` into HKDF ties the wrap to its reader (and makes
- * `-E`, which gives the same x-coordinate, fail). Cost is two scalar multiplications: `e·G` on
- * OpenSSL and `e·R` on noble with a per-reader precomputed table (reader-point-cache.ts);
- * unwrapping does `d·E` on OpenSSL (ecdh.ts). AES-GCM and HKDF run on OpenSSL.
+ * `-E`, which gives the same x-coordinate, fail). Cost is two scalar multiplications, `e·G` and
+ * `e·R`, on libsecp256k1 (about 0.12 ms together) or, where it does not load, `e·G` on OpenSSL and
+ * `e·R` on noble with a per-reader precomputed table (reader-point-cache.ts); unwrapping does
+ * `d·E` and `d·G` the same way (ecdh.ts). AES-GCM and HKDF run on OpenSSL.
  */
 export const WRAPPED_KEY_MAGIC = Uint8Array.of(0x54, 0x4c, 0x57, 0x4b);
 export const WRAPPED_KEY_VERSION = 1;
@@ -88,20 +88,32 @@ export function wrapDataKey(dataKey: Uint8Array, readerPublicKey: PublicKeyLike)
   return wrapToReader(dataKey, readerPoint(readerPublicKey));
 }
 
-/** @internal {@link wrapDataKey} to an already decoded reader. */
-export function wrapToReader(dataKey: Uint8Array, reader: ReaderPoint): Uint8Array {
+/**
+ * @internal {@link wrapDataKey} to an already decoded reader.
+ * @param backend The secp256k1 backend (ecdh.ts); tests pass one explicitly, callers keep the default.
+ */
+export function wrapToReader(
+  dataKey: Uint8Array,
+  reader: ReaderPoint,
+  backend: Pick<EcdhBackend, "ephemeralPublicKey" | "senderSharedX"> = ECDH,
+): Uint8Array {
   if (!(dataKey instanceof Uint8Array) || dataKey.length !== DATA_KEY_BYTES) {
     throw new CryptoError("CRYPTO_KEY_INVALID", `data key must be ${DATA_KEY_BYTES} bytes`);
   }
-  const ephemeralSecret = secp256k1.utils.randomSecretKey();
-  const ephemeral = ephemeralPublicKey(ephemeralSecret);
-  const shared = reader.point.multiply(secp256k1.Point.Fn.fromBytes(ephemeralSecret)).toBytes(true);
-  wipe(ephemeralSecret);
+  const ephemeralSecret = randomSecret();
+  let ephemeral: Uint8Array;
+  let sharedX: Uint8Array;
+  try {
+    ephemeral = backend.ephemeralPublicKey(ephemeralSecret);
+    sharedX = backend.senderSharedX(ephemeralSecret, reader);
+  } finally {
+    wipe(ephemeralSecret);
+  }
   const out = new Uint8Array(WRAPPED_KEY_BYTES);
   out.set(HEADER, 0);
   out.set(ephemeral, HEADER_BYTES);
-  const { key, nonce } = deriveWrapKey(shared.subarray(1), ephemeral, reader.compressed);
-  wipe(shared);
+  const { key, nonce } = deriveWrapKey(sharedX, ephemeral, reader.compressed);
+  wipe(sharedX);
   const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
   cipher.setAAD(out.subarray(0, PREFIX_BYTES));
   const body = cipher.update(dataKey);
@@ -117,11 +129,20 @@ export function wrapToReader(dataKey: Uint8Array, reader: ReaderPoint): Uint8Arr
  * and `CRYPTO_DECRYPT` when the key was wrapped to someone else or the bytes were tampered with.
  */
 export function unwrapDataKey(wrapped: Uint8Array, readerPrivateKey: PrivateKeyLike): Uint8Array {
+  return unwrapDataKeyWith(wrapped, readerPrivateKey, ECDH);
+}
+
+/** @internal {@link unwrapDataKey} with an explicit secp256k1 backend (ecdh.ts), for tests. */
+export function unwrapDataKeyWith(
+  wrapped: Uint8Array,
+  readerPrivateKey: PrivateKeyLike,
+  backend: Pick<EcdhBackend, "readerEcdh">,
+): Uint8Array {
   const { ephemeralPublicKey, encryptedKey, tag } = parseWrappedKey(wrapped);
   const secret = privateKeyBytes(readerPrivateKey);
   let ecdh: ReaderEcdh;
   try {
-    ecdh = readerEcdh(secret, ephemeralPublicKey);
+    ecdh = backend.readerEcdh(secret, ephemeralPublicKey);
   } finally {
     wipe(secret);
   }

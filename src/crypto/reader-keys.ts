@@ -1,9 +1,10 @@
 import type { WeierstrassPoint } from "@noble/curves/abstract/weierstrass.js";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { getAddress, hashMessage, SigningKey, type BytesLike, type SignatureLike } from "ethers";
+import { getAddress, getBytes, hashMessage, Signature, SigningKey, type BytesLike, type SignatureLike } from "ethers";
 import { bytesToHex, hexToBytes, plain, wipe } from "./bytes";
 import { CryptoError } from "./errors";
+import { nativeSecp256k1, type NativeSecp256k1 } from "./native-secp256k1";
 
 /**
  * Readers are Ethereum accounts: the key that signs their queries also opens the data keys
@@ -59,18 +60,28 @@ export function privateKeyBytes(privateKey: PrivateKeyLike): Uint8Array {
 /**
  * The compressed public key of a reader, from its ethers `Wallet`/`SigningKey` or its private key.
  * This is what {@link wrapDataKey} wraps to.
+ * @dev `d·G` on libsecp256k1 (about 0.04 ms) when it loads, on noble otherwise (the same bytes).
  */
 export function publicKeyOf(key: PrivateKeyLike): Uint8Array {
-  if (typeof key === "object" && !(key instanceof Uint8Array)) {
-    return normalizePublicKey(signingKeyOf(key).compressedPublicKey);
-  }
   const secret = privateKeyBytes(key);
   try {
-    return plain(secp256k1.getPublicKey(secret, true));
+    return compressedPublicKey(secret);
   } finally {
     wipe(secret);
   }
 }
+
+/** @internal The native backend of the compressed public key of a validated secret. */
+export function compressedPublicKeyNative(secret: Uint8Array): Uint8Array {
+  return plain(requireNative().publicKeyCreate(secret, true));
+}
+
+/** @internal The noble backend of the compressed public key of a validated secret. */
+export function compressedPublicKeyNoble(secret: Uint8Array): Uint8Array {
+  return plain(secp256k1.getPublicKey(secret, true));
+}
+
+const compressedPublicKey = nativeSecp256k1 ? compressedPublicKeyNative : compressedPublicKeyNoble;
 
 /** The signing key of a `SigningKey` or `Wallet` (duck-typed, so another copy of ethers works too). */
 function signingKeyOf(key: SigningKey | { readonly signingKey: SigningKey }): SigningKey {
@@ -103,15 +114,46 @@ export function publicKeyFromSignature(message: string | Uint8Array, signature: 
 /**
  * The public key that signed a 32-byte digest, e.g. an EIP-712 digest from
  * `TypedDataEncoder.hash`. Throws `CRYPTO_SIGNATURE_INVALID`.
+ * @dev Recovery runs on libsecp256k1 (about 0.08 ms) when it loads, on ethers (noble) otherwise;
+ * both parse the signature with ethers' `Signature.from` and give the same compressed key.
  */
-export function publicKeyFromDigest(digest: BytesLike, signature: SignatureLike): Uint8Array {
+export const publicKeyFromDigest: (digest: BytesLike, signature: SignatureLike) => Uint8Array = nativeSecp256k1
+  ? publicKeyFromDigestNative
+  : publicKeyFromDigestEthers;
+
+/** @internal The native backend of {@link publicKeyFromDigest}. */
+export function publicKeyFromDigestNative(digest: BytesLike, signature: SignatureLike): Uint8Array {
+  const native = requireNative();
+  try {
+    const hash = getBytes(digest);
+    if (hash.length !== 32) throw new Error(`digest is ${hash.length} bytes, expected 32`);
+    const sig = Signature.from(signature);
+    const compact = new Uint8Array(64);
+    compact.set(getBytes(sig.r), 0);
+    compact.set(getBytes(sig.s), 32);
+    return plain(native.ecdsaRecover(compact, sig.yParity, hash, true));
+  } catch (cause) {
+    throw unrecoverable(cause);
+  }
+}
+
+/** @internal The ethers (noble) backend of {@link publicKeyFromDigest}. */
+export function publicKeyFromDigestEthers(digest: BytesLike, signature: SignatureLike): Uint8Array {
   let recovered: string;
   try {
     recovered = SigningKey.recoverPublicKey(digest, signature);
   } catch (cause) {
-    throw new CryptoError("CRYPTO_SIGNATURE_INVALID", "no public key can be recovered from this signature", {
-      cause,
-    });
+    throw unrecoverable(cause);
   }
   return normalizePublicKey(recovered);
+}
+
+/** The binding, for the `…Native` backends (only selected, and only tested, where it loaded). */
+function requireNative(): NativeSecp256k1 {
+  if (!nativeSecp256k1) throw new Error("libsecp256k1 is not loaded: the native secp256k1 backend is unavailable");
+  return nativeSecp256k1;
+}
+
+function unrecoverable(cause: unknown): CryptoError {
+  return new CryptoError("CRYPTO_SIGNATURE_INVALID", "no public key can be recovered from this signature", { cause });
 }

@@ -8,7 +8,7 @@ import { generateCohort } from "../fhir";
 import type { Gateway } from "../service";
 import { FolderKeyStore, LocalFolderBlobStore, RecordVault } from "../store";
 import { ALL_CATEGORIES, Action, Purpose } from "../vocabulary";
-import type { LoadOptions, LoadResult } from "./gateway-load";
+import type { LoadMode, LoadOptions, LoadResult } from "./gateway-load";
 import type { RpcContext } from "./network";
 import { summarize } from "./stats";
 import type { ConcurrencyRun, NetworkPart } from "./types";
@@ -146,8 +146,9 @@ export async function measureGateway(
     });
     const baseUrl = await gateway.listen();
     if (!baseUrl.startsWith("http://127.0.0.1:")) throw new Error(`the gateway listens on ${baseUrl}, not 127.0.0.1`);
-    const load = async (concurrency: number): Promise<LoadResult> => {
+    const load = async (concurrency: number, mode: LoadMode): Promise<LoadResult> => {
       const loadOptions: LoadOptions = {
+        mode,
         baseUrl,
         rpcUrl: ctx.url,
         chainId: "31337",
@@ -169,53 +170,60 @@ export async function measureGateway(
       return JSON.parse(lines[lines.length - 1]) as LoadResult;
     };
 
+    const runOf = (concurrency: number, r: LoadResult): ConcurrencyRun => ({
+      concurrency,
+      requests: r.e2e.length + r.errors,
+      ms: summarize(r.e2e),
+      gatewayMs: summarize(r.http),
+      throughputPerSecond: r.allowed / r.seconds,
+      allowed: r.allowed,
+      denied: r.denied,
+      errors: r.errors,
+      verified: r.verified,
+    });
     const runs: ConcurrencyRun[] = [];
+    const capacity: ConcurrencyRun[] = [];
     const skipped: string[] = [];
     for (const concurrency of options.concurrencies) {
-      // A level whose queries could not all finish within the bound at the rate measured so far is skipped and
-      // said so: each of its clients starts one query at once, and a started query is never abandoned.
+      tick(`gateway: concurrency ${concurrency}, pre-signed load`);
+      capacity.push(runOf(concurrency, await load(concurrency, "gateway")));
+      // An end-to-end level whose queries could not all finish within the bound at the rate measured so far is
+      // skipped and said so: each of its clients starts one query at once, and a started query is never abandoned.
       const last = runs[runs.length - 1];
       if (last && last.allowed > 0) {
         const estimateMs = (concurrency / last.throughputPerSecond) * 1000;
         if (estimateMs > options.timeoutMs) {
           skipped.push(
-            `concurrency ${concurrency} skipped: at the ${last.throughputPerSecond.toFixed(1)} queries/s measured at ` +
-              `concurrency ${last.concurrency}, its first ${concurrency} queries alone would take about ` +
+            `end-to-end concurrency ${concurrency} skipped: at the ${last.throughputPerSecond.toFixed(1)} queries/s ` +
+              `measured at concurrency ${last.concurrency}, its first ${concurrency} queries alone would take about ` +
               `${(estimateMs / 1000).toFixed(0)} s, over this run's bound of ${(options.timeoutMs / 1000).toFixed(0)} s a level`,
           );
           continue;
         }
       }
-      tick(`gateway: concurrency ${concurrency}`);
-      const r = await load(concurrency);
-      runs.push({
-        concurrency,
-        requests: r.e2e.length + r.errors,
-        ms: summarize(r.e2e),
-        gatewayMs: summarize(r.http),
-        throughputPerSecond: r.allowed / r.seconds,
-        allowed: r.allowed,
-        denied: r.denied,
-        errors: r.errors,
-        verified: r.verified,
-      });
+      tick(`gateway: concurrency ${concurrency}, end to end`);
+      runs.push(runOf(concurrency, await load(concurrency, "end-to-end")));
     }
     return {
       measured: true,
       reason: "",
       runs,
+      capacity,
       dataSet,
       description:
         "The custodian's TwinPipeline (src/pipeline) ingested one cohort patient over JSON-RPC (EMR records " +
         "anchored with recordUpdate, a day of wearable readings in Merkle batches, the twin version committed); " +
         "the gateway (src/service createGateway, Fastify on 127.0.0.1, access log in SQLite) serves it; the patient " +
-        "granted the reader. The reader's load runs in its own Node process (src/evaluation/gateway-load.ts), so " +
-        "its signing and proof checks do not share the gateway's event loop; the machine's two cores are shared by " +
-        "the node, the gateway and the client. Each query is `latest-vitals` for treatment: the reader signs it (EIP-712, a local " +
-        "key), POSTs it over HTTP, the gateway checks the signature, freshness, replay and the consent on chain at " +
-        "the head (an eth_call to the node for every query), answers with proofs, and the reader checks every proof " +
-        "against the chain (verifyAnswer). `end to end` is sign → answer → proof check; `HTTP` is the POST alone " +
-        "(the gateway's work, consent check included). " +
+        "granted the reader. The reader's load runs in its own Node process (src/evaluation/gateway-load.ts); the " +
+        "machine's two cores are shared by the node, the gateway and the client. Each query is `latest-vitals` for " +
+        "treatment, signed by the reader (EIP-712, a local key); the gateway checks the signature, freshness, replay " +
+        "and the consent on chain at the head: for every query it fetches the head block (one eth_getBlockByNumber " +
+        "shared only by the queries that arrived before it was sent) and takes ConsentPolicy.checkAccess's answer at " +
+        "that block, asked of the node once per block and question (a new block, or a reorganized one, asks again). " +
+        "It answers with proofs from the blobs it opened and checked once. Two loads per concurrency: under load, the " +
+        "queries are signed before the clock starts and only the POSTs are timed, the answers' proofs checked after; " +
+        "end to end, each reader signs, POSTs and checks every proof against the chain as it goes (`HTTP only` is the " +
+        "POST within that run). " +
         `The twin holds ${recordCount} EMR records and ${dataSet.readings} wearable readings (one day, a reading ` +
         `interval of ${options.readingIntervalSeconds} s at the finest); the pipeline's own read of those readings ` +
         `(pipeline.readings, no gateway) takes ${dataSet.pipelineReadMs.p50.toFixed(1)} ms (p50 of 3). Each ` +

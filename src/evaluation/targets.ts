@@ -1,4 +1,4 @@
-import type { NetworkPart, StoragePart, TargetVerdict, TimingPart } from "./types";
+import type { ConcurrencyRun, NetworkPart, StoragePart, TargetVerdict, TimingPart } from "./types";
 
 const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
@@ -18,10 +18,17 @@ export function judgeTargets(storage: StoragePart, timing: TimingPart, network: 
     verdict: Number.isFinite(ratio) ? (ratio >= 300 ? "met" : "missed") : "not measured",
   });
 
-  const gw = network.gateway.runs.find((r) => r.concurrency === 10);
+  const e2e = network.gateway.runs.find((r) => r.concurrency === 10);
+  const capacity = network.gateway.capacity?.find((r) => r.concurrency === 10);
   const gwTarget =
     "gateway at concurrency 10: p50 ≤ 20 ms, p99 ≤ 100 ms, ≥ 300 allowed queries/s, consent checked against the chain head for every query";
-  if (!network.gateway.measured || !gw) {
+  const judge = (run: ConcurrencyRun, s: { p50: number; p99: number }) =>
+    s.p50 <= 20 && s.p99 <= 100 && run.throughputPerSecond >= 300 && run.errors === 0 && run.verified === run.allowed
+      ? "met"
+      : "missed";
+  const counts = (run: ConcurrencyRun) =>
+    `${run.allowed} allowed, ${run.verified} with every proof verified, ${run.denied} denied, ${run.errors} errors of ${run.requests}`;
+  if (!network.gateway.measured || !capacity) {
     out.push({
       id: "gateway-c10",
       target: gwTarget,
@@ -29,20 +36,19 @@ export function judgeTargets(storage: StoragePart, timing: TimingPart, network: 
       verdict: "not measured",
     });
   } else {
-    const judge = (s: { p50: number; p99: number }) =>
-      s.p50 <= 20 && s.p99 <= 100 && gw.throughputPerSecond >= 300 && gw.errors === 0 ? "met" : "missed";
-    const counts = `${gw.allowed} allowed, ${gw.verified} with every proof verified, ${gw.denied} denied, ${gw.errors} errors of ${gw.requests}`;
     out.push({
       id: "gateway-c10",
-      target: `${gwTarget} — end to end (sign → HTTP → consent check → answer → proof check)`,
-      measured: `p50 ${f2(gw.ms.p50)} ms, p99 ${f2(gw.ms.p99)} ms, ${f1(gw.throughputPerSecond)} allowed queries/s (${counts})`,
-      verdict: judge(gw.ms),
+      target: `${gwTarget} — the gateway over HTTP under load (queries signed before the clock starts, proofs checked after it stops)`,
+      measured: `p50 ${f2(capacity.ms.p50)} ms, p99 ${f2(capacity.ms.p99)} ms, ${f1(capacity.throughputPerSecond)} allowed queries/s (${counts(capacity)})`,
+      verdict: judge(capacity, capacity.ms),
     });
+  }
+  if (network.gateway.measured && e2e) {
     out.push({
-      id: "gateway-c10-http",
-      target: `${gwTarget} — the gateway's HTTP round trip alone (consent check included; same run, same throughput)`,
-      measured: `p50 ${f2(gw.gatewayMs.p50)} ms, p99 ${f2(gw.gatewayMs.p99)} ms, ${f1(gw.throughputPerSecond)} allowed queries/s`,
-      verdict: judge(gw.gatewayMs),
+      id: "gateway-c10-end-to-end",
+      target: `the same figures end to end, each reader signing and checking every proof as it goes (its signing and checks share the 2 cores)`,
+      measured: `p50 ${f2(e2e.ms.p50)} ms, p99 ${f2(e2e.ms.p99)} ms, ${f1(e2e.throughputPerSecond)} allowed queries/s (${counts(e2e)}); its HTTP round trip p50 ${f2(e2e.gatewayMs.p50)} ms`,
+      verdict: judge(e2e, e2e.ms),
     });
   }
 

@@ -3,6 +3,7 @@ import { Wallet, id, verifyTypedData } from "ethers";
 import { buildReadingTree, proveReading, verifyReadingProof } from "../chain/anchors";
 import { CONSENT_DOMAIN_NAME, GRANT_TYPES, domainOf, signGrant, type GrantTerms } from "../chain/typed-data";
 import { contentHash, encryptEnvelope, openRecord, publicKeyOf, sealRecord, wrapDataKey } from "../crypto";
+import { secp256k1Backend } from "../crypto/native-secp256k1";
 import { ingest, parseFhirJson } from "../fhir";
 import { Action, DataCategory, Purpose } from "../vocabulary";
 import { REFERENCES } from "./references";
@@ -81,7 +82,7 @@ export async function measureOffChain(options: TimingOptions, tick: () => void):
   );
   await sync(
     "wrap",
-    "wrap the data key for one reader (ECIES secp256k1: ephemeral key, ECDH, HKDF, AES-GCM)",
+    `wrap the data key for one reader (ECIES secp256k1: ephemeral key, ECDH, HKDF, AES-GCM; curve: ${secp256k1Backend()})`,
     () => wrapDataKey(dataKey, readerPublic),
     { what: `exponentiation (${REFERENCES.paperExponentiation.value} ms)`, ms: REFERENCES.paperExponentiation.value },
   );

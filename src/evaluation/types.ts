@@ -247,7 +247,13 @@ export interface NetworkPart {
   readonly gateway: {
     readonly measured: boolean;
     readonly reason: string;
+    /** End to end, as a reader runs each query: sign → POST → answer → every proof checked. */
     readonly runs: readonly ConcurrencyRun[];
+    /**
+     * The gateway's capacity: queries signed before the clock starts, only the POSTs timed (`ms` is the HTTP round
+     * trip), every answer's proofs checked after the clock stops.
+     */
+    readonly capacity?: readonly ConcurrencyRun[];
     readonly description: string;
     /** What the pipeline held for the queried twin, and how long its read of the readings took alone. */
     readonly dataSet?: {

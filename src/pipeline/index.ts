@@ -49,6 +49,9 @@ export type {
 } from "./pipeline-types";
 export {
   verifyReadingAnchor,
+  VerifiedAnchors,
+  anchoredBatch,
+  type AnchoredBatch,
   verifyRecordAnchor,
   verifyStateAnchor,
   type AnchorFault,

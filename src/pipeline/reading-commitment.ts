@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { AbiCoder, hexlify, keccak256 } from "ethers";
+import { AbiCoder, hexlify, keccak256, ParamType } from "ethers";
 import type { VitalReading } from "../fhir/records";
 import { canonicalNumber } from "../twin";
 import { PipelineError } from "./errors";
@@ -24,6 +24,8 @@ import { PipelineError } from "./errors";
  * The tree's second leaf value is the time in whole seconds, `floor(timestampMs / 1000)`.
  */
 export const READING_COMMITMENT_ENCODING = ["bytes32", "bytes32", "string", "int256", "string", "uint64"] as const;
+/** The same types parsed once (ethers parses type strings on every `encode` otherwise). */
+const READING_COMMITMENT_PARAMS = READING_COMMITMENT_ENCODING.map((type) => ParamType.from(type));
 
 /** The decimal scale of `scaledValue`: 6 places, the precision of canonical JSON. */
 export const READING_VALUE_SCALE = 6;
@@ -72,7 +74,7 @@ export function readingCommitment(
     throw new PipelineError("INVALID_OPTIONS", "a reading time must be a non-negative integer of milliseconds");
   }
   return keccak256(
-    coder.encode(READING_COMMITMENT_ENCODING, [
+    coder.encode(READING_COMMITMENT_PARAMS, [
       salt.toLowerCase(),
       twinId.toLowerCase(),
       reading.sign,

@@ -63,12 +63,14 @@ interface TwinSlot {
   readonly batchByKey: Map<string, BatchEntry>;
   readonly trees: Map<string, ReadingTree>;
   /**
-   * Blobs already opened, by record CID or batch key: queries skip the key unwrap, decryption and
-   * decoding (the engine holds the same data in memory anyway), but every read still fetches the
-   * blob and checks it against its CID, so a tampered blob is refused as before. Erasure clears them.
+   * Blobs already opened, by record CID, batch key or intake CID: a blob is fetched, checked against its
+   * CID, decrypted and decoded once (the engine holds the same data in memory anyway), and later queries
+   * answer from here without touching the store. `checkBlobs` re-reads the store on demand, so a blob
+   * tampered with or lost on disk is still found. Erasure clears them.
    */
   readonly openedRecords: Map<string, ReturnType<typeof decodeRecord>>;
   readonly openedBatches: Map<string, OpenedBatch>;
+  readonly openedIntakes: Map<string, VitalReading[]>;
   deviceSigner?: Signer;
 }
 
@@ -289,6 +291,7 @@ export class TwinPipeline implements TwinDataReader {
       slot.trees.clear();
       slot.openedRecords.clear();
       slot.openedBatches.clear();
+      slot.openedIntakes.clear();
       await this.#folder.save(slot.index);
       return {
         twinId: id,
@@ -369,8 +372,12 @@ export class TwinPipeline implements TwinDataReader {
       });
     }
     for (const intake of slot.index.intakes) {
-      for (const reading of await this.#openIntake(slot, intake))
-        if (wanted(reading)) out.push({ reading, anchor: null });
+      let pending = slot.openedIntakes.get(intake.cid);
+      if (pending === undefined) {
+        pending = await this.#openIntake(slot, intake);
+        slot.openedIntakes.set(intake.cid, pending);
+      }
+      for (const reading of pending) if (wanted(reading)) out.push({ reading, anchor: null });
     }
     for (const entry of slot.effective.values()) {
       if (entry.readingCount === 0) continue;
@@ -383,6 +390,22 @@ export class TwinPipeline implements TwinDataReader {
       (a, b) =>
         a.reading.at - b.reading.at || (a.reading.sign < b.reading.sign ? -1 : a.reading.sign > b.reading.sign ? 1 : 0),
     );
+  }
+
+  /**
+   * Re-reads every blob the twin's answers come from (its records, batches and pending intakes) and checks
+   * each against its CID: queries answer from blobs opened once, so this is how a blob tampered with or lost
+   * on disk since is found. Throws `BLOB_NOT_FOUND` or `BLOB_TAMPERED` (the first found); returns the count.
+   */
+  async checkBlobs(twinId: string): Promise<number> {
+    const slot = this.#readable(twinKey(twinId));
+    const cids = [
+      ...slot.index.records.map((entry) => entry.anchor.cid),
+      ...slot.index.batches.map((batch) => batch.cid),
+      ...slot.index.intakes.map((intake) => intake.cid),
+    ];
+    await unwrapped(mapLimit(cids, PARALLEL_IO, (cid) => this.#options.vault.blobs.get(cid)));
+    return cids.length;
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -615,6 +638,7 @@ export class TwinPipeline implements TwinDataReader {
     // The readings of batches that did not get anchored go back to pending, in a fresh intake.
     const unanchored = chunks.slice(entries.length).flatMap((chunk) => chunk.readings.map((r) => r.reading));
     slot.index.intakes = [];
+    slot.openedIntakes.clear();
     if (unanchored.length > 0) {
       const key = `wearable-intake/${slot.index.nextIntake}`;
       const put = await this.#options.vault.put(
@@ -838,6 +862,7 @@ export class TwinPipeline implements TwinDataReader {
       trees: new Map(),
       openedRecords: new Map(),
       openedBatches: new Map(),
+      openedIntakes: new Map(),
     };
     return slot;
   }
@@ -902,10 +927,7 @@ export class TwinPipeline implements TwinDataReader {
 
   async #openRecord(slot: TwinSlot, entry: RecordEntry) {
     const cached = slot.openedRecords.get(entry.anchor.cid);
-    if (cached !== undefined) {
-      await this.#options.vault.blobs.get(entry.anchor.cid); // BLOB_NOT_FOUND / BLOB_TAMPERED
-      return cached;
-    }
+    if (cached !== undefined) return cached;
     const plaintext = await this.#options.vault.read(
       entry.anchor.cid,
       { twinId: slot.index.twinId, recordKey: entry.key, category: entry.category },
@@ -919,9 +941,7 @@ export class TwinPipeline implements TwinDataReader {
   /** A batch's salted readings and their commitments (the tree's leaves), opened once. */
   async #openBatchWithHashes(slot: TwinSlot, batch: BatchEntry): Promise<OpenedBatch> {
     let opened = slot.openedBatches.get(batch.key);
-    if (opened !== undefined) {
-      await this.#options.vault.blobs.get(batch.cid); // BLOB_NOT_FOUND / BLOB_TAMPERED
-    } else {
+    if (opened === undefined) {
       const salted = await this.#openBatch(slot, batch);
       const hashes = salted.map(({ reading, salt }) => readingCommitment(salt, slot.index.twinId, reading));
       opened = { salted, hashes, anchors: new Array<BatchAnchor | undefined>(salted.length) };

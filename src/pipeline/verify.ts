@@ -50,7 +50,75 @@ export type VerifyOptions = UpdateLogAccess & {
   readonly twinId: string;
   /** First block to search events from (the log's deployment block); 0 by default. */
   readonly fromBlock?: number;
+  /** On-chain facts already checked, to ask the chain once per anchor instead of once per answer. */
+  readonly verified?: VerifiedAnchors;
 };
+
+/** An anchored batch as `batchOf` holds it: what `verifyReading` checks a reading against. */
+export interface AnchoredBatch {
+  readonly count: bigint;
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
+/**
+ * On-chain facts a reader has checked, kept so that later answers citing the same anchors are checked off chain.
+ *
+ * Only facts the update log never changes are kept: an `UpdateRecorded` or `TwinStateCommitted` event with its roots,
+ * block and transaction, a committed version reached by `twinStateOf` (versions only grow), and an anchored batch
+ * (`batchOf`: a root is anchored once, with its time range). A reading is then checked exactly as `verifyReading`
+ * does on chain: the batch is anchored, the time lies in its range, the Merkle proof leads to the root. Negative
+ * answers are never kept. Facts are kept per update-log contract (the key includes its address).
+ *
+ * @dev The facts are final once their blocks are: on a chain that can reorganize, keep the anchors' blocks below the
+ * finality depth (or `clear()` on a reorganization), as an indexer does.
+ */
+export class VerifiedAnchors {
+  private readonly facts = new Set<string>();
+  private readonly batches = new Map<string, AnchoredBatch>();
+
+  /** @param capacity Facts kept (of each kind); beyond it the oldest go first. */
+  constructor(private readonly capacity = 100_000) {}
+
+  /** @internal */
+  has(key: string): boolean {
+    return this.facts.has(key);
+  }
+
+  /** @internal */
+  add(key: string): void {
+    if (this.facts.size >= this.capacity) this.facts.delete(this.facts.values().next().value as string);
+    this.facts.add(key);
+  }
+
+  /** @internal */
+  batch(key: string): AnchoredBatch | undefined {
+    return this.batches.get(key);
+  }
+
+  /** @internal */
+  addBatch(key: string, batch: AnchoredBatch): void {
+    if (this.batches.size >= this.capacity) this.batches.delete(this.batches.keys().next().value as string);
+    this.batches.set(key, batch);
+  }
+
+  /** Facts kept, of every kind. */
+  get size(): number {
+    return this.facts.size + this.batches.size;
+  }
+
+  /** Forgets everything (after a reorganization, for instance). */
+  clear(): void {
+    this.facts.clear();
+    this.batches.clear();
+  }
+}
+
+/** The update log's address, for cache keys (a typechain contract's `target`, or the given address). */
+function logKey(access: UpdateLogAccess): string {
+  const target = "updateLog" in access ? access.updateLog.target : access.address;
+  return String(target).toLowerCase();
+}
 
 const VALID: AnchorVerification = Object.freeze({ valid: true, reason: null });
 const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
@@ -92,6 +160,10 @@ export async function verifyRecordAnchor(
       return fail("ENVELOPE_MISMATCH", "the envelope's content id is not the anchored one");
     }
   }
+  const fact = `record:${logKey(options)}:${options.twinId}:${sequence}:${anchor.contentHash}:${cidBytes}:${
+    anchor.blockNumber
+  }:${anchor.transactionHash}`.toLowerCase();
+  if (options.verified?.has(fact)) return VALID;
   const log = logOf(options);
   const events = await log.queryFilter(
     log.filters.UpdateRecorded(options.twinId, sequence),
@@ -111,6 +183,7 @@ export async function verifyRecordAnchor(
   if (event.blockNumber !== anchor.blockNumber || event.transactionHash !== anchor.transactionHash) {
     return fail("LOCATION_MISMATCH", `the update at sequence ${sequence} is in another block or transaction`);
   }
+  options.verified?.add(fact);
   return VALID;
 }
 
@@ -149,15 +222,39 @@ export async function verifyReadingAnchor(
   if (!verifyReadingProof(anchor.merkleRoot, anchor.readingHash, anchor.timestamp, anchor.proof)) {
     return fail("PROOF_INVALID", "the proof does not lead from the reading to the batch root");
   }
-  const onChain = await logOf(options).verifyReading(
-    options.twinId,
-    anchor.merkleRoot,
-    anchor.readingHash,
-    anchor.timestamp,
-    anchor.proof.map((node) => hexlify(getBytes(node))),
-  );
-  if (!onChain) return fail("NOT_ANCHORED", "verifyReading on chain rejects the reading");
+  const { verified } = options;
+  if (verified === undefined) {
+    const onChain = await logOf(options).verifyReading(
+      options.twinId,
+      anchor.merkleRoot,
+      anchor.readingHash,
+      anchor.timestamp,
+      anchor.proof.map((node) => hexlify(getBytes(node))),
+    );
+    if (!onChain) return fail("NOT_ANCHORED", "verifyReading on chain rejects the reading");
+    return VALID;
+  }
+  // verifyReading's own test, off chain, against the batch as anchored (the proof was checked above).
+  const batch = await anchoredBatch(anchor.merkleRoot, options);
+  if (batch === null) return fail("NOT_ANCHORED", "the batch root is not anchored for the twin");
+  const time = BigInt(anchor.timestamp);
+  if (time < batch.from || time > batch.to) return fail("NOT_ANCHORED", "the reading's time lies outside the batch");
   return VALID;
+}
+
+/**
+ * The batch anchored for the twin under `merkleRoot` (`batchOf`), or null when none is; asked once per root when
+ * `options.verified` is given.
+ */
+export async function anchoredBatch(merkleRoot: string, options: VerifyOptions): Promise<AnchoredBatch | null> {
+  const key = `batch:${logKey(options)}:${options.twinId}:${merkleRoot}`.toLowerCase();
+  const known = options.verified?.batch(key);
+  if (known !== undefined) return known;
+  const onChain = await logOf(options).batchOf(options.twinId, merkleRoot);
+  if (onChain.anchoredAt === 0n) return null;
+  const batch = { count: onChain.count, from: onChain.from, to: onChain.to };
+  options.verified?.addBatch(key, batch);
+  return batch;
 }
 
 /**
@@ -188,6 +285,10 @@ export async function verifyStateAnchor(
   ) {
     return fail("STATE_MISMATCH", "the twin version answered is not the anchored one");
   }
+  const fact = `state:${logKey(options)}:${options.twinId}:${anchor.version}:${anchor.stateRoot}:${
+    anchor.sourcesRoot
+  }:${anchor.blockNumber}:${anchor.transactionHash}`.toLowerCase();
+  if (options.verified?.has(fact)) return VALID;
   const log = logOf(options);
   const events = await log.queryFilter(
     log.filters.TwinStateCommitted(options.twinId, anchor.version),
@@ -218,5 +319,6 @@ export async function verifyStateAnchor(
   ) {
     return fail("STATE_MISMATCH", "twinStateOf holds other roots for this version");
   }
+  options.verified?.add(fact);
   return VALID;
 }

@@ -1,18 +1,21 @@
-import { hexlify, randomBytes, type Signer } from "ethers";
+import { hexlify, randomBytes, type Signer, type SigningKey } from "ethers";
 import type { TwinUpdateLog } from "../../typechain-types";
 import {
   ACCESS_LOG_REQUEST_TYPES,
   domainOf,
   GATEWAY_DOMAIN_NAME,
   QUERY_TYPES,
+  TypedDataHasher,
   type AccessLogRequest,
   type GatewayQuery,
 } from "../chain/typed-data";
 import {
+  anchoredBatch,
   verifyReadingAnchor,
   verifyRecordAnchor,
   verifyStateAnchor,
   type AnchorVerification,
+  type VerifiedAnchors,
 } from "../pipeline/verify";
 import { canonicalHash } from "../twin/canonical";
 import { leafOf, verifyAccessLogProof } from "./access-log";
@@ -52,14 +55,35 @@ export type GatewayResult<T> =
 export class GatewayClient {
   private readonly baseUrl: string;
   private readonly clock: () => number;
+  private readonly domain: ReturnType<typeof domainOf>;
+  private readonly queries: TypedDataHasher;
+  private reader: Promise<string> | null = null;
 
   constructor(private readonly options: GatewayClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.clock = options.clock ?? Date.now;
+    this.domain = domainOf(GATEWAY_DOMAIN_NAME, options.chainId, options.consentAddress);
+    this.queries = new TypedDataHasher(this.domain, QUERY_TYPES);
   }
 
-  private get domain() {
-    return domainOf(GATEWAY_DOMAIN_NAME, this.options.chainId, this.options.consentAddress);
+  /** The signer's address, asked once. */
+  private address(): Promise<string> {
+    this.reader ??= this.options.signer.getAddress();
+    return this.reader;
+  }
+
+  /**
+   * The EIP-712 signature of a query. A local key (an ethers Wallet: it has a `signingKey`) signs the digest hashed
+   * with the encoder and domain separator built once, which is what its `signTypedData` does after building them
+   * each time; any other signer (a browser wallet, a remote signer) is asked through `signTypedData`.
+   */
+  private signQueryValue(query: GatewayQuery): Promise<string> {
+    const { signer } = this.options;
+    const signingKey = (signer as { readonly signingKey?: SigningKey }).signingKey;
+    if (signingKey !== undefined && typeof signingKey.sign === "function") {
+      return Promise.resolve(signingKey.sign(this.queries.digest(query)).serialized);
+    }
+    return signer.signTypedData(this.domain, QUERY_TYPES, query);
   }
 
   /** Builds and signs the body of `POST /v1/query` (exposed for tests and tools that send it themselves). */
@@ -78,12 +102,12 @@ export class GatewayClient {
       nonce: options.nonce ?? hexlify(randomBytes(32)),
       paramsHash: canonicalHash(params),
     };
-    const signature = await this.options.signer.signTypedData(this.domain, QUERY_TYPES, query);
+    const signature = await this.signQueryValue(query);
     return {
       query,
       params: params as unknown as Record<string, unknown>,
       signature,
-      reader: await this.options.signer.getAddress(),
+      reader: await this.address(),
     };
   }
 
@@ -122,7 +146,7 @@ export class GatewayClient {
       issuedAt: String(value.issuedAt),
       nonce: value.nonce,
       signature,
-      reader: await this.options.signer.getAddress(),
+      reader: await this.address(),
     });
     if (options.offset !== undefined) search.set("offset", String(options.offset));
     if (options.limit !== undefined) search.set("limit", String(options.limit));
@@ -162,13 +186,26 @@ export interface AnswerVerification {
  *   `verifyReading` on chain; a reading taken from an EMR record: that record's UpdateAnchor (the reading itself is
  *   inside the record's encrypted envelope, which a reader holding a wrapped key can fetch and compare);
  * - each aggregated batch: anchored for the twin (`batchOf`), and the counts add up to the readings aggregated.
+ *
+ * With `verified`, the facts checked are kept, and a later answer citing the same anchors is checked off chain
+ * (a reading: its batch's time range and the Merkle proof, exactly as `verifyReading` does on chain).
  */
 export async function verifyAnswer(
   answer: QueryResponse,
-  options: { readonly updateLog: TwinUpdateLog; readonly fromBlock?: number },
+  options: {
+    readonly updateLog: TwinUpdateLog;
+    readonly fromBlock?: number;
+    /** Facts checked for earlier answers (see VerifiedAnchors): each anchor is then asked of the chain once. */
+    readonly verified?: VerifiedAnchors;
+  },
 ): Promise<AnswerVerification> {
   const failures: string[] = [];
-  const access = { updateLog: options.updateLog, twinId: answer.twinId, fromBlock: options.fromBlock ?? 0 };
+  const access = {
+    updateLog: options.updateLog,
+    twinId: answer.twinId,
+    fromBlock: options.fromBlock ?? 0,
+    ...(options.verified !== undefined && { verified: options.verified }),
+  };
   const note = (what: string, verdict: AnchorVerification): void => {
     if (!verdict.valid) failures.push(`${what}: ${verdict.reason}`);
   };
@@ -194,8 +231,8 @@ export async function verifyAnswer(
   }
   const batches = proofs.batches ?? [];
   for (const [i, batch] of batches.entries()) {
-    const onChain = await options.updateLog.batchOf(answer.twinId, batch.merkleRoot);
-    if (onChain.anchoredAt === 0n) failures.push(`batches[${i}]: NOT_ANCHORED`);
+    const onChain = await anchoredBatch(batch.merkleRoot, access);
+    if (onChain === null) failures.push(`batches[${i}]: NOT_ANCHORED`);
     else if (BigInt(batch.readings) > onChain.count) failures.push(`batches[${i}]: COUNT_MISMATCH`);
   }
   return {

@@ -1,11 +1,12 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from "fastify";
-import { concat, getAddress, keccak256, TypedDataEncoder, type TypedDataDomain } from "ethers";
+import { getAddress } from "ethers";
 import type { ConsentPolicy, TwinRegistry, TwinUpdateLog } from "../../typechain-types";
 import {
   ACCESS_LOG_REQUEST_TYPES,
   domainOf,
   GATEWAY_DOMAIN_NAME,
   QUERY_TYPES,
+  TypedDataHasher,
   type AccessLogRequest,
   type GatewayQuery,
 } from "../chain/typed-data";
@@ -145,18 +146,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     signatures.signer(digest, signature, claimed);
   const accessLog = new AccessLog(options.dbPath);
   const { data, registry } = options;
-  const domain: Promise<TypedDataDomain> = options.consent
-    .getAddress()
-    .then((address) => domainOf(GATEWAY_DOMAIN_NAME, options.chainId, address));
-  domain.catch(() => undefined);
-  // Pre-computed encoders: hashing a query is then one struct hash and the domain separator.
-  const queryEncoder = TypedDataEncoder.from(QUERY_TYPES);
-  const logRequestEncoder = TypedDataEncoder.from(ACCESS_LOG_REQUEST_TYPES);
-  let domainSeparator: string | null = null;
-  const separator = async (): Promise<string> => (domainSeparator ??= TypedDataEncoder.hashDomain(await domain));
-  const digestOf = (sep: string, structHash: string): string =>
-    // EIP-712: keccak256("\x19\x01" ‖ domainSeparator ‖ hashStruct(message)).
-    keccakConcat(sep, structHash);
+  // The encoders and the domain separator, built once: hashing a request is then one struct hash.
+  const hashers = options.consent.getAddress().then((address) => {
+    const domain = domainOf(GATEWAY_DOMAIN_NAME, options.chainId, address);
+    return {
+      query: new TypedDataHasher(domain, QUERY_TYPES),
+      logRequest: new TypedDataHasher(domain, ACCESS_LOG_REQUEST_TYPES),
+    };
+  });
+  hashers.catch(() => undefined);
 
   const app = Fastify({
     logger: false,
@@ -197,7 +195,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
 
     const signed: GatewayQuery = query;
-    const digest = digestOf(await separator(), queryEncoder.hash(signed));
+    const digest = (await hashers).query.digest(signed);
     const reader = recoverSigner(digest, signature, claimed);
     let paramsHash: string;
     try {
@@ -303,7 +301,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       const limit =
         request.query.limit === undefined ? undefined : Math.min(1000, Math.max(1, Number(request.query.limit)));
       const value: AccessLogRequest = { twinId, issuedAt, nonce };
-      const digest = digestOf(await separator(), logRequestEncoder.hash(value));
+      const digest = (await hashers).logRequest.digest(value);
       const requester = recoverSigner(digest, signature, claimed);
       const entry: AccessLogInput = {
         time: clock(),
@@ -371,7 +369,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     accessLog,
     anchorNow,
     async listen(): Promise<string> {
-      await domain;
+      await hashers;
       const address = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
       return address;
     },
@@ -386,10 +384,6 @@ export function createGateway(options: GatewayOptions): Gateway {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-
-function keccakConcat(separator: string, structHash: string): string {
-  return keccak256(concat(["0x1901", separator, structHash]));
-}
 
 function refusalMessage(reason: RefusalReason): string {
   switch (reason) {

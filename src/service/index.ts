@@ -23,7 +23,15 @@ export {
   type AccessLogLeaf,
   type ProvenAccessLogEntry,
 } from "./access-log";
-export { AccessDecision, ConsentChecker, REFUSAL_STATUS, reasonOf, type RefusalReason } from "./consent";
+export {
+  AccessDecision,
+  ConsentChecker,
+  HeadTracker,
+  REFUSAL_STATUS,
+  reasonOf,
+  type ChainHead,
+  type RefusalReason,
+} from "./consent";
 export { GATEWAY_ERROR_STATUS, GatewayError, type GatewayErrorCode } from "./errors";
 export { SignatureVerifier } from "./signatures";
 export {

@@ -1,16 +1,17 @@
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { computeAddress, getAddress, getBytes, hexlify } from "ethers";
+import { nativeSecp256k1, type NativeSecp256k1 } from "../crypto/native-secp256k1";
 import { GatewayError } from "./errors";
 
 /**
  * The gateway's signature check: which address signed an EIP-712 digest, cheaply.
  *
- * Recovering the public key from an ECDSA signature costs two full scalar multiplications (about 5 ms in pure JS on
- * a small server core). A reader usually sends many queries, so the gateway keeps each reader's public key, once
- * recovered, as a curve point with precomputed multiples; a later signature that claims to be that reader (the
- * body's `reader`) is then checked by plain ECDSA verification against the cached point (about 1.5 ms). Without a
- * claimed reader, or for a reader not cached yet, the key is recovered. The cache holds public keys only (derived
- * from signatures anyone could read), never consent state.
+ * With libsecp256k1 (src/crypto/native-secp256k1.ts, the normal case) the public key is recovered natively (about
+ * 0.08 ms) on every request. Without it, recovery costs two full scalar multiplications in JavaScript (about 5 ms on a
+ * small server core), so the gateway keeps each reader's public key, once recovered, as a curve point with
+ * precomputed multiples; a later signature that claims to be that reader (the body's `reader`) is then checked by
+ * plain ECDSA verification against the cached point (about 1.5 ms). Either way the cache holds public keys only
+ * (derived from signatures anyone could read), never consent state.
  */
 
 type Point = InstanceType<typeof secp256k1.Point>;
@@ -63,9 +64,17 @@ function badSignature(message: string): GatewayError {
 
 export class SignatureVerifier {
   private readonly keys = new Map<string, Point>();
+  /** Addresses of the public keys recovered natively (hex of the 64-byte key → checksummed address). */
+  private readonly addresses = new Map<string, string>();
 
-  /** @param capacity Readers whose keys are kept (least recently used evicted). */
-  constructor(private readonly capacity = 4096) {}
+  /**
+   * @param capacity Readers whose keys are kept (least recently used evicted).
+   * @param native The libsecp256k1 binding; null selects the JavaScript path (the default where it does not load).
+   */
+  constructor(
+    private readonly capacity = 4096,
+    private readonly native: NativeSecp256k1 | null = nativeSecp256k1,
+  ) {}
 
   /**
    * The address that signed `digest`; when `claimed` is given, it must be that address.
@@ -73,6 +82,13 @@ export class SignatureVerifier {
    */
   signer(digest: string, signature: string, claimed?: string): string {
     const sig = parse(signature);
+    if (this.native !== null) {
+      const address = this.recoverNative(this.native, digest, signature, sig.recovery);
+      if (claimed !== undefined && normalize(claimed) !== address) {
+        throw badSignature("the signature was not made by the claimed reader");
+      }
+      return address;
+    }
     const e = BigInt(digest);
     if (claimed !== undefined) {
       const address = normalize(claimed);
@@ -100,6 +116,25 @@ export class SignatureVerifier {
       throw badSignature("the signature was not made by the claimed reader");
     }
     this.remember(address, publicKey);
+    return address;
+  }
+
+  private recoverNative(native: NativeSecp256k1, digest: string, signature: string, recovery: number): string {
+    let publicKey: Uint8Array;
+    try {
+      publicKey = native.ecdsaRecover(getBytes(signature.slice(0, 130)), recovery, getBytes(digest), false);
+    } catch {
+      throw badSignature("the signature does not recover a public key");
+    }
+    const id = Buffer.from(publicKey.buffer, publicKey.byteOffset + 1, 64).toString("hex");
+    let address = this.addresses.get(id);
+    if (address === undefined) {
+      address = computeAddress(hexlify(publicKey));
+      if (this.addresses.size >= this.capacity) this.addresses.delete(this.addresses.keys().next().value as string);
+    } else {
+      this.addresses.delete(id); // refresh its place in the LRU order
+    }
+    this.addresses.set(id, address);
     return address;
   }
 

@@ -393,11 +393,12 @@ describe("src/chain/anchors", () => {
       expectAnchorError(() => verifyReadingProof("0x12", readingHash, timestamp, []), "ANCHOR_INVALID_INPUT");
     });
 
+    const reading = fc.record({
+      readingHash: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => ethers.hexlify(b)),
+      timestamp: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
+    });
+
     it("property: proofs verify off chain for their own reading and root only", () => {
-      const reading = fc.record({
-        readingHash: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => ethers.hexlify(b)),
-        timestamp: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
-      });
       fc.assert(
         fc.property(
           fc.uniqueArray(reading, { minLength: 2, maxLength: 30, selector: (r) => `${r.readingHash}/${r.timestamp}` }),
@@ -412,6 +413,35 @@ describe("src/chain/anchors", () => {
           },
         ),
         { numRuns: 50 },
+      );
+    });
+
+    it("property: verifyReadingProof agrees with StandardMerkleTree.verify, for true and altered proofs", () => {
+      fc.assert(
+        fc.property(
+          fc.uniqueArray(reading, { minLength: 1, maxLength: 40, selector: (r) => `${r.readingHash}/${r.timestamp}` }),
+          fc.nat(),
+          fc.nat(),
+          (rs, pick, flip) => {
+            const tree = buildReadingTree(rs);
+            const r = rs[pick % rs.length];
+            const proof = proveReading(tree, r.readingHash, r.timestamp);
+            const altered = proof.length === 0 ? [ethers.ZeroHash] : [...proof];
+            if (proof.length > 0) {
+              const i = flip % proof.length;
+              altered[i] = ethers.keccak256(altered[i]);
+            }
+            const standard = (p: string[]) =>
+              StandardMerkleTree.verify(tree.root, ["bytes32", "uint64"], [r.readingHash, r.timestamp], p);
+            return (
+              verifyReadingProof(tree.root, r.readingHash, r.timestamp, proof) === standard(proof) &&
+              standard(proof) &&
+              verifyReadingProof(tree.root, r.readingHash, r.timestamp, altered) === standard(altered) &&
+              verifyReadingProof(tree.root.toUpperCase().replace("0X", "0x"), r.readingHash, r.timestamp, proof)
+            );
+          },
+        ),
+        { numRuns: 60 },
       );
     });
   });

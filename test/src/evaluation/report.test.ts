@@ -249,25 +249,38 @@ describe("evaluation/targets", () => {
     expect(paper?.measured).to.include("indicative only");
   });
 
-  it("judges the gateway at concurrency 10 end to end and on the HTTP round trip", () => {
-    const run = {
+  it("judges the gateway at concurrency 10 under load (pre-signed) and end to end, each on its own run", () => {
+    const run = (p50: number, p99: number, throughputPerSecond: number, verified = 100) => ({
       concurrency: 10,
       requests: 100,
-      ms: { ...summarize([30]), p50: 30, p99: 60 },
-      gatewayMs: { ...summarize([10]), p50: 10, p99: 40 },
-      throughputPerSecond: 350,
+      ms: { ...summarize([p50]), p50, p99 },
+      gatewayMs: { ...summarize([p50]), p50, p99 },
+      throughputPerSecond,
       allowed: 100,
       denied: 0,
       errors: 0,
-      verified: 100,
-    };
-    const verdicts = judgeTargets(
-      storage,
-      timing(0.5),
-      network({ gateway: { measured: true, reason: "", runs: [run], description: "d" } }),
-    );
-    expect(verdicts.find((v) => v.id === "gateway-c10")?.verdict).to.equal("missed");
-    expect(verdicts.find((v) => v.id === "gateway-c10-http")?.verdict).to.equal("met");
+      verified,
+    });
+    const judge = (capacity: ReturnType<typeof run>, e2e: ReturnType<typeof run>) =>
+      Object.fromEntries(
+        judgeTargets(
+          storage,
+          timing(0.5),
+          network({ gateway: { measured: true, reason: "", runs: [e2e], capacity: [capacity], description: "d" } }),
+        )
+          .filter((v) => v.id.startsWith("gateway"))
+          .map((v) => [v.id, v.verdict]),
+      );
+    expect(judge(run(15, 40, 560), run(120, 200, 80))).to.deep.equal({
+      "gateway-c10": "met",
+      "gateway-c10-end-to-end": "missed",
+    });
+    // Each bound on its own: p50, p99, throughput, and every answer's proofs verified.
+    expect(judge(run(21, 40, 560), run(1, 2, 900))["gateway-c10"]).to.equal("missed");
+    expect(judge(run(15, 101, 560), run(1, 2, 900))["gateway-c10"]).to.equal("missed");
+    expect(judge(run(15, 40, 299), run(1, 2, 900))["gateway-c10"]).to.equal("missed");
+    expect(judge(run(15, 40, 560, 99), run(1, 2, 900))["gateway-c10"]).to.equal("missed");
+    expect(judge(run(15, 40, 560), run(1, 2, 900))["gateway-c10-end-to-end"]).to.equal("met");
   });
 });
 

@@ -57,20 +57,30 @@ describe("pipeline/access: grants, tampering and erasure", function () {
     expect(await sealedForDoctor()).to.have.length(0);
   });
 
-  it("detects a tampered blob (BLOB_TAMPERED)", async () => {
+  it("detects a tampered blob (BLOB_TAMPERED) with checkBlobs; answers keep the content checked when opened", async () => {
     const { pipeline, f, folders } = service;
-    const [record] = await pipeline.records(f.twinId, DataCategory.CONDITIONS);
-    const path = folders.blobs.pathOf(record.anchor.cid);
+    expect(await pipeline.checkBlobs(f.twinId)).to.equal(
+      pipeline.anchors(f.twinId).records.length + pipeline.anchors(f.twinId).batches.length,
+    );
+    const conditions = await pipeline.records(f.twinId, DataCategory.CONDITIONS);
+    const readings = await pipeline.readings(f.twinId, {});
+    const path = folders.blobs.pathOf(conditions[0].anchor.cid);
     const bytes = await readFile(path);
     bytes[bytes.length - 1] ^= 1;
     await writeFile(path, bytes);
-    await expectRejectCode(pipeline.records(f.twinId, DataCategory.CONDITIONS), "BLOB_TAMPERED");
+    await expectRejectCode(pipeline.checkBlobs(f.twinId), "BLOB_TAMPERED");
+    // Queries answer from the blobs opened (and checked against their CIDs) before: the anchored content.
+    expect(await pipeline.records(f.twinId, DataCategory.CONDITIONS)).to.deep.equal(conditions);
     const batch = pipeline.anchors(f.twinId).batches[0];
     const batchPath = folders.blobs.pathOf(batch.cid);
     const batchBytes = await readFile(batchPath);
     batchBytes[40] ^= 1;
     await writeFile(batchPath, batchBytes);
-    await expectRejectCode(pipeline.readings(f.twinId, {}), "BLOB_TAMPERED");
+    expect(await pipeline.readings(f.twinId, {})).to.deep.equal(readings);
+    // The store itself refuses the tampered bytes: a cold read (after a restart) fails.
+    await expectRejectCode(folders.blobs.get(batch.cid), "BLOB_TAMPERED");
+    await writeFile(path, new Uint8Array(0));
+    await expectRejectCode(pipeline.checkBlobs(f.twinId), "BLOB_TAMPERED", "BLOB_NOT_FOUND");
   });
 
   it("erases only after the on-chain erasure; then reads fail with TWIN_ERASED and the anchors stay verifiable", async () => {

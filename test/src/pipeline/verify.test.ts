@@ -11,6 +11,7 @@ import {
   type ProvenRecord,
   type StateAnchor,
   type VerifyOptions,
+  VerifiedAnchors,
 } from "../../../src/pipeline";
 import { cohortSmall, removeFolders, startService, type Service } from "./harness";
 
@@ -19,7 +20,7 @@ describe("pipeline/verify: a reader checks answers against the chain", function 
   let records: readonly ProvenRecord[];
   let reading: ProvenReading & { anchor: BatchAnchor };
   let states: readonly StateAnchor[];
-  let access: VerifyOptions;
+  let plainAccess: VerifyOptions;
 
   before(async () => {
     service = await startService({ batchPolicy: { maxReadings: 100, maxAgeMs: 60 * 60_000 } });
@@ -31,95 +32,179 @@ describe("pipeline/verify: a reader checks answers against the chain", function 
     reading = (await pipeline.readings(f.twinId, {})).find((p) => p.anchor !== null) as typeof reading;
     states = pipeline.anchors(f.twinId).states;
     // a reader needs only a provider and the log's address
-    access = { runner: ethers.provider, address: await f.updateLog.getAddress(), twinId: f.twinId };
+    plainAccess = { runner: ethers.provider, address: await f.updateLog.getAddress(), twinId: f.twinId };
   });
   after(() => removeFolders(service?.folders));
 
-  describe("record anchors", () => {
-    it("accepts every record's anchor, with its envelope", async () => {
-      for (const { anchor } of records.slice(0, 8)) {
-        const envelope = await service.folders.blobs.get(anchor.cid);
-        expect(await verifyRecordAnchor(anchor, { ...access, envelope })).to.deep.equal({ valid: true, reason: null });
-      }
-    });
+  const variants: [string, () => VerifiedAnchors | undefined][] = [
+    ["asking the chain each time", () => undefined],
+    ["keeping the facts checked (VerifiedAnchors)", () => new VerifiedAnchors()],
+  ];
+  for (const [variant, cacheOf] of variants) {
+    describe(variant, () => {
+      let access: VerifyOptions;
+      before(() => {
+        const verified = cacheOf();
+        access = { ...plainAccess, ...(verified !== undefined && { verified }) };
+      });
 
-    it("rejects altered anchors and envelopes", async () => {
-      const [a, b] = records.map((p) => p.anchor);
-      const envelope = await service.folders.blobs.get(a.cid);
-      const reason = async (anchor: typeof a, extra: { envelope?: Uint8Array; twinId?: string } = {}) =>
-        (await verifyRecordAnchor(anchor, { ...access, ...extra })).reason;
-      expect(await reason({ ...a, contentHash: b.contentHash })).to.equal("CONTENT_HASH_MISMATCH");
-      expect(await reason({ ...a, sequence: b.sequence })).to.equal("CONTENT_HASH_MISMATCH");
-      expect(await reason({ ...a, cid: b.cid })).to.equal("CID_MISMATCH");
-      expect(await reason({ ...a, sequence: "100000" })).to.equal("NO_EVENT");
-      expect(await reason({ ...a, blockNumber: a.blockNumber + 1 })).to.equal("LOCATION_MISMATCH");
-      expect(await reason({ ...a, sequence: "-1" })).to.equal("MALFORMED_ANCHOR");
-      expect(await reason({ ...a, cid: "not-a-cid" })).to.equal("MALFORMED_ANCHOR");
-      expect(await reason(a, { twinId: ethers.id("another twin") })).to.equal("NO_EVENT");
-      const altered = Uint8Array.from(envelope);
-      altered[20] ^= 1;
-      expect(await reason(a, { envelope: altered })).to.equal("ENVELOPE_MISMATCH");
-      expect(await reason(b, { envelope })).to.equal("ENVELOPE_MISMATCH");
-    });
-  });
+      describe("record anchors", () => {
+        it("accepts every record's anchor, with its envelope", async () => {
+          for (const { anchor } of records.slice(0, 8)) {
+            const envelope = await service.folders.blobs.get(anchor.cid);
+            expect(await verifyRecordAnchor(anchor, { ...access, envelope })).to.deep.equal({
+              valid: true,
+              reason: null,
+            });
+          }
+        });
 
-  describe("reading anchors", () => {
-    it("accepts a reading with its salt and proof", async () => {
-      expect(await verifyReadingAnchor(reading.reading, reading.anchor, access)).to.deep.equal({
-        valid: true,
-        reason: null,
+        it("rejects altered anchors and envelopes", async () => {
+          const [a, b] = records.map((p) => p.anchor);
+          const envelope = await service.folders.blobs.get(a.cid);
+          const reason = async (anchor: typeof a, extra: { envelope?: Uint8Array; twinId?: string } = {}) =>
+            (await verifyRecordAnchor(anchor, { ...access, ...extra })).reason;
+          expect(await reason({ ...a, contentHash: b.contentHash })).to.equal("CONTENT_HASH_MISMATCH");
+          expect(await reason({ ...a, sequence: b.sequence })).to.equal("CONTENT_HASH_MISMATCH");
+          expect(await reason({ ...a, cid: b.cid })).to.equal("CID_MISMATCH");
+          expect(await reason({ ...a, sequence: "100000" })).to.equal("NO_EVENT");
+          expect(await reason({ ...a, blockNumber: a.blockNumber + 1 })).to.equal("LOCATION_MISMATCH");
+          expect(await reason({ ...a, sequence: "-1" })).to.equal("MALFORMED_ANCHOR");
+          expect(await reason({ ...a, cid: "not-a-cid" })).to.equal("MALFORMED_ANCHOR");
+          expect(await reason(a, { twinId: ethers.id("another twin") })).to.equal("NO_EVENT");
+          const altered = Uint8Array.from(envelope);
+          altered[20] ^= 1;
+          expect(await reason(a, { envelope: altered })).to.equal("ENVELOPE_MISMATCH");
+          expect(await reason(b, { envelope })).to.equal("ENVELOPE_MISMATCH");
+        });
+      });
+
+      describe("reading anchors", () => {
+        it("accepts a reading with its salt and proof", async () => {
+          expect(await verifyReadingAnchor(reading.reading, reading.anchor, access)).to.deep.equal({
+            valid: true,
+            reason: null,
+          });
+        });
+
+        it("rejects an altered reading, salt, time, proof or an unanchored root", async () => {
+          const { anchor } = reading;
+          const reason = async (r: typeof reading.reading, a: BatchAnchor) =>
+            (await verifyReadingAnchor(r, a, access)).reason;
+          expect(await reason({ ...reading.reading, value: reading.reading.value + 1 }, anchor)).to.equal(
+            "COMMITMENT_MISMATCH",
+          );
+          expect(await reason(reading.reading, { ...anchor, salt: "0x" + "00".repeat(32) })).to.equal(
+            "COMMITMENT_MISMATCH",
+          );
+          expect(await reason(reading.reading, { ...anchor, timestamp: anchor.timestamp + 1 })).to.equal(
+            "COMMITMENT_MISMATCH",
+          );
+          const proof = [...anchor.proof];
+          proof[0] = ethers.id("forged sibling");
+          expect(await reason(reading.reading, { ...anchor, proof })).to.equal("PROOF_INVALID");
+          expect(await reason(reading.reading, { ...anchor, proof: ["0x12"] })).to.equal("MALFORMED_ANCHOR");
+
+          // a well-formed batch that was never anchored: the proof holds off chain, the chain says no
+          const batch = prepareBatch(service.f.twinId, [reading.reading]);
+          const local: BatchAnchor = {
+            ...anchor,
+            merkleRoot: batch.merkleRoot,
+            readingHash: batch.readingHashes[0],
+            salt: batch.readings[0].salt,
+            proof: proveReading(batch.tree, batch.readingHashes[0], anchor.timestamp),
+          };
+          expect(await reason(reading.reading, local)).to.equal("NOT_ANCHORED");
+        });
+      });
+
+      describe("state anchors", () => {
+        it("accepts every committed version, the latest one against the version answered", async () => {
+          expect(states.map((s) => s.version)).to.deep.equal([1, 2]);
+          for (const state of states) expect((await verifyStateAnchor(state, access)).valid).to.equal(true);
+          const { version } = service.pipeline.version(service.f.twinId);
+          expect((await verifyStateAnchor(states[1], { ...access, version })).valid).to.equal(true);
+        });
+
+        it("rejects altered roots, an uncommitted version and a version that is not the anchored one", async () => {
+          const [first, latest] = states;
+          const reason = async (anchor: StateAnchor) => (await verifyStateAnchor(anchor, access)).reason;
+          expect(await reason({ ...latest, stateRoot: first.stateRoot })).to.equal("STATE_MISMATCH");
+          expect(await reason({ ...latest, sourcesRoot: ethers.id("x") })).to.equal("STATE_MISMATCH");
+          expect(await reason({ ...latest, version: 99 })).to.equal("NO_EVENT");
+          expect(await reason({ ...latest, transactionHash: first.transactionHash })).to.equal("LOCATION_MISMATCH");
+          expect(await reason({ ...latest, version: 0 })).to.equal("MALFORMED_ANCHOR");
+          const { version } = service.pipeline.version(service.f.twinId);
+          expect((await verifyStateAnchor(first, { ...access, version })).reason).to.equal("STATE_MISMATCH");
+        });
       });
     });
+  }
 
-    it("rejects an altered reading, salt, time, proof or an unanchored root", async () => {
-      const { anchor } = reading;
-      const reason = async (r: typeof reading.reading, a: BatchAnchor) =>
-        (await verifyReadingAnchor(r, a, access)).reason;
-      expect(await reason({ ...reading.reading, value: reading.reading.value + 1 }, anchor)).to.equal(
-        "COMMITMENT_MISMATCH",
-      );
-      expect(await reason(reading.reading, { ...anchor, salt: "0x" + "00".repeat(32) })).to.equal(
-        "COMMITMENT_MISMATCH",
-      );
-      expect(await reason(reading.reading, { ...anchor, timestamp: anchor.timestamp + 1 })).to.equal(
-        "COMMITMENT_MISMATCH",
-      );
-      const proof = [...anchor.proof];
-      proof[0] = ethers.id("forged sibling");
-      expect(await reason(reading.reading, { ...anchor, proof })).to.equal("PROOF_INVALID");
-      expect(await reason(reading.reading, { ...anchor, proof: ["0x12"] })).to.equal("MALFORMED_ANCHOR");
+  describe("VerifiedAnchors", () => {
+    /** The access with a runner that counts what it asks the node. */
+    function counting(verified: VerifiedAnchors): { access: VerifyOptions; asked: () => number } {
+      let asked = 0;
+      const provider = new Proxy(ethers.provider, {
+        get(target, property, receiver) {
+          const value: unknown = Reflect.get(target, property, receiver);
+          if ((property === "call" || property === "getLogs") && typeof value === "function") {
+            return (...args: unknown[]) => {
+              asked += 1;
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          }
+          return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      return { access: { ...plainAccess, runner: provider, verified }, asked: () => asked };
+    }
 
-      // a well-formed batch that was never anchored: the proof holds off chain, the chain says no
+    it("asks the chain once per anchor, then checks off chain", async () => {
+      const verified = new VerifiedAnchors();
+      const { access, asked } = counting(verified);
+      const [record] = records;
+      const expectValid = async (p: Promise<{ valid: boolean }>) => expect((await p).valid).to.equal(true);
+      await expectValid(verifyRecordAnchor(record.anchor, access));
+      await expectValid(verifyReadingAnchor(reading.reading, reading.anchor, access));
+      await expectValid(verifyStateAnchor(states[1], access));
+      const first = asked();
+      expect(first).to.be.greaterThan(0);
+      expect(verified.size).to.equal(3);
+      await expectValid(verifyRecordAnchor(record.anchor, access));
+      await expectValid(verifyReadingAnchor(reading.reading, reading.anchor, access));
+      await expectValid(verifyStateAnchor(states[1], access));
+      expect(asked()).to.equal(first, "the second round is answered from the facts kept");
+      verified.clear();
+      expect(verified.size).to.equal(0);
+      await expectValid(verifyRecordAnchor(record.anchor, access));
+      expect(asked()).to.be.greaterThan(first);
+    });
+
+    it("keeps no negative answer", async () => {
+      const verified = new VerifiedAnchors();
+      const { access, asked } = counting(verified);
+      const missing = { ...records[0].anchor, sequence: "100000" };
+      expect((await verifyRecordAnchor(missing, access)).reason).to.equal("NO_EVENT");
+      const before = asked();
+      expect((await verifyRecordAnchor(missing, access)).reason).to.equal("NO_EVENT");
+      expect(asked()).to.be.greaterThan(before, "a failed check is asked again");
+      expect(verified.size).to.equal(0);
+
+      // A well-formed batch never anchored: refused off chain as on chain, and asked again next time.
       const batch = prepareBatch(service.f.twinId, [reading.reading]);
       const local: BatchAnchor = {
-        ...anchor,
+        ...reading.anchor,
         merkleRoot: batch.merkleRoot,
         readingHash: batch.readingHashes[0],
         salt: batch.readings[0].salt,
-        proof: proveReading(batch.tree, batch.readingHashes[0], anchor.timestamp),
+        proof: proveReading(batch.tree, batch.readingHashes[0], reading.anchor.timestamp),
       };
-      expect(await reason(reading.reading, local)).to.equal("NOT_ANCHORED");
-    });
-  });
-
-  describe("state anchors", () => {
-    it("accepts every committed version, the latest one against the version answered", async () => {
-      expect(states.map((s) => s.version)).to.deep.equal([1, 2]);
-      for (const state of states) expect((await verifyStateAnchor(state, access)).valid).to.equal(true);
-      const { version } = service.pipeline.version(service.f.twinId);
-      expect((await verifyStateAnchor(states[1], { ...access, version })).valid).to.equal(true);
-    });
-
-    it("rejects altered roots, an uncommitted version and a version that is not the anchored one", async () => {
-      const [first, latest] = states;
-      const reason = async (anchor: StateAnchor) => (await verifyStateAnchor(anchor, access)).reason;
-      expect(await reason({ ...latest, stateRoot: first.stateRoot })).to.equal("STATE_MISMATCH");
-      expect(await reason({ ...latest, sourcesRoot: ethers.id("x") })).to.equal("STATE_MISMATCH");
-      expect(await reason({ ...latest, version: 99 })).to.equal("NO_EVENT");
-      expect(await reason({ ...latest, transactionHash: first.transactionHash })).to.equal("LOCATION_MISMATCH");
-      expect(await reason({ ...latest, version: 0 })).to.equal("MALFORMED_ANCHOR");
-      const { version } = service.pipeline.version(service.f.twinId);
-      expect((await verifyStateAnchor(first, { ...access, version })).reason).to.equal("STATE_MISMATCH");
+      expect((await verifyReadingAnchor(reading.reading, local, access)).reason).to.equal("NOT_ANCHORED");
+      const asking = asked();
+      expect((await verifyReadingAnchor(reading.reading, local, access)).reason).to.equal("NOT_ANCHORED");
+      expect(asked()).to.be.greaterThan(asking);
+      expect(verified.size).to.equal(0);
     });
   });
 });

@@ -258,19 +258,32 @@ describe("query gateway", function () {
       }
     });
 
-    it("a chain that cannot be reached: 503 chain-unavailable, logged, and no data", async () => {
-      const down = {
-        provider: { call: () => Promise.reject(new Error("connection refused")) },
-      } as unknown as ContractRunner;
-      const offline = new GatewayHarness(h.f, { consent: ConsentPolicy__factory.connect(h.f.consentAddress, down) });
-      await offline.open();
-      try {
-        expectRefusal(await latest(offline), 503, "chain-unavailable");
-        expect(offline.gateway.accessLog.range(0, 0).map((e) => e.decision)).to.deep.equal(["chain-unavailable"]);
-      } finally {
-        await offline.close();
-      }
-    });
+    for (const [what, provider] of [
+      ["the head", { getBlock: () => Promise.reject(new Error("connection refused")) }],
+      [
+        "the consent call",
+        {
+          getBlock: (tag: string) => ethers.provider.getBlock(tag),
+          call: () => Promise.reject(new Error("connection refused")),
+        },
+      ],
+    ] as const) {
+      it(`a chain that cannot be reached for ${what}: 503 chain-unavailable, logged, and no data`, async () => {
+        const down = { provider } as unknown as ContractRunner;
+        const offline = new GatewayHarness(h.f, { consent: ConsentPolicy__factory.connect(h.f.consentAddress, down) });
+        await offline.open();
+        try {
+          expectRefusal(await latest(offline), 503, "chain-unavailable");
+          expectRefusal(await latest(offline), 503, "chain-unavailable"); // a failed answer is not kept
+          expect(offline.gateway.accessLog.range(0, 1).map((e) => e.decision)).to.deep.equal([
+            "chain-unavailable",
+            "chain-unavailable",
+          ]);
+        } finally {
+          await offline.close();
+        }
+      });
+    }
 
     it("unknown twin: 404", async () => {
       const result = await h
