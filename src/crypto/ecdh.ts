@@ -2,7 +2,7 @@ import { createECDH, getCurves, randomFillSync } from "node:crypto";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { plain, wipe } from "./bytes";
 import { CryptoError } from "./errors";
-import { nativeSecp256k1, type NativeSecp256k1 } from "./native-secp256k1";
+import { nativeSecp256k1, requireNativeSecp256k1, type NativeSecp256k1 } from "./native-secp256k1";
 import type { ReaderPoint } from "./reader-point-cache";
 
 /**
@@ -39,7 +39,7 @@ export interface EcdhBackend {
 
 /** @internal The native backend of {@link readerEcdh}. */
 export function readerEcdhNative(secret: Uint8Array, ephemeral: Uint8Array): ReaderEcdh {
-  const native = requireNative();
+  const native = requireNativeSecp256k1();
   if (!isSec1Encoding(ephemeral)) throw notAPoint();
   let sharedX: Uint8Array;
   try {
@@ -79,7 +79,7 @@ export function readerEcdhNoble(secret: Uint8Array, ephemeral: Uint8Array): Read
 
 /** @internal The native backend of {@link ephemeralPublicKey}. */
 export function ephemeralPublicKeyNative(secret: Uint8Array): Uint8Array {
-  return plain(requireNative().publicKeyCreate(secret, true));
+  return plain(requireNativeSecp256k1().publicKeyCreate(secret, true));
 }
 
 /** @internal The OpenSSL backend of {@link ephemeralPublicKey}. */
@@ -96,7 +96,7 @@ export function ephemeralPublicKeyNoble(secret: Uint8Array): Uint8Array {
 
 /** @internal The native backend of {@link senderSharedX}: libsecp256k1 parses the (validated) compressed key. */
 export function senderSharedXNative(secret: Uint8Array, reader: ReaderPoint): Uint8Array {
-  return nativeSharedX(requireNative(), reader.compressed, secret);
+  return nativeSharedX(requireNativeSecp256k1(), reader.compressed, secret);
 }
 
 /**
@@ -189,11 +189,6 @@ function nativeSharedX(native: NativeSecp256k1, publicKey: Uint8Array, secret: U
     wipe(x, y);
   }
   return sharedX;
-}
-
-function requireNative(): NativeSecp256k1 {
-  if (!nativeSecp256k1) throw new Error("libsecp256k1 is not loaded: the native secp256k1 backend is unavailable");
-  return nativeSecp256k1;
 }
 
 /**

@@ -48,6 +48,15 @@ function load(): NativeSecp256k1 | null {
  */
 export const nativeSecp256k1: NativeSecp256k1 | null = load();
 
+/**
+ * @internal The binding, for the `…Native` backends of ecdh.ts and reader-keys.ts (selected, and tested, only where it
+ * loaded); throws where it did not.
+ */
+export function requireNativeSecp256k1(): NativeSecp256k1 {
+  if (!nativeSecp256k1) throw new Error("libsecp256k1 is not loaded: the native secp256k1 backend is unavailable");
+  return nativeSecp256k1;
+}
+
 /** Which secp256k1 implementation this process uses, for reports. */
 export function secp256k1Backend(): "libsecp256k1 (native)" | "noble / OpenSSL (JavaScript)" {
   return nativeSecp256k1 ? "libsecp256k1 (native)" : "noble / OpenSSL (JavaScript)";

@@ -4,7 +4,7 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
 import { getAddress, getBytes, hashMessage, Signature, SigningKey, type BytesLike, type SignatureLike } from "ethers";
 import { bytesToHex, hexToBytes, plain, wipe } from "./bytes";
 import { CryptoError } from "./errors";
-import { nativeSecp256k1, type NativeSecp256k1 } from "./native-secp256k1";
+import { nativeSecp256k1, requireNativeSecp256k1 } from "./native-secp256k1";
 
 /**
  * Readers are Ethereum accounts: the key that signs their queries also opens the data keys
@@ -73,7 +73,7 @@ export function publicKeyOf(key: PrivateKeyLike): Uint8Array {
 
 /** @internal The native backend of the compressed public key of a validated secret. */
 export function compressedPublicKeyNative(secret: Uint8Array): Uint8Array {
-  return plain(requireNative().publicKeyCreate(secret, true));
+  return plain(requireNativeSecp256k1().publicKeyCreate(secret, true));
 }
 
 /** @internal The noble backend of the compressed public key of a validated secret. */
@@ -123,7 +123,7 @@ export const publicKeyFromDigest: (digest: BytesLike, signature: SignatureLike) 
 
 /** @internal The native backend of {@link publicKeyFromDigest}. */
 export function publicKeyFromDigestNative(digest: BytesLike, signature: SignatureLike): Uint8Array {
-  const native = requireNative();
+  const native = requireNativeSecp256k1();
   try {
     const hash = getBytes(digest);
     if (hash.length !== 32) throw new Error(`digest is ${hash.length} bytes, expected 32`);
@@ -146,12 +146,6 @@ export function publicKeyFromDigestEthers(digest: BytesLike, signature: Signatur
     throw unrecoverable(cause);
   }
   return normalizePublicKey(recovered);
-}
-
-/** The binding, for the `…Native` backends (only selected, and only tested, where it loaded). */
-function requireNative(): NativeSecp256k1 {
-  if (!nativeSecp256k1) throw new Error("libsecp256k1 is not loaded: the native secp256k1 backend is unavailable");
-  return nativeSecp256k1;
 }
 
 function unrecoverable(cause: unknown): CryptoError {

@@ -372,12 +372,8 @@ export class TwinPipeline implements TwinDataReader {
       });
     }
     for (const intake of slot.index.intakes) {
-      let pending = slot.openedIntakes.get(intake.cid);
-      if (pending === undefined) {
-        pending = await this.#openIntake(slot, intake);
-        slot.openedIntakes.set(intake.cid, pending);
-      }
-      for (const reading of pending) if (wanted(reading)) out.push({ reading, anchor: null });
+      for (const reading of await this.#openIntake(slot, intake))
+        if (wanted(reading)) out.push({ reading, anchor: null });
     }
     for (const entry of slot.effective.values()) {
       if (entry.readingCount === 0) continue;
@@ -960,12 +956,16 @@ export class TwinPipeline implements TwinDataReader {
   }
 
   async #openIntake(slot: TwinSlot, intake: IntakeEntry): Promise<VitalReading[]> {
+    const cached = slot.openedIntakes.get(intake.cid);
+    if (cached !== undefined) return cached;
     const plaintext = await this.#options.vault.read(
       intake.cid,
       { twinId: slot.index.twinId, recordKey: intake.key, category: WEARABLE },
       this.#options.custodianKey,
     );
-    return decodeIntake(plaintext, intake.key);
+    const readings = decodeIntake(plaintext, intake.key);
+    slot.openedIntakes.set(intake.cid, readings);
+    return readings;
   }
 
   /** Remove blobs that were stored but will not be anchored (or are no longer needed): their keys, then the blob. */

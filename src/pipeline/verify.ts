@@ -74,10 +74,10 @@ export interface AnchoredBatch {
  * finality depth (or `clear()` on a reorganization), as an indexer does.
  */
 export class VerifiedAnchors {
-  private readonly facts = new Set<string>();
-  private readonly batches = new Map<string, AnchoredBatch>();
+  /** Fact key (prefixed by its kind: `record:`, `state:`, `batch:`) → the batch as anchored, or true. */
+  private readonly facts = new Map<string, AnchoredBatch | true>();
 
-  /** @param capacity Facts kept (of each kind); beyond it the oldest go first. */
+  /** @param capacity Facts kept; beyond it the oldest go first. */
   constructor(private readonly capacity = 100_000) {}
 
   /** @internal */
@@ -87,30 +87,33 @@ export class VerifiedAnchors {
 
   /** @internal */
   add(key: string): void {
-    if (this.facts.size >= this.capacity) this.facts.delete(this.facts.values().next().value as string);
-    this.facts.add(key);
+    this.keep(key, true);
   }
 
   /** @internal */
   batch(key: string): AnchoredBatch | undefined {
-    return this.batches.get(key);
+    const fact = this.facts.get(key);
+    return fact === true ? undefined : fact;
   }
 
   /** @internal */
   addBatch(key: string, batch: AnchoredBatch): void {
-    if (this.batches.size >= this.capacity) this.batches.delete(this.batches.keys().next().value as string);
-    this.batches.set(key, batch);
+    this.keep(key, batch);
   }
 
   /** Facts kept, of every kind. */
   get size(): number {
-    return this.facts.size + this.batches.size;
+    return this.facts.size;
   }
 
   /** Forgets everything (after a reorganization, for instance). */
   clear(): void {
     this.facts.clear();
-    this.batches.clear();
+  }
+
+  private keep(key: string, fact: AnchoredBatch | true): void {
+    if (this.facts.size >= this.capacity) this.facts.delete(this.facts.keys().next().value as string);
+    this.facts.set(key, fact);
   }
 }
 

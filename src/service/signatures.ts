@@ -82,19 +82,28 @@ export class SignatureVerifier {
    */
   signer(digest: string, signature: string, claimed?: string): string {
     const sig = parse(signature);
-    if (this.native !== null) {
-      const address = this.recoverNative(this.native, digest, signature, sig.recovery);
-      if (claimed !== undefined && normalize(claimed) !== address) {
-        throw badSignature("the signature was not made by the claimed reader");
-      }
-      return address;
+    const address =
+      this.native !== null
+        ? this.recoverNative(this.native, digest, signature, sig.recovery)
+        : this.recoverJavaScript(digest, sig, claimed);
+    if (claimed !== undefined && normalize(claimed) !== address) {
+      throw badSignature("the signature was not made by the claimed reader");
     }
-    const e = BigInt(digest);
+    return address;
+  }
+
+  /**
+   * The JavaScript path: a claimed reader whose key is cached is checked by plain verification (and is then the
+   * signer); otherwise the key is recovered and cached for the signer's next requests.
+   */
+  private recoverJavaScript(digest: string, sig: ParsedSignature, claimed: string | undefined): string {
     if (claimed !== undefined) {
       const address = normalize(claimed);
       const key = this.keys.get(address);
       if (key !== undefined) {
-        if (!verifyWith(key, e, sig)) throw badSignature("the signature was not made by the claimed reader");
+        if (!verifyWith(key, BigInt(digest), sig)) {
+          throw badSignature("the signature was not made by the claimed reader");
+        }
         // Refresh its place in the LRU order.
         this.keys.delete(address);
         this.keys.set(address, key);
@@ -112,9 +121,6 @@ export class SignatureVerifier {
       throw badSignature("the signature does not recover a public key");
     }
     const address = computeAddress(hexlify(publicKey));
-    if (claimed !== undefined && normalize(claimed) !== address) {
-      throw badSignature("the signature was not made by the claimed reader");
-    }
     this.remember(address, publicKey);
     return address;
   }
