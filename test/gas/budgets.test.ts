@@ -4,7 +4,7 @@ import { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 import { twinFixture } from "../fixtures";
 import { Action, DataCategory, Purpose } from "../../src/vocabulary";
-import { buildReadingTree } from "../../src/chain/anchors";
+import { buildReadingTree, buildRecordTree, recordsAnchorOf } from "../../src/chain/anchors";
 import { signGrant } from "../../src/chain/typed-data";
 
 /**
@@ -20,6 +20,7 @@ const BUDGET = {
   revoke: 35_000,
   recordUpdate: 45_000,
   anchorBatch: 60_000,
+  anchorRecords: 120_000,
   checkAccessExecution: 10_000,
   deployment: 2_000_000,
   codeSize: 24_576,
@@ -106,14 +107,41 @@ describe("gas budgets (typical path)", () => {
         timestamp: now - count + i,
       }));
       const tree = buildReadingTree(readings);
-      return gasOf(updateLog.connect(wearable).anchorBatch(twinId, tree.root, count, now - count, now - 1));
+      return gasOf(updateLog.connect(wearable).anchorBatch(twinId, tree.root));
     };
     await gasFor(2);
     const small = await gasFor(1);
     const large = await gasFor(10_000);
     expect(small).to.be.at.most(BUDGET.anchorBatch);
     expect(large).to.be.at.most(BUDGET.anchorBatch);
-    expect(Math.abs(large - small)).to.be.at.most(64); // only calldata bytes of `count` differ
+    expect(Math.abs(large - small)).to.be.at.most(64); // only calldata bytes of the roots differ
+  });
+
+  it("anchorRecords: any bundle, as a twin's first entry (the dearest case): 1, 22 of mixed categories, 1,000", async () => {
+    const categories = [
+      DataCategory.DEMOGRAPHICS,
+      DataCategory.CONDITIONS,
+      DataCategory.MEDICATIONS,
+      DataCategory.ALLERGIES,
+      DataCategory.PROCEDURES,
+      DataCategory.ENCOUNTERS,
+      DataCategory.LABS,
+      DataCategory.VITALS,
+    ];
+    const gasFor = async (count: number) => {
+      const { updateLog, emr, twinId } = await loadFixture(twinFixture);
+      const records = Array.from({ length: count }, (_, i) => ({
+        category: categories[i % categories.length],
+        contentHash: ethers.id(`record-${count}-${i}`),
+        cid: "0x01551220" + ethers.id(`cid-${count}-${i}`).slice(2),
+      }));
+      const { recordsRoot, categories: mask } = recordsAnchorOf(buildRecordTree(records));
+      return gasOf(updateLog.connect(emr).anchorRecords(twinId, recordsRoot, mask));
+    };
+    const gas = [await gasFor(1), await gasFor(22), await gasFor(1_000)];
+    for (const g of gas) expect(g).to.be.at.most(BUDGET.anchorRecords);
+    // The mask of the one-record bundle has one bit, the others all eight: only calldata bytes differ.
+    expect(Math.max(...gas) - Math.min(...gas)).to.be.at.most(64);
   });
 
   it("deployments and code sizes", async () => {
