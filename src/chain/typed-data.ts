@@ -1,4 +1,5 @@
 import { concat, keccak256, TypedDataEncoder, type Signer, type TypedDataDomain, type TypedDataField } from "ethers";
+import { twinIdOf } from "./twin-id";
 
 /**
  * The EIP-712 domains and types of TwinLedger's signed actions, in one place. The contracts hold the
@@ -16,7 +17,7 @@ export function domainOf(name: string, chainId: bigint | number, verifyingContra
 export const CREATE_TWIN_TYPES: Record<string, TypedDataField[]> = {
   CreateTwin: [
     { name: "patient", type: "address" },
-    { name: "twinId", type: "bytes32" },
+    { name: "salt", type: "bytes32" },
     { name: "metadataCommitment", type: "bytes32" },
     { name: "custodian", type: "address" },
     { name: "nonce", type: "uint256" },
@@ -75,16 +76,64 @@ export async function signGrant(
   return { terms, signer: signerAddress, nonce, deadline, signature };
 }
 
-/** The patient's signature letting `custodian` create their twin with `TwinRegistry.createTwinFor`. */
+/**
+ * How long a `CreateTwin` signature stays valid when the caller names no deadline: 15 minutes. A custodian submits
+ * it at once; a short life limits what a leaked, unrelayed signature can do.
+ */
+export const CREATE_TWIN_DEADLINE_SECONDS = 15 * 60;
+
+/** What the patient signs for `TwinRegistry.createTwinFor`. */
+export interface CreateTwinRequest {
+  /** The patient's salt; the twin's id is `twinIdOf(patient, salt)`. */
+  salt: string;
+  metadataCommitment: string;
+  /** The custodian that will submit it (the contract takes `msg.sender`). */
+  custodian: string;
+  /** The patient's current nonce (`TwinRegistry.nonces(patient)`). */
+  nonce: bigint;
+  /** Unix seconds; defaults to `now + CREATE_TWIN_DEADLINE_SECONDS`. */
+  deadline?: number;
+}
+
+/** A signed `CreateTwin`, with everything `createTwinFor` takes and the id the twin will get. */
+export interface SignedCreateTwin {
+  patient: string;
+  salt: string;
+  metadataCommitment: string;
+  custodian: string;
+  nonce: bigint;
+  deadline: number;
+  /** `twinIdOf(patient, salt)`. */
+  twinId: string;
+  signature: string;
+}
+
+/**
+ * The patient's signature letting `custodian` create their twin with `TwinRegistry.createTwinFor`. Without a
+ * deadline, the signature is valid for `CREATE_TWIN_DEADLINE_SECONDS` from `now` (Unix seconds; defaults to the
+ * local clock; pass the chain's latest block time where the two differ).
+ */
 export async function signCreateTwin(
   patient: Signer,
   registry: { chainId: bigint | number; address: string },
-  value: { twinId: string; metadataCommitment: string; custodian: string; nonce: bigint; deadline: number },
-): Promise<string> {
-  return patient.signTypedData(domainOf(REGISTRY_DOMAIN_NAME, registry.chainId, registry.address), CREATE_TWIN_TYPES, {
-    patient: await patient.getAddress(),
-    ...value,
-  });
+  request: CreateTwinRequest,
+  now: number = Math.floor(Date.now() / 1000),
+): Promise<SignedCreateTwin> {
+  const patientAddress = await patient.getAddress();
+  const value = {
+    patient: patientAddress,
+    salt: request.salt,
+    metadataCommitment: request.metadataCommitment,
+    custodian: request.custodian,
+    nonce: request.nonce,
+    deadline: request.deadline ?? now + CREATE_TWIN_DEADLINE_SECONDS,
+  };
+  const signature = await patient.signTypedData(
+    domainOf(REGISTRY_DOMAIN_NAME, registry.chainId, registry.address),
+    CREATE_TWIN_TYPES,
+    value,
+  );
+  return { ...value, twinId: twinIdOf(patientAddress, request.salt), signature };
 }
 
 /**
