@@ -4,6 +4,7 @@ import { expect } from "chai";
 import type { ContractTransactionResponse } from "ethers";
 import fc from "fast-check";
 import hre, { ethers } from "hardhat";
+import { twinIdOf } from "../../src/chain/twin-id";
 import {
   MAX_CID_LENGTH,
   ZERO_HEAD,
@@ -44,14 +45,16 @@ function binaryCid(seed: string): string {
   return ethers.concat(["0x01551220", ethers.id(seed)]);
 }
 
-const OTHER_TWIN = ethers.id("twin:pseudonym:bob");
+/** The guardian (hardhat account 7) owns the second twin; its id is derived from the guardian and a salt. */
+const OTHER_SALT = ethers.id("twin:pseudonym:bob");
+const OTHER_TWIN = twinIdOf("0x14dC79964da2C08b23698B3D3cc7Ca32193d9955", OTHER_SALT);
 const UNKNOWN_TWIN = ethers.id("twin:pseudonym:nobody");
 
 /** The twin fixture plus a second twin (owned by the guardian account) with its own device source. */
 async function twoTwinsFixture() {
   const f = await twinFixture();
   const { registry, guardian, hospital2, clinician } = f;
-  await registry.connect(guardian).createTwin(OTHER_TWIN, METADATA, hospital2.address);
+  await registry.connect(guardian).createTwin(OTHER_SALT, METADATA, hospital2.address);
   await registry
     .connect(guardian)
     .authorizeSource(

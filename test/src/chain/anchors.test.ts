@@ -2,6 +2,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { twinIdOf } from "../../../src/chain/twin-id";
 import fc from "fast-check";
 import {
   AnchorError,
@@ -128,13 +129,15 @@ describe("src/chain/anchors", () => {
   });
 
   describe("verifyUpdateChain", () => {
-    const OTHER_TWIN = ethers.id("twin:pseudonym:bob");
+    /** The guardian (hardhat account 7) owns the second twin; its id is derived from the guardian and a salt. */
+    const OTHER_SALT = ethers.id("twin:pseudonym:bob");
+    const OTHER_TWIN = twinIdOf("0x14dC79964da2C08b23698B3D3cc7Ca32193d9955", OTHER_SALT);
 
     /** Six updates on the twin, interleaved with two on another twin, and the twin's events and head. */
     async function chainFixture() {
       const f = await twinFixture();
       const { registry, updateLog, emr, wearable, guardian, hospital, clinician, twinId } = f;
-      await registry.connect(guardian).createTwin(OTHER_TWIN, METADATA, hospital.address);
+      await registry.connect(guardian).createTwin(OTHER_SALT, METADATA, hospital.address);
       await registry
         .connect(guardian)
         .authorizeSource(OTHER_TWIN, clinician.address, SourceKind.Lab, DataCategory.LABS);
