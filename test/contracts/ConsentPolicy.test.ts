@@ -12,7 +12,12 @@ import {
   DataCategory,
   Purpose,
 } from "../../src/vocabulary";
-import { GRANT_TYPES } from "../../src/chain/typed-data";
+import {
+  GRANT_SIGNATURE_LIFETIME,
+  GRANT_TYPES,
+  randomGrantNonce,
+  signGrant as signGrantWithLibrary,
+} from "../../src/chain/typed-data";
 import { METADATA, TWIN_ID, twinFixture } from "../fixtures";
 
 /*
@@ -41,7 +46,7 @@ const UNDEFINED_ACTION = 1 << 4;
 const UNDEFINED_PURPOSE = 1 << 10;
 const GRANT_TYPE =
   "Grant(bytes32 twinId,address grantee,uint32 categories,uint8 actions,uint16 purposes,uint40 validFrom," +
-  "uint40 validUntil,address signer,uint256 nonce,uint256 deadline)";
+  "uint40 validUntil,address signer,uint32 epoch,uint256 nonce,uint256 deadline)";
 
 /** The clinician's grant in `grantedFixture`. */
 const CLINICIAN_CATEGORIES = DataCategory.LABS | DataCategory.VITALS;
@@ -54,6 +59,7 @@ const EMERGENCY_MAX = 4 * 60 * 60;
 const REQUEST_CATEGORIES = DataCategory.LABS | DataCategory.WEARABLE_STREAMS;
 const REQUEST_PURPOSES = Purpose.RESEARCH;
 const REQUEST_DURATION = 90 * DAY;
+const REQUEST_LIFETIME = 30 * DAY;
 
 // ------------------------------------------------------------------------------------------------------------
 // Fixtures, on top of the shared ones
@@ -117,12 +123,19 @@ async function stateOf(f: Fixture): Promise<string> {
   const parts: unknown[] = [];
   for (const twin of [TWIN_ID, OTHER_TWIN]) {
     for (const p of people) {
-      parts.push(await consent.grantOf(twin, p.address), await consent.emergencyAccessUntil(twin, p.address));
+      parts.push(
+        await consent.grantOf(twin, p.address),
+        await consent.grantEpochOf(twin, p.address),
+        await consent.emergencyAccessOf(twin, p.address),
+        await consent.isBlocked(twin, p.address),
+      );
     }
     parts.push(await consent.emergencyPolicyOf(twin));
   }
   for (const id of [0n, 1n, 2n, 3n]) parts.push(await consent.requestOf(id));
-  for (const p of people) parts.push(await consent.nonces(p.address));
+  for (const p of people) {
+    for (const nonce of [0n, 1n, 2n, 5n]) parts.push(await consent.nonceUsed(p.address, nonce));
+  }
   return JSON.stringify(parts, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 }
 
@@ -177,7 +190,7 @@ async function domainOf(f: Fixture, overrides: Partial<TypedDataDomain> = {}): P
   };
 }
 
-/** `key` signs the grant for `signer` (itself, unless a wallet it keys), with the given nonce and deadline. */
+/** `key` signs the grant for `signer` (itself, unless a wallet it keys), with the given nonce, deadline and epoch. */
 async function signGrant(
   key: Signer,
   domain: TypedDataDomain,
@@ -185,8 +198,9 @@ async function signGrant(
   signer: string,
   nonce: bigint,
   deadline: number,
+  epoch = 0,
 ): Promise<string> {
-  return key.signTypedData(domain, GRANT_TYPES, { ...terms, signer, nonce, deadline });
+  return key.signTypedData(domain, GRANT_TYPES, { ...terms, signer, epoch, nonce, deadline });
 }
 
 function termsFor(f: Fixture, grantee: string, validFrom = f.t0, validUntil = f.t0 + 7 * DAY): Terms {
@@ -231,6 +245,8 @@ describe("ConsentPolicy", () => {
       expect(ethers.TypedDataEncoder.from(GRANT_TYPES).encodeType("Grant")).to.equal(GRANT_TYPE);
       expect(await consent.MAX_EMERGENCY_DURATION()).to.equal(24 * 60 * 60);
       expect(await consent.MAX_REQUEST_DURATION()).to.equal(365 * DAY);
+      expect(await consent.EMERGENCY_COOLDOWN()).to.equal(24 * 60 * 60);
+      expect(await consent.REQUEST_LIFETIME()).to.equal(30 * DAY);
       const domain = await domainOf(f);
       expect(await consent.DOMAIN_SEPARATOR()).to.equal(ethers.TypedDataEncoder.hashDomain(domain));
       const d = await consent.eip712Domain();
@@ -248,8 +264,11 @@ describe("ConsentPolicy", () => {
       expect(await consent.grantOf(TWIN_ID, clinician.address)).to.deep.equal([0n, 0n, 0n, 0n, 0n, 0n]);
       expect(await consent.emergencyPolicyOf(TWIN_ID)).to.deep.equal([false, 0n, 0n]);
       expect(await consent.emergencyAccessUntil(TWIN_ID, responder.address)).to.equal(0n);
-      expect(await consent.requestOf(1)).to.deep.equal([ethers.ZeroHash, ethers.ZeroAddress, 0n, 0n, 0n, 0n]);
-      expect(await consent.nonces(f.patient.address)).to.equal(0n);
+      expect(await consent.emergencyAccessOf(TWIN_ID, responder.address)).to.deep.equal([0n, 0n, 0n]);
+      expect(await consent.isBlocked(TWIN_ID, responder.address)).to.equal(false);
+      expect(await consent.requestOf(1)).to.deep.equal([ethers.ZeroHash, ethers.ZeroAddress, 0n, 0n, 0n, 0n, 0n]);
+      expect(await consent.nonceUsed(f.patient.address, 0)).to.equal(false);
+      expect(await consent.grantEpochOf(TWIN_ID, clinician.address)).to.equal(0n);
     });
   });
 
@@ -408,7 +427,7 @@ describe("ConsentPolicy", () => {
       const t = termsFor(f, f.clinician.address);
       const deadline = f.t0 + 3600;
       const sig = await signGrant(f.patient, await domainOf(f), t, f.patient.address, 0n, deadline);
-      await expect(f.consent.connect(f.stranger).grantBySig(t, f.patient.address, 0, deadline, sig))
+      await expect(f.consent.connect(f.stranger).grantBySig(t, f.patient.address, 0, 0, deadline, sig))
         .to.emit(f.consent, "ConsentGranted")
         .withArgs(
           TWIN_ID,
@@ -420,21 +439,23 @@ describe("ConsentPolicy", () => {
           t.validFrom,
           t.validUntil,
         );
-      expect(await f.consent.nonces(f.patient.address)).to.equal(1n);
+      expect(await f.consent.nonceUsed(f.patient.address, 0)).to.equal(true);
+      expect(await f.consent.nonceUsed(f.patient.address, 1)).to.equal(false);
+      expect(await f.consent.grantEpochOf(TWIN_ID, t.grantee)).to.equal(1n);
       expect((await f.consent.grantOf(TWIN_ID, t.grantee)).validUntil).to.equal(BigInt(t.validUntil));
       // The same signature again: the nonce is spent.
       await expectRevert(
         f,
-        () => f.consent.connect(f.stranger).grantBySig(t, f.patient.address, 0, deadline, sig),
-        "InvalidAccountNonce",
+        () => f.consent.connect(f.stranger).grantBySig(t, f.patient.address, 0, 0, deadline, sig),
+        "NonceAlreadyUsed",
         f.patient.address,
-        1n,
+        0n,
       );
-      // The next nonce works.
+      // Another nonce works.
       const t2 = termsFor(f, f.researcher.address);
       const sig2 = await signGrant(f.patient, await domainOf(f), t2, f.patient.address, 1n, deadline);
-      await f.consent.connect(f.researcher).grantBySig(t2, f.patient.address, 1, deadline, sig2);
-      expect(await f.consent.nonces(f.patient.address)).to.equal(2n);
+      await f.consent.connect(f.researcher).grantBySig(t2, f.patient.address, 0, 1, deadline, sig2);
+      expect(await f.consent.nonceUsed(f.patient.address, 1)).to.equal(true);
     });
 
     it("accepts a delegate's signature", async () => {
@@ -442,7 +463,7 @@ describe("ConsentPolicy", () => {
       const t = termsFor(f, f.clinician.address);
       const deadline = f.t0 + 3600;
       const sig = await signGrant(f.guardian, await domainOf(f), t, f.guardian.address, 0n, deadline);
-      await expect(f.consent.connect(f.clinician).grantBySig(t, f.guardian.address, 0, deadline, sig))
+      await expect(f.consent.connect(f.clinician).grantBySig(t, f.guardian.address, 0, 0, deadline, sig))
         .to.emit(f.consent, "ConsentGranted")
         .withArgs(
           TWIN_ID,
@@ -454,20 +475,38 @@ describe("ConsentPolicy", () => {
           t.validFrom,
           t.validUntil,
         );
-      expect(await f.consent.nonces(f.guardian.address)).to.equal(1n);
+      expect(await f.consent.nonceUsed(f.guardian.address, 0)).to.equal(true);
     });
 
-    it("refuses a nonce that is not the signer's current one", async () => {
+    it("takes nonces in any order, up to 2**256 - 1, each once", async () => {
       const f = await loadFixture(consentFixture);
-      const t = termsFor(f, f.clinician.address);
       const deadline = f.t0 + 3600;
-      const sig = await signGrant(f.patient, await domainOf(f), t, f.patient.address, 5n, deadline);
+      const domain = await domainOf(f);
+      const grantees = [f.clinician, f.researcher, f.responder, f.hospital];
+      const nonces = [5n, 2n ** 256n - 1n, 256n, 0n];
+      for (const [i, nonce] of nonces.entries()) {
+        const t = termsFor(f, grantees[i].address);
+        const sig = await signGrant(f.patient, domain, t, f.patient.address, nonce, deadline);
+        await expect(f.consent.grantBySig(t, f.patient.address, 0, nonce, deadline, sig)).to.emit(
+          f.consent,
+          "ConsentGranted",
+        );
+        expect(await f.consent.nonceUsed(f.patient.address, nonce)).to.equal(true);
+      }
+      // Neighbours of the used ones, in the same words and the next, are still free.
+      for (const nonce of [4n, 6n, 2n ** 256n - 2n, 255n, 257n, 1n]) {
+        expect(await f.consent.nonceUsed(f.patient.address, nonce)).to.equal(false);
+      }
+      // Another signer's nonce 5 is theirs.
+      expect(await f.consent.nonceUsed(f.guardian.address, 5n)).to.equal(false);
+      const t = termsFor(f, f.stranger.address);
+      const sig = await signGrant(f.patient, domain, t, f.patient.address, 2n ** 256n - 1n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 5, deadline, sig),
-        "InvalidAccountNonce",
+        () => f.consent.grantBySig(t, f.patient.address, 0, 2n ** 256n - 1n, deadline, sig),
+        "NonceAlreadyUsed",
         f.patient.address,
-        0n,
+        2n ** 256n - 1n,
       );
     });
 
@@ -478,14 +517,17 @@ describe("ConsentPolicy", () => {
       let deadline = (await time.latest()) + 100;
       let sig = await signGrant(f.patient, domain, t, f.patient.address, 0n, deadline);
       await time.setNextBlockTimestamp(deadline);
-      await expect(f.consent.grantBySig(t, f.patient.address, 0, deadline, sig)).to.emit(f.consent, "ConsentGranted");
+      await expect(f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, sig)).to.emit(
+        f.consent,
+        "ConsentGranted",
+      );
 
       deadline = (await time.latest()) + 100;
-      sig = await signGrant(f.patient, domain, t, f.patient.address, 1n, deadline);
+      sig = await signGrant(f.patient, domain, t, f.patient.address, 1n, deadline, 1);
       await time.setNextBlockTimestamp(deadline + 1);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 1, deadline, sig),
+        () => f.consent.grantBySig(t, f.patient.address, 1, 1, deadline, sig),
         "SignatureExpired",
         deadline,
         deadline + 1,
@@ -501,7 +543,7 @@ describe("ConsentPolicy", () => {
       const forged = await signGrant(f.stranger, domain, t, f.patient.address, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 0, deadline, forged),
+        () => f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, forged),
         "InvalidSignature",
         f.patient.address,
       );
@@ -509,7 +551,7 @@ describe("ConsentPolicy", () => {
       const misnamed = await signGrant(f.patient, domain, t, f.guardian.address, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.guardian.address, 0, deadline, misnamed),
+        () => f.consent.grantBySig(t, f.guardian.address, 0, 0, deadline, misnamed),
         "InvalidSignature",
         f.guardian.address,
       );
@@ -517,20 +559,20 @@ describe("ConsentPolicy", () => {
       const garbage = ethers.hexlify(ethers.randomBytes(65));
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 0, deadline, garbage),
+        () => f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, garbage),
         "InvalidSignature",
         f.patient.address,
       );
       const valid = await signGrant(f.patient, domain, t, f.patient.address, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 0, deadline, ethers.dataSlice(valid, 0, 64)),
+        () => f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, ethers.dataSlice(valid, 0, 64)),
         "InvalidSignature",
         f.patient.address,
       );
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, ethers.ZeroAddress, 0, deadline, garbage),
+        () => f.consent.grantBySig(t, ethers.ZeroAddress, 0, 0, deadline, garbage),
         "InvalidSignature",
         ethers.ZeroAddress,
       );
@@ -553,14 +595,27 @@ describe("ConsentPolicy", () => {
       for (const other of tampered) {
         await expectRevert(
           f,
-          () => f.consent.grantBySig(other, f.patient.address, 0, deadline, sig),
+          () => f.consent.grantBySig(other, f.patient.address, 0, 0, deadline, sig),
           "InvalidSignature",
           f.patient.address,
         );
       }
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 0, deadline + 1, sig),
+        () => f.consent.grantBySig(t, f.patient.address, 0, 0, deadline + 1, sig),
+        "InvalidSignature",
+        f.patient.address,
+      );
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(t, f.patient.address, 0, 1, deadline, sig),
+        "InvalidSignature",
+        f.patient.address,
+      );
+      // Another epoch: the signature does not verify (it names epoch 0).
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(t, f.patient.address, 1, 0, deadline, sig),
         "InvalidSignature",
         f.patient.address,
       );
@@ -581,7 +636,7 @@ describe("ConsentPolicy", () => {
         const sig = await signGrant(f.patient, other, t, f.patient.address, 0n, deadline);
         await expectRevert(
           f,
-          () => f.consent.grantBySig(t, f.patient.address, 0, deadline, sig),
+          () => f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, sig),
           "InvalidSignature",
           f.patient.address,
         );
@@ -595,7 +650,7 @@ describe("ConsentPolicy", () => {
       const sig = await signGrant(f.stranger, await domainOf(f), t, f.stranger.address, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.stranger.address, 0, deadline, sig),
+        () => f.consent.grantBySig(t, f.stranger.address, 0, 0, deadline, sig),
         "NotTwinController",
         TWIN_ID,
         f.stranger.address,
@@ -610,26 +665,33 @@ describe("ConsentPolicy", () => {
       const badSig = await signGrant(f.patient, domain, bad, f.patient.address, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(bad, f.patient.address, 0, deadline, badSig),
+        () => f.consent.grantBySig(bad, f.patient.address, 0, 0, deadline, badSig),
         "InvalidWindow",
         bad.validFrom,
         bad.validUntil,
       );
       const zero = termsFor(f, ethers.ZeroAddress);
       const zeroSig = await signGrant(f.patient, domain, zero, f.patient.address, 0n, deadline);
-      await expectRevert(f, () => f.consent.grantBySig(zero, f.patient.address, 0, deadline, zeroSig), "ZeroGrantee");
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(zero, f.patient.address, 0, 0, deadline, zeroSig),
+        "ZeroGrantee",
+      );
 
       const t = termsFor(f, f.clinician.address);
       const sig = await signGrant(f.patient, domain, t, f.patient.address, 0n, deadline);
       await f.registry.connect(f.patient).suspendTwin(TWIN_ID);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 0, deadline, sig),
+        () => f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, sig),
         "TwinNotActive",
         TWIN_ID,
       );
       await f.registry.connect(f.patient).resumeTwin(TWIN_ID);
-      await expect(f.consent.grantBySig(t, f.patient.address, 0, deadline, sig)).to.emit(f.consent, "ConsentGranted");
+      await expect(f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, sig)).to.emit(
+        f.consent,
+        "ConsentGranted",
+      );
     });
 
     it("accepts an ERC-1271 wallet as the signer (the patient's smart account)", async () => {
@@ -652,7 +714,7 @@ describe("ConsentPolicy", () => {
       const asKey = await signGrant(key, domain, t, key.address, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, key.address, 0, deadline, asKey),
+        () => f.consent.grantBySig(t, key.address, 0, 0, deadline, asKey),
         "NotTwinController",
         WALLET_TWIN,
         key.address,
@@ -661,12 +723,12 @@ describe("ConsentPolicy", () => {
       const forged = await signGrant(f.stranger, domain, t, walletAddress, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, walletAddress, 0, deadline, forged),
+        () => f.consent.grantBySig(t, walletAddress, 0, 0, deadline, forged),
         "InvalidSignature",
         walletAddress,
       );
       const sig = await signGrant(key, domain, t, walletAddress, 0n, deadline);
-      await expect(f.consent.connect(f.stranger).grantBySig(t, walletAddress, 0, deadline, sig))
+      await expect(f.consent.connect(f.stranger).grantBySig(t, walletAddress, 0, 0, deadline, sig))
         .to.emit(f.consent, "ConsentGranted")
         .withArgs(
           WALLET_TWIN,
@@ -678,7 +740,139 @@ describe("ConsentPolicy", () => {
           t.validFrom,
           t.validUntil,
         );
-      expect(await f.consent.nonces(walletAddress)).to.equal(1n);
+      expect(await f.consent.nonceUsed(walletAddress, 0)).to.equal(true);
+    });
+    it("regression: an unrelayed signature blocks no later one (nonces are independent)", async () => {
+      const f = await loadFixture(consentFixture);
+      const deadline = f.t0 + 3600;
+      const domain = await domainOf(f);
+      // Nonce 0 for the clinician is signed and never relayed; nonce 1 for the researcher on another twin works.
+      const t0 = termsFor(f, f.clinician.address);
+      const sig0 = await signGrant(f.patient, domain, t0, f.patient.address, 0n, deadline);
+      const t1 = termsFor(f, f.researcher.address);
+      const sig1 = await signGrant(f.patient, domain, t1, f.patient.address, 1n, deadline);
+      await expect(f.consent.grantBySig(t1, f.patient.address, 0, 1, deadline, sig1)).to.emit(
+        f.consent,
+        "ConsentGranted",
+      );
+      // And the first still works later, once.
+      await expect(f.consent.grantBySig(t0, f.patient.address, 0, 0, deadline, sig0)).to.emit(
+        f.consent,
+        "ConsentGranted",
+      );
+    });
+
+    it("regression: a signer cancels a nonce, and its signature can no longer be relayed", async () => {
+      const f = await loadFixture(consentFixture);
+      const t = termsFor(f, f.clinician.address);
+      const deadline = f.t0 + 3600;
+      const sig = await signGrant(f.patient, await domainOf(f), t, f.patient.address, 7n, deadline);
+      await expect(f.consent.connect(f.patient).cancelNonce(7))
+        .to.emit(f.consent, "NonceCancelled")
+        .withArgs(f.patient.address, 7);
+      expect(await f.consent.nonceUsed(f.patient.address, 7)).to.equal(true);
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(t, f.patient.address, 0, 7, deadline, sig),
+        "NonceAlreadyUsed",
+        f.patient.address,
+        7,
+      );
+      // Cancelling twice, or cancelling a used nonce, reverts; nonces are per signer.
+      await expectRevert(
+        f,
+        () => f.consent.connect(f.patient).cancelNonce(7),
+        "NonceAlreadyUsed",
+        f.patient.address,
+        7,
+      );
+      await expect(f.consent.connect(f.guardian).cancelNonce(7))
+        .to.emit(f.consent, "NonceCancelled")
+        .withArgs(f.guardian.address, 7);
+    });
+
+    it("regression: a later direct grant or update by a controller voids an older signature", async () => {
+      const f = await loadFixture(consentFixture);
+      const t = termsFor(f, f.clinician.address);
+      const deadline = f.t0 + 3600;
+      const domain = await domainOf(f);
+      const wide = { ...t, categories: ALL_CATEGORIES, purposes: ALL_PURPOSES };
+      const sigWide = await signGrant(f.patient, domain, wide, f.patient.address, 0n, deadline);
+      // The guardian grants narrower terms directly: the older, wider signature is void.
+      await f.consent.connect(f.guardian).grant(...grantTuple(t));
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(wide, f.patient.address, 0, 0, deadline, sigWide),
+        "StaleGrantSignature",
+        TWIN_ID,
+        f.clinician.address,
+        0,
+        1,
+      );
+      // A signature made now (epoch 1) is void after an update.
+      const sig1 = await signGrant(f.patient, domain, wide, f.patient.address, 1n, deadline, 1);
+      await f.consent.connect(f.patient).updateGrant(...grantTuple({ ...t, actions: Action.AGGREGATE }));
+      expect(await f.consent.grantEpochOf(TWIN_ID, f.clinician.address)).to.equal(2n);
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(wide, f.patient.address, 1, 1, deadline, sig1),
+        "StaleGrantSignature",
+        TWIN_ID,
+        f.clinician.address,
+        1,
+        2,
+      );
+      // One made in the current epoch works, and moves the epoch on.
+      const sig2 = await signGrant(f.patient, domain, wide, f.patient.address, 2n, deadline, 2);
+      await expect(f.consent.grantBySig(wide, f.patient.address, 2, 2, deadline, sig2)).to.emit(
+        f.consent,
+        "ConsentGranted",
+      );
+      expect(await f.consent.grantEpochOf(TWIN_ID, f.clinician.address)).to.equal(3n);
+      // A future epoch is refused too.
+      const sig9 = await signGrant(f.patient, domain, wide, f.patient.address, 3n, deadline, 9);
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(wide, f.patient.address, 9, 3, deadline, sig9),
+        "StaleGrantSignature",
+        TWIN_ID,
+        f.clinician.address,
+        9,
+        3,
+      );
+    });
+
+    it("signs with the library's signGrant: the epoch, and a 15-minute deadline by default", async () => {
+      const f = await loadFixture(consentFixture);
+      const { chainId } = await ethers.provider.getNetwork();
+      const ref = { chainId, address: await f.consent.getAddress() };
+      const t = termsFor(f, f.clinician.address);
+      await f.consent.connect(f.patient).revoke(TWIN_ID, t.grantee);
+      const epoch = Number(await f.consent.grantEpochOf(TWIN_ID, t.grantee));
+      const signed = await signGrantWithLibrary(f.patient, ref, t, randomGrantNonce(), undefined, epoch);
+      expect(signed.epoch).to.equal(1);
+      expect(signed.deadline).to.equal((await time.latest()) + GRANT_SIGNATURE_LIFETIME);
+      expect(GRANT_SIGNATURE_LIFETIME).to.equal(15 * 60);
+      await expect(
+        f.consent.grantBySig(
+          signed.terms,
+          signed.signer,
+          signed.epoch,
+          signed.nonce,
+          signed.deadline,
+          signed.signature,
+        ),
+      ).to.emit(f.consent, "ConsentGranted");
+      // Past the default deadline, a fresh signature's default would have expired.
+      const late = await signGrantWithLibrary(f.patient, ref, termsFor(f, f.researcher.address), 1n);
+      await time.setNextBlockTimestamp(late.deadline + 1);
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(late.terms, late.signer, late.epoch, late.nonce, late.deadline, late.signature),
+        "SignatureExpired",
+        late.deadline,
+        late.deadline + 1,
+      );
     });
   });
 
@@ -825,22 +1019,46 @@ describe("ConsentPolicy", () => {
       );
     });
 
-    it("refuses when there is no grant or it is revoked already", async () => {
+    it("with no live grant (none, or revoked already), only bumps the epoch and emits ConsentRevoked", async () => {
       const f = await loadFixture(grantedFixture);
-      await expectRevert(
-        f,
-        () => f.consent.connect(f.patient).revoke(TWIN_ID, f.researcher.address),
-        "NoActiveGrant",
-        TWIN_ID,
-        f.researcher.address,
+      await expect(f.consent.connect(f.patient).revoke(TWIN_ID, f.researcher.address))
+        .to.emit(f.consent, "ConsentRevoked")
+        .withArgs(TWIN_ID, f.researcher.address, f.patient.address);
+      expect(await f.consent.grantOf(TWIN_ID, f.researcher.address)).to.deep.equal([0n, 0n, 0n, 0n, 0n, 0n]);
+      expect(await f.consent.grantEpochOf(TWIN_ID, f.researcher.address)).to.equal(1n);
+      expect(await decision(f, f.researcher.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(
+        Decision.NoConsent,
       );
+      // A revoked grant keeps its revokedAt; the epoch moves on.
+      const at = await nextTimestamp();
+      await f.consent.connect(f.patient).revoke(TWIN_ID, f.clinician.address);
+      expect(await f.consent.grantEpochOf(TWIN_ID, f.clinician.address)).to.equal(2n);
+      await time.increase(50);
+      await expect(f.consent.connect(f.guardian).revoke(TWIN_ID, f.clinician.address))
+        .to.emit(f.consent, "ConsentRevoked")
+        .withArgs(TWIN_ID, f.clinician.address, f.guardian.address);
+      expect((await f.consent.grantOf(TWIN_ID, f.clinician.address)).revokedAt).to.equal(BigInt(at));
+      expect(await f.consent.grantEpochOf(TWIN_ID, f.clinician.address)).to.equal(3n);
+    });
+
+    it("regression: a revoke before the relay voids the signed grant (v1 reverted NoActiveGrant)", async () => {
+      const f = await loadFixture(consentFixture);
+      const t = termsFor(f, f.clinician.address);
+      const deadline = f.t0 + 3600;
+      const sig = await signGrant(f.patient, await domainOf(f), t, f.patient.address, 0n, deadline);
+      // The patient changes their mind before anyone relays the signature.
       await f.consent.connect(f.patient).revoke(TWIN_ID, f.clinician.address);
       await expectRevert(
         f,
-        () => f.consent.connect(f.guardian).revoke(TWIN_ID, f.clinician.address),
-        "NoActiveGrant",
+        () => f.consent.connect(f.clinician).grantBySig(t, f.patient.address, 0, 0, deadline, sig),
+        "StaleGrantSignature",
         TWIN_ID,
         f.clinician.address,
+        0,
+        1,
+      );
+      expect(await decision(f, f.clinician.address, t.actions, DataCategory.VITALS, t.purposes)).to.equal(
+        Decision.NoConsent,
       );
     });
 
@@ -900,6 +1118,7 @@ describe("ConsentPolicy", () => {
           .connect(f.researcher)
           .requestConsent(TWIN_ID, REQUEST_CATEGORIES, REQUEST_PURPOSES, REQUEST_DURATION, REASON);
       expect(await f.consent.connect(f.researcher).requestConsent.staticCall(TWIN_ID, 1, 1, 1, REASON)).to.equal(1n);
+      const at = await nextTimestamp();
       await expect(send())
         .to.emit(f.consent, "ConsentRequested")
         .withArgs(1, TWIN_ID, f.researcher.address, REQUEST_CATEGORIES, REQUEST_PURPOSES, REQUEST_DURATION, REASON);
@@ -910,6 +1129,7 @@ describe("ConsentPolicy", () => {
         BigInt(REQUEST_PURPOSES),
         BigInt(REQUEST_DURATION),
         BigInt(RequestStatus.Pending),
+        BigInt(at + REQUEST_LIFETIME),
       ]);
       // Anyone may ask, without a reason hash, for the longest duration.
       await expect(
@@ -1035,6 +1255,106 @@ describe("ConsentPolicy", () => {
       await f.registry.connect(f.patient).resumeTwin(TWIN_ID);
       await f.consent.connect(f.patient).grantRequest(f.requestId, Action.READ, 0);
       await expectRevert(f, send(Action.READ, 0), "RequestNotPending", f.requestId, RequestStatus.Granted);
+    });
+
+    it("regression: a request expires after REQUEST_LIFETIME; it can still be denied or withdrawn", async () => {
+      const f = await loadFixture(requestFixture);
+      const { expiresAt } = await f.consent.requestOf(f.requestId);
+      // Grantable up to the last second before expiresAt.
+      await time.setNextBlockTimestamp(expiresAt - 1n);
+      await f.consent.connect(f.patient).grantRequest.staticCall(f.requestId, Action.READ, 0);
+      await time.increaseTo(expiresAt);
+      await expectRevert(
+        f,
+        () => f.consent.connect(f.patient).grantRequest(f.requestId, Action.READ, 0),
+        "RequestExpired",
+        f.requestId,
+        expiresAt,
+      );
+      await expect(f.consent.connect(f.researcher).withdrawRequest(f.requestId))
+        .to.emit(f.consent, "ConsentRequestClosed")
+        .withArgs(f.requestId, TWIN_ID, f.researcher.address, RequestStatus.Withdrawn);
+      // An expired request no longer counts as open: the researcher may ask again, and that one may be denied late.
+      await f.consent.connect(f.researcher).requestConsent(TWIN_ID, DataCategory.LABS, Purpose.RESEARCH, DAY, REASON);
+      await time.increase(REQUEST_LIFETIME);
+      await expect(f.consent.connect(f.patient).denyRequest(2))
+        .to.emit(f.consent, "ConsentRequestClosed")
+        .withArgs(2, TWIN_ID, f.patient.address, RequestStatus.Denied);
+    });
+
+    it("regression: at most one open request per (twin, requester)", async () => {
+      const f = await loadFixture(requestFixture);
+      const ask =
+        (who = f.researcher, twinId = TWIN_ID) =>
+        () =>
+          f.consent.connect(who).requestConsent(twinId, DataCategory.LABS, Purpose.RESEARCH, DAY, REASON);
+      await expectRevert(f, ask(), "RequestAlreadyOpen", f.requestId);
+      // Others, and the same requester on another twin, are not held back.
+      await expect(ask(f.stranger)())
+        .to.emit(f.consent, "ConsentRequested")
+        .withArgs(2, TWIN_ID, f.stranger.address, DataCategory.LABS, Purpose.RESEARCH, DAY, REASON);
+      await expect(ask(f.researcher, OTHER_TWIN)()).to.emit(f.consent, "ConsentRequested");
+      // Once the open one is closed (denied, withdrawn or granted), a new one may be made.
+      await f.consent.connect(f.patient).denyRequest(f.requestId);
+      await expect(ask()())
+        .to.emit(f.consent, "ConsentRequested")
+        .withArgs(4, TWIN_ID, f.researcher.address, DataCategory.LABS, Purpose.RESEARCH, DAY, REASON);
+      await expectRevert(f, ask(), "RequestAlreadyOpen", 4);
+      await f.consent.connect(f.researcher).withdrawRequest(4);
+      await expect(ask()()).to.emit(f.consent, "ConsentRequested");
+      await f.consent.connect(f.patient).grantRequest(5, Action.READ, 0);
+      await expect(ask()()).to.emit(f.consent, "ConsentRequested");
+    });
+
+    it("regression: a blocked requester cannot ask; unblocked, they can", async () => {
+      const f = await loadFixture(consentFixture);
+      await f.consent.connect(f.patient).setBlocked(TWIN_ID, f.researcher.address, true);
+      const ask = () =>
+        f.consent.connect(f.researcher).requestConsent(TWIN_ID, DataCategory.LABS, Purpose.RESEARCH, DAY, REASON);
+      await expectRevert(f, ask, "AccountIsBlocked", TWIN_ID, f.researcher.address);
+      await f.consent.connect(f.guardian).setBlocked(TWIN_ID, f.researcher.address, false);
+      await expect(ask()).to.emit(f.consent, "ConsentRequested");
+    });
+
+    it("regression: grantRequest never narrows a live grant (GrantExists); a revoked or expired one is replaced", async () => {
+      const f = await loadFixture(requestFixture);
+      // The patient had granted the researcher more than the request asks for.
+      const now = await time.latest();
+      const wide = {
+        ...termsFor(f, f.researcher.address, now, now + 2 * DAY),
+        categories: ALL_CATEGORIES,
+        actions: ALL_ACTIONS,
+        purposes: ALL_PURPOSES,
+      };
+      await f.consent.connect(f.patient).grant(...grantTuple(wide));
+      await expectRevert(
+        f,
+        () => f.consent.connect(f.patient).grantRequest(f.requestId, Action.READ, 0),
+        "GrantExists",
+        TWIN_ID,
+        f.researcher.address,
+      );
+      // A grant not yet valid counts too.
+      await f.consent.connect(f.patient).grant(...grantTuple({ ...wide, validFrom: now + DAY }));
+      await expectRevert(
+        f,
+        () => f.consent.connect(f.guardian).grantRequest(f.requestId, Action.READ, 0),
+        "GrantExists",
+        TWIN_ID,
+        f.researcher.address,
+      );
+      // Once it has expired, answering the request replaces it (nothing current is narrowed), and bumps the epoch.
+      await time.increaseTo(now + 2 * DAY);
+      const epoch = await f.consent.grantEpochOf(TWIN_ID, f.researcher.address);
+      await expect(f.consent.connect(f.patient).grantRequest(f.requestId, Action.READ, 0)).to.emit(
+        f.consent,
+        "ConsentGranted",
+      );
+      expect(await f.consent.grantEpochOf(TWIN_ID, f.researcher.address)).to.equal(epoch + 1n);
+      // A revoked grant is replaced as well.
+      await f.consent.connect(f.patient).revoke(TWIN_ID, f.researcher.address);
+      await f.consent.connect(f.researcher).requestConsent(TWIN_ID, DataCategory.LABS, Purpose.RESEARCH, DAY, REASON);
+      await expect(f.consent.connect(f.patient).grantRequest(2, Action.READ, 0)).to.emit(f.consent, "ConsentGranted");
     });
 
     it("denyRequest: by the owner or a delegate, whatever the twin's status", async () => {
