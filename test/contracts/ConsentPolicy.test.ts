@@ -2,7 +2,11 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import type { Signer, TypedDataDomain } from "ethers";
 import { ethers } from "hardhat";
-import { ConsentPolicy__factory, MockERC1271Wallet__factory } from "../../typechain-types";
+import {
+  ConsentPolicy__factory,
+  MockERC1271Wallet__factory,
+  MockRegistryAnswers__factory,
+} from "../../typechain-types";
 import {
   AccessDecision as Decision,
   ALL_ACTIONS,
@@ -1611,6 +1615,159 @@ describe("ConsentPolicy", () => {
         f.responder.address,
       );
     });
+
+    it("regression: re-opening never extends past openedAt + maxDuration (v1 allowed 4x)", async () => {
+      const f = await loadFixture(consentFixture);
+      await f.consent.connect(f.patient).setEmergencyPolicy(TWIN_ID, true, EMERGENCY_MAX, EMERGENCY_CATEGORIES);
+      const opened = await nextTimestamp();
+      await f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, EMERGENCY_MAX, REASON);
+      const cap = opened + EMERGENCY_MAX;
+      // The v1 attack: re-open for the maximum just before each end. Each re-opening is capped at the first end.
+      for (let i = 0; i < 3; i++) {
+        await time.setNextBlockTimestamp(cap - 3 + i);
+        await expect(f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, EMERGENCY_MAX, REASON))
+          .to.emit(f.consent, "EmergencyAccessOpened")
+          .withArgs(TWIN_ID, f.responder.address, cap, EMERGENCY_CATEGORIES, REASON);
+      }
+      expect(await f.consent.emergencyAccessOf(TWIN_ID, f.responder.address)).to.deep.equal([
+        BigInt(opened),
+        BigInt(cap),
+        0n,
+      ]);
+      await time.increaseTo(cap);
+      expect(await decision(f, f.responder.address, Action.READ, DataCategory.ALLERGIES, Purpose.EMERGENCY)).to.equal(
+        Decision.Expired,
+      );
+      // After the end, a new opening starts afresh (its own event, its own first opening).
+      const fresh = await nextTimestamp();
+      await f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON);
+      expect(await f.consent.emergencyAccessOf(TWIN_ID, f.responder.address)).to.deep.equal([
+        BigInt(fresh),
+        BigInt(fresh + 60),
+        0n,
+      ]);
+    });
+
+    it("a re-opening with nothing left under a lowered maximum reverts", async () => {
+      const f = await loadFixture(emergencyFixture);
+      const { openedAt } = await f.consent.emergencyAccessOf(TWIN_ID, f.responder.address);
+      // The patient lowers the maximum to 10 minutes, 30 minutes into a one-hour access.
+      await f.consent.connect(f.patient).setEmergencyPolicy(TWIN_ID, true, 600, EMERGENCY_CATEGORIES);
+      await time.setNextBlockTimestamp(Number(openedAt) + 1800);
+      await expectRevert(
+        f,
+        () => f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 600, REASON),
+        "EmergencyDurationTooLong",
+        600,
+        0,
+      );
+    });
+
+    it("regression: after a controller closes it, the responder cannot re-open for EMERGENCY_COOLDOWN", async () => {
+      for (const closer of ["patient", "guardian"] as const) {
+        const f = await loadFixture(emergencyFixture);
+        const closedAt = await nextTimestamp();
+        await f.consent.connect(f[closer]).closeEmergencyAccess(TWIN_ID, f.responder.address);
+        const cooldown = closedAt + 24 * 60 * 60;
+        expect(await f.consent.emergencyAccessOf(TWIN_ID, f.responder.address)).to.deep.equal([
+          0n,
+          0n,
+          BigInt(cooldown),
+        ]);
+        // v1: re-opened in the next block.
+        await expectRevert(
+          f,
+          () => f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON),
+          "EmergencyCooldown",
+          TWIN_ID,
+          f.responder.address,
+          cooldown,
+        );
+        await time.setNextBlockTimestamp(cooldown - 1);
+        await expectRevert(
+          f,
+          () => f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON),
+          "EmergencyCooldown",
+          TWIN_ID,
+          f.responder.address,
+          cooldown,
+        );
+        await time.setNextBlockTimestamp(cooldown);
+        await expect(f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON)).to.emit(
+          f.consent,
+          "EmergencyAccessOpened",
+        );
+      }
+    });
+
+    it("a responder closing their own access starts no cooldown", async () => {
+      const f = await loadFixture(emergencyFixture);
+      await f.consent.connect(f.responder).closeEmergencyAccess(TWIN_ID, f.responder.address);
+      expect(await f.consent.emergencyAccessOf(TWIN_ID, f.responder.address)).to.deep.equal([0n, 0n, 0n]);
+      await expect(f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON)).to.emit(
+        f.consent,
+        "EmergencyAccessOpened",
+      );
+    });
+
+    it("regression: a blocked responder cannot open; blocking closes an open access at once", async () => {
+      const f = await loadFixture(emergencyFixture);
+      const read = () => decision(f, f.responder.address, Action.READ, DataCategory.ALLERGIES, Purpose.EMERGENCY);
+      expect(await read()).to.equal(Decision.Allowed);
+      await expect(f.consent.connect(f.patient).setBlocked(TWIN_ID, f.responder.address, true))
+        .to.emit(f.consent, "AccountBlocked")
+        .withArgs(TWIN_ID, f.responder.address, true)
+        .and.to.emit(f.consent, "EmergencyAccessClosed")
+        .withArgs(TWIN_ID, f.responder.address, f.patient.address);
+      expect(await f.consent.isBlocked(TWIN_ID, f.responder.address)).to.equal(true);
+      expect(await f.consent.emergencyAccessOf(TWIN_ID, f.responder.address)).to.deep.equal([0n, 0n, 0n]);
+      expect(await read()).to.equal(Decision.Blocked);
+      await expectRevert(
+        f,
+        () => f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON),
+        "AccountIsBlocked",
+        TWIN_ID,
+        f.responder.address,
+      );
+      // Blocking again (nothing open) only emits AccountBlocked; another twin is not affected.
+      await expect(f.consent.connect(f.guardian).setBlocked(TWIN_ID, f.responder.address, true))
+        .to.emit(f.consent, "AccountBlocked")
+        .and.not.to.emit(f.consent, "EmergencyAccessClosed");
+      expect(await f.consent.isBlocked(OTHER_TWIN, f.responder.address)).to.equal(false);
+      // Unblocked, they may open again (no cooldown from a block).
+      await expect(f.consent.connect(f.patient).setBlocked(TWIN_ID, f.responder.address, false))
+        .to.emit(f.consent, "AccountBlocked")
+        .withArgs(TWIN_ID, f.responder.address, false)
+        .and.not.to.emit(f.consent, "EmergencyAccessClosed");
+      await f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON);
+      expect(await read()).to.equal(Decision.Allowed);
+      // Unblocking never closes an open access.
+      await f.consent.connect(f.patient).setBlocked(TWIN_ID, f.responder.address, false);
+      expect(await read()).to.equal(Decision.Allowed);
+    });
+
+    it("setBlocked: by the owner or a delegate, whatever the twin's status; refuses others", async () => {
+      const f = await loadFixture(emergencyFixture);
+      for (const who of [f.responder, f.stranger, f.clinician, f.hospital]) {
+        await expectRevert(
+          f,
+          () => f.consent.connect(who).setBlocked(TWIN_ID, f.responder.address, true),
+          "NotTwinController",
+          TWIN_ID,
+          who.address,
+        );
+      }
+      await f.registry.connect(f.patient).suspendTwin(TWIN_ID);
+      await expect(f.consent.connect(f.guardian).setBlocked(TWIN_ID, f.responder.address, true)).to.emit(
+        f.consent,
+        "EmergencyAccessClosed",
+      );
+      await f.registry.connect(f.patient).eraseTwin(TWIN_ID);
+      await expect(f.consent.connect(f.patient).setBlocked(TWIN_ID, f.stranger.address, true)).to.emit(
+        f.consent,
+        "AccountBlocked",
+      );
+    });
   });
 
   // ----------------------------------------------------------------------------------------------------------
@@ -1785,6 +1942,32 @@ describe("ConsentPolicy", () => {
       ).to.equal(Decision.Allowed);
     });
 
+    it("answers Blocked for a blocked account without a grant; a direct grant still applies", async () => {
+      const f = await loadFixture(grantedFixture);
+      await f.consent.connect(f.patient).setBlocked(TWIN_ID, f.clinician.address, true);
+      await f.consent.connect(f.patient).setBlocked(TWIN_ID, f.stranger.address, true);
+      expect(await decision(f, f.stranger.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(
+        Decision.Blocked,
+      );
+      // The clinician's grant is the patient's explicit act: it answers as before the block.
+      expect(await decision(f, f.clinician.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(
+        Decision.NotYetValid,
+      );
+      await time.increaseTo(f.validFrom);
+      expect(await decision(f, f.clinician.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(
+        Decision.Allowed,
+      );
+      // The controller rule comes first, and suspension before the block.
+      await f.consent.connect(f.patient).setBlocked(TWIN_ID, f.guardian.address, true);
+      expect(await decision(f, f.guardian.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(
+        Decision.Allowed,
+      );
+      await f.registry.connect(f.patient).suspendTwin(TWIN_ID);
+      expect(await decision(f, f.stranger.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(
+        Decision.TwinSuspended,
+      );
+    });
+
     describe("the emergency path", () => {
       it("allows READ for EMERGENCY on the policy's categories while open, and nothing else", async () => {
         const f = await loadFixture(emergencyFixture);
@@ -1862,6 +2045,100 @@ describe("ConsentPolicy", () => {
         expect(await ask(Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(Decision.Revoked);
         expect(await ask(Action.READ, DataCategory.ALLERGIES, Purpose.EMERGENCY)).to.equal(Decision.Allowed);
       });
+    });
+  });
+
+  // ----------------------------------------------------------------------------------------------------------
+  describe("the registry's answers", () => {
+    /** A ConsentPolicy reading a registry whose answers the test sets byte for byte. */
+    async function mockRegistryFixture() {
+      const [admin, patient, clinician] = await ethers.getSigners();
+      const mock = await new MockRegistryAnswers__factory(admin).deploy();
+      const consent = await new ConsentPolicy__factory(admin).deploy(await mock.getAddress());
+      const iface = new ethers.Interface([
+        "function statusOf(bytes32) view returns (uint8)",
+        "function ownerOf(bytes32) view returns (address)",
+        "function isDelegate(bytes32,address) view returns (bool)",
+        "function accessContext(bytes32,address) view returns (uint8,bool)",
+        "function isEmergencyResponder(address) view returns (bool)",
+      ]);
+      const selector = (name: string) => iface.getFunction(name)!.selector;
+      const words = (...values: bigint[]) => ethers.concat(values.map((v) => ethers.toBeHex(v, 32)));
+      const answer = (name: string, data: string) => mock.setAnswer(selector(name), data);
+      return { admin, patient, clinician, mock, consent, selector, words, answer };
+    }
+
+    it("regression: a one-word answer to accessContext fails closed (v1 read the second word from scratch)", async () => {
+      const { patient, clinician, consent, selector, words, answer } = await loadFixture(mockRegistryFixture);
+      const now = await time.latest();
+      const args = [
+        TWIN_ID,
+        clinician.address,
+        DataCategory.LABS,
+        Action.READ,
+        Purpose.TREATMENT,
+        now,
+        now + DAY,
+      ] as const;
+      await answer("accessContext", words(1n));
+      await expect(consent.connect(patient).grant(...args))
+        .to.be.revertedWithCustomError(consent, "InvalidRegistryAnswer")
+        .withArgs(selector("accessContext"), 32, 64);
+      // Longer than two words fails too; exactly two words is read.
+      await answer("accessContext", words(1n, 1n, 1n));
+      await expect(consent.connect(patient).grant(...args))
+        .to.be.revertedWithCustomError(consent, "InvalidRegistryAnswer")
+        .withArgs(selector("accessContext"), 96, 64);
+      // A malformed boolean (2) is not "true": not a controller.
+      await answer("accessContext", words(1n, 2n));
+      await expect(consent.connect(patient).grant(...args))
+        .to.be.revertedWithCustomError(consent, "NotTwinController")
+        .withArgs(TWIN_ID, patient.address);
+      await answer("accessContext", words(1n, 1n));
+      await expect(consent.connect(patient).grant(...args)).to.emit(consent, "ConsentGranted");
+      // The consent view asks statusOf for an allowing grant: one word exactly.
+      await answer("statusOf", words(1n));
+      expect(
+        await consent.isAuthorized(TWIN_ID, clinician.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT),
+      ).to.equal(true);
+      for (const bad of ["0x", ethers.dataSlice(words(1n), 0, 31), words(1n, 0n)]) {
+        await answer("statusOf", bad);
+        await expect(consent.checkAccess(TWIN_ID, clinician.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT))
+          .to.be.revertedWithCustomError(consent, "InvalidRegistryAnswer")
+          .withArgs(selector("statusOf"), ethers.dataLength(bad), 32);
+      }
+    });
+
+    it("checks one-word answers exactly (ownerOf, isDelegate, isEmergencyResponder) and fails closed", async () => {
+      const { patient, clinician, consent, selector, words, answer } = await loadFixture(mockRegistryFixture);
+      const owner = BigInt(patient.address);
+      await answer("ownerOf", words(owner, 0n));
+      await expect(consent.connect(patient).revoke(TWIN_ID, clinician.address))
+        .to.be.revertedWithCustomError(consent, "InvalidRegistryAnswer")
+        .withArgs(selector("ownerOf"), 64, 32);
+      await answer("ownerOf", words(owner));
+      await expect(consent.connect(patient).revoke(TWIN_ID, clinician.address)).to.emit(consent, "ConsentRevoked");
+      // Someone else: the delegate view must answer one word.
+      await answer("isDelegate", "0x");
+      await expect(consent.connect(clinician).revoke(TWIN_ID, clinician.address))
+        .to.be.revertedWithCustomError(consent, "InvalidRegistryAnswer")
+        .withArgs(selector("isDelegate"), 0, 32);
+      await answer("isDelegate", words(2n));
+      await expect(consent.connect(clinician).revoke(TWIN_ID, clinician.address))
+        .to.be.revertedWithCustomError(consent, "NotTwinController")
+        .withArgs(TWIN_ID, clinician.address);
+      await answer("isEmergencyResponder", words(1n, 1n));
+      await expect(consent.connect(clinician).openEmergencyAccess(TWIN_ID, 60, REASON))
+        .to.be.revertedWithCustomError(consent, "InvalidRegistryAnswer")
+        .withArgs(selector("isEmergencyResponder"), 64, 32);
+    });
+
+    it("bubbles a registry revert up", async () => {
+      const { patient, clinician, mock, consent, selector } = await loadFixture(mockRegistryFixture);
+      await mock.setReverts(selector("ownerOf"), true);
+      await expect(consent.connect(patient).revoke(TWIN_ID, clinician.address))
+        .to.be.revertedWithCustomError(mock, "MockRegistryReverted")
+        .withArgs(selector("ownerOf"));
     });
   });
 });
