@@ -366,11 +366,11 @@ interface IConsentPolicy {
     /// `InvalidCategories`, `InvalidPurposes`). The answer, in order: `UnknownTwin`; `TwinErased`; `Allowed` for the
     /// owner and delegates; `TwinSuspended`; then `Allowed` if the grant or an open emergency access allows. Otherwise
     /// the grant's reason (`Revoked`, `NotYetValid`, `Expired`, `CategoryNotGranted`, `ActionNotGranted`,
-    /// `PurposeNotGranted`, in that order), or without a grant `Blocked` for a blocked account, else the emergency
-    /// access's reason (`Expired`,
-    /// `ActionNotGranted` unless exactly `Action.READ`, `PurposeNotGranted` unless exactly `Purpose.EMERGENCY`,
-    /// `Revoked` when the patient's policy no longer allows emergency access, `CategoryNotGranted` outside its
-    /// categories, `NoConsent` when the responder has lost accreditation), or `NoConsent` with neither.
+    /// `PurposeNotGranted`, in that order); without a grant, `Blocked` for an account blocked on the twin, else the
+    /// emergency access's reason (`Expired`, `ActionNotGranted` unless exactly `Action.READ`, `PurposeNotGranted`
+    /// unless exactly `Purpose.EMERGENCY`, `Revoked` when the patient's policy no longer allows emergency access,
+    /// `CategoryNotGranted` outside its categories, `NoConsent` when the responder has lost accreditation), or
+    /// `NoConsent` with neither. A blocked account's grant answers as any grant (see the contract's notice).
     function checkAccess(
         bytes32 twinId,
         address account,
