@@ -23,6 +23,7 @@ import {
   signGrant as signGrantWithLibrary,
 } from "../../src/chain/typed-data";
 import { METADATA, TWIN_ID, twinFixture } from "../fixtures";
+import { twinIdOf } from "../../src/chain/twin-id";
 
 /*
  * ConsentPolicy: every external function's success, reverts (custom error and arguments), events and state after;
@@ -42,8 +43,10 @@ enum RequestStatus {
 const DAY = 24 * 60 * 60;
 const UINT40_MAX = 2 ** 40 - 1;
 const UNKNOWN_TWIN = ethers.id("twin:pseudonym:nobody");
-const OTHER_TWIN = ethers.id("twin:pseudonym:bob");
-const WALLET_TWIN = ethers.id("twin:pseudonym:wallet");
+/** The stranger (hardhat account 11) owns the second twin; ids are derived on chain from the owner and a salt. */
+const OTHER_SALT = ethers.id("twin:pseudonym:bob");
+const OTHER_TWIN = twinIdOf("0x71bE63f3384f5fb98995898A86B02Fb2426c5788", OTHER_SALT);
+const WALLET_SALT = ethers.id("twin:pseudonym:wallet");
 const REASON = ethers.id("reason: unconscious patient, ED admission");
 const UNDEFINED_CATEGORY = 1 << 13;
 const UNDEFINED_ACTION = 1 << 4;
@@ -73,7 +76,7 @@ const REQUEST_LIFETIME = 30 * DAY;
 async function consentFixture() {
   const f = await twinFixture();
   await f.registry.connect(f.patient).appointDelegate(TWIN_ID, f.guardian.address);
-  await f.registry.connect(f.stranger).createTwin(OTHER_TWIN, METADATA, f.hospital.address);
+  await f.registry.connect(f.stranger).createTwin(OTHER_SALT, METADATA, f.hospital.address);
   return { ...f, t0: await time.latest() };
 }
 
@@ -704,14 +707,15 @@ describe("ConsentPolicy", () => {
       const wallet = await new MockERC1271Wallet__factory(f.admin).deploy(key.address);
       const walletAddress = await wallet.getAddress();
       const createTwin = f.registry.interface.encodeFunctionData("createTwin", [
-        WALLET_TWIN,
+        WALLET_SALT,
         METADATA,
         f.hospital.address,
       ]);
       await wallet.connect(key).execute(await f.registry.getAddress(), createTwin);
-      expect(await f.registry.ownerOf(WALLET_TWIN)).to.equal(walletAddress);
+      const walletTwin = twinIdOf(walletAddress, WALLET_SALT);
+      expect(await f.registry.ownerOf(walletTwin)).to.equal(walletAddress);
 
-      const t = { ...termsFor(f, f.clinician.address), twinId: WALLET_TWIN };
+      const t = { ...termsFor(f, f.clinician.address), twinId: walletTwin };
       const deadline = f.t0 + 3600;
       const domain = await domainOf(f);
       // The key alone is not the signer: its signature under its own name does not control the twin.
@@ -720,7 +724,7 @@ describe("ConsentPolicy", () => {
         f,
         () => f.consent.grantBySig(t, key.address, 0, 0, deadline, asKey),
         "NotTwinController",
-        WALLET_TWIN,
+        walletTwin,
         key.address,
       );
       // Someone else's signature for the wallet.
@@ -734,16 +738,7 @@ describe("ConsentPolicy", () => {
       const sig = await signGrant(key, domain, t, walletAddress, 0n, deadline);
       await expect(f.consent.connect(f.stranger).grantBySig(t, walletAddress, 0, 0, deadline, sig))
         .to.emit(f.consent, "ConsentGranted")
-        .withArgs(
-          WALLET_TWIN,
-          t.grantee,
-          walletAddress,
-          t.categories,
-          t.actions,
-          t.purposes,
-          t.validFrom,
-          t.validUntil,
-        );
+        .withArgs(walletTwin, t.grantee, walletAddress, t.categories, t.actions, t.purposes, t.validFrom, t.validUntil);
       expect(await f.consent.nonceUsed(walletAddress, 0)).to.equal(true);
     });
     it("regression: an unrelayed signature blocks no later one (nonces are independent)", async () => {
