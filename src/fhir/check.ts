@@ -78,7 +78,10 @@ export class Checker {
 
   /** Reports something accepted but odd; `what` must not contain a value of the input. */
   warn(path: string, what: string): void {
-    const who = this.resourceType === undefined ? "Resource" : `${this.resourceType}${this.resourceId ? `/${this.resourceId}` : ""}`;
+    const who =
+      this.resourceType === undefined
+        ? "Resource"
+        : `${this.resourceType}${this.resourceId ? `/${this.resourceId}` : ""}`;
     this.warnings?.push({ path, message: `${who}: ${what}` });
   }
 
@@ -136,7 +139,8 @@ export class Checker {
   uri(value: unknown, path: string): string {
     this.present(value, path);
     if (typeof value !== "string" || !URI_RE.test(value)) this.fail(path, "expected a URI without whitespace");
-    if (isInvalidOid(value)) this.fail(path, "invalid OID: urn:oid: must be followed by numbers separated by dots, without leading zeros");
+    if (isInvalidOid(value))
+      this.fail(path, "invalid OID: urn:oid: must be followed by numbers separated by dots, without leading zeros");
     return value;
   }
 
@@ -215,7 +219,10 @@ export class Checker {
     const concept = this.codeableConcept(value, path, true);
     if (textSuffices && concept.text !== undefined) return concept;
     if (!concept.codings.some((c) => c.code !== undefined))
-      this.fail(`${path}.coding`, textSuffices ? "expected a coding with a code, or a text" : "expected at least one coding with a code");
+      this.fail(
+        `${path}.coding`,
+        textSuffices ? "expected a coding with a code, or a text" : "expected at least one coding with a code",
+      );
     return concept;
   }
 
@@ -225,7 +232,10 @@ export class Checker {
     if (o.reference !== undefined) {
       reference = this.string(o.reference, `${path}.reference`);
       if (isInvalidOid(reference)) {
-        this.fail(`${path}.reference`, "invalid OID: urn:oid: must be followed by numbers separated by dots, without leading zeros");
+        this.fail(
+          `${path}.reference`,
+          "invalid OID: urn:oid: must be followed by numbers separated by dots, without leading zeros",
+        );
       }
       if (!this.allowConditionalReferences && CONDITIONAL_REF_RE.test(reference)) {
         this.fail(`${path}.reference`, "a conditional reference is only allowed in a transaction or batch Bundle");

@@ -114,7 +114,10 @@ export function signOf(concept: Concept | undefined): VitalSignName | undefined 
  * display (see names.ts). A code whose system is unknown (a Coding without `system`) is written
  * `|code`, the FHIR token form for "no system", and only chosen when no coding has a system.
  */
-export function mainCode(facts: ResourceFacts, main: Concept | undefined = facts.main): { code?: string; display?: string } {
+export function mainCode(
+  facts: ResourceFacts,
+  main: Concept | undefined = facts.main,
+): { code?: string; display?: string } {
   const codings = main?.codings ?? [];
   const preferLoinc = facts.resourceType === "Observation" || facts.resourceType === "DiagnosticReport";
   const withSystem = codings.filter((c) => c.system !== undefined && c.code !== undefined);

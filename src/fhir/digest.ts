@@ -27,50 +27,29 @@ function withoutVolatileMeta(resource: object): object {
   return copy;
 }
 
-/** A member still to write: its key, then its value. */
-class Member {
-  constructor(
-    readonly key: string,
-    readonly value: unknown,
-  ) {}
-}
-const CLOSE_OBJECT = Symbol("}");
-const CLOSE_ARRAY = Symbol("]");
-const COMMA = Symbol(",");
-
-/** Canonical JSON: sorted members, undefined members left out, no whitespace. Iterative. */
+/**
+ * Canonical JSON: sorted members, undefined members left out, no whitespace. Recursive: ingest
+ * has bounded the depth (`maxDepth`) before any record is digested.
+ */
 function canonical(value: unknown): string {
-  const out: string[] = [];
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const item = stack.pop();
-    if (item === CLOSE_OBJECT) out.push("}");
-    else if (item === CLOSE_ARRAY) out.push("]");
-    else if (item === COMMA) out.push(",");
-    else if (item instanceof Member) {
-      out.push(`${JSON.stringify(item.key)}:`);
-      stack.push(item.value);
-    } else if (Array.isArray(item)) {
-      out.push("[");
-      stack.push(CLOSE_ARRAY);
-      for (let i = item.length - 1; i >= 0; i--) {
-        stack.push(item[i] === undefined ? null : item[i]);
-        if (i > 0) stack.push(COMMA);
-      }
-    } else if (typeof item === "object" && item !== null) {
-      out.push("{");
-      stack.push(CLOSE_OBJECT);
-      const o = item as Record<string, unknown>;
-      const keys = Object.keys(o)
-        .filter((k) => o[k] !== undefined)
-        .sort();
-      for (let i = keys.length - 1; i >= 0; i--) {
-        stack.push(new Member(keys[i], o[keys[i]]));
-        if (i > 0) stack.push(COMMA);
-      }
-    } else out.push(JSON.stringify(item) ?? "null");
+  if (typeof value !== "object" || value === null) return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) {
+    let out = "[";
+    for (let i = 0; i < value.length; i++)
+      out += (i > 0 ? "," : "") + canonical(value[i] === undefined ? null : value[i]);
+    return `${out}]`;
   }
-  return out.join("");
+  const o = value as Record<string, unknown>;
+  const keys = Object.keys(o).sort();
+  let out = "{";
+  let first = true;
+  for (const key of keys) {
+    const inner = o[key];
+    if (inner === undefined) continue;
+    out += `${first ? "" : ","}${JSON.stringify(key)}:${canonical(inner)}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 /** What a re-ingest must do with each record, given the digests already held per key. */

@@ -31,7 +31,7 @@ export class FhirValidationError extends TwinLedgerError {
     where: FaultLocation = {},
     code = "FHIR_INVALID",
   ) {
-    super(code, `${describe(resourceType, resourceId)}${locate(where)} at ${path}: ${reason}`);
+    super(code, `${describe(resourceType, resourceId)}${locate(where, path)} at ${path}: ${reason}`);
     if (where.entryIndex !== undefined) this.entryIndex = where.entryIndex;
     if (where.line !== undefined) this.line = where.line;
   }
@@ -88,8 +88,9 @@ function describe(resourceType: string | undefined, id: string | undefined): str
   return id === undefined ? resourceType : `${resourceType}/${id}`;
 }
 
-function locate(where: FaultLocation): string {
+/** The line, or the entry when the path does not already name it. */
+function locate(where: FaultLocation, path: string): string {
   if (where.line !== undefined) return ` (line ${where.line})`;
-  if (where.entryIndex !== undefined) return ` (entry ${where.entryIndex})`;
+  if (where.entryIndex !== undefined && !/entry\[\d+\]/.test(path)) return ` (entry ${where.entryIndex})`;
   return "";
 }

@@ -4,13 +4,7 @@ import { classify, mainCode, type Origin } from "./classify";
 import { recordContentDigest } from "./digest";
 import { FhirLimitError, FhirValidationError, type FaultLocation } from "./errors";
 import type { Concept } from "./facts";
-import {
-  checkInputSize,
-  jsonNestingExceeds,
-  resolveLimits,
-  scanResource,
-  type IngestLimits,
-} from "./limits";
+import { checkInputSize, jsonNestingExceeds, resolveLimits, scanResource, type IngestLimits } from "./limits";
 import { PatientAnchor, namesPatientType, referenceKey } from "./patient";
 import { readingsOf } from "./readings";
 import type { IngestResult, IngestWarning, TwinRecord, VitalReading } from "./records";
@@ -27,7 +21,7 @@ import { checkCommon, checkModelled, isModelledType } from "./validate-resource"
  * the input's single Patient, or to `IngestOptions.patient` (the twin's registered patient
  * reference). A Bundle or NDJSON file without a Patient is refused unless that option is given;
  * a single resource (or a wearable's list) without either is accepted when its subjects agree,
- * with a warning that the patient was not verified.
+ * and `IngestResult.patient` says whom it is about, for the caller to compare with the twin.
  */
 
 export interface IngestOptions {
@@ -76,7 +70,7 @@ export function ingestBundle(bundle: unknown, options: IngestOptions = {}): Inge
 
 /** @internal Bundle ingest with the flags of streamed and exported input. */
 export function ingestBundleWith(bundle: unknown, options: IngestOptions, flags: AccumulatorFlags): IngestResult {
-  const acc = new Accumulator(options, "strict", flags);
+  const acc = new Accumulator(options, flags.lenient ? "lenient" : "strict", flags);
   const top = new Checker("Bundle", undefined);
   const o = top.object(bundle, "Bundle");
   if (o.resourceType !== "Bundle") top.fail("Bundle.resourceType", "expected a Bundle");
@@ -128,10 +122,13 @@ export function ingestResource(resource: unknown, options: IngestOptions = {}): 
 /**
  * Ingests what a wearable, home device or PHR app sends: a Bundle, a single Observation, or an
  * array of resources. Every Observation becomes a WEARABLE_STREAMS record with its readings.
- * An array without `options.patient` is accepted when its subjects agree (with a warning).
+ * Without `options.patient` (which the pipeline should pass), input holding no Patient is
+ * accepted when its subjects agree; `IngestResult.patient` says whom.
  */
 export function ingestWearable(input: unknown, options: Omit<IngestOptions, "origin"> = {}): IngestResult {
   const phr: IngestOptions = { ...options, origin: "phr" };
+  // A device stream names its patient but holds no Patient resource: lenient unless `patient` is given.
+  if (resourceTypeOf(input) === "Bundle") return ingestBundleWith(input, phr, { lenient: true });
   if (!Array.isArray(input)) return ingest(input, phr);
   const acc = new Accumulator(phr, "lenient", {});
   if (input.length > acc.limits.maxEntries) {
@@ -179,7 +176,8 @@ function checkEntry(
   if (entry.fullUrl !== undefined) {
     fullUrl = c.uri(entry.fullUrl, `${path}.fullUrl`);
     if (!isAbsoluteUri(fullUrl)) c.fail(`${path}.fullUrl`, "fullUrl must be an absolute URI, not a relative reference");
-    if (/\/_history\//.test(fullUrl)) c.fail(`${path}.fullUrl`, "fullUrl cannot be a version-specific reference (bdl-8)");
+    if (/\/_history\//.test(fullUrl))
+      c.fail(`${path}.fullUrl`, "fullUrl cannot be a version-specific reference (bdl-8)");
     const version = versionOf(entry.resource);
     const key = type === "history" ? `${fullUrl}|${version ?? ""}` : fullUrl;
     const earlier = fullUrls.get(key);
@@ -241,6 +239,8 @@ export interface AccumulatorFlags {
   readonly owned?: boolean;
   /** Validate only (an export checking itself): the records' subjects are not matched to a patient. */
   readonly skipPatientCheck?: boolean;
+  /** A device's stream: a Bundle without a Patient passes when its subjects agree. */
+  readonly lenient?: boolean;
 }
 
 /** A subject-like reference to match against the twin's patient once every resource is known. */
@@ -437,7 +437,12 @@ export class Accumulator {
       if (concept === undefined) continue;
       const record = this.records[pending.index];
       const medication: Concept = concept;
-      const facts = { resourceType: "MedicationRequest" as const, enteredInError: false, main: medication, display: record.display };
+      const facts = {
+        resourceType: "MedicationRequest" as const,
+        enteredInError: false,
+        main: medication,
+        display: record.display,
+      };
       const { code, display } = mainCode(facts, medication);
       this.records[pending.index] = {
         ...record,
@@ -506,12 +511,7 @@ export class Accumulator {
         s.c.fail(`${s.path}.reference`, "names another patient than the others: one twin holds one patient's data");
       seen = key;
     }
-    if (seen !== undefined) {
-      this.warnings.push({
-        path: named[0].path,
-        message: "the subject was not verified against the twin's patient (no Patient and no IngestOptions.patient)",
-      });
-    }
+    // Not verified against the twin's patient: `patient` in the result says whom the input is about.
     return seen;
   }
 }

@@ -84,7 +84,16 @@ export const SIGN_UNITS: Readonly<Record<VitalSignName, SignUnits>> = {
   bodyWeight: {
     canonical: "kg",
     range: [0, 1000],
-    text: { kg: "kg", kgs: "kg", g: "g", lb: "[lb_av]", lbs: "[lb_av]", pound: "[lb_av]", pounds: "[lb_av]", oz: "[oz_av]" },
+    text: {
+      kg: "kg",
+      kgs: "kg",
+      g: "g",
+      lb: "[lb_av]",
+      lbs: "[lb_av]",
+      pound: "[lb_av]",
+      pounds: "[lb_av]",
+      oz: "[oz_av]",
+    },
   },
   bodyHeight: { canonical: "cm", range: [0, 300], text: LENGTH_TEXT },
   bmi: { canonical: "kg/m2", range: [1, 250], text: { "kg/m2": "kg/m2", "kg/m^2": "kg/m2", "kg/m²": "kg/m2" } },
