@@ -52,14 +52,26 @@ export class PatientAnchor {
     const anchor = new PatientAnchor(path, id !== undefined ? `Patient/${id}` : referenceKey(fullUrl ?? ""));
     if (id !== undefined) anchor.keys.add(`Patient/${id}`);
     if (fullUrl !== undefined) anchor.keys.add(referenceKey(fullUrl));
+    if (fullUrl !== undefined && id === undefined && fullUrl.startsWith("urn:uuid:")) {
+      anchor.keys.add(`Patient/${fullUrl.slice(9).toLowerCase()}`);
+    }
     for (const identifier of identifiersOf(resource)) anchor.identifiers.add(identifier);
     return anchor;
   }
 
+  /**
+   * The twin's patient as the caller names it. `Patient/<uuid>` and `urn:uuid:<uuid>` name the
+   * same patient: ingest keys a resource known only by its `urn:uuid:` fullUrl by that UUID.
+   */
   static ofOption(reference: string): PatientAnchor {
     const key = referenceKey(reference);
     const anchor = new PatientAnchor("IngestOptions.patient", key);
     anchor.keys.add(key);
+    const uuid = /^(?:Patient\/|urn:uuid:)([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/.exec(key);
+    if (uuid) {
+      anchor.keys.add(`Patient/${uuid[1]}`);
+      anchor.keys.add(`urn:uuid:${uuid[1].toLowerCase()}`);
+    }
     return anchor;
   }
 
