@@ -67,7 +67,10 @@ export class PatientAnchor {
     const key = referenceKey(reference);
     const anchor = new PatientAnchor("IngestOptions.patient", key);
     anchor.keys.add(key);
-    const uuid = /^(?:Patient\/|urn:uuid:)([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/.exec(key);
+    const uuid =
+      /^(?:Patient\/|urn:uuid:)([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$/.exec(
+        key,
+      );
     if (uuid) {
       anchor.keys.add(`Patient/${uuid[1]}`);
       anchor.keys.add(`urn:uuid:${uuid[1].toLowerCase()}`);

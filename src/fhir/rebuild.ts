@@ -1,4 +1,5 @@
 import type { Resource } from "@medplum/fhirtypes";
+import { recordContentDigest } from "./digest";
 import { FhirValidationError } from "./errors";
 import { Accumulator, type IngestOptions } from "./ingest";
 import type { TwinRecord, VitalReading } from "./records";
@@ -51,5 +52,9 @@ export function rebuildRecord(
     );
   }
   const readings = result.readings.filter((r) => r.recordKey === key);
-  return { record: input === resource ? record : { ...record, resource: resource as Resource }, readings };
+  if (input === resource) return { record, readings };
+  // A resource stored without an id (it had a urn:uuid fullUrl) is digested as it was ingested.
+  const { digest: _digest, ...fields } = record;
+  const original = { ...fields, resource: resource as Resource };
+  return { record: { ...original, digest: recordContentDigest(original) }, readings };
 }
