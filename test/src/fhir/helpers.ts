@@ -12,9 +12,10 @@ export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
  */
 export const SAMPLES_DIR =
   process.env.FHIR_SAMPLES_DIR ??
-  [path.resolve(REPO_ROOT, "..", "shared", "fhir-samples"), path.resolve(REPO_ROOT, "..", "..", "shared", "fhir-samples")].find(
-    (dir) => fs.existsSync(dir),
-  ) ??
+  [
+    path.resolve(REPO_ROOT, "..", "shared", "fhir-samples"),
+    path.resolve(REPO_ROOT, "..", "..", "shared", "fhir-samples"),
+  ].find((dir) => fs.existsSync(dir)) ??
   path.resolve(REPO_ROOT, "..", "shared", "fhir-samples");
 
 /** A sample file parsed as JSON (a fresh object on every call). */

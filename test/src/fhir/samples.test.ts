@@ -285,7 +285,10 @@ describe("fhir: published samples", () => {
         ["auditevent-example-disclosure.json", "AuditEvent"],
       ]) {
         const { records, readings, skipped } = ingest(sample(file));
-        expect({ records, readings, skipped }).to.deep.equal({ records: [], readings: [], skipped: { [type]: 1 } }, file);
+        expect({ records, readings, skipped }).to.deep.equal(
+          { records: [], readings: [], skipped: { [type]: 1 } },
+          file,
+        );
       }
     });
 

@@ -139,7 +139,9 @@ describe("fhir: validation", () => {
 
     it("requires code systems on unit codes (qty-3); a Coding without one is kept, system unknown", () => {
       const noSystem = vitalObservation({ code: { coding: [{ code: "8867-4" }] } });
-      expect(ingestResource(noSystem).warnings?.map((w) => w.path)).to.deep.equal(["Observation.code.coding[0].system"]);
+      expect(ingestResource(noSystem).warnings?.map((w) => w.path)).to.deep.equal([
+        "Observation.code.coding[0].system",
+      ]);
       const unitNoSystem = vitalObservation({ valueQuantity: { value: 70, code: "/min" } });
       expect(refused(() => ingestResource(unitNoSystem)).message).to.contain("qty-3");
     });
