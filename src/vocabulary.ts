@@ -19,11 +19,12 @@ export const DataCategory = {
   GENOMICS: 1 << 10,
   MENTAL_HEALTH: 1 << 11,
   TWIN_MODEL: 1 << 12,
+  COVERAGE: 1 << 13,
 } as const;
 export type DataCategoryName = keyof typeof DataCategory;
 /** One category bit. */
 export type DataCategoryBit = (typeof DataCategory)[DataCategoryName];
-export const ALL_CATEGORIES = (1 << 13) - 1;
+export const ALL_CATEGORIES = (1 << 14) - 1;
 
 /** Actions a grantee may take (`uint8` on chain). */
 export const Action = {

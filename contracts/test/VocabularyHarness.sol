@@ -8,7 +8,7 @@ import {IConsentPolicy} from "../interfaces/IConsentPolicy.sol";
 /// src/vocabulary.ts equal to them.
 contract VocabularyHarness {
     /// @notice The data category bits, in declaration order, and their union.
-    function categories() external pure returns (uint32[13] memory bits, uint32 all) {
+    function categories() external pure returns (uint32[14] memory bits, uint32 all) {
         bits = [
             DataCategory.DEMOGRAPHICS,
             DataCategory.CONDITIONS,
@@ -22,7 +22,8 @@ contract VocabularyHarness {
             DataCategory.IMAGING,
             DataCategory.GENOMICS,
             DataCategory.MENTAL_HEALTH,
-            DataCategory.TWIN_MODEL
+            DataCategory.TWIN_MODEL,
+            DataCategory.COVERAGE
         ];
         all = DataCategory.ALL;
     }
