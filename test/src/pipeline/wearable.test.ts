@@ -78,10 +78,9 @@ describe("pipeline/wearables: a day of readings batched, anchored and proven", f
     expect(flushed.readings).to.equal(151);
     expect(flushed.batches.map((b) => b.count)).to.deep.equal([64, 64, 23]);
     for (const batch of flushed.batches) {
-      const onChain = await f.updateLog.batchOf(f.twinId, batch.merkleRoot);
-      expect(onChain.count).to.equal(BigInt(batch.count));
-      expect(onChain.from).to.equal(BigInt(batch.from));
-      expect(onChain.to).to.equal(BigInt(batch.to));
+      // v2 keeps no count or range on chain: the batch is anchored by the device, its count is in the index.
+      expect((await f.updateLog.batchOf(f.twinId, f.wearable.address, batch.merkleRoot)).anchoredAt).to.not.equal(0n);
+      expect((await f.updateLog.batchOf(f.twinId, f.emr.address, batch.merkleRoot)).anchoredAt).to.equal(0n);
     }
     expect(service.pipeline.pendingReadings(f.twinId)).to.equal(0);
   });
@@ -96,10 +95,16 @@ describe("pipeline/wearables: a day of readings batched, anchored and proven", f
       expect(readingCommitment(anchor.salt, f.twinId, reading)).to.equal(anchor.readingHash);
       expect(verifyReadingProof(anchor.merkleRoot, anchor.readingHash, anchor.timestamp, anchor.proof)).to.equal(true);
       expect(
-        await f.updateLog.verifyReading(f.twinId, anchor.merkleRoot, anchor.readingHash, anchor.timestamp, [
-          ...anchor.proof,
-        ]),
+        await f.updateLog.verifyReading(
+          f.twinId,
+          anchor.source,
+          anchor.merkleRoot,
+          anchor.readingHash,
+          anchor.timestamp,
+          [...anchor.proof],
+        ),
       ).to.equal(true);
+      expect(anchor.source).to.equal(f.wearable.address);
     }
   });
 
