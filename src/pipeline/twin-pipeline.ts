@@ -581,10 +581,7 @@ export class TwinPipeline implements TwinDataReader {
     const log = this.#options.updateLog.connect(signer);
     const sent = await sendWithNonces(
       signer,
-      chunks.map(
-        (chunk) => (nonce: number) =>
-          log.anchorBatch(twinId, chunk.merkleRoot, { nonce }),
-      ),
+      chunks.map((chunk) => (nonce: number) => log.anchorBatch(twinId, chunk.merkleRoot, { nonce })),
     );
     const entries: BatchEntry[] = sent.receipts.map((receipt, i) => ({
       key: stored[i].key,

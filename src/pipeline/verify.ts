@@ -253,7 +253,10 @@ async function verifyRecordsAnchor(
     source = getAddress(anchor.source);
     cidHash = cidHashOf(parseCid(anchor.cid).bytes);
   } catch {
-    return fail("MALFORMED_ANCHOR", "the anchor's sequence, root, source, category, content hash, cid or proof is malformed");
+    return fail(
+      "MALFORMED_ANCHOR",
+      "the anchor's sequence, root, source, category, content hash, cid or proof is malformed",
+    );
   }
   const envelope = envelopeFault(anchor, options.envelope);
   if (envelope !== null) return envelope;

@@ -11,7 +11,7 @@ import {
   type ProvenReading,
 } from "../../../src/pipeline";
 import { SourceKind } from "../../../src/vocabulary";
-import { METADATA, WEARABLE_CATEGORIES } from "../../fixtures";
+import { createTwinOf, WEARABLE_CATEGORIES } from "../../fixtures";
 import { expectCode, expectRejectCode } from "../crypto/expect-error";
 import { cohortSmall, removeFolders, startService, type Service } from "./harness";
 
@@ -155,8 +155,7 @@ describe("pipeline/wearables: a day of readings batched, anchored and proven", f
 
   it("raises no episode alert for a patient without episodes", async () => {
     const { f, pipeline } = service;
-    const calm = ethers.id("twin:pseudonym:calm");
-    await f.registry.connect(f.patient).createTwin(calm, METADATA, f.hospital.address);
+    const calm = await createTwinOf(f.registry, f.patient, "twin:pseudonym:calm", f.hospital);
     await f.registry
       .connect(f.patient)
       .authorizeSource(calm, f.wearable.address, SourceKind.Device, WEARABLE_CATEGORIES);

@@ -122,9 +122,7 @@ export async function gatewayFixture() {
   }));
   const tree = buildReadingTree(leaves);
   const batch = batchAnchorOf(tree);
-  const batchReceipt = (await (
-    await updateLog.connect(wearable).anchorBatch(twinId, batch.merkleRoot)
-  ).wait())!;
+  const batchReceipt = (await (await updateLog.connect(wearable).anchorBatch(twinId, batch.merkleRoot)).wait())!;
   const provenReadings: ProvenReading[] = readings.map((r, i) => {
     const anchor: BatchAnchor = {
       kind: "batch",
