@@ -72,6 +72,8 @@ export enum AccessDecision {
   CategoryNotGranted = 8,
   ActionNotGranted = 9,
   PurposeNotGranted = 10,
+  /** The account is blocked on the twin and holds no grant (v2). */
+  Blocked = 11,
 }
 
 /** Kinds of data source (the `SourceKind` enum). */
