@@ -428,9 +428,8 @@ export const V2_CONTRACTS_SCHEMA = 3;
  * @throws IndexerError `INDEXER_REINDEX_REQUIRED`.
  */
 export function assertFollowsV2Contracts(db: Database.Database): void {
-  const table = db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")
-    .get() as { name: string } | undefined;
+  const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get() as
+    { name: string } | undefined;
   if (!table) return;
   const row = db.prepare("SELECT version FROM schema_version WHERE component = ?").get(CORE_COMPONENT) as
     { version: number } | undefined;
