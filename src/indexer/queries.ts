@@ -417,7 +417,7 @@ function grantHistoryEntry(row: ConsentHistoryRow): GrantHistoryEntry {
 
 function requestStatus(row: RequestRow, at: number): ConsentRequestStatus {
   const status = REQUEST_STATUS[row.status] ?? "pending";
-  // expires_at 0: a v1 row (never refused here only in a hand-made database), which never expires.
+  // expires_at 0 marks a row migrated from a v1 database (the v1 contracts had no expiry): it never expires.
   if (status === "pending" && row.expires_at !== 0 && at >= row.expires_at) return "expired";
   return status;
 }
