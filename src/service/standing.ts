@@ -26,7 +26,10 @@ const TWINS_PER_HEAD = 65_536;
  */
 export class OperatorStanding {
   private readonly operator: Promise<string>;
-  private readonly heads = new Map<string, { accredited: Promise<boolean>; custodians: Map<string, Promise<string>> }>();
+  private readonly heads = new Map<
+    string,
+    { accredited: Promise<boolean>; custodians: Map<string, Promise<string>> }
+  >();
 
   constructor(
     private readonly registry: TwinRegistry,

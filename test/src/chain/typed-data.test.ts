@@ -38,7 +38,13 @@ describe("chain/typed-data: TypedDataHasher", () => {
       fc.property(domain, query, (d, q) => {
         const queries = new TypedDataHasher(d, QUERY_TYPES);
         const requests = new TypedDataHasher(d, ACCESS_LOG_REQUEST_TYPES);
-        const request = { operator: q.operator, origin: q.origin, twinId: q.twinId, issuedAt: q.issuedAt, nonce: q.nonce };
+        const request = {
+          operator: q.operator,
+          origin: q.origin,
+          twinId: q.twinId,
+          issuedAt: q.issuedAt,
+          nonce: q.nonce,
+        };
         expect(queries.domainSeparator).to.equal(TypedDataEncoder.hashDomain(d));
         expect(queries.digest(q)).to.equal(TypedDataEncoder.hash(d, QUERY_TYPES, q));
         expect(requests.digest(request)).to.equal(TypedDataEncoder.hash(d, ACCESS_LOG_REQUEST_TYPES, request));
