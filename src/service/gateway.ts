@@ -29,9 +29,11 @@ import type { AccessLogResponse, QueryBody, QueryResponse } from "./types";
  * `POST /v1/query` with `{query, params, signature, reader?}`: `query` is the EIP-712 `Query` signed by the reader
  * (domain `{name: "TwinLedger Gateway", version: "1", chainId, verifyingContract: ConsentPolicy}`). Checks, in order:
  * body schema (400, 413 above `bodyLimit`), query type / params / category / purpose (400), signature (401
- * `bad-signature`; `reader`, when given, must be the signer), params hash (400 `params-mismatch`), freshness (401
+ * `bad-signature`; `reader`, when given, must be the signer), params hash (400 `params-mismatch`), audience (401
+ * `wrong-audience`: the signed operator and origin are this gateway's, audience.ts), freshness (401
  * `expired-request`), replay (409 `replayed`), the twin as the pipeline holds it (404 `unknown-twin`, 410 `erased`),
- * then consent on chain at the head (403/404/410 with the refusal code). Every request that passed the signature
+ * then consent on chain at the head (403/404/410 with the refusal code), beside it the operator's standing and the
+ * windows at the gateway's clock (consent.ts, standing.ts, windows.ts). Every request that passed the audience
  * check is appended to the access log, allowed or refused.
  *
  * `GET /v1/access-log/:twinId?issuedAt&nonce&signature[&reader&offset&limit]`: an `AccessLogRequest` signed by the
