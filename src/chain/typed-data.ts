@@ -183,9 +183,16 @@ export async function signCreateTwin(
  */
 export const GATEWAY_DOMAIN_NAME = "TwinLedger Gateway";
 
-/** A reader's signed query (src/service): `paramsHash` is keccak256 of the canonical JSON of the query's params. */
+/**
+ * A reader's signed query (src/service): `paramsHash` is keccak256 of the canonical JSON of the query's params.
+ * `operator` and `origin` are its audience: the address of the gateway's operator (the custodian that runs it) and
+ * the gateway's origin (`scheme://host[:port]`, as `new URL(base).origin` writes it); a gateway refuses a query
+ * addressed to another (issue 10, item 5), so a body seen in transit cannot be replayed to another gateway.
+ */
 export const QUERY_TYPES: Record<string, TypedDataField[]> = {
   Query: [
+    { name: "operator", type: "address" },
+    { name: "origin", type: "string" },
     { name: "twinId", type: "bytes32" },
     { name: "queryType", type: "string" },
     { name: "category", type: "uint32" },
@@ -199,6 +206,8 @@ export const QUERY_TYPES: Record<string, TypedDataField[]> = {
 /** A signed request for a twin's access log, by the twin's owner or delegate or an auditor (src/service). */
 export const ACCESS_LOG_REQUEST_TYPES: Record<string, TypedDataField[]> = {
   AccessLogRequest: [
+    { name: "operator", type: "address" },
+    { name: "origin", type: "string" },
     { name: "twinId", type: "bytes32" },
     { name: "issuedAt", type: "uint64" },
     { name: "nonce", type: "bytes32" },
@@ -207,6 +216,10 @@ export const ACCESS_LOG_REQUEST_TYPES: Record<string, TypedDataField[]> = {
 
 /** The fields of a signed gateway query, as `QUERY_TYPES` lists them. */
 export interface GatewayQuery {
+  /** The audience: the gateway operator's address. */
+  operator: string;
+  /** The audience: the gateway's origin, `scheme://host[:port]`. */
+  origin: string;
   twinId: string;
   queryType: string;
   category: number;
@@ -219,6 +232,10 @@ export interface GatewayQuery {
 
 /** The fields of a signed access-log request, as `ACCESS_LOG_REQUEST_TYPES` lists them. */
 export interface AccessLogRequest {
+  /** The audience: the gateway operator's address. */
+  operator: string;
+  /** The audience: the gateway's origin, `scheme://host[:port]`. */
+  origin: string;
   twinId: string;
   /** Unix seconds. */
   issuedAt: number;

@@ -19,6 +19,7 @@ import {
 } from "../pipeline/verify";
 import { canonicalHash } from "../twin/canonical";
 import { leafOf, verifyAccessLogProof } from "./access-log";
+import { audienceOf, type GatewayAudience } from "./audience";
 import { QUERY_TYPE_SPECS, type QueryParamsMap, type QueryType } from "./queries";
 import type { AccessLogResponse, ErrorResponse, QueryBody, QueryResponse } from "./types";
 
@@ -33,6 +34,13 @@ export interface GatewayClientOptions {
   readonly chainId: bigint | number;
   /** The ConsentPolicy address: the gateway domain's verifyingContract. */
   readonly consentAddress: string;
+  /**
+   * The gateway operator's address (the custodian the reader means to ask), signed into every request as its
+   * audience: the gateway of any other operator refuses it (401 wrong-audience).
+   */
+  readonly operator: string;
+  /** The gateway's origin as signed; default the origin of `baseUrl`. Set it when `baseUrl` is not the public one. */
+  readonly origin?: string;
   /** Clock for issuedAt, epoch ms; default Date.now. */
   readonly clock?: () => number;
 }
@@ -58,12 +66,15 @@ export class GatewayClient {
   private readonly domain: ReturnType<typeof domainOf>;
   private readonly queries: TypedDataHasher;
   private reader: Promise<string> | null = null;
+  /** The signed audience: the operator's address and the gateway's origin. */
+  readonly audience: GatewayAudience;
 
   constructor(private readonly options: GatewayClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, "");
     this.clock = options.clock ?? Date.now;
     this.domain = domainOf(GATEWAY_DOMAIN_NAME, options.chainId, options.consentAddress);
     this.queries = new TypedDataHasher(this.domain, QUERY_TYPES);
+    this.audience = audienceOf(options.operator, options.origin ?? this.baseUrl);
   }
 
   /** The signer's address, asked once. */
@@ -94,6 +105,7 @@ export class GatewayClient {
     options: QueryOptions,
   ): Promise<QueryBody> {
     const query: GatewayQuery = {
+      ...this.audience,
       twinId,
       queryType,
       category: options.category ?? QUERY_TYPE_SPECS[queryType].defaultCategory,
@@ -137,6 +149,7 @@ export class GatewayClient {
     options: { offset?: number; limit?: number; nonce?: string; issuedAt?: number } = {},
   ): Promise<GatewayResult<AccessLogResponse>> {
     const value: AccessLogRequest = {
+      ...this.audience,
       twinId,
       issuedAt: options.issuedAt ?? Math.floor(this.clock() / 1000),
       nonce: options.nonce ?? hexlify(randomBytes(32)),

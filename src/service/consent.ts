@@ -1,6 +1,9 @@
 import type { Provider } from "ethers";
-import type { ConsentPolicy } from "../../typechain-types";
+import type { ConsentPolicy, TwinRegistry } from "../../typechain-types";
 import { AccessDecision, Action } from "../vocabulary";
+import { HeadFollower, type ChainHead } from "./head-follower";
+import { OperatorStanding, STANDING_STATUS } from "./standing";
+import { WallClockWindows } from "./windows";
 
 export { AccessDecision };
 
@@ -17,9 +20,27 @@ export const REFUSAL_STATUS = {
   "action-not-granted": 403,
   "wrong-purpose": 403,
   blocked: 403,
+  ...STANDING_STATUS,
 } as const;
 
 export type RefusalReason = keyof typeof REFUSAL_STATUS;
+
+/** What each refusal says (names no data). */
+export const REFUSAL_MESSAGE: Readonly<Record<RefusalReason, string>> = {
+  "unknown-twin": "the twin is not registered",
+  suspended: "the twin is suspended",
+  erased: "the twin was erased",
+  "no-consent": "no grant of the reader on this twin",
+  "not-yet-valid": "the grant is not valid yet",
+  expired: "the grant has expired",
+  revoked: "the grant was revoked",
+  "category-not-granted": "the grant does not cover the query's categories",
+  "action-not-granted": "the grant does not cover the query's action",
+  "wrong-purpose": "the grant does not cover the query's purpose",
+  blocked: "the patient blocked the reader on this twin",
+  "operator-not-custodian": "this gateway's operator is no longer the twin's custodian",
+  "operator-not-accredited": "this gateway's operator is no longer an accredited custodian",
+};
 
 const REASONS: readonly (RefusalReason | null)[] = [
   null,
@@ -50,50 +71,38 @@ export interface ConsentOutcome {
   readonly allowed: number;
 }
 
-/** A block of the chain: the head a consent decision was taken at. */
-export interface ChainHead {
-  readonly number: number;
-  readonly hash: string;
-}
-
-/**
- * The chain head, fetched for every request and shared only by requests that arrived before the fetch was sent.
- *
- * `current()` joins the fetch scheduled for the end of this event-loop turn, or schedules one; a request that arrives
- * after that fetch was sent waits for the next one. Every request is thus decided at a head no older than the head
- * when it arrived, with one `eth_getBlockByNumber` per turn instead of one per request.
- */
-export class HeadTracker {
-  private next: Promise<ChainHead> | null = null;
-
-  constructor(private readonly provider: Provider) {}
-
-  current(): Promise<ChainHead> {
-    if (this.next !== null) return this.next;
-    const next = new Promise<ChainHead>((resolve, reject) => {
-      setImmediate(() => {
-        this.next = null; // requests from now on need a fetch sent after they arrived
-        Promise.resolve()
-          .then(() => this.provider.getBlock("latest"))
-          .then((block) => {
-            if (block === null || block.hash === null) reject(new Error("the node returned no latest block"));
-            else resolve({ number: block.number, hash: block.hash });
-          }, reject);
-      });
-    });
-    this.next = next;
-    return next;
-  }
-}
+export type { ChainHead };
+/** @deprecated The head tracker is now {@link HeadFollower} (src/service/head-follower.ts). */
+export const HeadTracker = HeadFollower;
 
 /** Decisions kept per head: the heads kept, and the decisions per head. */
 const HEADS_KEPT = 2;
 const DECISIONS_PER_HEAD = 65_536;
 
+/** What the checker judges beside the consent (issue 10, items 6 and 8). */
+export interface ConsentCheckerOptions {
+  /** With `operator`: the operator's standing is checked at the head (src/service/standing.ts). */
+  readonly registry?: TwinRegistry;
+  /** The gateway operator's address (the custodian that runs the gateway). */
+  readonly operator?: string | Promise<string>;
+  /**
+   * The gateway's clock, epoch ms: with `registry`, allowed decisions are judged again at max(head time, clock)
+   * (src/service/windows.ts). Default Date.now.
+   */
+  readonly clock?: () => number;
+  /** Poll for new heads every this many ms even without requests (0 or absent: only on requests). */
+  readonly headPollMs?: number;
+}
+
 /**
- * Asks ConsentPolicy.checkAccess at the chain head, for every request: the head is fetched for the request (see
- * {@link HeadTracker}), and the decision is the contract's answer at that block, so no answer comes from a state older
- * than the head when the request arrived (a revocation holds from the block that mines it).
+ * Asks ConsentPolicy.checkAccess at the chain head, for every request: the head is polled for the request (see
+ * {@link HeadFollower}), and the decision is the contract's answer at that block, so no answer comes from a state
+ * older than the head when the request arrived (a revocation holds from the block that mines it).
+ *
+ * Beside the consent, at the same head: the operator's standing (custodian of the twin, accredited), when `registry`
+ * and `operator` are given; and, when the gateway's clock is past the head's time, the end of what allowed the reader
+ * judged against the clock (`expired` once the clock reaches it). Consent refusals come first (a stranger learns
+ * nothing of the operator's standing), then the standing, then the clock.
  *
  * The contract's answer at a given block never changes, so it is asked once per block and question: answers are kept
  * by block hash (a reorganized block has another hash) for the last {@link HEADS_KEPT} heads, and concurrent equal
@@ -102,13 +111,23 @@ const DECISIONS_PER_HEAD = 65_536;
  */
 export class ConsentChecker {
   private readonly iface: ConsentPolicy["interface"];
-  private heads: HeadTracker | null = null;
+  private heads: HeadFollower | null = null;
   private address: string | null = null;
   /** Block hash → question → the contract's answer at that block (most recent head last). */
   private readonly decisions = new Map<string, Map<string, Promise<RefusalReason | null>>>();
+  private readonly standing: OperatorStanding | null;
+  private readonly windows: WallClockWindows | null;
+  private readonly clock: () => number;
 
-  constructor(private readonly consent: ConsentPolicy) {
+  constructor(
+    private readonly consent: ConsentPolicy,
+    private readonly options: ConsentCheckerOptions = {},
+  ) {
     this.iface = consent.interface;
+    const { registry, operator } = options;
+    this.standing = registry !== undefined && operator !== undefined ? new OperatorStanding(registry, operator) : null;
+    this.windows = registry !== undefined ? new WallClockWindows(consent, registry) : null;
+    this.clock = options.clock ?? Date.now;
   }
 
   private get provider(): Provider {
@@ -117,10 +136,52 @@ export class ConsentChecker {
     return provider;
   }
 
-  /** The head the next decision will be taken at (fetched after this call). */
+  /** The follower of the chain's head (created on first use). */
+  get follower(): HeadFollower {
+    if (this.heads === null) {
+      this.heads = new HeadFollower(this.provider);
+      if (this.options.headPollMs !== undefined) this.heads.follow(this.options.headPollMs);
+    }
+    return this.heads;
+  }
+
+  /** The head the next decision will be taken at (polled after this call). */
   head(): Promise<ChainHead> {
-    this.heads ??= new HeadTracker(this.provider);
-    return this.heads.current();
+    return this.follower.current();
+  }
+
+  /** Stops the background polling, if any. */
+  close(): void {
+    this.heads?.stop();
+  }
+
+  /**
+   * The standing and the clock, after the consent allowed `allowed` at `head` (through `action`): null when they
+   * allow too, else the refusal.
+   */
+  private async beside(
+    twinId: string,
+    reader: string,
+    action: number,
+    allowed: number,
+    purpose: number,
+    head: ChainHead,
+    standing: Promise<RefusalReason | null>,
+  ): Promise<RefusalReason | null> {
+    const refused = await standing;
+    if (refused !== null) return refused;
+    if (this.windows === null) return null;
+    const nowSec = Math.floor(this.clock() / 1000);
+    if (nowSec <= head.timestamp) return null;
+    const end = await this.windows.endOf(twinId, reader, action, allowed, purpose, head);
+    return nowSec >= end ? "expired" : null;
+  }
+
+  private standingAt(twinId: string, head: ChainHead): Promise<RefusalReason | null> {
+    if (this.standing === null) return Promise.resolve(null);
+    const answer = this.standing.at(twinId, head);
+    answer.catch(() => undefined); // awaited only when the consent allows; a failure then fails the request
+    return answer;
   }
 
   /** The contract's answer at `head`, asked once per block and question. */
@@ -178,32 +239,54 @@ export class ConsentChecker {
     purpose: number,
   ): Promise<ConsentOutcome> {
     const head = await this.head();
-    let reason = await this.decide(
-      twinId,
-      reader,
-      action === "aggregate" ? Action.AGGREGATE : Action.READ,
-      category,
-      purpose,
-      head,
-    );
+    const standing = this.standingAt(twinId, head);
+    let asked: number = action === "aggregate" ? Action.AGGREGATE : Action.READ;
+    let reason = await this.decide(twinId, reader, asked, category, purpose, head);
     if (action === "aggregate" && reason === "action-not-granted") {
-      reason = await this.decide(twinId, reader, Action.READ, category, purpose, head);
+      asked = Action.READ;
+      reason = await this.decide(twinId, reader, asked, category, purpose, head);
     }
+    if (reason === null) reason = await this.beside(twinId, reader, asked, category, purpose, head, standing);
     return { reason, allowed: reason === null ? category : 0 };
   }
 
   /**
    * READ on each bit of `category` (for exports of "what the consent allows"): the whole mask first; if only some
    * categories are not granted, each bit at the same block. Refuses with the first reason when no bit is allowed.
+   * The standing and the clock are then judged for the allowed bits (each bit on its own when the whole fails).
    */
   async perCategory(twinId: string, reader: string, category: number, purpose: number): Promise<ConsentOutcome> {
     const head = await this.head();
+    const standing = this.standingAt(twinId, head);
     const whole = await this.decide(twinId, reader, Action.READ, category, purpose, head);
-    if (whole !== "category-not-granted") return { reason: whole, allowed: whole === null ? category : 0 };
-    const bits: number[] = [];
-    for (let bit = 1; bit !== 0 && bit <= category; bit <<= 1) if ((category & bit) !== 0) bits.push(bit);
-    const reasons = await Promise.all(bits.map((bit) => this.decide(twinId, reader, Action.READ, bit, purpose, head)));
-    const allowed = bits.reduce((mask, bit, i) => (reasons[i] === null ? mask | bit : mask), 0);
-    return { reason: allowed === 0 ? (reasons.find((r) => r !== null) ?? whole) : null, allowed };
+    let allowed: number;
+    let first: RefusalReason | null = whole;
+    if (whole === "category-not-granted") {
+      const bits = bitsOf(category);
+      const reasons = await Promise.all(
+        bits.map((bit) => this.decide(twinId, reader, Action.READ, bit, purpose, head)),
+      );
+      allowed = bits.reduce((mask, bit, i) => (reasons[i] === null ? mask | bit : mask), 0);
+      first = reasons.find((r) => r !== null) ?? whole;
+    } else {
+      allowed = whole === null ? category : 0;
+    }
+    if (allowed === 0) return { reason: first, allowed: 0 };
+    const beside = await this.beside(twinId, reader, Action.READ, allowed, purpose, head, standing);
+    if (beside === null) return { reason: null, allowed };
+    if (beside !== "expired") return { reason: beside, allowed: 0 };
+    // Past the end of what allowed the whole: each bit on its own (a grant and an emergency access may differ).
+    const bits = bitsOf(allowed);
+    const verdicts = await Promise.all(
+      bits.map((bit) => this.beside(twinId, reader, Action.READ, bit, purpose, head, Promise.resolve(null))),
+    );
+    const still = bits.reduce((mask, bit, i) => (verdicts[i] === null ? mask | bit : mask), 0);
+    return still === 0 ? { reason: "expired", allowed: 0 } : { reason: null, allowed: still };
   }
+}
+
+function bitsOf(mask: number): number[] {
+  const bits: number[] = [];
+  for (let bit = 1; bit !== 0 && bit <= mask >>> 0; bit = (bit << 1) >>> 0) if ((mask & bit) !== 0) bits.push(bit);
+  return bits;
 }

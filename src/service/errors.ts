@@ -23,6 +23,8 @@ export const GATEWAY_ERROR_STATUS = {
   "bad-signature": 401,
   /** `issuedAt` is further from the gateway's clock than the freshness window. */
   "expired-request": 401,
+  /** The signed audience (operator address, origin) is not this gateway's (src/service/audience.ts). */
+  "wrong-audience": 401,
   /** The reader already used this nonce within the freshness window. */
   replayed: 409,
   /** The access-log requester is neither the twin's owner or delegate nor an auditor. */

@@ -15,7 +15,9 @@ import { canonicalHash } from "../twin/canonical";
 import { TwinEngineError } from "../twin/errors";
 import { ALL_PURPOSES } from "../vocabulary";
 import { AccessLog, type AccessLogAnchorRecord, type AccessLogInput, type NonceUse } from "./access-log";
-import { ConsentChecker, REFUSAL_STATUS, type ConsentOutcome, type RefusalReason } from "./consent";
+import { audienceOf, checkAudience, operatorOf, originOf, type GatewayAudience } from "./audience";
+import { ConsentChecker, REFUSAL_MESSAGE, REFUSAL_STATUS, type ConsentOutcome, type RefusalReason } from "./consent";
+import { AccessLogNonceStore, type NonceStore } from "./nonces";
 import { GatewayError, type GatewayErrorCode } from "./errors";
 import { SignatureVerifier } from "./signatures";
 import { actionOf, buildAnswer, checkCategory, checkParams, isQueryType, type QueryType } from "./queries";
@@ -27,9 +29,11 @@ import type { AccessLogResponse, QueryBody, QueryResponse } from "./types";
  * `POST /v1/query` with `{query, params, signature, reader?}`: `query` is the EIP-712 `Query` signed by the reader
  * (domain `{name: "TwinLedger Gateway", version: "1", chainId, verifyingContract: ConsentPolicy}`). Checks, in order:
  * body schema (400, 413 above `bodyLimit`), query type / params / category / purpose (400), signature (401
- * `bad-signature`; `reader`, when given, must be the signer), params hash (400 `params-mismatch`), freshness (401
+ * `bad-signature`; `reader`, when given, must be the signer), params hash (400 `params-mismatch`), audience (401
+ * `wrong-audience`: the signed operator and origin are this gateway's, audience.ts), freshness (401
  * `expired-request`), replay (409 `replayed`), the twin as the pipeline holds it (404 `unknown-twin`, 410 `erased`),
- * then consent on chain at the head (403/404/410 with the refusal code). Every request that passed the signature
+ * then consent on chain at the head (403/404/410 with the refusal code), beside it the operator's standing and the
+ * windows at the gateway's clock (consent.ts, standing.ts, windows.ts). Every request that passed the audience
  * check is appended to the access log, allowed or refused.
  *
  * `GET /v1/access-log/:twinId?issuedAt&nonce&signature[&reader&offset&limit]`: an `AccessLogRequest` signed by the
@@ -60,6 +64,20 @@ export interface GatewayOptions {
   readonly auditors?: readonly string[];
   /** Gateway clock, epoch ms. Default Date.now. */
   readonly clock?: () => number;
+  /**
+   * The operator's address: the audience every request must name, and whose standing (custodian of the twin,
+   * accredited) is checked at the head. Default: the signer `updateLog` is connected to.
+   */
+  readonly operator?: string;
+  /**
+   * The origin readers address (`https://host[:port]`), part of every request's signed audience. Default: the
+   * listening address (`http://127.0.0.1:<port>`); set it behind a proxy or a DNS name.
+   */
+  readonly origin?: string;
+  /** Where used nonces are kept; default the access log's per-process store. Replicas share one. */
+  readonly nonceStore?: NonceStore;
+  /** Poll for new heads every this many ms even without requests; default only on requests. */
+  readonly headPollMs?: number;
   /** Called with errors of the anchoring interval (never with request data). */
   readonly onAnchorError?: (error: unknown) => void;
 }
@@ -91,9 +109,11 @@ const QUERY_BODY_SCHEMA = {
   properties: {
     query: {
       type: "object",
-      required: ["twinId", "queryType", "category", "purpose", "issuedAt", "nonce", "paramsHash"],
+      required: ["operator", "origin", "twinId", "queryType", "category", "purpose", "issuedAt", "nonce", "paramsHash"],
       additionalProperties: false,
       properties: {
+        operator: { type: "string", pattern: ADDRESS },
+        origin: { type: "string", minLength: 1, maxLength: 512 },
         twinId: { type: "string", pattern: BYTES32 },
         queryType: { type: "string", minLength: 1, maxLength: 64 },
         category: { type: "integer", minimum: 0, maximum: 4294967295 },
@@ -140,11 +160,22 @@ export function createGateway(options: GatewayOptions): Gateway {
   const freshness = options.freshnessSeconds ?? DEFAULT_FRESHNESS_SECONDS;
   const clock = options.clock ?? Date.now;
   const auditors = new Set((options.auditors ?? []).map((a) => getAddress(a)));
-  const consentChecker = new ConsentChecker(options.consent);
+  const operator = operatorOf(options);
+  let audience: GatewayAudience | null = null;
+  const setOrigin = (origin: string) =>
+    operator.then((address) => (audience = audienceOf(address, origin))).catch(() => undefined);
+  if (options.origin !== undefined) void setOrigin(originOf(options.origin));
+  const consentChecker = new ConsentChecker(options.consent, {
+    registry: options.registry,
+    operator,
+    clock,
+    ...(options.headPollMs !== undefined && { headPollMs: options.headPollMs }),
+  });
   const signatures = new SignatureVerifier();
   const recoverSigner = (digest: string, signature: string, claimed: string | undefined): string =>
     signatures.signer(digest, signature, claimed);
   const accessLog = new AccessLog(options.dbPath);
+  const nonces: NonceStore = options.nonceStore ?? new AccessLogNonceStore(accessLog);
   const { data, registry } = options;
   // The encoders and the domain separator, built once: hashing a request is then one struct hash.
   const hashers = options.consent.getAddress().then((address) => {
@@ -170,13 +201,13 @@ export function createGateway(options: GatewayOptions): Gateway {
   );
 
   /** Freshness and replay of a signed request; appends the refusal and throws when stale or replayed. */
-  function admit(entry: AccessLogInput, issuedAt: number, nonce: string): NonceUse {
+  async function admit(entry: AccessLogInput, issuedAt: number, nonce: string): Promise<NonceUse> {
     const nowSec = Math.floor(entry.time / 1000);
     if (Math.abs(nowSec - issuedAt) > freshness) {
       accessLog.append({ ...entry, decision: "expired-request", status: 401 });
       fail("expired-request", `issuedAt is more than ${freshness} s from the gateway's clock`);
     }
-    const claim = accessLog.claimNonce(entry.reader, nonce, issuedAt + freshness, nowSec);
+    const claim = await nonces.claim(entry.reader, nonce, issuedAt + freshness, nowSec);
     if (claim === null) {
       accessLog.append({ ...entry, decision: "replayed", status: 409 });
       fail("replayed", "this nonce was already used by this reader");
@@ -207,6 +238,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (paramsHash !== query.paramsHash.toLowerCase()) {
       fail("params-mismatch", "keccak256 of the canonical JSON of params is not the signed paramsHash");
     }
+    checkAudience(query, audience); // 401 wrong-audience, not logged: the request is not addressed to this gateway
 
     const entry: AccessLogInput = {
       time: clock(),
@@ -219,7 +251,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       status: 200,
       requestHash: digest,
     };
-    const claim = admit(entry, query.issuedAt, query.nonce);
+    const claim = await admit(entry, query.issuedAt, query.nonce);
     const refuse = (reason: RefusalReason | GatewayErrorCode, status: number, message: string) => {
       const logIndex = accessLog.append({ ...entry, decision: reason, status }, claim);
       return reply.code(status).send({ error: reason, message, logIndex });
@@ -245,7 +277,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       return refuse("chain-unavailable", 503, "the consent check could not reach the chain");
     }
     if (outcome.reason !== null) {
-      return refuse(outcome.reason, REFUSAL_STATUS[outcome.reason], refusalMessage(outcome.reason));
+      return refuse(outcome.reason, REFUSAL_STATUS[outcome.reason], REFUSAL_MESSAGE[outcome.reason]);
     }
 
     let built;
@@ -300,7 +332,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       const offset = request.query.offset === undefined ? undefined : Number(request.query.offset);
       const limit =
         request.query.limit === undefined ? undefined : Math.min(1000, Math.max(1, Number(request.query.limit)));
-      const value: AccessLogRequest = { twinId, issuedAt, nonce };
+      if (audience === null) fail("wrong-audience", "the gateway does not know its origin yet");
+      // Signed for this gateway's audience: one signed for another does not recover the claimed reader (401).
+      const value: AccessLogRequest = { ...audience, twinId, issuedAt, nonce };
       const digest = (await hashers).logRequest.digest(value);
       const requester = recoverSigner(digest, signature, claimed);
       const entry: AccessLogInput = {
@@ -314,7 +348,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         status: 200,
         requestHash: digest,
       };
-      const claim = admit(entry, issuedAt, nonce);
+      const claim = await admit(entry, issuedAt, nonce);
       let authorized = auditors.has(requester);
       if (!authorized) {
         try {
@@ -371,12 +405,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     async listen(): Promise<string> {
       await hashers;
       const address = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
+      if (options.origin === undefined) await setOrigin(address);
+      await operator;
       return address;
     },
     async close(): Promise<void> {
       if (closed) return;
       closed = true;
       if (timer !== undefined) clearInterval(timer);
+      consentChecker.close();
       await app.close();
       await accessLog.close();
     },
@@ -384,33 +421,6 @@ export function createGateway(options: GatewayOptions): Gateway {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-
-function refusalMessage(reason: RefusalReason): string {
-  switch (reason) {
-    case "unknown-twin":
-      return "the twin is not registered";
-    case "suspended":
-      return "the twin is suspended";
-    case "erased":
-      return "the twin was erased";
-    case "no-consent":
-      return "no grant of the reader on this twin";
-    case "not-yet-valid":
-      return "the grant is not valid yet";
-    case "expired":
-      return "the grant has expired";
-    case "revoked":
-      return "the grant was revoked";
-    case "category-not-granted":
-      return "the grant does not cover the query's categories";
-    case "action-not-granted":
-      return "the grant does not cover the query's action";
-    case "wrong-purpose":
-      return "the grant does not cover the query's purpose";
-    case "blocked":
-      return "the patient blocked the reader on this twin";
-  }
-}
 
 interface ErrorBody {
   readonly status: number;

@@ -27,11 +27,17 @@ export {
   AccessDecision,
   ConsentChecker,
   HeadTracker,
+  REFUSAL_MESSAGE,
   REFUSAL_STATUS,
   reasonOf,
-  type ChainHead,
+  type ConsentCheckerOptions,
   type RefusalReason,
 } from "./consent";
+export { HeadFollower, type ChainHead, type HeadFollowerStats } from "./head-follower";
+export { audienceOf, checkAudience, operatorOf, originOf, type GatewayAudience } from "./audience";
+export { AccessLogNonceStore, type NonceStore, type NonceUse } from "./nonces";
+export { OperatorStanding, STANDING_STATUS, type StandingReason } from "./standing";
+export { WallClockWindows } from "./windows";
 export { GATEWAY_ERROR_STATUS, GatewayError, type GatewayErrorCode } from "./errors";
 export { SignatureVerifier } from "./signatures";
 export {

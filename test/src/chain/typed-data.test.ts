@@ -13,7 +13,10 @@ import { GatewayClient } from "../../../src/service";
 import { Purpose } from "../../../src/vocabulary";
 
 const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => hexlify(b));
+const address = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => hexlify(b));
 const query: fc.Arbitrary<GatewayQuery> = fc.record({
+  operator: address,
+  origin: fc.string({ maxLength: 64 }),
   twinId: bytes32,
   queryType: fc.string({ maxLength: 64 }),
   category: fc.integer({ min: 0, max: 0xffffffff }),
@@ -35,7 +38,13 @@ describe("chain/typed-data: TypedDataHasher", () => {
       fc.property(domain, query, (d, q) => {
         const queries = new TypedDataHasher(d, QUERY_TYPES);
         const requests = new TypedDataHasher(d, ACCESS_LOG_REQUEST_TYPES);
-        const request = { twinId: q.twinId, issuedAt: q.issuedAt, nonce: q.nonce };
+        const request = {
+          operator: q.operator,
+          origin: q.origin,
+          twinId: q.twinId,
+          issuedAt: q.issuedAt,
+          nonce: q.nonce,
+        };
         expect(queries.domainSeparator).to.equal(TypedDataEncoder.hashDomain(d));
         expect(queries.digest(q)).to.equal(TypedDataEncoder.hash(d, QUERY_TYPES, q));
         expect(requests.digest(request)).to.equal(TypedDataEncoder.hash(d, ACCESS_LOG_REQUEST_TYPES, request));
@@ -46,7 +55,12 @@ describe("chain/typed-data: TypedDataHasher", () => {
 
   it("GatewayClient signs a local key's queries as signTypedData does, and other signers through it", async () => {
     const wallet = Wallet.createRandom();
-    const options = { baseUrl: "http://127.0.0.1:1", chainId: 31337n, consentAddress: wallet.address };
+    const options = {
+      baseUrl: "http://127.0.0.1:1",
+      chainId: 31337n,
+      consentAddress: wallet.address,
+      operator: wallet.address,
+    };
     const local = new GatewayClient({ ...options, signer: wallet });
     // A signer without a signingKey (a browser or remote wallet): asked through signTypedData.
     let asked = 0;

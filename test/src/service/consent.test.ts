@@ -11,17 +11,30 @@ const CONSENT = "0x00000000000000000000000000000000000000cc";
 
 /** A node stand-in: a head that tests move, checkAccess answers they set, and a log of what was asked. */
 class FakeNode {
-  head: ChainHead = { number: 10, hash: ethersLib.id("block 10") };
+  head: ChainHead = { number: 10, hash: ethersLib.id("block 10"), timestamp: 1_000 };
   decision: AccessDecision = AccessDecision.Allowed;
   failNextCall = false;
+  /** The head number each `eth_blockNumber` poll answered. */
   readonly headFetches: number[] = [];
+  /** The numbers fetched with `eth_getBlockByNumber`. */
+  readonly blockFetches: number[] = [];
   readonly calls: { blockTag: unknown; data: string }[] = [];
 
   readonly provider = {
-    getBlock: async (tag: string) => {
-      expect(tag).to.equal("latest");
-      this.headFetches.push(this.head.number);
-      return { number: this.head.number, hash: this.head.hash };
+    send: async (method: string, params: unknown[]) => {
+      if (method === "eth_blockNumber") {
+        this.headFetches.push(this.head.number);
+        return `0x${this.head.number.toString(16)}`;
+      }
+      expect(method).to.equal("eth_getBlockByNumber");
+      const number = Number(params[0]);
+      this.blockFetches.push(number);
+      if (number !== this.head.number) return null;
+      return {
+        number: `0x${number.toString(16)}`,
+        hash: this.head.hash,
+        timestamp: `0x${this.head.timestamp.toString(16)}`,
+      };
     },
     call: async (tx: { to: string; data: string; blockTag: unknown }) => {
       this.calls.push({ blockTag: tx.blockTag, data: tx.data });
@@ -36,7 +49,7 @@ class FakeNode {
 
   mine(): void {
     const number = this.head.number + 1;
-    this.head = { number, hash: ethersLib.id(`block ${number}`) };
+    this.head = { number, hash: ethersLib.id(`block ${number}`), timestamp: this.head.timestamp + 12 };
   }
 
   checker(): ConsentChecker {
@@ -55,7 +68,8 @@ describe("service/consent: ConsentChecker and HeadTracker", () => {
     const checker = node.checker();
     expect(await read(checker)).to.deep.equal({ reason: null, allowed: DataCategory.VITALS });
     expect(await read(checker)).to.deep.equal({ reason: null, allowed: DataCategory.VITALS });
-    expect(node.headFetches).to.deep.equal([10, 10], "the head is fetched for every request");
+    expect(node.headFetches).to.deep.equal([10, 10], "the head is polled for every request");
+    expect(node.blockFetches).to.deep.equal([10], "and its block fetched once");
     expect(node.calls.map((c) => c.blockTag)).to.deep.equal([10], "the same block answers the same question once");
 
     await read(checker, DataCategory.LABS); // another question at the same block: asked
@@ -72,11 +86,11 @@ describe("service/consent: ConsentChecker and HeadTracker", () => {
     expect(node.calls.map((c) => c.blockTag)).to.deep.equal([10, 11]);
   });
 
-  it("a reorganized block (same number, other hash) is asked again", async () => {
+  it("a reorganized branch (a new head of another hash) is asked again", async () => {
     const node = new FakeNode();
     const checker = node.checker();
     await read(checker);
-    node.head = { number: 10, hash: ethersLib.id("block 10, after a reorg") };
+    node.head = { number: 11, hash: ethersLib.id("block 11, after a reorg"), timestamp: 1_012 };
     node.decision = AccessDecision.Expired;
     expect((await read(checker)).reason).to.equal("expired");
     expect(node.calls).to.have.length(2);
@@ -131,6 +145,7 @@ describe("service/consent: ConsentChecker and HeadTracker", () => {
     });
 
     it("rejects when the node has no latest block or cannot be reached", async () => {
+      // Without `send`, the follower asks getBlock("latest").
       const tracker = new HeadTracker({ getBlock: async () => null } as unknown as ethersLib.Provider);
       let message = "";
       await tracker.current().catch((error: Error) => (message = error.message));

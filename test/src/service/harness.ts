@@ -162,6 +162,12 @@ export async function gatewayFixture() {
 
 export type GatewayFixture = Awaited<ReturnType<typeof gatewayFixture>>;
 
+/**
+ * The public origin the harness's gateways are configured with (as behind a proxy), so that a restart on another
+ * port keeps the audience readers sign.
+ */
+export const GATEWAY_ORIGIN = "https://gateway.twinledger.test";
+
 /** A running gateway over a fixture, its clients, and a temp folder for its database. */
 export class GatewayHarness {
   gateway!: Gateway;
@@ -191,6 +197,7 @@ export class GatewayHarness {
       chainId: f.chainId,
       dbPath: this.dbPath,
       auditors: [f.governance.address],
+      origin: GATEWAY_ORIGIN,
       ...this.extra,
     });
     this.url = await this.gateway.listen();
@@ -208,6 +215,8 @@ export class GatewayHarness {
       signer,
       chainId: this.f.chainId,
       consentAddress: this.f.consentAddress,
+      operator: this.f.hospital.address,
+      origin: this.extra.origin ?? GATEWAY_ORIGIN,
     });
   }
 

@@ -49,6 +49,7 @@ describe("query gateway over TwinPipeline", function () {
       signer: f.clinician,
       chainId: (await ethers.provider.getNetwork()).chainId,
       consentAddress: await f.consent.getAddress(),
+      operator: f.hospital.address,
     });
   });
 
@@ -91,6 +92,7 @@ describe("query gateway over TwinPipeline", function () {
       signer: f.patient,
       chainId: (await ethers.provider.getNetwork()).chainId,
       consentAddress: await f.consent.getAddress(),
+      operator: f.hospital.address,
     });
     const log = await patientClient.accessLog(f.twinId);
     if (!log.ok) throw new Error(JSON.stringify(log.body));

@@ -1,0 +1,159 @@
+import type { Provider } from "ethers";
+
+/** A block of the chain: the head a consent decision is taken at. */
+export interface ChainHead {
+  readonly number: number;
+  readonly hash: string;
+  /** The block's timestamp, unix seconds. */
+  readonly timestamp: number;
+}
+
+/** What the follower needs of a provider: raw JSON-RPC (`send`), which no ethers cache stands in front of. */
+interface RawProvider {
+  send(method: string, params: unknown[]): Promise<unknown>;
+}
+
+interface RpcBlock {
+  readonly number?: unknown;
+  readonly hash?: unknown;
+  readonly timestamp?: unknown;
+}
+
+/** Counts of what the follower asked of the node (for tests and the evaluation). */
+export interface HeadFollowerStats {
+  /** `eth_blockNumber` polls sent. */
+  readonly polls: number;
+  /** `eth_getBlockByNumber` fetches sent: one per new head seen. */
+  readonly blockFetches: number;
+}
+
+/**
+ * The gateway's own view of the chain head (issue 10, item 12).
+ *
+ * ethers' providers answer `getBlock("latest")` from a 250 ms cache, so a decision could rest on a head a quarter of a
+ * second old, and a query sent right after a revoke was mined could still be served on the block before it. The
+ * follower asks the node through `provider.send`, which no cache stands in front of:
+ *
+ * - `current()` joins the poll scheduled for the end of this event-loop turn, or schedules one: one `eth_blockNumber`
+ *   sent *after* the call, shared by every request of that turn. A request that arrives after a poll was sent waits
+ *   for the next one.
+ * - When the number is new, `eth_getBlockByNumber(n, false)` fetches that block (hash and timestamp) once; polls that
+ *   see the same number reuse it.
+ * - The head never goes back: a poll that answers a lower number than one already seen (a node behind a load
+ *   balancer that lags) keeps the higher head.
+ * - `follow(ms)` also polls every `ms` without requests, so the head is known before the next query arrives.
+ *
+ * **The bound.** Every decision rests on a head the node reported after the request reached the consent step. So if
+ * a revoke is mined in block N, every query whose decision starts after the node (or the gateway) has seen N is
+ * decided at N or later, and refused; none rests on an older head. What it does not see: a reorganization that
+ * replaces the head by another block of the same number, until the next number (the decisions are then asked at that
+ * number of the new branch: `eth_call` takes the number).
+ *
+ * Without `send` (a provider that only speaks the ethers `Provider` API), the follower falls back to
+ * `getBlock("latest")`, and the bound is that provider's cache (250 ms for ethers' JSON-RPC providers).
+ */
+export class HeadFollower {
+  private next: Promise<ChainHead> | null = null;
+  private latest: ChainHead | null = null;
+  private fetching: { number: number; block: Promise<ChainHead> } | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private counts = { polls: 0, blockFetches: 0 };
+
+  constructor(private readonly provider: Provider) {}
+
+  get stats(): HeadFollowerStats {
+    return { ...this.counts };
+  }
+
+  /** The highest head seen so far (null before the first poll). */
+  get seen(): ChainHead | null {
+    return this.latest;
+  }
+
+  /** The head a request arriving now is decided at: from a poll sent after this call. */
+  current(): Promise<ChainHead> {
+    if (this.next !== null) return this.next;
+    const next = new Promise<ChainHead>((resolve, reject) => {
+      setImmediate(() => {
+        this.next = null; // requests from now on need a poll sent after they arrived
+        Promise.resolve()
+          .then(() => this.poll())
+          .then(resolve, reject);
+      });
+    });
+    this.next = next;
+    return next;
+  }
+
+  /** Polls every `ms` in the background too (0 stops); errors are left to the next request's poll. */
+  follow(ms: number): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    if (ms <= 0) return;
+    this.timer = setInterval(() => {
+      this.current().catch(() => undefined);
+    }, ms);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.follow(0);
+  }
+
+  private async poll(): Promise<ChainHead> {
+    const raw = rawOf(this.provider);
+    if (raw === null) return this.keep(await this.viaGetBlock());
+    this.counts.polls += 1;
+    const number = quantity(await raw.send("eth_blockNumber", []), "block number");
+    const latest = this.latest;
+    if (latest !== null && number <= latest.number) return latest;
+    // One fetch per new number, shared by the polls that see it while it is in flight.
+    if (this.fetching === null || this.fetching.number !== number) {
+      this.counts.blockFetches += 1;
+      const block = this.fetchBlock(raw, number);
+      const fetching = { number, block };
+      this.fetching = fetching;
+      block.then(
+        () => this.fetching === fetching && (this.fetching = null),
+        () => this.fetching === fetching && (this.fetching = null),
+      );
+    }
+    return this.keep(await this.fetching.block);
+  }
+
+  private async fetchBlock(raw: RawProvider, number: number): Promise<ChainHead> {
+    const block = (await raw.send("eth_getBlockByNumber", [`0x${number.toString(16)}`, false])) as RpcBlock | null;
+    if (block === null || typeof block !== "object" || typeof block.hash !== "string") {
+      throw new Error("the node returned no block for the head number");
+    }
+    return {
+      number: quantity(block.number, "block number"),
+      hash: block.hash,
+      timestamp: quantity(block.timestamp, "block timestamp"),
+    };
+  }
+
+  private async viaGetBlock(): Promise<ChainHead> {
+    const block = await this.provider.getBlock("latest");
+    if (block === null || block.hash === null) throw new Error("the node returned no latest block");
+    return { number: block.number, hash: block.hash, timestamp: block.timestamp };
+  }
+
+  /** The head from now on: the higher of `head` and the head already seen. */
+  private keep(head: ChainHead): ChainHead {
+    if (this.latest === null || head.number > this.latest.number) this.latest = head;
+    else if (head.number === this.latest.number && head.hash !== this.latest.hash) this.latest = head; // reorg
+    return this.latest;
+  }
+}
+
+function rawOf(provider: Provider): RawProvider | null {
+  const send = (provider as Partial<RawProvider>).send;
+  return typeof send === "function" ? (provider as unknown as RawProvider) : null;
+}
+
+function quantity(value: unknown, what: string): number {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return value;
+  if (typeof value === "string" && /^0x[0-9a-fA-F]{1,13}$/.test(value)) return Number.parseInt(value, 16);
+  throw new Error(`the node returned a malformed ${what}`);
+}
