@@ -30,7 +30,7 @@ import type {
   VersionOutcome,
   WearableIngestSummary,
 } from "./pipeline-types";
-import { prepareBatch, ReadingBatcher, splitIntoBatches, type BatchPolicy } from "./reading-batcher";
+import { batchPlaintextBytes, planBatches, prepareBatch, ReadingBatcher, type BatchPolicy } from "./reading-batcher";
 import { readingCommitment, readingTimestampSeconds } from "./reading-commitment";
 import type {
   BatchAnchor,
@@ -624,9 +624,9 @@ export class TwinPipeline implements TwinDataReader {
 
     const pending = this.#batcher.take(twinId);
     const intakes = slot.index.intakes;
-    const chunks = splitIntoBatches(pending, this.#batcher.policy.maxReadings).map((readings) =>
-      prepareBatch(twinId, readings),
-    );
+    const plan = planBatches(pending, this.#batcher.policy);
+    const chunks = plan.batches.map((readings) => prepareBatch(twinId, readings));
+    const batchBytes = batchPlaintextBytes(this.#batcher.policy);
     const patient = await this.#options.patientPublicKey(twinId);
     const readers = this.#readersFor(slot, WEARABLE, patient);
     const stored: { key: string; cid: string; contentHash: string }[] = [];
@@ -634,7 +634,7 @@ export class TwinPipeline implements TwinDataReader {
       for (const chunk of chunks) {
         const key = `wearable-batch/${slot.index.nextBatch + stored.length}`;
         const put = await this.#options.vault.put(
-          encodeBatch(chunk.readings),
+          encodeBatch(chunk.readings, batchBytes),
           { twinId, recordKey: key, category: WEARABLE },
           readers,
         );
@@ -672,8 +672,12 @@ export class TwinPipeline implements TwinDataReader {
       slot.batchByKey.set(entry.key, entry);
       slot.trees.set(entry.key, chunks[i].tree);
     }
-    // The readings of batches that did not get anchored go back to pending, in a fresh intake.
-    const unanchored = chunks.slice(entries.length).flatMap((chunk) => chunk.readings.map((r) => r.reading));
+    // The readings of batches that did not get anchored, and those the cadence keeps for the next period, go back to
+    // pending, in a fresh intake.
+    const unanchored = [
+      ...chunks.slice(entries.length).flatMap((chunk) => chunk.readings.map((r) => r.reading)),
+      ...plan.waiting,
+    ];
     slot.index.intakes = [];
     slot.openedIntakes.clear();
     if (unanchored.length > 0) {
