@@ -81,6 +81,9 @@ export interface GrantEntry {
   /** The reader's public key as hex (compressed or not). */
   readonly publicKey: string;
   readonly categoryMask: number;
+  /** The grant's window in seconds, as on chain; new records are sealed for the reader until `validUntil`. */
+  readonly validFrom?: number;
+  readonly validUntil?: number;
 }
 
 export interface TwinIndex {
