@@ -45,6 +45,8 @@ import { anchorRecordBatch, type AnchoredRecords } from "./record-anchoring";
 import { anchorFailed, sendWithNonces } from "./transactions";
 import {
   emptyTwinIndex,
+  erasedTwinIndex,
+  indexKeyOf,
   TwinIndexFolder,
   type BatchEntry,
   type GrantEntry,
@@ -55,7 +57,8 @@ import {
 
 /** The in-memory state of one twin. */
 interface TwinSlot {
-  readonly index: TwinIndex;
+  /** Replaced by its erased form on erasure. */
+  index: TwinIndex;
   /** Null once erased. */
   engine: TwinEngine | null;
   /** Record key → the entry whose record the engine holds. */
@@ -113,7 +116,10 @@ export class TwinPipeline implements TwinDataReader {
 
   private constructor(options: TwinPipelineOptions) {
     this.#options = options;
-    this.#folder = new TwinIndexFolder(options.indexFolder, { fsync: options.fsync ?? true });
+    this.#folder = new TwinIndexFolder(options.indexFolder, {
+      fsync: options.fsync ?? true,
+      key: indexKeyOf(options.custodianKey),
+    });
     this.#batcher = new ReadingBatcher(options.batchPolicy);
     this.#custodianPublicKey = hexlify(publicKeyOf(options.custodianKey));
     this.#clock = options.clock ?? Date.now;
@@ -371,9 +377,8 @@ export class TwinPipeline implements TwinDataReader {
       this.#twins.set(id, slot);
       this.#batcher.take(id);
       const receipt = await this.#options.vault.erase(id);
-      slot.index.erasedAt ??= receipt.erasedAt;
-      slot.index.intakes = [];
-      slot.index.grants = [];
+      // what links the twin to the hospital (record keys, patient link, digests, readers) goes with the keys
+      slot.index = erasedTwinIndex(slot.index, slot.index.erasedAt ?? receipt.erasedAt);
       slot.engine = null;
       slot.effective.clear();
       slot.trees.clear();
@@ -383,7 +388,7 @@ export class TwinPipeline implements TwinDataReader {
       await this.#folder.save(slot.index);
       return {
         twinId: id,
-        erasedAt: slot.index.erasedAt,
+        erasedAt: slot.index.erasedAt as string,
         destroyedKeys: receipt.destroyedKeys,
         deletedBlobs: receipt.deletedBlobs,
       };
@@ -925,14 +930,20 @@ export class TwinPipeline implements TwinDataReader {
   // Restart
   // ------------------------------------------------------------------------------------------------------------
 
-  async #restore(index: TwinIndex): Promise<void> {
-    const slot = this.#newSlot(index);
-    this.#twins.set(index.twinId, slot);
-    if (index.erasedAt === null && (await this.#options.vault.keys.erasure(index.twinId))) {
-      // erased in the key store, but the process stopped before the index said so
-      index.erasedAt = (await this.#options.vault.keys.erasure(index.twinId))?.erasedAt ?? new Date().toISOString();
+  async #restore(loaded: TwinIndex): Promise<void> {
+    let index = loaded;
+    const erasure = index.erasedAt === null ? await this.#options.vault.keys.erasure(index.twinId) : undefined;
+    // erased in the key store but the process stopped before the index said so, or an index erased before erasure
+    // dropped the hospital links: keep only its erased form
+    if (
+      erasure !== undefined ||
+      (index.erasedAt !== null && (index.patientLink !== undefined || index.records.some((entry) => entry.key !== "")))
+    ) {
+      index = erasedTwinIndex(index, index.erasedAt ?? erasure?.erasedAt ?? new Date().toISOString());
       await this.#folder.save(index);
     }
+    const slot = this.#newSlot(index);
+    this.#twins.set(index.twinId, slot);
     if (index.erasedAt !== null) {
       slot.engine = null;
       return;
