@@ -1,5 +1,5 @@
 import { getAddress } from "ethers";
-import type { PublicKeyLike } from "../crypto";
+import { addressOf, type PublicKeyLike } from "../crypto";
 import type { ConsentPolicy } from "../../typechain-types";
 import type { TwinPipeline } from "./twin-pipeline";
 
@@ -11,7 +11,10 @@ export interface ReaderSyncReport {
   readonly granted: number;
   /** Pairs whose keys were withdrawn (revoked, ended, or the reader's public key unknown). */
   readonly withdrawn: number;
-  /** Grantees whose public key the directory does not know: nothing is sealed for them (checksummed addresses). */
+  /**
+   * Grantees whose public key the directory does not know (or gives a key of another address): nothing is sealed for
+   * them, retried on the next sync (checksummed addresses).
+   */
   readonly unknownReaders: readonly string[];
   /** Grants ended by the clock since the last sync (`TwinPipeline.expireGrants`). */
   readonly expired: number;
@@ -87,7 +90,9 @@ export class ReaderSync {
       const grant = await consent.grantOf(twinId, grantee, { blockTag: to });
       const now = Math.floor(pipeline.now() / 1000);
       const live = grant.revokedAt === 0n && grant.categories !== 0n && Number(grant.validUntil) > now;
-      const publicKey = live ? await this.#options.publicKeyOf(grantee) : undefined;
+      const known = live ? await this.#options.publicKeyOf(grantee) : undefined;
+      // a key that is not the grantee's own is not used: the keys must open for the account the grant names
+      const publicKey = known !== undefined && addressOf(known) === grantee ? known : undefined;
       if (live && publicKey !== undefined) {
         await pipeline.grantReader(twinId, publicKey, Number(grant.categories), {
           validFrom: Number(grant.validFrom),
