@@ -43,3 +43,13 @@ export {
   type PublicKeyLike,
 } from "./reader-keys";
 export { openRecord, sealRecord, type ReaderWrappedKey, type SealedRecord } from "./sealed-record";
+export {
+  pad,
+  paddedLength,
+  padmeLength,
+  padTo,
+  PADDING_MARKER,
+  powerOfTwoLength,
+  unpad,
+  type PaddingScheme,
+} from "./padding";

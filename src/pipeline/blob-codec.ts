@@ -1,4 +1,5 @@
 import type { Resource } from "@medplum/fhirtypes";
+import { pad, padTo, unpad, type PaddingScheme } from "../crypto";
 import { rebuildRecord } from "../fhir";
 import type { TwinRecord, VitalReading } from "../fhir/records";
 import { canonicalJson } from "../twin";
@@ -17,10 +18,18 @@ import { PipelineError } from "./errors";
  *   again);
  * - a batch of wearable readings: `{"format":"twinledger-reading-batch/1","readings":[{"reading","salt"}]}`;
  * - an intake (readings received, not yet batched): `{"format":"twinledger-reading-intake/1","readings":[...]}`.
+ *
+ * Every plaintext is padded before it is sealed (src/crypto/padding.ts: `‖ 0x80 ‖ 0x00…`), so that a blob's size does
+ * not tell which record it holds: records and intakes to their Padmé bucket above {@link RECORD_PADDING}'s floor,
+ * a reading batch to the fixed size its batch policy gives (see `batchPlaintextBytes`). Decoding strips the padding;
+ * blobs sealed before padding still decode.
  */
 export const RECORD_FORMAT = "twinledger-record/2";
 export const READING_BATCH_FORMAT = "twinledger-reading-batch/1";
 export const READING_INTAKE_FORMAT = "twinledger-reading-intake/1";
+
+/** Records and intakes: Padmé buckets, at least 512 bytes (≤ 12 % overhead above that). */
+export const RECORD_PADDING: PaddingScheme = Object.freeze({ floor: 512, bucket: "padme" });
 
 const utf8 = new TextEncoder();
 const text = new TextDecoder("utf-8", { fatal: true });
@@ -33,14 +42,14 @@ export interface DecodedRecord {
 
 /** The plaintext of an EMR record: the record as ingest built it, and the readings it carries. */
 export function encodeRecord(record: TwinRecord, readings: readonly VitalReading[]): Uint8Array {
-  return utf8.encode(canonicalJson({ format: RECORD_FORMAT, record, readings }));
+  return pad(utf8.encode(canonicalJson({ format: RECORD_FORMAT, record, readings })), RECORD_PADDING);
 }
 
 /** Rebuild a record (and its readings) from its plaintext; `key` is the key it was stored under. */
 export function decodeRecord(plaintext: Uint8Array, key: string): DecodedRecord {
   let value: unknown;
   try {
-    value = JSON.parse(text.decode(plaintext));
+    value = JSON.parse(text.decode(unpad(plaintext)));
   } catch (cause) {
     throw new PipelineError("INDEX_CORRUPT", `record ${key} does not decode as JSON`, { cause });
   }
@@ -86,8 +95,15 @@ export interface SaltedReading {
   readonly salt: string;
 }
 
-export function encodeBatch(readings: readonly SaltedReading[]): Uint8Array {
-  return utf8.encode(JSON.stringify({ format: READING_BATCH_FORMAT, readings }));
+/**
+ * The plaintext of a batch, padded to `size` bytes when given (the policy's fixed batch size, so that every batch of
+ * a cadence seals to the same size whatever its count), or else to a power of two above 512 bytes. A batch larger
+ * than `size` goes to the next power of two above it.
+ */
+export function encodeBatch(readings: readonly SaltedReading[], size?: number): Uint8Array {
+  const json = utf8.encode(JSON.stringify({ format: READING_BATCH_FORMAT, readings }));
+  const scheme: PaddingScheme = { floor: size ?? 512, bucket: "power-of-two" };
+  return size !== undefined && json.length < size ? padTo(json, size) : pad(json, scheme);
 }
 
 export function decodeBatch(plaintext: Uint8Array, key: string): SaltedReading[] {
@@ -99,7 +115,7 @@ export function decodeBatch(plaintext: Uint8Array, key: string): SaltedReading[]
 }
 
 export function encodeIntake(readings: readonly VitalReading[]): Uint8Array {
-  return utf8.encode(JSON.stringify({ format: READING_INTAKE_FORMAT, readings }));
+  return pad(utf8.encode(JSON.stringify({ format: READING_INTAKE_FORMAT, readings })), RECORD_PADDING);
 }
 
 export function decodeIntake(plaintext: Uint8Array, key: string): VitalReading[] {
@@ -112,7 +128,7 @@ export function decodeIntake(plaintext: Uint8Array, key: string): VitalReading[]
 
 function parseJson(plaintext: Uint8Array, key: string): unknown {
   try {
-    return JSON.parse(text.decode(plaintext)) as unknown;
+    return JSON.parse(text.decode(unpad(plaintext))) as unknown;
   } catch (cause) {
     throw new PipelineError("INDEX_CORRUPT", `${key} does not decode as JSON`, { cause });
   }

@@ -25,7 +25,10 @@ export {
   scaledReadingValue,
 } from "./reading-commitment";
 export {
+  BATCH_BYTES_PER_READING,
+  batchPlaintextBytes,
   DEFAULT_BATCH_POLICY,
+  planBatches,
   prepareBatch,
   ReadingBatcher,
   resolveBatchPolicy,
@@ -34,9 +37,10 @@ export {
   type PendingReadings,
   type PreparedBatch,
 } from "./reading-batcher";
-export { READING_BATCH_FORMAT, READING_INTAKE_FORMAT, type SaltedReading } from "./blob-codec";
+export { READING_BATCH_FORMAT, READING_INTAKE_FORMAT, RECORD_PADDING, type SaltedReading } from "./blob-codec";
 export { TWIN_INDEX_FORMAT } from "./twin-index";
 export { TwinPipeline } from "./twin-pipeline";
+export { ReaderSync, type ReaderSyncOptions, type ReaderSyncReport } from "./reader-sync";
 export {
   anchorRecordBatch,
   recordsAnchorIn,

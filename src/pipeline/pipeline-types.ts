@@ -116,12 +116,14 @@ export interface ReaderGrantSummary {
   readonly twinId: string;
   /** Checksummed address of the grantee. */
   readonly reader: string;
-  /** The categories the grantee now holds (this grant merged with earlier ones). */
+  /** The categories the grantee now holds: exactly the grant's (0 for a grant already ended). */
   readonly categoryMask: number;
   /** Record blobs re-wrapped for the grantee by this call. */
   readonly records: number;
   /** Batch blobs re-wrapped for the grantee by this call. */
   readonly batches: number;
+  /** Wrapped keys withdrawn because the grant no longer covers their category (a narrowed grant). */
+  readonly removedKeys: number;
 }
 
 /** What `erase` did. */

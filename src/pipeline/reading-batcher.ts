@@ -4,15 +4,49 @@ import { PipelineError } from "./errors";
 import type { SaltedReading } from "./blob-codec";
 import { newReadingSalt, readingCommitment, readingTimestampSeconds } from "./reading-commitment";
 
-/** When pending readings are batched and anchored. */
+/**
+ * When pending readings are batched and anchored.
+ *
+ * - `"cadence"` (the default): counts are hidden. Periods of `maxAgeMs` are aligned to the epoch, the same for every
+ *   twin; a twin's pending readings are due once the period in which the oldest of them arrived has ended, and a
+ *   flush makes exactly one batch of at most `maxReadings` readings (the oldest first; any more wait for the next
+ *   period), its plaintext padded to the fixed {@link batchPlaintextBytes} of the policy. So a stream makes one
+ *   anchor per period in which it sent anything, every blob of the same size, whatever its count.
+ * - `"size"`: the v1 behaviour, which reveals counts: due at `maxReadings` pending or when the oldest is `maxAgeMs`
+ *   old, split into batches of `maxReadings` (the number of batches per day tells the count), blobs padded to a
+ *   power of two only.
+ */
 export interface BatchPolicy {
-  /** Flush once this many readings are pending; also the largest batch (more are split). */
+  readonly mode: "cadence" | "size";
+  /** The largest batch. In "size" mode, also a flush once this many readings are pending. */
   readonly maxReadings: number;
-  /** Flush once the oldest pending reading was received this long ago. */
+  /** The cadence's period; in "size" mode, flush once the oldest pending reading was received this long ago. */
   readonly maxAgeMs: number;
 }
 
-export const DEFAULT_BATCH_POLICY: BatchPolicy = Object.freeze({ maxReadings: 1024, maxAgeMs: 15 * 60_000 });
+export const DEFAULT_BATCH_POLICY: BatchPolicy = Object.freeze({
+  mode: "cadence",
+  maxReadings: 1024,
+  maxAgeMs: 60 * 60_000,
+});
+
+/**
+ * Bytes a padded batch plaintext reserves per reading in "cadence" mode: a salted reading's JSON is ~230-300 bytes
+ * (sign, value, unit, time, device, category, 32-byte salt in hex).
+ */
+export const BATCH_BYTES_PER_READING = 320;
+
+/**
+ * The fixed size of a batch plaintext under the policy in "cadence" mode: the next power of two above
+ * `maxReadings × BATCH_BYTES_PER_READING` (a full batch fits), so every batch seals to the same size. Undefined in
+ * "size" mode (each batch to its own power of two).
+ */
+export function batchPlaintextBytes(policy: BatchPolicy): number | undefined {
+  if (policy.mode !== "cadence") return undefined;
+  let size = 512;
+  while (size < policy.maxReadings * BATCH_BYTES_PER_READING) size *= 2;
+  return size;
+}
 
 /** Validate a policy, filling defaults. Throws `INVALID_OPTIONS`. */
 export function resolveBatchPolicy(policy: Partial<BatchPolicy> = {}): BatchPolicy {
@@ -22,6 +56,12 @@ export function resolveBatchPolicy(policy: Partial<BatchPolicy> = {}): BatchPoli
   }
   if (!Number.isFinite(resolved.maxAgeMs) || resolved.maxAgeMs < 0) {
     throw new PipelineError("INVALID_OPTIONS", "batchPolicy.maxAgeMs must be a non-negative number");
+  }
+  if (resolved.mode !== "cadence" && resolved.mode !== "size") {
+    throw new PipelineError("INVALID_OPTIONS", 'batchPolicy.mode must be "cadence" or "size"');
+  }
+  if (resolved.mode === "cadence" && !(resolved.maxAgeMs >= 1)) {
+    throw new PipelineError("INVALID_OPTIONS", "batchPolicy.maxAgeMs (the cadence's period) must be at least 1 ms");
   }
   return Object.freeze(resolved);
 }
@@ -68,7 +108,9 @@ export class ReadingBatcher {
   isDue(twinId: string, now: number): boolean {
     const pending = this.#pending.get(twinId);
     if (pending === undefined) return false;
-    return pending.readings.length >= this.policy.maxReadings || now - pending.oldestReceivedAt >= this.policy.maxAgeMs;
+    const { mode, maxReadings, maxAgeMs } = this.policy;
+    if (mode === "cadence") return Math.floor(now / maxAgeMs) > Math.floor(pending.oldestReceivedAt / maxAgeMs);
+    return pending.readings.length >= maxReadings || now - pending.oldestReceivedAt >= maxAgeMs;
   }
 
   /** Twins with a batch due. */
@@ -82,6 +124,19 @@ export class ReadingBatcher {
     this.#pending.delete(twinId);
     return pending?.readings ?? [];
   }
+}
+
+/**
+ * The batches a flush makes of the pending readings, and the readings that wait: in "cadence" mode one batch of the
+ * oldest `maxReadings` (the rest wait for the next period); in "size" mode all of them in batches of `maxReadings`.
+ */
+export function planBatches(
+  readings: readonly VitalReading[],
+  policy: BatchPolicy,
+): { batches: VitalReading[][]; waiting: VitalReading[] } {
+  const batches = splitIntoBatches(readings, policy.maxReadings);
+  if (policy.mode === "size" || batches.length <= 1) return { batches, waiting: [] };
+  return { batches: batches.slice(0, 1), waiting: batches.slice(1).flat() };
 }
 
 /** Split readings into batches of at most `maxReadings`, in time order. */

@@ -30,7 +30,7 @@ import type {
   VersionOutcome,
   WearableIngestSummary,
 } from "./pipeline-types";
-import { prepareBatch, ReadingBatcher, splitIntoBatches, type BatchPolicy } from "./reading-batcher";
+import { batchPlaintextBytes, planBatches, prepareBatch, ReadingBatcher, type BatchPolicy } from "./reading-batcher";
 import { readingCommitment, readingTimestampSeconds } from "./reading-commitment";
 import type {
   BatchAnchor,
@@ -45,6 +45,8 @@ import { anchorRecordBatch, type AnchoredRecords } from "./record-anchoring";
 import { anchorFailed, sendWithNonces } from "./transactions";
 import {
   emptyTwinIndex,
+  erasedTwinIndex,
+  indexKeyOf,
   TwinIndexFolder,
   type BatchEntry,
   type GrantEntry,
@@ -55,7 +57,8 @@ import {
 
 /** The in-memory state of one twin. */
 interface TwinSlot {
-  readonly index: TwinIndex;
+  /** Replaced by its erased form on erasure. */
+  index: TwinIndex;
   /** Null once erased. */
   engine: TwinEngine | null;
   /** Record key → the entry whose record the engine holds. */
@@ -72,6 +75,11 @@ interface TwinSlot {
   readonly openedBatches: Map<string, OpenedBatch>;
   readonly openedIntakes: Map<string, VitalReading[]>;
   deviceSigner?: Signer;
+  /**
+   * Set when erasure begins (before any key is destroyed). A read in flight checks it after each blob it opens and
+   * before it answers, so nothing decrypted is returned or cached for the twin once erasure began.
+   */
+  erasing: boolean;
 }
 
 /** A batch opened once: its salted readings, their commitments, and each reading's anchor once built. */
@@ -108,7 +116,10 @@ export class TwinPipeline implements TwinDataReader {
 
   private constructor(options: TwinPipelineOptions) {
     this.#options = options;
-    this.#folder = new TwinIndexFolder(options.indexFolder, { fsync: options.fsync ?? true });
+    this.#folder = new TwinIndexFolder(options.indexFolder, {
+      fsync: options.fsync ?? true,
+      key: indexKeyOf(options.custodianKey),
+    });
     this.#batcher = new ReadingBatcher(options.batchPolicy);
     this.#custodianPublicKey = hexlify(publicKeyOf(options.custodianKey));
     this.#clock = options.clock ?? Date.now;
@@ -125,6 +136,11 @@ export class TwinPipeline implements TwinDataReader {
   /** The batch policy in force. */
   get batchPolicy(): BatchPolicy {
     return this.#batcher.policy;
+  }
+
+  /** The pipeline's clock (epoch ms): the batch cadence and the end of grants are judged by it. */
+  now(): number {
+    return this.#clock();
   }
 
   /** The twins the service holds (active or erased), lower-case ids. */
@@ -219,35 +235,62 @@ export class TwinPipeline implements TwinDataReader {
   }
 
   /**
-   * Give a reader the data keys of the twin's records in `categoryMask` (after the gateway saw the
-   * patient's ConsentGranted): each covered blob's data key is re-wrapped for the reader. Records
-   * stored later in those categories are sealed for the reader too.
+   * Follow a reader's on-chain grant (ConsentGranted or ConsentUpdated, see reader-sync.ts): the reader holds the data
+   * keys of exactly the twin's records in `categoryMask`, and records stored later are sealed for it while the grant's
+   * window lasts. Covered blobs' data keys are re-wrapped for the reader; keys of categories the grant no longer
+   * covers (a narrowed grant) are removed. A grant already ended (`validUntil` at or before the pipeline's clock)
+   * works as `revokeReader`. `validFrom` is kept for the record: keys are wrapped at once (the gateway judges the window
+   * on every read; a key given early opens nothing the grant will not cover).
+   * @param window The grant's `validFrom` and `validUntil` in seconds (no end when absent).
    */
-  grantReader(twinId: string, readerPublicKey: PublicKeyLike, categoryMask: number): Promise<ReaderGrantSummary> {
+  grantReader(
+    twinId: string,
+    readerPublicKey: PublicKeyLike,
+    categoryMask: number,
+    window: { readonly validFrom?: number; readonly validUntil?: number } = {},
+  ): Promise<ReaderGrantSummary> {
     return this.#exclusive(async () => {
       const slot = this.#readable(twinKey(twinId));
       if (!Number.isInteger(categoryMask) || categoryMask <= 0 || categoryMask > 0xffffffff) {
         throw new PipelineError("INVALID_OPTIONS", "categoryMask must be a non-zero uint32");
       }
+      for (const bound of [window.validFrom, window.validUntil]) {
+        if (bound !== undefined && (!Number.isSafeInteger(bound) || bound < 0)) {
+          throw new PipelineError("INVALID_OPTIONS", "a grant's window is in whole seconds");
+        }
+      }
       const publicKey = hexlify(normalizePublicKey(readerPublicKey));
       const reader = addressOf(publicKey);
+      if (window.validUntil !== undefined && window.validUntil <= this.#nowSeconds()) {
+        await this.#withdraw(slot, reader, () => true);
+        slot.index.grants = slot.index.grants.filter((grant) => grant.reader !== reader);
+        await this.#folder.save(slot.index);
+        return { twinId: slot.index.twinId, reader, categoryMask: 0, records: 0, batches: 0, removedKeys: 0 };
+      }
       const records = slot.index.records.filter((entry) => (entry.category & categoryMask) !== 0);
       const batches = (categoryMask & WEARABLE) !== 0 ? slot.index.batches : [];
       const cids = [...records.map((entry) => entry.anchor.cid), ...batches.map((batch) => batch.cid)];
       await this.#options.vault.addReader(slot.index.twinId, cids, this.#options.custodianKey, publicKey);
-      const earlier = slot.index.grants.find((grant) => grant.reader === reader);
-      const merged = (earlier?.categoryMask ?? 0) | categoryMask;
+      // a narrowed grant: the keys of what it no longer covers go
+      const removedKeys = await this.#withdraw(slot, reader, (category) => (category & categoryMask) === 0);
       slot.index.grants = [
         ...slot.index.grants.filter((grant) => grant.reader !== reader),
-        { reader, publicKey, categoryMask: merged },
+        {
+          reader,
+          publicKey,
+          categoryMask,
+          ...(window.validFrom !== undefined ? { validFrom: window.validFrom } : {}),
+          ...(window.validUntil !== undefined ? { validUntil: window.validUntil } : {}),
+        },
       ];
       await this.#folder.save(slot.index);
       return {
         twinId: slot.index.twinId,
         reader,
-        categoryMask: merged,
+        categoryMask,
         records: records.length,
         batches: batches.length,
+        removedKeys,
       };
     });
   }
@@ -260,17 +303,56 @@ export class TwinPipeline implements TwinDataReader {
     return this.#exclusive(async () => {
       const slot = this.#readable(twinKey(twinId));
       const address = getAddress(reader);
-      let removed = 0;
-      const cids = [...slot.index.records.map((e) => e.anchor.cid), ...slot.index.batches.map((b) => b.cid)];
-      for (const recordCid of cids) {
-        if (await this.#options.vault.keys.remove({ twinId: slot.index.twinId, recordCid, reader: address })) {
-          removed += 1;
-        }
-      }
+      const removed = await this.#withdraw(slot, address, () => true);
       slot.index.grants = slot.index.grants.filter((grant) => grant.reader !== address);
       await this.#folder.save(slot.index);
       return removed;
     });
+  }
+
+  /**
+   * End the grants whose `validUntil` has passed by the pipeline's clock, on every twin: their keys are withdrawn (as
+   * `revokeReader`). New records are not sealed for them from `validUntil` on in any case; call this from a timer, or
+   * let `ReaderSync` call it. Returns the number of grants ended.
+   */
+  expireGrants(): Promise<number> {
+    return this.#exclusive(async () => {
+      const now = this.#nowSeconds();
+      let ended = 0;
+      for (const slot of this.#twins.values()) {
+        if (slot.erasing || slot.index.erasedAt !== null) continue;
+        const expired = slot.index.grants.filter((grant) => grant.validUntil !== undefined && grant.validUntil <= now);
+        if (expired.length === 0) continue;
+        for (const grant of expired) await this.#withdraw(slot, grant.reader, () => true);
+        slot.index.grants = slot.index.grants.filter((grant) => !expired.includes(grant));
+        await this.#folder.save(slot.index);
+        ended += expired.length;
+      }
+      return ended;
+    });
+  }
+
+  /** The readers the twin's new records in a category are sealed for now (besides the custodian and the patient). */
+  readersOf(twinId: string, category: number): string[] {
+    const slot = this.#readable(twinKey(twinId));
+    return this.#liveGrants(slot, category).map((grant) => grant.reader);
+  }
+
+  /** Remove a reader's keys of the twin's blobs whose category `drop` selects; returns how many were removed. */
+  async #withdraw(slot: TwinSlot, reader: string, drop: (category: number) => boolean): Promise<number> {
+    const cids = [
+      ...slot.index.records.filter((entry) => drop(entry.category)).map((entry) => entry.anchor.cid),
+      ...(drop(WEARABLE) ? slot.index.batches.map((batch) => batch.cid) : []),
+    ];
+    let removed = 0;
+    for (const recordCid of cids) {
+      if (await this.#options.vault.keys.remove({ twinId: slot.index.twinId, recordCid, reader })) removed += 1;
+    }
+    return removed;
+  }
+
+  #nowSeconds(): number {
+    return Math.floor(this.#clock() / 1000);
   }
 
   /**
@@ -291,12 +373,12 @@ export class TwinPipeline implements TwinDataReader {
         );
       }
       const slot = this.#twins.get(id) ?? this.#newSlot(emptyTwinIndex(id));
+      slot.erasing = true; // reads in flight from here on answer TWIN_ERASED
       this.#twins.set(id, slot);
       this.#batcher.take(id);
       const receipt = await this.#options.vault.erase(id);
-      slot.index.erasedAt ??= receipt.erasedAt;
-      slot.index.intakes = [];
-      slot.index.grants = [];
+      // what links the twin to the hospital (record keys, patient link, digests, readers) goes with the keys
+      slot.index = erasedTwinIndex(slot.index, slot.index.erasedAt ?? receipt.erasedAt);
       slot.engine = null;
       slot.effective.clear();
       slot.trees.clear();
@@ -306,7 +388,7 @@ export class TwinPipeline implements TwinDataReader {
       await this.#folder.save(slot.index);
       return {
         twinId: id,
-        erasedAt: slot.index.erasedAt,
+        erasedAt: slot.index.erasedAt as string,
         destroyedKeys: receipt.destroyedKeys,
         deletedBlobs: receipt.deletedBlobs,
       };
@@ -355,12 +437,14 @@ export class TwinPipeline implements TwinDataReader {
     const entries = [...slot.effective.values()]
       .filter((entry) => (entry.category & categoryMask) !== 0)
       .sort((a, b) => compareSequence(a.anchor.sequence, b.anchor.sequence));
-    return unwrapped(
+    const proven = await unwrapped(
       mapLimit(entries, PARALLEL_IO, async (entry): Promise<ProvenRecord> => ({
         record: (await this.#openRecord(slot, entry)).record,
         anchor: entry.anchor,
       })),
     );
+    this.#stillReadable(slot);
+    return proven;
   }
 
   async readings(twinId: string, query: ReadingsQuery): Promise<readonly ProvenReading[]> {
@@ -393,6 +477,7 @@ export class TwinPipeline implements TwinDataReader {
         if (wanted(reading)) out.push({ reading, anchor: null, recordAnchor: entry.anchor });
       }
     }
+    this.#stillReadable(slot);
     return out.sort(
       (a, b) =>
         a.reading.at - b.reading.at || (a.reading.sign < b.reading.sign ? -1 : a.reading.sign > b.reading.sign ? 1 : 0),
@@ -624,9 +709,9 @@ export class TwinPipeline implements TwinDataReader {
 
     const pending = this.#batcher.take(twinId);
     const intakes = slot.index.intakes;
-    const chunks = splitIntoBatches(pending, this.#batcher.policy.maxReadings).map((readings) =>
-      prepareBatch(twinId, readings),
-    );
+    const plan = planBatches(pending, this.#batcher.policy);
+    const chunks = plan.batches.map((readings) => prepareBatch(twinId, readings));
+    const batchBytes = batchPlaintextBytes(this.#batcher.policy);
     const patient = await this.#options.patientPublicKey(twinId);
     const readers = this.#readersFor(slot, WEARABLE, patient);
     const stored: { key: string; cid: string; contentHash: string }[] = [];
@@ -634,7 +719,7 @@ export class TwinPipeline implements TwinDataReader {
       for (const chunk of chunks) {
         const key = `wearable-batch/${slot.index.nextBatch + stored.length}`;
         const put = await this.#options.vault.put(
-          encodeBatch(chunk.readings),
+          encodeBatch(chunk.readings, batchBytes),
           { twinId, recordKey: key, category: WEARABLE },
           readers,
         );
@@ -672,8 +757,12 @@ export class TwinPipeline implements TwinDataReader {
       slot.batchByKey.set(entry.key, entry);
       slot.trees.set(entry.key, chunks[i].tree);
     }
-    // The readings of batches that did not get anchored go back to pending, in a fresh intake.
-    const unanchored = chunks.slice(entries.length).flatMap((chunk) => chunk.readings.map((r) => r.reading));
+    // The readings of batches that did not get anchored, and those the cadence keeps for the next period, go back to
+    // pending, in a fresh intake.
+    const unanchored = [
+      ...chunks.slice(entries.length).flatMap((chunk) => chunk.readings.map((r) => r.reading)),
+      ...plan.waiting,
+    ];
     slot.index.intakes = [];
     slot.openedIntakes.clear();
     if (unanchored.length > 0) {
@@ -841,14 +930,20 @@ export class TwinPipeline implements TwinDataReader {
   // Restart
   // ------------------------------------------------------------------------------------------------------------
 
-  async #restore(index: TwinIndex): Promise<void> {
-    const slot = this.#newSlot(index);
-    this.#twins.set(index.twinId, slot);
-    if (index.erasedAt === null && (await this.#options.vault.keys.erasure(index.twinId))) {
-      // erased in the key store, but the process stopped before the index said so
-      index.erasedAt = (await this.#options.vault.keys.erasure(index.twinId))?.erasedAt ?? new Date().toISOString();
+  async #restore(loaded: TwinIndex): Promise<void> {
+    let index = loaded;
+    const erasure = index.erasedAt === null ? await this.#options.vault.keys.erasure(index.twinId) : undefined;
+    // erased in the key store but the process stopped before the index said so, or an index erased before erasure
+    // dropped the hospital links: keep only its erased form
+    if (
+      erasure !== undefined ||
+      (index.erasedAt !== null && (index.patientLink !== undefined || index.records.some((entry) => entry.key !== "")))
+    ) {
+      index = erasedTwinIndex(index, index.erasedAt ?? erasure?.erasedAt ?? new Date().toISOString());
       await this.#folder.save(index);
     }
+    const slot = this.#newSlot(index);
+    this.#twins.set(index.twinId, slot);
     if (index.erasedAt !== null) {
       slot.engine = null;
       return;
@@ -912,6 +1007,7 @@ export class TwinPipeline implements TwinDataReader {
       openedRecords: new Map(),
       openedBatches: new Map(),
       openedIntakes: new Map(),
+      erasing: index.erasedAt !== null,
     };
     return slot;
   }
@@ -925,8 +1021,15 @@ export class TwinPipeline implements TwinDataReader {
   /** The slot of a twin whose data can be read: throws `TWIN_UNKNOWN` or `TWIN_ERASED`. */
   #readable(twinId: string): TwinSlot {
     const slot = this.#slot(twinId);
-    if (slot.index.erasedAt !== null || slot.engine === null) throw erased(twinId, slot.index.erasedAt);
+    this.#stillReadable(slot);
     return slot;
+  }
+
+  /** Throws `TWIN_ERASED` once the twin's erasure began: called after every await of a read, before it caches. */
+  #stillReadable(slot: TwinSlot): void {
+    if (slot.erasing || slot.index.erasedAt !== null || slot.engine === null) {
+      throw erased(slot.index.twinId, slot.index.erasedAt);
+    }
   }
 
   #refuseErased(twinId: string): void {
@@ -934,12 +1037,17 @@ export class TwinPipeline implements TwinDataReader {
     if (slot !== undefined && slot.index.erasedAt !== null) throw erased(twinId, slot.index.erasedAt);
   }
 
-  /** The custodian, the patient and every grantee whose grant covers the category. */
+  /** The custodian, the patient and every grantee whose grant covers the category and has not ended. */
   #readersFor(slot: TwinSlot, category: number, patient: PublicKeyLike): PublicKeyLike[] {
-    const grantees = slot.index.grants
-      .filter((grant: GrantEntry) => (grant.categoryMask & category) !== 0)
-      .map((grant) => grant.publicKey);
-    return [this.#custodianPublicKey, patient, ...grantees];
+    return [this.#custodianPublicKey, patient, ...this.#liveGrants(slot, category).map((grant) => grant.publicKey)];
+  }
+
+  /** Grants that cover the category and whose `validUntil` is still ahead of the pipeline's clock. */
+  #liveGrants(slot: TwinSlot, category: number): GrantEntry[] {
+    const now = this.#nowSeconds();
+    return slot.index.grants.filter(
+      (grant) => (grant.categoryMask & category) !== 0 && (grant.validUntil === undefined || grant.validUntil > now),
+    );
   }
 
   async #registryContract(): Promise<TwinRegistry> {
@@ -982,6 +1090,7 @@ export class TwinPipeline implements TwinDataReader {
       { twinId: slot.index.twinId, recordKey: entry.key, category: entry.category },
       this.#options.custodianKey,
     );
+    this.#stillReadable(slot);
     const decoded = decodeRecord(plaintext, entry.key);
     slot.openedRecords.set(entry.anchor.cid, decoded);
     return decoded;
@@ -992,6 +1101,7 @@ export class TwinPipeline implements TwinDataReader {
     let opened = slot.openedBatches.get(batch.key);
     if (opened === undefined) {
       const salted = await this.#openBatch(slot, batch);
+      this.#stillReadable(slot);
       const hashes = salted.map(({ reading, salt }) => readingCommitment(salt, slot.index.twinId, reading));
       opened = { salted, hashes, anchors: new Array<BatchAnchor | undefined>(salted.length) };
       slot.openedBatches.set(batch.key, opened);
@@ -1016,6 +1126,7 @@ export class TwinPipeline implements TwinDataReader {
       { twinId: slot.index.twinId, recordKey: intake.key, category: WEARABLE },
       this.#options.custodianKey,
     );
+    this.#stillReadable(slot);
     const readings = decodeIntake(plaintext, intake.key);
     slot.openedIntakes.set(intake.cid, readings);
     return readings;

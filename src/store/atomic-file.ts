@@ -2,6 +2,9 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, unlink, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
+/** Folders the stores create: owner only (0700), so file names (twin ids, content ids) are not listed by others. */
+export const DIRECTORY_MODE = 0o700;
+
 /** How {@link writeFileAtomic} writes. */
 export interface AtomicWriteOptions {
   /** File mode of the new file. */
@@ -18,14 +21,14 @@ export interface AtomicWriteOptions {
 export async function writeFileAtomic(path: string, bytes: Uint8Array, options: AtomicWriteOptions): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  await mkdir(dir, { recursive: true });
+  await mkdir(dir, { recursive: true, mode: DIRECTORY_MODE });
   let handle: FileHandle;
   try {
     handle = await open(temp, "wx", options.mode);
   } catch (error) {
     if (!isFsError(error, "ENOENT")) throw error;
     // an empty folder was removed concurrently (e.g. the last key of a record): recreate it once
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: DIRECTORY_MODE });
     handle = await open(temp, "wx", options.mode);
   }
   try {

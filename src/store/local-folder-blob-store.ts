@@ -13,7 +13,8 @@ export interface LocalFolderBlobStoreOptions {
 
 /**
  * The embedded default {@link BlobStore}: one file per blob under a folder,
- * `<root>/<shard>/<cid>`, written atomically (temporary file, then rename).
+ * `<root>/<shard>/<cid>`, written atomically (temporary file, then rename), files 0600 and folders 0700 (the
+ * blobs are sealed, but which blobs exist and when they were written is the custodian's business).
  *
  * @dev Every id starts with the same 7 characters (`bafkrei`: multibase, version, codec and
  * multihash header), so the shard is the next two characters, which come from the first byte
@@ -38,7 +39,7 @@ export class LocalFolderBlobStore implements BlobStore {
   async put(bytes: Uint8Array): Promise<string> {
     const cid = cidOf(bytes);
     try {
-      await writeFileAtomic(this.pathOf(cid), bytes, { mode: 0o644, fsync: this.#fsync });
+      await writeFileAtomic(this.pathOf(cid), bytes, { mode: 0o600, fsync: this.#fsync });
     } catch (cause) {
       throw new StoreError("STORE_IO", `cannot write blob ${cid}`, { cause });
     }

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { readFile, writeFile } from "node:fs/promises";
-import { openRecord } from "../../../src/crypto";
+import { openRecord, unpad } from "../../../src/crypto";
 import { verifyReadingAnchor, verifyRecordAnchor, verifyStateAnchor } from "../../../src/pipeline";
 import { DataCategory } from "../../../src/vocabulary";
 import { expectCode, expectRejectCode } from "../crypto/expect-error";
@@ -38,7 +38,7 @@ describe("pipeline/access: grants, tampering and erasure", function () {
       const envelope = await folders.blobs.get(anchor.cid);
       const context = { twinId: f.twinId, recordKey: record.key, category: record.category };
       const opened = JSON.parse(
-        new TextDecoder().decode(openRecord(envelope, await folders.keys.get(ref), doctor, context)),
+        new TextDecoder().decode(unpad(openRecord(envelope, await folders.keys.get(ref), doctor, context))),
       );
       expect(opened.record.resource).to.deep.equal(JSON.parse(JSON.stringify(record.resource)));
     }

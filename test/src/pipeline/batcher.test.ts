@@ -16,7 +16,7 @@ const reading = (i: number, sign: VitalReading["sign"] = "heartRate"): VitalRead
 
 describe("pipeline/batcher", () => {
   it("is due at maxReadings pending, or once the oldest pending is maxAgeMs old", () => {
-    const batcher = new ReadingBatcher({ maxReadings: 5, maxAgeMs: 1000 });
+    const batcher = new ReadingBatcher({ mode: "size", maxReadings: 5, maxAgeMs: 1000 });
     const twin = ethers.id("a");
     batcher.add(twin, [reading(0), reading(1)], 10_000);
     expect(batcher.isDue(twin, 10_999)).to.equal(false);

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { cidHashOf, verifyRecordProof, verifyUpdateChain } from "../../../src/chain/anchors";
-import { openRecord } from "../../../src/crypto";
+import { openRecord, unpad } from "../../../src/crypto";
 import { PipelineError, verifyRecordAnchor, type EmrIngestSummary, type RecordsAnchor } from "../../../src/pipeline";
 import { ingest } from "../../../src/fhir";
 import { parseCid } from "../../../src/store";
@@ -140,7 +140,7 @@ describe("pipeline/emr: the Synthea bundle, ingested, sealed, stored and anchore
       reader: patientKey.address,
     });
     const context = { twinId: f.twinId, recordKey: first.record.key, category: first.record.category };
-    const plaintext = JSON.parse(new TextDecoder().decode(openRecord(envelope, wrapped, patientKey, context)));
+    const plaintext = JSON.parse(new TextDecoder().decode(unpad(openRecord(envelope, wrapped, patientKey, context))));
     expect(plaintext.format).to.equal("twinledger-record/2");
     expect(plaintext.record.resource).to.deep.equal(JSON.parse(JSON.stringify(first.record.resource)));
   });

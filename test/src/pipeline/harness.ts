@@ -113,7 +113,8 @@ export async function startService(
       custodianSigner: f.hospital,
       patientPublicKey: () => patientKey.signingKey.publicKey,
       indexFolder: stores.indexFolder,
-      batchPolicy: options.batchPolicy ?? { maxReadings: 64, maxAgeMs: 60 * 60_000 },
+      // The suites written for v1 batching ask for "size" mode unless they say otherwise.
+      batchPolicy: { mode: "size", ...(options.batchPolicy ?? { maxReadings: 64, maxAgeMs: 60 * 60_000 }) },
       clock: () => clock.now,
       fsync: false,
       ...(options.deviceSigner ? { deviceSigner: options.deviceSigner(f) } : {}),

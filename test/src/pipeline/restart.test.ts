@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, rm, writeFile } from "node:fs/promises";
+import { indexKeyOf, TwinIndexFolder } from "../../../src/pipeline/twin-index";
 import { join } from "node:path";
 import { canonicalJson } from "../../../src/twin";
 import { cohortSmall, removeFolders, startService, type Service } from "./harness";
@@ -64,9 +65,12 @@ describe("pipeline/restart: a new pipeline over the same folders answers the sam
 
   it("loads an index written before v2: states without chain version or epoch count as epoch 1", async () => {
     const { f, folders } = service;
-    const [name] = (await readdir(folders.indexFolder)).filter((n) => n.endsWith(".json"));
-    const path = join(folders.indexFolder, name);
-    const index = JSON.parse(await readFile(path, "utf8")) as { states: Record<string, unknown>[] };
+    // a plain index file as v1 wrote it (migrated to a sealed one on open)
+    const sealed = new TwinIndexFolder(folders.indexFolder, { key: indexKeyOf(service.custodianKey) });
+    const [loaded] = await sealed.loadAll();
+    for (const name of await readdir(folders.indexFolder)) await rm(join(folders.indexFolder, name));
+    const path = join(folders.indexFolder, `${f.twinId.slice(2).toLowerCase()}.json`);
+    const index = JSON.parse(JSON.stringify(loaded)) as { states: Record<string, unknown>[] };
     const versions = index.states.map((state) => state.version);
     for (const state of index.states) {
       delete state.chainVersion;
@@ -77,5 +81,9 @@ describe("pipeline/restart: a new pipeline over the same folders answers the sam
     const states = restarted.anchors(f.twinId).states;
     expect(states.map((s) => s.chainVersion)).to.deep.equal(versions);
     expect(states.every((s) => s.epoch === 1)).to.equal(true);
+    // migrated: the plain file is gone, a sealed one holds the same twin
+    const names = await readdir(folders.indexFolder);
+    expect(names.filter((n) => n.endsWith(".json"))).to.deep.equal([]);
+    expect(names.filter((n) => n.endsWith(".twin"))).to.have.length(1);
   });
 });
