@@ -9,9 +9,12 @@ import { newReadingSalt, readingCommitment, readingTimestampSeconds } from "./re
  *
  * - `"cadence"` (the default): counts are hidden. Periods of `maxAgeMs` are aligned to the epoch, the same for every
  *   twin; a twin's pending readings are due once the period in which the oldest of them arrived has ended, and a
- *   flush makes exactly one batch of at most `maxReadings` readings (the oldest first; any more wait for the next
- *   period), its plaintext padded to the fixed {@link batchPlaintextBytes} of the policy. So a stream makes one
- *   anchor per period in which it sent anything, every blob of the same size, whatever its count.
+ *   flush makes one batch of up to `maxReadings` readings, its plaintext padded to the fixed
+ *   {@link batchPlaintextBytes} of the policy. So a stream makes one anchor per period in which it sent anything,
+ *   every blob of the same size, whatever its count up to the capacity. A period with more than `maxReadings`
+ *   readings makes one more batch per `maxReadings` (so an observer learns that the period was over capacity, in
+ *   steps of the capacity): nothing is held back, so a fast stream never builds a backlog. Size `maxReadings`
+ *   above the streams' readings per period (the default, 128 an hour, holds a reading every 30 s).
  * - `"size"`: the v1 behaviour, which reveals counts: due at `maxReadings` pending or when the oldest is `maxAgeMs`
  *   old, split into batches of `maxReadings` (the number of batches per day tells the count), blobs padded to a
  *   power of two only.
@@ -26,7 +29,7 @@ export interface BatchPolicy {
 
 export const DEFAULT_BATCH_POLICY: BatchPolicy = Object.freeze({
   mode: "cadence",
-  maxReadings: 1024,
+  maxReadings: 128,
   maxAgeMs: 60 * 60_000,
 });
 
@@ -127,16 +130,15 @@ export class ReadingBatcher {
 }
 
 /**
- * The batches a flush makes of the pending readings, and the readings that wait: in "cadence" mode one batch of the
- * oldest `maxReadings` (the rest wait for the next period); in "size" mode all of them in batches of `maxReadings`.
+ * The batches a flush makes of the pending readings: all of them, in batches of `maxReadings` (in "cadence" mode one
+ * batch unless the period was over capacity, see {@link BatchPolicy}). `waiting` is always empty: nothing is held
+ * back for a later period, so a stream faster than the capacity never builds a backlog.
  */
 export function planBatches(
   readings: readonly VitalReading[],
   policy: BatchPolicy,
 ): { batches: VitalReading[][]; waiting: VitalReading[] } {
-  const batches = splitIntoBatches(readings, policy.maxReadings);
-  if (policy.mode === "size" || batches.length <= 1) return { batches, waiting: [] };
-  return { batches: batches.slice(0, 1), waiting: batches.slice(1).flat() };
+  return { batches: splitIntoBatches(readings, policy.maxReadings), waiting: [] };
 }
 
 /** Split readings into batches of at most `maxReadings`, in time order. */
