@@ -17,6 +17,7 @@ import { ALL_PURPOSES } from "../vocabulary";
 import { AccessLog, type AccessLogAnchorRecord, type AccessLogInput, type NonceUse } from "./access-log";
 import { ConsentChecker, REFUSAL_STATUS, type ConsentOutcome, type RefusalReason } from "./consent";
 import { GatewayError, type GatewayErrorCode } from "./errors";
+import { LogPolicy, RateLimits, type RateLimitOptions } from "./rate-limits";
 import { SignatureVerifier } from "./signatures";
 import { actionOf, buildAnswer, checkCategory, checkParams, isQueryType, type QueryType } from "./queries";
 import type { AccessLogResponse, QueryBody, QueryResponse } from "./types";
@@ -60,6 +61,8 @@ export interface GatewayOptions {
   readonly auditors?: readonly string[];
   /** Gateway clock, epoch ms. Default Date.now. */
   readonly clock?: () => number;
+  /** Limits per client address and per signer, and the refusal counters' period (defaults: rate-limits.ts). */
+  readonly limits?: RateLimitOptions;
   /** Called with errors of the anchoring interval (never with request data). */
   readonly onAnchorError?: (error: unknown) => void;
 }
@@ -124,7 +127,7 @@ const ACCESS_LOG_QUERY_SCHEMA = {
     nonce: { type: "string", pattern: BYTES32 },
     signature: { type: "string", pattern: SIGNATURE },
     reader: { type: "string", pattern: ADDRESS },
-    offset: { type: "string", pattern: DECIMAL },
+    cursor: { type: "string", pattern: DECIMAL },
     limit: { type: "string", pattern: DECIMAL },
   },
 } as const;
@@ -144,7 +147,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const signatures = new SignatureVerifier();
   const recoverSigner = (digest: string, signature: string, claimed: string | undefined): string =>
     signatures.signer(digest, signature, claimed);
-  const accessLog = new AccessLog(options.dbPath);
+  const accessLog = new AccessLog(options.dbPath, { refusalPeriodMs: options.limits?.refusalPeriodMs });
+  const logPolicy = new LogPolicy(accessLog, options.consent);
   const { data, registry } = options;
   // The encoders and the domain separator, built once: hashing a request is then one struct hash.
   const hashers = options.consent.getAddress().then((address) => {
@@ -164,6 +168,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   // JSON only: a text/plain body is refused as an unsupported media type (415), not parsed as a string.
   app.removeContentTypeParser(["text/plain"]);
+  const limits = new RateLimits(app, options.limits);
   app.setErrorHandler((error: FastifyError, _request, reply) => sendError(reply, errorBody(error)));
   app.setNotFoundHandler((_request, reply) =>
     sendError(reply, { status: 404, code: "not-found", message: "no such route" }),
@@ -173,12 +178,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   function admit(entry: AccessLogInput, issuedAt: number, nonce: string): NonceUse {
     const nowSec = Math.floor(entry.time / 1000);
     if (Math.abs(nowSec - issuedAt) > freshness) {
-      accessLog.append({ ...entry, decision: "expired-request", status: 401 });
+      logPolicy.refusalNow({ ...entry, decision: "expired-request", status: 401 }, null);
       fail("expired-request", `issuedAt is more than ${freshness} s from the gateway's clock`);
     }
     const claim = accessLog.claimNonce(entry.reader, nonce, issuedAt + freshness, nowSec);
     if (claim === null) {
-      accessLog.append({ ...entry, decision: "replayed", status: 409 });
+      logPolicy.refusalNow({ ...entry, decision: "replayed", status: 409 }, null);
       fail("replayed", "this nonce was already used by this reader");
     }
     return claim;
@@ -197,6 +202,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const signed: GatewayQuery = query;
     const digest = (await hashers).query.digest(signed);
     const reader = recoverSigner(digest, signature, claimed);
+    await limits.signer(request, reply, reader);
     let paramsHash: string;
     try {
       paramsHash = canonicalHash(params);
@@ -220,9 +226,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       requestHash: digest,
     };
     const claim = admit(entry, query.issuedAt, query.nonce);
-    const refuse = (reason: RefusalReason | GatewayErrorCode, status: number, message: string) => {
-      const logIndex = accessLog.append({ ...entry, decision: reason, status }, claim);
-      return reply.code(status).send({ error: reason, message, logIndex });
+    const refuse = async (reason: RefusalReason | GatewayErrorCode, status: number, message: string) => {
+      const logIndex = await logPolicy.refusal({ ...entry, decision: reason, status }, claim);
+      return reply.code(status).send({ error: reason, message, ...(logIndex !== null && { logIndex }) });
     };
 
     const holding = data.holding(query.twinId);
@@ -285,7 +291,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       nonce: string;
       signature: string;
       reader?: string;
-      offset?: string;
+      cursor?: string;
       limit?: string;
     };
   }>(
@@ -297,12 +303,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       const { twinId } = request.params;
       const { nonce, signature, reader: claimed } = request.query;
       const issuedAt = Number(request.query.issuedAt);
-      const offset = request.query.offset === undefined ? undefined : Number(request.query.offset);
-      const limit =
-        request.query.limit === undefined ? undefined : Math.min(1000, Math.max(1, Number(request.query.limit)));
+      const cursor = request.query.cursor === undefined ? undefined : Number(request.query.cursor);
+      const limit = request.query.limit === undefined ? undefined : Number(request.query.limit);
       const value: AccessLogRequest = { twinId, issuedAt, nonce };
       const digest = (await hashers).logRequest.digest(value);
       const requester = recoverSigner(digest, signature, claimed);
+      await limits.signer(request, reply, requester);
       const entry: AccessLogInput = {
         time: clock(),
         twinId,
@@ -325,19 +331,17 @@ export function createGateway(options: GatewayOptions): Gateway {
         }
       }
       if (!authorized) {
-        const logIndex = accessLog.append({ ...entry, decision: "not-authorized", status: 403 }, claim);
+        logPolicy.refusalNow({ ...entry, decision: "not-authorized", status: 403 }, claim);
         return reply.code(403).send({
           error: "not-authorized",
           message: "only the twin's owner or delegates, or an auditor, may read its access log",
-          logIndex,
         });
       }
       const logIndex = accessLog.append(entry, claim);
       const response: AccessLogResponse = {
         twinId: twinId.toLowerCase(),
         logIndex,
-        anchors: accessLog.anchored(),
-        entries: accessLog.entriesOf(twinId, { offset, limit }),
+        ...accessLog.pageOf(twinId, { cursor, limit }),
       };
       return reply.code(200).send(response);
     },
