@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import Database from "better-sqlite3";
 import { ethers } from "hardhat";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { AccessLog, verifyAccessLog, verifyAccessLogProof } from "../../../src/service";
 import { Action, DataCategory, Purpose } from "../../../src/vocabulary";
 import { GatewayHarness, grant } from "./harness";
@@ -170,5 +172,204 @@ describe("query gateway: access log", function () {
     await h.open();
     expect(h.gateway.accessLog).to.be.instanceOf(AccessLog);
     expect(h.gateway.accessLog.size).to.equal(1);
+  });
+});
+
+/** Issue 10, item 9 (the log read answers the asker's twin only, paginated) and item 4 (the log's files, erasure). */
+describe("query gateway: access log privacy", function () {
+  let h: GatewayHarness;
+  beforeEach(async () => {
+    h = await GatewayHarness.start();
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  const OTHER_TWIN = ethers.id("twin:someone-else");
+  /** Entries of another twin of the gateway, as its readers would leave them. */
+  function otherTwinEntries(count: number): void {
+    for (let i = 0; i < count; i++) {
+      h.gateway.accessLog.append({
+        time: Date.now(),
+        twinId: OTHER_TWIN,
+        reader: h.f.researcher.address,
+        queryType: "summary",
+        category: 1,
+        purpose: Purpose.RESEARCH,
+        decision: "allowed",
+        status: 200,
+        requestHash: ethers.id(`other:${i}`),
+      });
+    }
+  }
+
+  it("regression: a patient sees only their twin's entries, the anchors covering them and no totals; pages by cursor", async () => {
+    const { f } = h;
+    await grant(f, f.clinician.address, {
+      categories: VITALS_AND_WEARABLE,
+      actions: Action.READ,
+      purposes: Purpose.TREATMENT,
+    });
+    otherTwinEntries(7);
+    const onlyOthers = await h.gateway.anchorNow(); // an anchor of the other twin's entries alone
+    const clinician = h.client(f.clinician);
+    for (let i = 0; i < 3; i++) {
+      expect((await clinician.query(f.twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT })).status).to.equal(
+        200,
+      );
+      otherTwinEntries(2);
+    }
+    const mixed = await h.gateway.anchorNow();
+
+    const patient = h.client(f.patient);
+    const first = await patient.accessLog(f.twinId, { limit: 2 });
+    if (!first.ok) throw new Error(JSON.stringify(first.body));
+    expect(Object.keys(first.body).sort()).to.deep.equal(["anchors", "entries", "logIndex", "nextCursor", "twinId"]);
+    expect(first.body.entries.map((e) => e.entry.twinId)).to.deep.equal([
+      f.twinId.toLowerCase(),
+      f.twinId.toLowerCase(),
+    ]);
+    // Only the anchor covering the page: not the one of the other twin's entries, not all of the gateway's.
+    expect(first.body.anchors.map((a) => a.root)).to.deep.equal([mixed!.root]);
+    expect(first.body.anchors.map((a) => a.root)).to.not.include(onlyOthers!.root);
+    expect(first.body.nextCursor).to.equal(first.body.entries[1].entry.index);
+
+    const rest = await patient.accessLog(f.twinId, { cursor: first.body.nextCursor!, limit: 10 });
+    if (!rest.ok) throw new Error(JSON.stringify(rest.body));
+    // The third query, then the two reads of the log (the first read's entry came after the page was taken).
+    expect(rest.body.entries.map((e) => [e.entry.queryType, e.entry.decision])).to.deep.equal([
+      ["latest-vitals", "allowed"],
+      ["access-log", "allowed"],
+      ["access-log", "allowed"],
+    ]);
+    expect(rest.body.nextCursor).to.equal(null);
+    for (const page of [first.body, rest.body]) {
+      expect(JSON.stringify(page)).to.not.include(OTHER_TWIN.slice(2));
+      expect(JSON.stringify(page)).to.not.include(f.researcher.address.slice(2));
+      expect(await verifyAccessLog(page, { updateLog: f.updateLog, operator: f.hospital.address })).to.deep.equal([]);
+    }
+    // Someone who does not control the twin gets nothing, whatever twin they name.
+    expect((await h.client(f.clinician).accessLog(f.twinId)).status).to.equal(403);
+    expect((await patient.accessLog(OTHER_TWIN)).status).to.equal(403);
+  });
+
+  it("regression: the log's file is 0600 (with its -wal and -shm), its folder 0700; an open folder is refused", async () => {
+    const { f } = h;
+    await h.client(f.patient).accessLog(f.twinId);
+    expect(statSync(h.dir).mode & 0o777).to.equal(0o700);
+    for (const file of [h.dbPath, `${h.dbPath}-wal`, `${h.dbPath}-shm`]) {
+      expect(existsSync(file), file).to.equal(true);
+      expect(statSync(file).mode & 0o777, file).to.equal(0o600);
+    }
+    const nested = join(h.dir, "nested", "log.sqlite");
+    const log = new AccessLog(nested);
+    expect(statSync(join(h.dir, "nested")).mode & 0o777).to.equal(0o700);
+    await log.close();
+    const open = join(h.dir, "open");
+    mkdirSync(open, { mode: 0o755 });
+    chmodSync(open, 0o755);
+    expect(() => new AccessLog(join(open, "log.sqlite"))).to.throw(/own/);
+  });
+
+  it("regression: erasure reduces the twin's entries to index, time, decision and leaf hash; anchored roots still verify", async () => {
+    const { f } = h;
+    await grant(f, f.clinician.address, {
+      categories: VITALS_AND_WEARABLE,
+      actions: Action.READ,
+      purposes: Purpose.TREATMENT,
+    });
+    const clinician = h.client(f.clinician);
+    expect((await clinician.query(f.twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT })).status).to.equal(200);
+    otherTwinEntries(3);
+    expect((await clinician.query(f.twinId, "latest-vitals", {}, { purpose: Purpose.RESEARCH })).status).to.equal(403);
+    const before = await h.client(f.patient).accessLog(f.twinId); // the patient keeps a copy
+    if (!before.ok) throw new Error("expected the log");
+    const anchor = await h.gateway.anchorNow();
+
+    // The twin is erased: the pipeline says so, the next query finds out, and the log is reduced.
+    f.data.holdings.set(f.twinId.toLowerCase(), "erased");
+    try {
+      expect((await clinician.query(f.twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT })).status).to.equal(
+        410,
+      );
+    } finally {
+      f.data.holdings.set(f.twinId.toLowerCase(), "active"); // the fixture's data is shared by the suites
+    }
+    expect(h.gateway.accessLog.eraseTwin(f.twinId)).to.equal(0); // already done, idempotent
+    expect(h.gateway.accessLog.entriesOf(f.twinId)).to.deep.equal([]);
+    const kept = h.gateway.accessLog.range(0, 5);
+    expect(kept.map((e) => [e.twinId === "" || e.twinId === OTHER_TWIN.toLowerCase(), e.decision])).to.deep.equal([
+      [true, "allowed"],
+      [true, "allowed"],
+      [true, "allowed"],
+      [true, "allowed"],
+      [true, "wrong-purpose"],
+      [true, "allowed"],
+    ]);
+    for (const e of kept.filter((x) => x.twinId === "")) {
+      expect([e.reader, e.queryType, e.category, e.purpose, e.requestHash]).to.deep.equal([
+        ethers.ZeroAddress,
+        "",
+        0,
+        0,
+        "",
+      ]);
+    }
+
+    // The other twin's proofs, built after the erasure, and the patient's copy, still verify against the chain.
+    const others = h.gateway.accessLog.entriesOf(OTHER_TWIN);
+    expect(others).to.have.length(3);
+    for (const item of others) expect(verifyAccessLogProof(anchor!.root, item.leaf, item.proof!)).to.equal(true);
+    expect(await verifyAccessLog(before.body, { updateLog: f.updateLog, operator: f.hospital.address })).to.deep.equal(
+      [],
+    );
+
+    // Nothing of the erased twin's entries is left in the files: no twin id, no request digest (the reader's address
+    // stays only in the nonce table, beside a random nonce, until the freshness window ends: no link to the twin).
+    await h.gateway.close();
+    const bytes = Buffer.concat([h.dbPath, `${h.dbPath}-wal`].filter((p) => existsSync(p)).map((p) => readFileSync(p)))
+      .toString("latin1")
+      .toLowerCase();
+    expect(bytes).to.not.include(f.twinId.slice(2).toLowerCase());
+    for (const item of before.body.entries) expect(bytes).to.not.include(item.entry.requestHash.slice(2));
+    expect(bytes).to.include(OTHER_TWIN.slice(2).toLowerCase()); // the others' entries are untouched
+    // The redaction is the one update the database allows, and only once.
+    const db = new Database(h.dbPath);
+    try {
+      expect(() => db.prepare("UPDATE access_log SET redacted = 1, twin_id = '' WHERE idx = 2").run()).to.not.throw();
+      expect(() => db.prepare("UPDATE access_log SET twin_id = 'x' WHERE idx = 0").run()).to.throw(/append-only/);
+      expect(() => db.prepare("UPDATE access_log SET leaf_hash = '0x00', redacted = 1 WHERE idx = 3").run()).to.throw(
+        /append-only/,
+      );
+    } finally {
+      db.close();
+    }
+    await h.open();
+  });
+
+  it("opens a log of the first schema: leaf hashes filled, old roots still proven", async () => {
+    const { f } = h;
+    await grant(f, f.clinician.address, {
+      categories: VITALS_AND_WEARABLE,
+      actions: Action.READ,
+      purposes: Purpose.TREATMENT,
+    });
+    expect(
+      (await h.client(f.clinician).query(f.twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT })).status,
+    ).to.equal(200);
+    const anchor = await h.gateway.anchorNow();
+    await h.gateway.close();
+    // Back to the first schema: no leaf hashes, user_version 0, the old trigger.
+    const db = new Database(h.dbPath);
+    db.exec(`DROP TRIGGER access_log_no_update;
+      ALTER TABLE access_log DROP COLUMN leaf_hash; ALTER TABLE access_log DROP COLUMN redacted;
+      CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+        BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+      PRAGMA user_version = 0;`);
+    db.close();
+    await h.open();
+    const [item] = h.gateway.accessLog.entriesOf(f.twinId);
+    expect(item.anchor?.root).to.equal(anchor!.root);
+    expect(verifyAccessLogProof(anchor!.root, item.leaf, item.proof!)).to.equal(true);
   });
 });
