@@ -33,7 +33,7 @@ import type { AccessLogResponse, QueryBody, QueryResponse } from "./types";
  * then consent on chain at the head (403/404/410 with the refusal code). Every request that passed the signature
  * check is appended to the access log, allowed or refused.
  *
- * `GET /v1/access-log/:twinId?issuedAt&nonce&signature[&reader&offset&limit]`: an `AccessLogRequest` signed by the
+ * `GET /v1/access-log/:twinId?issuedAt&nonce&signature[&reader&cursor&limit]`: an `AccessLogRequest` signed by the
  * twin's owner or delegate (registry.isController) or an auditor; the twin's entries with their Merkle proofs to the
  * roots anchored by `TwinUpdateLog.anchorAccessLog`.
  */
