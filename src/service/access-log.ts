@@ -1,5 +1,8 @@
 import Database from "better-sqlite3";
-import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { SimpleMerkleTree, StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { AbiCoder, keccak256, ZeroAddress } from "ethers";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
 import { TwinLedgerError } from "../errors";
 
 /**
@@ -8,7 +11,17 @@ import { TwinLedgerError } from "../errors";
  * - Every access the gateway authenticated (a valid signature), allowed or refused, is one entry: index, time,
  *   twin, reader, query type, category, purpose, decision (`allowed` or the refusal code) and the request's
  *   EIP-712 digest. Never the answer, never the params (only their hash, inside the digest).
- * - Entries are never updated nor deleted: SQLite triggers refuse it.
+ * - Entries are never deleted, and never updated except once, by `eraseTwin` (SQLite triggers refuse anything else).
+ * - Each entry keeps its leaf hash, so the anchored trees (and every proof) are rebuilt from the leaf hashes alone.
+ *   When a twin is erased, `eraseTwin` reduces its entries to what the audit needs: index, time, decision, status
+ *   and leaf hash stay (every anchored root still verifies, the gateway-wide counts per decision and time still add
+ *   up); the twin id, reader, query type, category, purpose and request digest are overwritten, with
+ *   `secure_delete` on and the WAL checkpointed and truncated, so that they are not left in free pages or the WAL.
+ * - Refusals that show no standing of the signer on the twin (a stranger's `no-consent`, `blocked`, an unknown or
+ *   erased twin, a stale or replayed request, a refused log read) are not entries: `countRefusal` adds one to a
+ *   counter per period and decision, with no twin and no reader (see src/service/rate-limits.ts).
+ * - The file is created 0600 (SQLite gives its -wal and -shm files the database file's mode) in a folder that must
+ *   be 0700 (created so when missing; an existing folder open to others is refused): give the log its own folder.
  * - The nonces a reader used are kept until their query would be expired anyway, in the same transaction as the
  *   entry, so a restart does not reopen the replay window.
  * - `anchor()` builds an OpenZeppelin StandardMerkleTree over the entries not yet anchored (leaf encoding
@@ -89,6 +102,32 @@ export type AccessLogAnchorWriter = (
   toIndex: number,
 ) => Promise<{ readonly transactionHash: string; readonly blockNumber: number }>;
 
+/** A counter of refusals counted in aggregate (`countRefusal`): one per period and decision, no twin, no reader. */
+export interface RefusalCount {
+  /** Start of the period, epoch ms. */
+  readonly periodStart: number;
+  readonly decision: string;
+  readonly count: number;
+}
+
+export interface AccessLogOptions {
+  /** Length of the periods of the refusal counters, ms. Default one hour. */
+  readonly refusalPeriodMs?: number;
+}
+
+/** A page of a twin's entries: those after `cursor` (an entry index), at most `limit`. */
+export interface AccessLogPage {
+  readonly entries: ProvenAccessLogEntry[];
+  /** The anchors covering the entries of the page (none of the others). */
+  readonly anchors: AccessLogAnchorRecord[];
+  /** The cursor of the next page (the last index of this one), null when this page is the last. */
+  readonly nextCursor: number | null;
+}
+
+export const DEFAULT_REFUSAL_PERIOD_MS = 3_600_000;
+export const DEFAULT_ACCESS_LOG_PAGE = 100;
+export const MAX_ACCESS_LOG_PAGE = 500;
+
 interface EntryRow {
   idx: number;
   at_ms: number;
@@ -100,6 +139,8 @@ interface EntryRow {
   decision: string;
   status: number;
   request_hash: string;
+  leaf_hash: string;
+  redacted: number;
 }
 
 interface AnchorRow {
@@ -111,7 +152,10 @@ interface AnchorRow {
   anchored_at: number;
 }
 
-const SCHEMA = `
+/** The schema's version (`PRAGMA user_version`); 0 is the first one (no leaf hashes, no redaction). */
+const SCHEMA_VERSION = 2;
+
+const TABLES = `
   CREATE TABLE IF NOT EXISTS access_log (
     idx          INTEGER PRIMARY KEY,
     at_ms        INTEGER NOT NULL,
@@ -122,13 +166,11 @@ const SCHEMA = `
     purpose      INTEGER NOT NULL,
     decision     TEXT    NOT NULL,
     status       INTEGER NOT NULL,
-    request_hash TEXT    NOT NULL
+    request_hash TEXT    NOT NULL,
+    leaf_hash    TEXT,
+    redacted     INTEGER NOT NULL DEFAULT 0
   );
   CREATE INDEX IF NOT EXISTS access_log_by_twin ON access_log (twin_id, idx);
-  CREATE TRIGGER IF NOT EXISTS access_log_no_update BEFORE UPDATE ON access_log
-    BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
-  CREATE TRIGGER IF NOT EXISTS access_log_no_delete BEFORE DELETE ON access_log
-    BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
 
   CREATE TABLE IF NOT EXISTS access_log_anchors (
     root         TEXT    PRIMARY KEY,
@@ -146,6 +188,29 @@ const SCHEMA = `
     PRIMARY KEY (reader, nonce)
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS nonces_by_expiry ON nonces (expires_at);
+
+  CREATE TABLE IF NOT EXISTS refusal_counts (
+    period_start INTEGER NOT NULL,
+    decision     TEXT    NOT NULL,
+    count        INTEGER NOT NULL,
+    PRIMARY KEY (period_start, decision)
+  ) WITHOUT ROWID;
+`;
+
+/**
+ * No delete; the one update allowed is the redaction of an erased twin's entry (`eraseTwin`): once, keeping the
+ * index, time, decision, status and leaf hash.
+ */
+const TRIGGERS = `
+  DROP TRIGGER IF EXISTS access_log_no_update;
+  DROP TRIGGER IF EXISTS access_log_no_delete;
+  CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+    WHEN NOT (OLD.redacted = 0 AND NEW.redacted = 1 AND NEW.idx = OLD.idx AND NEW.at_ms = OLD.at_ms
+              AND NEW.decision = OLD.decision AND NEW.status = OLD.status AND NEW.leaf_hash IS OLD.leaf_hash
+              AND OLD.leaf_hash IS NOT NULL)
+    BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+  CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+    BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
 `;
 
 /** Trees of recently asked anchors, by root; rebuilt from the entries when evicted. */
@@ -160,26 +225,42 @@ export class AccessLog {
   private readonly appendTx: (entry: AccessLogInput, nonce: NonceUse | null) => number;
   private readonly selectRange: Database.Statement;
   private readonly selectOfTwin: Database.Statement;
+  private readonly selectLeafHashes: Database.Statement;
+  private readonly countRefusalStmt: Database.Statement;
+  private readonly countNonceTx: (periodStart: number, decision: string, nonce: NonceUse | null) => void;
+  private readonly eraseTx: (twinId: string) => number;
+  private readonly refusalPeriodMs: number;
   private readonly selectAnchors: Database.Statement;
   private readonly insertAnchor: Database.Statement;
   /** `reader|nonce` (lower case) → expiry, unix seconds. */
   private readonly nonces = new Map<string, number>();
-  private readonly trees = new Map<string, StandardMerkleTree<AccessLogLeaf>>();
+  private readonly trees = new Map<string, SimpleMerkleTree>();
   private anchors: AccessLogAnchorRecord[];
   private nextIndex: number;
   private newNonces = 0;
   private anchoring: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  /** Opens (or creates) the log at `path` (a file, or `:memory:`). */
-  constructor(path: string) {
+  /**
+   * Opens (or creates) the log at `path` (a file, or `:memory:`). A file is created 0600 and a missing folder 0700;
+   * an existing folder open to group or others is refused (ACCESS_LOG_FOLDER_OPEN). A log of the first schema gets
+   * its leaf hashes and the redaction trigger.
+   */
+  constructor(path: string, options: AccessLogOptions = {}) {
+    this.refusalPeriodMs = options.refusalPeriodMs ?? DEFAULT_REFUSAL_PERIOD_MS;
+    if (!Number.isSafeInteger(this.refusalPeriodMs) || this.refusalPeriodMs <= 0) {
+      throw new TwinLedgerError("ACCESS_LOG_OPTIONS", "refusalPeriodMs must be a positive integer");
+    }
+    if (path !== ":memory:" && !path.startsWith("file:")) protectFiles(path);
     const db = new Database(path);
     try {
       db.pragma("journal_mode = WAL");
       // WAL with synchronous NORMAL: a commit is durable against a crash of the process (the OS has it), and costs
       // no fsync per query; a power loss may lose the last commits, never corrupt the log.
       db.pragma("synchronous = NORMAL");
-      db.exec(SCHEMA);
+      // Overwritten and deleted content (the redacted fields of an erased twin) is zeroed, not left in free pages.
+      db.pragma("secure_delete = ON");
+      migrate(db);
     } catch (error) {
       db.close();
       throw new TwinLedgerError("ACCESS_LOG_OPEN", "the access log database could not be opened", { cause: error });
@@ -187,13 +268,34 @@ export class AccessLog {
     this.db = db;
     this.insertEntry = db.prepare(`
       INSERT INTO access_log (idx, at_ms, twin_id, reader, query_type, category, purpose, decision, status,
-                              request_hash)
-      VALUES (@idx, @at_ms, @twin_id, @reader, @query_type, @category, @purpose, @decision, @status, @request_hash)`);
+                              request_hash, leaf_hash)
+      VALUES (@idx, @at_ms, @twin_id, @reader, @query_type, @category, @purpose, @decision, @status, @request_hash,
+              @leaf_hash)`);
     this.insertNonce = db.prepare(
       "INSERT INTO nonces (reader, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT (reader, nonce) DO NOTHING",
     );
     this.selectRange = db.prepare("SELECT * FROM access_log WHERE idx BETWEEN ? AND ? ORDER BY idx");
-    this.selectOfTwin = db.prepare("SELECT * FROM access_log WHERE twin_id = ? ORDER BY idx LIMIT ? OFFSET ?");
+    this.selectOfTwin = db.prepare(
+      "SELECT * FROM access_log WHERE twin_id = ? AND idx > ? AND redacted = 0 ORDER BY idx LIMIT ?",
+    );
+    this.selectLeafHashes = db.prepare("SELECT leaf_hash FROM access_log WHERE idx BETWEEN ? AND ? ORDER BY idx");
+    this.countRefusalStmt = db.prepare(`
+      INSERT INTO refusal_counts (period_start, decision, count) VALUES (?, ?, 1)
+      ON CONFLICT (period_start, decision) DO UPDATE SET count = count + 1`);
+    this.countNonceTx = db.transaction((periodStart: number, decision: string, nonce: NonceUse | null) => {
+      this.countRefusalStmt.run(periodStart, decision);
+      if (nonce !== null) this.insertNonce.run(nonce.reader, nonce.nonce, nonce.expiresAt);
+    });
+    const selectTwinRows = db.prepare("SELECT idx FROM access_log WHERE twin_id = ? AND redacted = 0");
+    const redact = db.prepare(`
+      UPDATE access_log SET twin_id = '', reader = '${ZeroAddress}', query_type = '', category = 0, purpose = 0,
+                            request_hash = '', redacted = 1
+      WHERE idx = ?`);
+    this.eraseTx = db.transaction((twinId: string): number => {
+      const rows = selectTwinRows.all(twinId) as { idx: number }[];
+      for (const row of rows) redact.run(row.idx);
+      return rows.length;
+    });
     this.selectAnchors = db.prepare("SELECT * FROM access_log_anchors ORDER BY from_idx");
     this.insertAnchor = db.prepare(`
       INSERT INTO access_log_anchors (root, from_idx, to_idx, tx_hash, block_number, anchored_at)
@@ -211,6 +313,7 @@ export class AccessLog {
         decision: entry.decision,
         status: entry.status,
         request_hash: entry.requestHash.toLowerCase(),
+        leaf_hash: leafHashOf(leafOf({ ...entry, index })),
       });
       if (nonce !== null) this.insertNonce.run(nonce.reader, nonce.nonce, nonce.expiresAt);
       this.nextIndex = index + 1;
@@ -304,16 +407,64 @@ export class AccessLog {
     return run;
   }
 
-  /** A twin's entries, oldest first, each with its proof to the anchored root covering it. */
-  entriesOf(twinId: string, options: { offset?: number; limit?: number } = {}): ProvenAccessLogEntry[] {
-    const rows = this.selectOfTwin.all(twinId.toLowerCase(), options.limit ?? 1000, options.offset ?? 0) as EntryRow[];
-    return rows.map((row) => {
+  /**
+   * Adds one to the counter of `decision` in the period of `time` (no twin, no reader), and persists the nonce
+   * claim, if any, in the same transaction: a refusal counted in aggregate instead of appended as an entry.
+   */
+  countRefusal(time: number, decision: string, nonce: NonceUse | null = null): void {
+    this.assertOpen();
+    this.countNonceTx(time - (time % this.refusalPeriodMs), decision, nonce);
+  }
+
+  /** The refusal counters, oldest period first. */
+  refusalCounts(): RefusalCount[] {
+    const rows = this.db
+      .prepare("SELECT period_start, decision, count FROM refusal_counts ORDER BY period_start, decision")
+      .all() as { period_start: number; decision: string; count: number }[];
+    return rows.map((r) => ({ periodStart: r.period_start, decision: r.decision, count: r.count }));
+  }
+
+  /**
+   * Reduces an erased twin's entries to what the audit needs: index, time, decision, status and leaf hash stay; the
+   * twin id, reader, query type, category, purpose and request digest are overwritten (zeroed on disk by
+   * `secure_delete`, the WAL checkpointed and truncated). Anchored roots and other twins' proofs still verify (trees
+   * are rebuilt from the leaf hashes). Idempotent; returns the number of entries redacted now.
+   */
+  eraseTwin(twinId: string): number {
+    this.assertOpen();
+    const redacted = this.eraseTx(twinId.toLowerCase());
+    if (redacted > 0) this.db.pragma("wal_checkpoint(TRUNCATE)");
+    return redacted;
+  }
+
+  /**
+   * A page of a twin's entries, oldest first, after `cursor` (an entry index; -1 or absent: from the start), each
+   * with its proof to the anchored root covering it, and the anchors of the page only: nothing about other twins'
+   * entries beyond what their global indexes imply (see the README).
+   */
+  pageOf(twinId: string, options: { cursor?: number; limit?: number } = {}): AccessLogPage {
+    const limit = Math.min(MAX_ACCESS_LOG_PAGE, Math.max(1, options.limit ?? DEFAULT_ACCESS_LOG_PAGE));
+    const rows = this.selectOfTwin.all(twinId.toLowerCase(), options.cursor ?? -1, limit) as EntryRow[];
+    const anchors = new Map<string, AccessLogAnchorRecord>();
+    const entries = rows.map((row): ProvenAccessLogEntry => {
       const entry = entryOf(row);
       const anchor = this.anchorCovering(entry.index);
       if (anchor === null) return { entry, leaf: leafOf(entry), anchor: null, proof: null };
+      anchors.set(anchor.root, anchor);
       const tree = this.treeOf(anchor);
       return { entry, leaf: leafOf(entry), anchor, proof: tree.getProof(entry.index - anchor.fromIndex) };
     });
+    const last = rows[rows.length - 1];
+    return {
+      entries,
+      anchors: [...anchors.values()],
+      nextCursor: rows.length === limit && last !== undefined ? last.idx : null,
+    };
+  }
+
+  /** A twin's entries (the first page of `pageOf`, `limit` at most MAX_ACCESS_LOG_PAGE). */
+  entriesOf(twinId: string, options: { cursor?: number; limit?: number } = {}): ProvenAccessLogEntry[] {
+    return this.pageOf(twinId, options).entries;
   }
 
   /** Waits for an anchoring in progress and closes the database. */
@@ -337,7 +488,7 @@ export class AccessLog {
     return null;
   }
 
-  private treeOf(anchor: AccessLogAnchorRecord): StandardMerkleTree<AccessLogLeaf> {
+  private treeOf(anchor: AccessLogAnchorRecord): SimpleMerkleTree {
     const cached = this.trees.get(anchor.root);
     if (cached !== undefined) return cached;
     const tree = this.buildTree(anchor.fromIndex, anchor.toIndex);
@@ -348,15 +499,20 @@ export class AccessLog {
     return tree;
   }
 
-  private cacheTree(root: string, tree: StandardMerkleTree<AccessLogLeaf>): void {
+  private cacheTree(root: string, tree: SimpleMerkleTree): void {
     if (this.trees.size >= TREE_CACHE_SIZE) this.trees.delete(this.trees.keys().next().value as string);
     this.trees.set(root, tree);
   }
 
-  /** Leaves in index order (`sortLeaves: false`), so an entry's proof is `getProof(index - fromIndex)`. */
-  private buildTree(fromIndex: number, toIndex: number): StandardMerkleTree<AccessLogLeaf> {
-    const leaves = this.range(fromIndex, toIndex).map(leafOf);
-    return StandardMerkleTree.of(leaves, [...ACCESS_LOG_LEAF_ENCODING], { sortLeaves: false });
+  /**
+   * The tree over the stored leaf hashes, in index order (`sortLeaves: false`), so an entry's proof is
+   * `getProof(index - fromIndex)`. A SimpleMerkleTree over StandardMerkleTree leaf hashes has the same nodes, root
+   * and proofs as the StandardMerkleTree of the leaves (`verifyAccessLogProof` checks them as such), and needs no
+   * field of a redacted entry.
+   */
+  private buildTree(fromIndex: number, toIndex: number): SimpleMerkleTree {
+    const hashes = (this.selectLeafHashes.all(fromIndex, toIndex) as { leaf_hash: string }[]).map((r) => r.leaf_hash);
+    return SimpleMerkleTree.of(hashes, { sortLeaves: false });
   }
 
   private sweepNonces(nowSec: number): void {
@@ -392,6 +548,13 @@ export function leafOf(entry: AccessLogEntry): AccessLogLeaf {
   ];
 }
 
+/** The StandardMerkleTree hash of a leaf: keccak256(keccak256(abi.encode(ACCESS_LOG_LEAF_ENCODING, leaf))). */
+export function leafHashOf(leaf: AccessLogLeaf): string {
+  return keccak256(keccak256(ABI.encode([...ACCESS_LOG_LEAF_ENCODING], leaf)));
+}
+
+const ABI = AbiCoder.defaultAbiCoder();
+
 /** Whether `proof` proves `leaf` under `root` (what a patient or auditor checks against the on-chain anchor). */
 export function verifyAccessLogProof(root: string, leaf: AccessLogLeaf, proof: readonly string[]): boolean {
   return StandardMerkleTree.verify(root, [...ACCESS_LOG_LEAF_ENCODING], leaf, [...proof]);
@@ -421,4 +584,51 @@ function anchorOf(row: AnchorRow): AccessLogAnchorRecord {
     blockNumber: row.block_number,
     anchoredAt: row.anchored_at,
   };
+}
+
+/**
+ * Creates the log's folder 0700 when missing, refuses an existing one that group or others may enter (a folder the
+ * gateway did not create is never chmod-ed: it may be shared), and creates the file 0600 before SQLite opens it
+ * (an existing file, and its -wal and -shm, are tightened to 0600).
+ */
+function protectFiles(path: string): void {
+  const folder = dirname(resolve(path));
+  if (!existsSync(folder)) mkdirSync(folder, { recursive: true, mode: 0o700 });
+  else if ((statSync(folder).mode & 0o077) !== 0) {
+    throw new TwinLedgerError(
+      "ACCESS_LOG_FOLDER_OPEN",
+      "the access log's folder is open to group or others: give the log a folder of its own, mode 0700",
+    );
+  }
+  closeSync(openSync(path, "a", 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
+}
+
+/**
+ * Brings the database to SCHEMA_VERSION in one transaction: the tables, the leaf hashes of entries written by the
+ * first schema (computed from their fields, before the redaction trigger replaces the old one), the triggers.
+ */
+function migrate(db: Database.Database): void {
+  const version = db.pragma("user_version", { simple: true }) as number;
+  if (version > SCHEMA_VERSION) {
+    throw new TwinLedgerError("ACCESS_LOG_VERSION", `the access log has schema ${version}, newer than this gateway`);
+  }
+  db.transaction(() => {
+    const existing = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'access_log'").get();
+    if (existing !== undefined && version < 2) {
+      const columns = (db.prepare("PRAGMA table_info(access_log)").all() as { name: string }[]).map((c) => c.name);
+      db.exec("DROP TRIGGER IF EXISTS access_log_no_update");
+      if (!columns.includes("leaf_hash")) db.exec("ALTER TABLE access_log ADD COLUMN leaf_hash TEXT");
+      if (!columns.includes("redacted")) {
+        db.exec("ALTER TABLE access_log ADD COLUMN redacted INTEGER NOT NULL DEFAULT 0");
+      }
+      const fill = db.prepare("UPDATE access_log SET leaf_hash = ? WHERE idx = ?");
+      for (const row of db.prepare("SELECT * FROM access_log WHERE leaf_hash IS NULL").all() as EntryRow[]) {
+        fill.run(leafHashOf(leafOf(entryOf(row))), row.idx);
+      }
+    }
+    db.exec(TABLES);
+    db.exec(TRIGGERS);
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
 }

@@ -146,7 +146,7 @@ export class GatewayClient {
   /** The twin's access log, for its owner or delegate, or an auditor. */
   async accessLog(
     twinId: string,
-    options: { offset?: number; limit?: number; nonce?: string; issuedAt?: number } = {},
+    options: { cursor?: number; limit?: number; nonce?: string; issuedAt?: number } = {},
   ): Promise<GatewayResult<AccessLogResponse>> {
     const value: AccessLogRequest = {
       ...this.audience,
@@ -161,7 +161,7 @@ export class GatewayClient {
       signature,
       reader: await this.address(),
     });
-    if (options.offset !== undefined) search.set("offset", String(options.offset));
+    if (options.cursor !== undefined) search.set("cursor", String(options.cursor));
     if (options.limit !== undefined) search.set("limit", String(options.limit));
     const response = await fetch(`${this.baseUrl}/v1/access-log/${twinId}?${search.toString()}`);
     return result<AccessLogResponse>(response);

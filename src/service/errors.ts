@@ -36,6 +36,8 @@ export const GATEWAY_ERROR_STATUS = {
   "body-too-large": 413,
   /** The body is not `application/json`. */
   "unsupported-media-type": 415,
+  /** Too many requests from this client address or this signer: retry after the `Retry-After` seconds. */
+  "rate-limited": 429,
   /** The chain could not be asked (the consent check never answers from anything but the chain). */
   "chain-unavailable": 503,
   /** The gateway could not read the twin's data. */

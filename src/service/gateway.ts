@@ -19,6 +19,7 @@ import { audienceOf, checkAudience, operatorOf, originOf, type GatewayAudience }
 import { ConsentChecker, REFUSAL_MESSAGE, REFUSAL_STATUS, type ConsentOutcome, type RefusalReason } from "./consent";
 import { AccessLogNonceStore, type NonceStore } from "./nonces";
 import { GatewayError, type GatewayErrorCode } from "./errors";
+import { LogPolicy, RateLimits, type RateLimitOptions } from "./rate-limits";
 import { SignatureVerifier } from "./signatures";
 import { actionOf, buildAnswer, checkCategory, checkParams, isQueryType, type QueryType } from "./queries";
 import type { AccessLogResponse, QueryBody, QueryResponse } from "./types";
@@ -36,7 +37,7 @@ import type { AccessLogResponse, QueryBody, QueryResponse } from "./types";
  * windows at the gateway's clock (consent.ts, standing.ts, windows.ts). Every request that passed the audience
  * check is appended to the access log, allowed or refused.
  *
- * `GET /v1/access-log/:twinId?issuedAt&nonce&signature[&reader&offset&limit]`: an `AccessLogRequest` signed by the
+ * `GET /v1/access-log/:twinId?issuedAt&nonce&signature[&reader&cursor&limit]`: an `AccessLogRequest` signed by the
  * twin's owner or delegate (registry.isController) or an auditor; the twin's entries with their Merkle proofs to the
  * roots anchored by `TwinUpdateLog.anchorAccessLog`.
  */
@@ -78,6 +79,8 @@ export interface GatewayOptions {
   readonly nonceStore?: NonceStore;
   /** Poll for new heads every this many ms even without requests; default only on requests. */
   readonly headPollMs?: number;
+  /** Limits per client address and per signer, and the refusal counters' period (defaults: rate-limits.ts). */
+  readonly limits?: RateLimitOptions;
   /** Called with errors of the anchoring interval (never with request data). */
   readonly onAnchorError?: (error: unknown) => void;
 }
@@ -144,7 +147,7 @@ const ACCESS_LOG_QUERY_SCHEMA = {
     nonce: { type: "string", pattern: BYTES32 },
     signature: { type: "string", pattern: SIGNATURE },
     reader: { type: "string", pattern: ADDRESS },
-    offset: { type: "string", pattern: DECIMAL },
+    cursor: { type: "string", pattern: DECIMAL },
     limit: { type: "string", pattern: DECIMAL },
   },
 } as const;
@@ -174,8 +177,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const signatures = new SignatureVerifier();
   const recoverSigner = (digest: string, signature: string, claimed: string | undefined): string =>
     signatures.signer(digest, signature, claimed);
-  const accessLog = new AccessLog(options.dbPath);
+  const accessLog = new AccessLog(options.dbPath, { refusalPeriodMs: options.limits?.refusalPeriodMs });
   const nonces: NonceStore = options.nonceStore ?? new AccessLogNonceStore(accessLog);
+  const logPolicy = new LogPolicy(accessLog, options.consent);
   const { data, registry } = options;
   // The encoders and the domain separator, built once: hashing a request is then one struct hash.
   const hashers = options.consent.getAddress().then((address) => {
@@ -195,6 +199,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   // JSON only: a text/plain body is refused as an unsupported media type (415), not parsed as a string.
   app.removeContentTypeParser(["text/plain"]);
+  const limits = new RateLimits(app, options.limits);
   app.setErrorHandler((error: FastifyError, _request, reply) => sendError(reply, errorBody(error)));
   app.setNotFoundHandler((_request, reply) =>
     sendError(reply, { status: 404, code: "not-found", message: "no such route" }),
@@ -204,12 +209,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   async function admit(entry: AccessLogInput, issuedAt: number, nonce: string): Promise<NonceUse> {
     const nowSec = Math.floor(entry.time / 1000);
     if (Math.abs(nowSec - issuedAt) > freshness) {
-      accessLog.append({ ...entry, decision: "expired-request", status: 401 });
+      logPolicy.refusalNow({ ...entry, decision: "expired-request", status: 401 }, null);
       fail("expired-request", `issuedAt is more than ${freshness} s from the gateway's clock`);
     }
     const claim = await nonces.claim(entry.reader, nonce, issuedAt + freshness, nowSec);
     if (claim === null) {
-      accessLog.append({ ...entry, decision: "replayed", status: 409 });
+      logPolicy.refusalNow({ ...entry, decision: "replayed", status: 409 }, null);
       fail("replayed", "this nonce was already used by this reader");
     }
     return claim;
@@ -228,6 +233,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     const signed: GatewayQuery = query;
     const digest = (await hashers).query.digest(signed);
     const reader = recoverSigner(digest, signature, claimed);
+    await limits.signer(request, reply, reader);
     let paramsHash: string;
     try {
       paramsHash = canonicalHash(params);
@@ -252,9 +258,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       requestHash: digest,
     };
     const claim = await admit(entry, query.issuedAt, query.nonce);
-    const refuse = (reason: RefusalReason | GatewayErrorCode, status: number, message: string) => {
-      const logIndex = accessLog.append({ ...entry, decision: reason, status }, claim);
-      return reply.code(status).send({ error: reason, message, logIndex });
+    const refuse = async (reason: RefusalReason | GatewayErrorCode, status: number, message: string) => {
+      const logIndex = await logPolicy.refusal({ ...entry, decision: reason, status }, claim);
+      return reply.code(status).send({ error: reason, message, ...(logIndex !== null && { logIndex }) });
     };
 
     const holding = data.holding(query.twinId);
@@ -317,7 +323,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       nonce: string;
       signature: string;
       reader?: string;
-      offset?: string;
+      cursor?: string;
       limit?: string;
     };
   }>(
@@ -329,14 +335,14 @@ export function createGateway(options: GatewayOptions): Gateway {
       const { twinId } = request.params;
       const { nonce, signature, reader: claimed } = request.query;
       const issuedAt = Number(request.query.issuedAt);
-      const offset = request.query.offset === undefined ? undefined : Number(request.query.offset);
-      const limit =
-        request.query.limit === undefined ? undefined : Math.min(1000, Math.max(1, Number(request.query.limit)));
+      const cursor = request.query.cursor === undefined ? undefined : Number(request.query.cursor);
+      const limit = request.query.limit === undefined ? undefined : Number(request.query.limit);
       if (audience === null) fail("wrong-audience", "the gateway does not know its origin yet");
       // Signed for this gateway's audience: one signed for another does not recover the claimed reader (401).
       const value: AccessLogRequest = { ...audience, twinId, issuedAt, nonce };
       const digest = (await hashers).logRequest.digest(value);
       const requester = recoverSigner(digest, signature, claimed);
+      await limits.signer(request, reply, requester);
       const entry: AccessLogInput = {
         time: clock(),
         twinId,
@@ -359,19 +365,17 @@ export function createGateway(options: GatewayOptions): Gateway {
         }
       }
       if (!authorized) {
-        const logIndex = accessLog.append({ ...entry, decision: "not-authorized", status: 403 }, claim);
+        logPolicy.refusalNow({ ...entry, decision: "not-authorized", status: 403 }, claim);
         return reply.code(403).send({
           error: "not-authorized",
           message: "only the twin's owner or delegates, or an auditor, may read its access log",
-          logIndex,
         });
       }
       const logIndex = accessLog.append(entry, claim);
       const response: AccessLogResponse = {
         twinId: twinId.toLowerCase(),
         logIndex,
-        anchors: accessLog.anchored(),
-        entries: accessLog.entriesOf(twinId, { offset, limit }),
+        ...accessLog.pageOf(twinId, { cursor, limit }),
       };
       return reply.code(200).send(response);
     },

@@ -14,6 +14,10 @@ export {
 export {
   AccessLog,
   ACCESS_LOG_LEAF_ENCODING,
+  DEFAULT_ACCESS_LOG_PAGE,
+  DEFAULT_REFUSAL_PERIOD_MS,
+  MAX_ACCESS_LOG_PAGE,
+  leafHashOf,
   leafOf,
   verifyAccessLogProof,
   type AccessLogAnchorRecord,
@@ -21,7 +25,10 @@ export {
   type AccessLogEntry,
   type AccessLogInput,
   type AccessLogLeaf,
+  type AccessLogOptions,
+  type AccessLogPage,
   type ProvenAccessLogEntry,
+  type RefusalCount,
 } from "./access-log";
 export {
   AccessDecision,
@@ -39,6 +46,14 @@ export { AccessLogNonceStore, type NonceStore, type NonceUse } from "./nonces";
 export { OperatorStanding, STANDING_STATUS, type StandingReason } from "./standing";
 export { WallClockWindows } from "./windows";
 export { GATEWAY_ERROR_STATUS, GatewayError, type GatewayErrorCode } from "./errors";
+export {
+  AGGREGATE_REFUSALS,
+  DEFAULT_RATE_LIMITS,
+  LogPolicy,
+  RateLimits,
+  type RateLimitOptions,
+  type RateLimitWindow,
+} from "./rate-limits";
 export { SignatureVerifier } from "./signatures";
 export {
   ALERT_CATEGORIES,

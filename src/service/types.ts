@@ -40,7 +40,10 @@ export interface AccessLogResponse {
   readonly twinId: string;
   /** The entry of this read itself (reads of the log are logged too). */
   readonly logIndex: number;
-  /** Every anchored range of the gateway's log (the operator's roots on chain). */
+  /** The anchored ranges covering the entries of this page, and none other. */
   readonly anchors: readonly AccessLogAnchorRecord[];
+  /** This twin's entries after the request's `cursor`, oldest first, at most `limit` (default 100, at most 500). */
   readonly entries: readonly ProvenAccessLogEntry[];
+  /** The `cursor` of the next page, or null when this page is the last. */
+  readonly nextCursor: number | null;
 }
