@@ -18,6 +18,24 @@ export function judgeTargets(storage: StoragePart, timing: TimingPart, network: 
     verdict: Number.isFinite(ratio) ? (ratio >= 300 ? "met" : "missed") : "not measured",
   });
 
+  const curve = storage.recordCurve;
+  const bundles = [...curve.map((p) => p.anchorRecordsGas), ...storage.cohortBundleGas];
+  const worst = bundles.length > 0 ? Math.max(...bundles) : NaN;
+  const b22 = curve.find((p) => p.records === 22);
+  out.push({
+    id: "emr-bundle-120k",
+    target: "any EMR bundle anchored in ≤ 120,000 gas (one anchorRecords per ingest; issue 9)",
+    measured:
+      bundles.length > 0
+        ? `at most ${int(worst)} gas over bundles of ${int(Math.min(...curve.map((p) => p.records)))} to ` +
+          `${int(Math.max(...curve.map((p) => p.records)))} records and the cohort's ${storage.cohortBundleGas.length}` +
+          (b22
+            ? `; 22 records: ${int(b22.anchorRecordsGas)} vs ${int(b22.recordUpdatesGas)} as 22 recordUpdates (${f1(b22.ratio)}× less)`
+            : "")
+        : "not measured",
+    verdict: Number.isFinite(worst) ? (worst <= 120_000 ? "met" : "missed") : "not measured",
+  });
+
   const e2e = network.gateway.runs.find((r) => r.concurrency === 10);
   const capacity = network.gateway.capacity?.find((r) => r.concurrency === 10);
   const gwTarget =
