@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
@@ -98,6 +98,18 @@ export function planFor(mode: Mode): Plan {
       };
 }
 
+/**
+ * A shared FHIR sample: in `shared/fhir-samples/` next to the repository, or, in a git worktree inside a folder of
+ * worktrees, next to that folder (the first that exists; the first candidate otherwise, for the error to name it).
+ */
+export function sharedSample(root: string, file: string): string {
+  const candidates = [
+    resolve(root, "..", "shared", "fhir-samples", file),
+    resolve(root, "..", "..", "shared", "fhir-samples", file),
+  ];
+  return candidates.find((candidate) => existsSync(candidate)) ?? candidates[0];
+}
+
 /** JSON with NaN and infinities as null. */
 export function toJson(value: unknown): string {
   return `${JSON.stringify(value, (_k, v: unknown) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`;
@@ -162,7 +174,7 @@ export async function runEvaluation(
   const offOps = 11;
   step = progress.step("3. execution time (off chain)", offOps);
   const offChain = await measureOffChain(
-    { ...plan.timing, syntheaBundle: resolve(root, "..", "shared", "fhir-samples", "synthea-patient-bundle.json") },
+    { ...plan.timing, syntheaBundle: sharedSample(root, "synthea-patient-bundle.json") },
     () => step.tick(),
   );
   step.done();
