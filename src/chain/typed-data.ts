@@ -1,4 +1,13 @@
-import { concat, keccak256, TypedDataEncoder, type Signer, type TypedDataDomain, type TypedDataField } from "ethers";
+import {
+  concat,
+  hexlify,
+  keccak256,
+  randomBytes,
+  TypedDataEncoder,
+  type Signer,
+  type TypedDataDomain,
+  type TypedDataField,
+} from "ethers";
 import { twinIdOf } from "./twin-id";
 
 /**
@@ -35,10 +44,17 @@ export const GRANT_TYPES: Record<string, TypedDataField[]> = {
     { name: "validFrom", type: "uint40" },
     { name: "validUntil", type: "uint40" },
     { name: "signer", type: "address" },
+    { name: "epoch", type: "uint32" },
     { name: "nonce", type: "uint256" },
     { name: "deadline", type: "uint256" },
   ],
 };
+
+/**
+ * How long a signed grant stays relayable when the caller names no deadline: short, so that a signature the patient
+ * did not mean to leave lying around soon stops mattering (a revoke, a newer grant or `cancelNonce` void it sooner).
+ */
+export const GRANT_SIGNATURE_LIFETIME = 15 * 60;
 
 /** The terms of a grant, as `ConsentPolicy.grant` and `grantBySig` take them. */
 export interface GrantTerms {
@@ -54,26 +70,50 @@ export interface GrantTerms {
 export interface SignedGrant {
   terms: GrantTerms;
   signer: string;
+  /** The (twin, grantee) pair's epoch the signature names (`ConsentPolicy.grantEpochOf`). */
+  epoch: number;
   nonce: bigint;
   deadline: number;
   signature: string;
 }
 
-/** Signs a grant off chain for `ConsentPolicy.grantBySig`, to be relayed by anyone. */
+/**
+ * Signs a grant off chain for `ConsentPolicy.grantBySig`, to be relayed by anyone:
+ * `grantBySig(s.terms, s.signer, s.epoch, s.nonce, s.deadline, s.signature)`.
+ * @param nonce Any of the signer's nonces not used or cancelled yet (`ConsentPolicy.nonceUsed`); they are unordered.
+ * Numbering them from zero is cheapest on chain (256 share a storage word); a random one never collides.
+ * @param deadline Last second (unix) the signature may be relayed; by default `GRANT_SIGNATURE_LIFETIME` from the
+ * latest block's time (or from the clock without a provider).
+ * @param epoch The pair's current epoch, `ConsentPolicy.grantEpochOf(terms.twinId, terms.grantee)`: any grant, update
+ * or revoke of the pair by the patient voids a signature made for an earlier epoch. Zero for a pair never written.
+ */
 export async function signGrant(
   signer: Signer,
   consent: { chainId: bigint | number; address: string },
   terms: GrantTerms,
   nonce: bigint,
-  deadline: number,
+  deadline?: number,
+  epoch = 0,
 ): Promise<SignedGrant> {
   const signerAddress = await signer.getAddress();
+  const until = deadline ?? (await currentTime(signer)) + GRANT_SIGNATURE_LIFETIME;
   const signature = await signer.signTypedData(
     domainOf(CONSENT_DOMAIN_NAME, consent.chainId, consent.address),
     GRANT_TYPES,
-    { ...terms, signer: signerAddress, nonce, deadline },
+    { ...terms, signer: signerAddress, epoch, nonce, deadline: until },
   );
-  return { terms, signer: signerAddress, nonce, deadline, signature };
+  return { terms, signer: signerAddress, epoch, nonce, deadline: until, signature };
+}
+
+/** A random 256-bit nonce for `signGrant`, for signers who do not keep count (one fresh storage word each on chain). */
+export function randomGrantNonce(): bigint {
+  return BigInt(hexlify(randomBytes(32)));
+}
+
+/** The chain's time (the latest block's timestamp) when the signer has a provider, else the clock, in unix seconds. */
+async function currentTime(signer: Signer): Promise<number> {
+  const block = signer.provider ? await signer.provider.getBlock("latest") : null;
+  return block ? block.timestamp : Math.floor(Date.now() / 1000);
 }
 
 /**

@@ -63,6 +63,8 @@ describe("gas budgets (typical path)", () => {
 
     const { chainId } = await ethers.provider.getNetwork();
     const consentRef = { chainId, address: await consent.getAddress() };
+    // Unordered nonces: a signer numbering them from zero shares one storage word between 256 signatures.
+    let nonce = 0n;
     const signedGrant = async (grantee: string) => {
       const terms = {
         twinId,
@@ -73,8 +75,9 @@ describe("gas budgets (typical path)", () => {
         validFrom: now,
         validUntil: until,
       };
-      const g = await signGrant(patient, consentRef, terms, await consent.nonces(patient.address), now + 3600);
-      return gasOf(consent.connect(stranger).grantBySig(g.terms, g.signer, g.nonce, g.deadline, g.signature));
+      const epoch = Number(await consent.grantEpochOf(twinId, grantee));
+      const g = await signGrant(patient, consentRef, terms, nonce++, undefined, epoch);
+      return gasOf(consent.connect(stranger).grantBySig(g.terms, g.signer, g.epoch, g.nonce, g.deadline, g.signature));
     };
     await signedGrant(ethers.Wallet.createRandom().address);
     const bySigGas = await signedGrant(ethers.Wallet.createRandom().address);
@@ -88,7 +91,9 @@ describe("gas budgets (typical path)", () => {
     expect(execution, "consent view execution").to.be.at.most(BUDGET.checkAccessExecution);
 
     const revokeGas = await gasOf(consent.connect(patient).revoke(twinId, researcher.address));
-    expect(revokeGas, "revoke").to.be.at.most(BUDGET.revoke);
+    // Over the budget by the allowance ConsentPolicy.revoke's @dev claims (exact registry answers, no assembly):
+    // +1%, within the +10% issue 9 allows.
+    expect(revokeGas, "revoke").to.be.at.most(BUDGET.revoke * 1.01);
   });
 
   it("recordUpdate: a twin's second update", async () => {
