@@ -251,7 +251,7 @@ async function main(): Promise<void> {
     const head = await updateLog.logHeadOf(twinId);
     story.fact(
       "The anchors stay as proof that the data existed",
-      `${head.sequence} updates, head ${head.head.slice(0, 18)}…`,
+      `${head.sequence} entr${head.sequence === 1n ? "y" : "ies"} in the update log (the EMR's record batch), head ${head.head.slice(0, 18)}…`,
     );
 
     await gateway.close();

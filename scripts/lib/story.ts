@@ -65,5 +65,7 @@ export class Story {
 function errorName(error: unknown): string {
   const e = error as { revert?: { name?: string; args?: unknown[] }; shortMessage?: string; message?: string };
   if (e.revert?.name) return e.revert.name;
-  return e.shortMessage ?? e.message ?? String(error);
+  const message = e.shortMessage ?? e.message ?? String(error);
+  // Hardhat's own message for a reverted call: "... reverted with custom error 'Name(args)'".
+  return /custom error '(\w+)\(/.exec(message)?.[1] ?? message;
 }

@@ -200,15 +200,26 @@ export async function measureGas(
       validFrom: t2,
       validUntil: t2 + 90 * DAY,
     };
+    // v2: unordered nonces (the round's number: 256 share a bitmap word, the first use of a word writes it new)
+    // and the (twin, grantee) pair's epoch, which any direct grant, update or revoke of the pair moves on.
     const signed = await signGrant(
       patient,
       { chainId, address: consentAddress },
       terms,
-      await consent.nonces(patient.address),
+      BigInt(r),
       t2 + DAY,
+      Number(await consent.grantEpochOf(twinId, researcher.address)),
     );
     await m.tx("ConsentPolicy", "grantBySig", "first-time", () =>
-      consent.connect(relayer).grantBySig(terms, signed.signer, signed.nonce, signed.deadline, signed.signature),
+      consent
+        .connect(relayer)
+        .grantBySig(terms, signed.signer, signed.epoch, signed.nonce, signed.deadline, signed.signature),
+    );
+    await m.tx("ConsentPolicy", "cancelNonce", "first-time", () =>
+      consent.connect(patient).cancelNonce(BigInt(1_000 + r)),
+    );
+    await m.tx("ConsentPolicy", "setBlocked", "first-time", () =>
+      consent.connect(patient).setBlocked(twinId, hospital2.address, true),
     );
 
     // Views: execution gas of the consent check and the reading proof.
@@ -285,6 +296,8 @@ export async function measureGas(
     }
 
     await m.tx("ConsentPolicy", "revoke", "typical", () => consent.connect(patient).revoke(twinId, clinician.address));
+    // v2: grantRequest never narrows a live grant, so the researcher's signed grant ends before its requests.
+    await m.tx("ConsentPolicy", "revoke", "typical", () => consent.connect(patient).revoke(twinId, researcher.address));
     for (const outcome of ["grantRequest", "denyRequest", "withdrawRequest"] as const) {
       const receipt = await m.tx("ConsentPolicy", "requestConsent", "first-time", () =>
         consent

@@ -299,7 +299,8 @@ export async function measureIntervalExperiment(
           validFrom: now,
           validUntil: now + 30 * DAY,
         };
-        const signed = await signGrant(patient, { chainId, address: consentAddress }, terms, 0n, now + DAY);
+        // A fresh pair: epoch 0; the patient's first nonce.
+        const signed = await signGrant(patient, { chainId, address: consentAddress }, terms, 0n, now + DAY, 0);
         const hash = await sendRaw(
           provider,
           roles.relayer.address,
@@ -307,6 +308,7 @@ export async function measureIntervalExperiment(
           consent.interface.encodeFunctionData("grantBySig", [
             terms,
             signed.signer,
+            signed.epoch,
             signed.nonce,
             signed.deadline,
             signed.signature,

@@ -238,7 +238,7 @@ export async function runEvaluation(
     })),
     paperDeployment: priceGas(REFERENCES.paperDeployGas.value, prices),
   };
-  const targets = judgeTargets(storage, timing, network);
+  const targets = judgeTargets(storage, timing, network, gasPart.functions);
   const solidity = hre.config.solidity.compilers[0];
   const result: EvaluationResult = {
     meta: {
