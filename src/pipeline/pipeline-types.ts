@@ -62,6 +62,8 @@ export interface EmrIngestSummary extends VersionOutcome {
   readonly skippedCount: number;
   /** Warnings of ingest (paths and messages, never values). */
   readonly warnings: number;
+  /** Records the twin already held with the same content: neither stored nor anchored again. */
+  readonly unchanged: number;
   /** One per record, all in the ingest's one record batch. */
   readonly anchors: readonly RecordsAnchor[];
   /** Gas of the ingest's one anchorRecords transaction. */

@@ -35,6 +35,8 @@ export interface RecordEntry {
   readonly anchor: RecordAnchor;
   /** The source address that anchored it. */
   readonly source: string;
+  /** The record's content digest (see `recordContentDigest`), so that a re-ingest of it unchanged is skipped. */
+  readonly digest?: string;
 }
 
 /** One anchored batch of wearable readings: one encrypted blob, one Merkle root. */
@@ -95,6 +97,8 @@ export interface TwinIndex {
   readonly applies: ApplyEntry[];
   readonly states: StateAnchor[];
   grants: GrantEntry[];
+  /** Keyed digest of the twin's patient (see patient-link.ts), set by the first EMR ingest that names one. */
+  patientLink?: string;
 }
 
 export function emptyTwinIndex(twinId: string): TwinIndex {

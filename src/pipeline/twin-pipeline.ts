@@ -1,7 +1,7 @@
 import { getAddress, hexlify, type Signer } from "ethers";
 import { buildReadingTree, proveReading, type ReadingTree } from "../chain/anchors";
 import { addressOf, isTwinId, normalizePublicKey, publicKeyOf, type PublicKeyLike } from "../crypto";
-import { ingest, ingestWearable as ingestWearableInput, parseFhirJson } from "../fhir";
+import { ingest, ingestWearable as ingestWearableInput, parseFhirJson, planReingest } from "../fhir";
 import type { IngestResult, TwinRecord, VitalReading } from "../fhir/records";
 import { stateCommitment, TwinEngine, type TwinAlert, type TwinVersion } from "../twin";
 import { DataCategory, namesOf, TwinStatus } from "../vocabulary";
@@ -17,6 +17,7 @@ import {
 } from "./blob-codec";
 import { mapLimit, MapLimitError } from "./concurrency";
 import { PipelineError } from "./errors";
+import { patientLinkDigest } from "./patient-link";
 import type {
   BatchSummary,
   EmrIngestSummary,
@@ -141,10 +142,20 @@ export class TwinPipeline implements TwinDataReader {
    * custodian signer is the twin's custodian; then seal and store each record, anchor them all with one
    * `anchorRecords` from the source (a record batch: one root, a proof per record), feed the engine and commit the
    * new version. If the anchor fails, nothing is anchored and the stored blobs are removed.
+   *
+   * One twin, one patient: every record's subject must resolve to the bundle's one Patient, or to `patient`
+   * (the twin's patient reference at the hospital, e.g. `Patient/123`) for a bundle without a Patient; and every
+   * ingest of a twin must name the same patient as its first (`PATIENT_MISMATCH` otherwise). Re-ingest: records
+   * whose content is unchanged (same key, same content digest) are neither stored nor anchored again; changed
+   * ones become new versions of their record. An ingest with nothing new sends no transaction.
    * @param bundle FHIR JSON text, or the parsed Bundle / resource.
    */
-  ingestEmr(twinId: string, bundle: unknown, options: { readonly sourceSigner: Signer }): Promise<EmrIngestSummary> {
-    return this.#exclusive(() => this.#ingestEmr(twinKey(twinId), bundle, options.sourceSigner));
+  ingestEmr(
+    twinId: string,
+    bundle: unknown,
+    options: { readonly sourceSigner: Signer; readonly patient?: string },
+  ): Promise<EmrIngestSummary> {
+    return this.#exclusive(() => this.#ingestEmr(twinKey(twinId), bundle, options.sourceSigner, options.patient));
   }
 
   /**
@@ -408,24 +419,38 @@ export class TwinPipeline implements TwinDataReader {
   // EMR
   // ------------------------------------------------------------------------------------------------------------
 
-  async #ingestEmr(twinId: string, bundle: unknown, sourceSigner: Signer): Promise<EmrIngestSummary> {
+  async #ingestEmr(
+    twinId: string,
+    bundle: unknown,
+    sourceSigner: Signer,
+    patientReference: string | undefined,
+  ): Promise<EmrIngestSummary> {
     this.#refuseErased(twinId);
     const parsed = typeof bundle === "string" ? parseFhirJson(bundle) : bundle;
-    const result: IngestResult = ingest(parsed, { origin: "emr" }); // throws on refusal, before anything is stored
+    // Throws on refusal, before anything is stored.
+    const result: IngestResult = ingest(parsed, {
+      origin: "emr",
+      ...(patientReference !== undefined ? { patient: patientReference } : {}),
+    });
     if (result.records.length === 0) {
       throw new PipelineError("EMPTY_INPUT", `the bundle for twin ${twinId} holds no record the twin models`);
     }
+    // A new twin is only held once something of it is anchored.
+    const slot = this.#twins.get(twinId) ?? this.#newSlot(emptyTwinIndex(twinId));
+    const patientLink = this.#checkPatientLink(slot, result.patient ?? patientReference);
+    const plan = planReingest(this.#heldDigests(slot), result.records);
+    const fresh = [...plan.added, ...plan.changed];
+    if (fresh.length === 0) return this.#unchangedIngest(slot, result, plan.unchanged.length);
     const source = getAddress(await sourceSigner.getAddress());
-    const categories = result.records.reduce((mask, record) => mask | record.category, 0);
+    const categories = fresh.reduce((mask, record) => mask | record.category, 0);
     await this.#preflight(twinId, source, categories);
 
     // Encode and decode each record first: the engine gets exactly what a restart will decrypt.
-    const prepared = result.records.map((record) => {
-      const plaintext = encodeRecord(record);
+    const readingsByKey = groupReadings(result.readings);
+    const prepared = fresh.map((record) => {
+      const plaintext = encodeRecord(record, readingsByKey.get(record.key) ?? []);
       return { record, plaintext, decoded: decodeRecord(plaintext, record.key) };
     });
-    // A new twin is only held once something of it is anchored.
-    const slot = this.#twins.get(twinId) ?? this.#newSlot(emptyTwinIndex(twinId));
     const patient = await this.#options.patientPublicKey(twinId);
     const vault = this.#options.vault;
     type Stored = { key: string; category: number; cid: string; contentHash: string; readingCount: number };
@@ -473,8 +498,10 @@ export class TwinPipeline implements TwinDataReader {
       readingCount: stored[i].readingCount,
       anchor,
       source,
+      ...(prepared[i].record.digest !== undefined ? { digest: prepared[i].record.digest } : {}),
     }));
     slot.index.records.push(...entries);
+    slot.index.patientLink ??= patientLink;
     this.#twins.set(twinId, slot);
     const done = await this.#applyAndCommit(slot, slot.engine?.current, {
       records: prepared.map((p) => p.decoded.record),
@@ -492,8 +519,53 @@ export class TwinPipeline implements TwinDataReader {
       skipped: result.skipped,
       skippedCount,
       warnings: result.warnings?.length ?? 0,
+      unchanged: plan.unchanged.length,
       anchors: anchored.anchors,
       anchorGasUsed: anchored.receipt.gasUsed,
+    };
+  }
+
+  /** The keyed digest of the ingest's patient, refused when the twin already names another patient. */
+  #checkPatientLink(slot: TwinSlot, patientReference: string | undefined): string | undefined {
+    if (patientReference === undefined) return undefined;
+    const link = patientLinkDigest(this.#options.custodianKey, slot.index.twinId, patientReference);
+    if (slot.index.patientLink !== undefined && slot.index.patientLink !== link) {
+      throw new PipelineError(
+        "PATIENT_MISMATCH",
+        `the bundle is about another patient than the records twin ${slot.index.twinId} holds; nothing was stored`,
+      );
+    }
+    return link;
+  }
+
+  /** Content digests of the records the twin holds now, by record key. */
+  #heldDigests(slot: TwinSlot): Map<string, string> {
+    const held = new Map<string, string>();
+    for (const [key, entry] of slot.effective) if (entry.digest !== undefined) held.set(key, entry.digest);
+    return held;
+  }
+
+  /** An ingest whose every record the twin already holds unchanged: no blob, no transaction, no new version. */
+  #unchangedIngest(slot: TwinSlot, result: IngestResult, unchanged: number): EmrIngestSummary {
+    if (slot.engine === null) throw new PipelineError("TWIN_ERASED", `twin ${slot.index.twinId} is erased`);
+    const version = slot.engine.current;
+    const states = slot.index.states;
+    const last = states.length > 0 ? states[states.length - 1] : null;
+    return {
+      version,
+      state: last !== null && last.version === version.version ? last : null,
+      alerts: version.model.alerts,
+      raisedAlerts: [],
+      commitGasUsed: 0n,
+      twinId: slot.index.twinId,
+      records: 0,
+      readings: 0,
+      skipped: result.skipped,
+      skippedCount: Object.values(result.skipped).reduce((sum, n) => sum + n, 0),
+      warnings: result.warnings?.length ?? 0,
+      unchanged,
+      anchors: [],
+      anchorGasUsed: 0n,
     };
   }
 
@@ -1024,4 +1096,16 @@ function safeParse(log: TwinUpdateLog, entry: { topics: readonly string[]; data:
   } catch {
     return null;
   }
+}
+
+/** Readings by the key of the record that carries them. */
+function groupReadings(readings: readonly VitalReading[]): Map<string, VitalReading[]> {
+  const byKey = new Map<string, VitalReading[]>();
+  for (const reading of readings) {
+    if (reading.recordKey === undefined) continue;
+    const list = byKey.get(reading.recordKey);
+    if (list) list.push(reading);
+    else byKey.set(reading.recordKey, [reading]);
+  }
+  return byKey;
 }

@@ -35,8 +35,8 @@ describe("pipeline/emr: the Synthea bundle, ingested, sealed, stored and anchore
 
   it("anchors the whole ingest as one record batch at sequence 1, and the head equals the rebuilt hash chain", async () => {
     const { updateLog, twinId, emr } = service.f;
-    expect(summary.records).to.equal(289);
-    expect(summary.anchors).to.have.length(289);
+    expect(summary.records).to.equal(328);
+    expect(summary.anchors).to.have.length(328);
     const [first] = summary.anchors;
     for (const anchor of summary.anchors) {
       expect(anchor.kind).to.equal("records");
@@ -93,9 +93,9 @@ describe("pipeline/emr: the Synthea bundle, ingested, sealed, stored and anchore
   });
 
   it("summarizes what it did: readings, skipped resources, gas", () => {
-    expect(summary.readings).to.equal(67);
-    expect(summary.skippedCount).to.equal(75);
-    expect(summary.skipped.DocumentReference).to.equal(39);
+    expect(summary.readings).to.equal(77);
+    expect(summary.skippedCount).to.equal(36);
+    expect(summary.skipped.DocumentReference).to.equal(undefined);
     expect(summary.anchorGasUsed > 0n).to.equal(true);
     expect(summary.commitGasUsed > 0n).to.equal(true);
     expect(summary.state?.version).to.equal(1);
@@ -111,7 +111,7 @@ describe("pipeline/emr: the Synthea bundle, ingested, sealed, stored and anchore
     expect(anchor?.epoch).to.equal(1);
     expect(onChain.stateRoot).to.equal(version.stateRoot);
     expect(onChain.sourcesRoot).to.equal(version.sourcesRoot);
-    expect(version.sourceHashes).to.have.length(289);
+    expect(version.sourceHashes).to.have.length(328);
     expect(await service.pipeline.commit(service.f.twinId)).to.deep.equal(anchor); // already committed: no new tx
   });
 
@@ -121,7 +121,7 @@ describe("pipeline/emr: the Synthea bundle, ingested, sealed, stored and anchore
     expect(conditions.length).to.be.greaterThan(0);
     expect(conditions.every((p) => p.record.category === DataCategory.CONDITIONS)).to.equal(true);
     const all = await pipeline.records(f.twinId, 0xffffffff);
-    expect(all).to.have.length(289);
+    expect(all).to.have.length(328);
     const engineKeys = pipeline
       .version(f.twinId)
       .version.records.map((r) => r.key)
@@ -146,7 +146,7 @@ describe("pipeline/emr: the Synthea bundle, ingested, sealed, stored and anchore
 
   it("answers the EMR's vital readings with the anchor of their record", async () => {
     const readings = await service.pipeline.readings(service.f.twinId, {});
-    expect(readings).to.have.length(67);
+    expect(readings).to.have.length(77);
     expect(readings.every((r) => r.anchor === null && r.recordAnchor !== undefined)).to.equal(true);
   });
 });
