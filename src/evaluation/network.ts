@@ -3,7 +3,7 @@ import { buildReadingTree, buildRecordTree, recordsAnchorOf } from "../chain/anc
 import { deployTwinLedger, type TwinLedgerDeployment } from "../chain/deploy";
 import { twinIdOf } from "../chain/twin-id";
 import { signCreateTwin, signGrant } from "../chain/typed-data";
-import { Action, DataCategory, Purpose, SourceKind } from "../vocabulary";
+import { ALL_CATEGORIES, Action, DataCategory, Purpose, SourceKind } from "../vocabulary";
 import { BUNDLE_RECORDS, cidBytes, syntheticRecords } from "./gas";
 import { REFERENCES } from "./references";
 import { summarize } from "./stats";
@@ -56,7 +56,7 @@ export async function setUpRpc(url: string): Promise<RpcContext> {
   const salt = id("evaluation:network:twin");
   const twinId = twinIdOf(patient.address, salt);
   await (await registry.connect(patient).createTwin(salt, id("meta"), hospital.address)).wait();
-  await (await registry.connect(patient).authorizeSource(twinId, emr.address, SourceKind.Emr, (1 << 13) - 1)).wait();
+  await (await registry.connect(patient).authorizeSource(twinId, emr.address, SourceKind.Emr, ALL_CATEGORIES)).wait();
   await (
     await registry
       .connect(patient)
@@ -67,7 +67,7 @@ export async function setUpRpc(url: string): Promise<RpcContext> {
   await (
     await consent
       .connect(patient)
-      .grant(twinId, clinician.address, (1 << 13) - 1, Action.READ, Purpose.TREATMENT, t, t + 365 * DAY)
+      .grant(twinId, clinician.address, ALL_CATEGORIES, Action.READ, Purpose.TREATMENT, t, t + 365 * DAY)
   ).wait();
   return {
     url,

@@ -11,7 +11,7 @@ import { twinIdOf } from "../chain/twin-id";
 import { sealRecord } from "../crypto";
 import { generateCohort, ingest, ingestWearable, type CohortOptions } from "../fhir";
 import { cidOf, parseCid } from "../store";
-import { DataCategory, SourceKind } from "../vocabulary";
+import { ALL_CATEGORIES, DataCategory, SourceKind } from "../vocabulary";
 import { now, type InProcessChain, type Ledger } from "./chain";
 import { syntheticRecords } from "./gas";
 import { viewExecutionGas } from "./meter";
@@ -138,7 +138,7 @@ export async function measureStorage(
   for (const [i, twinId] of twins.entries()) {
     const patient = ownerOf(i);
     await (await registry.connect(patient).createTwin(salts[i], id(`meta:${twinId}`), hospital.address)).wait();
-    await (await registry.connect(patient).authorizeSource(twinId, emr.address, SourceKind.Emr, (1 << 13) - 1)).wait();
+    await (await registry.connect(patient).authorizeSource(twinId, emr.address, SourceKind.Emr, ALL_CATEGORIES)).wait();
     await (
       await registry
         .connect(patient)
@@ -272,7 +272,7 @@ export async function measureStorage(
   const recordTwin = twinIdOf(patients[0].address, recordSalt);
   await (await registry.connect(patients[0]).createTwin(recordSalt, id("meta:record-curve"), hospital.address)).wait();
   await (
-    await registry.connect(patients[0]).authorizeSource(recordTwin, emr.address, SourceKind.Emr, (1 << 13) - 1)
+    await registry.connect(patients[0]).authorizeSource(recordTwin, emr.address, SourceKind.Emr, ALL_CATEGORIES)
   ).wait();
   const warm = syntheticRecords("evaluation:storage:record-curve:warm", 1)[0];
   await (await updateLog.connect(emr).recordUpdate(recordTwin, warm.category, warm.contentHash, warm.cid)).wait();
