@@ -41,7 +41,7 @@ const OTHER_SALT = ethers.id("twin:salt:bob");
 const OTHER_TWIN = twinIdOf(PATIENT_ADDRESS, OTHER_SALT);
 const UNKNOWN_TWIN = ethers.id("twin:pseudonym:nobody");
 const NEW_METADATA = ethers.id("metadata-commitment:v2");
-const UNDEFINED_CATEGORY = 1 << 13;
+const UNDEFINED_CATEGORY = 1 << 14; // the first bit past DataCategory.ALL
 
 const CUSTODIAN_ROLE = ethers.id("CUSTODIAN_ROLE");
 const GOVERNANCE_ROLE = ethers.id("GOVERNANCE_ROLE");

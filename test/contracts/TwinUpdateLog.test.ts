@@ -269,7 +269,7 @@ describe("TwinUpdateLog", () => {
       const cases: [string, number][] = [
         ["no category", 0],
         ["two categories", DataCategory.VITALS | DataCategory.LABS],
-        ["an undefined bit", 1 << 13],
+        ["an undefined bit", 1 << 14],
         ["the highest bit", 2 ** 31],
         ["a defined bit with an undefined one", DataCategory.VITALS | (1 << 20)],
       ];
@@ -743,7 +743,7 @@ describe("TwinUpdateLog", () => {
     describe("refuses malformed arguments", () => {
       const cases: [string, number][] = [
         ["an empty mask", 0],
-        ["an undefined bit", 1 << 13],
+        ["an undefined bit", 1 << 14],
         ["the highest bit", 2 ** 31],
         ["defined bits with an undefined one", DataCategory.VITALS | DataCategory.LABS | (1 << 20)],
       ];
@@ -860,7 +860,7 @@ describe("TwinUpdateLog", () => {
       expect(a.category).to.not.equal(DataCategory.LABS);
       expect(await verify(f, source, tree.root, { ...a, category: DataCategory.LABS }, proof)).to.equal(false);
       // No category, two categories, an undefined bit.
-      for (const category of [0, Number(a.category) | DataCategory.LABS, 1 << 13]) {
+      for (const category of [0, Number(a.category) | DataCategory.LABS, 1 << 14]) {
         expect(await verify(f, source, tree.root, { ...a, category }, proof)).to.equal(false);
       }
       // Another source of the twin, a stranger, the wearable.

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { TwinPipeline, verifyStateAnchor } from "../../../src/pipeline";
 import {
   cohortSmall,
+  withPatientChange,
   newWallet,
   removeFolders,
   serviceFolders,
@@ -27,7 +28,7 @@ describe("pipeline/custody: chain versions per custodian epoch", function () {
     const emr = (await cohortSmall()).patients[1].emr;
     const first = await pipeline.ingestEmr(f.twinId, emr, { sourceSigner: f.emr });
     expect(first.state).to.include({ version: 1, chainVersion: 1, epoch: 1 });
-    const again = await pipeline.ingestEmr(f.twinId, emr, { sourceSigner: f.emr });
+    const again = await pipeline.ingestEmr(f.twinId, withPatientChange(emr, 1), { sourceSigner: f.emr });
     expect(again.state).to.include({ version: 2, chainVersion: 2, epoch: 1 });
 
     await (await f.registry.connect(f.patient).changeCustodian(f.twinId, f.hospital2.address)).wait();
@@ -45,7 +46,7 @@ describe("pipeline/custody: chain versions per custodian epoch", function () {
     expect(moved.state).to.include({ version: 1, chainVersion: 1, epoch: 2 });
     const onChain = await f.updateLog.twinStateOf(f.twinId);
     expect([onChain.epoch, onChain.version, onChain.custodian]).to.deep.equal([2n, 1n, f.hospital2.address]);
-    const next = await other.ingestEmr(f.twinId, emr, { sourceSigner: f.emr });
+    const next = await other.ingestEmr(f.twinId, withPatientChange(emr, 2), { sourceSigner: f.emr });
     expect(next.state).to.include({ version: 2, chainVersion: 2, epoch: 2 });
 
     const access = { updateLog: f.updateLog, twinId: f.twinId };
@@ -70,15 +71,17 @@ describe("pipeline/custody: chain versions per custodian epoch", function () {
       }
     };
 
-    const missed = await failing(() => pipeline.ingestEmr(f.twinId, emr, { sourceSigner: f.emr }));
+    const missed = await failing(() =>
+      pipeline.ingestEmr(f.twinId, withPatientChange(emr, 1), { sourceSigner: f.emr }),
+    );
     expect(missed.state).to.equal(null);
     expect(missed.commitError?.code).to.equal("ANCHOR_FAILED");
     expect(pipeline.version(f.twinId).anchor).to.equal(null);
     const caughtUp = await pipeline.commit(f.twinId);
     expect(caughtUp).to.include({ version: 2, chainVersion: 2, epoch: 1 });
 
-    await failing(() => pipeline.ingestEmr(f.twinId, emr, { sourceSigner: f.emr }));
-    const later = await pipeline.ingestEmr(f.twinId, emr, { sourceSigner: f.emr });
+    await failing(() => pipeline.ingestEmr(f.twinId, withPatientChange(emr, 2), { sourceSigner: f.emr }));
+    const later = await pipeline.ingestEmr(f.twinId, withPatientChange(emr, 3), { sourceSigner: f.emr });
     expect(later.state).to.include({ version: 4, chainVersion: 3, epoch: 1 });
     expect((await f.updateLog.twinStateOf(f.twinId)).stateRoot).to.equal(later.version.stateRoot);
     expect(pipeline.anchors(f.twinId).states.map((s) => [s.version, s.chainVersion])).to.deep.equal([

@@ -141,7 +141,8 @@ describe("pipeline/emr: the Synthea bundle, ingested, sealed, stored and anchore
     });
     const context = { twinId: f.twinId, recordKey: first.record.key, category: first.record.category };
     const plaintext = JSON.parse(new TextDecoder().decode(openRecord(envelope, wrapped, patientKey, context)));
-    expect(plaintext).to.deep.equal(JSON.parse(JSON.stringify(first.record.resource)));
+    expect(plaintext.format).to.equal("twinledger-record/2");
+    expect(plaintext.record.resource).to.deep.equal(JSON.parse(JSON.stringify(first.record.resource)));
   });
 
   it("answers the EMR's vital readings with the anchor of their record", async () => {

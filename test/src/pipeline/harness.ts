@@ -29,6 +29,34 @@ export async function cohortSmall(): Promise<Cohort> {
   return JSON.parse(await readFile(join(__dirname, "../../fixtures/cohort-small.json"), "utf8")) as Cohort;
 }
 
+/**
+ * The same EMR export with one change to its Patient (a new telecom entry, numbered `n`): a re-ingest of it
+ * changes exactly one record, so it makes a new twin version, where an unchanged re-ingest makes none.
+ */
+export function withPatientChange<T>(bundle: T, n: number): T {
+  const copy = JSON.parse(JSON.stringify(bundle)) as { entry?: { resource?: Record<string, unknown> }[] };
+  const patient = copy.entry?.find((e) => e.resource?.resourceType === "Patient")?.resource;
+  if (patient === undefined) throw new Error("the bundle has no Patient");
+  const telecom = Array.isArray(patient.telecom) ? patient.telecom : [];
+  patient.telecom = [...telecom, { system: "phone", value: `555-0${100 + n}`, use: "home" }];
+  return copy as T;
+}
+
+/**
+ * The same EMR export with a note numbered `n` added to each Condition, updated later (`meta.lastUpdated`, as an
+ * EMR stamps a changed resource): a re-ingest stores those anew, and the twin keeps them as the newer versions.
+ */
+export function withConditionNotes<T>(bundle: T, n: number): T {
+  const copy = JSON.parse(JSON.stringify(bundle)) as { entry?: { resource?: Record<string, unknown> }[] };
+  for (const entry of copy.entry ?? []) {
+    if (entry.resource?.resourceType !== "Condition") continue;
+    entry.resource.note = [{ text: `follow-up ${n}` }];
+    const meta = (entry.resource.meta ?? {}) as Record<string, unknown>;
+    entry.resource.meta = { ...meta, lastUpdated: new Date(Date.UTC(2030, 0, n)).toISOString() };
+  }
+  return copy as T;
+}
+
 export type Fixture = Awaited<ReturnType<typeof twinFixture>>;
 
 /** The folders of one custodian service: blobs, wrapped keys and the pipeline index side by side. */
