@@ -1,18 +1,21 @@
 /**
  * The TwinLedger scenario, end to end, on the embedded Hardhat network: `npm run demo`.
  *
- * Contracts are deployed fresh; a hospital ingests a patient's EMR and a day of wearable readings
- * (a seeded synthetic patient: no real data), encrypted off chain and anchored on chain; the twin raises
- * an alert; readers query the twin through the gateway over HTTP on 127.0.0.1 with EIP-712 signed
+ * Contracts are deployed fresh; the patient creates a twin whose id the registry derives from the patient and a salt;
+ * a hospital ingests a patient's EMR (one record batch) and a day of wearable readings (a seeded synthetic
+ * patient: no real data), encrypted off chain and anchored on chain; the twin raises an alert; readers query the twin through the gateway over HTTP on 127.0.0.1 with EIP-712 signed
  * queries, consent checked on chain for every query, answers verified against the chain; the patient
  * revokes, an emergency responder breaks the glass, the patient reads the access log, and erases the twin.
+ * The closing total is the gas of every transaction printed: deployments, governance, the pipeline's anchors and
+ * commits, the gateway's access-log anchor and every consent step.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ethers } from "hardhat";
 import { Wallet } from "ethers";
-import { deployTwinLedger } from "../src/chain/deploy";
+import { DEFAULT_ADMIN_DELAY, deployTwinLedger } from "../src/chain/deploy";
+import { twinIdOf } from "../src/chain/twin-id";
 import { generateCohort } from "../src/fhir";
 import { TwinPipeline } from "../src/pipeline";
 import { createGateway, GatewayClient, verifyAccessLog, verifyAnswer } from "../src/service";
@@ -48,11 +51,16 @@ async function main(): Promise<void> {
 
   try {
     story.chapter("1. Deployment and governance");
-    const { registry, consent, updateLog, contracts } = await deployTwinLedger({
-      deployer: admin,
-      governance: [admin.address],
-    });
-    for (const c of contracts) story.fact(`Deploy ${c.name}`, `${c.receipt.gasUsed.toLocaleString("en-US")} gas`);
+    // Governance is granted below, as a transaction of the story (deployTwinLedger would do it unseen).
+    const { registry, consent, updateLog, contracts } = await deployTwinLedger({ deployer: admin, governance: [] });
+    for (const c of contracts) {
+      const code = await ethers.provider.getCode(c.address);
+      story.paid(`Deploy ${c.name}`, c.receipt.gasUsed, `${((code.length - 2) / 2).toLocaleString("en-US")} bytes`);
+    }
+    await story.tx(
+      `The default admin (handover delay ${DEFAULT_ADMIN_DELAY / 86_400} days) appoints governance`,
+      async () => registry.grantRole(await registry.GOVERNANCE_ROLE(), admin.address),
+    );
     await story.tx("Governance accredits the hospital as a custodian", async () =>
       registry.grantRole(await registry.CUSTODIAN_ROLE(), hospital.address),
     );
@@ -61,9 +69,18 @@ async function main(): Promise<void> {
     );
 
     story.chapter("2. The patient creates a twin and authorizes its sources");
-    const twinId = ethers.keccak256(ethers.randomBytes(32)); // pseudonymous: a hash of a random salt, never an MRN
-    await story.tx("Patient creates the twin at the hospital", () =>
-      registry.connect(patient).createTwin(twinId, ethers.id("encrypted twin metadata"), hospital.address),
+    // Pseudonymous and unsquattable: the registry derives the id from the patient and a random salt, never an MRN.
+    const salt = ethers.hexlify(ethers.randomBytes(32));
+    const twinId = twinIdOf(patient.address, salt);
+    await story.tx("Patient creates the twin at the hospital (by salt)", () =>
+      registry.connect(patient).createTwin(salt, ethers.id("encrypted twin metadata"), hospital.address),
+    );
+    story.fact(
+      "Its id, derived on chain as keccak256(patient, salt)",
+      (await registry.twinIdOf(patient.address, salt)) === twinId &&
+        (await registry.ownerOf(twinId)) === patient.address
+        ? `${twinId.slice(0, 18)}…, owned by the patient`
+        : "MISMATCH",
     );
     await story.tx("Patient authorizes the hospital's EMR system", () =>
       registry.connect(patient).authorizeSource(twinId, emr.address, SourceKind.Emr, EMR_CATEGORIES),
@@ -94,22 +111,28 @@ async function main(): Promise<void> {
     });
     let started = performance.now();
     const ingest = await pipeline.ingestEmr(twinId, record.emr, { sourceSigner: emr });
-    story.fact(
-      `Hospital ingests the EMR bundle (${record.emr.entry?.length ?? 0} entries)`,
-      `${ingest.records} records anchored, ${ingest.skippedCount} skipped, ${ingest.anchorGasUsed.toLocaleString("en-US")} gas, ${(performance.now() - started).toFixed(0)} ms`,
+    story.paid(
+      `Hospital ingests the EMR bundle (${record.emr.entry?.length ?? 0} entries): one anchorRecords`,
+      ingest.anchorGasUsed,
+      `${ingest.records} records in one record batch, ${ingest.skippedCount} skipped, ${(performance.now() - started).toFixed(0)} ms`,
     );
+    story.paid("Hospital commits the twin version of the EMR", ingest.commitGasUsed, commitDetail(ingest));
     started = performance.now();
     const worn = await pipeline.ingestWearable(twinId, record.wearable, { deviceSigner: wearable });
     const flushed = await pipeline.flush(twinId, { deviceSigner: wearable });
-    const batches = (worn.flushed?.batches.length ?? 0) + (flushed?.batches.length ?? 0);
-    const batchGas = (worn.flushed?.anchorGasUsed ?? 0n) + (flushed?.anchorGasUsed ?? 0n);
-    story.fact(
-      `Wearable sends a day of readings (${worn.readings})`,
-      `${batches} Merkle batches, ${batchGas.toLocaleString("en-US")} gas, ${(performance.now() - started).toFixed(0)} ms`,
+    const flushes = [worn.flushed, flushed].filter((f): f is NonNullable<typeof f> => f !== null);
+    const batches = flushes.reduce((n, f) => n + f.batches.length, 0);
+    story.paid(
+      `Wearable sends a day of readings (${worn.readings}): anchorBatch`,
+      flushes.reduce((gas, f) => gas + f.anchorGasUsed, 0n),
+      `${batches} Merkle batch${batches === 1 ? "" : "es"}, ${(performance.now() - started).toFixed(0)} ms`,
     );
+    for (const f of flushes) {
+      story.paid("Hospital commits the twin version of the readings", f.commitGasUsed, commitDetail(f));
+    }
     const { version, anchor } = pipeline.version(twinId);
     story.fact(
-      "Twin version committed on chain (state root, sources root)",
+      "Twin version on chain (state root, sources root)",
       `version ${version.version}, block ${anchor?.blockNumber}`,
     );
     const open = version.model.alerts.filter((a) => a.status === "open" || a.status === "resolved");
@@ -191,10 +214,16 @@ async function main(): Promise<void> {
     );
     await ask("Responder", clientOf(responder), Purpose.EMERGENCY, "latest-vitals");
     const anchored = await gateway.anchorNow();
-    story.fact(
-      "Gateway anchors its access log on chain",
-      anchored ? `root of ${Number(anchored.toIndex) - Number(anchored.fromIndex) + 1} entries` : "nothing new",
-    );
+    if (anchored) {
+      const receipt = await ethers.provider.getTransactionReceipt(anchored.transactionHash);
+      story.paid(
+        "Gateway anchors its access log on chain",
+        receipt?.gasUsed ?? 0n,
+        `root of ${Number(anchored.toIndex) - Number(anchored.fromIndex) + 1} entries`,
+      );
+    } else {
+      story.fact("Gateway anchors its access log on chain", "nothing new");
+    }
     const log = await clientOf(patient).accessLog(twinId);
     if (log.ok) {
       const emergency = log.body.entries.filter(
@@ -210,6 +239,9 @@ async function main(): Promise<void> {
     await story.tx("Patient closes the emergency access", () =>
       consent.connect(patient).closeEmergencyAccess(twinId, responder.address),
     );
+    await story.refused("Responder tries to open it again at once", () =>
+      consent.connect(responder).openEmergencyAccess.staticCall(twinId, 4 * 3600, ethers.id("again")),
+    );
 
     story.chapter("6. Erasure");
     await story.tx("Patient erases the twin on chain", () => registry.connect(patient).eraseTwin(twinId));
@@ -219,7 +251,7 @@ async function main(): Promise<void> {
     const head = await updateLog.logHeadOf(twinId);
     story.fact(
       "The anchors stay as proof that the data existed",
-      `${head.sequence} updates, head ${head.head.slice(0, 18)}…`,
+      `${head.sequence} entr${head.sequence === 1n ? "y" : "ies"} in the update log (the EMR's record batch), head ${head.head.slice(0, 18)}…`,
     );
 
     await gateway.close();
@@ -227,6 +259,28 @@ async function main(): Promise<void> {
   } finally {
     rmSync(workdir, { recursive: true, force: true });
   }
+}
+
+/**
+ * "version n (on chain: version v of custodian epoch e), block b" of a commit, or why it failed (the next commit
+ * catches up).
+ */
+function commitDetail(outcome: {
+  readonly state: {
+    readonly version: number;
+    readonly chainVersion?: number;
+    readonly epoch?: number;
+    readonly blockNumber: number;
+  } | null;
+  readonly commitError?: { readonly code: string };
+}): string {
+  if (!outcome.state) return `commit failed (${outcome.commitError?.code ?? "unknown"}), caught up by the next`;
+  const { version, chainVersion, epoch, blockNumber } = outcome.state;
+  const onChain =
+    chainVersion === undefined || epoch === undefined
+      ? ""
+      : ` (on chain: version ${chainVersion} of custodian epoch ${epoch})`;
+  return `twin version ${version}${onChain}, block ${blockNumber}`;
 }
 
 main().catch((error: unknown) => {

@@ -24,6 +24,15 @@ export class Story {
     return receipt.gasUsed;
   }
 
+  /**
+   * Prints transactions sent elsewhere (deployments, the pipeline's anchors and commits, the gateway's log anchor)
+   * with their gas, and counts that gas in the total like `tx` does.
+   */
+  paid(what: string, gasUsed: bigint, detail: string): void {
+    this.totalGas += gasUsed;
+    this.line(what, `${gasUsed.toLocaleString("en-US")} gas${detail ? `, ${detail}` : ""}`);
+  }
+
   /** Prints an outcome that is not a transaction (a view, a check, an HTTP answer). */
   fact(what: string, outcome: string): void {
     this.line(what, outcome);
@@ -42,6 +51,7 @@ export class Story {
   }
 
   end(): void {
+    // Every transaction printed above counts: `tx` and `paid` both add to it.
     console.log(`\nTotal gas of the transactions above: ${this.totalGas.toLocaleString("en-US")}\n`);
   }
 
@@ -55,5 +65,7 @@ export class Story {
 function errorName(error: unknown): string {
   const e = error as { revert?: { name?: string; args?: unknown[] }; shortMessage?: string; message?: string };
   if (e.revert?.name) return e.revert.name;
-  return e.shortMessage ?? e.message ?? String(error);
+  const message = e.shortMessage ?? e.message ?? String(error);
+  // Hardhat's own message for a reverted call: "... reverted with custom error 'Name(args)'".
+  return /custom error '(\w+)\(/.exec(message)?.[1] ?? message;
 }

@@ -1,6 +1,15 @@
 import { existsSync, readFileSync } from "node:fs";
 import { concat, id, sha256, toUtf8Bytes } from "ethers";
-import { buildReadingTree, proveReading } from "../chain/anchors";
+import {
+  buildReadingTree,
+  buildRecordTree,
+  cidHashOf,
+  proveReading,
+  proveRecord,
+  recordsAnchorOf,
+  type RecordInput,
+} from "../chain/anchors";
+import { twinIdOf } from "../chain/twin-id";
 import { signCreateTwin, signGrant } from "../chain/typed-data";
 import { Action, DataCategory, Purpose, SourceKind } from "../vocabulary";
 import { now, type InProcessChain, type Ledger } from "./chain";
@@ -14,6 +23,26 @@ const EMR_CATEGORIES = DataCategory.DEMOGRAPHICS | DataCategory.CONDITIONS | Dat
 export function cidBytes(label: string): string {
   return concat(["0x01551220", sha256(toUtf8Bytes(label))]);
 }
+
+/** The categories an EMR bundle's records fall in, in turn (each record has exactly one). */
+const BUNDLE_CATEGORIES = [
+  DataCategory.DEMOGRAPHICS,
+  DataCategory.CONDITIONS,
+  DataCategory.LABS,
+  DataCategory.VITALS,
+] as const;
+
+/** `n` distinct records as an EMR ingest anchors them (one category bit each, hash and CID of a sealed blob). */
+export function syntheticRecords(label: string, n: number): RecordInput[] {
+  return Array.from({ length: n }, (_, i) => ({
+    category: BUNDLE_CATEGORIES[i % BUNDLE_CATEGORIES.length],
+    contentHash: id(`${label}:record:${i}`),
+    cid: cidBytes(`${label}:record:${i}`),
+  }));
+}
+
+/** Records in one EMR bundle of the evaluation's workload: the size the issue quotes (944,462 gas in v1). */
+export const BUNDLE_RECORDS = 22;
 
 /**
  * Part 1: runs every state-changing function of the three contracts on its first-time path (new storage
@@ -37,35 +66,36 @@ export async function measureGas(
   for (let r = 0; r < rounds; r++) {
     const patient = patients[r % patients.length];
     const heir = patients[(r + 1) % patients.length];
-    const twinId = id(`evaluation:gas:twin:${r}`);
-    const signedTwinId = id(`evaluation:gas:signed-twin:${r}`);
+    // Twin ids are derived on chain from the patient and a salt (v2).
+    const salt = id(`evaluation:gas:salt:${r}`);
+    const twinId = twinIdOf(patient.address, salt);
     const meta = id(`evaluation:gas:metadata:${r}`);
 
     await m.tx("TwinRegistry", "createTwin", "first-time", () =>
-      registry.connect(patient).createTwin(twinId, meta, hospital.address),
+      registry.connect(patient).createTwin(salt, meta, hospital.address),
     );
     const t0 = await now(chain.provider);
-    const signature = await signCreateTwin(
+    const signedTwin = await signCreateTwin(
       patient,
       { chainId, address: registryAddress },
       {
-        twinId: signedTwinId,
+        salt: id(`evaluation:gas:signed-salt:${r}`),
         metadataCommitment: meta,
         custodian: hospital.address,
         nonce: await registry.nonces(patient.address),
         deadline: t0 + DAY,
       },
     );
-    await m.tx("TwinRegistry", "createTwinFor", "first-time", async () =>
+    await m.tx("TwinRegistry", "createTwinFor", "first-time", () =>
       registry
         .connect(hospital)
         .createTwinFor(
-          patient.address,
-          signedTwinId,
-          meta,
-          await registry.nonces(patient.address),
-          t0 + DAY,
-          signature,
+          signedTwin.patient,
+          signedTwin.salt,
+          signedTwin.metadataCommitment,
+          signedTwin.nonce,
+          signedTwin.deadline,
+          signedTwin.signature,
         ),
     );
     await m.tx("TwinRegistry", "authorizeSource", "first-time", () =>
@@ -92,14 +122,25 @@ export async function measureGas(
     );
     tick();
 
-    // Update log: the first update writes the twin's head slot, later ones overwrite it.
+    // Update log: one EMR bundle as one record batch (v2: the first anchor writes the twin's head slot), then
+    // single updates and a second bundle overwriting the head slot. Every record batch writes its own slot.
+    const bundleRecords = syntheticRecords(`evaluation:gas:bundle:${r}:0`, BUNDLE_RECORDS);
+    const bundleTree = buildRecordTree(bundleRecords);
+    const first = recordsAnchorOf(bundleTree);
+    await m.tx("TwinUpdateLog", "anchorRecords", "first-time", () =>
+      updateLog.connect(emr).anchorRecords(twinId, first.recordsRoot, first.categories),
+    );
     for (let u = 0; u < 4; u++) {
-      await m.tx("TwinUpdateLog", "recordUpdate", u === 0 ? "first-time" : "typical", () =>
+      await m.tx("TwinUpdateLog", "recordUpdate", "typical", () =>
         updateLog
           .connect(emr)
           .recordUpdate(twinId, DataCategory.CONDITIONS, id(`blob:${r}:${u}`), cidBytes(`blob:${r}:${u}`)),
       );
     }
+    const second = recordsAnchorOf(buildRecordTree(syntheticRecords(`evaluation:gas:bundle:${r}:1`, BUNDLE_RECORDS)));
+    await m.tx("TwinUpdateLog", "anchorRecords", "typical", () =>
+      updateLog.connect(emr).anchorRecords(twinId, second.recordsRoot, second.categories),
+    );
     const t1 = await now(chain.provider);
     const readings = Array.from({ length: 1440 }, (_, i) => ({
       readingHash: id(`evaluation:gas:reading:${r}:${i}`),
@@ -107,8 +148,9 @@ export async function measureGas(
     }));
     const tree = buildReadingTree(readings);
     await m.tx("TwinUpdateLog", "anchorBatch", "first-time", () =>
-      updateLog.connect(wearable).anchorBatch(twinId, tree.root, readings.length, readings[0].timestamp, t1 - 60),
+      updateLog.connect(wearable).anchorBatch(twinId, tree.root),
     );
+    // Versions count per custodian epoch (v2): the hospital's first commit is version 1, then current + 1.
     for (let v = 1; v <= 2; v++) {
       await m.tx("TwinUpdateLog", "commitTwinState", v === 1 ? "first-time" : "typical", () =>
         updateLog.connect(hospital).commitTwinState(twinId, id(`state:${r}:${v}`), id(`sources:${r}:${v}`), v),
@@ -158,15 +200,26 @@ export async function measureGas(
       validFrom: t2,
       validUntil: t2 + 90 * DAY,
     };
+    // v2: unordered nonces (the round's number: 256 share a bitmap word, the first use of a word writes it new)
+    // and the (twin, grantee) pair's epoch, which any direct grant, update or revoke of the pair moves on.
     const signed = await signGrant(
       patient,
       { chainId, address: consentAddress },
       terms,
-      await consent.nonces(patient.address),
+      BigInt(r),
       t2 + DAY,
+      Number(await consent.grantEpochOf(twinId, researcher.address)),
     );
     await m.tx("ConsentPolicy", "grantBySig", "first-time", () =>
-      consent.connect(relayer).grantBySig(terms, signed.signer, signed.nonce, signed.deadline, signed.signature),
+      consent
+        .connect(relayer)
+        .grantBySig(terms, signed.signer, signed.epoch, signed.nonce, signed.deadline, signed.signature),
+    );
+    await m.tx("ConsentPolicy", "cancelNonce", "first-time", () =>
+      consent.connect(patient).cancelNonce(BigInt(1_000 + r)),
+    );
+    await m.tx("ConsentPolicy", "setBlocked", "first-time", () =>
+      consent.connect(patient).setBlocked(twinId, hospital2.address, true),
     );
 
     // Views: execution gas of the consent check and the reading proof.
@@ -211,6 +264,7 @@ export async function measureGas(
           await updateLog.getAddress(),
           updateLog.interface.encodeFunctionData("verifyReading", [
             twinId,
+            wearable.address,
             tree.root,
             sample.readingHash,
             sample.timestamp,
@@ -218,9 +272,32 @@ export async function measureGas(
           ]),
         ),
       });
+      const record = bundleRecords[BUNDLE_RECORDS >> 1];
+      const recordProof = proveRecord(bundleTree, record);
+      views.push({
+        contract: "TwinUpdateLog",
+        method: "verifyRecord",
+        case: `1 record of an EMR bundle of ${BUNDLE_RECORDS} (proof of ${recordProof.length} hashes)`,
+        executionGas: await viewExecutionGas(
+          chain.provider,
+          researcher.address,
+          await updateLog.getAddress(),
+          updateLog.interface.encodeFunctionData("verifyRecord", [
+            twinId,
+            emr.address,
+            first.recordsRoot,
+            record.category,
+            record.contentHash,
+            cidHashOf(record.cid),
+            recordProof,
+          ]),
+        ),
+      });
     }
 
     await m.tx("ConsentPolicy", "revoke", "typical", () => consent.connect(patient).revoke(twinId, clinician.address));
+    // v2: grantRequest never narrows a live grant, so the researcher's signed grant ends before its requests.
+    await m.tx("ConsentPolicy", "revoke", "typical", () => consent.connect(patient).revoke(twinId, researcher.address));
     for (const outcome of ["grantRequest", "denyRequest", "withdrawRequest"] as const) {
       const receipt = await m.tx("ConsentPolicy", "requestConsent", "first-time", () =>
         consent

@@ -42,8 +42,8 @@ export function gatewayModulePath(root: string): string {
 
 /**
  * End-to-end query latency through the real gateway over the real pipeline, against the node: the custodian's
- * TwinPipeline ingests one cohort patient (EMR export and a day of wearable readings: records anchored with
- * recordUpdate, readings in Merkle batches, the twin version committed), the patient grants a reader, and the
+ * TwinPipeline ingests one cohort patient (EMR export and a day of wearable readings: the EMR bundle anchored as one
+ * record batch with anchorRecords, readings in Merkle batches, the twin version committed), the patient grants a reader, and the
  * reader's queries run sign → POST /v1/query over HTTP (the gateway checks the signature and the consent on chain
  * at the head, answers with proofs) → proof check against the chain (verifyAnswer), at each concurrency.
  */
@@ -212,7 +212,8 @@ export async function measureGateway(
       dataSet,
       description:
         "The custodian's TwinPipeline (src/pipeline) ingested one cohort patient over JSON-RPC (EMR records " +
-        "anchored with recordUpdate, a day of wearable readings in Merkle batches, the twin version committed); " +
+        "anchored as one record batch with anchorRecords, a day of wearable readings in Merkle batches, the twin " +
+        "version committed); " +
         "the gateway (src/service createGateway, Fastify on 127.0.0.1, access log in SQLite) serves it; the patient " +
         "granted the reader. The reader's load runs in its own Node process (src/evaluation/gateway-load.ts); the " +
         "machine's two cores are shared by the node, the gateway and the client. Each query is `latest-vitals` for " +

@@ -1,9 +1,10 @@
 import { JsonRpcProvider, Wallet, id, type JsonRpcSigner } from "ethers";
-import { buildReadingTree } from "../chain/anchors";
+import { buildReadingTree, buildRecordTree, recordsAnchorOf } from "../chain/anchors";
 import { deployTwinLedger, type TwinLedgerDeployment } from "../chain/deploy";
+import { twinIdOf } from "../chain/twin-id";
 import { signCreateTwin, signGrant } from "../chain/typed-data";
-import { Action, DataCategory, Purpose, SourceKind } from "../vocabulary";
-import { cidBytes } from "./gas";
+import { ALL_CATEGORIES, Action, DataCategory, Purpose, SourceKind } from "../vocabulary";
+import { BUNDLE_RECORDS, cidBytes, syntheticRecords } from "./gas";
 import { REFERENCES } from "./references";
 import { summarize } from "./stats";
 import type { IntervalExperiment, TimedOperation } from "./types";
@@ -52,9 +53,10 @@ export async function setUpRpc(url: string): Promise<RpcContext> {
   const ledger = await deployTwinLedger({ deployer: admin, governance: [admin.address] });
   const { registry, consent } = ledger;
   await (await registry.grantRole(await registry.CUSTODIAN_ROLE(), hospital.address)).wait();
-  const twinId = id("evaluation:network:twin");
-  await (await registry.connect(patient).createTwin(twinId, id("meta"), hospital.address)).wait();
-  await (await registry.connect(patient).authorizeSource(twinId, emr.address, SourceKind.Emr, (1 << 13) - 1)).wait();
+  const salt = id("evaluation:network:twin");
+  const twinId = twinIdOf(patient.address, salt);
+  await (await registry.connect(patient).createTwin(salt, id("meta"), hospital.address)).wait();
+  await (await registry.connect(patient).authorizeSource(twinId, emr.address, SourceKind.Emr, ALL_CATEGORIES)).wait();
   await (
     await registry
       .connect(patient)
@@ -65,7 +67,7 @@ export async function setUpRpc(url: string): Promise<RpcContext> {
   await (
     await consent
       .connect(patient)
-      .grant(twinId, clinician.address, (1 << 13) - 1, Action.READ, Purpose.TREATMENT, t, t + 365 * DAY)
+      .grant(twinId, clinician.address, ALL_CATEGORIES, Action.READ, Purpose.TREATMENT, t, t + 365 * DAY)
   ).wait();
   return {
     url,
@@ -116,6 +118,7 @@ export async function measureConfirmations(ctx: RpcContext, runs: number, tick: 
     return performance.now() - t;
   };
   const record: number[] = [];
+  const records: number[] = [];
   const anchor: number[] = [];
   const grant: number[] = [];
   const warmup = 3;
@@ -133,13 +136,20 @@ export async function measureConfirmations(ctx: RpcContext, runs: number, tick: 
       ]),
     );
     if (i >= 0) record.push(ms);
+    const bundle = recordsAnchorOf(buildRecordTree(syntheticRecords(`network:bundle:${i}`, BUNDLE_RECORDS)));
+    const msRecords = await confirm(
+      roles.emr.address,
+      updateLogAddress,
+      ledger.updateLog.interface.encodeFunctionData("anchorRecords", [twinId, bundle.recordsRoot, bundle.categories]),
+    );
+    if (i >= 0) records.push(msRecords);
     const tree = buildReadingTree(
       Array.from({ length: 16 }, (_, k) => ({ readingHash: id(`network:reading:${i}:${k}`), timestamp: t0 - 100 + k })),
     );
     const msAnchor = await confirm(
       roles.wearable.address,
       updateLogAddress,
-      ledger.updateLog.interface.encodeFunctionData("anchorBatch", [twinId, tree.root, 16, t0 - 100, t0 - 85]),
+      ledger.updateLog.interface.encodeFunctionData("anchorBatch", [twinId, tree.root]),
     );
     if (i >= 0) anchor.push(msAnchor);
     const msGrant = await confirm(
@@ -164,6 +174,12 @@ export async function measureConfirmations(ctx: RpcContext, runs: number, tick: 
       what: "recordUpdate: send to receipt over JSON-RPC (automine)",
       warmup,
       ms: summarize(record),
+    },
+    {
+      id: "rpc-anchorRecords",
+      what: `anchorRecords (an EMR bundle of ${BUNDLE_RECORDS} records): send to receipt over JSON-RPC (automine)`,
+      warmup,
+      ms: summarize(records),
     },
     {
       id: "rpc-anchorBatch",
@@ -213,7 +229,9 @@ export async function measureIntervalExperiment(
   const consentAddress = await consent.getAddress();
   const chainId = 31337n;
   const patients = Array.from({ length: requests }, (_, i) => new Wallet(id(`evaluation:network:patient:${i}`)));
-  const twinOf = (i: number) => id(`evaluation:network:paper-twin:${i}`);
+  const saltOf = (i: number) => id(`evaluation:network:paper-twin:${i}`);
+  const twins = patients.map((patient, i) => twinIdOf(patient.address, saltOf(i)));
+  const twinOf = (i: number) => twins[i];
 
   // Set-up (automine): the hospital creates each patient's twin with the patient's signature.
   tick("set-up: twins for the experiment");
@@ -221,11 +239,11 @@ export async function measureIntervalExperiment(
   const t0 = setupBlock?.timestamp ?? Math.floor(Date.now() / 1000);
   const setupHashes = await Promise.all(
     patients.map(async (patient, i) => {
-      const signature = await signCreateTwin(
+      const signed = await signCreateTwin(
         patient,
         { chainId, address: registryAddress },
         {
-          twinId: twinOf(i),
+          salt: saltOf(i),
           metadataCommitment: id(`meta:${i}`),
           custodian: roles.hospital.address,
           nonce: 0n,
@@ -237,12 +255,12 @@ export async function measureIntervalExperiment(
         roles.hospital.address,
         registryAddress,
         registry.interface.encodeFunctionData("createTwinFor", [
-          patient.address,
-          twinOf(i),
-          id(`meta:${i}`),
-          0n,
-          t0 + DAY,
-          signature,
+          signed.patient,
+          signed.salt,
+          signed.metadataCommitment,
+          signed.nonce,
+          signed.deadline,
+          signed.signature,
         ]),
       );
     }),
@@ -281,7 +299,8 @@ export async function measureIntervalExperiment(
           validFrom: now,
           validUntil: now + 30 * DAY,
         };
-        const signed = await signGrant(patient, { chainId, address: consentAddress }, terms, 0n, now + DAY);
+        // A fresh pair: epoch 0; the patient's first nonce.
+        const signed = await signGrant(patient, { chainId, address: consentAddress }, terms, 0n, now + DAY, 0);
         const hash = await sendRaw(
           provider,
           roles.relayer.address,
@@ -289,6 +308,7 @@ export async function measureIntervalExperiment(
           consent.interface.encodeFunctionData("grantBySig", [
             terms,
             signed.signer,
+            signed.epoch,
             signed.nonce,
             signed.deadline,
             signed.signature,

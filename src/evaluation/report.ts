@@ -1,7 +1,8 @@
 import { formatEth, formatUsd, gasToEth, gasToUsd, type PriceSetting } from "./cost";
 import { REFERENCES } from "./references";
 import type { Summary } from "./stats";
-import type { ConcurrencyRun, EvaluationResult, FunctionGas, TimedOperation } from "./types";
+import type { ConcurrencyRun, EvaluationResult, FunctionGas, RecordBatchPoint, TimedOperation } from "./types";
+import { V1_DEPLOYMENTS, V1_EMR_BUNDLE_22, V1_FUNCTION_AVG, V1_SOURCE, V2_CHANGES } from "./v1";
 
 /** An integer with thousands separators; "n/a" for a non-finite value. */
 export function int(x: number | null | undefined): string {
@@ -59,6 +60,18 @@ function summaryCells(s: Summary): string[] {
   return [ms(s.mean), ms(s.p50), ms(s.p95), ms(s.p99)];
 }
 
+/** A change in percent, signed ("+3.1 %", "−12.0 %"); "new" without a v1 figure. */
+export function change(v1: number | undefined, v2: number): string {
+  if (v1 === undefined || !Number.isFinite(v1) || v1 === 0) return "new";
+  const pct = ((v2 - v1) / v1) * 100;
+  return `${pct >= 0 ? "+" : "−"}${Math.abs(pct).toFixed(1)} %`;
+}
+
+/** The record-batch point of an EMR bundle of `records` records, if measured. */
+export function bundlePoint(curve: readonly RecordBatchPoint[], records: number): RecordBatchPoint | undefined {
+  return curve.find((p) => p.records === records);
+}
+
 function fn(functions: readonly FunctionGas[], contract: string, method: string): FunctionGas | undefined {
   return functions.find((f) => f.contract === contract && f.method === method);
 }
@@ -75,6 +88,16 @@ export function findings(result: EvaluationResult): string[] {
       `Storage: per 1,000 readings, all on chain costs ${int(onChain.gasPer1000Readings)} gas, one anchor per record ` +
         `${int(perRecord.gasPer1000Readings)}, one Merkle batch ${int(merkle.gasPer1000Readings)} ` +
         `(${int(storage.ratios.allOnChainOverMerkle1000)}× less than all on chain).`,
+    );
+  }
+  const b22 = bundlePoint(storage.recordCurve, 22);
+  if (b22) {
+    const worst = Math.max(...storage.recordCurve.map((p) => p.anchorRecordsGas), ...storage.cohortBundleGas);
+    out.push(
+      `EMR records (v2): a 22-record bundle anchored in one anchorRecords costs ${int(b22.anchorRecordsGas)} gas ` +
+        `against ${int(b22.recordUpdatesGas)} for 22 recordUpdates (${b22.ratio.toFixed(1)}× less; v1's pipeline spent ` +
+        `${int(V1_EMR_BUNDLE_22)}); the costliest bundle measured (up to ` +
+        `${int(Math.max(...storage.recordCurve.map((p) => p.records)))} records) took ${int(worst)} gas.`,
     );
   }
   const op = (id: string) => timing.offChain.find((o) => o.id === id);
@@ -128,14 +151,14 @@ export function findings(result: EvaluationResult): string[] {
 
 /** What an EVM floor means for the figures above, with a measured example where one shows it. */
 function floorNote(refId: string, functions: readonly FunctionGas[]): string {
-  const update = fn(functions, "TwinUpdateLog", "recordUpdate");
+  const records = fn(functions, "TwinUpdateLog", "anchorRecords");
   const grant = fn(functions, "ConsentPolicy", "grant");
   switch (refId) {
     case "txBase":
       return "included in every transaction figure above; no transaction costs less";
     case "sstoreNew":
-      return update?.firstTime != null && update.typical != null
-        ? `recordUpdate first-time ${int(update.firstTime)} vs typical ${int(update.typical)}: the twin's log-head slot written new once`
+      return records?.firstTime != null && records.typical != null
+        ? `anchorRecords first-time ${int(records.firstTime)} vs typical ${int(records.typical)}: the twin's log-head slot written new once (each record batch writes its own new slot)`
         : "";
     case "sstoreReset":
       return grant?.typical != null ? `a typical grant (${int(grant.typical)}) overwrites its packed grant slot` : "";
@@ -227,18 +250,36 @@ export function renderReport(result: EvaluationResult): string {
     "## 1. Execution cost",
     "### Deployment",
     table(
-      ["contract", "deployment gas", "runtime code (bytes)", ...ethHeaders(prices), ...priceHeaders(prices)],
+      [
+        "contract",
+        "deployment gas",
+        "v1 gas",
+        "v1 → v2",
+        "runtime code (bytes)",
+        "v1 bytes",
+        ...ethHeaders(prices),
+        ...priceHeaders(prices),
+      ],
       [
         ...gas.deployments.map((d) => [
           d.contract,
           int(d.gas),
+          int(V1_DEPLOYMENTS[d.contract]?.gas),
+          V1_DEPLOYMENTS[d.contract] ? change(V1_DEPLOYMENTS[d.contract].gas, d.gas) : "",
           int(d.runtimeBytes),
+          int(V1_DEPLOYMENTS[d.contract]?.runtimeBytes),
           ...ethCells(d.gas, prices),
           ...usdCells(d.gas, prices),
         ]),
         [
           "TwinLedger total (the three product contracts)",
           int(gas.deployments.filter((d) => !d.contract.includes("baseline")).reduce((a, d) => a + d.gas, 0)),
+          int(Object.values(V1_DEPLOYMENTS).reduce((a, d) => a + d.gas, 0)),
+          change(
+            Object.values(V1_DEPLOYMENTS).reduce((a, d) => a + d.gas, 0),
+            gas.deployments.filter((d) => !d.contract.includes("baseline")).reduce((a, d) => a + d.gas, 0),
+          ),
+          "",
           "",
           ...ethCells(
             gas.deployments.filter((d) => !d.contract.includes("baseline")).reduce((a, d) => a + d.gas, 0),
@@ -252,6 +293,9 @@ export function renderReport(result: EvaluationResult): string {
         [
           `the paper's data contract (${REFERENCES.paperDeployGas.source}; “about $${REFERENCES.paperDeployUsd.value} then”)`,
           int(REFERENCES.paperDeployGas.value),
+          "",
+          "",
+          "",
           "",
           ...ethCells(REFERENCES.paperDeployGas.value, prices),
           ...usdCells(REFERENCES.paperDeployGas.value, prices),
@@ -292,6 +336,18 @@ export function renderReport(result: EvaluationResult): string {
     ),
   );
   p(
+    "### Changes from v1",
+    `Average gas of each function here against v1's (${V1_SOURCE}), with what v2 changed in the function's work ` +
+      "(issue 9). The workload is the same except where the ABI changed it (salts, epochs, record batches).",
+    table(
+      ["function", "v1 avg", "v2 avg", "v1 → v2", "what v2 changed"],
+      gas.functions.map((f) => {
+        const key = `${f.contract}.${f.method}`;
+        return [key, int(V1_FUNCTION_AVG[key]), int(f.avg), change(V1_FUNCTION_AVG[key], f.avg), V2_CHANGES[key] ?? ""];
+      }),
+    ),
+  );
+  p(
     "### Views (execution gas)",
     "A view costs nothing when called off chain (eth_call); inside a transaction (another contract asking) it costs " +
       "its execution gas: eth_estimateGas minus the 21,000 base and the calldata.",
@@ -321,13 +377,13 @@ export function renderReport(result: EvaluationResult): string {
           REFERENCES.eip712Grant.what,
           int(REFERENCES.eip712Grant.value),
           REFERENCES.eip712Grant.source,
-          `grantBySig avg ${int(grantBySig?.avg)} (relayed, signature checked on chain); grant avg ${int(grant?.avg)}, typical ${int(grant?.typical)}`,
+          `grantBySig avg ${int(grantBySig?.avg)} (relayed, signature checked on chain; v1 ${int(V1_FUNCTION_AVG["ConsentPolicy.grantBySig"])}); grant avg ${int(grant?.avg)}, typical ${int(grant?.typical)}`,
         ],
         [
           REFERENCES.ehrRegistration.what,
           int(REFERENCES.ehrRegistration.value),
           REFERENCES.ehrRegistration.source,
-          `createTwin ${int(createTwin?.avg)}; with its EMR and device sources authorized ${int(registration)}`,
+          `createTwin ${int(createTwin?.avg)} (v1 ${int(V1_FUNCTION_AVG["TwinRegistry.createTwin"])}); with its EMR and device sources authorized ${int(registration)}`,
         ],
         ...(
           [
@@ -401,6 +457,14 @@ export function renderReport(result: EvaluationResult): string {
         ["all on chain / one anchor per record", `${storage.ratios.allOnChainOverAnchorPerRecord.toFixed(1)}×`],
         ["all on chain / Merkle batch of 1,000", `${int(storage.ratios.allOnChainOverMerkle1000)}×`],
         ["one anchor per record / Merkle batch of 1,000", `${int(storage.ratios.anchorPerRecordOverMerkle1000)}×`],
+        ...(bundlePoint(storage.recordCurve, 22)
+          ? [
+              [
+                "EMR bundle of 22: 22 recordUpdates (v1's ingest) / one anchorRecords (v2)",
+                `${bundlePoint(storage.recordCurve, 22)!.ratio.toFixed(1)}×`,
+              ],
+            ]
+          : []),
       ],
     ),
     `All-on-chain fit from ${storage.onChainFit.samples} stored envelopes: gas ≈ ${int(storage.onChainFit.intercept)} + ` +
@@ -430,6 +494,50 @@ export function renderReport(result: EvaluationResult): string {
       ]),
     ),
   );
+
+  if (storage.recordCurve.length > 0) {
+    const b22 = bundlePoint(storage.recordCurve, 22);
+    p(
+      "### Per-record gas over EMR bundle sizes (record batches, new in v2)",
+      "One EMR ingest is one `anchorRecords` in v2: the Merkle root of the bundle's record commitments (category, " +
+        "content hash, CID hash), hash-chained like updates, each record provable alone with `verifyRecord`. v1 " +
+        "anchored each record with its own `recordUpdate`. Both sides on the same twin, log head already written. " +
+        "Issue 9's target: any bundle in at most 120,000 gas." +
+        (b22
+          ? ` A 22-record bundle: ${int(b22.anchorRecordsGas)} gas against ${int(b22.recordUpdatesGas)} ` +
+            `(${b22.ratio.toFixed(1)}×; v1's pipeline: ${int(V1_EMR_BUNDLE_22)} as issue 9 quotes it).`
+          : "") +
+        (storage.cohortBundleGas.length > 0
+          ? ` The cohort's ${storage.cohortBundleGas.length} bundles (${int(storage.cohort.emrRecords)} records): ` +
+            `${int(Math.min(...storage.cohortBundleGas))} to ${int(Math.max(...storage.cohortBundleGas))} gas each.`
+          : ""),
+      table(
+        [
+          "records per bundle",
+          "anchorRecords gas (v2)",
+          "recordUpdate per record (v1)",
+          "v1 / v2",
+          "v2 gas per record",
+          ...prices.map((s) => `USD per bundle, v2 (${s.name})`),
+          "proof (hashes)",
+          "verifyRecord gas",
+          "tree build (ms)",
+        ],
+        storage.recordCurve.map((b) => [
+          int(b.records),
+          int(b.anchorRecordsGas),
+          `${b.recordUpdatesMeasured ? "" : "~"}${int(b.recordUpdatesGas)}`,
+          `${b.ratio.toFixed(1)}×`,
+          int(b.anchorRecordsGas / b.records),
+          ...usdCells(b.anchorRecordsGas, prices),
+          String(b.proofLength),
+          int(b.verifyGas),
+          ms(b.treeBuildMs),
+        ]),
+      ),
+      "A `~` marks a one-recordUpdate-per-record figure extrapolated from the mean of those sent at smaller sizes.",
+    );
+  }
 
   // ---------------------------------------------------------------------------------------------- part 3
   p(

@@ -1,4 +1,5 @@
 import { id, zeroPadValue, toBeHex } from "ethers";
+import { twinIdOf } from "../chain/twin-id";
 import { Action, DataCategory, Purpose } from "../vocabulary";
 import { now, type InProcessChain, type Ledger } from "./chain";
 import { viewExecutionGas } from "./meter";
@@ -44,18 +45,20 @@ export async function measureScaling(
   // Twins: every twin gets one grant to the clinician; measured: the next createTwin and the consent view.
   const twinPoints: ScalingPoint[] = [];
   let twins = 0;
-  const twinIdOf = (i: number) => id(`evaluation:scaling:twin:${i}`);
+  // Twin ids are derived on chain from the owner and a salt (v2).
+  const saltOf = (i: number) => id(`evaluation:scaling:twin:${i}`);
+  const twinOf = (i: number) => twinIdOf(owner.address, saltOf(i));
   const createAndGrant = async (i: number) => {
     await raw(
       owner.address,
       registryAddress,
-      registry.interface.encodeFunctionData("createTwin", [twinIdOf(i), id(`meta:${i}`), hospital.address]),
+      registry.interface.encodeFunctionData("createTwin", [saltOf(i), id(`meta:${i}`), hospital.address]),
     );
     await raw(
       owner.address,
       consentAddress,
       consent.interface.encodeFunctionData("grant", [
-        twinIdOf(i),
+        twinOf(i),
         clinician.address,
         DataCategory.VITALS,
         Action.READ,
@@ -70,7 +73,7 @@ export async function measureScaling(
     // The n-th twin through the binding, measured.
     const start = performance.now();
     const receipt = await (
-      await registry.connect(owner).createTwin(twinIdOf(twins), id(`meta:${twins}`), hospital.address)
+      await registry.connect(owner).createTwin(saltOf(twins), id(`meta:${twins}`), hospital.address)
     ).wait();
     const writeMs = performance.now() - start;
     if (!receipt) throw new Error("createTwin dropped");
@@ -78,7 +81,7 @@ export async function measureScaling(
       owner.address,
       consentAddress,
       consent.interface.encodeFunctionData("grant", [
-        twinIdOf(twins),
+        twinOf(twins),
         clinician.address,
         DataCategory.VITALS,
         Action.READ,
@@ -87,7 +90,7 @@ export async function measureScaling(
         t0 + 365 * DAY,
       ]),
     );
-    const probe = twinIdOf(Math.floor(twins / 2));
+    const probe = twinOf(Math.floor(twins / 2));
     twins++;
     const data = consent.interface.encodeFunctionData("isAuthorized", [
       probe,
@@ -103,8 +106,9 @@ export async function measureScaling(
   }
 
   // Grants per twin: one twin, n grantees; measured: the n-th grant and the consent check of an earlier grantee.
-  const grantTwin = id("evaluation:scaling:grant-twin");
-  await (await registry.connect(owner).createTwin(grantTwin, id("meta:grant-twin"), hospital.address)).wait();
+  const grantSalt = id("evaluation:scaling:grant-twin");
+  const grantTwin = twinIdOf(owner.address, grantSalt);
+  await (await registry.connect(owner).createTwin(grantSalt, id("meta:grant-twin"), hospital.address)).wait();
   const grantData = (grantee: string) =>
     consent.interface.encodeFunctionData("grant", [
       grantTwin,

@@ -1,13 +1,22 @@
 import { hexlify, id } from "ethers";
-import { buildReadingTree, proveReading } from "../chain/anchors";
+import {
+  buildReadingTree,
+  buildRecordTree,
+  cidHashOf,
+  proveReading,
+  proveRecord,
+  recordsAnchorOf,
+} from "../chain/anchors";
+import { twinIdOf } from "../chain/twin-id";
 import { sealRecord } from "../crypto";
 import { generateCohort, ingest, ingestWearable, type CohortOptions } from "../fhir";
 import { cidOf, parseCid } from "../store";
-import { DataCategory, SourceKind } from "../vocabulary";
+import { ALL_CATEGORIES, DataCategory, SourceKind } from "../vocabulary";
 import { now, type InProcessChain, type Ledger } from "./chain";
+import { syntheticRecords } from "./gas";
 import { viewExecutionGas } from "./meter";
 import { linearFit, summarize } from "./stats";
-import type { BatchPoint, StoragePart } from "./types";
+import type { BatchPoint, RecordBatchPoint, StoragePart } from "./types";
 
 export interface StorageOptions {
   readonly cohort: CohortOptions;
@@ -17,26 +26,40 @@ export interface StorageOptions {
   readonly anchorSample: number;
   /** Batch sizes of the per-reading gas curve. */
   readonly batchSizes: readonly number[];
+  /** Records per EMR bundle of the record-batch curve (anchorRecords against one recordUpdate per record). */
+  readonly recordBatchSizes: readonly number[];
 }
+
+/** Up to this many records, the one-recordUpdate-per-record side of the record-batch curve is sent in full. */
+export const RECORD_UPDATES_MEASURED_UP_TO = 100;
 
 interface Envelope {
   readonly twinId: string;
   readonly kind: "record" | "reading";
   readonly bytes: Uint8Array;
   readonly contentHash: string;
+  /** The record's one DataCategory bit (WEARABLE_STREAMS for readings). */
+  readonly category: number;
   /** Unix seconds (readings only). */
   readonly at: number;
 }
 
 const encoder = new TextEncoder();
+const int = (x: number) => Math.round(x).toLocaleString("en-US");
 
-/** The cohort: every EMR record and wearable reading, sealed with src/crypto into its real envelope. */
-function sealCohort(options: CohortOptions): { envelopes: Envelope[]; twins: string[]; patientDays: number } {
+/**
+ * The cohort: every EMR record and wearable reading, sealed with src/crypto into its real envelope. `twinIdFor` gives
+ * the id of the i-th cohort patient's twin (ids are derived on chain from the owner and a salt).
+ */
+function sealCohort(
+  options: CohortOptions,
+  twinIdFor: (index: number, patientId: string) => string,
+): { envelopes: Envelope[]; twins: string[]; patientDays: number } {
   const cohort = generateCohort(options);
   const envelopes: Envelope[] = [];
   const twins: string[] = [];
-  for (const patient of cohort.patients) {
-    const twinId = id(`evaluation:storage:${patient.patientId}`);
+  for (const [index, patient] of cohort.patients.entries()) {
+    const twinId = twinIdFor(index, patient.patientId);
     twins.push(twinId);
     for (const record of ingest(patient.emr).records) {
       const sealed = sealRecord(
@@ -48,7 +71,14 @@ function sealCohort(options: CohortOptions): { envelopes: Envelope[]; twins: str
         },
         [],
       );
-      envelopes.push({ twinId, kind: "record", bytes: sealed.envelope, contentHash: sealed.contentHash, at: 0 });
+      envelopes.push({
+        twinId,
+        kind: "record",
+        bytes: sealed.envelope,
+        contentHash: sealed.contentHash,
+        category: record.category,
+        at: 0,
+      });
     }
     ingestWearable(patient.wearable).readings.forEach((reading, i) => {
       const { sign, value, unit, at, source } = reading;
@@ -66,6 +96,7 @@ function sealCohort(options: CohortOptions): { envelopes: Envelope[]; twins: str
         kind: "reading",
         bytes: sealed.envelope,
         contentHash: sealed.contentHash,
+        category: DataCategory.WEARABLE_STREAMS,
         at: Math.floor(at / 1000),
       });
     });
@@ -80,8 +111,9 @@ export function spread(length: number, count: number): number[] {
 }
 
 /**
- * Part 2: the same seeded cohort stored three ways (all on chain, one anchor per record, Merkle batches of a
- * patient-day), and the per-reading gas over batch sizes.
+ * Part 2: the same seeded cohort stored three ways (all on chain, one anchor per record, Merkle batches: a
+ * patient-day of readings and a patient's EMR bundle per root), the per-reading gas over batch sizes and the
+ * per-record gas over EMR bundle sizes.
  */
 export async function measureStorage(
   chain: InProcessChain,
@@ -92,15 +124,21 @@ export async function measureStorage(
   const { registry, updateLog, baseline, actors } = ledger;
   const { hospital, emr, wearable, patients } = actors;
   tick("sealing the cohort");
-  const { envelopes, twins, patientDays } = sealCohort(options.cohort);
+  const saltOf = (patientId: string) => id(`evaluation:storage:${patientId}`);
+  const ownerOf = (index: number) => patients[index % patients.length];
+  const salts: string[] = [];
+  const { envelopes, twins, patientDays } = sealCohort(options.cohort, (index, patientId) => {
+    salts.push(saltOf(patientId));
+    return twinIdOf(ownerOf(index).address, saltOf(patientId));
+  });
   const records = envelopes.filter((e) => e.kind === "record");
   const readings = envelopes.filter((e) => e.kind === "reading");
 
   tick("creating the cohort's twins");
   for (const [i, twinId] of twins.entries()) {
-    const patient = patients[i % patients.length];
-    await (await registry.connect(patient).createTwin(twinId, id(`meta:${twinId}`), hospital.address)).wait();
-    await (await registry.connect(patient).authorizeSource(twinId, emr.address, SourceKind.Emr, (1 << 13) - 1)).wait();
+    const patient = ownerOf(i);
+    await (await registry.connect(patient).createTwin(salts[i], id(`meta:${twinId}`), hospital.address)).wait();
+    await (await registry.connect(patient).authorizeSource(twinId, emr.address, SourceKind.Emr, ALL_CATEGORIES)).wait();
     await (
       await registry
         .connect(patient)
@@ -138,7 +176,8 @@ export async function measureStorage(
   }
   const anchorMean = anchorGas.reduce((a, b) => a + b, 0) / anchorGas.length;
 
-  // Merkle batches: every patient-day of readings anchored as one batch, in full; EMR records one anchor each.
+  // Merkle batches: every patient-day of readings anchored as one batch, every patient's EMR bundle as one record
+  // batch (v2's anchorRecords, one transaction per ingest), all in full.
   tick("Merkle batches (cohort, in full)");
   let merkleReadingsGas = 0;
   let merkleBatches = 0;
@@ -151,21 +190,33 @@ export async function measureStorage(
   }
   for (const batch of byTwinDay.values()) {
     const tree = buildReadingTree(batch.map((e) => ({ readingHash: e.contentHash, timestamp: e.at })));
-    const from = Math.min(...batch.map((e) => e.at));
-    const to = Math.max(...batch.map((e) => e.at));
-    const receipt = await (
-      await updateLog.connect(wearable).anchorBatch(batch[0].twinId, tree.root, batch.length, from, to)
-    ).wait();
+    const receipt = await (await updateLog.connect(wearable).anchorBatch(batch[0].twinId, tree.root)).wait();
     if (!receipt) throw new Error("anchorBatch dropped");
     merkleReadingsGas += Number(receipt.gasUsed);
     merkleBatches++;
   }
-  const merkleRecordsGas = records.length * anchorMean;
+  let merkleRecordsGas = 0;
+  const bundleGas: number[] = [];
+  for (const twinId of twins) {
+    const bundle = records.filter((e) => e.twinId === twinId);
+    if (bundle.length === 0) continue;
+    const tree = buildRecordTree(
+      bundle.map((e) => ({ category: e.category, contentHash: e.contentHash, cid: parseCid(cidOf(e.bytes)).bytes })),
+    );
+    const anchor = recordsAnchorOf(tree);
+    const receipt = await (
+      await updateLog.connect(emr).anchorRecords(twinId, anchor.recordsRoot, anchor.categories)
+    ).wait();
+    if (!receipt) throw new Error("anchorRecords dropped");
+    merkleRecordsGas += Number(receipt.gasUsed);
+    bundleGas.push(Number(receipt.gasUsed));
+  }
 
   // The per-reading curve over batch sizes, on a fresh twin.
   tick("batch-size curve");
-  const curveTwin = id("evaluation:storage:batch-curve");
-  await (await registry.connect(patients[0]).createTwin(curveTwin, id("meta:curve"), hospital.address)).wait();
+  const curveSalt = id("evaluation:storage:batch-curve");
+  const curveTwin = twinIdOf(patients[0].address, curveSalt);
+  await (await registry.connect(patients[0]).createTwin(curveSalt, id("meta:curve"), hospital.address)).wait();
   await (
     await registry
       .connect(patients[0])
@@ -183,9 +234,7 @@ export async function measureStorage(
     const tree = buildReadingTree(items);
     const treeBuildMs = performance.now() - t;
     const t1 = performance.now();
-    const receipt = await (
-      await updateLog.connect(wearable).anchorBatch(curveTwin, tree.root, n, items[0].timestamp, end)
-    ).wait();
+    const receipt = await (await updateLog.connect(wearable).anchorBatch(curveTwin, tree.root)).wait();
     const anchorMs = performance.now() - t1;
     if (!receipt) throw new Error("anchorBatch dropped");
     const probe = items[Math.floor(n / 2)];
@@ -196,6 +245,7 @@ export async function measureStorage(
       updateLogAddress,
       updateLog.interface.encodeFunctionData("verifyReading", [
         curveTwin,
+        wearable.address,
         tree.root,
         probe.readingHash,
         probe.timestamp,
@@ -213,6 +263,73 @@ export async function measureStorage(
       anchorMs,
     });
     tick(`batch of ${n}`);
+  }
+
+  // The per-record curve over EMR bundle sizes, on a fresh twin whose log head is already written (the typical
+  // path of both sides): one anchorRecords per bundle against one recordUpdate per record.
+  tick("record-batch curve");
+  const recordSalt = id("evaluation:storage:record-curve");
+  const recordTwin = twinIdOf(patients[0].address, recordSalt);
+  await (await registry.connect(patients[0]).createTwin(recordSalt, id("meta:record-curve"), hospital.address)).wait();
+  await (
+    await registry.connect(patients[0]).authorizeSource(recordTwin, emr.address, SourceKind.Emr, ALL_CATEGORIES)
+  ).wait();
+  const warm = syntheticRecords("evaluation:storage:record-curve:warm", 1)[0];
+  await (await updateLog.connect(emr).recordUpdate(recordTwin, warm.category, warm.contentHash, warm.cid)).wait();
+  const recordCurve: RecordBatchPoint[] = [];
+  const singleGas: number[] = [];
+  for (const n of options.recordBatchSizes) {
+    const items = syntheticRecords(`evaluation:storage:record-curve:${n}`, n);
+    const t = performance.now();
+    const tree = buildRecordTree(items);
+    const treeBuildMs = performance.now() - t;
+    const anchor = recordsAnchorOf(tree);
+    const receipt = await (
+      await updateLog.connect(emr).anchorRecords(recordTwin, anchor.recordsRoot, anchor.categories)
+    ).wait();
+    if (!receipt) throw new Error("anchorRecords dropped");
+    const measured = n <= RECORD_UPDATES_MEASURED_UP_TO;
+    let updatesGas = 0;
+    if (measured) {
+      for (const item of items) {
+        const single = await (
+          await updateLog.connect(emr).recordUpdate(recordTwin, item.category, item.contentHash, item.cid)
+        ).wait();
+        if (!single) throw new Error("recordUpdate dropped");
+        updatesGas += Number(single.gasUsed);
+        singleGas.push(Number(single.gasUsed));
+      }
+    } else {
+      updatesGas = (n * singleGas.reduce((a, b) => a + b, 0)) / Math.max(1, singleGas.length);
+    }
+    const probe = items[Math.floor(n / 2)];
+    const proof = proveRecord(tree, probe);
+    const verifyGas = await viewExecutionGas(
+      chain.provider,
+      hospital.address,
+      updateLogAddress,
+      updateLog.interface.encodeFunctionData("verifyRecord", [
+        recordTwin,
+        emr.address,
+        anchor.recordsRoot,
+        probe.category,
+        probe.contentHash,
+        cidHashOf(probe.cid),
+        proof,
+      ]),
+    );
+    const gas = Number(receipt.gasUsed);
+    recordCurve.push({
+      records: n,
+      anchorRecordsGas: gas,
+      recordUpdatesGas: Math.round(updatesGas),
+      recordUpdatesMeasured: measured,
+      ratio: updatesGas / gas,
+      proofLength: proof.length,
+      verifyGas,
+      treeBuildMs,
+    });
+    tick(`bundle of ${n}`);
   }
 
   const sizes = (list: Envelope[]) => summarize(list.map((e) => e.bytes.length));
@@ -262,20 +379,25 @@ export async function measureStorage(
       },
       {
         id: "merkle-batches",
-        title: "Merkle batches (anchorBatch, one per patient-day) + one anchor per EMR record",
+        title:
+          "Merkle batches (anchorBatch, one per patient-day) + one record batch per EMR bundle (anchorRecords; v1: one recordUpdate per record)",
         totalGas: Math.round(merkleReadingsGas + merkleRecordsGas),
         gasPerPatientDay: (merkleReadingsGas + merkleRecordsGas) / patientDays,
         gasPer1000Readings: perReadingMerkle1000 * 1000,
-        measuredTransactions: merkleBatches,
-        representedTransactions: merkleBatches + records.length,
+        measuredTransactions: merkleBatches + bundleGas.length,
+        representedTransactions: merkleBatches + bundleGas.length,
         method:
           `all ${merkleBatches} patient-day batches anchored in full (${Math.round(merkleDailyPerReading * 10) / 10} ` +
-          `gas a reading); EMR records at the recordUpdate mean; per 1,000 readings from a batch of ` +
-          `${at1000.batchSize}`,
+          `gas a reading); the ${records.length} EMR records as ${bundleGas.length} record batches, one per patient's ` +
+          `bundle, anchored in full (${int(Math.min(...bundleGas))} to ${int(Math.max(...bundleGas))} gas a bundle; ` +
+          `one recordUpdate per record would cost ${int(records.length * anchorMean)} at the recordUpdate mean); ` +
+          `per 1,000 readings from a batch of ${at1000.batchSize}`,
       },
     ],
     onChainFit: { intercept: fit.intercept, gasPerByte: fit.slope, samples: points.length },
     batchCurve,
+    recordCurve,
+    cohortBundleGas: bundleGas,
     ratios: {
       allOnChainOverAnchorPerRecord: perReadingOnChain / anchorMean,
       allOnChainOverMerkle1000: perReadingOnChain / perReadingMerkle1000,

@@ -53,7 +53,13 @@ export async function measureOffChain(options: TimingOptions, tick: () => void):
   };
   const signed = await signGrant(patient, consent, terms, 0n, 1_800_000_000);
   const domain = domainOf(CONSENT_DOMAIN_NAME, consent.chainId, consent.address);
-  const grantValue = { ...terms, signer: signed.signer, nonce: signed.nonce, deadline: signed.deadline };
+  const grantValue = {
+    ...terms,
+    signer: signed.signer,
+    epoch: signed.epoch,
+    nonce: signed.nonce,
+    deadline: signed.deadline,
+  };
   const readings = Array.from({ length: 1000 }, (_, i) => ({
     readingHash: id(`evaluation:timing:reading:${i}`),
     timestamp: 1_700_000_000 + i * 60,

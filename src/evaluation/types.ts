@@ -166,12 +166,34 @@ export interface BatchPoint {
   readonly anchorMs: number;
 }
 
+/** One EMR bundle size: one anchorRecords (v2) against one recordUpdate per record (v1's ingest). */
+export interface RecordBatchPoint {
+  readonly records: number;
+  /** Gas of the one anchorRecords transaction. */
+  readonly anchorRecordsGas: number;
+  /** Gas of `records` recordUpdate transactions: sent and summed, or extrapolated from their mean (see below). */
+  readonly recordUpdatesGas: number;
+  /** True when every recordUpdate was sent; false when extrapolated from the mean of those sent at smaller sizes. */
+  readonly recordUpdatesMeasured: boolean;
+  /** recordUpdatesGas / anchorRecordsGas. */
+  readonly ratio: number;
+  /** Hashes in one record's proof, and verifyRecord's execution gas for it. */
+  readonly proofLength: number;
+  readonly verifyGas: number;
+  /** Building the record tree off chain (ms). */
+  readonly treeBuildMs: number;
+}
+
 export interface StoragePart {
   readonly cohort: CohortFacts;
   readonly designs: readonly StorageDesign[];
   /** Linear fit of the all-on-chain gas against the envelope length, from the sample. */
   readonly onChainFit: { readonly intercept: number; readonly gasPerByte: number; readonly samples: number };
   readonly batchCurve: readonly BatchPoint[];
+  /** Per-record gas over EMR bundle sizes (v2 record batches). */
+  readonly recordCurve: readonly RecordBatchPoint[];
+  /** Gas of each cohort patient's EMR bundle anchored with anchorRecords. */
+  readonly cohortBundleGas: readonly number[];
   /** Per-reading gas ratios at 1,000 readings (all-on-chain over the other two). */
   readonly ratios: {
     readonly allOnChainOverAnchorPerRecord: number;

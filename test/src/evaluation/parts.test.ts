@@ -1,5 +1,8 @@
 import { expect } from "chai";
+import { buildRecordTree, recordsAnchorOf } from "../../../src/chain/anchors";
+import { BUNDLE_RECORDS, syntheticRecords } from "../../../src/evaluation/gas";
 import { calldataGas } from "../../../src/evaluation/meter";
+import { bundlePoint, change } from "../../../src/evaluation/report";
 import { planFor } from "../../../src/evaluation/run";
 import { batchSeries, flatness, granteeAddress } from "../../../src/evaluation/scaling";
 import { spread } from "../../../src/evaluation/storage";
@@ -69,5 +72,27 @@ describe("evaluation parts (pure helpers)", () => {
       full.scalingSteps[full.scalingSteps.length - 1],
     );
     expect(full.batchSizes[full.batchSizes.length - 1]).to.equal(10_000);
+    // Both modes measure the 22-record EMR bundle and a 1,000-record one.
+    for (const plan of [quick, full]) {
+      expect(plan.recordBatchSizes).to.include(BUNDLE_RECORDS).and.to.include(1000);
+    }
+    expect(quick.recordBatchSizes.length).to.be.lessThan(full.recordBatchSizes.length);
+  });
+
+  it("makes distinct one-category records for a bundle, whose tree anchors their categories", () => {
+    const records = syntheticRecords("test", BUNDLE_RECORDS);
+    expect(records).to.have.length(22);
+    expect(new Set(records.map((r) => r.contentHash)).size).to.equal(22);
+    for (const r of records) expect(Number(r.category) & (Number(r.category) - 1)).to.equal(0);
+    const anchor = recordsAnchorOf(buildRecordTree(records));
+    expect(anchor.categories).to.equal(records.reduce((a, r) => a | Number(r.category), 0));
+    expect(syntheticRecords("test", 3)[2]).to.deep.equal(records[2]);
+  });
+
+  it("marks v1 → v2 changes in percent, and a function without a v1 figure as new", () => {
+    expect(change(100, 110)).to.equal("+10.0 %");
+    expect(change(200, 150)).to.equal("−25.0 %");
+    expect(change(undefined, 60_000)).to.equal("new");
+    expect(bundlePoint([], 22)).to.equal(undefined);
   });
 });

@@ -66,6 +66,39 @@ const storage: StoragePart = {
       anchorMs: 3,
     },
   ],
+  recordCurve: [
+    {
+      records: 1,
+      anchorRecordsGas: 60_500,
+      recordUpdatesGas: 42_200,
+      recordUpdatesMeasured: true,
+      ratio: 42_200 / 60_500,
+      proofLength: 0,
+      verifyGas: 4_000,
+      treeBuildMs: 0.5,
+    },
+    {
+      records: 22,
+      anchorRecordsGas: 60_600,
+      recordUpdatesGas: 928_400,
+      recordUpdatesMeasured: true,
+      ratio: 928_400 / 60_600,
+      proofLength: 5,
+      verifyGas: 7_000,
+      treeBuildMs: 8,
+    },
+    {
+      records: 1000,
+      anchorRecordsGas: 60_612,
+      recordUpdatesGas: 42_200_000,
+      recordUpdatesMeasured: false,
+      ratio: 42_200_000 / 60_612,
+      proofLength: 10,
+      verifyGas: 11_000,
+      treeBuildMs: 300,
+    },
+  ],
+  cohortBundleGas: [60_550, 60_580],
   ratios: { allOnChainOverAnchorPerRecord: 3.9, allOnChainOverMerkle1000: 2942, anchorPerRecordOverMerkle1000: 757 },
   batchPolicy: "one batch per patient-day",
 };
@@ -133,6 +166,17 @@ function result(): EvaluationResult {
           typical: 42_141,
           msPerTx: 4.5,
         },
+        {
+          contract: "TwinUpdateLog",
+          method: "anchorRecords",
+          calls: 2,
+          min: 60_600,
+          avg: 69_100,
+          max: 77_600,
+          firstTime: 77_600,
+          typical: 60_600,
+          msPerTx: 4.5,
+        },
       ],
       views: [{ contract: "ConsentPolicy", method: "isAuthorized", case: "allowed", executionGas: 9166 }],
       deployments: [{ contract: "TwinUpdateLog", gas: 1_212_853, runtimeBytes: 5359 }],
@@ -194,6 +238,18 @@ describe("evaluation/report", () => {
     expect(md).to.include("**Not measured**: src/service missing");
     expect(md).to.include("2,942×");
     expect(md).to.not.include("NaN");
+    // v2: record batches beside one recordUpdate per record, and the v1 → v2 marks.
+    expect(md).to.include("### Per-record gas over EMR bundle sizes (record batches, new in v2)");
+    expect(md).to.include("| 22 | 60,600 | 928,400 | 15.3× |");
+    expect(md).to.include("~42,200,000");
+    expect(md).to.include("EMR bundle of 22: 22 recordUpdates (v1's ingest) / one anchorRecords (v2) | 15.3× |");
+    expect(md).to.include("### Changes from v1");
+    expect(md).to.include("| TwinUpdateLog.recordUpdate | 46,425 | 46,418 | −0.0 % |");
+    expect(md).to.include(
+      "| TwinUpdateLog.anchorRecords | n/a | 69,100 | new | new: one record batch per EMR ingest |",
+    );
+    expect(md).to.include("| TwinUpdateLog | 1,212,853 | 1,212,853 | +0.0 % | 5,359 | 5,359 |");
+    expect(md).to.include("anchorRecords first-time 77,600 vs typical 60,600");
     expect(md).to.not.include("undefined");
     // Tables are separated from paragraphs by a blank line.
     expect(md).to.not.match(/[^\n|]\n\| /);
@@ -202,6 +258,9 @@ describe("evaluation/report", () => {
   it("states its findings from the figures, saying what was not measured", () => {
     const list = findings(result());
     expect(list[0]).to.include("2,942× less than all on chain");
+    expect(list[1]).to.include("a 22-record bundle anchored in one anchorRecords costs 60,600 gas against 928,400");
+    expect(list[1]).to.include("v1's pipeline spent 944,462");
+    expect(list[1]).to.include("up to 1,000 records) took 60,612 gas");
     expect(list.some((f) => f.startsWith("Gateway: not measured (src/service missing)"))).to.equal(true);
     expect(list.some((f) => f.includes("at the paper's block time"))).to.equal(true);
   });
@@ -217,6 +276,7 @@ describe("evaluation/targets", () => {
     const by = Object.fromEntries(verdicts.map((v) => [v.id, v.verdict]));
     expect(by).to.deep.equal({
       "merkle-vs-on-chain": "met",
+      "emr-bundle-120k": "met",
       "gateway-c10": "not measured",
       "seal-1ms": "met",
       "paper-200": "met",
@@ -233,6 +293,30 @@ describe("evaluation/targets", () => {
     expect(merkle?.verdict).to.equal("missed");
     expect(merkle?.measured).to.include("250×");
     expect(verdicts.find((v) => v.id === "seal-1ms")?.measured).to.include("3.03 ms");
+    const bundles = judgeTargets({ ...storage, cohortBundleGas: [120_001] }, timing(0.8), network()).find(
+      (v) => v.id === "emr-bundle-120k",
+    );
+    expect(bundles?.verdict).to.equal("missed");
+    expect(bundles?.measured).to.include("at most 120,001 gas");
+    expect(bundles?.measured).to.include("22 records: 60,600 vs 928,400 as 22 recordUpdates (15.3× less)");
+    const withFirst = judgeTargets(storage, timing(0.8), network(), [
+      {
+        contract: "TwinUpdateLog",
+        method: "anchorRecords",
+        calls: 2,
+        min: 60_600,
+        avg: 69_800,
+        max: 79_000,
+        firstTime: 79_000,
+        typical: 60_600,
+        msPerTx: 3,
+      },
+    ]).find((v) => v.id === "emr-bundle-120k");
+    expect(withFirst?.verdict).to.equal("met");
+    expect(withFirst?.measured).to.include("at most 79,000 gas (a twin's first anchor, its log head written new");
+    expect(withFirst?.measured).to.include("typical path at most 60,612");
+    const none = judgeTargets({ ...storage, recordCurve: [], cohortBundleGas: [] }, timing(0.8), network());
+    expect(none.find((v) => v.id === "emr-bundle-120k")?.verdict).to.equal("not measured");
   });
 
   it("does not judge the paper's experiment at other settings than 200 requests in 12-s blocks", () => {
