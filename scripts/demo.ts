@@ -150,7 +150,8 @@ async function main(): Promise<void> {
     });
     const baseUrl = await gateway.listen();
     const consentAddress = await consent.getAddress();
-    const clientOf = (signer: Wallet) => new GatewayClient({ baseUrl, signer, chainId, consentAddress });
+    const clientOf = (signer: Wallet) =>
+      new GatewayClient({ baseUrl, signer, chainId, consentAddress, operator: hospital.address });
     const ask = async (
       who: string,
       client: GatewayClient,

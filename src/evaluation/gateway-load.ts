@@ -24,6 +24,8 @@ export interface LoadOptions {
   readonly chainId: string;
   readonly consentAddress: string;
   readonly updateLogAddress: string;
+  /** The gateway operator's address: the audience every signed query names. */
+  readonly operator: string;
   readonly twinId: string;
   readonly readerKey: string;
   readonly concurrency: number;
@@ -63,6 +65,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     signer: new Wallet(options.readerKey),
     chainId: BigInt(options.chainId),
     consentAddress: options.consentAddress,
+    operator: options.operator,
   });
   const verifiedAnchors = new VerifiedAnchors();
   const sign = () => client.signQuery(options.twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT });

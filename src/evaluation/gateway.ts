@@ -143,6 +143,9 @@ export async function measureGateway(
       chainId: 31337n,
       dbPath: join(dir, "access-log.sqlite"),
       host: "127.0.0.1",
+      operator: roles.hospital.address,
+      // One reader key drives the whole load: the per-signer limit (120 a minute by default) would answer 429.
+      limits: { perSigner: false, perAddress: false },
     });
     const baseUrl = await gateway.listen();
     if (!baseUrl.startsWith("http://127.0.0.1:")) throw new Error(`the gateway listens on ${baseUrl}, not 127.0.0.1`);
@@ -154,6 +157,7 @@ export async function measureGateway(
         chainId: "31337",
         consentAddress: await ledger.consent.getAddress(),
         updateLogAddress: await ledger.updateLog.getAddress(),
+        operator: roles.hospital.address,
         twinId,
         readerKey: reader.privateKey,
         concurrency,
