@@ -4,7 +4,8 @@ import { classify, mainCode, type Origin } from "./classify";
 import { recordContentDigest } from "./digest";
 import { FhirLimitError, FhirValidationError, type FaultLocation } from "./errors";
 import type { Concept } from "./facts";
-import { checkInputSize, jsonNestingExceeds, resolveLimits, scanResource, type IngestLimits } from "./limits";
+import { splitJson } from "./json-split";
+import { checkInputSize, resolveLimits, scanResource, type IngestLimits } from "./limits";
 import { PatientAnchor, namesPatientType, referenceKey } from "./patient";
 import { readingsOf } from "./readings";
 import type { IngestResult, IngestWarning, TwinRecord, VitalReading } from "./records";
@@ -140,21 +141,15 @@ export function ingestWearable(input: unknown, options: Omit<IngestOptions, "ori
 
 /**
  * Parses FHIR JSON text; malformed text is refused like malformed FHIR (no excerpt of it is
- * kept). Text longer than `maxInputBytes`, or nested deeper than the depth limit allows, is
- * refused with a FhirLimitError before it is parsed.
+ * kept). Text longer than `maxInputBytes` is refused at once; a Bundle's entries are cut apart
+ * and parsed one at a time (json-split.ts), and text nested too deep, a string, an entry or
+ * the Bundle's other members too large, or too many entries, are refused with a FhirLimitError
+ * as the scan meets them, before that part is parsed.
  */
 export function parseFhirJson(text: string, limits: Partial<IngestLimits> = {}): unknown {
   const resolved = resolveLimits(limits);
   checkInputSize(text, resolved);
-  // A Bundle entry's resource sits 3 levels below the Bundle: allow that much on top of maxDepth.
-  if (jsonNestingExceeds(text, resolved.maxDepth + 3)) {
-    throw new FhirLimitError("$", undefined, "maxDepth", resolved.maxDepth);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new FhirValidationError("$", undefined, "not well-formed JSON");
-  }
+  return splitJson(text, resolved);
 }
 
 function resourceTypeOf(input: unknown): string | undefined {
