@@ -281,7 +281,22 @@ export class JsonSplitter {
     let escaped = this.escaped;
     let hexLeft = this.hexLeft;
     let stringLength = this.stringLength;
+    let nextBackslash = -1;
     while (i < n) {
+      if (inString && !escaped && hexLeft === 0) {
+        // Inside a string: jump to its next quote or backslash (native search, for long base64 data).
+        if (nextBackslash < i) {
+          nextBackslash = text.indexOf("\\", i);
+          if (nextBackslash < 0) nextBackslash = n;
+        }
+        let quote = text.indexOf('"', i);
+        if (quote < 0) quote = n;
+        const stop = quote < nextBackslash ? quote : nextBackslash;
+        stringLength += stop - i;
+        if (stringLength > maxString) this.tooLong();
+        i = stop;
+        if (i >= n) break;
+      }
       const ch = text.charCodeAt(i++);
       if (inString) {
         if (escaped) {
