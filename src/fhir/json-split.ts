@@ -93,6 +93,8 @@ export class JsonSplitter {
   private stringLength = 0;
   private first = true;
   private value: unknown = undefined;
+  /** Where the chunk being read has its next backslash (searched once per chunk, not per string). */
+  private nextBackslash = -1;
 
   constructor(private readonly limits: IngestLimits) {}
 
@@ -104,6 +106,7 @@ export class JsonSplitter {
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
     const n = text.length;
+    this.nextBackslash = -1;
     let i = 0;
     while (i < n) {
       if (this.state === PIECE) {
@@ -281,13 +284,14 @@ export class JsonSplitter {
     let escaped = this.escaped;
     let hexLeft = this.hexLeft;
     let stringLength = this.stringLength;
-    let nextBackslash = -1;
+    let nextBackslash = this.nextBackslash;
     while (i < n) {
       if (inString && !escaped && hexLeft === 0) {
         // Inside a string: jump to its next quote or backslash (native search, for long base64 data).
         if (nextBackslash < i) {
           nextBackslash = text.indexOf("\\", i);
           if (nextBackslash < 0) nextBackslash = n;
+          this.nextBackslash = nextBackslash;
         }
         let quote = text.indexOf('"', i);
         if (quote < 0) quote = n;
