@@ -263,15 +263,18 @@ export class Checker {
     return { start, end };
   }
 
-  quantity(value: unknown, path: string): { value?: number; unit?: string; system?: string; code?: string } {
+  quantity(
+    value: unknown,
+    path: string,
+  ): { value?: number; unit?: string; system?: string; code?: string; comparator?: string } {
     const o = this.object(value, path);
     const v = o.value === undefined ? undefined : this.decimal(o.value, `${path}.value`);
-    this.optCode(o.comparator, `${path}.comparator`, ["<", "<=", ">=", ">"]);
+    const comparator = this.optCode(o.comparator, `${path}.comparator`, ["<", "<=", ">=", ">"]);
     const unit = this.optString(o.unit, `${path}.unit`);
     const system = o.system === undefined ? undefined : this.uri(o.system, `${path}.system`);
     const code = this.optCode(o.code, `${path}.code`);
     if (code !== undefined && system === undefined) this.fail(`${path}.system`, "a unit code needs its system (qty-3)");
-    return { value: v, unit, system, code };
+    return { value: v, unit, system, code, ...(comparator !== undefined ? { comparator } : {}) };
   }
 
   /** Of the keys `prefix` + a type name, at most one may be present; returns its key. */

@@ -27,6 +27,18 @@ function withoutVolatileMeta(resource: object): object {
   return copy;
 }
 
+/** Member names written as JSON strings, kept for the short names FHIR repeats in every resource. */
+const QUOTED = new Map<string, string>();
+
+function quoted(key: string): string {
+  let text = QUOTED.get(key);
+  if (text === undefined) {
+    text = JSON.stringify(key);
+    if (key.length <= 64 && QUOTED.size < 4096) QUOTED.set(key, text);
+  }
+  return text;
+}
+
 /**
  * Canonical JSON: sorted members, undefined members left out, no whitespace. Recursive: ingest
  * has bounded the depth (`maxDepth`) before any record is digested.
@@ -40,13 +52,19 @@ function canonical(value: unknown): string {
     return `${out}]`;
   }
   const o = value as Record<string, unknown>;
-  const keys = Object.keys(o).sort();
+  const keys = Object.keys(o);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1] > keys[i]) {
+      keys.sort();
+      break;
+    }
+  }
   let out = "{";
   let first = true;
   for (const key of keys) {
     const inner = o[key];
     if (inner === undefined) continue;
-    out += `${first ? "" : ","}${JSON.stringify(key)}:${canonical(inner)}`;
+    out += `${first ? "" : ","}${quoted(key)}:${canonical(inner)}`;
     first = false;
   }
   return `${out}}`;

@@ -39,6 +39,8 @@ export interface QuantityFacts {
   readonly unit?: string;
   readonly system?: string;
   readonly code?: string;
+  /** `<`, `<=`, `>=` or `>`: the value is a bound, not a measurement. */
+  readonly comparator?: string;
   /** Path of the Quantity, for error messages. */
   readonly path: string;
 }

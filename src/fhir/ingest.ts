@@ -4,7 +4,8 @@ import { classify, mainCode, type Origin } from "./classify";
 import { recordContentDigest } from "./digest";
 import { FhirLimitError, FhirValidationError, type FaultLocation } from "./errors";
 import type { Concept } from "./facts";
-import { checkInputSize, jsonNestingExceeds, resolveLimits, scanResource, type IngestLimits } from "./limits";
+import { splitJson } from "./json-split";
+import { checkInputSize, resolveLimits, scanResource, type FoundReference, type IngestLimits } from "./limits";
 import { PatientAnchor, namesPatientType, referenceKey } from "./patient";
 import { readingsOf } from "./readings";
 import type { IngestResult, IngestWarning, TwinRecord, VitalReading } from "./records";
@@ -140,21 +141,15 @@ export function ingestWearable(input: unknown, options: Omit<IngestOptions, "ori
 
 /**
  * Parses FHIR JSON text; malformed text is refused like malformed FHIR (no excerpt of it is
- * kept). Text longer than `maxInputBytes`, or nested deeper than the depth limit allows, is
- * refused with a FhirLimitError before it is parsed.
+ * kept). Text longer than `maxInputBytes` is refused at once; a Bundle's entries are cut apart
+ * and parsed one at a time (json-split.ts), and text nested too deep, a string, an entry or
+ * the Bundle's other members too large, or too many entries, are refused with a FhirLimitError
+ * as the scan meets them, before that part is parsed.
  */
 export function parseFhirJson(text: string, limits: Partial<IngestLimits> = {}): unknown {
   const resolved = resolveLimits(limits);
   checkInputSize(text, resolved);
-  // A Bundle entry's resource sits 3 levels below the Bundle: allow that much on top of maxDepth.
-  if (jsonNestingExceeds(text, resolved.maxDepth + 3)) {
-    throw new FhirLimitError("$", undefined, "maxDepth", resolved.maxDepth);
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new FhirValidationError("$", undefined, "not well-formed JSON");
-  }
+  return splitJson(text, resolved);
 }
 
 function resourceTypeOf(input: unknown): string | undefined {
@@ -231,6 +226,8 @@ export interface Placement {
   readonly keepFirstVersion?: boolean;
   /** A searchset entry with `search.mode = include`: context for references, not a record. */
   readonly included?: boolean;
+  /** A contained resource unpacked from a List: the id it is recorded under (`<listId>.<containedId>`). */
+  readonly unpackedId?: string;
 }
 
 /** @internal */
@@ -313,7 +310,8 @@ export class Accumulator {
     }
     const c = new Checker(type, resourceId, at.conditionalReferences ?? false, this.warnings, where);
     checkCommon(o, c, base, scan.references);
-    const id = this.identity(o, c, base, at);
+    this.checkContained(o, c, base, scan.references);
+    const id = at.unpackedId ?? this.identity(o, c, base, at);
     if (id !== undefined) {
       const key = `${type}/${id}`;
       const earlier = this.keys.get(key);
@@ -327,6 +325,10 @@ export class Accumulator {
     if (at.fullUrl !== undefined) this.targets.set(referenceKey(at.fullUrl), type);
     if (type === "Patient") this.addPatient(o, c, base, at, id);
     if (type === "OperationOutcome") this.readOutcome(o, c, base);
+    if (type === "Bundle") {
+      c.warn(base, "a Bundle inside a Bundle is not unpacked: its entries are not ingested");
+    }
+    if (type === "List" && !at.included) this.unpackList(o, c, base, at, id);
     const modelled = isModelledType(type);
     if (type !== "Patient") {
       for (const field of SUBJECT_FIELDS) {
@@ -395,6 +397,90 @@ export class Accumulator {
       c.fail(base, "this Patient is not the twin's patient (IngestOptions.patient)");
     }
     this.anchor ??= anchor;
+  }
+
+  /**
+   * Contained resources hold no contained resources of their own (dom-2), and every `#id`
+   * reference names one of them (`#` alone names the container). A dangling `#id` is kept with
+   * a warning: the data is whole, only a link inside it is broken.
+   */
+  private checkContained(o: Json, c: Checker, base: string, references: readonly FoundReference[]): void {
+    const ids = new Set<string>();
+    if (Array.isArray(o.contained)) {
+      o.contained.forEach((inner, k) => {
+        const r = inner as Json;
+        if (r.contained !== undefined) {
+          c.fail(`${base}.contained[${k}].contained`, "a contained resource cannot contain resources (dom-2)");
+        }
+        if (typeof r.id === "string") ids.add(r.id);
+      });
+    }
+    for (const ref of references) {
+      const reference = ref.value.reference;
+      if (typeof reference !== "string" || !reference.startsWith("#") || reference === "#") continue;
+      if (!ids.has(reference.slice(1))) {
+        c.warn(`${ref.path}.reference`, "a contained reference names no contained resource");
+      }
+    }
+  }
+
+  /**
+   * A List (a problem list, a medication list, a family history) is not a record itself, but
+   * the modelled resources it holds as contained resources and lists in its entries are: each
+   * is ingested as a resource of its own, recorded as `Type/<listId>.<containedId>` (its id
+   * rewritten so, and its `#id` references to the List's other contained resources rewritten to
+   * their records' keys). Entries that reference resources outside the List are left to them.
+   * A List without an id (nor a fullUrl giving one) has its contained resources skipped.
+   */
+  private unpackList(o: Json, c: Checker, base: string, at: Placement, listId: string | undefined): void {
+    const contained = Array.isArray(o.contained) ? (o.contained as Json[]) : [];
+    if (contained.length === 0) return;
+    const listed = new Set<string>();
+    c.each(o.entry, `${base}.entry`, (x, path) => {
+      const entry = c.object(x, path);
+      c.required(entry.item, `${path}.item`);
+      const item = c.reference(entry.item, `${path}.item`);
+      if (item.reference?.startsWith("#")) listed.add(item.reference.slice(1));
+    });
+    const derived = (containedId: string): string | undefined => {
+      const id = `${listId}.${containedId}`;
+      return isFhirId(id) ? id : undefined;
+    };
+    const keys = new Map<string, string>();
+    for (const r of contained) {
+      if (typeof r.id === "string" && typeof r.resourceType === "string" && derived(r.id) !== undefined)
+        keys.set(r.id, `${r.resourceType}/${derived(r.id)}`);
+    }
+    contained.forEach((r, k) => {
+      const type = r.resourceType as string;
+      const containedId = r.id as string;
+      const path = `${base}.contained[${k}]`;
+      const medication = type === "Medication";
+      if (!medication && (!listed.has(containedId) || !isModelledType(type) || type === "Patient")) return;
+      const id = listId === undefined ? undefined : derived(containedId);
+      if (id === undefined) {
+        if (!medication) c.warn(path, "a contained resource of a List without a usable id is not unpacked");
+        return;
+      }
+      // A copy, its id and its references to the List's other contained resources rewritten.
+      const copy = JSON.parse(JSON.stringify(r)) as Json;
+      copy.id = id;
+      const scan = scanResource(copy, path, this.limits, (p, limit, max) => {
+        throw new FhirLimitError(p, type, limit, max, undefined, at.where ?? {});
+      });
+      for (const ref of scan.references) {
+        const reference = ref.value.reference;
+        if (typeof reference === "string" && reference.startsWith("#")) {
+          const key = keys.get(reference.slice(1));
+          if (key !== undefined) ref.value.reference = key;
+        }
+      }
+      this.add(copy, path, {
+        where: at.where,
+        conditionalReferences: at.conditionalReferences,
+        unpackedId: id,
+      });
+    });
   }
 
   /** An OperationOutcome with an error or fatal issue says the export is incomplete. */

@@ -51,19 +51,11 @@ export interface ScanResult {
   readonly references: FoundReference[];
 }
 
-interface Frame {
-  readonly value: unknown;
-  readonly depth: number;
-  /** Index of the parent frame in `nodes`, or -1 for the root. */
-  readonly parent: number;
-  /** Key in the parent: a member name or an array index. */
-  readonly key: string | number;
-}
-
 /**
  * Walks a parsed resource without recursion (so no depth of nesting can overflow the stack),
  * enforcing the depth, string length and resource size limits, and collects its references.
- * `base` is the path of the resource; paths are built only for what is reported.
+ * `base` is the path of the resource; paths are built only for what is reported. The walk keeps
+ * one frame per open object or array (never one per value), so it allocates little.
  */
 export function scanResource(
   resource: unknown,
@@ -71,59 +63,74 @@ export function scanResource(
   limits: IngestLimits,
   fail: (path: string, limit: FhirLimitName, max: number) => never,
 ): ScanResult {
-  const nodes: Frame[] = [];
-  const stack: number[] = [];
-  const references: { value: Record<string, unknown>; node: number }[] = [];
+  const references: FoundReference[] = [];
+  // The open containers: the value, its member names (undefined for an array), the next index.
+  const values: unknown[] = [];
+  const names: (string[] | undefined)[] = [];
+  const next: number[] = [];
+  const maxString = limits.maxStringLength;
+  const maxBytes = limits.maxResourceBytes;
   let bytes = 0;
-  nodes.push({ value: resource, depth: 1, parent: -1, key: "" });
-  stack.push(0);
-  const pathOf = (index: number): string => {
-    const keys: (string | number)[] = [];
-    for (let i = index; i > 0; i = nodes[i].parent) keys.push(nodes[i].key);
+  /** The path of the child last taken from each open container, then `extra`. */
+  const pathOf = (depth: number, extra?: string | number): string => {
     let path = base;
-    for (let k = keys.length - 1; k >= 0; k--) {
-      const key = keys[k];
-      path += typeof key === "number" ? `[${key}]` : `.${key}`;
+    for (let d = 0; d < depth; d++) {
+      const keys = names[d];
+      const index = next[d] - 1;
+      path += keys === undefined ? `[${index}]` : `.${keys[index]}`;
     }
+    if (extra !== undefined) path += typeof extra === "number" ? `[${extra}]` : `.${extra}`;
     return path;
   };
-  while (stack.length > 0) {
-    const index = stack.pop()!;
-    const { value, depth } = nodes[index];
+  /** Opens a container at `depth` (0 for the resource), or accounts for a primitive. */
+  const visit = (value: unknown, depth: number): void => {
     if (typeof value === "string") {
-      if (value.length > limits.maxStringLength) fail(pathOf(index), "maxStringLength", limits.maxStringLength);
+      if (value.length > maxString) fail(pathOf(depth), "maxStringLength", maxString);
       bytes += value.length + 2;
     } else if (typeof value !== "object" || value === null) {
       bytes += 8;
     } else {
-      if (depth > limits.maxDepth) fail(pathOf(index), "maxDepth", limits.maxDepth);
+      if (depth + 1 > limits.maxDepth) fail(pathOf(depth), "maxDepth", limits.maxDepth);
       bytes += 2;
+      let keys: string[] | undefined;
       if (Array.isArray(value)) {
-        for (let i = value.length - 1; i >= 0; i--) {
-          nodes.push({ value: value[i], depth: depth + 1, parent: index, key: i });
-          stack.push(nodes.length - 1);
-          bytes += 1;
-        }
+        bytes += value.length;
       } else {
-        const o = value as Record<string, unknown>;
-        const keys = Object.keys(o);
-        for (let i = keys.length - 1; i >= 0; i--) {
-          const key = keys[i];
-          if (key.length > limits.maxStringLength) fail(pathOf(index), "maxStringLength", limits.maxStringLength);
+        keys = Object.keys(value);
+        for (const key of keys) {
+          if (key.length > maxString) fail(pathOf(depth), "maxStringLength", maxString);
           bytes += key.length + 4;
-          const inner = o[key];
-          if (key === "reference" && (typeof inner !== "object" || inner === null)) {
-            references.push({ value: o, node: index });
-          }
-          nodes.push({ value: inner, depth: depth + 1, parent: index, key });
-          stack.push(nodes.length - 1);
+        }
+        const reference = (value as Record<string, unknown>).reference;
+        if (Object.hasOwn(value, "reference") && (typeof reference !== "object" || reference === null)) {
+          references.push({ value: value as Record<string, unknown>, path: pathOf(depth) });
         }
       }
+      values[depth] = value;
+      names[depth] = keys;
+      next[depth] = 0;
+      open = depth + 1;
     }
-    if (bytes > limits.maxResourceBytes) fail(pathOf(index), "maxResourceBytes", limits.maxResourceBytes);
+    if (bytes > maxBytes) fail(pathOf(depth), "maxResourceBytes", maxBytes);
+  };
+  let open = 0;
+  visit(resource, 0);
+  while (open > 0) {
+    const d = open - 1;
+    const value = values[d];
+    const keys = names[d];
+    const index = next[d];
+    const length = keys === undefined ? (value as unknown[]).length : keys.length;
+    if (index >= length) {
+      values[d] = undefined;
+      open = d;
+      continue;
+    }
+    next[d] = index + 1;
+    const child = keys === undefined ? (value as unknown[])[index] : (value as Record<string, unknown>)[keys[index]];
+    visit(child, open);
   }
-  // Document order (the stack pops members in order, so references were found in order).
-  return { bytes, references: references.map((r) => ({ value: r.value, path: pathOf(r.node) })) };
+  return { bytes, references };
 }
 
 /** Refuses JSON text longer than `maxInputBytes` (UTF-16 length is a lower bound of UTF-8 bytes). */

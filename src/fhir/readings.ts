@@ -20,7 +20,8 @@ export interface ReadingContext {
  * The readings of a modelled Observation: its own value when its code is a followed vital sign,
  * and each component that is one (blood pressure gives systolic and diastolic). Values are
  * converted to the sign's canonical unit (see units.ts); a unit that cannot be converted, a
- * value outside the plausible range, a missing value or a missing time refuses the input.
+ * value outside the plausible range or a missing time refuses the input. A quantity with a
+ * comparator (a bound such as `>250`) or without a value is no reading, with a warning.
  */
 export function readingsOf(
   facts: ResourceFacts,
@@ -41,12 +42,23 @@ export function readingsOf(
       measured.push({ sign: componentSign, quantity: component.quantity });
     }
   }
+  // A bound (`>200`) or a quantity without its value (data absent) is kept in the record, never a reading.
+  const readable = measured.filter(({ sign: s, quantity: q }) => {
+    if (q.comparator === undefined && q.value !== undefined) return true;
+    warnings.push({
+      path: q.comparator !== undefined ? `${q.path}.comparator` : `${q.path}.value`,
+      message: `${ctx.recordKey}: a ${s} quantity ${q.comparator !== undefined ? "with a comparator is a bound" : "without a value is"} not a reading`,
+    });
+    return false;
+  });
+  measured.length = 0;
+  measured.push(...readable);
   if (measured.length === 0) return [];
   if (obs.time === undefined) c.fail(`${ctx.base}.effective[x]`, "a vital-sign reading needs effective[x] or issued");
   const at = fhirTimeStart(obs.time);
   const source = obs.device ?? ctx.source;
   return measured.map(({ sign: s, quantity: q }) => {
-    if (q.value === undefined) c.fail(`${q.path}.value`, `a ${s} quantity needs a value`);
+    if (q.value === undefined) c.fail(`${q.path}.value`, `a ${s} quantity needs a value`); // filtered above
     const ucum = q.code !== undefined && q.system === System.ucum ? q.code : undefined;
     const outcome = toCanonical(s, q.value, ucum, ucum === undefined ? q.unit : undefined);
     if (!outcome.ok) {

@@ -30,6 +30,17 @@ export function fhirTimeStart(text: string): number {
     const [y, m, d] = splitDate(text);
     return utc(y, (m ?? 1) - 1, d ?? 1);
   }
+  return parseTime(text);
+}
+
+/**
+ * `Date.parse` of a FHIR time, with a leap second (`23:59:60`, which FHIR admits and Date.parse
+ * does not) read as the first instant of the next second.
+ */
+function parseTime(text: string): number {
+  if (text.length > 19 && text.slice(16, 19) === ":60") {
+    return Date.parse(`${text.slice(0, 16)}:59${text.slice(19)}`) + 1000;
+  }
   return Date.parse(text);
 }
 
@@ -47,7 +58,7 @@ export function fhirTimeEndExclusive(text: string): number {
   }
   const fraction = /\.([0-9]+)/.exec(text);
   const step = fraction ? Math.max(1, 1000 / 10 ** fraction[1].length) : 1000;
-  return Date.parse(text) + step;
+  return parseTime(text) + step;
 }
 
 function splitDate(text: string): [number, number | undefined, number | undefined] {

@@ -124,12 +124,39 @@ describe("fhir: real-world samples", () => {
     expect(result.records[0].resource).to.deep.equal(doc);
   });
 
-  it("family-history.json: a List (of contained FamilyMemberHistory) is skipped with a count", () => {
+  it("family-history.json: the List's contained FamilyMemberHistory become records, the List is skipped", () => {
     const list = read("family-history.json");
     expect(list.resourceType).to.equal("List");
+    const listed = new Set(
+      (list.entry as Json[])
+        .map((e) => String(e.item.reference))
+        .filter((r) => r.startsWith("#"))
+        .map((r) => r.slice(1)),
+    );
+    const members = (list.contained as Json[]).filter(
+      (r) => r.resourceType === "FamilyMemberHistory" && listed.has(r.id),
+    );
+    expect(members.length).to.equal(8);
     const result = ingest(list);
-    expect(result.records).to.deep.equal([]);
     expect(result.skipped).to.deep.equal({ List: 1 });
+    expect(result.records.map((r) => [r.key, r.kind, r.category])).to.deep.equal(
+      members.map((m) => [`FamilyMemberHistory/${list.id}.${m.id}`, "family-history", DataCategory.CONDITIONS]),
+    );
+    expect(result.patient).to.equal(list.subject.reference);
+    for (const m of members) {
+      const record = result.records.find((r) => r.key === `FamilyMemberHistory/${list.id}.${m.id}`)!;
+      const relationship = m.relationship.coding[0].display as string;
+      expect(record.display).to.equal(relationship);
+      // The record holds the contained resource, its id made unique and its links to siblings made keys.
+      const resource = record.resource as unknown as Json;
+      expect(resource.id).to.equal(`${list.id}.${m.id}`);
+      expect(JSON.stringify(resource)).to.not.contain('"#');
+    }
+    // The links between members (the genetics-parent extension) now name the sibling's record.
+    const father = result.records.find((r) => r.key === `FamilyMemberHistory/${list.id}.1`)!
+      .resource as unknown as Json;
+    expect(JSON.stringify(father)).to.contain(`"FamilyMemberHistory/${list.id}.2"`);
+    expect(result.warnings ?? []).to.deep.equal([]);
   });
 
   it("encounter_resource_broken_parse.json: refused with a typed error at its status (not an R4 code)", () => {
