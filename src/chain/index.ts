@@ -23,3 +23,21 @@ export {
 export * from "./typed-data";
 export * from "./anchors";
 export { twinIdOf } from "./twin-id";
+export {
+  commit,
+  commitmentDomainTag,
+  commitmentOf,
+  COMMITMENT_DOMAINS,
+  COMMITMENT_ENCODING,
+  CommitmentError,
+  DEFAULT_COMMITMENT_DOMAIN,
+  emergencyReasonCommitment,
+  requestReasonCommitment,
+  COMMITMENT_SALT_LENGTH,
+  twinMetadataCommitment,
+  verifyCommitment,
+  type CommitOptions,
+  type Commitment,
+  type CommitmentErrorCode,
+  type CommitmentOpening,
+} from "./commitments";
