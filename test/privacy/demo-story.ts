@@ -119,7 +119,8 @@ export async function runDemoStory(options: DemoStoryOptions): Promise<DemoStory
   try {
     const baseUrl = await gateway.listen();
     const consentAddress = await consent.getAddress();
-    const clientOf = (signer: Wallet) => new GatewayClient({ baseUrl, signer, chainId, consentAddress });
+    const operator = await hospital.getAddress();
+    const clientOf = (signer: Wallet) => new GatewayClient({ baseUrl, signer, chainId, consentAddress, operator });
     const ask = async (
       client: GatewayClient,
       purpose: number,
