@@ -15,6 +15,7 @@ import path from "node:path";
 import { ethers } from "hardhat";
 import { Wallet } from "ethers";
 import { DEFAULT_ADMIN_DELAY, deployTwinLedger } from "../src/chain/deploy";
+import { emergencyReasonCommitment, twinMetadataCommitment } from "../src/chain/commitments";
 import { twinIdOf } from "../src/chain/twin-id";
 import { generateCohort } from "../src/fhir";
 import { TwinPipeline } from "../src/pipeline";
@@ -72,8 +73,11 @@ async function main(): Promise<void> {
     // Pseudonymous and unsquattable: the registry derives the id from the patient and a random salt, never an MRN.
     const salt = ethers.hexlify(ethers.randomBytes(32));
     const twinId = twinIdOf(patient.address, salt);
-    await story.tx("Patient creates the twin at the hospital (by salt)", () =>
-      registry.connect(patient).createTwin(salt, ethers.id("encrypted twin metadata"), hospital.address),
+    // The metadata commitment is salted: equal metadata of two twins gives two unrelated commitments, and no word
+    // list reverses it (the patient's app keeps the opening).
+    const metadata = twinMetadataCommitment({ schema: "twinledger-twin/1", custodian: hospital.address });
+    await story.tx("Patient creates the twin at the hospital (by salt, with a salted metadata commitment)", () =>
+      registry.connect(patient).createTwin(salt, metadata.commitment, hospital.address),
     );
     story.fact(
       "Its id, derived on chain as keccak256(patient, salt)",
@@ -210,8 +214,10 @@ async function main(): Promise<void> {
         .connect(patient)
         .setEmergencyPolicy(twinId, true, 12 * 3600, READINGS | DataCategory.ALLERGIES | DataCategory.MEDICATIONS),
     );
-    await story.tx("Responder opens emergency access for 4 hours, with a reason hash", () =>
-      consent.connect(responder).openEmergencyAccess(twinId, 4 * 3600, ethers.id("ambulance 17: unconscious patient")),
+    // The reason goes on chain as a salted commitment; the responder keeps the opening for the audit.
+    const reason = emergencyReasonCommitment("ambulance 17: unconscious patient");
+    await story.tx("Responder opens emergency access for 4 hours, with a salted reason commitment", () =>
+      consent.connect(responder).openEmergencyAccess(twinId, 4 * 3600, reason.commitment),
     );
     await ask("Responder", clientOf(responder), Purpose.EMERGENCY, "latest-vitals");
     const anchored = await gateway.anchorNow();
@@ -241,13 +247,17 @@ async function main(): Promise<void> {
       consent.connect(patient).closeEmergencyAccess(twinId, responder.address),
     );
     await story.refused("Responder tries to open it again at once", () =>
-      consent.connect(responder).openEmergencyAccess.staticCall(twinId, 4 * 3600, ethers.id("again")),
+      consent
+        .connect(responder)
+        .openEmergencyAccess.staticCall(twinId, 4 * 3600, emergencyReasonCommitment("again").commitment),
     );
 
     story.chapter("6. Erasure");
     await story.tx("Patient erases the twin on chain", () => registry.connect(patient).eraseTwin(twinId));
     const erased = await pipeline.erase(twinId);
     story.fact("Hospital service destroys the wrapped keys it holds", `${erased.destroyedKeys} keys destroyed`);
+    const redacted = gateway.accessLog.eraseTwin(twinId);
+    story.fact("Gateway reduces the twin's access-log entries to what the audit needs", `${redacted} entries redacted`);
     await ask("Responder, after erasure", clientOf(responder), Purpose.EMERGENCY, "latest-vitals");
     const head = await updateLog.logHeadOf(twinId);
     story.fact(
