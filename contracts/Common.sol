@@ -24,8 +24,9 @@ library DataCategory {
     uint32 internal constant GENOMICS = 1 << 10; // genetic results
     uint32 internal constant MENTAL_HEALTH = 1 << 11; // specially protected notes and scores
     uint32 internal constant TWIN_MODEL = 1 << 12; // the twin's derived state: trends, alerts, risk scores
+    uint32 internal constant COVERAGE = 1 << 13; // insurance: Coverage, Claim, ExplanationOfBenefit
     /// @dev All categories defined so far; masks with other bits set are refused.
-    uint32 internal constant ALL = (1 << 13) - 1;
+    uint32 internal constant ALL = (1 << 14) - 1;
 }
 
 /// @dev What a grantee may do with the data in the granted categories, combined into a `uint8` mask.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {AccessControlDefaultAdminRules} from "@openzeppelin/contracts/access/extensions/AccessControlDefaultAdminRules.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
@@ -12,10 +12,13 @@ import {ITwinRegistry} from "./interfaces/ITwinRegistry.sol";
 /// @notice The registry of patient digital twins, their custodians, data sources and delegates.
 /// @dev Governance: `DEFAULT_ADMIN_ROLE` appoints `GOVERNANCE_ROLE`, which accredits and removes custodians
 /// (`CUSTODIAN_ROLE`) and emergency responders (`EMERGENCY_RESPONDER_ROLE`) with `grantRole` / `revokeRole`.
-/// Plain AccessControl rather than AccessControlDefaultAdminRules: the latter adds 2.1 KB of code and takes the
-/// deployment past its 2,000,000-gas budget (2.58M measured). For a delay on admin changes, make the admin a
-/// TimelockController or a multisig (the deploy script takes the admin address).
-contract TwinRegistry is ITwinRegistry, AccessControl, EIP712, Nonces {
+/// AccessControlDefaultAdminRules (OpenZeppelin 5): exactly one default admin, handed over in two steps
+/// (`beginDefaultAdminTransfer`, then `acceptDefaultAdminTransfer` by the new admin once the delay has passed), never
+/// granted or revoked directly, and a delay change itself waits. It costs about 2 KB of code, which took v1 past its
+/// 2,000,000-gas deployment budget; the v2 budget is 3,000,000 gas (issue 9) and the deployment fits it (2.66M gas,
+/// 11.5 KB of runtime code measured; test/gas/budgets.test.ts holds it). The admin may still be a TimelockController
+/// or a multisig.
+contract TwinRegistry is ITwinRegistry, AccessControlDefaultAdminRules, EIP712, Nonces {
     /// @notice Accredits and removes custodians and emergency responders.
     bytes32 public constant GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
     /// @notice Accredited custodians (hospitals) that build twins' master records.
@@ -27,23 +30,34 @@ contract TwinRegistry is ITwinRegistry, AccessControl, EIP712, Nonces {
     // The string is hashed at compile time and is not in the bytecode.
     // solhint-disable-next-line gas-small-strings
     bytes32 public constant CREATE_TWIN_TYPEHASH = keccak256(
-        "CreateTwin(address patient,bytes32 twinId,bytes32 metadataCommitment,address custodian,uint256 nonce,uint256 deadline)"
+        "CreateTwin(address patient,bytes32 salt,bytes32 metadataCommitment,address custodian,uint256 nonce,uint256 deadline)"
     );
 
-    /// @dev One slot per twin (200 of 256 bits), so creating a twin writes two new slots (this and the metadata
-    /// commitment) and the consent check reads one. The creation time is the block of `TwinCreated`.
-    // 200 bits in one slot, as the comment above says; the linter misjudges the enum's width.
+    /// @dev One slot per twin (all 256 bits), so creating a twin writes two new slots (this and the metadata
+    /// commitment) and the consent check reads one. The creation time is the block of `TwinCreated`. The delegate
+    /// epoch starts at zero, so creation writes nothing more for it (createTwin stays within its 80,000-gas budget).
+    // 256 bits in one slot, as the comment above says; the linter misjudges the enum's width.
     // solhint-disable-next-line gas-struct-packing
     struct TwinSlot {
         address owner; // 160 bits: the patient
         TwinStatus status; // 8 bits
         uint32 custodianId; // 32 bits: index into _custodianById, instead of a second 160-bit address slot
+        uint56 delegateEpoch; // 56 bits: ownership changes so far; only delegates appointed in this epoch count
+    }
+
+    /// @dev A pending ownership transfer (two slots): who may accept it, and the controller who started it.
+    struct PendingTransfer {
+        address newOwner;
+        address startedBy;
     }
 
     mapping(bytes32 twinId => TwinSlot) private _twins;
     mapping(bytes32 twinId => bytes32 commitment) private _metadata;
-    mapping(bytes32 twinId => address) private _pendingOwners;
-    mapping(bytes32 twinId => mapping(address account => bool)) private _delegates;
+    mapping(bytes32 twinId => PendingTransfer) private _pendingTransfers;
+    /// @dev 1 + the twin's `delegateEpoch` when the account was appointed; 0 if never appointed or removed. An
+    /// ownership change increments the twin's epoch, which ends every delegate at once, in O(1). The stored value is
+    /// never 0 for a delegate, so no account counts as a delegate of an unknown twin (epoch 0).
+    mapping(bytes32 twinId => mapping(address account => uint64 epochPlusOne)) private _delegateEpochs;
     /// @dev SourceAuthorization packs into one slot: categories (32) | kind (8) | authorizedAt (40).
     mapping(bytes32 twinId => mapping(address source => SourceAuthorization)) private _sources;
     /// @dev Custodians get a compact id on their first accreditation; ids are never reused.
@@ -51,10 +65,13 @@ contract TwinRegistry is ITwinRegistry, AccessControl, EIP712, Nonces {
     mapping(uint32 id => address custodian) private _custodianById;
     uint32 private _custodianCount;
 
-    /// @param admin The default admin (for example a governance multisig or a TimelockController).
-    constructor(address admin) EIP712("TwinLedger TwinRegistry", "1") {
-        if (admin == address(0)) revert ZeroAddress();
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+    /// @param initialAdminDelay The wait, in seconds, between starting and accepting a default-admin handover.
+    /// @param admin The default admin (for example a governance multisig or a TimelockController); the zero address
+    /// reverts with `AccessControlInvalidDefaultAdmin(address(0))`.
+    constructor(
+        uint48 initialAdminDelay,
+        address admin
+    ) AccessControlDefaultAdminRules(initialAdminDelay, admin) EIP712("TwinLedger TwinRegistry", "1") {
         _setRoleAdmin(CUSTODIAN_ROLE, GOVERNANCE_ROLE);
         _setRoleAdmin(EMERGENCY_RESPONDER_ROLE, GOVERNANCE_ROLE);
     }
@@ -64,29 +81,27 @@ contract TwinRegistry is ITwinRegistry, AccessControl, EIP712, Nonces {
     // ----------------------------------------------------------------------------------------------------------
 
     /// @inheritdoc ITwinRegistry
-    function createTwin(bytes32 twinId, bytes32 metadataCommitment, address custodian) external {
-        _createTwin(msg.sender, twinId, metadataCommitment, custodian);
+    function createTwin(bytes32 salt, bytes32 metadataCommitment, address custodian) external returns (bytes32) {
+        return _createTwin(msg.sender, salt, metadataCommitment, custodian);
     }
 
     /// @inheritdoc ITwinRegistry
     function createTwinFor(
         address patient,
-        bytes32 twinId,
+        bytes32 salt,
         bytes32 metadataCommitment,
         uint256 nonce,
         uint256 deadline,
         bytes calldata signature
-    ) external {
+    ) external returns (bytes32) {
         if (patient == address(0)) revert ZeroAddress();
         if (block.timestamp > deadline) revert SignatureExpired(deadline, block.timestamp);
         _useCheckedNonce(patient, nonce);
         bytes32 digest = _hashTypedDataV4(
-            keccak256(
-                abi.encode(CREATE_TWIN_TYPEHASH, patient, twinId, metadataCommitment, msg.sender, nonce, deadline)
-            )
+            keccak256(abi.encode(CREATE_TWIN_TYPEHASH, patient, salt, metadataCommitment, msg.sender, nonce, deadline))
         );
         if (!SignatureChecker.isValidSignatureNow(patient, digest, signature)) revert InvalidSignature(patient);
-        _createTwin(patient, twinId, metadataCommitment, msg.sender);
+        return _createTwin(patient, salt, metadataCommitment, msg.sender);
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -139,39 +154,53 @@ contract TwinRegistry is ITwinRegistry, AccessControl, EIP712, Nonces {
         if (msg.sender != t.owner) revert NotTwinOwner(twinId, msg.sender);
         if (delegate == address(0)) revert ZeroAddress();
         if (delegate == t.owner) revert OwnerNotAllowed(twinId, delegate);
-        if (_delegates[twinId][delegate]) revert DelegateAlreadyAppointed(twinId, delegate);
-        _delegates[twinId][delegate] = true;
+        if (_isDelegate(t, twinId, delegate)) revert DelegateAlreadyAppointed(twinId, delegate);
+        _delegateEpochs[twinId][delegate] = uint64(t.delegateEpoch) + 1;
         emit DelegateAppointed(twinId, delegate);
     }
 
     /// @inheritdoc ITwinRegistry
+    /// @dev Decision (issue 9, gap 8): a dismissed or resigning delegate takes its pending ownership business with
+    /// it. A transfer it started, or one that would make it the owner, is cancelled here; otherwise a guardian the
+    /// patient dismissed could still finish a "recovery" it had started, or accept one it was offered.
     function removeDelegate(bytes32 twinId, address delegate) external {
         TwinSlot storage t = _requireLiveTwin(twinId);
         if (msg.sender != t.owner && msg.sender != delegate) revert NotTwinOwner(twinId, msg.sender);
-        if (!_delegates[twinId][delegate]) revert UnknownDelegate(twinId, delegate);
-        delete _delegates[twinId][delegate];
+        if (!_isDelegate(t, twinId, delegate)) revert UnknownDelegate(twinId, delegate);
+        delete _delegateEpochs[twinId][delegate];
         emit DelegateRemoved(twinId, delegate, msg.sender);
+        PendingTransfer storage p = _pendingTransfers[twinId];
+        if (p.startedBy == delegate || p.newOwner == delegate) {
+            delete _pendingTransfers[twinId];
+            emit OwnershipTransferStarted(twinId, t.owner, address(0));
+        }
     }
 
     /// @inheritdoc ITwinRegistry
     function transferOwnership(bytes32 twinId, address newOwner) external {
         TwinSlot storage t = _requireLiveTwinController(twinId);
         if (newOwner == t.owner) revert OwnerNotAllowed(twinId, newOwner);
-        _pendingOwners[twinId] = newOwner;
+        if (newOwner == address(0)) delete _pendingTransfers[twinId];
+        else _pendingTransfers[twinId] = PendingTransfer({newOwner: newOwner, startedBy: msg.sender});
         emit OwnershipTransferStarted(twinId, t.owner, newOwner);
     }
 
     /// @inheritdoc ITwinRegistry
+    /// @dev Decisions (issue 9, gap 8): delegates were appointed by the previous owner, to act for that owner, so
+    /// none of them survives the change (the delegate epoch moves on; the new owner appoints its own, and may appoint
+    /// the same people again). A source that becomes the owner stops being a source, as `authorizeSource` never lets
+    /// the owner be one.
     function acceptOwnership(bytes32 twinId) external {
         TwinSlot storage t = _requireLiveTwin(twinId);
-        if (msg.sender != _pendingOwners[twinId]) revert NotPendingOwner(twinId, msg.sender);
+        if (msg.sender != _pendingTransfers[twinId].newOwner) revert NotPendingOwner(twinId, msg.sender);
         address previous = t.owner;
         t.owner = msg.sender;
-        delete _pendingOwners[twinId];
-        // A delegate who becomes the owner stops being a delegate: the owner is never its own delegate.
-        if (_delegates[twinId][msg.sender]) {
-            delete _delegates[twinId][msg.sender];
-            emit DelegateRemoved(twinId, msg.sender, msg.sender);
+        ++t.delegateEpoch;
+        delete _pendingTransfers[twinId];
+        emit DelegatesCleared(twinId);
+        if (_sources[twinId][msg.sender].categories != 0) {
+            delete _sources[twinId][msg.sender];
+            emit SourceRemoved(twinId, msg.sender);
         }
         emit OwnershipTransferred(twinId, previous, msg.sender);
     }
@@ -196,7 +225,7 @@ contract TwinRegistry is ITwinRegistry, AccessControl, EIP712, Nonces {
     function eraseTwin(bytes32 twinId) external {
         TwinSlot storage t = _requireLiveTwinController(twinId);
         t.status = TwinStatus.Erased;
-        delete _pendingOwners[twinId];
+        delete _pendingTransfers[twinId];
         emit TwinErased(twinId, msg.sender);
     }
 
@@ -211,7 +240,13 @@ contract TwinRegistry is ITwinRegistry, AccessControl, EIP712, Nonces {
 
     /// @inheritdoc ITwinRegistry
     function pendingOwnerOf(bytes32 twinId) external view returns (address) {
-        return _pendingOwners[twinId];
+        return _pendingTransfers[twinId].newOwner;
+    }
+
+    /// @inheritdoc ITwinRegistry
+    function pendingTransferOf(bytes32 twinId) external view returns (address newOwner, address startedBy) {
+        PendingTransfer storage p = _pendingTransfers[twinId];
+        return (p.newOwner, p.startedBy);
     }
 
     /// @inheritdoc ITwinRegistry
@@ -230,13 +265,16 @@ contract TwinRegistry is ITwinRegistry, AccessControl, EIP712, Nonces {
     }
 
     /// @inheritdoc ITwinRegistry
+    /// @dev Decision (issue 9, gap 8): nobody controls an erased twin; the mutating functions refuse it anyway, and
+    /// the views say so too, so that no contract or gateway asking them treats a former owner as in control.
     function isController(bytes32 twinId, address account) external view returns (bool) {
-        return _isController(_twins[twinId], twinId, account);
+        TwinSlot storage t = _twins[twinId];
+        return t.status != TwinStatus.Erased && _isController(t, twinId, account);
     }
 
     /// @inheritdoc ITwinRegistry
     function isDelegate(bytes32 twinId, address account) external view returns (bool) {
-        return _delegates[twinId][account];
+        return _isDelegate(_twins[twinId], twinId, account);
     }
 
     /// @inheritdoc ITwinRegistry
@@ -253,7 +291,13 @@ contract TwinRegistry is ITwinRegistry, AccessControl, EIP712, Nonces {
     /// @inheritdoc ITwinRegistry
     function accessContext(bytes32 twinId, address account) external view returns (TwinStatus status, bool controller) {
         TwinSlot storage t = _twins[twinId];
-        return (t.status, _isController(t, twinId, account));
+        status = t.status;
+        controller = status != TwinStatus.Erased && _isController(t, twinId, account);
+    }
+
+    /// @inheritdoc ITwinRegistry
+    function twinIdOf(address patient, bytes32 salt) external pure returns (bytes32) {
+        return _twinIdOf(patient, salt);
     }
 
     /// @inheritdoc ITwinRegistry
@@ -280,10 +324,17 @@ contract TwinRegistry is ITwinRegistry, AccessControl, EIP712, Nonces {
         }
     }
 
-    function _createTwin(address patient, bytes32 twinId, bytes32 metadataCommitment, address custodian) private {
-        if (twinId == bytes32(0)) revert EmptyTwinId();
+    /// @dev The id is derived from the patient, so whoever copies a salt from the mempool creates its own twin under
+    /// another id, and the patient's id stays free for the patient (issue 9, gap 5).
+    function _createTwin(
+        address patient,
+        bytes32 salt,
+        bytes32 metadataCommitment,
+        address custodian
+    ) private returns (bytes32 twinId) {
         if (metadataCommitment == bytes32(0)) revert EmptyCommitment();
         uint32 custodianId = _accreditedCustodianId(custodian);
+        twinId = _twinIdOf(patient, salt);
         TwinSlot storage t = _twins[twinId];
         if (t.status != TwinStatus.None) revert TwinAlreadyExists(twinId);
         t.owner = patient;
@@ -291,6 +342,10 @@ contract TwinRegistry is ITwinRegistry, AccessControl, EIP712, Nonces {
         t.custodianId = custodianId;
         _metadata[twinId] = metadataCommitment;
         emit TwinCreated(twinId, patient, custodian, metadataCommitment);
+    }
+
+    function _twinIdOf(address patient, bytes32 salt) private pure returns (bytes32) {
+        return keccak256(abi.encode(patient, salt));
     }
 
     function _accreditedCustodianId(address custodian) private view returns (uint32) {
@@ -311,7 +366,13 @@ contract TwinRegistry is ITwinRegistry, AccessControl, EIP712, Nonces {
         if (!_isController(t, twinId, msg.sender)) revert NotTwinController(twinId, msg.sender);
     }
 
+    /// @dev Owner or current delegate; callers handle the erased status (the mutators refuse erased twins first).
     function _isController(TwinSlot storage t, bytes32 twinId, address account) private view returns (bool) {
-        return account != address(0) && (account == t.owner || _delegates[twinId][account]);
+        return account != address(0) && (account == t.owner || _isDelegate(t, twinId, account));
+    }
+
+    /// @dev Appointed in the twin's current delegate epoch (that is, since its last ownership change).
+    function _isDelegate(TwinSlot storage t, bytes32 twinId, address account) private view returns (bool) {
+        return _delegateEpochs[twinId][account] == uint64(t.delegateEpoch) + 1;
     }
 }

@@ -19,11 +19,12 @@ export const DataCategory = {
   GENOMICS: 1 << 10,
   MENTAL_HEALTH: 1 << 11,
   TWIN_MODEL: 1 << 12,
+  COVERAGE: 1 << 13,
 } as const;
 export type DataCategoryName = keyof typeof DataCategory;
 /** One category bit. */
 export type DataCategoryBit = (typeof DataCategory)[DataCategoryName];
-export const ALL_CATEGORIES = (1 << 13) - 1;
+export const ALL_CATEGORIES = (1 << 14) - 1;
 
 /** Actions a grantee may take (`uint8` on chain). */
 export const Action = {
@@ -72,6 +73,8 @@ export enum AccessDecision {
   CategoryNotGranted = 8,
   ActionNotGranted = 9,
   PurposeNotGranted = 10,
+  /** The account is blocked on the twin and holds no grant (v2). */
+  Blocked = 11,
 }
 
 /** Kinds of data source (the `SourceKind` enum). */

@@ -1,6 +1,9 @@
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import type { Signer } from "ethers";
+import type { TwinRegistry } from "../typechain-types";
 import { deployTwinLedger } from "../src/chain/deploy";
+import { twinIdOf } from "../src/chain/twin-id";
 import { DataCategory, SourceKind } from "../src/vocabulary";
 
 /**
@@ -8,7 +11,15 @@ import { DataCategory, SourceKind } from "../src/vocabulary";
  * Use them through `loadFixture(deployFixture)` / `loadFixture(twinFixture)`.
  */
 
-export const TWIN_ID = ethers.id("twin:pseudonym:alice");
+/** The salt the patient creates the fixture's twin with. */
+export const TWIN_SALT = ethers.id("twin:salt:alice");
+/**
+ * The hardhat network's default account 6 (`actors().patient`), from its default mnemonic. `twinFixture` checks it,
+ * so that `TWIN_ID` can be a constant.
+ */
+export const PATIENT_ADDRESS = "0x976EA74026E726554dB657fA54763abd0C3a0aa9";
+/** The fixture twin's id: `twinIdOf(patient, TWIN_SALT)`, as TwinRegistry derives it. */
+export const TWIN_ID = twinIdOf(PATIENT_ADDRESS, TWIN_SALT);
 export const METADATA = ethers.id("metadata-commitment:v1");
 export const EMR_CATEGORIES =
   DataCategory.DEMOGRAPHICS |
@@ -67,11 +78,15 @@ export async function actors(): Promise<Actors> {
   };
 }
 
-/** The three contracts deployed and wired; governance appointed; one hospital and one responder accredited. */
+/**
+ * The three contracts deployed and wired (the registry's admin delay 0, so that tests can hand the admin over in the
+ * next block); governance appointed; two hospitals and one responder accredited.
+ */
 export async function deployFixture() {
   const a = await actors();
   const deployment = await deployTwinLedger({
     deployer: a.admin,
+    adminDelay: 0,
     governance: [a.governance.address],
   });
   const { registry } = deployment;
@@ -81,12 +96,35 @@ export async function deployFixture() {
   return { ...deployment, ...a };
 }
 
-/** `deployFixture` plus a twin owned by the patient at `hospital`, with the EMR and the wearable authorized. */
+/**
+ * Creates a twin owned by `owner` at `custodian`, with the salt `ethers.id(saltLabel)` and the fixture's METADATA,
+ * and returns its id (`twinIdOf(owner, salt)`).
+ */
+export async function createTwinOf(
+  registry: TwinRegistry,
+  owner: Signer,
+  saltLabel: string,
+  custodian: string | { getAddress(): Promise<string> },
+): Promise<string> {
+  const custodianAddress = typeof custodian === "string" ? custodian : await custodian.getAddress();
+  const salt = ethers.id(saltLabel);
+  await (await registry.connect(owner).createTwin(salt, METADATA, custodianAddress)).wait();
+  return twinIdOf(await owner.getAddress(), salt);
+}
+
+/**
+ * `deployFixture` plus a twin owned by the patient at `hospital` (salt TWIN_SALT, id `twinId` = TWIN_ID), with the
+ * EMR and the wearable authorized.
+ */
 export async function twinFixture() {
   const f = await deployFixture();
   const { registry, patient, hospital, emr, wearable } = f;
-  await registry.connect(patient).createTwin(TWIN_ID, METADATA, hospital.address);
-  await registry.connect(patient).authorizeSource(TWIN_ID, emr.address, SourceKind.Emr, EMR_CATEGORIES);
-  await registry.connect(patient).authorizeSource(TWIN_ID, wearable.address, SourceKind.Device, WEARABLE_CATEGORIES);
-  return { ...f, twinId: TWIN_ID };
+  const twinId = twinIdOf(patient.address, TWIN_SALT);
+  if (twinId !== TWIN_ID) {
+    throw new Error(`the patient is not hardhat's default account 6 (${PATIENT_ADDRESS}): TWIN_ID does not apply`);
+  }
+  await registry.connect(patient).createTwin(TWIN_SALT, METADATA, hospital.address);
+  await registry.connect(patient).authorizeSource(twinId, emr.address, SourceKind.Emr, EMR_CATEGORIES);
+  await registry.connect(patient).authorizeSource(twinId, wearable.address, SourceKind.Device, WEARABLE_CATEGORIES);
+  return { ...f, twinId };
 }

@@ -13,7 +13,8 @@ contract TwinRegistryLens {
     bytes32 private constant _GOVERNANCE_ROLE = keccak256("GOVERNANCE_ROLE");
     bytes32 private constant _DEFAULT_ADMIN_ROLE = 0x00;
 
-    /// @notice The registry's view of `twinIds`, of `accounts` on them and of `holders`' roles and nonces, ABI-encoded.
+    /// @notice The registry's view of `twinIds`, of `accounts` on them, of `holders`' roles and nonces and of the
+    /// default admin and its pending handover, ABI-encoded.
     /// @param registry The registry.
     /// @param twinIds The twins.
     /// @param accounts The accounts as controllers, delegates and sources of the twins.
@@ -25,18 +26,10 @@ contract TwinRegistryLens {
         address[] calldata accounts,
         address[] calldata holders
     ) external view returns (bytes memory state) {
+        state = _admin(registry);
         for (uint256 i = 0; i < twinIds.length; ++i) {
             bytes32 id = twinIds[i];
-            state = bytes.concat(
-                state,
-                abi.encode(
-                    registry.ownerOf(id),
-                    registry.statusOf(id),
-                    registry.custodianOf(id),
-                    registry.metadataOf(id),
-                    registry.pendingOwnerOf(id)
-                )
-            );
+            state = bytes.concat(state, _twin(registry, id));
             for (uint256 j = 0; j < accounts.length; ++j) {
                 state = bytes.concat(state, _accountOnTwin(registry, id, accounts[j]));
             }
@@ -54,6 +47,25 @@ contract TwinRegistryLens {
                 )
             );
         }
+    }
+
+    function _admin(TwinRegistry registry) private view returns (bytes memory) {
+        (address pendingAdmin, uint48 adminSchedule) = registry.pendingDefaultAdmin();
+        return abi.encode(registry.defaultAdmin(), pendingAdmin, adminSchedule, registry.defaultAdminDelay());
+    }
+
+    function _twin(TwinRegistry registry, bytes32 id) private view returns (bytes memory) {
+        (address pendingOwner, address startedBy) = registry.pendingTransferOf(id);
+        return
+            abi.encode(
+                registry.ownerOf(id),
+                registry.statusOf(id),
+                registry.custodianOf(id),
+                registry.metadataOf(id),
+                registry.pendingOwnerOf(id),
+                pendingOwner,
+                startedBy
+            );
     }
 
     function _accountOnTwin(TwinRegistry registry, bytes32 id, address a) private view returns (bytes memory) {

@@ -2,12 +2,13 @@
 pragma solidity 0.8.28;
 
 import {Action, DataCategory, Purpose} from "../Common.sol";
+import {IConsentPolicy} from "../interfaces/IConsentPolicy.sol";
 
 /// @dev Test-only: exposes the vocabulary's constants so that test/src/vocabulary.test.ts can hold
 /// src/vocabulary.ts equal to them.
 contract VocabularyHarness {
     /// @notice The data category bits, in declaration order, and their union.
-    function categories() external pure returns (uint32[13] memory bits, uint32 all) {
+    function categories() external pure returns (uint32[14] memory bits, uint32 all) {
         bits = [
             DataCategory.DEMOGRAPHICS,
             DataCategory.CONDITIONS,
@@ -21,7 +22,8 @@ contract VocabularyHarness {
             DataCategory.IMAGING,
             DataCategory.GENOMICS,
             DataCategory.MENTAL_HEALTH,
-            DataCategory.TWIN_MODEL
+            DataCategory.TWIN_MODEL,
+            DataCategory.COVERAGE
         ];
         all = DataCategory.ALL;
     }
@@ -47,5 +49,24 @@ contract VocabularyHarness {
             Purpose.AUDIT
         ];
         all = Purpose.ALL;
+    }
+
+    /// @notice The values of `IConsentPolicy.AccessDecision`, in declaration order, and the largest.
+    function accessDecisions() external pure returns (uint8[12] memory values, uint8 max) {
+        values = [
+            uint8(IConsentPolicy.AccessDecision.Allowed),
+            uint8(IConsentPolicy.AccessDecision.UnknownTwin),
+            uint8(IConsentPolicy.AccessDecision.TwinSuspended),
+            uint8(IConsentPolicy.AccessDecision.TwinErased),
+            uint8(IConsentPolicy.AccessDecision.NoConsent),
+            uint8(IConsentPolicy.AccessDecision.NotYetValid),
+            uint8(IConsentPolicy.AccessDecision.Expired),
+            uint8(IConsentPolicy.AccessDecision.Revoked),
+            uint8(IConsentPolicy.AccessDecision.CategoryNotGranted),
+            uint8(IConsentPolicy.AccessDecision.ActionNotGranted),
+            uint8(IConsentPolicy.AccessDecision.PurposeNotGranted),
+            uint8(IConsentPolicy.AccessDecision.Blocked)
+        ];
+        max = uint8(type(IConsentPolicy.AccessDecision).max);
     }
 }

@@ -11,17 +11,22 @@ import {
   isHexString,
   keccak256,
   ParamType,
+  ZeroHash,
   type BytesLike,
 } from "ethers";
 import { TwinLedgerError } from "../errors";
+import { ALL_CATEGORIES } from "../vocabulary";
 
 /**
  * What off-chain code computes exactly as TwinUpdateLog does, in one place:
  *
- * - the update hash chain: `nextHead` is the step of `recordUpdate`, `verifyUpdateChain` rebuilds the chain from
- *   `UpdateRecorded` events and checks it against the on-chain `logHeadOf`;
+ * - the update hash chain: `nextHead` is the step of `recordUpdate`, `nextRecordsHead` the step of `anchorRecords`;
+ *   `verifyUpdateChain` rebuilds the chain from `UpdateRecorded` and `RecordsAnchored` events and checks it against
+ *   the on-chain `logHeadOf`;
  * - reading batches: `buildReadingTree` builds the StandardMerkleTree whose root `anchorBatch` anchors,
- *   `proveReading` gives the proof that `verifyReading` accepts, `readingLeaf` is the leaf both hash.
+ *   `proveReading` gives the proof that `verifyReading` accepts, `readingLeaf` is the leaf both hash;
+ * - record batches: `buildRecordTree` builds the StandardMerkleTree whose root `anchorRecords` anchors (one per EMR
+ *   ingest), `proveRecord` gives the proof that `verifyRecord` accepts, `recordLeaf` is the leaf both hash.
  *
  * Only hashes, content ids, sequence numbers and times pass through here, never health data.
  */
@@ -32,17 +37,21 @@ import { TwinLedgerError } from "../errors";
  * | code                     | raised when                                                                 |
  * | ------------------------ | --------------------------------------------------------------------------- |
  * | `ANCHOR_INVALID_INPUT`   | a hash, head, address, cid, sequence, category or timestamp is malformed    |
- * | `ANCHOR_EMPTY_BATCH`     | a reading tree is asked for no readings                                      |
+ * | `ANCHOR_EMPTY_BATCH`     | a reading or record tree is asked for no leaves                              |
  * | `ANCHOR_DUPLICATE_READING` | the same (readingHash, timestamp) appears twice in one batch              |
  * | `ANCHOR_READING_NOT_FOUND` | a proof is asked for a reading that is not in the tree                    |
- * | `ANCHOR_BATCH_RANGE`     | a batch's readings lie beyond what `anchorBatch` can take (uint40 seconds)   |
+ * | `ANCHOR_BATCH_RANGE`     | a batch's readings lie beyond what a uint40 time can hold                    |
+ * | `ANCHOR_DUPLICATE_RECORD` | the same (category, contentHash, cid) appears twice in one record batch    |
+ * | `ANCHOR_RECORD_NOT_FOUND` | a proof is asked for a record that is not in the tree                      |
  */
 export type AnchorErrorCode =
   | "ANCHOR_INVALID_INPUT"
   | "ANCHOR_EMPTY_BATCH"
   | "ANCHOR_DUPLICATE_READING"
   | "ANCHOR_READING_NOT_FOUND"
-  | "ANCHOR_BATCH_RANGE";
+  | "ANCHOR_BATCH_RANGE"
+  | "ANCHOR_DUPLICATE_RECORD"
+  | "ANCHOR_RECORD_NOT_FOUND";
 
 /** An error of this module; messages name the offending argument and its shape, never its content. */
 export class AnchorError extends TwinLedgerError {
@@ -63,7 +72,11 @@ export const ZERO_HEAD = `0x${"00".repeat(24)}`;
 /** TwinUpdateLog.MAX_CID_LENGTH: the longest content id `recordUpdate` takes, in bytes. */
 export const MAX_CID_LENGTH = 96;
 
-/** The ABI types hashed by one step of the chain (see ITwinUpdateLog.recordUpdate). */
+/**
+ * The ABI types hashed by one step of the chain (see ITwinUpdateLog.recordUpdate and anchorRecords): an update
+ * puts its category, content hash and keccak256(cid) in the last three words, a record batch its categories mask,
+ * its root and a zero word.
+ */
 export const HEAD_ENCODING = ["bytes24", "bytes32", "uint64", "address", "uint32", "bytes32", "bytes32"] as const;
 const HEAD_PARAMS = HEAD_ENCODING.map((type) => ParamType.from(type));
 
@@ -125,6 +138,69 @@ export function nextHead(
   return dataSlice(keccak256(coder.encode(HEAD_PARAMS, values)), 0, 24);
 }
 
+/**
+ * The fields of a `RecordsAnchored` event; the typechain `args` of a queried event fit as they are.
+ */
+export interface RecordsAnchoredLike {
+  readonly twinId: string;
+  readonly sequence: bigint | number;
+  readonly source: string;
+  readonly categories: bigint | number;
+  readonly recordsRoot: string;
+  readonly head: string;
+}
+
+/** One entry of a twin's hash chain: an update or a record batch. */
+export type LogEntryLike = UpdateRecordedLike | RecordsAnchoredLike;
+
+/**
+ * One records step of the hash chain, as `anchorRecords` computes it:
+ * `bytes24(keccak256(abi.encode(previousHead, twinId, sequence, source, categories, recordsRoot, bytes32(0))))`.
+ * @param previousHead The head before this batch (`ZERO_HEAD` before the first entry), 24 bytes.
+ * @param twinId The twin, 32 bytes.
+ * @param sequence The batch's sequence number.
+ * @param source The address that anchored the batch.
+ * @param categories The batch's category mask.
+ * @param recordsRoot The batch's root, 32 bytes.
+ * @returns The new head, a 0x-prefixed 24-byte hex string (lower case).
+ */
+export function nextRecordsHead(
+  previousHead: BytesLike,
+  twinId: BytesLike,
+  sequence: bigint | number,
+  source: string,
+  categories: bigint | number,
+  recordsRoot: BytesLike,
+): string {
+  const values = [
+    fixedBytes(previousHead, 24, "previousHead"),
+    fixedBytes(twinId, 32, "twinId"),
+    unsigned(sequence, UINT64_MAX, "sequence"),
+    address(source, "source"),
+    unsigned(categories, UINT32_MAX, "categories"),
+    fixedBytes(recordsRoot, 32, "recordsRoot"),
+    ZeroHash,
+  ];
+  return dataSlice(keccak256(coder.encode(HEAD_PARAMS, values)), 0, 24);
+}
+
+/** Whether a chain entry is a record batch (its events have `recordsRoot`; ethers' Results throw on unknown names). */
+function isRecordsEntry(entry: LogEntryLike): entry is RecordsAnchoredLike {
+  try {
+    return (entry as Partial<RecordsAnchoredLike>).recordsRoot !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** The head an entry should carry, recomputed from the previous head and the entry's fields. */
+function stepOf(previousHead: string, entry: LogEntryLike, sequence: bigint): string {
+  if (isRecordsEntry(entry)) {
+    return nextRecordsHead(previousHead, entry.twinId, sequence, entry.source, entry.categories, entry.recordsRoot);
+  }
+  return nextHead(previousHead, entry.twinId, sequence, entry.source, entry.category, entry.contentHash, entry.cid);
+}
+
 /** Why a chain of events does not check out. */
 export type UpdateChainFault =
   /** An event belongs to another twin than the first. */
@@ -148,14 +224,15 @@ export type UpdateChainVerification =
     };
 
 /**
- * Rebuilds a twin's hash chain from its `UpdateRecorded` events, in order, and checks each event's sequence and
- * head, then the final head against the on-chain one. Detects a dropped, repeated, reordered or altered event.
- * @param events The twin's events in log order, from `start.sequence + 1` on.
+ * Rebuilds a twin's hash chain from its `UpdateRecorded` and `RecordsAnchored` events, in order, and checks each
+ * event's sequence and head, then the final head against the on-chain one. Detects a dropped, repeated, reordered
+ * or altered event.
+ * @param events The twin's events of both kinds in log (sequence) order, from `start.sequence + 1` on.
  * @param expectedHead The on-chain `logHeadOf(twinId)` (or the head the chain should reach).
  * @param start Where the events take over (a checkpoint); by default the empty log.
  */
 export function verifyUpdateChain(
-  events: readonly UpdateRecordedLike[],
+  events: readonly LogEntryLike[],
   expectedHead: LogHeadLike,
   start: LogHeadLike = { sequence: 0n, head: ZERO_HEAD },
 ): UpdateChainVerification {
@@ -174,15 +251,7 @@ export function verifyUpdateChain(
         `event ${index} has sequence ${eventSequence}, expected ${sequence + 1n}`,
       );
     }
-    const recomputed = nextHead(
-      head,
-      event.twinId,
-      eventSequence,
-      event.source,
-      event.category,
-      event.contentHash,
-      event.cid,
-    );
+    const recomputed = stepOf(head, event, eventSequence);
     if (recomputed !== hexlify(fixedBytes(event.head, 24, `events[${index}].head`))) {
       return fault("HEAD_MISMATCH", index, `event ${index} (sequence ${eventSequence}) does not hash to its head`);
     }
@@ -327,6 +396,153 @@ export function batchAnchorOf(tree: ReadingTree): BatchAnchor {
     throw new AnchorError("ANCHOR_BATCH_RANGE", `a reading time exceeds 2^40 - 1 seconds, which anchorBatch takes`);
   }
   return { merkleRoot: tree.root, count: tree.length, from: Number(from), to: Number(to) };
+}
+
+// ------------------------------------------------------------------------------------------------------------
+// Record batches
+// ------------------------------------------------------------------------------------------------------------
+
+/** The leaf encoding of a record tree, as `verifyRecord` hashes it: `(category, contentHash, cidHash)`. */
+export const RECORD_LEAF_ENCODING: readonly ["uint32", "bytes32", "bytes32"] = ["uint32", "bytes32", "bytes32"];
+const RECORD_LEAF_PARAMS = RECORD_LEAF_ENCODING.map((type) => ParamType.from(type));
+
+/**
+ * A leaf value as stored in the tree: the category as a decimal string, the content hash and the cid hash (lower-case
+ * hex), so that `tree.dump()` is plain JSON.
+ */
+export type RecordLeaf = [category: string, contentHash: string, cidHash: string];
+
+/** A tree of records; persist it with `tree.dump()` and reload it with `loadRecordTree`. */
+export type RecordTree = StandardMerkleTree<RecordLeaf>;
+
+/** One record as anchored: its one DataCategory bit, the hash of its encrypted blob and the blob's content id. */
+export interface RecordInput {
+  readonly category: bigint | number;
+  readonly contentHash: BytesLike;
+  /** The content id bytes (1 to `MAX_CID_LENGTH` bytes); the tree holds keccak256 of them. */
+  readonly cid: BytesLike;
+}
+
+/** The arguments of `anchorRecords` for a tree (with the twin id). */
+export interface RecordsAnchor {
+  readonly recordsRoot: string;
+  /** The OR of the records' categories. */
+  readonly categories: number;
+}
+
+/** keccak256 of a content id's bytes: the `cidHash` of a record leaf. */
+export function cidHashOf(cid: BytesLike): string {
+  return keccak256(cidBytes(cid));
+}
+
+/**
+ * The leaf hash of a record, as both the tree and `verifyRecord` compute it:
+ * `keccak256(bytes.concat(keccak256(abi.encode(category, contentHash, cidHash))))`.
+ */
+export function recordLeaf(category: bigint | number, contentHash: BytesLike, cidHash: BytesLike): string {
+  const values = recordValue(category, contentHash, cidHash, "record");
+  return keccak256(keccak256(coder.encode(RECORD_LEAF_PARAMS, values)));
+}
+
+/**
+ * Builds the StandardMerkleTree over `(uint32 category, bytes32 contentHash, bytes32 cidHash)` whose root
+ * `anchorRecords` anchors; pass `recordsAnchorOf(tree)` to it.
+ * @throws AnchorError `ANCHOR_EMPTY_BATCH` for no records, `ANCHOR_DUPLICATE_RECORD` for a repeated record,
+ * `ANCHOR_INVALID_INPUT` for a malformed one (a category that is not exactly one defined bit among them).
+ */
+export function buildRecordTree(records: readonly RecordInput[]): RecordTree {
+  if (records.length === 0) throw new AnchorError("ANCHOR_EMPTY_BATCH", "a record batch needs at least one record");
+  const seen = new Set<string>();
+  const values = records.map((record, index): RecordLeaf => {
+    const value = recordInputValue(record, `records[${index}]`);
+    const key = value.join("/");
+    if (seen.has(key)) {
+      throw new AnchorError("ANCHOR_DUPLICATE_RECORD", `records[${index}] repeats an earlier record of the batch`);
+    }
+    seen.add(key);
+    return value;
+  });
+  return StandardMerkleTree.of(values, [...RECORD_LEAF_ENCODING]);
+}
+
+/** Reloads a tree saved with `tree.dump()`, checking that it is a record tree and that it is consistent. */
+export function loadRecordTree(data: ReturnType<RecordTree["dump"]>): RecordTree {
+  if (
+    data.leafEncoding.length !== RECORD_LEAF_ENCODING.length ||
+    data.leafEncoding.some((type, i) => type !== RECORD_LEAF_ENCODING[i])
+  ) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", "the tree's leaf encoding is not (uint32, bytes32, bytes32)");
+  }
+  let tree: RecordTree;
+  try {
+    tree = StandardMerkleTree.load(data);
+  } catch (cause) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", "the saved record tree is not a valid Merkle tree", { cause });
+  }
+  for (const [index, [category]] of tree.entries()) {
+    if (!isOneCategory(BigInt(category))) {
+      throw new AnchorError("ANCHOR_INVALID_INPUT", `leaf ${index} has a category that is not one defined bit`);
+    }
+  }
+  return tree;
+}
+
+/**
+ * The proof of one record, for `verifyRecord(twinId, source, tree.root, category, contentHash, cidHashOf(cid), proof)`.
+ * @throws AnchorError `ANCHOR_RECORD_NOT_FOUND` if the record is not in the tree.
+ */
+export function proveRecord(tree: RecordTree, record: RecordInput): string[] {
+  const value = recordInputValue(record, "record");
+  let index: number;
+  try {
+    index = tree.leafLookup(value);
+  } catch (cause) {
+    throw new AnchorError("ANCHOR_RECORD_NOT_FOUND", "the record is not in this tree", { cause });
+  }
+  return tree.getProof(index);
+}
+
+/**
+ * The off-chain twin of `verifyRecord`'s proof check (without the anchored batch and its category mask).
+ */
+export function verifyRecordProof(
+  recordsRoot: BytesLike,
+  category: bigint | number,
+  contentHash: BytesLike,
+  cidHash: BytesLike,
+  proof: readonly BytesLike[],
+): boolean {
+  const root = hexlify(fixedBytes(recordsRoot, 32, "recordsRoot")).toLowerCase();
+  const siblings = proof.map((node, i) => hexlify(fixedBytes(node, 32, `proof[${i}]`)));
+  return processProof(recordLeaf(category, contentHash, cidHash), siblings) === root;
+}
+
+/** What to pass to `anchorRecords` for a tree: its root and the OR of its records' categories. */
+export function recordsAnchorOf(tree: RecordTree): RecordsAnchor {
+  let categories = 0;
+  for (const [, [category]] of tree.entries()) categories |= Number(category);
+  return { recordsRoot: tree.root, categories };
+}
+
+function recordInputValue(record: RecordInput, name: string): RecordLeaf {
+  return recordValue(record.category, record.contentHash, cidHashOf(record.cid), name);
+}
+
+function recordValue(category: bigint | number, contentHash: BytesLike, cidHash: BytesLike, name: string): RecordLeaf {
+  const bit = unsigned(category, UINT32_MAX, `${name}.category`);
+  if (!isOneCategory(bit)) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", `${name}.category is not exactly one defined DataCategory bit`);
+  }
+  return [
+    bit.toString(),
+    hexlify(fixedBytes(contentHash, 32, `${name}.contentHash`)),
+    hexlify(fixedBytes(cidHash, 32, `${name}.cidHash`)),
+  ];
+}
+
+/** Whether `category` is exactly one defined DataCategory bit (as the contract's `_isOneCategory`). */
+function isOneCategory(category: bigint): boolean {
+  return category !== 0n && (category & (category - 1n)) === 0n && (category & BigInt(ALL_CATEGORIES)) === category;
 }
 
 // ------------------------------------------------------------------------------------------------------------

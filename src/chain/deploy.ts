@@ -17,9 +17,17 @@ export interface DeployOptions {
   readonly deployer: Signer;
   /** The registry's default admin (a multisig or TimelockController in production); defaults to the deployer. */
   readonly admin?: string;
+  /**
+   * Seconds between starting and accepting a handover of the registry's default admin (AccessControlDefaultAdminRules);
+   * defaults to `DEFAULT_ADMIN_DELAY` (2 days). Tests may pass 0.
+   */
+  readonly adminDelay?: number;
   /** Accounts given GOVERNANCE_ROLE right after deployment (only when the admin is the deployer). */
   readonly governance?: readonly string[];
 }
+
+/** The registry's default-admin handover delay unless `DeployOptions.adminDelay` says otherwise: 2 days. */
+export const DEFAULT_ADMIN_DELAY = 2 * 24 * 60 * 60;
 
 /** What one deployment produced, per contract. */
 export interface DeployedContract {
@@ -54,8 +62,12 @@ export async function deployTwinLedger(options: DeployOptions): Promise<TwinLedg
   const { deployer } = options;
   const deployerAddress = await deployer.getAddress();
   const admin = options.admin ?? deployerAddress;
+  const adminDelay = options.adminDelay ?? DEFAULT_ADMIN_DELAY;
+  if (!Number.isSafeInteger(adminDelay) || adminDelay < 0 || adminDelay >= 2 ** 48) {
+    throw new RangeError(`adminDelay must be a whole number of seconds below 2^48, got ${adminDelay}`);
+  }
 
-  const registry = await new TwinRegistry__factory(deployer).deploy(admin);
+  const registry = await new TwinRegistry__factory(deployer).deploy(adminDelay, admin);
   const registryReceipt = await deployed(registry);
   const registryAddress = await registry.getAddress();
 
@@ -79,7 +91,7 @@ export async function deployTwinLedger(options: DeployOptions): Promise<TwinLedg
       {
         name: "TwinRegistry",
         address: registryAddress,
-        constructorArgs: [admin],
+        constructorArgs: [adminDelay, admin],
         receipt: registryReceipt,
       },
       {

@@ -4,6 +4,7 @@
  */
 export {
   CONTRACT_NAMES,
+  DEFAULT_ADMIN_DELAY,
   deployTwinLedger,
   type ContractName,
   type DeployedContract,
@@ -21,3 +22,4 @@ export {
 } from "./deployments";
 export * from "./typed-data";
 export * from "./anchors";
+export { twinIdOf } from "./twin-id";

@@ -1,4 +1,14 @@
-import { concat, keccak256, TypedDataEncoder, type Signer, type TypedDataDomain, type TypedDataField } from "ethers";
+import {
+  concat,
+  hexlify,
+  keccak256,
+  randomBytes,
+  TypedDataEncoder,
+  type Signer,
+  type TypedDataDomain,
+  type TypedDataField,
+} from "ethers";
+import { twinIdOf } from "./twin-id";
 
 /**
  * The EIP-712 domains and types of TwinLedger's signed actions, in one place. The contracts hold the
@@ -16,7 +26,7 @@ export function domainOf(name: string, chainId: bigint | number, verifyingContra
 export const CREATE_TWIN_TYPES: Record<string, TypedDataField[]> = {
   CreateTwin: [
     { name: "patient", type: "address" },
-    { name: "twinId", type: "bytes32" },
+    { name: "salt", type: "bytes32" },
     { name: "metadataCommitment", type: "bytes32" },
     { name: "custodian", type: "address" },
     { name: "nonce", type: "uint256" },
@@ -34,10 +44,17 @@ export const GRANT_TYPES: Record<string, TypedDataField[]> = {
     { name: "validFrom", type: "uint40" },
     { name: "validUntil", type: "uint40" },
     { name: "signer", type: "address" },
+    { name: "epoch", type: "uint32" },
     { name: "nonce", type: "uint256" },
     { name: "deadline", type: "uint256" },
   ],
 };
+
+/**
+ * How long a signed grant stays relayable when the caller names no deadline: short, so that a signature the patient
+ * did not mean to leave lying around soon stops mattering (a revoke, a newer grant or `cancelNonce` void it sooner).
+ */
+export const GRANT_SIGNATURE_LIFETIME = 15 * 60;
 
 /** The terms of a grant, as `ConsentPolicy.grant` and `grantBySig` take them. */
 export interface GrantTerms {
@@ -53,38 +70,110 @@ export interface GrantTerms {
 export interface SignedGrant {
   terms: GrantTerms;
   signer: string;
+  /** The (twin, grantee) pair's epoch the signature names (`ConsentPolicy.grantEpochOf`). */
+  epoch: number;
   nonce: bigint;
   deadline: number;
   signature: string;
 }
 
-/** Signs a grant off chain for `ConsentPolicy.grantBySig`, to be relayed by anyone. */
+/**
+ * Signs a grant off chain for `ConsentPolicy.grantBySig`, to be relayed by anyone:
+ * `grantBySig(s.terms, s.signer, s.epoch, s.nonce, s.deadline, s.signature)`.
+ * @param nonce Any of the signer's nonces not used or cancelled yet (`ConsentPolicy.nonceUsed`); they are unordered.
+ * Numbering them from zero is cheapest on chain (256 share a storage word); a random one never collides.
+ * @param deadline Last second (unix) the signature may be relayed; by default `GRANT_SIGNATURE_LIFETIME` from the
+ * latest block's time (or from the clock without a provider).
+ * @param epoch The pair's current epoch, `ConsentPolicy.grantEpochOf(terms.twinId, terms.grantee)`: any grant, update
+ * or revoke of the pair by the patient voids a signature made for an earlier epoch. Zero for a pair never written.
+ */
 export async function signGrant(
   signer: Signer,
   consent: { chainId: bigint | number; address: string },
   terms: GrantTerms,
   nonce: bigint,
-  deadline: number,
+  deadline?: number,
+  epoch = 0,
 ): Promise<SignedGrant> {
   const signerAddress = await signer.getAddress();
+  const until = deadline ?? (await currentTime(signer)) + GRANT_SIGNATURE_LIFETIME;
   const signature = await signer.signTypedData(
     domainOf(CONSENT_DOMAIN_NAME, consent.chainId, consent.address),
     GRANT_TYPES,
-    { ...terms, signer: signerAddress, nonce, deadline },
+    { ...terms, signer: signerAddress, epoch, nonce, deadline: until },
   );
-  return { terms, signer: signerAddress, nonce, deadline, signature };
+  return { terms, signer: signerAddress, epoch, nonce, deadline: until, signature };
 }
 
-/** The patient's signature letting `custodian` create their twin with `TwinRegistry.createTwinFor`. */
+/** A random 256-bit nonce for `signGrant`, for signers who do not keep count (one fresh storage word each on chain). */
+export function randomGrantNonce(): bigint {
+  return BigInt(hexlify(randomBytes(32)));
+}
+
+/** The chain's time (the latest block's timestamp) when the signer has a provider, else the clock, in unix seconds. */
+async function currentTime(signer: Signer): Promise<number> {
+  const block = signer.provider ? await signer.provider.getBlock("latest") : null;
+  return block ? block.timestamp : Math.floor(Date.now() / 1000);
+}
+
+/**
+ * How long a `CreateTwin` signature stays valid when the caller names no deadline: 15 minutes. A custodian submits
+ * it at once; a short life limits what a leaked, unrelayed signature can do.
+ */
+export const CREATE_TWIN_DEADLINE_SECONDS = 15 * 60;
+
+/** What the patient signs for `TwinRegistry.createTwinFor`. */
+export interface CreateTwinRequest {
+  /** The patient's salt; the twin's id is `twinIdOf(patient, salt)`. */
+  salt: string;
+  metadataCommitment: string;
+  /** The custodian that will submit it (the contract takes `msg.sender`). */
+  custodian: string;
+  /** The patient's current nonce (`TwinRegistry.nonces(patient)`). */
+  nonce: bigint;
+  /** Unix seconds; defaults to `now + CREATE_TWIN_DEADLINE_SECONDS`. */
+  deadline?: number;
+}
+
+/** A signed `CreateTwin`, with everything `createTwinFor` takes and the id the twin will get. */
+export interface SignedCreateTwin {
+  patient: string;
+  salt: string;
+  metadataCommitment: string;
+  custodian: string;
+  nonce: bigint;
+  deadline: number;
+  /** `twinIdOf(patient, salt)`. */
+  twinId: string;
+  signature: string;
+}
+
+/**
+ * The patient's signature letting `custodian` create their twin with `TwinRegistry.createTwinFor`. Without a
+ * deadline, the signature is valid for `CREATE_TWIN_DEADLINE_SECONDS` from `now` (Unix seconds; defaults to the
+ * local clock; pass the chain's latest block time where the two differ).
+ */
 export async function signCreateTwin(
   patient: Signer,
   registry: { chainId: bigint | number; address: string },
-  value: { twinId: string; metadataCommitment: string; custodian: string; nonce: bigint; deadline: number },
-): Promise<string> {
-  return patient.signTypedData(domainOf(REGISTRY_DOMAIN_NAME, registry.chainId, registry.address), CREATE_TWIN_TYPES, {
-    patient: await patient.getAddress(),
-    ...value,
-  });
+  request: CreateTwinRequest,
+  now: number = Math.floor(Date.now() / 1000),
+): Promise<SignedCreateTwin> {
+  const patientAddress = await patient.getAddress();
+  const value = {
+    patient: patientAddress,
+    salt: request.salt,
+    metadataCommitment: request.metadataCommitment,
+    custodian: request.custodian,
+    nonce: request.nonce,
+    deadline: request.deadline ?? now + CREATE_TWIN_DEADLINE_SECONDS,
+  };
+  const signature = await patient.signTypedData(
+    domainOf(REGISTRY_DOMAIN_NAME, registry.chainId, registry.address),
+    CREATE_TWIN_TYPES,
+    value,
+  );
+  return { ...value, twinId: twinIdOf(patientAddress, request.salt), signature };
 }
 
 /**

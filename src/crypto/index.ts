@@ -35,6 +35,7 @@ export {
 export {
   addressOf,
   normalizePublicKey,
+  privateKeyBytes,
   publicKeyFromDigest,
   publicKeyFromSignature,
   publicKeyOf,

@@ -1,4 +1,5 @@
-import { FhirValidationError } from "./errors";
+import { FhirValidationError, type FaultLocation } from "./errors";
+import type { IngestWarning } from "./records";
 import { R4_RESOURCE_TYPES } from "./resource-types";
 import { fhirTimeStart, isFhirTemporal, type TemporalKind } from "./time";
 
@@ -38,6 +39,11 @@ export function isAbsoluteUri(text: string): boolean {
   return ABSOLUTE_URI_RE.test(text);
 }
 
+/** Whether `text` starts `urn:oid:` but what follows is not an OID (digits and dots, no leading zeros). */
+export function isInvalidOid(text: string): boolean {
+  return text.startsWith("urn:oid:") && !OID_RE.test(text.slice(8));
+}
+
 /** Whether `text` is a well-formed Reference.reference. */
 export function isWellFormedReference(text: string, allowConditional: boolean): boolean {
   if (text.startsWith("#")) return text === "#" || ID_RE.test(text.slice(1));
@@ -60,10 +66,23 @@ export class Checker {
     readonly resourceId: string | undefined,
     /** Whether conditional references (`Patient?identifier=...`) are allowed (transaction/batch). */
     readonly allowConditionalReferences = false,
+    /** Where accepted-but-odd input is reported; without it, warnings are dropped. */
+    private readonly warnings?: IngestWarning[],
+    /** The Bundle entry or NDJSON line of the resource, put on every error. */
+    readonly where: FaultLocation = {},
   ) {}
 
   fail(path: string, reason: string): never {
-    throw new FhirValidationError(path, this.resourceType, reason, this.resourceId);
+    throw new FhirValidationError(path, this.resourceType, reason, this.resourceId, this.where);
+  }
+
+  /** Reports something accepted but odd; `what` must not contain a value of the input. */
+  warn(path: string, what: string): void {
+    const who =
+      this.resourceType === undefined
+        ? "Resource"
+        : `${this.resourceType}${this.resourceId ? `/${this.resourceId}` : ""}`;
+    this.warnings?.push({ path, message: `${who}: ${what}` });
   }
 
   /** Fails with "required element is missing" when the value is absent. */
@@ -120,6 +139,8 @@ export class Checker {
   uri(value: unknown, path: string): string {
     this.present(value, path);
     if (typeof value !== "string" || !URI_RE.test(value)) this.fail(path, "expected a URI without whitespace");
+    if (isInvalidOid(value))
+      this.fail(path, "invalid OID: urn:oid: must be followed by numbers separated by dots, without leading zeros");
     return value;
   }
 
@@ -160,8 +181,12 @@ export class Checker {
     return value;
   }
 
-  /** A Coding; with `systemRequired`, a code without its system is refused. */
-  coding(value: unknown, path: string, systemRequired = false): CheckedCoding {
+  /**
+   * A Coding. R4 makes `system` optional: with `systemExpected`, a code without its system is
+   * kept (its system unknown, `system` undefined) and a warning is given, since the code alone
+   * cannot be interpreted safely.
+   */
+  coding(value: unknown, path: string, systemExpected = false, systemRequired = false): CheckedCoding {
     const o = this.object(value, path);
     const system = o.system === undefined ? undefined : this.uri(o.system, `${path}.system`);
     const code = this.optCode(o.code, `${path}.code`);
@@ -170,6 +195,8 @@ export class Checker {
     if (o.userSelected !== undefined) this.boolean(o.userSelected, `${path}.userSelected`);
     if (systemRequired && code !== undefined && system === undefined)
       this.fail(`${path}.system`, "a code needs its code system");
+    if (systemExpected && code !== undefined && system === undefined)
+      this.warn(`${path}.system`, "a code without its code system was kept with the system unknown");
     return { system, code, display };
   }
 
@@ -184,11 +211,18 @@ export class Checker {
     return { codings, text };
   }
 
-  /** A CodeableConcept whose codings must carry code systems, and that needs at least one coded value. */
-  codedConcept(value: unknown, path: string): { codings: CheckedCoding[]; text?: string } {
+  /**
+   * A CodeableConcept that needs at least one coded value; with `textSuffices` (elements R4
+   * binds only by example or preference, e.g. Observation.code), a text alone is enough.
+   */
+  codedConcept(value: unknown, path: string, textSuffices = false): { codings: CheckedCoding[]; text?: string } {
     const concept = this.codeableConcept(value, path, true);
+    if (textSuffices && concept.text !== undefined) return concept;
     if (!concept.codings.some((c) => c.code !== undefined))
-      this.fail(`${path}.coding`, "expected at least one coding with a code");
+      this.fail(
+        `${path}.coding`,
+        textSuffices ? "expected a coding with a code, or a text" : "expected at least one coding with a code",
+      );
     return concept;
   }
 
@@ -197,6 +231,15 @@ export class Checker {
     let reference: string | undefined;
     if (o.reference !== undefined) {
       reference = this.string(o.reference, `${path}.reference`);
+      if (isInvalidOid(reference)) {
+        this.fail(
+          `${path}.reference`,
+          "invalid OID: urn:oid: must be followed by numbers separated by dots, without leading zeros",
+        );
+      }
+      if (!this.allowConditionalReferences && CONDITIONAL_REF_RE.test(reference)) {
+        this.fail(`${path}.reference`, "a conditional reference is only allowed in a transaction or batch Bundle");
+      }
       if (!isWellFormedReference(reference, this.allowConditionalReferences)) {
         this.fail(`${path}.reference`, "not a well-formed relative, absolute, urn or contained reference");
       }

@@ -1,5 +1,13 @@
 import { DataCategory, type DataCategoryBit } from "../vocabulary";
-import { IMAGING_REPORT_CATEGORIES, System, vitalSignOfLoinc } from "./codes";
+import {
+  IMAGING_DOCUMENT_CODES,
+  IMAGING_REPORT_CATEGORIES,
+  LAB_DOCUMENT_CODES,
+  System,
+  vitalSignOfLoinc,
+  vitalSignOfMdc,
+} from "./codes";
+import { displayOf } from "./names";
 import type { RecordKind, VitalSignName } from "./records";
 import type { Concept, ResourceFacts } from "./facts";
 
@@ -24,7 +32,10 @@ export type Classification =
  * - anything else (survey, social-history, exam, ...): skipped as `Observation(<category>)`.
  *
  * DiagnosticReports are LABS, except radiology/imaging sections (v2-0074 RAD, CT, ..., LOINC
- * LP29684-5), which are IMAGING. Any modelled resource recorded in error is skipped as
+ * LP29684-5), which are IMAGING. Medication (the product referenced by prescriptions) is
+ * MEDICATIONS, FamilyMemberHistory CONDITIONS, Claim, ExplanationOfBenefit and Coverage COVERAGE;
+ * a DocumentReference is IMAGING or LABS when its type or category says so, else ENCOUNTERS (a
+ * visit note). Any modelled resource recorded in error is skipped as
  * `<Type>(entered-in-error)`, a cancelled report as `DiagnosticReport(cancelled)`.
  */
 export function classify(facts: ResourceFacts, origin: Origin): Classification {
@@ -52,6 +63,21 @@ export function classify(facts: ResourceFacts, origin: Origin): Classification {
         : { kind: "diagnostic-report", category: DataCategory.LABS };
     case "Observation":
       return classifyObservation(facts, origin);
+    case "Medication":
+      return { kind: "medication-product", category: DataCategory.MEDICATIONS };
+    case "FamilyMemberHistory":
+      return { kind: "family-history", category: DataCategory.CONDITIONS };
+    case "DocumentReference": {
+      const codes = facts.documentCodes ?? [];
+      if (codes.some((c) => IMAGING_DOCUMENT_CODES.has(c))) return { kind: "document", category: DataCategory.IMAGING };
+      if (codes.some((c) => LAB_DOCUMENT_CODES.has(c))) return { kind: "document", category: DataCategory.LABS };
+      return { kind: "document", category: DataCategory.ENCOUNTERS };
+    }
+    case "Claim":
+    case "ExplanationOfBenefit":
+      return { kind: "claim", category: DataCategory.COVERAGE };
+    case "Coverage":
+      return { kind: "coverage", category: DataCategory.COVERAGE };
   }
 }
 
@@ -68,24 +94,39 @@ function classifyObservation(facts: ResourceFacts, origin: Origin): Classificati
   return { skip: `Observation(${obs.categories[0] ?? "uncategorized"})` };
 }
 
-/** The followed vital sign a concept is coded as (its first LOINC coding that is one). */
+/** The followed vital sign a concept is coded as (its first LOINC coding that is one, else MDC). */
 export function signOf(concept: Concept | undefined): VitalSignName | undefined {
   for (const coding of concept?.codings ?? []) {
     if (coding.system !== System.loinc || coding.code === undefined) continue;
     const sign = vitalSignOfLoinc(coding.code);
     if (sign !== undefined) return sign;
   }
+  for (const coding of concept?.codings ?? []) {
+    if (coding.system !== System.mdc || coding.code === undefined) continue;
+    const sign = vitalSignOfMdc(coding.code);
+    if (sign !== undefined) return sign;
+  }
   return undefined;
 }
 
-/** The record's main code as `system|code`, LOINC first for observations and reports. */
-export function mainCode(facts: ResourceFacts): { code?: string; display?: string } {
-  const codings = facts.main?.codings ?? [];
+/**
+ * The record's main code as `system|code`, LOINC first for observations and reports, and its
+ * display (see names.ts). A code whose system is unknown (a Coding without `system`) is written
+ * `|code`, the FHIR token form for "no system", and only chosen when no coding has a system.
+ */
+export function mainCode(
+  facts: ResourceFacts,
+  main: Concept | undefined = facts.main,
+): { code?: string; display?: string } {
+  const codings = main?.codings ?? [];
   const preferLoinc = facts.resourceType === "Observation" || facts.resourceType === "DiagnosticReport";
-  const coded = codings.filter((c) => c.system !== undefined && c.code !== undefined);
-  const chosen = (preferLoinc ? coded.find((c) => c.system === System.loinc) : undefined) ?? coded[0];
+  const withSystem = codings.filter((c) => c.system !== undefined && c.code !== undefined);
+  const chosen =
+    (preferLoinc ? withSystem.find((c) => c.system === System.loinc) : undefined) ??
+    withSystem[0] ??
+    codings.find((c) => c.code !== undefined);
   return {
-    code: chosen ? `${chosen.system}|${chosen.code}` : undefined,
-    display: facts.main?.text ?? chosen?.display ?? facts.display,
+    code: chosen ? `${chosen.system ?? ""}|${chosen.code}` : undefined,
+    display: displayOf(main, chosen, facts.display),
   };
 }

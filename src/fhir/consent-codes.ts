@@ -58,6 +58,11 @@ export const RESOURCE_TYPE_CATEGORIES: Readonly<Record<string, number>> = {
   DiagnosticReport: DataCategory.LABS | DataCategory.IMAGING,
   ImagingStudy: DataCategory.IMAGING,
   MolecularSequence: DataCategory.GENOMICS,
+  Medication: DataCategory.MEDICATIONS,
+  FamilyMemberHistory: DataCategory.CONDITIONS,
+  Coverage: DataCategory.COVERAGE,
+  Claim: DataCategory.COVERAGE,
+  ExplanationOfBenefit: DataCategory.COVERAGE,
 };
 
 /** The resource types whose records make up each category (what a class must name to cover it). */
@@ -75,6 +80,7 @@ export const CATEGORY_RESOURCE_TYPES: Readonly<Record<DataCategoryName, readonly
   GENOMICS: ["MolecularSequence"],
   MENTAL_HEALTH: [],
   TWIN_MODEL: [],
+  COVERAGE: ["Coverage", "Claim", "ExplanationOfBenefit"],
 };
 
 /**

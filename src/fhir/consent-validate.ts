@@ -1,5 +1,7 @@
 import type { Consent } from "@medplum/fhirtypes";
 import { Checker, type Json } from "./check";
+import { FhirLimitError } from "./errors";
+import { DEFAULT_LIMITS, scanResource } from "./limits";
 import { checkCommon } from "./validate-common";
 
 /** Structural validation of an R4 Consent; a malformed one is refused with FHIR_INVALID. */
@@ -8,7 +10,11 @@ export function validateConsent(input: unknown): Consent {
   const o = first.object(input, "Consent");
   if (o.resourceType !== "Consent") first.fail("Consent.resourceType", "expected a Consent");
   const c = new Checker("Consent", typeof o.id === "string" ? o.id : undefined);
-  checkCommon(o, c, "Consent");
+  const id = c.resourceId;
+  const scan = scanResource(o, "Consent", DEFAULT_LIMITS, (path, limit, max) => {
+    throw new FhirLimitError(path, "Consent", limit, max, id);
+  });
+  checkCommon(o, c, "Consent", scan.references);
   c.code(o.status, "Consent.status", ["draft", "proposed", "active", "rejected", "inactive", "entered-in-error"]);
   c.required(o.scope, "Consent.scope");
   c.codeableConcept(o.scope, "Consent.scope", true);
@@ -43,8 +49,8 @@ function checkProvision(c: Checker, value: unknown, path: string, nested: boolea
     c.reference(actor.reference, `${ap}.reference`);
   });
   c.each(p.action, `${path}.action`, (x, ap) => c.codedConcept(x, ap));
-  c.each(p.securityLabel, `${path}.securityLabel`, (x, ap) => c.coding(x, ap, true));
-  c.each(p.purpose, `${path}.purpose`, (x, ap) => c.coding(x, ap, true));
+  c.each(p.securityLabel, `${path}.securityLabel`, (x, ap) => c.coding(x, ap, true, true));
+  c.each(p.purpose, `${path}.purpose`, (x, ap) => c.coding(x, ap, true, true));
   c.each(p.class, `${path}.class`, (x, ap) => {
     const coding = c.coding(x, ap);
     if (coding.code === undefined) c.fail(`${ap}.code`, "a class needs a code");

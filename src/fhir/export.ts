@@ -2,6 +2,7 @@ import type { Bundle, BundleEntry } from "@medplum/fhirtypes";
 import { TwinLedgerError } from "../errors";
 import { ALL_CATEGORIES } from "../vocabulary";
 import { isUrnUuid } from "./check";
+import { ingestBundleWith } from "./ingest";
 import type { TwinRecord } from "./records";
 
 export interface ExportOptions {
@@ -17,6 +18,12 @@ export interface ExportOptions {
    * references resolvable) and the others no fullUrl.
    */
   readonly fullUrlBase?: string;
+  /**
+   * Whether the Bundle is checked with the very checks ingest applies (default true): an export
+   * that its own ingest would refuse throws a FhirValidationError instead of leaving the gateway.
+   * The subjects are not matched to a patient (an export may leave the Patient out).
+   */
+  readonly validate?: boolean;
 }
 
 /**
@@ -42,7 +49,7 @@ export function exportBundle(
         ...(type === "searchset" ? { search: { mode: "match" as const } } : {}),
       };
     });
-  return {
+  const bundle: Bundle = {
     resourceType: "Bundle",
     ...(options.id !== undefined ? { id: options.id } : {}),
     type,
@@ -50,6 +57,8 @@ export function exportBundle(
     ...(type === "searchset" ? { total: entry.length } : {}),
     ...(entry.length > 0 ? { entry } : {}),
   };
+  if (options.validate ?? true) ingestBundleWith(bundle, {}, { skipPatientCheck: true });
+  return bundle;
 }
 
 /** The id is the record key's (a resource ingested without one took it from its urn:uuid fullUrl). */

@@ -16,6 +16,12 @@ export const MODELLED_TYPES = [
   "Immunization",
   "Observation",
   "DiagnosticReport",
+  "Medication",
+  "FamilyMemberHistory",
+  "DocumentReference",
+  "Claim",
+  "ExplanationOfBenefit",
+  "Coverage",
 ] as const;
 export type ModelledType = (typeof MODELLED_TYPES)[number];
 
@@ -70,4 +76,10 @@ export interface ResourceFacts {
   /** DiagnosticReport.category codings as `system|code`. */
   readonly reportCategories?: readonly string[];
   readonly observation?: ObservationFacts;
+  /** medicationReference.reference of a MedicationRequest/Statement, resolved to its Medication's code. */
+  readonly medicationReference?: string;
+  /** DocumentReference type and category codings as `system|code`. */
+  readonly documentCodes?: readonly string[];
+  /** Whether the main concept came from a fallback (allergy reaction.substance). */
+  readonly mainFrom?: string;
 }

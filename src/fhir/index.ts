@@ -3,8 +3,26 @@
  * VitalReadings, Consent to and from on-chain grants, Bundles out, and a synthetic cohort.
  */
 export { ingest, ingestBundle, ingestResource, ingestWearable, parseFhirJson, type IngestOptions } from "./ingest";
+export { ingestStream, parseFhirStream, type JsonSource } from "./stream";
+export {
+  ingestNdjson,
+  ingestNdjsonStream,
+  type NdjsonIngestResult,
+  type NdjsonOptions,
+  type RejectedLine,
+} from "./ndjson";
+export { DEFAULT_LIMITS, resolveLimits, type IngestLimits } from "./limits";
+export { planReingest, recordContentDigest, type ReingestPlan } from "./digest";
+export { rebuildRecord, type RebuildOptions } from "./rebuild";
+export { displayOf, isPlaceholderText } from "./names";
 export type { Origin } from "./classify";
-export { FhirConsentError, FhirValidationError } from "./errors";
+export {
+  FhirConsentError,
+  FhirLimitError,
+  FhirValidationError,
+  type FaultLocation,
+  type FhirLimitName,
+} from "./errors";
 export {
   OPEN_ENDED_UNTIL,
   consentToGrant,
@@ -18,7 +36,7 @@ export {
 } from "./consent";
 export { exportBundle, type ExportOptions } from "./export";
 export { SIGN_UNITS, toCanonical } from "./units";
-export { System, VITAL_SIGN_CODES } from "./codes";
+export { MDC_SIGN_CODES, System, VITAL_SIGN_CODES } from "./codes";
 export { VitalSign } from "./records";
 export type { IngestResult, IngestWarning, RecordKind, TwinRecord, VitalReading, VitalSignName } from "./records";
 export {

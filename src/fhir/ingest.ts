@@ -1,17 +1,27 @@
 import type { Resource } from "@medplum/fhirtypes";
 import { Checker, isAbsoluteUri, isFhirId, isUrnUuid, type Json } from "./check";
 import { classify, mainCode, type Origin } from "./classify";
-import { FhirValidationError } from "./errors";
+import { recordContentDigest } from "./digest";
+import { FhirLimitError, FhirValidationError, type FaultLocation } from "./errors";
+import type { Concept } from "./facts";
+import { checkInputSize, jsonNestingExceeds, resolveLimits, scanResource, type IngestLimits } from "./limits";
+import { PatientAnchor, namesPatientType, referenceKey } from "./patient";
 import { readingsOf } from "./readings";
 import type { IngestResult, IngestWarning, TwinRecord, VitalReading } from "./records";
 import { R4_RESOURCE_TYPES } from "./resource-types";
 import { checkCommon, checkModelled, isModelledType } from "./validate-resource";
 
 /**
- * FHIR R4 in: a Bundle of any type, or a single resource, to TwinRecords and VitalReadings.
- * Input is validated in full before anything is returned: a refused input yields an error and
- * nothing else (all-or-nothing). Records keep a copy of their resource, so later changes to the
- * caller's objects do not reach them.
+ * FHIR R4 in: a Bundle of any type, a single resource, or NDJSON (see ndjson.ts), to TwinRecords
+ * and VitalReadings. Input is validated in full before anything is returned: a refused input
+ * yields an error and nothing else (all-or-nothing). Records keep a copy of their resource, so
+ * later changes to the caller's objects do not reach them.
+ *
+ * One twin, one patient: every record's subject (subject, patient, beneficiary) must resolve to
+ * the input's single Patient, or to `IngestOptions.patient` (the twin's registered patient
+ * reference). A Bundle or NDJSON file without a Patient is refused unless that option is given;
+ * a single resource (or a wearable's list) without either is accepted when its subjects agree,
+ * and `IngestResult.patient` says whom it is about, for the caller to compare with the twin.
  */
 
 export interface IngestOptions {
@@ -22,6 +32,13 @@ export interface IngestOptions {
   readonly origin?: Origin;
   /** Source id put on readings whose Observation names no device (e.g. the PHR app's id). */
   readonly source?: string;
+  /**
+   * The twin's patient as a reference (`Patient/123`, `https://ehr.example.org/fhir/Patient/123`
+   * or `urn:uuid:...`): every subject must name it, and a Patient in the input must be it.
+   */
+  readonly patient?: string;
+  /** Overrides of the input limits (see `DEFAULT_LIMITS`). */
+  readonly limits?: Partial<IngestLimits>;
 }
 
 const BUNDLE_TYPES = [
@@ -38,6 +55,7 @@ const BUNDLE_TYPES = [
 type BundleType = (typeof BUNDLE_TYPES)[number];
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"] as const;
+const SEARCH_MODES = ["match", "include", "outcome"] as const;
 
 /** Ingests a Bundle (any type) or a single resource. */
 export function ingest(input: unknown, options: IngestOptions = {}): IngestResult {
@@ -47,7 +65,12 @@ export function ingest(input: unknown, options: IngestOptions = {}): IngestResul
 
 /** Ingests a Bundle of any type; every entry is validated before anything is returned. */
 export function ingestBundle(bundle: unknown, options: IngestOptions = {}): IngestResult {
-  const acc = new Accumulator(options);
+  return ingestBundleWith(bundle, options, {});
+}
+
+/** @internal Bundle ingest with the flags of streamed and exported input. */
+export function ingestBundleWith(bundle: unknown, options: IngestOptions, flags: AccumulatorFlags): IngestResult {
+  const acc = new Accumulator(options, flags.lenient ? "lenient" : "strict", flags);
   const top = new Checker("Bundle", undefined);
   const o = top.object(bundle, "Bundle");
   if (o.resourceType !== "Bundle") top.fail("Bundle.resourceType", "expected a Bundle");
@@ -60,17 +83,27 @@ export function ingestBundle(bundle: unknown, options: IngestOptions = {}): Inge
     if (type !== "searchset" && type !== "history")
       c.fail("Bundle.total", "only searchset and history bundles have a total (bdl-1)");
   }
+  if (Array.isArray(o.entry) && o.entry.length > acc.limits.maxEntries) {
+    throw new FhirLimitError("Bundle.entry", "Bundle", "maxEntries", acc.limits.maxEntries, bundleId);
+  }
   const entries = c.each(o.entry, "Bundle.entry", (e, path) => c.object(e, path));
+  if (type === "document") {
+    const first = entries[0]?.resource as Json | undefined;
+    if (first?.resourceType !== "Composition")
+      c.fail("Bundle.entry[0].resource", "a document Bundle begins with its Composition (bdl-11)");
+  }
   const fullUrls = new Map<string, number>();
   entries.forEach((entry, i) => {
+    const ec = new Checker("Bundle", bundleId, false, undefined, { entryIndex: i });
     const path = `Bundle.entry[${i}]`;
-    const fullUrl = checkEntry(entry, i, type, c, fullUrls);
+    const { fullUrl, searchMode } = checkEntry(entry, i, type, ec, fullUrls);
     if (entry.resource === undefined) return;
     acc.add(entry.resource, `${path}.resource`, {
       fullUrl,
-      index: i,
+      where: { entryIndex: i },
       conditionalReferences: type === "transaction" || type === "batch",
       keepFirstVersion: type === "history",
+      included: searchMode === "include",
     });
   });
   return acc.result();
@@ -80,7 +113,7 @@ export function ingestBundle(bundle: unknown, options: IngestOptions = {}): Inge
 export function ingestResource(resource: unknown, options: IngestOptions = {}): IngestResult {
   const type = resourceTypeOf(resource);
   if (type === "Bundle") throw new FhirValidationError("Bundle", "Bundle", "expected a single resource, not a Bundle");
-  const acc = new Accumulator(options);
+  const acc = new Accumulator(options, "lenient", {});
   // Only an R4 type name goes into the path: an unknown one is input, and input stays out of messages.
   acc.add(resource, type !== undefined && R4_RESOURCE_TYPES.has(type) ? type : "Resource", {});
   return acc.result();
@@ -89,17 +122,34 @@ export function ingestResource(resource: unknown, options: IngestOptions = {}): 
 /**
  * Ingests what a wearable, home device or PHR app sends: a Bundle, a single Observation, or an
  * array of resources. Every Observation becomes a WEARABLE_STREAMS record with its readings.
+ * Without `options.patient` (which the pipeline should pass), input holding no Patient is
+ * accepted when its subjects agree; `IngestResult.patient` says whom.
  */
 export function ingestWearable(input: unknown, options: Omit<IngestOptions, "origin"> = {}): IngestResult {
   const phr: IngestOptions = { ...options, origin: "phr" };
+  // A device stream names its patient but holds no Patient resource: lenient unless `patient` is given.
+  if (resourceTypeOf(input) === "Bundle") return ingestBundleWith(input, phr, { lenient: true });
   if (!Array.isArray(input)) return ingest(input, phr);
-  const acc = new Accumulator(phr);
-  input.forEach((resource, i) => acc.add(resource, `[${i}]`, { index: i }));
+  const acc = new Accumulator(phr, "lenient", {});
+  if (input.length > acc.limits.maxEntries) {
+    throw new FhirLimitError("[]", undefined, "maxEntries", acc.limits.maxEntries);
+  }
+  input.forEach((resource, i) => acc.add(resource, `[${i}]`, { where: { entryIndex: i } }));
   return acc.result();
 }
 
-/** Parses FHIR JSON text; malformed text is refused like malformed FHIR (no excerpt of it is kept). */
-export function parseFhirJson(text: string): unknown {
+/**
+ * Parses FHIR JSON text; malformed text is refused like malformed FHIR (no excerpt of it is
+ * kept). Text longer than `maxInputBytes`, or nested deeper than the depth limit allows, is
+ * refused with a FhirLimitError before it is parsed.
+ */
+export function parseFhirJson(text: string, limits: Partial<IngestLimits> = {}): unknown {
+  const resolved = resolveLimits(limits);
+  checkInputSize(text, resolved);
+  // A Bundle entry's resource sits 3 levels below the Bundle: allow that much on top of maxDepth.
+  if (jsonNestingExceeds(text, resolved.maxDepth + 3)) {
+    throw new FhirLimitError("$", undefined, "maxDepth", resolved.maxDepth);
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -113,19 +163,21 @@ function resourceTypeOf(input: unknown): string | undefined {
   return typeof type === "string" ? type : undefined;
 }
 
-/** Bundle-level rules of one entry; returns its fullUrl. */
+/** Bundle-level rules of one entry; returns its fullUrl and search mode. */
 function checkEntry(
   entry: Json,
   i: number,
   type: BundleType,
   c: Checker,
   fullUrls: Map<string, number>,
-): string | undefined {
+): { fullUrl?: string; searchMode?: string } {
   const path = `Bundle.entry[${i}]`;
   let fullUrl: string | undefined;
   if (entry.fullUrl !== undefined) {
     fullUrl = c.uri(entry.fullUrl, `${path}.fullUrl`);
     if (!isAbsoluteUri(fullUrl)) c.fail(`${path}.fullUrl`, "fullUrl must be an absolute URI, not a relative reference");
+    if (/\/_history\//.test(fullUrl))
+      c.fail(`${path}.fullUrl`, "fullUrl cannot be a version-specific reference (bdl-8)");
     const version = versionOf(entry.resource);
     const key = type === "history" ? `${fullUrl}|${version ?? ""}` : fullUrl;
     const earlier = fullUrls.get(key);
@@ -144,8 +196,13 @@ function checkEntry(
   } else if (needsRequest) {
     c.fail(`${path}.request`, `a ${type} entry needs a request (bdl-3)`);
   }
-  if (entry.search !== undefined && type !== "searchset")
-    c.fail(`${path}.search`, "only searchset entries have search (bdl-2)");
+  let searchMode: string | undefined;
+  if (entry.search !== undefined) {
+    if (type !== "searchset") c.fail(`${path}.search`, "only searchset entries have search (bdl-2)");
+    const search = c.object(entry.search, `${path}.search`);
+    searchMode = c.optCode(search.mode, `${path}.search.mode`, SEARCH_MODES);
+    if (search.score !== undefined) c.decimal(search.score, `${path}.search.score`);
+  }
   const responses = type === "transaction-response" || type === "batch-response" || type === "history";
   if (entry.response !== undefined && !responses)
     c.fail(`${path}.response`, "only response and history entries have a response (bdl-4)");
@@ -153,7 +210,7 @@ function checkEntry(
     const bodiless = method === "GET" || method === "HEAD" || method === "DELETE" || responses;
     if (!bodiless) c.fail(`${path}.resource`, "required element is missing");
   }
-  return fullUrl;
+  return { fullUrl, searchMode };
 }
 
 function versionOf(resource: unknown): string | undefined {
@@ -164,34 +221,98 @@ function versionOf(resource: unknown): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-interface Placement {
+/** @internal Where one resource sits in its input. */
+export interface Placement {
   readonly fullUrl?: string;
-  readonly index?: number;
+  /** The Bundle entry or NDJSON line, put on every error. */
+  readonly where?: FaultLocation;
   readonly conditionalReferences?: boolean;
   /** History bundles list versions newest first: keep the first of each `Type/id`. */
   readonly keepFirstVersion?: boolean;
+  /** A searchset entry with `search.mode = include`: context for references, not a record. */
+  readonly included?: boolean;
 }
 
-/** Collects records, readings and skip counts; nothing leaves it unless every resource passed. */
-class Accumulator {
+/** @internal */
+export interface AccumulatorFlags {
+  /** The input objects were built by ingest itself (a stream or NDJSON parse): no copy needed. */
+  readonly owned?: boolean;
+  /** Validate only (an export checking itself): the records' subjects are not matched to a patient. */
+  readonly skipPatientCheck?: boolean;
+  /** A device's stream: a Bundle without a Patient passes when its subjects agree. */
+  readonly lenient?: boolean;
+}
+
+/** A subject-like reference to match against the twin's patient once every resource is known. */
+interface SubjectCheck {
+  readonly ref: Json;
+  readonly path: string;
+  readonly c: Checker;
+  /** Whether the resource becomes a record (its subject must be the patient). */
+  readonly modelled: boolean;
+}
+
+/** A record whose name and code come from a Medication elsewhere in the input. */
+interface PendingMedication {
+  readonly index: number;
+  readonly reference: string;
+}
+
+const SUBJECT_FIELDS = ["subject", "patient", "beneficiary"] as const;
+
+/**
+ * @internal Collects records, readings and skip counts; nothing leaves it unless every resource
+ * passed. `strict`: a multi-resource input (Bundle, NDJSON), which needs a Patient or
+ * `options.patient`; `lenient`: a single resource or a wearable list.
+ */
+export class Accumulator {
+  readonly limits: IngestLimits;
   private readonly records: TwinRecord[] = [];
   private readonly readings: VitalReading[] = [];
   private readonly skipped: Record<string, number> = {};
   private readonly warnings: IngestWarning[] = [];
   /** `Type/id` to the path of the resource that has it. */
   private readonly keys = new Map<string, string>();
+  /** Reference keys (`Type/id`, fullUrl) to the resource type they name, for resolution. */
+  private readonly targets = new Map<string, string>();
+  /** Reference keys of Medication resources to their code. */
+  private readonly medications = new Map<string, Concept>();
+  private readonly pendingMedications: PendingMedication[] = [];
+  private readonly subjects: SubjectCheck[] = [];
+  private anchor: PatientAnchor | undefined;
+  private incomplete = false;
+  private totalBytes = 0;
+  private count = 0;
 
-  constructor(private readonly options: IngestOptions) {}
+  constructor(
+    private readonly options: IngestOptions,
+    private readonly mode: "strict" | "lenient",
+    private readonly flags: AccumulatorFlags,
+  ) {
+    this.limits = resolveLimits(options.limits);
+  }
 
   add(input: unknown, base: string, at: Placement): void {
-    const first: Checker = new Checker(undefined, undefined);
+    const where = at.where ?? {};
+    if (++this.count > this.limits.maxEntries) {
+      throw new FhirLimitError(base, undefined, "maxEntries", this.limits.maxEntries, undefined, where);
+    }
+    const first: Checker = new Checker(undefined, undefined, false, undefined, where);
     const o = first.object(input, base);
     const type = o.resourceType;
     if (typeof type !== "string" || !R4_RESOURCE_TYPES.has(type)) {
       first.fail(`${base}.resourceType`, "not a FHIR R4 resource type");
     }
-    const c = new Checker(type, isFhirId(o.id) ? o.id : undefined, at.conditionalReferences ?? false);
-    checkCommon(o, c, base);
+    const resourceId = isFhirId(o.id) ? o.id : undefined;
+    const scan = scanResource(o, base, this.limits, (path, limit, max) => {
+      throw new FhirLimitError(path, type, limit, max, resourceId, where);
+    });
+    this.totalBytes += scan.bytes;
+    if (this.totalBytes > this.limits.maxInputBytes) {
+      throw new FhirLimitError(base, type, "maxInputBytes", this.limits.maxInputBytes, resourceId, where);
+    }
+    const c = new Checker(type, resourceId, at.conditionalReferences ?? false, this.warnings, where);
+    checkCommon(o, c, base, scan.references);
     const id = this.identity(o, c, base, at);
     if (id !== undefined) {
       const key = `${type}/${id}`;
@@ -201,30 +322,59 @@ class Accumulator {
         c.fail(`${base}.id`, `duplicate resource id: ${earlier} is the same ${type}`);
       }
       this.keys.set(key, base);
+      this.targets.set(key, type);
     }
-    if (!isModelledType(type)) {
-      this.count(type);
+    if (at.fullUrl !== undefined) this.targets.set(referenceKey(at.fullUrl), type);
+    if (type === "Patient") this.addPatient(o, c, base, at, id);
+    if (type === "OperationOutcome") this.readOutcome(o, c, base);
+    const modelled = isModelledType(type);
+    if (type !== "Patient") {
+      for (const field of SUBJECT_FIELDS) {
+        const ref = o[field];
+        if (typeof ref === "object" && ref !== null && !Array.isArray(ref)) {
+          this.subjects.push({ ref: ref as Json, path: `${base}.${field}`, c, modelled: modelled && !at.included });
+        }
+      }
+    }
+    if (!modelled) {
+      this.skip(at.included ? `${type}(include)` : type);
       return;
     }
     const facts = checkModelled(type, o, c, base);
+    if (type === "Medication" && facts.main !== undefined) {
+      if (id !== undefined) this.medications.set(`Medication/${id}`, facts.main);
+      if (at.fullUrl !== undefined) this.medications.set(referenceKey(at.fullUrl), facts.main);
+    }
+    if (at.included) {
+      this.skip(`${type}(include)`);
+      return;
+    }
     const classification = classify(facts, this.options.origin ?? "emr");
     if ("skip" in classification) {
-      this.count(classification.skip);
+      this.skip(classification.skip);
       return;
     }
     if (id === undefined) c.fail(`${base}.id`, "a modelled resource needs an id or a urn:uuid fullUrl");
     const key = `${type}/${id}`;
-    const { code, display } = mainCode(facts);
+    let main = facts.main;
+    if (facts.medicationReference?.startsWith("#")) {
+      main = containedMedication(o, facts.medicationReference.slice(1), c, base) ?? main;
+    } else if (facts.medicationReference !== undefined) {
+      this.pendingMedications.push({ index: this.records.length, reference: facts.medicationReference });
+    }
+    const { code, display } = mainCode(facts, main);
     const record: TwinRecord = {
       key,
       kind: classification.kind,
       category: classification.category,
       ...(facts.effectiveAt !== undefined ? { effectiveAt: facts.effectiveAt } : {}),
-      ...(display !== undefined ? { display } : {}),
+      ...((type === "FamilyMemberHistory" ? (facts.display ?? display) : display) !== undefined
+        ? { display: type === "FamilyMemberHistory" ? (facts.display ?? display) : display }
+        : {}),
       ...(code !== undefined ? { code } : {}),
       ...(facts.status !== undefined ? { status: facts.status } : {}),
       // A copy (JSON data: faster than structuredClone), so the caller's later changes do not reach it.
-      resource: JSON.parse(JSON.stringify(o)) as Resource,
+      resource: (this.flags.owned ? o : JSON.parse(JSON.stringify(o))) as Resource,
     };
     const readings = readingsOf(
       facts,
@@ -233,14 +383,37 @@ class Accumulator {
       this.warnings,
     );
     this.records.push(record);
-    this.readings.push(...readings);
+    for (const reading of readings) this.readings.push(reading);
+  }
+
+  private addPatient(o: Json, c: Checker, base: string, at: Placement, id: string | undefined): void {
+    const anchor = PatientAnchor.ofResource(o, at.fullUrl, id, base);
+    if (this.anchor !== undefined && !this.anchor.sameAs(anchor)) {
+      c.fail(base, `a second Patient: one input holds one patient's data (the first is at ${this.anchor.path})`);
+    }
+    if (this.options.patient !== undefined && !anchor.sameAs(PatientAnchor.ofOption(this.options.patient))) {
+      c.fail(base, "this Patient is not the twin's patient (IngestOptions.patient)");
+    }
+    this.anchor ??= anchor;
+  }
+
+  /** An OperationOutcome with an error or fatal issue says the export is incomplete. */
+  private readOutcome(o: Json, c: Checker, base: string): void {
+    const issues = c.each(o.issue, `${base}.issue`, (x, path) => {
+      const issue = c.object(x, path);
+      return c.code(issue.severity, `${path}.severity`, ["fatal", "error", "warning", "information"]);
+    });
+    if (issues.some((s) => s === "fatal" || s === "error")) {
+      this.incomplete = true;
+      c.warn(base, "reports an error or a fatal issue: the export is incomplete, data may be missing");
+    }
   }
 
   /** The resource's id, else the id its fullUrl gives (`urn:uuid:<id>` or `<base>/<Type>/<id>`), with which it must agree. */
   private identity(o: Json, c: Checker, base: string, at: Placement): string | undefined {
     const id = typeof o.id === "string" ? o.id : undefined;
     if (at.fullUrl === undefined) return id;
-    const rest = /\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(\/_history\/[A-Za-z0-9\-.]{1,64})?$/.exec(at.fullUrl);
+    const rest = /\/([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})$/.exec(at.fullUrl);
     if (rest && /^https?:\/\//.test(at.fullUrl)) {
       const entryPath = base.replace(/\.resource$/, "");
       if (rest[1] !== o.resourceType) c.fail(`${entryPath}.fullUrl`, "fullUrl names another resource type");
@@ -252,16 +425,105 @@ class Accumulator {
     return rest && /^https?:\/\//.test(at.fullUrl) ? rest[2] : undefined;
   }
 
-  private count(label: string): void {
+  private skip(label: string): void {
     this.skipped[label] = (this.skipped[label] ?? 0) + 1;
   }
 
+  /** Resolves what needed the whole input, and returns the result. */
   result(): IngestResult {
+    const patient = this.checkSubjects();
+    for (const pending of this.pendingMedications) {
+      const concept = this.medications.get(referenceKey(pending.reference));
+      if (concept === undefined) continue;
+      const record = this.records[pending.index];
+      const medication: Concept = concept;
+      const facts = {
+        resourceType: "MedicationRequest" as const,
+        enteredInError: false,
+        main: medication,
+        display: record.display,
+      };
+      const { code, display } = mainCode(facts, medication);
+      this.records[pending.index] = {
+        ...record,
+        ...(code !== undefined ? { code } : {}),
+        ...(display !== undefined ? { display } : {}),
+      };
+    }
+    const records = this.records.map((record) => ({ ...record, digest: recordContentDigest(record) }));
     return {
-      records: this.records,
+      records,
       readings: this.readings,
       skipped: this.skipped,
       ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
+      ...(this.incomplete ? { incomplete: true } : {}),
+      ...(patient !== undefined ? { patient } : {}),
     };
   }
+
+  /** Every subject names the twin's patient; returns how the patient is known. */
+  private checkSubjects(): string | undefined {
+    if (this.flags.skipPatientCheck) return this.anchor?.name;
+    const option = this.options.patient !== undefined ? PatientAnchor.ofOption(this.options.patient) : undefined;
+    const anchor = this.anchor ?? option;
+    if (anchor !== undefined && this.anchor !== undefined && option !== undefined) {
+      for (const key of option.keys) this.anchor.keys.add(key);
+    }
+    if (anchor === undefined) return this.checkUnanchored();
+    for (const s of this.subjects) {
+      if (anchor.matches(s.ref)) continue;
+      const reference = typeof s.ref.reference === "string" ? s.ref.reference : undefined;
+      const target = reference === undefined ? undefined : this.targets.get(referenceKey(reference));
+      const patientTyped = reference !== undefined && (namesPatientType(reference) || target === "Patient");
+      if (!s.modelled && !patientTyped) continue; // e.g. a CarePlan about a Group: skipped anyway
+      const why =
+        reference === undefined
+          ? "names no reference that resolves to the twin's patient"
+          : patientTyped
+            ? "names another patient than the twin's: one twin holds one patient's data"
+            : "does not resolve to the twin's patient";
+      s.c.fail(`${s.path}${reference === undefined ? "" : ".reference"}`, why);
+    }
+    return anchor.name;
+  }
+
+  /** No Patient and no `options.patient`. */
+  private checkUnanchored(): string | undefined {
+    const named = this.subjects.filter((s) => s.modelled || typeof s.ref.reference === "string");
+    if (named.length === 0) return undefined;
+    if (this.mode === "strict") {
+      const s = named[0];
+      s.c.fail(
+        s.path,
+        "the input holds no Patient: give the twin's patient reference (IngestOptions.patient) to ingest it",
+      );
+    }
+    let seen: string | undefined;
+    for (const s of named) {
+      const reference = typeof s.ref.reference === "string" ? s.ref.reference : undefined;
+      if (reference === undefined) {
+        if (s.modelled) s.c.fail(s.path, "names no reference that resolves to the twin's patient");
+        continue;
+      }
+      const key = referenceKey(reference);
+      if (!s.modelled && !namesPatientType(reference)) continue;
+      if (seen !== undefined && key !== seen)
+        s.c.fail(`${s.path}.reference`, "names another patient than the others: one twin holds one patient's data");
+      seen = key;
+    }
+    // Not verified against the twin's patient: `patient` in the result says whom the input is about.
+    return seen;
+  }
+}
+
+/** The code of a contained Medication (`#id`), validated. */
+function containedMedication(o: Json, id: string, c: Checker, base: string): Concept | undefined {
+  const contained = Array.isArray(o.contained) ? o.contained : [];
+  const index = contained.findIndex(
+    (r) => typeof r === "object" && r !== null && (r as Json).resourceType === "Medication" && (r as Json).id === id,
+  );
+  if (index < 0) return undefined;
+  const medication = contained[index] as Json;
+  if (medication.code === undefined) return undefined;
+  return c.codeableConcept(medication.code, `${base}.contained[${index}].code`, true);
 }

@@ -18,7 +18,15 @@ export type RecordKind =
   | "encounter"
   | "lab"
   | "vital"
-  | "diagnostic-report";
+  | "diagnostic-report"
+  /** A Medication resource: the product a MedicationRequest/Statement refers to (its name and code). */
+  | "medication-product"
+  | "family-history"
+  /** A DocumentReference: a clinical note or scan, its attachment data sealed with it, never fetched. */
+  | "document"
+  /** A Claim or ExplanationOfBenefit. */
+  | "claim"
+  | "coverage";
 
 /** One EMR record: a validated FHIR resource, its data category and its clinical time. */
 export interface TwinRecord {
@@ -36,6 +44,12 @@ export interface TwinRecord {
   /** Status as FHIR gives it (clinicalStatus code, status), if any. */
   readonly status?: string;
   readonly resource: Resource;
+  /**
+   * Content digest (`sha256:` and 64 hex digits) over the resource without `meta.versionId` and
+   * `meta.lastUpdated`, and the derived fields: equal digests under one key mean an unchanged
+   * record (see `recordContentDigest` and `planReingest`). Set by ingest.
+   */
+  readonly digest?: string;
 }
 
 /** The vital signs the twin follows, keyed by their LOINC codes. */
@@ -51,6 +65,8 @@ export const VitalSign = {
   respiratoryRate: "9279-1",
   bodyWeight: "29463-7",
   bodyHeight: "8302-2",
+  bmi: "39156-5",
+  headCircumference: "9843-4",
 } as const;
 export type VitalSignName = keyof typeof VitalSign;
 
@@ -92,4 +108,11 @@ export interface IngestResult {
   readonly skipped: Record<string, number>;
   /** What was accepted but looked odd (e.g. a malformed unit display); never health values. */
   readonly warnings?: readonly IngestWarning[];
+  /**
+   * True when the export says it is incomplete: an OperationOutcome in it reports an error or a
+   * fatal issue (a warning says so too).
+   */
+  readonly incomplete?: boolean;
+  /** The patient every record's subject resolved to (`Patient/<id>` or a `urn:uuid:`), if any. */
+  readonly patient?: string;
 }

@@ -67,7 +67,8 @@ export function checkCondition(o: Json, c: Checker, base: string): ResourceFacts
   if (o.encounter !== undefined) c.reference(o.encounter, `${base}.encounter`);
   return {
     resourceType: "Condition",
-    status: firstCode(clinical),
+    // No clinicalStatus (allowed when the condition is unconfirmed, or by sloppy exports) is not "active".
+    status: firstCode(clinical) ?? "unknown",
     effectiveAt: onset ?? recorded,
     main,
     enteredInError: firstCode(verification) === "entered-in-error",
@@ -123,14 +124,27 @@ export function checkMedication(
   if (key === undefined) c.fail(`${base}.medication[x]`, "required element is missing");
   let main: Concept | undefined;
   let display: string | undefined;
-  if (key === "medicationCodeableConcept") main = c.codedConcept(o[key], `${base}.${key}`);
-  else display = c.reference(o[key], `${base}.${key}`).display;
+  let medicationReference: string | undefined;
+  if (key === "medicationCodeableConcept") main = c.codedConcept(o[key], `${base}.${key}`, true);
+  else {
+    const ref = c.reference(o[key], `${base}.${key}`);
+    display = ref.display;
+    medicationReference = ref.reference;
+  }
   requiredReference(c, o, "subject", base);
   const effectiveAt = request
     ? c.optTemporal(o.authoredOn, `${base}.authoredOn`, "dateTime")
     : (choiceTime(c, o, "effective", base, ["DateTime", "Period"]) ??
       c.optTemporal(o.dateAsserted, `${base}.dateAsserted`, "dateTime"));
-  return { resourceType: type, status, effectiveAt, main, display, enteredInError: status === "entered-in-error" };
+  return {
+    resourceType: type,
+    status,
+    effectiveAt,
+    main,
+    display,
+    medicationReference,
+    enteredInError: status === "entered-in-error",
+  };
 }
 
 export function checkProcedure(o: Json, c: Checker, base: string): ResourceFacts {
@@ -165,7 +179,14 @@ export function checkAllergy(o: Json, c: Checker, base: string): ResourceFacts {
     c.code(x, path, ["food", "medication", "environment", "biologic"]),
   );
   c.optCode(o.criticality, `${base}.criticality`, ["low", "high", "unable-to-assess"]);
-  const main = concept(c, o.code, `${base}.code`);
+  const code = concept(c, o.code, `${base}.code`);
+  const substances = c.each(o.reaction, `${base}.reaction`, (x, path) => {
+    const reaction = c.object(x, path);
+    c.each(reaction.manifestation, `${path}.manifestation`, (m, mp) => c.codeableConcept(m, mp, true));
+    return concept(c, reaction.substance, `${path}.substance`);
+  });
+  // Without a code, the allergen is what the reactions name as their substance.
+  const main = code ?? substances.find((s) => s !== undefined);
   const onset = choiceTime(c, o, "onset", base, ["DateTime", "Age", "Period", "Range", "String"]);
   const recorded = c.optTemporal(o.recordedDate, `${base}.recordedDate`, "dateTime");
   return {
@@ -173,6 +194,7 @@ export function checkAllergy(o: Json, c: Checker, base: string): ResourceFacts {
     status: firstCode(clinical),
     effectiveAt: onset ?? recorded,
     main,
+    ...(code === undefined && main !== undefined ? { mainFrom: "reaction.substance" } : {}),
     enteredInError: firstCode(verification) === "entered-in-error",
   };
 }
@@ -180,7 +202,7 @@ export function checkAllergy(o: Json, c: Checker, base: string): ResourceFacts {
 export function checkImmunization(o: Json, c: Checker, base: string): ResourceFacts {
   const status = c.code(o.status, `${base}.status`, ["completed", "entered-in-error", "not-done"]);
   c.required(o.vaccineCode, `${base}.vaccineCode`);
-  const main = c.codedConcept(o.vaccineCode, `${base}.vaccineCode`);
+  const main = c.codedConcept(o.vaccineCode, `${base}.vaccineCode`, true);
   requiredReference(c, o, "patient", base);
   const key = c.choice(o, "occurrence", base, ["DateTime", "String"]);
   if (key === undefined) c.fail(`${base}.occurrence[x]`, "required element is missing");

@@ -1,14 +1,16 @@
 import type { Checker, Json } from "./check";
 import type { Concept } from "./facts";
+import type { FoundReference } from "./limits";
 import { R4_RESOURCE_TYPES } from "./resource-types";
 
 /** Checks every resource gets, and the small helpers the per-type checks share. */
 
 /**
  * Checks every resource gets (the caller has checked that its type is R4): its id, meta,
- * narrative and contained resources are well-formed, and so is every reference in it.
+ * narrative and contained resources are well-formed, and so is every reference in it (the
+ * references a depth-bounded scan found, see limits.ts).
  */
-export function checkCommon(o: Json, c: Checker, base: string): void {
+export function checkCommon(o: Json, c: Checker, base: string, references: readonly FoundReference[]): void {
   if (o.id !== undefined) c.id(o.id, `${base}.id`);
   if (o.meta !== undefined) {
     const meta = c.object(o.meta, `${base}.meta`);
@@ -28,28 +30,17 @@ export function checkCommon(o: Json, c: Checker, base: string): void {
     }
     c.id(inner.id, `${path}.id`);
   });
-  walkReferences(o, c, base);
-}
-
-/** Every `reference` member anywhere in the resource must be a well-formed Reference. */
-function walkReferences(value: unknown, c: Checker, path: string): void {
-  if (Array.isArray(value)) {
-    value.forEach((item, i) => walkReferences(item, c, `${path}[${i}]`));
-    return;
-  }
-  if (typeof value !== "object" || value === null) return;
-  for (const [key, inner] of Object.entries(value as Json)) {
-    if (key === "reference" && !Array.isArray(inner) && typeof inner !== "object") {
-      c.reference(value, path);
-      continue;
-    }
-    walkReferences(inner, c, `${path}.${key}`);
-  }
+  for (const ref of references) c.reference(ref.value, ref.path);
 }
 
 export function concept(c: Checker, value: unknown, path: string, coded = false): Concept | undefined {
   if (value === undefined) return undefined;
   return coded ? c.codedConcept(value, path) : c.codeableConcept(value, path, true);
+}
+
+/** The concept of a required or optional element bound only by example (a text alone suffices). */
+export function textOrCode(c: Checker, value: unknown, path: string): Concept {
+  return c.codedConcept(value, path, true);
 }
 
 export function requiredReference(c: Checker, o: Json, key: string, base: string): void {

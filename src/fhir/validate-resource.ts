@@ -9,6 +9,14 @@ import {
   checkPatient,
   checkProcedure,
 } from "./validate-clinical";
+import {
+  checkClaim,
+  checkCoverage,
+  checkDocumentReference,
+  checkExplanationOfBenefit,
+  checkFamilyMemberHistory,
+  checkMedicationResource,
+} from "./validate-more";
 import { checkDiagnosticReport, checkObservation } from "./validate-results";
 
 /**
@@ -42,5 +50,17 @@ export function checkModelled(type: ModelledType, o: Json, c: Checker, base: str
       return checkObservation(o, c, base);
     case "DiagnosticReport":
       return checkDiagnosticReport(o, c, base);
+    case "Medication":
+      return checkMedicationResource(o, c, base);
+    case "FamilyMemberHistory":
+      return checkFamilyMemberHistory(o, c, base);
+    case "DocumentReference":
+      return checkDocumentReference(o, c, base);
+    case "Claim":
+      return checkClaim(o, c, base);
+    case "ExplanationOfBenefit":
+      return checkExplanationOfBenefit(o, c, base);
+    case "Coverage":
+      return checkCoverage(o, c, base);
   }
 }

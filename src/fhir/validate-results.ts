@@ -97,7 +97,7 @@ export function checkObservation(o: Json, c: Checker, base: string): ResourceFac
     cc.codings.filter((x) => x.system === System.observationCategory && x.code !== undefined).map((x) => x.code!),
   );
   c.required(o.code, `${base}.code`);
-  const main = c.codedConcept(o.code, `${base}.code`);
+  const main = c.codedConcept(o.code, `${base}.code`, true);
   if (o.subject !== undefined) c.reference(o.subject, `${base}.subject`);
   const effective = choiceTime(c, o, "effective", base, ["DateTime", "Period", "Timing", "Instant"]);
   const issued = c.optTemporal(o.issued, `${base}.issued`, "instant");
@@ -110,7 +110,7 @@ export function checkObservation(o: Json, c: Checker, base: string): ResourceFac
   const components = c.each(o.component, `${base}.component`, (x, path) => {
     const comp = c.object(x, path);
     c.required(comp.code, `${path}.code`);
-    const code = c.codedConcept(comp.code, `${path}.code`);
+    const code = c.codedConcept(comp.code, `${path}.code`, true);
     const v = checkValue(c, comp, path);
     if (comp.dataAbsentReason !== undefined) {
       c.codeableConcept(comp.dataAbsentReason, `${path}.dataAbsentReason`, true);
@@ -169,7 +169,7 @@ export function checkDiagnosticReport(o: Json, c: Checker, base: string): Resour
   ]);
   const categories = c.each(o.category, `${base}.category`, (x, path) => c.codeableConcept(x, path, true));
   c.required(o.code, `${base}.code`);
-  const main = c.codedConcept(o.code, `${base}.code`);
+  const main = c.codedConcept(o.code, `${base}.code`, true);
   if (o.subject !== undefined) c.reference(o.subject, `${base}.subject`);
   const effective = choiceTime(c, o, "effective", base, ["DateTime", "Period"]);
   const issued = c.optTemporal(o.issued, `${base}.issued`, "instant");

@@ -40,6 +40,14 @@ export function twinIdArg(twinId: string): string {
   return twinId.toLowerCase();
 }
 
+/** A bytes32 argument (a root), lowercased; refused unless 0x and 64 hex digits. */
+export function bytes32Arg(name: string, value: string): string {
+  if (typeof value !== "string" || !BYTES32.test(value)) {
+    throw invalid(`${name} must be a 0x-prefixed 32-byte hex string (got ${describe(value)})`);
+  }
+  return value.toLowerCase();
+}
+
 /** An address argument, checksummed; refused unless it is an address. */
 export function addressArg(name: string, address: string): string {
   try {

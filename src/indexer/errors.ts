@@ -11,6 +11,8 @@ import { TwinLedgerError } from "../errors";
  * | `INDEXER_INVALID_ARGUMENT`  | an option or a query argument is malformed (a twin id, an address, a limit)   |
  * | `INDEXER_DECODE`            | a log of a followed contract cannot be decoded or applied                     |
  * | `INDEXER_SCHEMA`            | the database's schema is newer than this code, or a migration failed          |
+ * | `INDEXER_REINDEX_REQUIRED`  | the database holds events of the v1 contracts (core schema 1 or 2), which the |
+ * |                             | v2 code cannot follow: build a new database from the v2 deployment block      |
  * | `INDEXER_CLOSED`            | the indexer was used after `close()`                                          |
  */
 export type IndexerErrorCode =
@@ -19,6 +21,7 @@ export type IndexerErrorCode =
   | "INDEXER_INVALID_ARGUMENT"
   | "INDEXER_DECODE"
   | "INDEXER_SCHEMA"
+  | "INDEXER_REINDEX_REQUIRED"
   | "INDEXER_CLOSED";
 
 /**

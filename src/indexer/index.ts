@@ -8,6 +8,7 @@
  * - Reorgs deeper than `confirmations` throw `INDEXER_REORG` (see `Indexer`).
  * - Addresses come back EIP-55 checksummed, hashes lowercase hex, uint64/uint256 values as bigint.
  * - `IndexerExtension` is the extension point for more events or contracts.
+ * - Follows the v2 contracts (issue 9); a database of the v1 contracts is refused (`INDEXER_REINDEX_REQUIRED`).
  */
 export {
   DEFAULT_BATCH_BLOCKS,
@@ -23,5 +24,6 @@ export {
 } from "./indexer";
 export { IndexerQueries } from "./queries";
 export { IndexerError, type IndexerErrorCode } from "./errors";
-export { CORE_MIGRATIONS } from "./schema";
+export { assertFollowsV2Contracts, CORE_MIGRATIONS, V2_CONTRACTS_SCHEMA } from "./schema";
+export { EMERGENCY_COOLDOWN_SECONDS, REQUEST_LIFETIME_SECONDS } from "./constants";
 export type * from "./types";

@@ -4,7 +4,7 @@ import { IConsentPolicy__factory, ITwinUpdateLog__factory, TwinRegistry__factory
 import { addressArg } from "./codec";
 import { IndexerError } from "./errors";
 import { IndexerQueries } from "./queries";
-import { CORE_COMPONENT, CORE_MIGRATIONS, migrate } from "./schema";
+import { assertFollowsV2Contracts, CORE_COMPONENT, CORE_MIGRATIONS, migrate } from "./schema";
 import type { ChainPosition, Checkpoint, SyncResult } from "./types";
 import { CoreWriter, type CoreContract, type RawHandler } from "./writer";
 
@@ -114,7 +114,8 @@ interface Subscriber {
  * expected on the network.
  *
  * **Identity.** The database remembers the chain id and the three addresses; opening it for others throws
- * `INDEXER_CONFIG_MISMATCH`.
+ * `INDEXER_CONFIG_MISMATCH`. A database of the v1 contracts (core schema 1 or 2) is refused with
+ * `INDEXER_REINDEX_REQUIRED`, untouched: re-index the v2 deployment into a new file (see `assertFollowsV2Contracts`).
  *
  * Nothing here logs: errors name block numbers and event names, never event payloads.
  */
@@ -162,6 +163,7 @@ export class Indexer extends IndexerQueries {
 
     const db = openDatabase(options.dbPath);
     try {
+      assertFollowsV2Contracts(db);
       migrate(db, CORE_COMPONENT, CORE_MIGRATIONS);
       for (const extension of extensions) migrate(db, extension.name, extension.migrations ?? []);
     } catch (error) {
@@ -502,6 +504,7 @@ export class IndexReader extends IndexerQueries {
       throw new IndexerError("INDEXER_SCHEMA", "the indexer database cannot be opened", { cause: error });
     }
     try {
+      assertFollowsV2Contracts(db);
       const row = db.prepare("SELECT version FROM schema_version WHERE component = ?").get(CORE_COMPONENT) as
         { version: number } | undefined;
       if (row?.version !== CORE_MIGRATIONS.length) {

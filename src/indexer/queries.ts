@@ -1,9 +1,11 @@
 import type Database from "better-sqlite3";
 import { id as keccakId, ZeroHash } from "ethers";
+import { verifyUpdateChain, type LogHeadLike, type UpdateChainVerification } from "../chain/anchors";
 import type { SourceKind, TwinStatus } from "../vocabulary";
 import {
   addressArg,
   atArg,
+  bytes32Arg,
   decodeUint,
   encodeUint256,
   encodeUint64,
@@ -17,6 +19,8 @@ import type {
   AccessLogAnchorView,
   AtTime,
   BatchView,
+  BlockedAccountView,
+  CancelledNonceView,
   ChainMoment,
   ChainPosition,
   Checkpoint,
@@ -25,6 +29,8 @@ import type {
   ConsentRequestView,
   ConsentStatus,
   ConsentView,
+  DefaultAdminView,
+  DelegateEndReason,
   DelegateView,
   EmergencyAccessStatus,
   EmergencyAccessView,
@@ -32,6 +38,8 @@ import type {
   GrantHistoryEntry,
   GrantHistoryKind,
   IndexedEventView,
+  LogEntryView,
+  RecordBatchView,
   RoleMemberView,
   RoleName,
   SourceAuthorizationView,
@@ -40,7 +48,6 @@ import type {
   TwinHistoryEntry,
   TwinHistoryKind,
   TwinSummary,
-  UpdateView,
   UpdatesQuery,
 } from "./types";
 
@@ -93,6 +100,7 @@ interface DelegateRow {
   removed_block: number | null;
   removed_at: number | null;
   removed_by: string | null;
+  end_reason: string | null;
 }
 
 interface EmergencyPolicyRow {
@@ -128,6 +136,7 @@ interface ConsentRow {
   revoked_block: number | null;
   revoked_at: number | null;
   revoked_by: string | null;
+  epoch: number | null;
 }
 
 interface ConsentHistoryRow extends PositionRow {
@@ -151,6 +160,7 @@ interface RequestRow extends PositionRow {
   duration: number;
   reason_hash: string;
   status: number;
+  expires_at: number;
   closed_block: number | null;
   closed_at: number | null;
   closed_by: string | null;
@@ -166,25 +176,58 @@ interface EmergencyAccessRow extends PositionRow {
   ended_at: number | null;
   ended_by: string | null;
   end_reason: string | null;
+  first_opened_at: number;
+  cooldown_until: number | null;
 }
 
-interface UpdateRow extends PositionRow {
+/** A row of the union of `updates` and `record_batches` (see `updatesOf`). */
+interface LogEntryRow extends PositionRow {
+  kind: "update" | "records";
   twin_id: string;
   sequence: string;
   source: string;
-  category: number;
-  content_hash: string;
-  cid: string;
+  category: number | null;
+  categories: number | null;
+  content_hash: string | null;
+  cid: string | null;
+  records_root: string | null;
+  head: string;
+}
+
+interface RecordBatchRow extends PositionRow {
+  twin_id: string;
+  sequence: string;
+  source: string;
+  categories: number;
+  records_root: string;
   head: string;
 }
 
 interface BatchRow extends PositionRow {
   twin_id: string;
-  merkle_root: string;
   source: string;
-  count: number;
-  from_time: number;
-  to_time: number;
+  merkle_root: string;
+}
+
+interface BlockedRow {
+  twin_id: string;
+  account: string;
+  changed_block: number;
+  changed_log_index: number;
+  changed_at: number;
+  changed_tx: string;
+}
+
+interface NonceRow extends PositionRow {
+  signer: string;
+  nonce: string;
+}
+
+interface DefaultAdminRow {
+  pending_admin: string | null;
+  accept_schedule: number | null;
+  pending_delay: number | null;
+  delay_schedule: number | null;
 }
 
 interface AccessLogAnchorRow extends PositionRow {
@@ -196,6 +239,7 @@ interface AccessLogAnchorRow extends PositionRow {
 
 interface StateCommitRow extends PositionRow {
   twin_id: string;
+  epoch: number;
   version: string;
   custodian: string;
   state_root: string;
@@ -234,8 +278,7 @@ const REQUEST_STATUS: Readonly<Record<number, ConsentRequestStatus>> = {
   3: "denied",
   4: "withdrawn",
 };
-const REQUEST_STATUS_VALUE: Readonly<Record<ConsentRequestStatus, number>> = {
-  pending: 1,
+const REQUEST_STATUS_VALUE: Readonly<Record<Exclude<ConsentRequestStatus, "pending" | "expired">, number>> = {
   granted: 2,
   denied: 3,
   withdrawn: 4,
@@ -317,6 +360,7 @@ function delegate(row: DelegateRow): DelegateView {
       transactionHash: row.appointed_tx,
     },
     removed: moment(row.removed_block, row.removed_at, row.removed_by),
+    endReason: row.removed_block === null ? null : ((row.end_reason ?? "removed") as DelegateEndReason),
     active: row.removed_block === null,
   };
 }
@@ -342,6 +386,7 @@ function consent(row: ConsentRow, at: number): ConsentView {
     granted: { blockNumber: row.granted_block, timestamp: row.granted_at },
     updated: moment(row.updated_block, row.updated_at, row.updated_by),
     revoked: moment(row.revoked_block, row.revoked_at, row.revoked_by),
+    epoch: row.epoch ?? 0,
   };
 }
 
@@ -370,7 +415,14 @@ function grantHistoryEntry(row: ConsentHistoryRow): GrantHistoryEntry {
   };
 }
 
-function request(row: RequestRow): ConsentRequestView {
+function requestStatus(row: RequestRow, at: number): ConsentRequestStatus {
+  const status = REQUEST_STATUS[row.status] ?? "pending";
+  // expires_at 0 marks a row migrated from a v1 database (the v1 contracts had no expiry): it never expires.
+  if (status === "pending" && row.expires_at !== 0 && at >= row.expires_at) return "expired";
+  return status;
+}
+
+function request(row: RequestRow, at: number): ConsentRequestView {
   return {
     requestId: decodeUint(row.request_id),
     twinId: row.twin_id,
@@ -379,7 +431,8 @@ function request(row: RequestRow): ConsentRequestView {
     purposes: row.purposes,
     duration: row.duration,
     reasonHash: row.reason_hash,
-    status: REQUEST_STATUS[row.status] ?? "pending",
+    status: requestStatus(row, at),
+    expiresAt: row.expires_at,
     requested: pos(row),
     closed: moment(row.closed_block, row.closed_at, row.closed_by),
   };
@@ -388,6 +441,7 @@ function request(row: RequestRow): ConsentRequestView {
 function emergencyAccess(row: EmergencyAccessRow, at: number): EmergencyAccessView {
   let status: EmergencyAccessStatus;
   if (row.end_reason === "closed") status = "closed";
+  else if (row.end_reason === "blocked") status = "blocked";
   else if (row.end_reason === "replaced") status = "replaced";
   else status = at < row.until ? "open" : "expired";
   return {
@@ -398,8 +452,44 @@ function emergencyAccess(row: EmergencyAccessRow, at: number): EmergencyAccessVi
     reasonHash: row.reason_hash,
     status,
     opened: pos(row),
+    firstOpenedAt: row.first_opened_at,
     ended: moment(row.ended_block, row.ended_at, row.ended_by),
+    cooldownUntil: row.cooldown_until,
   };
+}
+
+function logEntry(row: LogEntryRow): LogEntryView {
+  if (row.kind === "records") {
+    return recordBatch({ ...row, categories: row.categories ?? 0, records_root: row.records_root ?? "" });
+  }
+  return {
+    kind: "update",
+    twinId: row.twin_id,
+    sequence: decodeUint(row.sequence),
+    source: row.source,
+    category: row.category ?? 0,
+    contentHash: row.content_hash ?? "",
+    cid: row.cid ?? "",
+    head: row.head,
+    position: pos(row),
+  };
+}
+
+function recordBatch(row: RecordBatchRow): RecordBatchView {
+  return {
+    kind: "records",
+    twinId: row.twin_id,
+    sequence: decodeUint(row.sequence),
+    source: row.source,
+    categories: row.categories,
+    recordsRoot: row.records_root,
+    head: row.head,
+    position: pos(row),
+  };
+}
+
+function batch(row: BatchRow): BatchView {
+  return { twinId: row.twin_id, source: row.source, merkleRoot: row.merkle_root, position: pos(row) };
 }
 
 function historyEntry(row: HistoryRow): TwinHistoryEntry {
@@ -442,8 +532,13 @@ export class IndexerQueries {
       ),
       emergencyPolicy: db.prepare("SELECT * FROM emergency_policies WHERE twin_id = ?"),
       history: db.prepare("SELECT * FROM twin_history WHERE twin_id = ? ORDER BY block_number, log_index"),
-      consentsOf: db.prepare("SELECT * FROM consents WHERE twin_id = ? ORDER BY granted_block, grantee"),
-      consentsTo: db.prepare("SELECT * FROM consents WHERE grantee = ? ORDER BY granted_block, twin_id"),
+      consentsOf: db.prepare(`
+        SELECT c.*, e.epoch FROM consents c LEFT JOIN grant_epochs e USING (twin_id, grantee)
+        WHERE c.twin_id = ? ORDER BY c.granted_block, c.grantee`),
+      consentsTo: db.prepare(`
+        SELECT c.*, e.epoch FROM consents c LEFT JOIN grant_epochs e USING (twin_id, grantee)
+        WHERE c.grantee = ? ORDER BY c.granted_block, c.twin_id`),
+      grantEpoch: db.prepare("SELECT epoch FROM grant_epochs WHERE twin_id = ? AND grantee = ?"),
       grantHistory: db.prepare("SELECT * FROM consent_history WHERE twin_id = ? ORDER BY block_number, log_index"),
       grantHistoryOf: db.prepare(
         "SELECT * FROM consent_history WHERE twin_id = ? AND grantee = ? ORDER BY block_number, log_index",
@@ -453,14 +548,40 @@ export class IndexerQueries {
       requestsOfStatus: db.prepare(
         "SELECT * FROM consent_requests WHERE twin_id = ? AND status = ? ORDER BY block_number, log_index",
       ),
+      requestsPending: db.prepare(`
+        SELECT * FROM consent_requests WHERE twin_id = @twin_id AND status = 1
+          AND (expires_at = 0 OR expires_at > @at) ORDER BY block_number, log_index`),
+      requestsExpired: db.prepare(`
+        SELECT * FROM consent_requests WHERE twin_id = @twin_id AND status = 1
+          AND expires_at <> 0 AND expires_at <= @at ORDER BY block_number, log_index`),
       requestsOfClosed: db.prepare(
         "SELECT * FROM consent_requests WHERE twin_id = ? AND status <> 1 ORDER BY block_number, log_index",
       ),
       requestsBy: db.prepare("SELECT * FROM consent_requests WHERE requester = ? ORDER BY block_number, log_index"),
-      updatesOf: db.prepare("SELECT * FROM updates WHERE twin_id = ? AND sequence >= ? ORDER BY sequence LIMIT ?"),
-      updateCount: db.prepare("SELECT COUNT(*) AS n FROM updates WHERE twin_id = ?"),
+      updatesOf: db.prepare(`
+        SELECT 'update' AS kind, twin_id, sequence, source, category, NULL AS categories, content_hash, cid,
+               NULL AS records_root, head, block_number, log_index, block_timestamp, tx_hash
+        FROM updates WHERE twin_id = @twin_id AND sequence >= @from
+        UNION ALL
+        SELECT 'records' AS kind, twin_id, sequence, source, NULL AS category, categories, NULL AS content_hash,
+               NULL AS cid, records_root, head, block_number, log_index, block_timestamp, tx_hash
+        FROM record_batches WHERE twin_id = @twin_id AND sequence >= @from
+        ORDER BY sequence LIMIT @limit`),
+      updateCount: db.prepare(`
+        SELECT (SELECT COUNT(*) FROM updates WHERE twin_id = @twin_id)
+             + (SELECT COUNT(*) FROM record_batches WHERE twin_id = @twin_id) AS n`),
+      recordBatchesOf: db.prepare("SELECT * FROM record_batches WHERE twin_id = ? ORDER BY sequence"),
+      recordBatch: db.prepare("SELECT * FROM record_batches WHERE twin_id = ? AND source = ? AND records_root = ?"),
       batchesOf: db.prepare("SELECT * FROM batches WHERE twin_id = ? ORDER BY block_number, log_index"),
-      stateCommitsOf: db.prepare("SELECT * FROM state_commits WHERE twin_id = ? ORDER BY version"),
+      batch: db.prepare("SELECT * FROM batches WHERE twin_id = ? AND source = ? AND merkle_root = ?"),
+      stateCommitsOf: db.prepare("SELECT * FROM state_commits WHERE twin_id = ? ORDER BY block_number, log_index"),
+      blockedOf: db.prepare(
+        "SELECT * FROM blocked_accounts WHERE twin_id = ? AND blocked = 1 ORDER BY changed_block, changed_log_index",
+      ),
+      blocked: db.prepare("SELECT * FROM blocked_accounts WHERE twin_id = ? AND account = ? AND blocked = 1"),
+      noncesOf: db.prepare("SELECT * FROM cancelled_nonces WHERE signer = ? ORDER BY nonce"),
+      nonce: db.prepare("SELECT * FROM cancelled_nonces WHERE signer = ? AND nonce = ?"),
+      defaultAdmin: db.prepare("SELECT * FROM default_admin WHERE id = 1"),
       accessLogAnchorsOf: db.prepare(
         "SELECT * FROM access_log_anchors WHERE operator = ? ORDER BY from_index, block_number, log_index",
       ),
@@ -563,68 +684,126 @@ export class IndexerQueries {
     return (rows as ConsentHistoryRow[]).map(grantHistoryEntry);
   }
 
-  request(requestId: bigint | number): ConsentRequestView | null {
-    const row = this.q.request.get(encodeUint256(uint256Arg("requestId", requestId))) as RequestRow | undefined;
-    return row ? request(row) : null;
+  /**
+   * The pair's grant epoch (`ConsentPolicy.grantEpochOf`), counted from its `ConsentGranted`, `ConsentUpdated` and
+   * `ConsentRevoked` events (a revoke with no live grant too); 0 for a pair never touched.
+   */
+  grantEpochOf(twinId: string, grantee: string): number {
+    const row = this.q.grantEpoch.get(twinIdArg(twinId), addressArg("grantee", grantee)) as
+      { epoch: number } | undefined;
+    return row?.epoch ?? 0;
   }
 
-  requestsOf(twinId: string, status?: ConsentRequestFilter): ConsentRequestView[] {
+  /** A request by id, with its status at `at` (`expired` once a pending request's `expiresAt` has passed). */
+  request(requestId: bigint | number, options: AtTime = {}): ConsentRequestView | null {
+    const at = atArg(options.at, () => this.now());
+    const row = this.q.request.get(encodeUint256(uint256Arg("requestId", requestId))) as RequestRow | undefined;
+    return row ? request(row, at) : null;
+  }
+
+  /**
+   * The twin's requests, in order, all or of one status at `at`: `pending` (open: pending and unexpired),
+   * `expired` (pending on chain, past `expiresAt`), `granted`, `denied`, `withdrawn`, or `closed` (the last three).
+   */
+  requestsOf(twinId: string, status?: ConsentRequestFilter, options: AtTime = {}): ConsentRequestView[] {
     const id = twinIdArg(twinId);
+    const at = atArg(options.at, () => this.now());
     let rows: unknown[];
     if (status === undefined) rows = this.q.requestsOf.all(id);
     else if (status === "closed") rows = this.q.requestsOfClosed.all(id);
+    else if (status === "pending") rows = this.q.requestsPending.all({ twin_id: id, at });
+    else if (status === "expired") rows = this.q.requestsExpired.all({ twin_id: id, at });
     else {
       const value = REQUEST_STATUS_VALUE[status];
       if (value === undefined) {
         throw new IndexerError(
           "INDEXER_INVALID_ARGUMENT",
-          "status must be pending, granted, denied, withdrawn or closed",
+          "status must be pending, expired, granted, denied, withdrawn or closed",
         );
       }
       rows = this.q.requestsOfStatus.all(id, value);
     }
-    return (rows as RequestRow[]).map(request);
+    return (rows as RequestRow[]).map((row) => request(row, at));
   }
 
-  requestsBy(requester: string): ConsentRequestView[] {
-    return (this.q.requestsBy.all(addressArg("requester", requester)) as RequestRow[]).map(request);
+  requestsBy(requester: string, options: AtTime = {}): ConsentRequestView[] {
+    const at = atArg(options.at, () => this.now());
+    return (this.q.requestsBy.all(addressArg("requester", requester)) as RequestRow[]).map((row) => request(row, at));
   }
 
-  updatesOf(twinId: string, query: UpdatesQuery = {}): UpdateView[] {
+  /**
+   * The twin's hash chain from `fromSequence` on, in sequence order: updates (`UpdateRecorded`, kind `update`) and
+   * record batches (`RecordsAnchored`, kind `records`), which share one sequence.
+   */
+  updatesOf(twinId: string, query: UpdatesQuery = {}): LogEntryView[] {
     const id = twinIdArg(twinId);
     const from = uint64Arg("fromSequence", query.fromSequence ?? 1n);
     const limit = intArg("limit", query.limit, 100, 1, MAX_LIMIT);
-    return (this.q.updatesOf.all(id, encodeUint64(from), limit) as UpdateRow[]).map((row) => ({
-      twinId: row.twin_id,
-      sequence: decodeUint(row.sequence),
-      source: row.source,
-      category: row.category,
-      contentHash: row.content_hash,
-      cid: row.cid,
-      head: row.head,
-      position: pos(row),
-    }));
+    return (this.q.updatesOf.all({ twin_id: id, from: encodeUint64(from), limit }) as LogEntryRow[]).map(logEntry);
   }
 
+  /** Number of entries of the twin's hash chain indexed (updates and record batches): its sequence. */
   updateCount(twinId: string): number {
-    return (this.q.updateCount.get(twinIdArg(twinId)) as { n: number }).n;
+    return (this.q.updateCount.get({ twin_id: twinIdArg(twinId) }) as { n: number }).n;
   }
 
+  /**
+   * Rebuilds the twin's whole hash chain from the indexed entries with `verifyUpdateChain` (src/chain/anchors.ts)
+   * and checks it against `expectedHead` (the on-chain `logHeadOf(twinId)`), or, without one, only that the
+   * entries hash to one another (the last indexed head is then the expected one).
+   */
+  verifyLogChain(twinId: string, expectedHead?: LogHeadLike): UpdateChainVerification {
+    const id = twinIdArg(twinId);
+    const entries: LogEntryView[] = [];
+    for (let from = 1n; ;) {
+      const page = this.updatesOf(id, { fromSequence: from, limit: MAX_LIMIT });
+      entries.push(...page);
+      if (page.length < MAX_LIMIT) break;
+      from = page[page.length - 1].sequence + 1n;
+    }
+    const last = entries.at(-1);
+    const expected = expectedHead ?? {
+      sequence: last?.sequence ?? 0n,
+      head: last?.head ?? `0x${"00".repeat(24)}`,
+    };
+    return verifyUpdateChain(entries, expected);
+  }
+
+  /** The twin's record batches (`RecordsAnchored`), by sequence. */
+  recordBatchesOf(twinId: string): RecordBatchView[] {
+    return (this.q.recordBatchesOf.all(twinIdArg(twinId)) as RecordBatchRow[]).map(recordBatch);
+  }
+
+  /** The record batch a source anchored under this root (as `recordBatchOf` keys it), or null. */
+  recordBatch(twinId: string, sourceAddress: string, recordsRoot: string): RecordBatchView | null {
+    const row = this.q.recordBatch.get(
+      twinIdArg(twinId),
+      addressArg("source", sourceAddress),
+      bytes32Arg("recordsRoot", recordsRoot),
+    ) as RecordBatchRow | undefined;
+    return row ? recordBatch(row) : null;
+  }
+
+  /** The twin's reading batches (`BatchAnchored`), in chain order. */
   batchesOf(twinId: string): BatchView[] {
-    return (this.q.batchesOf.all(twinIdArg(twinId)) as BatchRow[]).map((row) => ({
-      twinId: row.twin_id,
-      merkleRoot: row.merkle_root,
-      source: row.source,
-      count: row.count,
-      from: row.from_time,
-      to: row.to_time,
-      position: pos(row),
-    }));
+    return (this.q.batchesOf.all(twinIdArg(twinId)) as BatchRow[]).map(batch);
   }
 
+  /** The reading batch a source anchored under this root (as `batchOf` keys it), or null. */
+  batch(twinId: string, sourceAddress: string, merkleRoot: string): BatchView | null {
+    const row = this.q.batch.get(
+      twinIdArg(twinId),
+      addressArg("source", sourceAddress),
+      bytes32Arg("merkleRoot", merkleRoot),
+    ) as BatchRow | undefined;
+    return row ? batch(row) : null;
+  }
+
+  /** The twin's committed versions in chain order (versions restart at 1 with each custodian epoch). */
   stateCommitsOf(twinId: string): StateCommitView[] {
     return (this.q.stateCommitsOf.all(twinIdArg(twinId)) as StateCommitRow[]).map((row) => ({
       twinId: row.twin_id,
+      epoch: row.epoch,
       version: decodeUint(row.version),
       custodian: row.custodian,
       stateRoot: row.state_root,
@@ -656,6 +835,48 @@ export class IndexerQueries {
     );
   }
 
+  /** The accounts blocked on the twin now (`AccountBlocked`), in the order they were blocked. */
+  blockedAccountsOf(twinId: string): BlockedAccountView[] {
+    return (this.q.blockedOf.all(twinIdArg(twinId)) as BlockedRow[]).map(blocked);
+  }
+
+  /** Whether `account` is blocked on the twin (`ConsentPolicy.isBlocked`). */
+  isBlocked(twinId: string, account: string): boolean {
+    return this.q.blocked.get(twinIdArg(twinId), addressArg("account", account)) !== undefined;
+  }
+
+  /** The grant-signature nonces `signer` cancelled (`NonceCancelled`), by nonce. Nonces used by a relay do not show. */
+  cancelledNoncesOf(signer: string): CancelledNonceView[] {
+    return (this.q.noncesOf.all(addressArg("signer", signer)) as NonceRow[]).map((row) => ({
+      signer: row.signer,
+      nonce: decodeUint(row.nonce),
+      position: pos(row),
+    }));
+  }
+
+  /** Whether `signer` cancelled `nonce`. */
+  isNonceCancelled(signer: string, nonce: bigint | number): boolean {
+    const row = this.q.nonce.get(addressArg("signer", signer), encodeUint256(uint256Arg("nonce", nonce)));
+    return row !== undefined;
+  }
+
+  /** The registry's default admin and its pending two-step changes (AccessControlDefaultAdminRules). */
+  defaultAdmin(): DefaultAdminView {
+    const row = this.q.defaultAdmin.get() as DefaultAdminRow | undefined;
+    const admin = this.roleMembers("DEFAULT_ADMIN_ROLE")[0]?.account ?? null;
+    return {
+      admin,
+      pendingTransfer:
+        row?.pending_admin != null && row.accept_schedule != null
+          ? { newAdmin: row.pending_admin, acceptSchedule: row.accept_schedule }
+          : null,
+      delayChange:
+        row?.pending_delay != null && row.delay_schedule != null
+          ? { newDelay: row.pending_delay, effectSchedule: row.delay_schedule }
+          : null,
+    };
+  }
+
   roleMembers(role?: RoleName): RoleMemberView[] {
     let rows: unknown[];
     if (role === undefined) rows = this.q.roles.all();
@@ -684,6 +905,19 @@ export class IndexerQueries {
   eventCount(): number {
     return (this.q.eventCount.get() as { n: number }).n;
   }
+}
+
+function blocked(row: BlockedRow): BlockedAccountView {
+  return {
+    twinId: row.twin_id,
+    account: row.account,
+    since: {
+      blockNumber: row.changed_block,
+      logIndex: row.changed_log_index,
+      timestamp: row.changed_at,
+      transactionHash: row.changed_tx,
+    },
+  };
 }
 
 function emergencyPolicy(row: EmergencyPolicyRow): EmergencyPolicyView {

@@ -282,7 +282,166 @@ export const CORE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX access_log_anchors_by_operator ON access_log_anchors (operator, from_index);
   `,
+  // 3: the v2 contracts (issue 9). Written as a real migration of the version 2 tables (rows are carried over where
+  // their meaning survives), though the indexer refuses to open a version 1 or 2 database that holds data: see
+  // `assertFollowsV2Contracts`.
+  `
+  -- TwinRegistry v2: an ownership change ends every delegate at once (DelegatesCleared). Why an appointment ended:
+  -- 'removed' (DelegateRemoved: by the owner, or resigning) or 'cleared' (DelegatesCleared).
+  ALTER TABLE delegates ADD COLUMN end_reason TEXT;
+  UPDATE delegates SET end_reason = 'removed' WHERE removed_block IS NOT NULL;
+
+  -- TwinRegistry v2: AccessControlDefaultAdminRules. The pending default-admin transfer and the pending delay change
+  -- (unix seconds), one row; the admin itself is the DEFAULT_ADMIN_ROLE member of role_members.
+  CREATE TABLE default_admin (
+    id                 INTEGER PRIMARY KEY CHECK (id = 1),
+    pending_admin      TEXT,
+    accept_schedule    INTEGER,
+    pending_delay      INTEGER,
+    delay_schedule     INTEGER,
+    changed_block      INTEGER NOT NULL,
+    changed_at         INTEGER NOT NULL
+  );
+
+  -- TwinUpdateLog v2: reading batches keyed by (twin, source, root), no count and no time range on chain.
+  CREATE TABLE batches_v3 (
+    twin_id         TEXT    NOT NULL,
+    source          TEXT    NOT NULL,
+    merkle_root     TEXT    NOT NULL,
+    block_number    INTEGER NOT NULL,
+    log_index       INTEGER NOT NULL,
+    block_timestamp INTEGER NOT NULL,
+    tx_hash         TEXT    NOT NULL,
+    PRIMARY KEY (twin_id, source, merkle_root),
+    UNIQUE (block_number, log_index)
+  );
+  INSERT INTO batches_v3 (twin_id, source, merkle_root, block_number, log_index, block_timestamp, tx_hash)
+    SELECT twin_id, source, merkle_root, block_number, log_index, block_timestamp, tx_hash FROM batches;
+  DROP TABLE batches;
+  ALTER TABLE batches_v3 RENAME TO batches;
+  CREATE INDEX batches_by_source ON batches (source);
+  CREATE INDEX batches_by_twin_block ON batches (twin_id, block_number, log_index);
+
+  -- TwinUpdateLog v2: record batches (RecordsAnchored), steps of the same hash chain as the updates: a sequence is
+  -- either in updates or here, never both.
+  CREATE TABLE record_batches (
+    twin_id         TEXT    NOT NULL,
+    sequence        TEXT    NOT NULL,
+    source          TEXT    NOT NULL,
+    categories      INTEGER NOT NULL,
+    records_root    TEXT    NOT NULL,
+    head            TEXT    NOT NULL,
+    block_number    INTEGER NOT NULL,
+    log_index       INTEGER NOT NULL,
+    block_timestamp INTEGER NOT NULL,
+    tx_hash         TEXT    NOT NULL,
+    PRIMARY KEY (twin_id, sequence),
+    UNIQUE (twin_id, source, records_root),
+    UNIQUE (block_number, log_index)
+  );
+  CREATE INDEX record_batches_by_source ON record_batches (source);
+
+  -- TwinUpdateLog v2: versions restart at 1 with each custodian epoch. v1 rows (one sequence per twin) are epoch 1.
+  CREATE TABLE state_commits_v3 (
+    twin_id         TEXT    NOT NULL,
+    epoch           INTEGER NOT NULL,
+    version         TEXT    NOT NULL,
+    custodian       TEXT    NOT NULL,
+    state_root      TEXT    NOT NULL,
+    sources_root    TEXT    NOT NULL,
+    block_number    INTEGER NOT NULL,
+    log_index       INTEGER NOT NULL,
+    block_timestamp INTEGER NOT NULL,
+    tx_hash         TEXT    NOT NULL,
+    PRIMARY KEY (twin_id, epoch, version),
+    UNIQUE (block_number, log_index)
+  );
+  INSERT INTO state_commits_v3 (twin_id, epoch, version, custodian, state_root, sources_root,
+                                block_number, log_index, block_timestamp, tx_hash)
+    SELECT twin_id, 1, version, custodian, state_root, sources_root, block_number, log_index, block_timestamp, tx_hash
+    FROM state_commits;
+  DROP TABLE state_commits;
+  ALTER TABLE state_commits_v3 RENAME TO state_commits;
+  CREATE INDEX state_commits_by_custodian ON state_commits (custodian);
+
+  -- ConsentPolicy v2: the (twin, grantee) epoch a signed grant must name. Every ConsentGranted, ConsentUpdated and
+  -- ConsentRevoked of the pair increments it (mod 2^32), a revoke with no live grant too; a pair with no row is at 0.
+  CREATE TABLE grant_epochs (
+    twin_id       TEXT    NOT NULL,
+    grantee       TEXT    NOT NULL,
+    epoch         INTEGER NOT NULL,
+    changed_block INTEGER NOT NULL,
+    changed_at    INTEGER NOT NULL,
+    PRIMARY KEY (twin_id, grantee)
+  );
+
+  -- ConsentPolicy v2: requests expire REQUEST_LIFETIME after the block that made them (0: a v1 row, never expires).
+  ALTER TABLE consent_requests ADD COLUMN expires_at INTEGER NOT NULL DEFAULT 0;
+
+  -- ConsentPolicy v2: emergency accesses keep the first opening (re-opening while open never moves it, and the end
+  -- is capped from it); a controller's close starts the responder's cooldown. end_reason gains 'blocked' (closed
+  -- by AccountBlocked in the same transaction, no cooldown). A v1 row's first opening is its own.
+  ALTER TABLE emergency_accesses ADD COLUMN first_opened_at INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE emergency_accesses ADD COLUMN cooldown_until INTEGER;
+  UPDATE emergency_accesses SET first_opened_at = block_timestamp;
+
+  -- ConsentPolicy v2: accounts blocked on a twin (AccountBlocked), current state per (twin, account).
+  CREATE TABLE blocked_accounts (
+    twin_id           TEXT    NOT NULL,
+    account           TEXT    NOT NULL,
+    blocked           INTEGER NOT NULL,
+    changed_block     INTEGER NOT NULL,
+    changed_log_index INTEGER NOT NULL,
+    changed_at        INTEGER NOT NULL,
+    changed_tx        TEXT    NOT NULL,
+    PRIMARY KEY (twin_id, account)
+  );
+  CREATE INDEX blocked_accounts_by_account ON blocked_accounts (account);
+
+  -- ConsentPolicy v2: grant-signature nonces cancelled by their signer (NonceCancelled). The nonce is a uint256.
+  CREATE TABLE cancelled_nonces (
+    signer          TEXT    NOT NULL,
+    nonce           TEXT    NOT NULL,
+    block_number    INTEGER NOT NULL,
+    log_index       INTEGER NOT NULL,
+    block_timestamp INTEGER NOT NULL,
+    tx_hash         TEXT    NOT NULL,
+    PRIMARY KEY (signer, nonce),
+    UNIQUE (block_number, log_index)
+  );
+  `,
 ];
+
+/** The first core schema version written for the v2 contracts (issue 9). */
+export const V2_CONTRACTS_SCHEMA = 3;
+
+/**
+ * Refuses a database written by the v1 indexer (core schema 1 or 2), before anything is changed in it.
+ *
+ * Decision (issue 9): such a database indexes the v1 contracts, and its rows cannot be carried over to v2: the v2
+ * contracts are new deployments (new addresses, twin ids derived on chain, batches keyed by source, versions per
+ * custodian epoch, grant epochs the v1 events never carried), and the v1 contracts' logs (`BatchAnchored` with a
+ * count and a time range, `TwinStateCommitted` without an epoch) do not decode with the v2 ABI, so going on
+ * following them would silently drop events. Migration 3 does move the tables forward, but the indexer only ever
+ * runs it on a new database. The operator builds a new database from the v2 deployment block; the old file can be
+ * kept read-only for the v1 audit trail (with the v1 code).
+ * @throws IndexerError `INDEXER_REINDEX_REQUIRED`.
+ */
+export function assertFollowsV2Contracts(db: Database.Database): void {
+  const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'").get() as
+    { name: string } | undefined;
+  if (!table) return;
+  const row = db.prepare("SELECT version FROM schema_version WHERE component = ?").get(CORE_COMPONENT) as
+    { version: number } | undefined;
+  const version = row?.version ?? 0;
+  if (version > 0 && version < V2_CONTRACTS_SCHEMA) {
+    throw new IndexerError(
+      "INDEXER_REINDEX_REQUIRED",
+      `the database's core schema is at version ${version}, written for the v1 contracts, whose events the v2 ` +
+        `indexer cannot follow: build a new database from the v2 deployment block (re-index)`,
+    );
+  }
+}
 
 /** Creates `schema_version` if needed and applies the component's pending migrations, each in a transaction. */
 export function migrate(db: Database.Database, component: string, migrations: readonly string[]): number {

@@ -79,13 +79,21 @@ export interface SourceAuthorizationView {
   readonly active: boolean;
 }
 
+/**
+ * Why a delegate's appointment ended: `removed` by the owner or resigned (`DelegateRemoved`, `removed.by` says who),
+ * or `cleared` by an ownership change (`DelegatesCleared`: delegates do not survive one; `removed.by` is null).
+ */
+export type DelegateEndReason = "removed" | "cleared";
+
 export interface DelegateView {
   readonly twinId: string;
   readonly delegate: string;
   /** The last appointment. */
   readonly appointed: ChainPosition;
-  /** Set when the delegate was removed or resigned (and not appointed again since). */
+  /** Set when the delegate was removed, resigned or cleared (and not appointed again since). */
   readonly removed: ChainMoment | null;
+  /** Why, when `removed` is set. */
+  readonly endReason: DelegateEndReason | null;
   readonly active: boolean;
 }
 
@@ -113,6 +121,7 @@ export type TwinHistoryKind =
   | "ownership-transfer-started"
   | "ownership-transfer-cancelled"
   | "ownership-transferred"
+  | "delegates-cleared"
   | "suspended"
   | "resumed"
   | "erased";
@@ -157,10 +166,17 @@ export interface ConsentView extends GrantTermsView {
   readonly granted: { readonly blockNumber: number; readonly timestamp: number };
   /** The last `ConsentUpdated` after that grant, if any. */
   readonly updated: ChainMoment | null;
+  /** The revocation of this grant (the first one; a later revoke with no live grant does not move it). */
   readonly revoked: ChainMoment | null;
+  /** The pair's current grant epoch (`grantEpochOf`): the one a signed grant for the pair must name. */
+  readonly epoch: number;
 }
 
-export type GrantHistoryKind = "granted" | "updated" | "revoked";
+/**
+ * `voided`: a `ConsentRevoked` with no live grant (none, or revoked already): on chain it only bumped the pair's
+ * epoch, voiding every signed grant not relayed yet; no grant is listed for it.
+ */
+export type GrantHistoryKind = "granted" | "updated" | "revoked" | "voided";
 
 export interface GrantHistoryEntry {
   readonly twinId: string;
@@ -173,7 +189,11 @@ export interface GrantHistoryEntry {
   readonly position: ChainPosition;
 }
 
-export type ConsentRequestStatus = "pending" | "granted" | "denied" | "withdrawn";
+/**
+ * `expired`: still pending on chain, but at or past `expiresAt` (the time asked): it can no longer be granted, no
+ * longer counts as open (the requester may ask again), and can still be denied or withdrawn.
+ */
+export type ConsentRequestStatus = "pending" | "expired" | "granted" | "denied" | "withdrawn";
 /** A filter on requests: one status, or `closed` for granted, denied and withdrawn together. */
 export type ConsentRequestFilter = ConsentRequestStatus | "closed";
 
@@ -187,12 +207,17 @@ export interface ConsentRequestView {
   readonly duration: number;
   /** Hash of the off-chain reason text. */
   readonly reasonHash: string;
+  /** At the time asked (see `ConsentRequestStatus`). */
   readonly status: ConsentRequestStatus;
+  /** `ConsentRequest.expiresAt`: the request's block time + `REQUEST_LIFETIME`, unix seconds. */
+  readonly expiresAt: number;
   readonly requested: ChainPosition;
   readonly closed: ChainMoment | null;
 }
 
+/** An `UpdateRecorded` entry of a twin's hash chain. */
 export interface UpdateView {
+  readonly kind: "update";
   readonly twinId: string;
   readonly sequence: bigint;
   readonly source: string;
@@ -207,6 +232,27 @@ export interface UpdateView {
   readonly position: ChainPosition;
 }
 
+/** A `RecordsAnchored` entry of a twin's hash chain: one EMR ingest's records under one Merkle root. */
+export interface RecordBatchView {
+  readonly kind: "records";
+  readonly twinId: string;
+  readonly sequence: bigint;
+  readonly source: string;
+  /** The mask of DataCategory bits the batch's records may have. */
+  readonly categories: number;
+  /** The records' Merkle root (a StandardMerkleTree over `["uint32","bytes32","bytes32"]`). */
+  readonly recordsRoot: string;
+  /** The hash-chain head after this batch (bytes24). */
+  readonly head: string;
+  readonly position: ChainPosition;
+}
+
+/**
+ * One entry of a twin's hash chain, in sequence order: an update or a record batch. The list fits
+ * `verifyUpdateChain` of src/chain/anchors.ts as it is.
+ */
+export type LogEntryView = UpdateView | RecordBatchView;
+
 export interface UpdatesQuery {
   /** First sequence returned; default 1. */
   readonly fromSequence?: bigint | number;
@@ -214,14 +260,14 @@ export interface UpdatesQuery {
   readonly limit?: number;
 }
 
+/**
+ * An anchored batch of readings (`BatchAnchored`), keyed by (twin, source, root). v2 puts no count and no time
+ * range on chain: they stay in the committed data off chain.
+ */
 export interface BatchView {
   readonly twinId: string;
-  readonly merkleRoot: string;
   readonly source: string;
-  readonly count: number;
-  /** Time of the first and last reading, unix seconds. */
-  readonly from: number;
-  readonly to: number;
+  readonly merkleRoot: string;
   readonly position: ChainPosition;
 }
 
@@ -238,6 +284,9 @@ export interface AccessLogAnchorView {
 
 export interface StateCommitView {
   readonly twinId: string;
+  /** The custodian epoch: each commit by another custodian than the last one starts the next. */
+  readonly epoch: number;
+  /** The version within the epoch, from 1. */
   readonly version: bigint;
   readonly custodian: string;
   readonly stateRoot: string;
@@ -247,9 +296,10 @@ export interface StateCommitView {
 
 /**
  * An emergency access's state at the time asked: `open` until `until`, then `expired`; `closed` when closed
- * early; `replaced` when the same responder opened a new one on the twin before this one ended.
+ * early; `blocked` when closed by blocking the responder on the twin; `replaced` when the same responder opened
+ * again on the twin before this one ended (the new one keeps the first opening, and its end is capped from it).
  */
-export type EmergencyAccessStatus = "open" | "expired" | "closed" | "replaced";
+export type EmergencyAccessStatus = "open" | "expired" | "closed" | "blocked" | "replaced";
 
 export interface EmergencyAccessView {
   readonly twinId: string;
@@ -260,8 +310,46 @@ export interface EmergencyAccessView {
   readonly reasonHash: string;
   readonly status: EmergencyAccessStatus;
   readonly opened: ChainPosition;
+  /**
+   * When the access was first opened (`EmergencyAccess.openedAt`): this opening's time, or, for a re-opening while
+   * open, the first one's. The contract caps `until` at this + the policy's maximum.
+   */
+  readonly firstOpenedAt: number;
   /** Close or replacement; `by` is null for a replacement. */
   readonly ended: ChainMoment | null;
+  /**
+   * Set when a controller closed it (not the responder, not a block): before this time the responder cannot open
+   * again on the twin (`EMERGENCY_COOLDOWN`).
+   */
+  readonly cooldownUntil: number | null;
+}
+
+/** An account blocked on a twin (`AccountBlocked`): it can neither open emergency access nor request consent. */
+export interface BlockedAccountView {
+  readonly twinId: string;
+  readonly account: string;
+  /** The `AccountBlocked(..., true)` in force. */
+  readonly since: ChainPosition;
+}
+
+/** A grant-signature nonce its signer cancelled (`NonceCancelled`). */
+export interface CancelledNonceView {
+  readonly signer: string;
+  readonly nonce: bigint;
+  readonly position: ChainPosition;
+}
+
+/** The registry's default admin (AccessControlDefaultAdminRules) and its pending two-step changes. */
+export interface DefaultAdminView {
+  /** The DEFAULT_ADMIN_ROLE holder, or null (none indexed, or renounced). */
+  readonly admin: string | null;
+  /** A transfer begun and neither accepted nor cancelled: `newAdmin` may accept from `acceptSchedule` on. */
+  readonly pendingTransfer: { readonly newAdmin: string; readonly acceptSchedule: number } | null;
+  /**
+   * The last delay change scheduled and not cancelled: `newDelay` (seconds) applies from `effectSchedule` on (in
+   * force once that time has passed; the contract emits nothing then).
+   */
+  readonly delayChange: { readonly newDelay: number; readonly effectSchedule: number } | null;
 }
 
 /** The registry's AccessControl role names the indexer knows; other roles are reported by their hash. */

@@ -1,11 +1,12 @@
 import type Database from "better-sqlite3";
-import { ZeroAddress } from "ethers";
+import { ZeroAddress, ZeroHash } from "ethers";
 import type { TypedContractEvent } from "../../typechain-types/common";
 import type { TwinRegistry } from "../../typechain-types/contracts/TwinRegistry";
 import type { IConsentPolicy } from "../../typechain-types/contracts/interfaces/IConsentPolicy";
 import type { ITwinUpdateLog } from "../../typechain-types/contracts/interfaces/ITwinUpdateLog";
 import { TwinStatus } from "../vocabulary";
 import { encodeUint256, encodeUint64, smallUint } from "./codec";
+import { EMERGENCY_COOLDOWN_SECONDS, REQUEST_LIFETIME_SECONDS } from "./constants";
 import type { ChainPosition, TwinHistoryKind } from "./types";
 
 /** The core contracts the indexer follows. */
@@ -66,6 +67,9 @@ export class CoreWriter {
     const setStatus = (twinId: string, status: TwinStatus, at: ChainPosition): void => {
       s.twinStatus.run({ ...touch(twinId, at), status });
     };
+    const bumpEpoch = (twinId: string, grantee: string, at: ChainPosition): void => {
+      s.epochBump.run({ twin_id: hex(twinId), grantee, block: at.blockNumber, at: at.timestamp });
+    };
 
     const registry = erase<TwinRegistry>({
       TwinCreated: (e, at) => {
@@ -124,6 +128,11 @@ export class CoreWriter {
           by: e.removedBy,
         });
       },
+      DelegatesCleared: (e, at) => {
+        // acceptOwnership ends every delegate of the twin (the registry's delegate epoch): none is listed any more.
+        s.delegatesClear.run({ twin_id: hex(e.twinId), block: at.blockNumber, at: at.timestamp });
+        history(e.twinId, "delegates-cleared", at, {});
+      },
       OwnershipTransferStarted: (e, at) => {
         const cancelled = e.newOwner === ZeroAddress;
         s.twinPendingOwner.run({ ...touch(e.twinId, at), pending: cancelled ? null : e.newOwner });
@@ -154,6 +163,7 @@ export class CoreWriter {
         history(e.twinId, "erased", at, { actor: e.by });
       },
       RoleGranted: (e, at) => {
+        if (hex(e.role) === ZeroHash) s.adminTransferClear.run({ block: at.blockNumber, at: at.timestamp });
         s.role.run({
           role: hex(e.role),
           account: e.account,
@@ -164,6 +174,8 @@ export class CoreWriter {
         });
       },
       RoleRevoked: (e, at) => {
+        // Accepting a default-admin transfer (revoke, then grant) or renouncing the role ends the pending transfer.
+        if (hex(e.role) === ZeroHash) s.adminTransferClear.run({ block: at.blockNumber, at: at.timestamp });
         s.role.run({
           role: hex(e.role),
           account: e.account,
@@ -173,11 +185,34 @@ export class CoreWriter {
           by: e.sender,
         });
       },
+      DefaultAdminTransferScheduled: (e, at) => {
+        s.adminTransfer.run({
+          pending: e.newAdmin,
+          schedule: smallUint(e.acceptSchedule),
+          block: at.blockNumber,
+          at: at.timestamp,
+        });
+      },
+      DefaultAdminTransferCanceled: (_e, at) => {
+        s.adminTransferClear.run({ block: at.blockNumber, at: at.timestamp });
+      },
+      DefaultAdminDelayChangeScheduled: (e, at) => {
+        s.adminDelay.run({
+          delay: smallUint(e.newDelay),
+          schedule: smallUint(e.effectSchedule),
+          block: at.blockNumber,
+          at: at.timestamp,
+        });
+      },
+      DefaultAdminDelayChangeCanceled: (_e, at) => {
+        s.adminDelay.run({ delay: null, schedule: null, block: at.blockNumber, at: at.timestamp });
+      },
     });
 
     const consent = erase<IConsentPolicy>({
       ConsentGranted: (e, at) => {
         const terms = grantTerms(e);
+        bumpEpoch(e.twinId, e.grantee, at);
         s.consentGrant.run({
           twin_id: hex(e.twinId),
           grantee: e.grantee,
@@ -197,6 +232,7 @@ export class CoreWriter {
       },
       ConsentUpdated: (e, at) => {
         const terms = grantTerms(e);
+        bumpEpoch(e.twinId, e.grantee, at);
         s.consentUpdate.run({
           twin_id: hex(e.twinId),
           grantee: e.grantee,
@@ -215,7 +251,10 @@ export class CoreWriter {
         });
       },
       ConsentRevoked: (e, at) => {
-        s.consentRevoke.run({
+        bumpEpoch(e.twinId, e.grantee, at);
+        // v2: a revoke with no live grant (none, or revoked already) only bumps the epoch, voiding the pair's
+        // unrelayed signatures: it must neither invent a grant nor move an earlier revocation.
+        const revoked = s.consentRevoke.run({
           twin_id: hex(e.twinId),
           grantee: e.grantee,
           by: e.revokedBy,
@@ -226,7 +265,7 @@ export class CoreWriter {
           ...position(at),
           twin_id: hex(e.twinId),
           grantee: e.grantee,
-          kind: "revoked",
+          kind: revoked.changes > 0 ? "revoked" : "voided",
           actor: e.revokedBy,
           categories: null,
           actions: null,
@@ -246,6 +285,8 @@ export class CoreWriter {
           duration: smallUint(e.duration),
           reason_hash: hex(e.reasonHash),
           status: REQUEST_PENDING,
+          // ConsentRequest.expiresAt, which the event does not carry: the block's time + REQUEST_LIFETIME.
+          expires_at: at.timestamp + REQUEST_LIFETIME_SECONDS,
         });
       },
       ConsentRequestClosed: (e, at) => {
@@ -268,6 +309,13 @@ export class CoreWriter {
         });
       },
       EmergencyAccessOpened: (e, at) => {
+        // Re-opening while open keeps the first opening (the contract caps the end from it; the event's `until` is
+        // the capped end); otherwise the access starts afresh.
+        const open = s.emergencyOpenOf.get({
+          twin_id: hex(e.twinId),
+          responder: e.responder,
+          at: at.timestamp,
+        }) as { first_opened_at: number } | undefined;
         s.emergencyReplace.run({
           twin_id: hex(e.twinId),
           responder: e.responder,
@@ -275,6 +323,7 @@ export class CoreWriter {
           at: at.timestamp,
         });
         s.emergencyOpen.run({
+          first_opened_at: open?.first_opened_at ?? at.timestamp,
           ...position(at),
           twin_id: hex(e.twinId),
           responder: e.responder,
@@ -284,13 +333,38 @@ export class CoreWriter {
         });
       },
       EmergencyAccessClosed: (e, at) => {
+        // setBlocked emits AccountBlocked, then this in the same transaction: a close by blocking, no cooldown.
+        // A close by someone else than the responder (a controller) starts the responder's cooldown.
+        const block = s.blockedIn.get({
+          twin_id: hex(e.twinId),
+          account: e.responder,
+          tx: at.transactionHash,
+        }) as { blocked: number } | undefined;
+        const byBlocking = block?.blocked === 1;
+        const cooldown = !byBlocking && e.closedBy !== e.responder;
         s.emergencyClose.run({
           twin_id: hex(e.twinId),
           responder: e.responder,
           block: at.blockNumber,
           at: at.timestamp,
           by: e.closedBy,
+          reason: byBlocking ? "blocked" : "closed",
+          cooldown_until: cooldown ? at.timestamp + EMERGENCY_COOLDOWN_SECONDS : null,
         });
+      },
+      AccountBlocked: (e, at) => {
+        s.blocked.run({
+          twin_id: hex(e.twinId),
+          account: e.account,
+          blocked: e.blocked ? 1 : 0,
+          block: at.blockNumber,
+          log_index: at.logIndex,
+          at: at.timestamp,
+          tx: at.transactionHash,
+        });
+      },
+      NonceCancelled: (e, at) => {
+        s.nonceCancel.run({ ...position(at), signer: e.signer, nonce: encodeUint256(e.nonce) });
       },
     });
 
@@ -307,21 +381,30 @@ export class CoreWriter {
           head: hex(e.head),
         });
       },
+      RecordsAnchored: (e, at) => {
+        s.recordBatch.run({
+          ...position(at),
+          twin_id: hex(e.twinId),
+          sequence: encodeUint64(e.sequence),
+          source: e.source,
+          categories: smallUint(e.categories),
+          records_root: hex(e.recordsRoot),
+          head: hex(e.head),
+        });
+      },
       BatchAnchored: (e, at) => {
         s.batch.run({
           ...position(at),
           twin_id: hex(e.twinId),
-          merkle_root: hex(e.merkleRoot),
           source: e.source,
-          count: smallUint(e.count),
-          from_time: smallUint(e.from),
-          to_time: smallUint(e.to),
+          merkle_root: hex(e.merkleRoot),
         });
       },
       TwinStateCommitted: (e, at) => {
         s.stateCommit.run({
           ...position(at),
           twin_id: hex(e.twinId),
+          epoch: smallUint(e.epoch),
           version: encodeUint64(e.version),
           custodian: e.custodian,
           state_root: hex(e.stateRoot),
@@ -424,8 +507,26 @@ function statements(db: Database.Database) {
         appointed_at = excluded.appointed_at,
         appointed_tx = excluded.appointed_tx, removed_block = NULL, removed_at = NULL, removed_by = NULL`),
     delegateRemove: db.prepare(`
-      UPDATE delegates SET removed_block = @block, removed_at = @at, removed_by = @by
+      UPDATE delegates SET removed_block = @block, removed_at = @at, removed_by = @by, end_reason = 'removed'
       WHERE twin_id = @twin_id AND delegate = @delegate AND removed_block IS NULL`),
+    delegatesClear: db.prepare(`
+      UPDATE delegates SET removed_block = @block, removed_at = @at, removed_by = NULL, end_reason = 'cleared'
+      WHERE twin_id = @twin_id AND removed_block IS NULL`),
+    adminTransfer: db.prepare(`
+      INSERT INTO default_admin (id, pending_admin, accept_schedule, changed_block, changed_at)
+      VALUES (1, @pending, @schedule, @block, @at)
+      ON CONFLICT (id) DO UPDATE SET pending_admin = excluded.pending_admin,
+        accept_schedule = excluded.accept_schedule, changed_block = excluded.changed_block,
+        changed_at = excluded.changed_at`),
+    adminTransferClear: db.prepare(`
+      UPDATE default_admin SET pending_admin = NULL, accept_schedule = NULL, changed_block = @block, changed_at = @at
+      WHERE id = 1 AND accept_schedule IS NOT NULL`),
+    adminDelay: db.prepare(`
+      INSERT INTO default_admin (id, pending_delay, delay_schedule, changed_block, changed_at)
+      VALUES (1, @delay, @schedule, @block, @at)
+      ON CONFLICT (id) DO UPDATE SET pending_delay = excluded.pending_delay,
+        delay_schedule = excluded.delay_schedule, changed_block = excluded.changed_block,
+        changed_at = excluded.changed_at`),
     role: db.prepare(`
       INSERT INTO role_members (role, account, active, changed_block, changed_at, changed_by)
       VALUES (@role, @account, @active, @block, @at, @by)
@@ -451,7 +552,12 @@ function statements(db: Database.Database) {
       WHERE twin_id = @twin_id AND grantee = @grantee`),
     consentRevoke: db.prepare(`
       UPDATE consents SET revoked_block = @block, revoked_at = @at, revoked_by = @by
-      WHERE twin_id = @twin_id AND grantee = @grantee`),
+      WHERE twin_id = @twin_id AND grantee = @grantee AND revoked_block IS NULL`),
+    epochBump: db.prepare(`
+      INSERT INTO grant_epochs (twin_id, grantee, epoch, changed_block, changed_at)
+      VALUES (@twin_id, @grantee, 1, @block, @at)
+      ON CONFLICT (twin_id, grantee) DO UPDATE SET epoch = (grant_epochs.epoch + 1) % 4294967296,
+        changed_block = excluded.changed_block, changed_at = excluded.changed_at`),
     consentHistory: db.prepare(`
       INSERT INTO consent_history (block_number, log_index, block_timestamp, tx_hash, twin_id, grantee, kind, actor,
                                    categories, actions, purposes, valid_from, valid_until)
@@ -460,9 +566,9 @@ function statements(db: Database.Database) {
       ON CONFLICT (block_number, log_index) DO NOTHING`),
     requestOpen: db.prepare(`
       INSERT INTO consent_requests (request_id, twin_id, requester, categories, purposes, duration, reason_hash, status,
-                                    block_number, log_index, block_timestamp, tx_hash)
+                                    block_number, log_index, block_timestamp, tx_hash, expires_at)
       VALUES (@request_id, @twin_id, @requester, @categories, @purposes, @duration, @reason_hash, @status,
-              @block_number, @log_index, @block_timestamp, @tx_hash)
+              @block_number, @log_index, @block_timestamp, @tx_hash, @expires_at)
       ON CONFLICT (block_number, log_index) DO NOTHING`),
     requestClose: db.prepare(`
       UPDATE consent_requests SET status = @status, closed_block = @block, closed_at = @at, closed_by = @by
@@ -476,29 +582,51 @@ function statements(db: Database.Database) {
     emergencyReplace: db.prepare(`
       UPDATE emergency_accesses SET ended_block = @block, ended_at = @at, ended_by = NULL, end_reason = 'replaced'
       WHERE twin_id = @twin_id AND responder = @responder AND ended_block IS NULL AND until > @at`),
+    emergencyOpenOf: db.prepare(`
+      SELECT first_opened_at FROM emergency_accesses
+      WHERE twin_id = @twin_id AND responder = @responder AND ended_block IS NULL AND until > @at
+      ORDER BY block_number DESC, log_index DESC LIMIT 1`),
     emergencyOpen: db.prepare(`
       INSERT INTO emergency_accesses (block_number, log_index, block_timestamp, tx_hash, twin_id, responder, until,
-                                      categories, reason_hash)
+                                      categories, reason_hash, first_opened_at)
       VALUES (@block_number, @log_index, @block_timestamp, @tx_hash, @twin_id, @responder, @until,
-              @categories, @reason_hash)
+              @categories, @reason_hash, @first_opened_at)
       ON CONFLICT (block_number, log_index) DO NOTHING`),
     emergencyClose: db.prepare(`
-      UPDATE emergency_accesses SET ended_block = @block, ended_at = @at, ended_by = @by, end_reason = 'closed'
+      UPDATE emergency_accesses SET ended_block = @block, ended_at = @at, ended_by = @by, end_reason = @reason,
+        cooldown_until = @cooldown_until
       WHERE rowid = (
         SELECT rowid FROM emergency_accesses
         WHERE twin_id = @twin_id AND responder = @responder AND ended_block IS NULL
         ORDER BY block_number DESC, log_index DESC LIMIT 1)`),
+    blocked: db.prepare(`
+      INSERT INTO blocked_accounts (twin_id, account, blocked, changed_block, changed_log_index, changed_at, changed_tx)
+      VALUES (@twin_id, @account, @blocked, @block, @log_index, @at, @tx)
+      ON CONFLICT (twin_id, account) DO UPDATE SET blocked = excluded.blocked,
+        changed_block = excluded.changed_block, changed_log_index = excluded.changed_log_index,
+        changed_at = excluded.changed_at, changed_tx = excluded.changed_tx`),
+    blockedIn: db.prepare(
+      `SELECT blocked FROM blocked_accounts WHERE twin_id = @twin_id AND account = @account AND changed_tx = @tx`,
+    ),
+    nonceCancel: db.prepare(`
+      INSERT INTO cancelled_nonces (signer, nonce, block_number, log_index, block_timestamp, tx_hash)
+      VALUES (@signer, @nonce, @block_number, @log_index, @block_timestamp, @tx_hash)
+      ON CONFLICT DO NOTHING`),
     update: db.prepare(`
       INSERT INTO updates (twin_id, sequence, source, category, content_hash, cid, head,
                            block_number, log_index, block_timestamp, tx_hash)
       VALUES (@twin_id, @sequence, @source, @category, @content_hash, @cid, @head,
               @block_number, @log_index, @block_timestamp, @tx_hash)
       ON CONFLICT (block_number, log_index) DO NOTHING`),
-    batch: db.prepare(`
-      INSERT INTO batches (twin_id, merkle_root, source, count, from_time, to_time,
-                           block_number, log_index, block_timestamp, tx_hash)
-      VALUES (@twin_id, @merkle_root, @source, @count, @from_time, @to_time,
+    recordBatch: db.prepare(`
+      INSERT INTO record_batches (twin_id, sequence, source, categories, records_root, head,
+                                  block_number, log_index, block_timestamp, tx_hash)
+      VALUES (@twin_id, @sequence, @source, @categories, @records_root, @head,
               @block_number, @log_index, @block_timestamp, @tx_hash)
+      ON CONFLICT (block_number, log_index) DO NOTHING`),
+    batch: db.prepare(`
+      INSERT INTO batches (twin_id, source, merkle_root, block_number, log_index, block_timestamp, tx_hash)
+      VALUES (@twin_id, @source, @merkle_root, @block_number, @log_index, @block_timestamp, @tx_hash)
       ON CONFLICT (block_number, log_index) DO NOTHING`),
     accessLogAnchor: db.prepare(`
       INSERT INTO access_log_anchors (operator, root, from_index, to_index,
@@ -506,9 +634,9 @@ function statements(db: Database.Database) {
       VALUES (@operator, @root, @from_index, @to_index, @block_number, @log_index, @block_timestamp, @tx_hash)
       ON CONFLICT (block_number, log_index) DO NOTHING`),
     stateCommit: db.prepare(`
-      INSERT INTO state_commits (twin_id, version, custodian, state_root, sources_root,
+      INSERT INTO state_commits (twin_id, epoch, version, custodian, state_root, sources_root,
                                  block_number, log_index, block_timestamp, tx_hash)
-      VALUES (@twin_id, @version, @custodian, @state_root, @sources_root,
+      VALUES (@twin_id, @epoch, @version, @custodian, @state_root, @sources_root,
               @block_number, @log_index, @block_timestamp, @tx_hash)
       ON CONFLICT (block_number, log_index) DO NOTHING`),
   };

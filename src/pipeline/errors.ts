@@ -16,6 +16,7 @@ import { TwinLedgerError } from "../errors";
  * | `ANCHOR_FAILED`               | a transaction failed or its receipt lacks the expected event                    |
  * | `INDEX_CORRUPT`               | the persisted index is unreadable, or replaying it does not give the same twin  |
  * | `INVALID_OPTIONS`             | a constructor or call option is malformed                                       |
+ * | `PATIENT_MISMATCH`            | an EMR ingest names another patient than the twin's earlier ingests            |
  */
 export const PipelineErrorCode = {
   TWIN_UNKNOWN: "TWIN_UNKNOWN",
@@ -26,6 +27,7 @@ export const PipelineErrorCode = {
   NOT_TWIN_CUSTODIAN: "NOT_TWIN_CUSTODIAN",
   NO_DEVICE_SIGNER: "NO_DEVICE_SIGNER",
   EMPTY_INPUT: "EMPTY_INPUT",
+  PATIENT_MISMATCH: "PATIENT_MISMATCH",
   ANCHOR_FAILED: "ANCHOR_FAILED",
   INDEX_CORRUPT: "INDEX_CORRUPT",
   INVALID_OPTIONS: "INVALID_OPTIONS",

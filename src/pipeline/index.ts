@@ -8,6 +8,8 @@ export type {
   ProvenReading,
   ProvenRecord,
   ReadingsQuery,
+  RecordAnchor,
+  RecordsAnchor,
   StateAnchor,
   TwinDataReader,
   TwinHolding,
@@ -35,6 +37,13 @@ export {
 export { READING_BATCH_FORMAT, READING_INTAKE_FORMAT, type SaltedReading } from "./blob-codec";
 export { TWIN_INDEX_FORMAT } from "./twin-index";
 export { TwinPipeline } from "./twin-pipeline";
+export {
+  anchorRecordBatch,
+  recordsAnchorIn,
+  recordTreeOf,
+  type AnchoredRecords,
+  type RecordToAnchor,
+} from "./record-anchoring";
 export type {
   BatchSummary,
   EmrIngestSummary,
@@ -51,7 +60,9 @@ export {
   verifyReadingAnchor,
   VerifiedAnchors,
   anchoredBatch,
+  anchoredRecordBatch,
   type AnchoredBatch,
+  type AnchoredRecordBatch,
   verifyRecordAnchor,
   verifyStateAnchor,
   type AnchorFault,

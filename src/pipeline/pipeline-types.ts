@@ -5,7 +5,7 @@ import type { TwinAlert, TwinOptions, TwinVersion } from "../twin";
 import type { TwinRegistry, TwinUpdateLog } from "../../typechain-types";
 import type { PipelineError } from "./errors";
 import type { BatchPolicy } from "./reading-batcher";
-import type { StateAnchor, UpdateAnchor } from "./reader";
+import type { RecordAnchor, RecordsAnchor, StateAnchor } from "./reader";
 
 /** The options of `TwinPipeline` and what its operations return. */
 
@@ -62,8 +62,11 @@ export interface EmrIngestSummary extends VersionOutcome {
   readonly skippedCount: number;
   /** Warnings of ingest (paths and messages, never values). */
   readonly warnings: number;
-  readonly anchors: readonly UpdateAnchor[];
-  /** Gas of the recordUpdate transactions. */
+  /** Records the twin already held with the same content: neither stored nor anchored again. */
+  readonly unchanged: number;
+  /** One per record, all in the ingest's one record batch. */
+  readonly anchors: readonly RecordsAnchor[];
+  /** Gas of the ingest's one anchorRecords transaction. */
   readonly anchorGasUsed: bigint;
 }
 
@@ -131,7 +134,8 @@ export interface PipelineErasure {
 
 /** Everything anchored for a twin: it stays after erasure (the chain keeps it anyway). */
 export interface TwinAnchors {
-  readonly records: readonly UpdateAnchor[];
+  /** Record batches' leaves (kind "records"), and v1 updates (kind "update") of indexes written before. */
+  readonly records: readonly RecordAnchor[];
   readonly batches: readonly BatchSummary[];
   readonly states: readonly StateAnchor[];
 }

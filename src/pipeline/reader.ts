@@ -7,7 +7,10 @@ import type { TwinVersion } from "../twin";
  * the gateway reads through it only after the consent check, and passes the proofs on to the reader.
  */
 
-/** Where a record is anchored: its update in TwinUpdateLog. */
+/**
+ * Where a record is anchored by a v1 `recordUpdate` (one transaction per record). The pipeline now anchors records
+ * in batches ({@link RecordsAnchor}); indexes and answers written before still carry this kind, and it still verifies.
+ */
 export interface UpdateAnchor {
   readonly kind: "update";
   /** The update's per-twin sequence number (decimal string: uint64). */
@@ -20,10 +23,39 @@ export interface UpdateAnchor {
   readonly transactionHash: string;
 }
 
+/**
+ * Where a record is anchored: one leaf of a record batch (one EMR ingest) anchored by `anchorRecords`. The leaf is
+ * `(category, contentHash, keccak256(cid bytes))`; `verifyRecord(twinId, source, recordsRoot, category, contentHash,
+ * cidHash, proof)` on chain proves it.
+ */
+export interface RecordsAnchor {
+  readonly kind: "records";
+  /** The batch's sequence in the twin's hash chain (decimal string: uint64); shared by every record of the batch. */
+  readonly sequence: string;
+  readonly recordsRoot: string;
+  /** Checksummed address of the source that anchored the batch. */
+  readonly source: string;
+  /** The record's one DataCategory bit (a leaf value). */
+  readonly category: number;
+  /** keccak256 of the encrypted envelope (a leaf value). */
+  readonly contentHash: string;
+  /** The envelope's CIDv1 (base32 string); keccak256 of its binary form is the leaf's third value. */
+  readonly cid: string;
+  /** The StandardMerkleTree proof of the record's leaf. */
+  readonly proof: readonly string[];
+  readonly blockNumber: number;
+  readonly transactionHash: string;
+}
+
+/** Where a record is anchored: by a record batch (the pipeline's way), or by a v1 update. */
+export type RecordAnchor = RecordsAnchor | UpdateAnchor;
+
 /** Where a reading is anchored: one leaf of a batch anchored by anchorBatch. */
 export interface BatchAnchor {
   readonly kind: "batch";
   readonly merkleRoot: string;
+  /** Checksummed address of the source (the device) that anchored the batch: batches are keyed by it on chain. */
+  readonly source: string;
   /** The leaf's first value: a salted commitment to the reading (never an unsalted hash of health data). */
   readonly readingHash: string;
   /** The leaf's second value: the reading's time in seconds. */
@@ -36,7 +68,15 @@ export interface BatchAnchor {
 
 /** The committed twin version an answer was computed from (commitTwinState). */
 export interface StateAnchor {
+  /** The twin engine's version (counts every version of the twin at this service). */
   readonly version: number;
+  /**
+   * The version as committed on chain: within the custodian's epoch, 1 for its first commit then one more each time
+   * (`commitTwinState`'s `version`, `TwinStateCommitted`'s indexed version).
+   */
+  readonly chainVersion: number;
+  /** The custodian epoch of the commit (`TwinStateCommitted.epoch`). */
+  readonly epoch: number;
   readonly stateRoot: string;
   readonly sourcesRoot: string;
   readonly blockNumber: number;
@@ -45,7 +85,7 @@ export interface StateAnchor {
 
 export interface ProvenRecord {
   readonly record: TwinRecord;
-  readonly anchor: UpdateAnchor;
+  readonly anchor: RecordAnchor;
 }
 
 export interface ProvenReading {
@@ -54,9 +94,9 @@ export interface ProvenReading {
   readonly anchor: BatchAnchor | null;
   /**
    * For a reading taken from an EMR record (category VITALS or LABS, `reading.recordKey` set): the
-   * update that anchors that record. Absent for wearable readings (those have `anchor`).
+   * anchor of that record. Absent for wearable readings (those have `anchor`).
    */
-  readonly recordAnchor?: UpdateAnchor;
+  readonly recordAnchor?: RecordAnchor;
 }
 
 /** What the service holds of a twin. */

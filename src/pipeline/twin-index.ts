@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { PipelineError } from "./errors";
-import type { StateAnchor, UpdateAnchor } from "./reader";
+import type { RecordAnchor, StateAnchor } from "./reader";
 
 /**
  * The pipeline's own index of one twin, persisted as one JSON file per twin:
@@ -28,9 +28,15 @@ export interface RecordEntry {
   readonly category: number;
   /** How many readings the record carries (so vitals can be found without decrypting everything). */
   readonly readingCount: number;
-  readonly anchor: UpdateAnchor;
+  /**
+   * Its anchor with the proof (kind "records": a leaf of the ingest's record batch, so a restart has every proof
+   * without rebuilding trees), or, for records anchored before record batches, kind "update".
+   */
+  readonly anchor: RecordAnchor;
   /** The source address that anchored it. */
   readonly source: string;
+  /** The record's content digest (see `recordContentDigest`), so that a re-ingest of it unchanged is skipped. */
+  readonly digest?: string;
 }
 
 /** One anchored batch of wearable readings: one encrypted blob, one Merkle root. */
@@ -91,6 +97,8 @@ export interface TwinIndex {
   readonly applies: ApplyEntry[];
   readonly states: StateAnchor[];
   grants: GrantEntry[];
+  /** Keyed digest of the twin's patient (see patient-link.ts), set by the first EMR ingest that names one. */
+  patientLink?: string;
 }
 
 export function emptyTwinIndex(twinId: string): TwinIndex {
@@ -140,7 +148,7 @@ export class TwinIndexFolder {
       if (index?.format !== TWIN_INDEX_FORMAT || index.twinId !== `0x${name.slice(0, 64)}`) {
         throw new PipelineError("INDEX_CORRUPT", `the index of twin 0x${name.slice(0, 64)} has another format`);
       }
-      indexes.push(index);
+      indexes.push(upgraded(index));
     }
     return indexes;
   }
@@ -150,6 +158,20 @@ export class TwinIndexFolder {
     const path = join(this.root, `${index.twinId.slice(2)}.json`);
     await writeAtomic(path, JSON.stringify(index), this.#fsync);
   }
+}
+
+/**
+ * An index written before v2 of the contracts: its states have no chain version or epoch (v1 counted versions per
+ * twin, so the chain version was the engine's, in one epoch). Records anchored by `recordUpdate` keep their kind.
+ */
+function upgraded(index: TwinIndex): TwinIndex {
+  const states = index.states as (Omit<StateAnchor, "chainVersion" | "epoch"> & Partial<StateAnchor>)[];
+  states.forEach((state, i) => {
+    if (state.chainVersion === undefined || state.epoch === undefined) {
+      index.states[i] = { ...state, chainVersion: state.chainVersion ?? state.version, epoch: state.epoch ?? 1 };
+    }
+  });
+  return index;
 }
 
 async function writeAtomic(path: string, text: string, fsync: boolean): Promise<void> {

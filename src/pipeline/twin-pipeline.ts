@@ -1,9 +1,8 @@
-import { getAddress, hexlify, type ContractTransactionReceipt, type Signer } from "ethers";
+import { getAddress, hexlify, type Signer } from "ethers";
 import { buildReadingTree, proveReading, type ReadingTree } from "../chain/anchors";
 import { addressOf, isTwinId, normalizePublicKey, publicKeyOf, type PublicKeyLike } from "../crypto";
-import { ingest, ingestWearable as ingestWearableInput, parseFhirJson } from "../fhir";
+import { ingest, ingestWearable as ingestWearableInput, parseFhirJson, planReingest } from "../fhir";
 import type { IngestResult, TwinRecord, VitalReading } from "../fhir/records";
-import { parseCid } from "../store";
 import { stateCommitment, TwinEngine, type TwinAlert, type TwinVersion } from "../twin";
 import { DataCategory, namesOf, TwinStatus } from "../vocabulary";
 import { TwinRegistry__factory, type TwinRegistry, type TwinUpdateLog } from "../../typechain-types";
@@ -18,6 +17,7 @@ import {
 } from "./blob-codec";
 import { mapLimit, MapLimitError } from "./concurrency";
 import { PipelineError } from "./errors";
+import { patientLinkDigest } from "./patient-link";
 import type {
   BatchSummary,
   EmrIngestSummary,
@@ -40,8 +40,8 @@ import type {
   StateAnchor,
   TwinDataReader,
   TwinHolding,
-  UpdateAnchor,
 } from "./reader";
+import { anchorRecordBatch, type AnchoredRecords } from "./record-anchoring";
 import { anchorFailed, sendWithNonces } from "./transactions";
 import {
   emptyTwinIndex,
@@ -88,7 +88,7 @@ const PARALLEL_IO = 16;
 
 /**
  * The custodian's pipeline, one per service: FHIR in → seal per record (custodian and patient as
- * readers) → store by content id → anchor on chain (one update per record, one Merkle root per
+ * readers) → store by content id → anchor on chain (one Merkle root per EMR ingest, one per
  * batch of wearable readings) → twin engine → commit the new version. It is the gateway's
  * {@link TwinDataReader}, and keeps its own index in a folder so that a restarted service rebuilds
  * every twin (by decrypting its blobs and replaying the engine) and answers the same.
@@ -139,12 +139,23 @@ export class TwinPipeline implements TwinDataReader {
   /**
    * Ingest an EMR export: validate it in full (a refused bundle stores and anchors nothing), check
    * on chain that the twin is active, that the source may write every category in it and that the
-   * custodian signer is the twin's custodian; then seal and store each record, anchor each with
-   * `recordUpdate` from the source, feed the engine and commit the new version.
+   * custodian signer is the twin's custodian; then seal and store each record, anchor them all with one
+   * `anchorRecords` from the source (a record batch: one root, a proof per record), feed the engine and commit the
+   * new version. If the anchor fails, nothing is anchored and the stored blobs are removed.
+   *
+   * One twin, one patient: every record's subject must resolve to the bundle's one Patient, or to `patient`
+   * (the twin's patient reference at the hospital, e.g. `Patient/123`) for a bundle without a Patient; and every
+   * ingest of a twin must name the same patient as its first (`PATIENT_MISMATCH` otherwise). Re-ingest: records
+   * whose content is unchanged (same key, same content digest) are neither stored nor anchored again; changed
+   * ones become new versions of their record. An ingest with nothing new sends no transaction.
    * @param bundle FHIR JSON text, or the parsed Bundle / resource.
    */
-  ingestEmr(twinId: string, bundle: unknown, options: { readonly sourceSigner: Signer }): Promise<EmrIngestSummary> {
-    return this.#exclusive(() => this.#ingestEmr(twinKey(twinId), bundle, options.sourceSigner));
+  ingestEmr(
+    twinId: string,
+    bundle: unknown,
+    options: { readonly sourceSigner: Signer; readonly patient?: string },
+  ): Promise<EmrIngestSummary> {
+    return this.#exclusive(() => this.#ingestEmr(twinKey(twinId), bundle, options.sourceSigner, options.patient));
   }
 
   /**
@@ -408,24 +419,38 @@ export class TwinPipeline implements TwinDataReader {
   // EMR
   // ------------------------------------------------------------------------------------------------------------
 
-  async #ingestEmr(twinId: string, bundle: unknown, sourceSigner: Signer): Promise<EmrIngestSummary> {
+  async #ingestEmr(
+    twinId: string,
+    bundle: unknown,
+    sourceSigner: Signer,
+    patientReference: string | undefined,
+  ): Promise<EmrIngestSummary> {
     this.#refuseErased(twinId);
     const parsed = typeof bundle === "string" ? parseFhirJson(bundle) : bundle;
-    const result: IngestResult = ingest(parsed, { origin: "emr" }); // throws on refusal, before anything is stored
+    // Throws on refusal, before anything is stored.
+    const result: IngestResult = ingest(parsed, {
+      origin: "emr",
+      ...(patientReference !== undefined ? { patient: patientReference } : {}),
+    });
     if (result.records.length === 0) {
       throw new PipelineError("EMPTY_INPUT", `the bundle for twin ${twinId} holds no record the twin models`);
     }
+    // A new twin is only held once something of it is anchored.
+    const slot = this.#twins.get(twinId) ?? this.#newSlot(emptyTwinIndex(twinId));
+    const patientLink = this.#checkPatientLink(slot, result.patient ?? patientReference);
+    const plan = planReingest(this.#heldDigests(slot), result.records);
+    const fresh = [...plan.added, ...plan.changed];
+    if (fresh.length === 0) return this.#unchangedIngest(slot, result, plan.unchanged.length);
     const source = getAddress(await sourceSigner.getAddress());
-    const categories = result.records.reduce((mask, record) => mask | record.category, 0);
+    const categories = fresh.reduce((mask, record) => mask | record.category, 0);
     await this.#preflight(twinId, source, categories);
 
     // Encode and decode each record first: the engine gets exactly what a restart will decrypt.
-    const prepared = result.records.map((record) => {
-      const plaintext = encodeRecord(record);
+    const readingsByKey = groupReadings(result.readings);
+    const prepared = fresh.map((record) => {
+      const plaintext = encodeRecord(record, readingsByKey.get(record.key) ?? []);
       return { record, plaintext, decoded: decodeRecord(plaintext, record.key) };
     });
-    // A new twin is only held once something of it is anchored.
-    const slot = this.#twins.get(twinId) ?? this.#newSlot(emptyTwinIndex(twinId));
     const patient = await this.#options.patientPublicKey(twinId);
     const vault = this.#options.vault;
     type Stored = { key: string; category: number; cid: string; contentHash: string; readingCount: number };
@@ -452,77 +477,96 @@ export class TwinPipeline implements TwinDataReader {
       throw error.error;
     }
 
-    const log = this.#options.updateLog.connect(sourceSigner);
-    const sent = await sendWithNonces(
-      sourceSigner,
-      stored.map(
-        (s) => (nonce: number) => log.recordUpdate(twinId, s.category, s.contentHash, parseCid(s.cid).bytes, { nonce }),
-      ),
-    );
-    const entries: RecordEntry[] = sent.receipts.map((receipt, i) => ({
+    // One record batch for the whole ingest: one transaction, one root, a proof per record.
+    let anchored: AnchoredRecords;
+    try {
+      anchored = await anchorRecordBatch(this.#options.updateLog, sourceSigner, twinId, stored);
+    } catch (cause) {
+      await this.#discard(
+        twinId,
+        stored.map((s) => s.cid),
+      );
+      throw cause instanceof PipelineError
+        ? cause
+        : new PipelineError("ANCHOR_FAILED", `anchoring the records of twin ${twinId} failed; none is anchored`, {
+            cause,
+          });
+    }
+    const entries: RecordEntry[] = anchored.anchors.map((anchor, i) => ({
       key: stored[i].key,
       category: stored[i].category,
       readingCount: stored[i].readingCount,
-      anchor: this.#updateAnchorOf(receipt, twinId, stored[i]),
+      anchor,
       source,
+      ...(prepared[i].record.digest !== undefined ? { digest: prepared[i].record.digest } : {}),
     }));
     slot.index.records.push(...entries);
-    if (entries.length > 0) this.#twins.set(twinId, slot);
-    const applied = prepared.slice(0, entries.length);
-    const before = slot.engine?.current;
-    let outcome: VersionOutcome | null = null;
-    if (entries.length > 0) {
-      outcome = await this.#applyAndCommit(slot, before, {
-        records: applied.map((p) => p.decoded.record),
-        readings: applied.flatMap((p) => p.decoded.readings),
-        sourceHashes: entries.map((e) => e.anchor.contentHash),
-        recordEntries: entries,
-        batchKeys: [],
-      });
-    } else {
-      await this.#folder.save(slot.index);
-    }
-    if (sent.failure) {
-      await this.#discard(
-        twinId,
-        stored.slice(entries.length).map((s) => s.cid),
-      );
-      throw anchorFailed(`anchoring the records of twin ${twinId}`, sent.failure, stored.length);
-    }
-    const done = outcome as VersionOutcome;
+    slot.index.patientLink ??= patientLink;
+    this.#twins.set(twinId, slot);
+    const done = await this.#applyAndCommit(slot, slot.engine?.current, {
+      records: prepared.map((p) => p.decoded.record),
+      readings: prepared.flatMap((p) => p.decoded.readings),
+      sourceHashes: entries.map((e) => e.anchor.contentHash),
+      recordEntries: entries,
+      batchKeys: [],
+    });
     const skippedCount = Object.values(result.skipped).reduce((sum, n) => sum + n, 0);
     return {
       ...done,
       twinId,
       records: entries.length,
-      readings: applied.reduce((sum, p) => sum + p.decoded.readings.length, 0),
+      readings: prepared.reduce((sum, p) => sum + p.decoded.readings.length, 0),
       skipped: result.skipped,
       skippedCount,
       warnings: result.warnings?.length ?? 0,
-      anchors: entries.map((e) => e.anchor),
-      anchorGasUsed: sent.receipts.reduce((gas, receipt) => gas + receipt.gasUsed, 0n),
+      unchanged: plan.unchanged.length,
+      anchors: anchored.anchors,
+      anchorGasUsed: anchored.receipt.gasUsed,
     };
   }
 
-  #updateAnchorOf(
-    receipt: ContractTransactionReceipt,
-    twinId: string,
-    stored: { cid: string; contentHash: string },
-  ): UpdateAnchor {
-    const log = this.#options.updateLog;
-    for (const entry of receipt.logs) {
-      const parsed = safeParse(log, entry);
-      if (parsed?.name !== "UpdateRecorded" || String(parsed.args.twinId).toLowerCase() !== twinId) continue;
-      return {
-        kind: "update",
-        sequence: BigInt(parsed.args.sequence as bigint).toString(),
-        contentHash: stored.contentHash,
-        cid: stored.cid,
-        blockNumber: receipt.blockNumber,
-        transactionHash: receipt.hash,
-      };
+  /** The keyed digest of the ingest's patient, refused when the twin already names another patient. */
+  #checkPatientLink(slot: TwinSlot, patientReference: string | undefined): string | undefined {
+    if (patientReference === undefined) return undefined;
+    const link = patientLinkDigest(this.#options.custodianKey, slot.index.twinId, patientReference);
+    if (slot.index.patientLink !== undefined && slot.index.patientLink !== link) {
+      throw new PipelineError(
+        "PATIENT_MISMATCH",
+        `the bundle is about another patient than the records twin ${slot.index.twinId} holds; nothing was stored`,
+      );
     }
-    throw new PipelineError("ANCHOR_FAILED", `transaction ${receipt.hash} recorded no update for twin ${twinId}`);
+    return link;
+  }
+
+  /** Content digests of the records the twin holds now, by record key. */
+  #heldDigests(slot: TwinSlot): Map<string, string> {
+    const held = new Map<string, string>();
+    for (const [key, entry] of slot.effective) if (entry.digest !== undefined) held.set(key, entry.digest);
+    return held;
+  }
+
+  /** An ingest whose every record the twin already holds unchanged: no blob, no transaction, no new version. */
+  #unchangedIngest(slot: TwinSlot, result: IngestResult, unchanged: number): EmrIngestSummary {
+    if (slot.engine === null) throw new PipelineError("TWIN_ERASED", `twin ${slot.index.twinId} is erased`);
+    const version = slot.engine.current;
+    const states = slot.index.states;
+    const last = states.length > 0 ? states[states.length - 1] : null;
+    return {
+      version,
+      state: last !== null && last.version === version.version ? last : null,
+      alerts: version.model.alerts,
+      raisedAlerts: [],
+      commitGasUsed: 0n,
+      twinId: slot.index.twinId,
+      records: 0,
+      readings: 0,
+      skipped: result.skipped,
+      skippedCount: Object.values(result.skipped).reduce((sum, n) => sum + n, 0),
+      warnings: result.warnings?.length ?? 0,
+      unchanged,
+      anchors: [],
+      anchorGasUsed: 0n,
+    };
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -609,10 +653,7 @@ export class TwinPipeline implements TwinDataReader {
     const log = this.#options.updateLog.connect(signer);
     const sent = await sendWithNonces(
       signer,
-      chunks.map(
-        (chunk) => (nonce: number) =>
-          log.anchorBatch(twinId, chunk.merkleRoot, chunk.count, chunk.from, chunk.to, { nonce }),
-      ),
+      chunks.map((chunk) => (nonce: number) => log.anchorBatch(twinId, chunk.merkleRoot, { nonce })),
     );
     const entries: BatchEntry[] = sent.receipts.map((receipt, i) => ({
       key: stored[i].key,
@@ -682,6 +723,7 @@ export class TwinPipeline implements TwinDataReader {
     return {
       kind: "batch",
       merkleRoot: batch.merkleRoot,
+      source: getAddress(batch.source),
       readingHash,
       timestamp,
       salt,
@@ -748,24 +790,35 @@ export class TwinPipeline implements TwinDataReader {
     return { version, alerts, raisedAlerts, ...committed };
   }
 
-  /** Commit a version on chain from the custodian signer; a failure is returned, not thrown (the next commit catches up). */
+  /**
+   * Commit a version on chain from the custodian signer; a failure is returned, not thrown (the next commit catches
+   * up). The engine's version is not the chain's: on chain, versions count within the custodian's epoch, so the
+   * chain version is read from `twinStateOf` first (the last one plus one if this custodian committed it, else 1, which
+   * starts a new epoch).
+   */
   async #commit(
     slot: TwinSlot,
     version: TwinVersion,
   ): Promise<{ state: StateAnchor | null; commitError?: PipelineError; commitGasUsed: bigint }> {
+    const twinId = slot.index.twinId;
     try {
       const commitment = stateCommitment(version);
-      const log = this.#options.updateLog.connect(this.#options.custodianSigner);
-      const tx = await log.commitTwinState(
-        slot.index.twinId,
-        commitment.stateRoot,
-        commitment.sourcesRoot,
-        commitment.version,
-      );
+      const signer = this.#options.custodianSigner;
+      const log = this.#options.updateLog.connect(signer);
+      const custodian = getAddress(await signer.getAddress());
+      const last = await log.twinStateOf(twinId);
+      const chainVersion = last.epoch !== 0n && getAddress(last.custodian) === custodian ? last.version + 1n : 1n;
+      const tx = await log.commitTwinState(twinId, commitment.stateRoot, commitment.sourcesRoot, chainVersion);
       const receipt = await tx.wait();
       if (receipt === null || receipt.status !== 1) throw new Error("commitTwinState did not succeed");
+      const event = receipt.logs
+        .map((entry) => safeParse(this.#options.updateLog, entry))
+        .find((parsed) => parsed?.name === "TwinStateCommitted" && String(parsed.args.twinId).toLowerCase() === twinId);
+      if (event === undefined || event === null) throw new Error("commitTwinState emitted no TwinStateCommitted");
       const state: StateAnchor = {
         version: version.version,
+        chainVersion: Number(event.args.version as bigint),
+        epoch: Number(event.args.epoch as bigint),
         stateRoot: version.stateRoot,
         sourcesRoot: version.sourcesRoot,
         blockNumber: receipt.blockNumber,
@@ -777,7 +830,7 @@ export class TwinPipeline implements TwinDataReader {
     } catch (cause) {
       const commitError = new PipelineError(
         "ANCHOR_FAILED",
-        `twin ${slot.index.twinId} version ${version.version} could not be committed on chain`,
+        `twin ${twinId} version ${version.version} could not be committed on chain`,
         { cause },
       );
       return { state: null, commitError, commitGasUsed: 0n };
@@ -1043,4 +1096,16 @@ function safeParse(log: TwinUpdateLog, entry: { topics: readonly string[]; data:
   } catch {
     return null;
   }
+}
+
+/** Readings by the key of the record that carries them. */
+function groupReadings(readings: readonly VitalReading[]): Map<string, VitalReading[]> {
+  const byKey = new Map<string, VitalReading[]>();
+  for (const reading of readings) {
+    if (reading.recordKey === undefined) continue;
+    const list = byKey.get(reading.recordKey);
+    if (list) list.push(reading);
+    else byKey.set(reading.recordKey, [reading]);
+  }
+  return byKey;
 }

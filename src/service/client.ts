@@ -179,16 +179,22 @@ export interface AnswerVerification {
 
 /**
  * Checks an answer's proofs against the chain (src/pipeline/verify.ts does each anchor):
- * - the StateAnchor: the `TwinStateCommitted` event of that version with those roots, and (when the answer is a
- *   summary, which carries them) that the summary's version and state root are the anchored ones;
- * - each record's UpdateAnchor: its `UpdateRecorded` event (content hash, content id, block, transaction);
+ * - the StateAnchor: the `TwinStateCommitted` event of its chain version and epoch with those roots, and (when the
+ *   answer is a summary, which carries them) that the summary's version and state root are the anchored ones;
+ * - each record's anchor: for a leaf of a record batch (kind "records"), the Merkle proof of
+ *   `(category, contentHash, keccak256(cid))` and the batch anchored by its source at its sequence with the category
+ *   in its mask (`recordBatchOf`: what `verifyRecord` checks); for a v1 update (kind "update"), its `UpdateRecorded`
+ *   event (content hash, content id, block, transaction);
  * - each reading's BatchAnchor: the salted commitment recomputed from the reading, the Merkle proof, and
- *   `verifyReading` on chain; a reading taken from an EMR record: that record's UpdateAnchor (the reading itself is
- *   inside the record's encrypted envelope, which a reader holding a wrapped key can fetch and compare);
- * - each aggregated batch: anchored for the twin (`batchOf`), and the counts add up to the readings aggregated.
+ *   `verifyReading(twinId, source, root, ...)` on chain; a reading taken from an EMR record: that record's anchor
+ *   (the reading itself is inside the record's encrypted envelope, which a reader holding a wrapped key can fetch
+ *   and compare);
+ * - each aggregated batch: anchored for the twin by its source (`batchOf`). Counts are not on chain in v2: how many
+ *   readings a batch holds is in its blob, not checkable from the chain alone.
  *
  * With `verified`, the facts checked are kept, and a later answer citing the same anchors is checked off chain
- * (a reading: its batch's time range and the Merkle proof, exactly as `verifyReading` does on chain).
+ * (a reading or a record: its batch as anchored and the Merkle proof, exactly as `verifyReading` and `verifyRecord`
+ * do on chain).
  */
 export async function verifyAnswer(
   answer: QueryResponse,
@@ -231,9 +237,8 @@ export async function verifyAnswer(
   }
   const batches = proofs.batches ?? [];
   for (const [i, batch] of batches.entries()) {
-    const onChain = await anchoredBatch(batch.merkleRoot, access);
+    const onChain = await anchoredBatch(batch.source, batch.merkleRoot, access);
     if (onChain === null) failures.push(`batches[${i}]: NOT_ANCHORED`);
-    else if (BigInt(batch.readings) > onChain.count) failures.push(`batches[${i}]: COUNT_MISMATCH`);
   }
   return {
     valid: failures.length === 0,

@@ -16,6 +16,7 @@ export const REFUSAL_STATUS = {
   "category-not-granted": 403,
   "action-not-granted": 403,
   "wrong-purpose": 403,
+  blocked: 403,
 } as const;
 
 export type RefusalReason = keyof typeof REFUSAL_STATUS;
@@ -32,6 +33,7 @@ const REASONS: readonly (RefusalReason | null)[] = [
   "category-not-granted",
   "action-not-granted",
   "wrong-purpose",
+  "blocked",
 ];
 
 /** The refusal code of a decision (null for Allowed). */

@@ -407,6 +407,8 @@ function refusalMessage(reason: RefusalReason): string {
       return "the grant does not cover the query's action";
     case "wrong-purpose":
       return "the grant does not cover the query's purpose";
+    case "blocked":
+      return "the patient blocked the reader on this twin";
   }
 }
 

@@ -1,7 +1,7 @@
 import type { Bundle } from "@medplum/fhirtypes";
 import { exportBundle } from "../fhir/export";
 import { VitalSign, type VitalReading, type VitalSignName } from "../fhir/records";
-import type { BatchAnchor, ProvenReading, StateAnchor, TwinDataReader, UpdateAnchor } from "../pipeline/reader";
+import type { BatchAnchor, ProvenReading, RecordAnchor, StateAnchor, TwinDataReader } from "../pipeline/reader";
 import {
   alerts,
   conditions,
@@ -239,25 +239,27 @@ export const ACTION_BITS = { read: Action.READ, aggregate: Action.AGGREGATE } as
 // Answers
 // ---------------------------------------------------------------------------------------------------------------
 
-/** A record key with the update that anchors it. */
+/** A record key with its anchor: a leaf of a record batch (kind "records"), or a v1 update (kind "update"). */
 export interface RecordProof {
   readonly key: string;
-  readonly anchor: UpdateAnchor;
+  readonly anchor: RecordAnchor;
 }
 
 /**
  * A reading as answered, with the leaf of its anchored batch (wearable readings; null while not yet anchored), or,
- * for a reading taken from an EMR record, the update that anchors that record (`recordAnchor`).
+ * for a reading taken from an EMR record, the anchor of that record (`recordAnchor`).
  */
 export interface ReadingProof {
   readonly reading: VitalReading;
   readonly anchor: BatchAnchor | null;
-  readonly recordAnchor?: UpdateAnchor;
+  readonly recordAnchor?: RecordAnchor;
 }
 
 /** A batch some aggregated readings came from. */
 export interface BatchRef {
   readonly merkleRoot: string;
+  /** The source that anchored the batch: batches are keyed by (twin, source, root) on chain. */
+  readonly source: string;
   readonly blockNumber: number;
   /** How many of the aggregated readings are leaves of this batch. */
   readonly readings: number;
@@ -484,7 +486,7 @@ async function seriesAnswer(params: VitalsSeriesParams, ctx: AnswerContext): Pro
   }
   const aggregation = params.aggregation ?? "stats";
   const series = vitalsSeries(ctx.version, { sign, from, to, aggregation: bucket, categories: ctx.category });
-  const batches = new Map<string, { blockNumber: number; readings: number }>();
+  const batches = new Map<string, { source: string; blockNumber: number; readings: number }>();
   const records = new Map<string, RecordProof>();
   let unanchoredReadings = 0;
   for (const reading of raw.points) {
@@ -499,9 +501,11 @@ async function seriesAnswer(params: VitalsSeriesParams, ctx: AnswerContext): Pro
       }
       continue;
     }
-    const batch = batches.get(anchor.merkleRoot);
-    if (batch === undefined) batches.set(anchor.merkleRoot, { blockNumber: anchor.blockNumber, readings: 1 });
-    else batch.readings++;
+    const key = `${anchor.source}:${anchor.merkleRoot}`;
+    const batch = batches.get(key);
+    if (batch === undefined) {
+      batches.set(key, { source: anchor.source, blockNumber: anchor.blockNumber, readings: 1 });
+    } else batch.readings++;
   }
   return {
     answer: {
@@ -515,7 +519,7 @@ async function seriesAnswer(params: VitalsSeriesParams, ctx: AnswerContext): Pro
     },
     proofs: {
       state: ctx.state,
-      batches: [...batches].map(([merkleRoot, b]) => ({ merkleRoot, ...b })),
+      batches: [...batches].map(([key, b]) => ({ merkleRoot: key.slice(key.indexOf(":") + 1), ...b })),
       ...(records.size > 0 && { records: [...records.values()] }),
       unanchoredReadings,
     },

@@ -8,7 +8,18 @@ const WITHDRAWN = new Set(["entered-in-error"]);
 const REFUTED = new Set(["entered-in-error", "refuted"]);
 /** Condition clinical statuses that count as resolved. */
 const RESOLVED_CONDITION = new Set(["inactive", "remission", "resolved"]);
-const TIMELINE_KINDS = new Set<RecordKind>(["encounter", "procedure", "immunization"]);
+/** Condition clinical statuses that count as active. */
+const ACTIVE_CONDITION = new Set(["active", "recurrence", "relapse"]);
+const TIMELINE_KINDS = new Set<RecordKind>([
+  "encounter",
+  "procedure",
+  "immunization",
+  "diagnostic-report",
+  "document",
+  "family-history",
+  "claim",
+  "coverage",
+]);
 
 export interface ClinicalLists {
   readonly problems: Problem[];
@@ -54,7 +65,12 @@ function problemOf(record: TwinRecord): Problem {
   const status = record.status?.toLowerCase();
   return {
     ...entry(record),
-    state: status !== undefined && RESOLVED_CONDITION.has(status) ? "resolved" : "active",
+    state:
+      status !== undefined && RESOLVED_CONDITION.has(status)
+        ? "resolved"
+        : status !== undefined && ACTIVE_CONDITION.has(status)
+          ? "active"
+          : "unknown",
     ...(record.effectiveAt !== undefined && { onset: record.effectiveAt }),
     onsetAt: timeOf(record.effectiveAt),
     ...(abatement !== undefined && { abatement }),
@@ -90,7 +106,11 @@ function timelineEventOf(record: TwinRecord, kind: TimelineKind): TimelineEvent 
       ? resource.period?.end
       : resource.resourceType === "Procedure"
         ? resource.performedPeriod?.end
-        : undefined;
+        : resource.resourceType === "Claim" || resource.resourceType === "ExplanationOfBenefit"
+          ? resource.billablePeriod?.end
+          : resource.resourceType === "Coverage"
+            ? resource.period?.end
+            : undefined;
   return {
     ...entry(record),
     kind,

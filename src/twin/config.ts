@@ -136,6 +136,8 @@ export interface SignProfile {
  * | respiratoryRate  | 1 /min                           | 0.5 /min              | 10 min                       |
  * | bodyWeight       | 0.005 kg (≈ 0.84 kg a week)      | 0.1 kg                | one reading                  |
  * | bodyHeight       | 0.001 cm                         | 0.1 cm                | one reading                  |
+ * | bmi              | 0.001 kg/m2                      | 0.1 kg/m2             | one reading                  |
+ * | headCircumference | 0.001 cm                        | 0.1 cm                | one reading                  |
  */
 export const DEFAULT_SIGN_PROFILES: Readonly<Record<VitalSignName, SignProfile>> = Object.freeze({
   heartRate: { stableSlopePerHour: 2, minBaselineStdDev: 1, baselineSustainMs: 10 * MINUTE_MS },
@@ -149,6 +151,8 @@ export const DEFAULT_SIGN_PROFILES: Readonly<Record<VitalSignName, SignProfile>>
   respiratoryRate: { stableSlopePerHour: 1, minBaselineStdDev: 0.5, baselineSustainMs: 10 * MINUTE_MS },
   bodyWeight: { stableSlopePerHour: 0.005, minBaselineStdDev: 0.1, baselineSustainMs: 0 },
   bodyHeight: { stableSlopePerHour: 0.001, minBaselineStdDev: 0.1, baselineSustainMs: 0 },
+  bmi: { stableSlopePerHour: 0.001, minBaselineStdDev: 0.1, baselineSustainMs: 0 },
+  headCircumference: { stableSlopePerHour: 0.001, minBaselineStdDev: 0.1, baselineSustainMs: 0 },
 });
 
 /** A rolling window ending at the model's `asOf`: readings with `asOf − durationMs < at ≤ asOf`. */

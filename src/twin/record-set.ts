@@ -14,6 +14,11 @@ export const RECORD_KINDS: readonly RecordKind[] = [
   "lab",
   "vital",
   "diagnostic-report",
+  "medication-product",
+  "family-history",
+  "document",
+  "claim",
+  "coverage",
 ];
 
 const digests = new WeakMap<TwinRecord, Bytes32>();

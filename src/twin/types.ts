@@ -25,11 +25,15 @@ interface ClinicalEntry {
   readonly status?: string;
 }
 
-export type ProblemStatus = "active" | "resolved";
+/** `unknown` when the condition has no clinical status (it is then not listed as active). */
+export type ProblemStatus = "active" | "resolved" | "unknown";
 
 /** One entry of the problem list. */
 export interface Problem extends ClinicalEntry {
-  /** `resolved` for clinicalStatus inactive, remission or resolved; `active` otherwise (also when absent). */
+  /**
+   * `resolved` for clinicalStatus inactive, remission or resolved; `active` for active,
+   * recurrence or relapse; `unknown` when there is none (ingest records it as `unknown`).
+   */
   readonly state: ProblemStatus;
   readonly onset?: string;
   readonly onsetAt: number | null;
@@ -52,7 +56,15 @@ export interface Allergy extends ClinicalEntry {
   readonly recordedAt: number | null;
 }
 
-export type TimelineKind = "encounter" | "procedure" | "immunization";
+export type TimelineKind =
+  | "encounter"
+  | "procedure"
+  | "immunization"
+  | "diagnostic-report"
+  | "document"
+  | "family-history"
+  | "claim"
+  | "coverage";
 
 export interface TimelineEvent extends ClinicalEntry {
   readonly kind: TimelineKind;

@@ -60,6 +60,11 @@ export const UNITS: Readonly<Record<VitalSignName, UnitTable>> = {
     canonical: "cm",
     accepts: { cm: identity, m: scale(100), mm: scale(0.1), "[in_i]": scale(2.54), "[ft_i]": scale(30.48) },
   },
+  bmi: { canonical: "kg/m2", accepts: { "kg/m2": identity } },
+  headCircumference: {
+    canonical: "cm",
+    accepts: { cm: identity, m: scale(100), mm: scale(0.1), "[in_i]": scale(2.54) },
+  },
 };
 
 /** The canonical unit of a sign. */

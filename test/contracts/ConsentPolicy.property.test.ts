@@ -10,12 +10,15 @@ import {
   DataCategory,
   Purpose,
 } from "../../src/vocabulary";
+import { ethers } from "hardhat";
+import { signGrant } from "../../src/chain/typed-data";
 import { TWIN_ID, twinFixture } from "../fixtures";
 
 /*
  * Properties of the consent rule, checked against a TypeScript model over random grants, revocations, suspensions,
  * times and queries: a grantee is authorized exactly when the twin is active, the grant is not revoked,
- * validFrom <= now < validUntil, and every asked bit is granted; and never after revocation.
+ * validFrom <= now < validUntil, and every asked bit is granted; never after revocation; each pair's epoch counts
+ * the controllers' writes to it; and unordered nonces are used exactly once, whatever their order.
  */
 
 const NUM_RUNS = 50;
@@ -158,6 +161,8 @@ describe("ConsentPolicy properties", () => {
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 16 }), async (ops) => {
         const f = await loadFixture(propertyFixture);
         const model = new Map<number, ModelGrant>();
+        // Every successful grant or revoke of a pair increments its epoch; nothing else does.
+        const epochs = GRANTEES.map(() => 0);
         let active = true;
         for (const op of ops) {
           // Each step runs `dt` seconds after the last block (a reverted transaction may or may not have mined one).
@@ -179,13 +184,13 @@ describe("ConsentPolicy properties", () => {
             const grantee = f[GRANTEES[op.grantee]].address;
             const current = model.get(op.grantee);
             await time.setNextBlockTimestamp(now);
-            const send = f.consent.connect(f[GRANTORS[op.by]]).revoke(TWIN_ID, grantee);
-            if (current === undefined || current.revoked) {
-              await expect(send).to.be.revertedWithCustomError(f.consent, "NoActiveGrant");
-            } else {
-              await expect(send).to.emit(f.consent, "ConsentRevoked");
-              current.revoked = true;
-            }
+            // A revoke always succeeds for a controller and moves the epoch on; only a live grant gets revokedAt.
+            await expect(f.consent.connect(f[GRANTORS[op.by]]).revoke(TWIN_ID, grantee)).to.emit(
+              f.consent,
+              "ConsentRevoked",
+            );
+            epochs[op.grantee]++;
+            if (current !== undefined) current.revoked = true;
             continue;
           }
           const g = op.grant;
@@ -202,12 +207,14 @@ describe("ConsentPolicy properties", () => {
           } else {
             await expect(send).to.emit(f.consent, "ConsentGranted");
             model.set(g.grantee, { ...g, validFrom, validUntil, revoked: false });
+            epochs[g.grantee]++;
           }
         }
-        // Finally, every grantee on a fixed set of queries, a second later.
+        // Finally, every grantee's epoch, and every grantee on a fixed set of queries, a second later.
         const end = (await time.latest()) + 1;
         await time.increaseTo(end);
         for (let grantee = 0; grantee < GRANTEES.length; grantee++) {
+          expect(await f.consent.grantEpochOf(TWIN_ID, f[GRANTEES[grantee]].address)).to.equal(BigInt(epochs[grantee]));
           const g = model.get(grantee);
           for (const [action, category, purpose] of [
             [Action.READ, DataCategory.LABS, Purpose.TREATMENT],
@@ -266,6 +273,70 @@ describe("ConsentPolicy properties", () => {
         },
       ),
       { numRuns: NUM_RUNS },
+    );
+  });
+
+  it("uses each unordered nonce once, in any order, cancelled or not, and names the current epoch", async () => {
+    // Nonces from a small pool spread over several bitmap words (and the last one), so that draws repeat.
+    const pool = [0n, 1n, 2n, 255n, 256n, 257n, 1000n, 2n ** 255n, 2n ** 256n - 1n];
+    const stepArb = fc.record({
+      cancel: fc.boolean(),
+      nonce: fc.constantFrom(...pool),
+      grantee: fc.integer({ min: 0, max: GRANTEES.length - 1 }),
+      // Sometimes the signature names a stale epoch (one behind), which must be refused.
+      stale: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 10 }), async (steps) => {
+        const f = await loadFixture(propertyFixture);
+        const { chainId } = await ethers.provider.getNetwork();
+        const ref = { chainId, address: await f.consent.getAddress() };
+        const used = new Set<bigint>();
+        const epochs = GRANTEES.map(() => 0);
+        const deadline = (await time.latest()) + 3600;
+        for (const step of steps) {
+          if (step.cancel) {
+            const send = f.consent.connect(f.patient).cancelNonce(step.nonce);
+            if (used.has(step.nonce)) {
+              await expect(send).to.be.revertedWithCustomError(f.consent, "NonceAlreadyUsed");
+            } else {
+              await expect(send).to.emit(f.consent, "NonceCancelled").withArgs(f.patient.address, step.nonce);
+              used.add(step.nonce);
+            }
+            continue;
+          }
+          const now = await time.latest();
+          const terms = {
+            twinId: TWIN_ID,
+            grantee: f[GRANTEES[step.grantee]].address,
+            categories: DataCategory.LABS,
+            actions: Action.READ,
+            purposes: Purpose.RESEARCH,
+            validFrom: now,
+            validUntil: now + 3600,
+          };
+          const epoch = step.stale && epochs[step.grantee] > 0 ? epochs[step.grantee] - 1 : epochs[step.grantee];
+          const g = await signGrant(f.patient, ref, terms, step.nonce, deadline, epoch);
+          const send = f.consent.grantBySig(g.terms, g.signer, g.epoch, g.nonce, g.deadline, g.signature);
+          if (used.has(step.nonce)) {
+            await expect(send).to.be.revertedWithCustomError(f.consent, "NonceAlreadyUsed");
+          } else if (epoch !== epochs[step.grantee]) {
+            await expect(send).to.be.revertedWithCustomError(f.consent, "StaleGrantSignature");
+          } else {
+            await expect(send).to.emit(f.consent, "ConsentGranted");
+            used.add(step.nonce);
+            epochs[step.grantee]++;
+          }
+        }
+        for (const nonce of pool) {
+          expect(await f.consent.nonceUsed(f.patient.address, nonce), `nonce ${nonce}`).to.equal(used.has(nonce));
+          expect(await f.consent.nonceUsed(f.guardian.address, nonce)).to.equal(false);
+        }
+        for (let grantee = 0; grantee < GRANTEES.length; grantee++) {
+          expect(await f.consent.grantEpochOf(TWIN_ID, f[GRANTEES[grantee]].address)).to.equal(BigInt(epochs[grantee]));
+        }
+      }),
+      { numRuns: 25 },
     );
   });
 });

@@ -2,7 +2,11 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import type { Signer, TypedDataDomain } from "ethers";
 import { ethers } from "hardhat";
-import { ConsentPolicy__factory, MockERC1271Wallet__factory } from "../../typechain-types";
+import {
+  ConsentPolicy__factory,
+  MockERC1271Wallet__factory,
+  MockRegistryAnswers__factory,
+} from "../../typechain-types";
 import {
   AccessDecision as Decision,
   ALL_ACTIONS,
@@ -12,8 +16,14 @@ import {
   DataCategory,
   Purpose,
 } from "../../src/vocabulary";
-import { GRANT_TYPES } from "../../src/chain/typed-data";
+import {
+  GRANT_SIGNATURE_LIFETIME,
+  GRANT_TYPES,
+  randomGrantNonce,
+  signGrant as signGrantWithLibrary,
+} from "../../src/chain/typed-data";
 import { METADATA, TWIN_ID, twinFixture } from "../fixtures";
+import { twinIdOf } from "../../src/chain/twin-id";
 
 /*
  * ConsentPolicy: every external function's success, reverts (custom error and arguments), events and state after;
@@ -33,15 +43,17 @@ enum RequestStatus {
 const DAY = 24 * 60 * 60;
 const UINT40_MAX = 2 ** 40 - 1;
 const UNKNOWN_TWIN = ethers.id("twin:pseudonym:nobody");
-const OTHER_TWIN = ethers.id("twin:pseudonym:bob");
-const WALLET_TWIN = ethers.id("twin:pseudonym:wallet");
+/** The stranger (hardhat account 11) owns the second twin; ids are derived on chain from the owner and a salt. */
+const OTHER_SALT = ethers.id("twin:pseudonym:bob");
+const OTHER_TWIN = twinIdOf("0x71bE63f3384f5fb98995898A86B02Fb2426c5788", OTHER_SALT);
+const WALLET_SALT = ethers.id("twin:pseudonym:wallet");
 const REASON = ethers.id("reason: unconscious patient, ED admission");
 const UNDEFINED_CATEGORY = 1 << 13;
 const UNDEFINED_ACTION = 1 << 4;
 const UNDEFINED_PURPOSE = 1 << 10;
 const GRANT_TYPE =
   "Grant(bytes32 twinId,address grantee,uint32 categories,uint8 actions,uint16 purposes,uint40 validFrom," +
-  "uint40 validUntil,address signer,uint256 nonce,uint256 deadline)";
+  "uint40 validUntil,address signer,uint32 epoch,uint256 nonce,uint256 deadline)";
 
 /** The clinician's grant in `grantedFixture`. */
 const CLINICIAN_CATEGORIES = DataCategory.LABS | DataCategory.VITALS;
@@ -54,6 +66,7 @@ const EMERGENCY_MAX = 4 * 60 * 60;
 const REQUEST_CATEGORIES = DataCategory.LABS | DataCategory.WEARABLE_STREAMS;
 const REQUEST_PURPOSES = Purpose.RESEARCH;
 const REQUEST_DURATION = 90 * DAY;
+const REQUEST_LIFETIME = 30 * DAY;
 
 // ------------------------------------------------------------------------------------------------------------
 // Fixtures, on top of the shared ones
@@ -63,7 +76,7 @@ const REQUEST_DURATION = 90 * DAY;
 async function consentFixture() {
   const f = await twinFixture();
   await f.registry.connect(f.patient).appointDelegate(TWIN_ID, f.guardian.address);
-  await f.registry.connect(f.stranger).createTwin(OTHER_TWIN, METADATA, f.hospital.address);
+  await f.registry.connect(f.stranger).createTwin(OTHER_SALT, METADATA, f.hospital.address);
   return { ...f, t0: await time.latest() };
 }
 
@@ -117,12 +130,19 @@ async function stateOf(f: Fixture): Promise<string> {
   const parts: unknown[] = [];
   for (const twin of [TWIN_ID, OTHER_TWIN]) {
     for (const p of people) {
-      parts.push(await consent.grantOf(twin, p.address), await consent.emergencyAccessUntil(twin, p.address));
+      parts.push(
+        await consent.grantOf(twin, p.address),
+        await consent.grantEpochOf(twin, p.address),
+        await consent.emergencyAccessOf(twin, p.address),
+        await consent.isBlocked(twin, p.address),
+      );
     }
     parts.push(await consent.emergencyPolicyOf(twin));
   }
   for (const id of [0n, 1n, 2n, 3n]) parts.push(await consent.requestOf(id));
-  for (const p of people) parts.push(await consent.nonces(p.address));
+  for (const p of people) {
+    for (const nonce of [0n, 1n, 2n, 5n]) parts.push(await consent.nonceUsed(p.address, nonce));
+  }
   return JSON.stringify(parts, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
 }
 
@@ -177,7 +197,7 @@ async function domainOf(f: Fixture, overrides: Partial<TypedDataDomain> = {}): P
   };
 }
 
-/** `key` signs the grant for `signer` (itself, unless a wallet it keys), with the given nonce and deadline. */
+/** `key` signs the grant for `signer` (itself, unless a wallet it keys), with the given nonce, deadline and epoch. */
 async function signGrant(
   key: Signer,
   domain: TypedDataDomain,
@@ -185,8 +205,9 @@ async function signGrant(
   signer: string,
   nonce: bigint,
   deadline: number,
+  epoch = 0,
 ): Promise<string> {
-  return key.signTypedData(domain, GRANT_TYPES, { ...terms, signer, nonce, deadline });
+  return key.signTypedData(domain, GRANT_TYPES, { ...terms, signer, epoch, nonce, deadline });
 }
 
 function termsFor(f: Fixture, grantee: string, validFrom = f.t0, validUntil = f.t0 + 7 * DAY): Terms {
@@ -231,6 +252,8 @@ describe("ConsentPolicy", () => {
       expect(ethers.TypedDataEncoder.from(GRANT_TYPES).encodeType("Grant")).to.equal(GRANT_TYPE);
       expect(await consent.MAX_EMERGENCY_DURATION()).to.equal(24 * 60 * 60);
       expect(await consent.MAX_REQUEST_DURATION()).to.equal(365 * DAY);
+      expect(await consent.EMERGENCY_COOLDOWN()).to.equal(24 * 60 * 60);
+      expect(await consent.REQUEST_LIFETIME()).to.equal(30 * DAY);
       const domain = await domainOf(f);
       expect(await consent.DOMAIN_SEPARATOR()).to.equal(ethers.TypedDataEncoder.hashDomain(domain));
       const d = await consent.eip712Domain();
@@ -248,8 +271,11 @@ describe("ConsentPolicy", () => {
       expect(await consent.grantOf(TWIN_ID, clinician.address)).to.deep.equal([0n, 0n, 0n, 0n, 0n, 0n]);
       expect(await consent.emergencyPolicyOf(TWIN_ID)).to.deep.equal([false, 0n, 0n]);
       expect(await consent.emergencyAccessUntil(TWIN_ID, responder.address)).to.equal(0n);
-      expect(await consent.requestOf(1)).to.deep.equal([ethers.ZeroHash, ethers.ZeroAddress, 0n, 0n, 0n, 0n]);
-      expect(await consent.nonces(f.patient.address)).to.equal(0n);
+      expect(await consent.emergencyAccessOf(TWIN_ID, responder.address)).to.deep.equal([0n, 0n, 0n]);
+      expect(await consent.isBlocked(TWIN_ID, responder.address)).to.equal(false);
+      expect(await consent.requestOf(1)).to.deep.equal([ethers.ZeroHash, ethers.ZeroAddress, 0n, 0n, 0n, 0n, 0n]);
+      expect(await consent.nonceUsed(f.patient.address, 0)).to.equal(false);
+      expect(await consent.grantEpochOf(TWIN_ID, clinician.address)).to.equal(0n);
     });
   });
 
@@ -408,7 +434,7 @@ describe("ConsentPolicy", () => {
       const t = termsFor(f, f.clinician.address);
       const deadline = f.t0 + 3600;
       const sig = await signGrant(f.patient, await domainOf(f), t, f.patient.address, 0n, deadline);
-      await expect(f.consent.connect(f.stranger).grantBySig(t, f.patient.address, 0, deadline, sig))
+      await expect(f.consent.connect(f.stranger).grantBySig(t, f.patient.address, 0, 0, deadline, sig))
         .to.emit(f.consent, "ConsentGranted")
         .withArgs(
           TWIN_ID,
@@ -420,21 +446,23 @@ describe("ConsentPolicy", () => {
           t.validFrom,
           t.validUntil,
         );
-      expect(await f.consent.nonces(f.patient.address)).to.equal(1n);
+      expect(await f.consent.nonceUsed(f.patient.address, 0)).to.equal(true);
+      expect(await f.consent.nonceUsed(f.patient.address, 1)).to.equal(false);
+      expect(await f.consent.grantEpochOf(TWIN_ID, t.grantee)).to.equal(1n);
       expect((await f.consent.grantOf(TWIN_ID, t.grantee)).validUntil).to.equal(BigInt(t.validUntil));
       // The same signature again: the nonce is spent.
       await expectRevert(
         f,
-        () => f.consent.connect(f.stranger).grantBySig(t, f.patient.address, 0, deadline, sig),
-        "InvalidAccountNonce",
+        () => f.consent.connect(f.stranger).grantBySig(t, f.patient.address, 0, 0, deadline, sig),
+        "NonceAlreadyUsed",
         f.patient.address,
-        1n,
+        0n,
       );
-      // The next nonce works.
+      // Another nonce works.
       const t2 = termsFor(f, f.researcher.address);
       const sig2 = await signGrant(f.patient, await domainOf(f), t2, f.patient.address, 1n, deadline);
-      await f.consent.connect(f.researcher).grantBySig(t2, f.patient.address, 1, deadline, sig2);
-      expect(await f.consent.nonces(f.patient.address)).to.equal(2n);
+      await f.consent.connect(f.researcher).grantBySig(t2, f.patient.address, 0, 1, deadline, sig2);
+      expect(await f.consent.nonceUsed(f.patient.address, 1)).to.equal(true);
     });
 
     it("accepts a delegate's signature", async () => {
@@ -442,7 +470,7 @@ describe("ConsentPolicy", () => {
       const t = termsFor(f, f.clinician.address);
       const deadline = f.t0 + 3600;
       const sig = await signGrant(f.guardian, await domainOf(f), t, f.guardian.address, 0n, deadline);
-      await expect(f.consent.connect(f.clinician).grantBySig(t, f.guardian.address, 0, deadline, sig))
+      await expect(f.consent.connect(f.clinician).grantBySig(t, f.guardian.address, 0, 0, deadline, sig))
         .to.emit(f.consent, "ConsentGranted")
         .withArgs(
           TWIN_ID,
@@ -454,20 +482,38 @@ describe("ConsentPolicy", () => {
           t.validFrom,
           t.validUntil,
         );
-      expect(await f.consent.nonces(f.guardian.address)).to.equal(1n);
+      expect(await f.consent.nonceUsed(f.guardian.address, 0)).to.equal(true);
     });
 
-    it("refuses a nonce that is not the signer's current one", async () => {
+    it("takes nonces in any order, up to 2**256 - 1, each once", async () => {
       const f = await loadFixture(consentFixture);
-      const t = termsFor(f, f.clinician.address);
       const deadline = f.t0 + 3600;
-      const sig = await signGrant(f.patient, await domainOf(f), t, f.patient.address, 5n, deadline);
+      const domain = await domainOf(f);
+      const grantees = [f.clinician, f.researcher, f.responder, f.hospital];
+      const nonces = [5n, 2n ** 256n - 1n, 256n, 0n];
+      for (const [i, nonce] of nonces.entries()) {
+        const t = termsFor(f, grantees[i].address);
+        const sig = await signGrant(f.patient, domain, t, f.patient.address, nonce, deadline);
+        await expect(f.consent.grantBySig(t, f.patient.address, 0, nonce, deadline, sig)).to.emit(
+          f.consent,
+          "ConsentGranted",
+        );
+        expect(await f.consent.nonceUsed(f.patient.address, nonce)).to.equal(true);
+      }
+      // Neighbours of the used ones, in the same words and the next, are still free.
+      for (const nonce of [4n, 6n, 2n ** 256n - 2n, 255n, 257n, 1n]) {
+        expect(await f.consent.nonceUsed(f.patient.address, nonce)).to.equal(false);
+      }
+      // Another signer's nonce 5 is theirs.
+      expect(await f.consent.nonceUsed(f.guardian.address, 5n)).to.equal(false);
+      const t = termsFor(f, f.stranger.address);
+      const sig = await signGrant(f.patient, domain, t, f.patient.address, 2n ** 256n - 1n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 5, deadline, sig),
-        "InvalidAccountNonce",
+        () => f.consent.grantBySig(t, f.patient.address, 0, 2n ** 256n - 1n, deadline, sig),
+        "NonceAlreadyUsed",
         f.patient.address,
-        0n,
+        2n ** 256n - 1n,
       );
     });
 
@@ -478,14 +524,17 @@ describe("ConsentPolicy", () => {
       let deadline = (await time.latest()) + 100;
       let sig = await signGrant(f.patient, domain, t, f.patient.address, 0n, deadline);
       await time.setNextBlockTimestamp(deadline);
-      await expect(f.consent.grantBySig(t, f.patient.address, 0, deadline, sig)).to.emit(f.consent, "ConsentGranted");
+      await expect(f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, sig)).to.emit(
+        f.consent,
+        "ConsentGranted",
+      );
 
       deadline = (await time.latest()) + 100;
-      sig = await signGrant(f.patient, domain, t, f.patient.address, 1n, deadline);
+      sig = await signGrant(f.patient, domain, t, f.patient.address, 1n, deadline, 1);
       await time.setNextBlockTimestamp(deadline + 1);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 1, deadline, sig),
+        () => f.consent.grantBySig(t, f.patient.address, 1, 1, deadline, sig),
         "SignatureExpired",
         deadline,
         deadline + 1,
@@ -501,7 +550,7 @@ describe("ConsentPolicy", () => {
       const forged = await signGrant(f.stranger, domain, t, f.patient.address, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 0, deadline, forged),
+        () => f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, forged),
         "InvalidSignature",
         f.patient.address,
       );
@@ -509,7 +558,7 @@ describe("ConsentPolicy", () => {
       const misnamed = await signGrant(f.patient, domain, t, f.guardian.address, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.guardian.address, 0, deadline, misnamed),
+        () => f.consent.grantBySig(t, f.guardian.address, 0, 0, deadline, misnamed),
         "InvalidSignature",
         f.guardian.address,
       );
@@ -517,20 +566,20 @@ describe("ConsentPolicy", () => {
       const garbage = ethers.hexlify(ethers.randomBytes(65));
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 0, deadline, garbage),
+        () => f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, garbage),
         "InvalidSignature",
         f.patient.address,
       );
       const valid = await signGrant(f.patient, domain, t, f.patient.address, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 0, deadline, ethers.dataSlice(valid, 0, 64)),
+        () => f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, ethers.dataSlice(valid, 0, 64)),
         "InvalidSignature",
         f.patient.address,
       );
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, ethers.ZeroAddress, 0, deadline, garbage),
+        () => f.consent.grantBySig(t, ethers.ZeroAddress, 0, 0, deadline, garbage),
         "InvalidSignature",
         ethers.ZeroAddress,
       );
@@ -553,14 +602,27 @@ describe("ConsentPolicy", () => {
       for (const other of tampered) {
         await expectRevert(
           f,
-          () => f.consent.grantBySig(other, f.patient.address, 0, deadline, sig),
+          () => f.consent.grantBySig(other, f.patient.address, 0, 0, deadline, sig),
           "InvalidSignature",
           f.patient.address,
         );
       }
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 0, deadline + 1, sig),
+        () => f.consent.grantBySig(t, f.patient.address, 0, 0, deadline + 1, sig),
+        "InvalidSignature",
+        f.patient.address,
+      );
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(t, f.patient.address, 0, 1, deadline, sig),
+        "InvalidSignature",
+        f.patient.address,
+      );
+      // Another epoch: the signature does not verify (it names epoch 0).
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(t, f.patient.address, 1, 0, deadline, sig),
         "InvalidSignature",
         f.patient.address,
       );
@@ -581,7 +643,7 @@ describe("ConsentPolicy", () => {
         const sig = await signGrant(f.patient, other, t, f.patient.address, 0n, deadline);
         await expectRevert(
           f,
-          () => f.consent.grantBySig(t, f.patient.address, 0, deadline, sig),
+          () => f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, sig),
           "InvalidSignature",
           f.patient.address,
         );
@@ -595,7 +657,7 @@ describe("ConsentPolicy", () => {
       const sig = await signGrant(f.stranger, await domainOf(f), t, f.stranger.address, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.stranger.address, 0, deadline, sig),
+        () => f.consent.grantBySig(t, f.stranger.address, 0, 0, deadline, sig),
         "NotTwinController",
         TWIN_ID,
         f.stranger.address,
@@ -610,26 +672,33 @@ describe("ConsentPolicy", () => {
       const badSig = await signGrant(f.patient, domain, bad, f.patient.address, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(bad, f.patient.address, 0, deadline, badSig),
+        () => f.consent.grantBySig(bad, f.patient.address, 0, 0, deadline, badSig),
         "InvalidWindow",
         bad.validFrom,
         bad.validUntil,
       );
       const zero = termsFor(f, ethers.ZeroAddress);
       const zeroSig = await signGrant(f.patient, domain, zero, f.patient.address, 0n, deadline);
-      await expectRevert(f, () => f.consent.grantBySig(zero, f.patient.address, 0, deadline, zeroSig), "ZeroGrantee");
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(zero, f.patient.address, 0, 0, deadline, zeroSig),
+        "ZeroGrantee",
+      );
 
       const t = termsFor(f, f.clinician.address);
       const sig = await signGrant(f.patient, domain, t, f.patient.address, 0n, deadline);
       await f.registry.connect(f.patient).suspendTwin(TWIN_ID);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, f.patient.address, 0, deadline, sig),
+        () => f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, sig),
         "TwinNotActive",
         TWIN_ID,
       );
       await f.registry.connect(f.patient).resumeTwin(TWIN_ID);
-      await expect(f.consent.grantBySig(t, f.patient.address, 0, deadline, sig)).to.emit(f.consent, "ConsentGranted");
+      await expect(f.consent.grantBySig(t, f.patient.address, 0, 0, deadline, sig)).to.emit(
+        f.consent,
+        "ConsentGranted",
+      );
     });
 
     it("accepts an ERC-1271 wallet as the signer (the patient's smart account)", async () => {
@@ -638,47 +707,171 @@ describe("ConsentPolicy", () => {
       const wallet = await new MockERC1271Wallet__factory(f.admin).deploy(key.address);
       const walletAddress = await wallet.getAddress();
       const createTwin = f.registry.interface.encodeFunctionData("createTwin", [
-        WALLET_TWIN,
+        WALLET_SALT,
         METADATA,
         f.hospital.address,
       ]);
       await wallet.connect(key).execute(await f.registry.getAddress(), createTwin);
-      expect(await f.registry.ownerOf(WALLET_TWIN)).to.equal(walletAddress);
+      const walletTwin = twinIdOf(walletAddress, WALLET_SALT);
+      expect(await f.registry.ownerOf(walletTwin)).to.equal(walletAddress);
 
-      const t = { ...termsFor(f, f.clinician.address), twinId: WALLET_TWIN };
+      const t = { ...termsFor(f, f.clinician.address), twinId: walletTwin };
       const deadline = f.t0 + 3600;
       const domain = await domainOf(f);
       // The key alone is not the signer: its signature under its own name does not control the twin.
       const asKey = await signGrant(key, domain, t, key.address, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, key.address, 0, deadline, asKey),
+        () => f.consent.grantBySig(t, key.address, 0, 0, deadline, asKey),
         "NotTwinController",
-        WALLET_TWIN,
+        walletTwin,
         key.address,
       );
       // Someone else's signature for the wallet.
       const forged = await signGrant(f.stranger, domain, t, walletAddress, 0n, deadline);
       await expectRevert(
         f,
-        () => f.consent.grantBySig(t, walletAddress, 0, deadline, forged),
+        () => f.consent.grantBySig(t, walletAddress, 0, 0, deadline, forged),
         "InvalidSignature",
         walletAddress,
       );
       const sig = await signGrant(key, domain, t, walletAddress, 0n, deadline);
-      await expect(f.consent.connect(f.stranger).grantBySig(t, walletAddress, 0, deadline, sig))
+      await expect(f.consent.connect(f.stranger).grantBySig(t, walletAddress, 0, 0, deadline, sig))
         .to.emit(f.consent, "ConsentGranted")
-        .withArgs(
-          WALLET_TWIN,
-          t.grantee,
-          walletAddress,
-          t.categories,
-          t.actions,
-          t.purposes,
-          t.validFrom,
-          t.validUntil,
-        );
-      expect(await f.consent.nonces(walletAddress)).to.equal(1n);
+        .withArgs(walletTwin, t.grantee, walletAddress, t.categories, t.actions, t.purposes, t.validFrom, t.validUntil);
+      expect(await f.consent.nonceUsed(walletAddress, 0)).to.equal(true);
+    });
+    it("regression: an unrelayed signature blocks no later one (nonces are independent)", async () => {
+      const f = await loadFixture(consentFixture);
+      const deadline = f.t0 + 3600;
+      const domain = await domainOf(f);
+      // Nonce 0 for the clinician is signed and never relayed; nonce 1 for the researcher on another twin works.
+      const t0 = termsFor(f, f.clinician.address);
+      const sig0 = await signGrant(f.patient, domain, t0, f.patient.address, 0n, deadline);
+      const t1 = termsFor(f, f.researcher.address);
+      const sig1 = await signGrant(f.patient, domain, t1, f.patient.address, 1n, deadline);
+      await expect(f.consent.grantBySig(t1, f.patient.address, 0, 1, deadline, sig1)).to.emit(
+        f.consent,
+        "ConsentGranted",
+      );
+      // And the first still works later, once.
+      await expect(f.consent.grantBySig(t0, f.patient.address, 0, 0, deadline, sig0)).to.emit(
+        f.consent,
+        "ConsentGranted",
+      );
+    });
+
+    it("regression: a signer cancels a nonce, and its signature can no longer be relayed", async () => {
+      const f = await loadFixture(consentFixture);
+      const t = termsFor(f, f.clinician.address);
+      const deadline = f.t0 + 3600;
+      const sig = await signGrant(f.patient, await domainOf(f), t, f.patient.address, 7n, deadline);
+      await expect(f.consent.connect(f.patient).cancelNonce(7))
+        .to.emit(f.consent, "NonceCancelled")
+        .withArgs(f.patient.address, 7);
+      expect(await f.consent.nonceUsed(f.patient.address, 7)).to.equal(true);
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(t, f.patient.address, 0, 7, deadline, sig),
+        "NonceAlreadyUsed",
+        f.patient.address,
+        7,
+      );
+      // Cancelling twice, or cancelling a used nonce, reverts; nonces are per signer.
+      await expectRevert(
+        f,
+        () => f.consent.connect(f.patient).cancelNonce(7),
+        "NonceAlreadyUsed",
+        f.patient.address,
+        7,
+      );
+      await expect(f.consent.connect(f.guardian).cancelNonce(7))
+        .to.emit(f.consent, "NonceCancelled")
+        .withArgs(f.guardian.address, 7);
+    });
+
+    it("regression: a later direct grant or update by a controller voids an older signature", async () => {
+      const f = await loadFixture(consentFixture);
+      const t = termsFor(f, f.clinician.address);
+      const deadline = f.t0 + 3600;
+      const domain = await domainOf(f);
+      const wide = { ...t, categories: ALL_CATEGORIES, purposes: ALL_PURPOSES };
+      const sigWide = await signGrant(f.patient, domain, wide, f.patient.address, 0n, deadline);
+      // The guardian grants narrower terms directly: the older, wider signature is void.
+      await f.consent.connect(f.guardian).grant(...grantTuple(t));
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(wide, f.patient.address, 0, 0, deadline, sigWide),
+        "StaleGrantSignature",
+        TWIN_ID,
+        f.clinician.address,
+        0,
+        1,
+      );
+      // A signature made now (epoch 1) is void after an update.
+      const sig1 = await signGrant(f.patient, domain, wide, f.patient.address, 1n, deadline, 1);
+      await f.consent.connect(f.patient).updateGrant(...grantTuple({ ...t, actions: Action.AGGREGATE }));
+      expect(await f.consent.grantEpochOf(TWIN_ID, f.clinician.address)).to.equal(2n);
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(wide, f.patient.address, 1, 1, deadline, sig1),
+        "StaleGrantSignature",
+        TWIN_ID,
+        f.clinician.address,
+        1,
+        2,
+      );
+      // One made in the current epoch works, and moves the epoch on.
+      const sig2 = await signGrant(f.patient, domain, wide, f.patient.address, 2n, deadline, 2);
+      await expect(f.consent.grantBySig(wide, f.patient.address, 2, 2, deadline, sig2)).to.emit(
+        f.consent,
+        "ConsentGranted",
+      );
+      expect(await f.consent.grantEpochOf(TWIN_ID, f.clinician.address)).to.equal(3n);
+      // A future epoch is refused too.
+      const sig9 = await signGrant(f.patient, domain, wide, f.patient.address, 3n, deadline, 9);
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(wide, f.patient.address, 9, 3, deadline, sig9),
+        "StaleGrantSignature",
+        TWIN_ID,
+        f.clinician.address,
+        9,
+        3,
+      );
+    });
+
+    it("signs with the library's signGrant: the epoch, and a 15-minute deadline by default", async () => {
+      const f = await loadFixture(consentFixture);
+      const { chainId } = await ethers.provider.getNetwork();
+      const ref = { chainId, address: await f.consent.getAddress() };
+      const t = termsFor(f, f.clinician.address);
+      await f.consent.connect(f.patient).revoke(TWIN_ID, t.grantee);
+      const epoch = Number(await f.consent.grantEpochOf(TWIN_ID, t.grantee));
+      const signed = await signGrantWithLibrary(f.patient, ref, t, randomGrantNonce(), undefined, epoch);
+      expect(signed.epoch).to.equal(1);
+      expect(signed.deadline).to.equal((await time.latest()) + GRANT_SIGNATURE_LIFETIME);
+      expect(GRANT_SIGNATURE_LIFETIME).to.equal(15 * 60);
+      await expect(
+        f.consent.grantBySig(
+          signed.terms,
+          signed.signer,
+          signed.epoch,
+          signed.nonce,
+          signed.deadline,
+          signed.signature,
+        ),
+      ).to.emit(f.consent, "ConsentGranted");
+      // Past the default deadline, a fresh signature's default would have expired.
+      const late = await signGrantWithLibrary(f.patient, ref, termsFor(f, f.researcher.address), 1n);
+      await time.setNextBlockTimestamp(late.deadline + 1);
+      await expectRevert(
+        f,
+        () => f.consent.grantBySig(late.terms, late.signer, late.epoch, late.nonce, late.deadline, late.signature),
+        "SignatureExpired",
+        late.deadline,
+        late.deadline + 1,
+      );
     });
   });
 
@@ -825,22 +1018,46 @@ describe("ConsentPolicy", () => {
       );
     });
 
-    it("refuses when there is no grant or it is revoked already", async () => {
+    it("with no live grant (none, or revoked already), only bumps the epoch and emits ConsentRevoked", async () => {
       const f = await loadFixture(grantedFixture);
-      await expectRevert(
-        f,
-        () => f.consent.connect(f.patient).revoke(TWIN_ID, f.researcher.address),
-        "NoActiveGrant",
-        TWIN_ID,
-        f.researcher.address,
+      await expect(f.consent.connect(f.patient).revoke(TWIN_ID, f.researcher.address))
+        .to.emit(f.consent, "ConsentRevoked")
+        .withArgs(TWIN_ID, f.researcher.address, f.patient.address);
+      expect(await f.consent.grantOf(TWIN_ID, f.researcher.address)).to.deep.equal([0n, 0n, 0n, 0n, 0n, 0n]);
+      expect(await f.consent.grantEpochOf(TWIN_ID, f.researcher.address)).to.equal(1n);
+      expect(await decision(f, f.researcher.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(
+        Decision.NoConsent,
       );
+      // A revoked grant keeps its revokedAt; the epoch moves on.
+      const at = await nextTimestamp();
+      await f.consent.connect(f.patient).revoke(TWIN_ID, f.clinician.address);
+      expect(await f.consent.grantEpochOf(TWIN_ID, f.clinician.address)).to.equal(2n);
+      await time.increase(50);
+      await expect(f.consent.connect(f.guardian).revoke(TWIN_ID, f.clinician.address))
+        .to.emit(f.consent, "ConsentRevoked")
+        .withArgs(TWIN_ID, f.clinician.address, f.guardian.address);
+      expect((await f.consent.grantOf(TWIN_ID, f.clinician.address)).revokedAt).to.equal(BigInt(at));
+      expect(await f.consent.grantEpochOf(TWIN_ID, f.clinician.address)).to.equal(3n);
+    });
+
+    it("regression: a revoke before the relay voids the signed grant (v1 reverted NoActiveGrant)", async () => {
+      const f = await loadFixture(consentFixture);
+      const t = termsFor(f, f.clinician.address);
+      const deadline = f.t0 + 3600;
+      const sig = await signGrant(f.patient, await domainOf(f), t, f.patient.address, 0n, deadline);
+      // The patient changes their mind before anyone relays the signature.
       await f.consent.connect(f.patient).revoke(TWIN_ID, f.clinician.address);
       await expectRevert(
         f,
-        () => f.consent.connect(f.guardian).revoke(TWIN_ID, f.clinician.address),
-        "NoActiveGrant",
+        () => f.consent.connect(f.clinician).grantBySig(t, f.patient.address, 0, 0, deadline, sig),
+        "StaleGrantSignature",
         TWIN_ID,
         f.clinician.address,
+        0,
+        1,
+      );
+      expect(await decision(f, f.clinician.address, t.actions, DataCategory.VITALS, t.purposes)).to.equal(
+        Decision.NoConsent,
       );
     });
 
@@ -900,6 +1117,7 @@ describe("ConsentPolicy", () => {
           .connect(f.researcher)
           .requestConsent(TWIN_ID, REQUEST_CATEGORIES, REQUEST_PURPOSES, REQUEST_DURATION, REASON);
       expect(await f.consent.connect(f.researcher).requestConsent.staticCall(TWIN_ID, 1, 1, 1, REASON)).to.equal(1n);
+      const at = await nextTimestamp();
       await expect(send())
         .to.emit(f.consent, "ConsentRequested")
         .withArgs(1, TWIN_ID, f.researcher.address, REQUEST_CATEGORIES, REQUEST_PURPOSES, REQUEST_DURATION, REASON);
@@ -910,6 +1128,7 @@ describe("ConsentPolicy", () => {
         BigInt(REQUEST_PURPOSES),
         BigInt(REQUEST_DURATION),
         BigInt(RequestStatus.Pending),
+        BigInt(at + REQUEST_LIFETIME),
       ]);
       // Anyone may ask, without a reason hash, for the longest duration.
       await expect(
@@ -1035,6 +1254,106 @@ describe("ConsentPolicy", () => {
       await f.registry.connect(f.patient).resumeTwin(TWIN_ID);
       await f.consent.connect(f.patient).grantRequest(f.requestId, Action.READ, 0);
       await expectRevert(f, send(Action.READ, 0), "RequestNotPending", f.requestId, RequestStatus.Granted);
+    });
+
+    it("regression: a request expires after REQUEST_LIFETIME; it can still be denied or withdrawn", async () => {
+      const f = await loadFixture(requestFixture);
+      const { expiresAt } = await f.consent.requestOf(f.requestId);
+      // Grantable up to the last second before expiresAt.
+      await time.setNextBlockTimestamp(expiresAt - 1n);
+      await f.consent.connect(f.patient).grantRequest.staticCall(f.requestId, Action.READ, 0);
+      await time.increaseTo(expiresAt);
+      await expectRevert(
+        f,
+        () => f.consent.connect(f.patient).grantRequest(f.requestId, Action.READ, 0),
+        "RequestExpired",
+        f.requestId,
+        expiresAt,
+      );
+      await expect(f.consent.connect(f.researcher).withdrawRequest(f.requestId))
+        .to.emit(f.consent, "ConsentRequestClosed")
+        .withArgs(f.requestId, TWIN_ID, f.researcher.address, RequestStatus.Withdrawn);
+      // An expired request no longer counts as open: the researcher may ask again, and that one may be denied late.
+      await f.consent.connect(f.researcher).requestConsent(TWIN_ID, DataCategory.LABS, Purpose.RESEARCH, DAY, REASON);
+      await time.increase(REQUEST_LIFETIME);
+      await expect(f.consent.connect(f.patient).denyRequest(2))
+        .to.emit(f.consent, "ConsentRequestClosed")
+        .withArgs(2, TWIN_ID, f.patient.address, RequestStatus.Denied);
+    });
+
+    it("regression: at most one open request per (twin, requester)", async () => {
+      const f = await loadFixture(requestFixture);
+      const ask =
+        (who = f.researcher, twinId = TWIN_ID) =>
+        () =>
+          f.consent.connect(who).requestConsent(twinId, DataCategory.LABS, Purpose.RESEARCH, DAY, REASON);
+      await expectRevert(f, ask(), "RequestAlreadyOpen", f.requestId);
+      // Others, and the same requester on another twin, are not held back.
+      await expect(ask(f.stranger)())
+        .to.emit(f.consent, "ConsentRequested")
+        .withArgs(2, TWIN_ID, f.stranger.address, DataCategory.LABS, Purpose.RESEARCH, DAY, REASON);
+      await expect(ask(f.researcher, OTHER_TWIN)()).to.emit(f.consent, "ConsentRequested");
+      // Once the open one is closed (denied, withdrawn or granted), a new one may be made.
+      await f.consent.connect(f.patient).denyRequest(f.requestId);
+      await expect(ask()())
+        .to.emit(f.consent, "ConsentRequested")
+        .withArgs(4, TWIN_ID, f.researcher.address, DataCategory.LABS, Purpose.RESEARCH, DAY, REASON);
+      await expectRevert(f, ask(), "RequestAlreadyOpen", 4);
+      await f.consent.connect(f.researcher).withdrawRequest(4);
+      await expect(ask()()).to.emit(f.consent, "ConsentRequested");
+      await f.consent.connect(f.patient).grantRequest(5, Action.READ, 0);
+      await expect(ask()()).to.emit(f.consent, "ConsentRequested");
+    });
+
+    it("regression: a blocked requester cannot ask; unblocked, they can", async () => {
+      const f = await loadFixture(consentFixture);
+      await f.consent.connect(f.patient).setBlocked(TWIN_ID, f.researcher.address, true);
+      const ask = () =>
+        f.consent.connect(f.researcher).requestConsent(TWIN_ID, DataCategory.LABS, Purpose.RESEARCH, DAY, REASON);
+      await expectRevert(f, ask, "AccountIsBlocked", TWIN_ID, f.researcher.address);
+      await f.consent.connect(f.guardian).setBlocked(TWIN_ID, f.researcher.address, false);
+      await expect(ask()).to.emit(f.consent, "ConsentRequested");
+    });
+
+    it("regression: grantRequest never narrows a live grant (GrantExists); a revoked or expired one is replaced", async () => {
+      const f = await loadFixture(requestFixture);
+      // The patient had granted the researcher more than the request asks for.
+      const now = await time.latest();
+      const wide = {
+        ...termsFor(f, f.researcher.address, now, now + 2 * DAY),
+        categories: ALL_CATEGORIES,
+        actions: ALL_ACTIONS,
+        purposes: ALL_PURPOSES,
+      };
+      await f.consent.connect(f.patient).grant(...grantTuple(wide));
+      await expectRevert(
+        f,
+        () => f.consent.connect(f.patient).grantRequest(f.requestId, Action.READ, 0),
+        "GrantExists",
+        TWIN_ID,
+        f.researcher.address,
+      );
+      // A grant not yet valid counts too.
+      await f.consent.connect(f.patient).grant(...grantTuple({ ...wide, validFrom: now + DAY }));
+      await expectRevert(
+        f,
+        () => f.consent.connect(f.guardian).grantRequest(f.requestId, Action.READ, 0),
+        "GrantExists",
+        TWIN_ID,
+        f.researcher.address,
+      );
+      // Once it has expired, answering the request replaces it (nothing current is narrowed), and bumps the epoch.
+      await time.increaseTo(now + 2 * DAY);
+      const epoch = await f.consent.grantEpochOf(TWIN_ID, f.researcher.address);
+      await expect(f.consent.connect(f.patient).grantRequest(f.requestId, Action.READ, 0)).to.emit(
+        f.consent,
+        "ConsentGranted",
+      );
+      expect(await f.consent.grantEpochOf(TWIN_ID, f.researcher.address)).to.equal(epoch + 1n);
+      // A revoked grant is replaced as well.
+      await f.consent.connect(f.patient).revoke(TWIN_ID, f.researcher.address);
+      await f.consent.connect(f.researcher).requestConsent(TWIN_ID, DataCategory.LABS, Purpose.RESEARCH, DAY, REASON);
+      await expect(f.consent.connect(f.patient).grantRequest(2, Action.READ, 0)).to.emit(f.consent, "ConsentGranted");
     });
 
     it("denyRequest: by the owner or a delegate, whatever the twin's status", async () => {
@@ -1291,6 +1610,159 @@ describe("ConsentPolicy", () => {
         f.responder.address,
       );
     });
+
+    it("regression: re-opening never extends past openedAt + maxDuration (v1 allowed 4x)", async () => {
+      const f = await loadFixture(consentFixture);
+      await f.consent.connect(f.patient).setEmergencyPolicy(TWIN_ID, true, EMERGENCY_MAX, EMERGENCY_CATEGORIES);
+      const opened = await nextTimestamp();
+      await f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, EMERGENCY_MAX, REASON);
+      const cap = opened + EMERGENCY_MAX;
+      // The v1 attack: re-open for the maximum just before each end. Each re-opening is capped at the first end.
+      for (let i = 0; i < 3; i++) {
+        await time.setNextBlockTimestamp(cap - 3 + i);
+        await expect(f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, EMERGENCY_MAX, REASON))
+          .to.emit(f.consent, "EmergencyAccessOpened")
+          .withArgs(TWIN_ID, f.responder.address, cap, EMERGENCY_CATEGORIES, REASON);
+      }
+      expect(await f.consent.emergencyAccessOf(TWIN_ID, f.responder.address)).to.deep.equal([
+        BigInt(opened),
+        BigInt(cap),
+        0n,
+      ]);
+      await time.increaseTo(cap);
+      expect(await decision(f, f.responder.address, Action.READ, DataCategory.ALLERGIES, Purpose.EMERGENCY)).to.equal(
+        Decision.Expired,
+      );
+      // After the end, a new opening starts afresh (its own event, its own first opening).
+      const fresh = await nextTimestamp();
+      await f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON);
+      expect(await f.consent.emergencyAccessOf(TWIN_ID, f.responder.address)).to.deep.equal([
+        BigInt(fresh),
+        BigInt(fresh + 60),
+        0n,
+      ]);
+    });
+
+    it("a re-opening with nothing left under a lowered maximum reverts", async () => {
+      const f = await loadFixture(emergencyFixture);
+      const { openedAt } = await f.consent.emergencyAccessOf(TWIN_ID, f.responder.address);
+      // The patient lowers the maximum to 10 minutes, 30 minutes into a one-hour access.
+      await f.consent.connect(f.patient).setEmergencyPolicy(TWIN_ID, true, 600, EMERGENCY_CATEGORIES);
+      await time.setNextBlockTimestamp(Number(openedAt) + 1800);
+      await expectRevert(
+        f,
+        () => f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 600, REASON),
+        "EmergencyDurationTooLong",
+        600,
+        0,
+      );
+    });
+
+    it("regression: after a controller closes it, the responder cannot re-open for EMERGENCY_COOLDOWN", async () => {
+      for (const closer of ["patient", "guardian"] as const) {
+        const f = await loadFixture(emergencyFixture);
+        const closedAt = await nextTimestamp();
+        await f.consent.connect(f[closer]).closeEmergencyAccess(TWIN_ID, f.responder.address);
+        const cooldown = closedAt + 24 * 60 * 60;
+        expect(await f.consent.emergencyAccessOf(TWIN_ID, f.responder.address)).to.deep.equal([
+          0n,
+          0n,
+          BigInt(cooldown),
+        ]);
+        // v1: re-opened in the next block.
+        await expectRevert(
+          f,
+          () => f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON),
+          "EmergencyCooldown",
+          TWIN_ID,
+          f.responder.address,
+          cooldown,
+        );
+        await time.setNextBlockTimestamp(cooldown - 1);
+        await expectRevert(
+          f,
+          () => f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON),
+          "EmergencyCooldown",
+          TWIN_ID,
+          f.responder.address,
+          cooldown,
+        );
+        await time.setNextBlockTimestamp(cooldown);
+        await expect(f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON)).to.emit(
+          f.consent,
+          "EmergencyAccessOpened",
+        );
+      }
+    });
+
+    it("a responder closing their own access starts no cooldown", async () => {
+      const f = await loadFixture(emergencyFixture);
+      await f.consent.connect(f.responder).closeEmergencyAccess(TWIN_ID, f.responder.address);
+      expect(await f.consent.emergencyAccessOf(TWIN_ID, f.responder.address)).to.deep.equal([0n, 0n, 0n]);
+      await expect(f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON)).to.emit(
+        f.consent,
+        "EmergencyAccessOpened",
+      );
+    });
+
+    it("regression: a blocked responder cannot open; blocking closes an open access at once", async () => {
+      const f = await loadFixture(emergencyFixture);
+      const read = () => decision(f, f.responder.address, Action.READ, DataCategory.ALLERGIES, Purpose.EMERGENCY);
+      expect(await read()).to.equal(Decision.Allowed);
+      await expect(f.consent.connect(f.patient).setBlocked(TWIN_ID, f.responder.address, true))
+        .to.emit(f.consent, "AccountBlocked")
+        .withArgs(TWIN_ID, f.responder.address, true)
+        .and.to.emit(f.consent, "EmergencyAccessClosed")
+        .withArgs(TWIN_ID, f.responder.address, f.patient.address);
+      expect(await f.consent.isBlocked(TWIN_ID, f.responder.address)).to.equal(true);
+      expect(await f.consent.emergencyAccessOf(TWIN_ID, f.responder.address)).to.deep.equal([0n, 0n, 0n]);
+      expect(await read()).to.equal(Decision.Blocked);
+      await expectRevert(
+        f,
+        () => f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON),
+        "AccountIsBlocked",
+        TWIN_ID,
+        f.responder.address,
+      );
+      // Blocking again (nothing open) only emits AccountBlocked; another twin is not affected.
+      await expect(f.consent.connect(f.guardian).setBlocked(TWIN_ID, f.responder.address, true))
+        .to.emit(f.consent, "AccountBlocked")
+        .and.not.to.emit(f.consent, "EmergencyAccessClosed");
+      expect(await f.consent.isBlocked(OTHER_TWIN, f.responder.address)).to.equal(false);
+      // Unblocked, they may open again (no cooldown from a block).
+      await expect(f.consent.connect(f.patient).setBlocked(TWIN_ID, f.responder.address, false))
+        .to.emit(f.consent, "AccountBlocked")
+        .withArgs(TWIN_ID, f.responder.address, false)
+        .and.not.to.emit(f.consent, "EmergencyAccessClosed");
+      await f.consent.connect(f.responder).openEmergencyAccess(TWIN_ID, 60, REASON);
+      expect(await read()).to.equal(Decision.Allowed);
+      // Unblocking never closes an open access.
+      await f.consent.connect(f.patient).setBlocked(TWIN_ID, f.responder.address, false);
+      expect(await read()).to.equal(Decision.Allowed);
+    });
+
+    it("setBlocked: by the owner or a delegate, whatever the twin's status; refuses others", async () => {
+      const f = await loadFixture(emergencyFixture);
+      for (const who of [f.responder, f.stranger, f.clinician, f.hospital]) {
+        await expectRevert(
+          f,
+          () => f.consent.connect(who).setBlocked(TWIN_ID, f.responder.address, true),
+          "NotTwinController",
+          TWIN_ID,
+          who.address,
+        );
+      }
+      await f.registry.connect(f.patient).suspendTwin(TWIN_ID);
+      await expect(f.consent.connect(f.guardian).setBlocked(TWIN_ID, f.responder.address, true)).to.emit(
+        f.consent,
+        "EmergencyAccessClosed",
+      );
+      await f.registry.connect(f.patient).eraseTwin(TWIN_ID);
+      await expect(f.consent.connect(f.patient).setBlocked(TWIN_ID, f.stranger.address, true)).to.emit(
+        f.consent,
+        "AccountBlocked",
+      );
+    });
   });
 
   // ----------------------------------------------------------------------------------------------------------
@@ -1465,6 +1937,32 @@ describe("ConsentPolicy", () => {
       ).to.equal(Decision.Allowed);
     });
 
+    it("answers Blocked for a blocked account without a grant; a direct grant still applies", async () => {
+      const f = await loadFixture(grantedFixture);
+      await f.consent.connect(f.patient).setBlocked(TWIN_ID, f.clinician.address, true);
+      await f.consent.connect(f.patient).setBlocked(TWIN_ID, f.stranger.address, true);
+      expect(await decision(f, f.stranger.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(
+        Decision.Blocked,
+      );
+      // The clinician's grant is the patient's explicit act: it answers as before the block.
+      expect(await decision(f, f.clinician.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(
+        Decision.NotYetValid,
+      );
+      await time.increaseTo(f.validFrom);
+      expect(await decision(f, f.clinician.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(
+        Decision.Allowed,
+      );
+      // The controller rule comes first, and suspension before the block.
+      await f.consent.connect(f.patient).setBlocked(TWIN_ID, f.guardian.address, true);
+      expect(await decision(f, f.guardian.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(
+        Decision.Allowed,
+      );
+      await f.registry.connect(f.patient).suspendTwin(TWIN_ID);
+      expect(await decision(f, f.stranger.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(
+        Decision.TwinSuspended,
+      );
+    });
+
     describe("the emergency path", () => {
       it("allows READ for EMERGENCY on the policy's categories while open, and nothing else", async () => {
         const f = await loadFixture(emergencyFixture);
@@ -1542,6 +2040,100 @@ describe("ConsentPolicy", () => {
         expect(await ask(Action.READ, DataCategory.LABS, Purpose.TREATMENT)).to.equal(Decision.Revoked);
         expect(await ask(Action.READ, DataCategory.ALLERGIES, Purpose.EMERGENCY)).to.equal(Decision.Allowed);
       });
+    });
+  });
+
+  // ----------------------------------------------------------------------------------------------------------
+  describe("the registry's answers", () => {
+    /** A ConsentPolicy reading a registry whose answers the test sets byte for byte. */
+    async function mockRegistryFixture() {
+      const [admin, patient, clinician] = await ethers.getSigners();
+      const mock = await new MockRegistryAnswers__factory(admin).deploy();
+      const consent = await new ConsentPolicy__factory(admin).deploy(await mock.getAddress());
+      const iface = new ethers.Interface([
+        "function statusOf(bytes32) view returns (uint8)",
+        "function ownerOf(bytes32) view returns (address)",
+        "function isDelegate(bytes32,address) view returns (bool)",
+        "function accessContext(bytes32,address) view returns (uint8,bool)",
+        "function isEmergencyResponder(address) view returns (bool)",
+      ]);
+      const selector = (name: string) => iface.getFunction(name)!.selector;
+      const words = (...values: bigint[]) => ethers.concat(values.map((v) => ethers.toBeHex(v, 32)));
+      const answer = (name: string, data: string) => mock.setAnswer(selector(name), data);
+      return { admin, patient, clinician, mock, consent, selector, words, answer };
+    }
+
+    it("regression: a one-word answer to accessContext fails closed (v1 read the second word from scratch)", async () => {
+      const { patient, clinician, consent, selector, words, answer } = await loadFixture(mockRegistryFixture);
+      const now = await time.latest();
+      const args = [
+        TWIN_ID,
+        clinician.address,
+        DataCategory.LABS,
+        Action.READ,
+        Purpose.TREATMENT,
+        now,
+        now + DAY,
+      ] as const;
+      await answer("accessContext", words(1n));
+      await expect(consent.connect(patient).grant(...args))
+        .to.be.revertedWithCustomError(consent, "InvalidRegistryAnswer")
+        .withArgs(selector("accessContext"), 32, 64);
+      // Longer than two words fails too; exactly two words is read.
+      await answer("accessContext", words(1n, 1n, 1n));
+      await expect(consent.connect(patient).grant(...args))
+        .to.be.revertedWithCustomError(consent, "InvalidRegistryAnswer")
+        .withArgs(selector("accessContext"), 96, 64);
+      // A malformed boolean (2) is not "true": not a controller.
+      await answer("accessContext", words(1n, 2n));
+      await expect(consent.connect(patient).grant(...args))
+        .to.be.revertedWithCustomError(consent, "NotTwinController")
+        .withArgs(TWIN_ID, patient.address);
+      await answer("accessContext", words(1n, 1n));
+      await expect(consent.connect(patient).grant(...args)).to.emit(consent, "ConsentGranted");
+      // The consent view asks statusOf for an allowing grant: one word exactly.
+      await answer("statusOf", words(1n));
+      expect(
+        await consent.isAuthorized(TWIN_ID, clinician.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT),
+      ).to.equal(true);
+      for (const bad of ["0x", ethers.dataSlice(words(1n), 0, 31), words(1n, 0n)]) {
+        await answer("statusOf", bad);
+        await expect(consent.checkAccess(TWIN_ID, clinician.address, Action.READ, DataCategory.LABS, Purpose.TREATMENT))
+          .to.be.revertedWithCustomError(consent, "InvalidRegistryAnswer")
+          .withArgs(selector("statusOf"), ethers.dataLength(bad), 32);
+      }
+    });
+
+    it("checks one-word answers exactly (ownerOf, isDelegate, isEmergencyResponder) and fails closed", async () => {
+      const { patient, clinician, consent, selector, words, answer } = await loadFixture(mockRegistryFixture);
+      const owner = BigInt(patient.address);
+      await answer("ownerOf", words(owner, 0n));
+      await expect(consent.connect(patient).revoke(TWIN_ID, clinician.address))
+        .to.be.revertedWithCustomError(consent, "InvalidRegistryAnswer")
+        .withArgs(selector("ownerOf"), 64, 32);
+      await answer("ownerOf", words(owner));
+      await expect(consent.connect(patient).revoke(TWIN_ID, clinician.address)).to.emit(consent, "ConsentRevoked");
+      // Someone else: the delegate view must answer one word.
+      await answer("isDelegate", "0x");
+      await expect(consent.connect(clinician).revoke(TWIN_ID, clinician.address))
+        .to.be.revertedWithCustomError(consent, "InvalidRegistryAnswer")
+        .withArgs(selector("isDelegate"), 0, 32);
+      await answer("isDelegate", words(2n));
+      await expect(consent.connect(clinician).revoke(TWIN_ID, clinician.address))
+        .to.be.revertedWithCustomError(consent, "NotTwinController")
+        .withArgs(TWIN_ID, clinician.address);
+      await answer("isEmergencyResponder", words(1n, 1n));
+      await expect(consent.connect(clinician).openEmergencyAccess(TWIN_ID, 60, REASON))
+        .to.be.revertedWithCustomError(consent, "InvalidRegistryAnswer")
+        .withArgs(selector("isEmergencyResponder"), 64, 32);
+    });
+
+    it("bubbles a registry revert up", async () => {
+      const { patient, clinician, mock, consent, selector } = await loadFixture(mockRegistryFixture);
+      await mock.setReverts(selector("ownerOf"), true);
+      await expect(consent.connect(patient).revoke(TWIN_ID, clinician.address))
+        .to.be.revertedWithCustomError(mock, "MockRegistryReverted")
+        .withArgs(selector("ownerOf"));
     });
   });
 });

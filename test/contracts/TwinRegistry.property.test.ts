@@ -3,12 +3,16 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
 import { TwinStatus } from "../../src/vocabulary";
+import { twinIdOf } from "../../src/chain/twin-id";
 import { TWIN_ID, twinFixture } from "../fixtures";
 
 /*
  * Model-based property: under random sequences of delegate, ownership and lifecycle operations by random
- * people, who controls the twin, who is a delegate, who may accept ownership and the twin's status always
- * match a TypeScript model of the rules; every operation the model refuses reverts with the model's error.
+ * people, who controls the twin, who is a delegate, who may accept ownership (and who started that transfer) and
+ * the twin's status always match a TypeScript model of the rules; every operation the model refuses reverts with
+ * the model's error. The model holds the v2 decisions (issue 9, gap 8): removing a delegate cancels a transfer it
+ * started or that names it; an ownership change ends every delegate; nobody controls an erased twin.
+ * A second property: the on-chain twin id is `twinIdOf` of src/chain for any patient and salt.
  */
 
 type Fixture = Awaited<ReturnType<typeof twinFixture>>;
@@ -30,6 +34,8 @@ interface Model {
   owner: Person;
   delegates: Set<Person>;
   pending: Person | null;
+  /** Who started the pending transfer (null when none is pending). */
+  startedBy: Person | null;
   status: TwinStatus;
 }
 
@@ -61,16 +67,22 @@ function applyOp(model: Model, op: Op, address: (p: Person) => string): Refusal 
       if (by !== model.owner && by !== op.delegate) return refuse("NotTwinOwner", TWIN_ID, address(by));
       if (!model.delegates.has(op.delegate)) return refuse("UnknownDelegate", TWIN_ID, address(op.delegate));
       model.delegates.delete(op.delegate);
+      if (model.startedBy === op.delegate || model.pending === op.delegate) {
+        model.pending = null;
+        model.startedBy = null;
+      }
       return undefined;
     case "transferOwnership":
       if (op.to === model.owner) return refuse("OwnerNotAllowed", TWIN_ID, address(op.to));
       model.pending = op.to;
+      model.startedBy = op.to === null ? null : by;
       return undefined;
     case "acceptOwnership":
       if (by !== model.pending) return refuse("NotPendingOwner", TWIN_ID, address(by));
       model.owner = by;
       model.pending = null;
-      model.delegates.delete(by);
+      model.startedBy = null;
+      model.delegates.clear();
       return undefined;
     case "suspendTwin":
       if (model.status !== TwinStatus.Active) return refuse("TwinNotActive", TWIN_ID, model.status);
@@ -83,6 +95,7 @@ function applyOp(model: Model, op: Op, address: (p: Person) => string): Refusal 
     case "eraseTwin":
       model.status = TwinStatus.Erased;
       model.pending = null;
+      model.startedBy = null;
       return undefined;
   }
 }
@@ -111,13 +124,18 @@ function send(f: Fixture, op: Op) {
 async function expectMatches(f: Fixture, model: Model): Promise<void> {
   const { registry } = f;
   expect(await registry.ownerOf(TWIN_ID), "owner").to.equal(f[model.owner].address);
-  expect(await registry.pendingOwnerOf(TWIN_ID), "pending owner").to.equal(
-    model.pending === null ? ethers.ZeroAddress : f[model.pending].address,
-  );
+  const addressOf = (p: Person | null) => (p === null ? ethers.ZeroAddress : f[p].address);
+  expect(await registry.pendingOwnerOf(TWIN_ID), "pending owner").to.equal(addressOf(model.pending));
+  expect(await registry.pendingTransferOf(TWIN_ID), "pending transfer").to.deep.equal([
+    addressOf(model.pending),
+    addressOf(model.startedBy),
+  ]);
   expect(Number(await registry.statusOf(TWIN_ID)), "status").to.equal(model.status);
   for (const p of PEOPLE) {
     const [status, controller] = await registry.accessContext(TWIN_ID, f[p].address);
-    expect(controller, `${p} controls`).to.equal(p === model.owner || model.delegates.has(p));
+    const controls = model.status !== TwinStatus.Erased && (p === model.owner || model.delegates.has(p));
+    expect(controller, `${p} controls`).to.equal(controls);
+    expect(await registry.isController(TWIN_ID, f[p].address), `${p} is a controller`).to.equal(controls);
     expect(Number(status)).to.equal(model.status);
     expect(await registry.isDelegate(TWIN_ID, f[p].address), `${p} is a delegate`).to.equal(model.delegates.has(p));
   }
@@ -178,11 +196,29 @@ describe("TwinRegistry (property)", () => {
     await fc.assert(
       fc.asyncProperty(commands, async (cmds) => {
         const f = await loadFixture(twinFixture);
-        const model: Model = { owner: "patient", delegates: new Set(), pending: null, status: TwinStatus.Active };
+        const model: Model = {
+          owner: "patient",
+          delegates: new Set(),
+          pending: null,
+          startedBy: null,
+          status: TwinStatus.Active,
+        };
         await expectMatches(f, model);
         await fc.asyncModelRun(() => ({ model, real: f }), cmds);
       }),
       { numRuns: 50 },
+    );
+  });
+
+  it("the on-chain twin id is twinIdOf(patient, salt) of src/chain, for any patient and salt", async () => {
+    const { registry } = await loadFixture(twinFixture);
+    const address = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => ethers.getAddress(ethers.hexlify(b)));
+    const salt = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => ethers.hexlify(b));
+    await fc.assert(
+      fc.asyncProperty(address, salt, async (patient, s) => {
+        expect(await registry.twinIdOf(patient, s)).to.equal(twinIdOf(patient, s));
+      }),
+      { numRuns: 100 },
     );
   });
 });

@@ -7,16 +7,22 @@ import { MockERC1271Wallet__factory, TwinRegistryLens__factory, TwinRegistry__fa
 import { ALL_CATEGORIES, DataCategory, SourceKind, TwinStatus } from "../../src/vocabulary";
 import {
   CONSENT_DOMAIN_NAME,
+  CREATE_TWIN_DEADLINE_SECONDS,
   CREATE_TWIN_TYPES,
   REGISTRY_DOMAIN_NAME,
   domainOf,
   signCreateTwin as signCreateTwinOffChain,
 } from "../../src/chain/typed-data";
+import { DEFAULT_ADMIN_DELAY, deployTwinLedger } from "../../src/chain/deploy";
+import { twinIdOf } from "../../src/chain/twin-id";
 import {
   EMR_CATEGORIES,
   METADATA,
+  PATIENT_ADDRESS,
   TWIN_ID,
+  TWIN_SALT,
   WEARABLE_CATEGORIES,
+  createTwinOf,
   deployFixture,
   twinFixture,
   type Actors,
@@ -30,7 +36,9 @@ import {
 type Deployed = Awaited<ReturnType<typeof deployFixture>>;
 type ActorName = keyof Actors;
 
-const OTHER_TWIN = ethers.id("twin:pseudonym:bob");
+/** The salt of a second twin; OTHER_TWIN is the patient's twin with it (created by signature in createTwinFor). */
+const OTHER_SALT = ethers.id("twin:salt:bob");
+const OTHER_TWIN = twinIdOf(PATIENT_ADDRESS, OTHER_SALT);
 const UNKNOWN_TWIN = ethers.id("twin:pseudonym:nobody");
 const NEW_METADATA = ethers.id("metadata-commitment:v2");
 const UNDEFINED_CATEGORY = 1 << 13;
@@ -80,11 +88,16 @@ async function boundaryFixture() {
   return f;
 }
 
-/** Ownership moved from the patient to the clinician; the guardian is still a delegate. */
+/**
+ * Ownership moved from the patient to the clinician. The patient's delegates (guardian, researcher) ended with the
+ * change; the clinician appointed the guardian again, so the researcher is a delegate of the previous owner only.
+ */
 async function transferredFixture() {
   const f = await delegateFixture();
+  await f.registry.connect(f.patient).appointDelegate(TWIN_ID, f.researcher.address);
   await f.registry.connect(f.patient).transferOwnership(TWIN_ID, f.clinician.address);
   await f.registry.connect(f.clinician).acceptOwnership(TWIN_ID);
+  await f.registry.connect(f.clinician).appointDelegate(TWIN_ID, f.guardian.address);
   return f;
 }
 
@@ -123,6 +136,7 @@ async function twinView(f: Deployed, twinId: string = TWIN_ID) {
     custodian: await registry.custodianOf(twinId),
     metadata: await registry.metadataOf(twinId),
     pendingOwner: await registry.pendingOwnerOf(twinId),
+    transferStartedBy: (await registry.pendingTransferOf(twinId)).startedBy,
   };
 }
 
@@ -184,7 +198,7 @@ async function timestampOf(tx: ContractTransactionResponse): Promise<number> {
 
 interface CreateTwinRequest {
   patient: string;
-  twinId: string;
+  salt: string;
   metadataCommitment: string;
   custodian: string;
   nonce: bigint;
@@ -196,7 +210,7 @@ async function registryDomain(f: Deployed): Promise<TypedDataDomain> {
 }
 
 /**
- * A `CreateTwin` request for OTHER_TWIN by the patient at `hospital`, valid for an hour, signed by the patient;
+ * A `CreateTwin` request for OTHER_TWIN (salt OTHER_SALT) by the patient at `hospital`, valid for an hour, signed by the patient;
  * `request`, `signer` and `domain` override the parts a test varies.
  */
 async function signCreateTwin(
@@ -206,7 +220,7 @@ async function signCreateTwin(
   const patient = options.request?.patient ?? f.patient.address;
   const request: CreateTwinRequest = {
     patient,
-    twinId: OTHER_TWIN,
+    salt: OTHER_SALT,
     metadataCommitment: METADATA,
     custodian: f.hospital.address,
     nonce: await f.registry.nonces(patient),
@@ -223,7 +237,7 @@ function submitCreateTwin(f: Deployed, by: HardhatEthersSigner, request: CreateT
     .connect(by)
     .createTwinFor(
       request.patient,
-      request.twinId,
+      request.salt,
       request.metadataCommitment,
       request.nonce,
       request.deadline,
@@ -360,6 +374,14 @@ function shouldRejectNonControllers(m: Mutation): void {
       await m.prepare?.(f);
       await expectRejected(f, () => m.send(f, f.patient, TWIN_ID), "NotTwinController", [TWIN_ID, f.patient.address]);
     });
+    it("regression: rejects a delegate of the previous owner once ownership has moved", async () => {
+      const f = await loadFixture(transferredFixture);
+      await m.prepare?.(f);
+      await expectRejected(f, () => m.send(f, f.researcher, TWIN_ID), "NotTwinController", [
+        TWIN_ID,
+        f.researcher.address,
+      ]);
+    });
   });
 }
 
@@ -399,7 +421,7 @@ describe("TwinRegistry", () => {
       expect(await registry.DEFAULT_ADMIN_ROLE()).to.equal(DEFAULT_ADMIN_ROLE);
       const typeString = ethers.TypedDataEncoder.from(CREATE_TWIN_TYPES).encodeType("CreateTwin");
       expect(typeString).to.equal(
-        "CreateTwin(address patient,bytes32 twinId,bytes32 metadataCommitment,address custodian,uint256 nonce,uint256 deadline)",
+        "CreateTwin(address patient,bytes32 salt,bytes32 metadataCommitment,address custodian,uint256 nonce,uint256 deadline)",
       );
       expect(await registry.CREATE_TWIN_TYPEHASH()).to.equal(ethers.id(typeString));
     });
@@ -417,9 +439,10 @@ describe("TwinRegistry", () => {
       expect(domain.extensions).to.deep.equal([]);
     });
 
-    it("supports the AccessControl and ERC-165 interfaces", async () => {
+    it("supports the AccessControl, AccessControlDefaultAdminRules and ERC-165 interfaces", async () => {
       const { registry } = await loadFixture(deployFixture);
       expect(await registry.supportsInterface("0x7965db0b")).to.equal(true); // IAccessControl
+      expect(await registry.supportsInterface("0x31498786")).to.equal(true); // IAccessControlDefaultAdminRules
       expect(await registry.supportsInterface("0x01ffc9a7")).to.equal(true); // IERC165
       expect(await registry.supportsInterface("0xffffffff")).to.equal(false);
     });
@@ -431,14 +454,37 @@ describe("TwinRegistry", () => {
       expect(await updateLog.registry()).to.equal(registryAddress);
       const record = contracts.find((c) => c.name === "TwinRegistry");
       expect(record?.address).to.equal(registryAddress);
-      expect(record?.constructorArgs).to.deep.equal([admin.address]);
+      expect(record?.constructorArgs).to.deep.equal([0, admin.address]);
+    });
+
+    it("has one default admin, with the delay it was deployed with (the fixture's: 0)", async () => {
+      const { registry, admin } = await loadFixture(deployFixture);
+      expect(await registry.defaultAdmin()).to.equal(admin.address);
+      expect(await registry.owner()).to.equal(admin.address);
+      expect(await registry.defaultAdminDelay()).to.equal(0n);
+      const [pending, schedule] = await registry.pendingDefaultAdmin();
+      expect([pending, schedule]).to.deep.equal([ethers.ZeroAddress, 0n]);
+    });
+
+    it("deploys with a 2-day admin delay by default, or the one given", async () => {
+      const { admin, governance } = await loadFixture(deployFixture);
+      expect(DEFAULT_ADMIN_DELAY).to.equal(2 * 24 * 3600);
+      const byDefault = await deployTwinLedger({ deployer: admin });
+      expect(await byDefault.registry.defaultAdminDelay()).to.equal(BigInt(DEFAULT_ADMIN_DELAY));
+      expect(byDefault.contracts[0].constructorArgs).to.deep.equal([DEFAULT_ADMIN_DELAY, admin.address]);
+      const given = await deployTwinLedger({ deployer: admin, admin: governance.address, adminDelay: 3600 });
+      expect(await given.registry.defaultAdminDelay()).to.equal(3600n);
+      expect(await given.registry.defaultAdmin()).to.equal(governance.address);
+      for (const adminDelay of [-1, 1.5, 2 ** 48]) {
+        await expect(deployTwinLedger({ deployer: admin, adminDelay })).to.be.rejectedWith(RangeError);
+      }
     });
 
     it("refuses a zero admin", async () => {
       const { admin, registry } = await loadFixture(deployFixture);
-      await expect(new TwinRegistry__factory(admin).deploy(ethers.ZeroAddress))
-        .to.be.revertedWithCustomError(registry, "ZeroAddress")
-        .withArgs();
+      await expect(new TwinRegistry__factory(admin).deploy(0, ethers.ZeroAddress))
+        .to.be.revertedWithCustomError(registry, "AccessControlInvalidDefaultAdmin")
+        .withArgs(ethers.ZeroAddress);
     });
   });
 
@@ -541,19 +587,20 @@ describe("TwinRegistry", () => {
       );
     });
 
-    it("hands the default admin over by grant then renounce, and only the admin can grant it", async () => {
+    it("hands the default admin over in two steps (begin, then accept by the new admin)", async () => {
       const f = await loadFixture(deployFixture);
-      const { registry, admin, governance, stranger } = f;
-      await expectRejected(
-        f,
-        () => registry.connect(governance).grantRole(DEFAULT_ADMIN_ROLE, governance.address),
-        "AccessControlUnauthorizedAccount",
-        [governance.address, DEFAULT_ADMIN_ROLE],
+      const { registry, admin, stranger } = f;
+      await expect(registry.connect(admin).beginDefaultAdminTransfer(stranger.address)).to.emit(
+        registry,
+        "DefaultAdminTransferScheduled",
       );
-      await registry.connect(admin).grantRole(DEFAULT_ADMIN_ROLE, stranger.address);
-      await expect(registry.connect(admin).renounceRole(DEFAULT_ADMIN_ROLE, admin.address))
-        .to.emit(registry, "RoleRevoked")
-        .withArgs(DEFAULT_ADMIN_ROLE, admin.address, admin.address);
+      expect(await registry.hasRole(DEFAULT_ADMIN_ROLE, admin.address)).to.equal(true);
+      const tx = registry.connect(stranger).acceptDefaultAdminTransfer();
+      await expect(tx).to.emit(registry, "RoleRevoked").withArgs(DEFAULT_ADMIN_ROLE, admin.address, stranger.address);
+      await expect(tx)
+        .to.emit(registry, "RoleGranted")
+        .withArgs(DEFAULT_ADMIN_ROLE, stranger.address, stranger.address);
+      expect(await registry.defaultAdmin()).to.equal(stranger.address);
       expect(await registry.hasRole(DEFAULT_ADMIN_ROLE, admin.address)).to.equal(false);
       await expectRejected(
         f,
@@ -563,6 +610,65 @@ describe("TwinRegistry", () => {
       );
       await registry.connect(stranger).grantRole(GOVERNANCE_ROLE, stranger.address);
       expect(await registry.hasRole(GOVERNANCE_ROLE, stranger.address)).to.equal(true);
+    });
+
+    it("regression: the default admin is never granted, revoked or handed over at once, not even by the admin", async () => {
+      const f = await loadFixture(deployFixture);
+      const { registry, admin, governance, stranger } = f;
+      // v1 (plain AccessControl) let the admin grant the role outright, and any holder renounce it at once.
+      for (const send of [
+        () => registry.connect(admin).grantRole(DEFAULT_ADMIN_ROLE, stranger.address),
+        () => registry.connect(admin).revokeRole(DEFAULT_ADMIN_ROLE, admin.address),
+        () => registry.connect(governance).grantRole(DEFAULT_ADMIN_ROLE, governance.address),
+      ]) {
+        await expectRejected(f, send, "AccessControlEnforcedDefaultAdminRules");
+      }
+      await expectRejected(
+        f,
+        () => registry.connect(admin).renounceRole(DEFAULT_ADMIN_ROLE, admin.address),
+        "AccessControlEnforcedDefaultAdminDelay",
+        [0],
+      );
+      await expectRejected(
+        f,
+        () => registry.connect(governance).beginDefaultAdminTransfer(governance.address),
+        "AccessControlUnauthorizedAccount",
+        [governance.address, DEFAULT_ADMIN_ROLE],
+      );
+    });
+
+    it("regression: with the default 2-day delay, a new admin cannot accept before the delay has passed", async () => {
+      const { admin, stranger } = await loadFixture(deployFixture);
+      const { registry } = await deployTwinLedger({ deployer: admin });
+      await registry.connect(admin).beginDefaultAdminTransfer(stranger.address);
+      const [, schedule] = await registry.pendingDefaultAdmin();
+      expect(schedule).to.equal(BigInt(await time.latest()) + BigInt(DEFAULT_ADMIN_DELAY));
+      await expect(registry.connect(stranger).acceptDefaultAdminTransfer())
+        .to.be.revertedWithCustomError(registry, "AccessControlEnforcedDefaultAdminDelay")
+        .withArgs(schedule);
+      await time.increaseTo(schedule + 1n);
+      await registry.connect(stranger).acceptDefaultAdminTransfer();
+      expect(await registry.defaultAdmin()).to.equal(stranger.address);
+    });
+
+    it("lets the admin renounce, in two steps, after which nobody administers governance", async () => {
+      const f = await loadFixture(deployFixture);
+      const { registry, admin, governance } = f;
+      await registry.connect(admin).beginDefaultAdminTransfer(ethers.ZeroAddress);
+      await time.increase(1);
+      await expect(registry.connect(admin).renounceRole(DEFAULT_ADMIN_ROLE, admin.address))
+        .to.emit(registry, "RoleRevoked")
+        .withArgs(DEFAULT_ADMIN_ROLE, admin.address, admin.address);
+      expect(await registry.defaultAdmin()).to.equal(ethers.ZeroAddress);
+      await expectRejected(
+        f,
+        () => registry.connect(admin).grantRole(GOVERNANCE_ROLE, admin.address),
+        "AccessControlUnauthorizedAccount",
+        [admin.address, DEFAULT_ADMIN_ROLE],
+      );
+      // Governance keeps accrediting.
+      await registry.connect(governance).grantRole(CUSTODIAN_ROLE, f.clinician.address);
+      expect(await registry.isCustodian(f.clinician.address)).to.equal(true);
     });
 
     it("lets a custodian give up its own accreditation, but not another's", async () => {
@@ -600,7 +706,10 @@ describe("TwinRegistry", () => {
       await f.registry.connect(f.governance).grantRole(EMERGENCY_RESPONDER_ROLE, f.stranger.address);
       await f.registry.connect(f.admin).grantRole(GOVERNANCE_ROLE, f.stranger.address);
       await f.registry.connect(f.governance).grantRole(CUSTODIAN_ROLE, f.hospital.address);
+      await f.registry.connect(f.admin).beginDefaultAdminTransfer(f.clinician.address);
+      await f.registry.connect(f.clinician).acceptDefaultAdminTransfer();
       expect(await ids.idOf(f.stranger.address)).to.equal(0n);
+      expect(await ids.idOf(f.clinician.address)).to.equal(0n);
       expect(await ids.count()).to.equal(2n);
     });
 
@@ -621,26 +730,32 @@ describe("TwinRegistry", () => {
       const { registry, governance, hospital, clinician } = f;
       await registry.connect(governance).revokeRole(CUSTODIAN_ROLE, hospital.address);
       expect(await registry.custodianOf(TWIN_ID)).to.equal(hospital.address);
+      const clinicianTwin = twinIdOf(clinician.address, OTHER_SALT);
       await expectRejected(
         f,
-        () => registry.connect(clinician).createTwin(OTHER_TWIN, METADATA, hospital.address),
+        () => registry.connect(clinician).createTwin(OTHER_SALT, METADATA, hospital.address),
         "NotCustodian",
         [hospital.address],
+        [TWIN_ID, clinicianTwin],
       );
       await registry.connect(governance).grantRole(CUSTODIAN_ROLE, hospital.address);
-      await expect(registry.connect(clinician).createTwin(OTHER_TWIN, METADATA, hospital.address))
+      await expect(registry.connect(clinician).createTwin(OTHER_SALT, METADATA, hospital.address))
         .to.emit(registry, "TwinCreated")
-        .withArgs(OTHER_TWIN, clinician.address, hospital.address, METADATA);
-      expect(await registry.custodianOf(OTHER_TWIN)).to.equal(hospital.address);
+        .withArgs(clinicianTwin, clinician.address, hospital.address, METADATA);
+      expect(await registry.custodianOf(clinicianTwin)).to.equal(hospital.address);
       expect(await registry.custodianOf(TWIN_ID)).to.equal(hospital.address);
     });
   });
 
   describe("createTwin", () => {
-    it("creates an active twin owned by the caller", async () => {
+    it("creates an active twin owned by the caller, under the id derived from the caller and the salt", async () => {
       const f = await loadFixture(deployFixture);
       const { registry, patient, hospital } = f;
-      const tx = registry.connect(patient).createTwin(TWIN_ID, METADATA, hospital.address);
+      expect(await registry.twinIdOf(patient.address, TWIN_SALT)).to.equal(TWIN_ID);
+      expect(await registry.connect(patient).createTwin.staticCall(TWIN_SALT, METADATA, hospital.address)).to.equal(
+        TWIN_ID,
+      );
+      const tx = registry.connect(patient).createTwin(TWIN_SALT, METADATA, hospital.address);
       await expect(tx).to.emit(registry, "TwinCreated").withArgs(TWIN_ID, patient.address, hospital.address, METADATA);
       expect(await twinView(f)).to.deep.equal({
         owner: patient.address,
@@ -648,6 +763,7 @@ describe("TwinRegistry", () => {
         custodian: hospital.address,
         metadata: METADATA,
         pendingOwner: ethers.ZeroAddress,
+        transferStartedBy: ethers.ZeroAddress,
       });
       expect(await registry.isController(TWIN_ID, patient.address)).to.equal(true);
       expect(await registry.isDelegate(TWIN_ID, patient.address)).to.equal(false);
@@ -657,44 +773,54 @@ describe("TwinRegistry", () => {
       expect(await registry.nonces(patient.address)).to.equal(0n);
     });
 
+    it("accepts a zero salt: the id is a hash all the same", async () => {
+      const f = await loadFixture(deployFixture);
+      const id = twinIdOf(f.patient.address, ethers.ZeroHash);
+      expect(id).to.not.equal(ethers.ZeroHash);
+      await expect(f.registry.connect(f.patient).createTwin(ethers.ZeroHash, METADATA, f.hospital.address))
+        .to.emit(f.registry, "TwinCreated")
+        .withArgs(id, f.patient.address, f.hospital.address, METADATA);
+      expect(await f.registry.ownerOf(id)).to.equal(f.patient.address);
+    });
+
     it("keeps twins apart", async () => {
       const f = await loadFixture(twinFixture);
       const { registry, clinician, hospital2, patient, emr } = f;
-      await registry.connect(clinician).createTwin(OTHER_TWIN, NEW_METADATA, hospital2.address);
-      expect(await twinView(f, OTHER_TWIN)).to.include({
+      const clinicianTwin = twinIdOf(clinician.address, OTHER_SALT);
+      await registry.connect(clinician).createTwin(OTHER_SALT, NEW_METADATA, hospital2.address);
+      expect(await twinView(f, clinicianTwin)).to.include({
         owner: clinician.address,
         custodian: hospital2.address,
         metadata: NEW_METADATA,
       });
-      expect(await registry.isController(OTHER_TWIN, patient.address)).to.equal(false);
+      expect(await registry.isController(clinicianTwin, patient.address)).to.equal(false);
       expect(await registry.isController(TWIN_ID, clinician.address)).to.equal(false);
-      expect(await registry.writableCategories(OTHER_TWIN, emr.address)).to.equal(0n);
+      expect(await registry.writableCategories(clinicianTwin, emr.address)).to.equal(0n);
       expect(await registry.custodianOf(TWIN_ID)).to.equal(f.hospital.address);
     });
 
-    it("lets one patient own several twins", async () => {
+    it("lets one patient own several twins, one per salt", async () => {
       const f = await loadFixture(twinFixture);
-      await f.registry.connect(f.patient).createTwin(OTHER_TWIN, METADATA, f.hospital2.address);
+      await f.registry.connect(f.patient).createTwin(OTHER_SALT, METADATA, f.hospital2.address);
       expect(await f.registry.ownerOf(OTHER_TWIN)).to.equal(f.patient.address);
       expect(await f.registry.ownerOf(TWIN_ID)).to.equal(f.patient.address);
+      expect(OTHER_TWIN).to.not.equal(TWIN_ID);
     });
 
-    it("reverts with EmptyTwinId for a zero id", async () => {
+    it("createTwinOf (test helper) returns the id of the twin it created", async () => {
       const f = await loadFixture(deployFixture);
-      await expectRejected(
-        f,
-        () => f.registry.connect(f.patient).createTwin(ethers.ZeroHash, METADATA, f.hospital.address),
-        "EmptyTwinId",
-        [],
-        [ethers.ZeroHash],
-      );
+      const id = await createTwinOf(f.registry, f.stranger, "helper", f.hospital);
+      expect(id).to.equal(twinIdOf(f.stranger.address, ethers.id("helper")));
+      expect(await f.registry.ownerOf(id)).to.equal(f.stranger.address);
+      const id2 = await createTwinOf(f.registry, f.stranger, "helper-2", f.hospital2.address);
+      expect(await f.registry.custodianOf(id2)).to.equal(f.hospital2.address);
     });
 
     it("reverts with EmptyCommitment for a zero commitment", async () => {
       const f = await loadFixture(deployFixture);
       await expectRejected(
         f,
-        () => f.registry.connect(f.patient).createTwin(TWIN_ID, ethers.ZeroHash, f.hospital.address),
+        () => f.registry.connect(f.patient).createTwin(TWIN_SALT, ethers.ZeroHash, f.hospital.address),
         "EmptyCommitment",
       );
     });
@@ -708,7 +834,7 @@ describe("TwinRegistry", () => {
         const f = await loadFixture(deployFixture);
         await expectRejected(
           f,
-          () => f.registry.connect(f.patient).createTwin(TWIN_ID, METADATA, f[name].address),
+          () => f.registry.connect(f.patient).createTwin(TWIN_SALT, METADATA, f[name].address),
           "NotCustodian",
           [f[name].address],
         );
@@ -719,22 +845,33 @@ describe("TwinRegistry", () => {
       const f = await loadFixture(deployFixture);
       await expectRejected(
         f,
-        () => f.registry.connect(f.patient).createTwin(TWIN_ID, METADATA, ethers.ZeroAddress),
+        () => f.registry.connect(f.patient).createTwin(TWIN_SALT, METADATA, ethers.ZeroAddress),
         "NotCustodian",
         [ethers.ZeroAddress],
       );
     });
 
-    it("reverts with TwinAlreadyExists for a taken id, whoever asks", async () => {
+    it("reverts with TwinAlreadyExists when the patient reuses a salt", async () => {
       const f = await loadFixture(twinFixture);
-      for (const by of [f.patient, f.stranger]) {
-        await expectRejected(
-          f,
-          () => f.registry.connect(by).createTwin(TWIN_ID, NEW_METADATA, f.hospital2.address),
-          "TwinAlreadyExists",
-          [TWIN_ID],
-        );
-      }
+      await expectRejected(
+        f,
+        () => f.registry.connect(f.patient).createTwin(TWIN_SALT, NEW_METADATA, f.hospital2.address),
+        "TwinAlreadyExists",
+        [TWIN_ID],
+      );
+    });
+
+    it("regression: someone else using the patient's salt creates its own twin, not the patient's", async () => {
+      const f = await loadFixture(twinFixture);
+      const { registry, stranger, patient, hospital2 } = f;
+      // v1 took the id as given: the first to register an id owned it (TwinAlreadyExists for everyone else).
+      const strangerTwin = twinIdOf(stranger.address, TWIN_SALT);
+      await expect(registry.connect(stranger).createTwin(TWIN_SALT, NEW_METADATA, hospital2.address))
+        .to.emit(registry, "TwinCreated")
+        .withArgs(strangerTwin, stranger.address, hospital2.address, NEW_METADATA);
+      expect(strangerTwin).to.not.equal(TWIN_ID);
+      expect(await twinView(f)).to.include({ owner: patient.address, metadata: METADATA });
+      expect(await registry.isController(TWIN_ID, stranger.address)).to.equal(false);
     });
   });
 
@@ -743,6 +880,14 @@ describe("TwinRegistry", () => {
       const f = await loadFixture(deployFixture);
       const { registry, patient, hospital } = f;
       const { request, signature } = await signCreateTwin(f);
+      const args = [
+        request.patient,
+        request.salt,
+        request.metadataCommitment,
+        request.nonce,
+        request.deadline,
+      ] as const;
+      expect(await registry.connect(hospital).createTwinFor.staticCall(...args, signature)).to.equal(OTHER_TWIN);
       await expect(submitCreateTwin(f, hospital, request, signature))
         .to.emit(registry, "TwinCreated")
         .withArgs(OTHER_TWIN, patient.address, hospital.address, METADATA);
@@ -752,25 +897,54 @@ describe("TwinRegistry", () => {
         custodian: hospital.address,
         metadata: METADATA,
         pendingOwner: ethers.ZeroAddress,
+        transferStartedBy: ethers.ZeroAddress,
       });
       expect(await registry.nonces(patient.address)).to.equal(1n);
       expect(await registry.isController(OTHER_TWIN, hospital.address)).to.equal(false);
     });
 
-    it("accepts the signature made by the off-chain signing module (src/chain/typed-data)", async () => {
+    it("accepts the signature made by the off-chain signing module (src/chain/typed-data), 15 minutes by default", async () => {
       const f = await loadFixture(deployFixture);
       const { registry, patient, hospital } = f;
-      const deadline = (await time.latest()) + 600;
-      const signature = await signCreateTwinOffChain(
+      const now = await time.latest();
+      const signed = await signCreateTwinOffChain(
         patient,
         { chainId: (await ethers.provider.getNetwork()).chainId, address: await registry.getAddress() },
-        { twinId: TWIN_ID, metadataCommitment: METADATA, custodian: hospital.address, nonce: 0n, deadline },
+        { salt: TWIN_SALT, metadataCommitment: METADATA, custodian: hospital.address, nonce: 0n },
+        now,
       );
+      expect(CREATE_TWIN_DEADLINE_SECONDS).to.equal(15 * 60);
+      expect(signed).to.include({
+        patient: patient.address,
+        salt: TWIN_SALT,
+        twinId: TWIN_ID,
+        nonce: 0n,
+        deadline: now + CREATE_TWIN_DEADLINE_SECONDS,
+      });
+      const submit = () =>
+        registry
+          .connect(hospital)
+          .createTwinFor(signed.patient, signed.salt, METADATA, signed.nonce, signed.deadline, signed.signature);
+      await time.setNextBlockTimestamp(signed.deadline + 1);
+      await expect(submit()).to.be.revertedWithCustomError(registry, "SignatureExpired");
+    });
+
+    it("signs with the local clock when no time is given, and with a given deadline", async () => {
+      const f = await loadFixture(deployFixture);
+      const { registry, patient, hospital } = f;
+      const ref = { chainId: (await ethers.provider.getNetwork()).chainId, address: await registry.getAddress() };
+      const request = { salt: TWIN_SALT, metadataCommitment: METADATA, custodian: hospital.address, nonce: 0n };
+      const before = Math.floor(Date.now() / 1000);
+      const byClock = await signCreateTwinOffChain(patient, ref, request);
+      expect(byClock.deadline - CREATE_TWIN_DEADLINE_SECONDS).to.be.within(before, Math.floor(Date.now() / 1000));
+      const deadline = (await time.latest()) + 600;
+      const signed = await signCreateTwinOffChain(patient, ref, { ...request, deadline });
+      expect(signed.deadline).to.equal(deadline);
       await expect(
-        registry.connect(hospital).createTwinFor(patient.address, TWIN_ID, METADATA, 0n, deadline, signature),
+        registry.connect(hospital).createTwinFor(patient.address, TWIN_SALT, METADATA, 0n, deadline, signed.signature),
       )
         .to.emit(registry, "TwinCreated")
-        .withArgs(TWIN_ID, patient.address, hospital.address, METADATA);
+        .withArgs(signed.twinId, patient.address, hospital.address, METADATA);
     });
 
     it("accepts a signature in the second of its deadline", async () => {
@@ -784,7 +958,7 @@ describe("TwinRegistry", () => {
       const f = await loadFixture(deployFixture);
       const first = await signCreateTwin(f);
       await submitCreateTwin(f, f.hospital, first.request, first.signature);
-      const second = await signCreateTwin(f, { request: { twinId: TWIN_ID } });
+      const second = await signCreateTwin(f, { request: { salt: TWIN_SALT } });
       expect(second.request.nonce).to.equal(1n);
       await submitCreateTwin(f, f.hospital, second.request, second.signature);
       expect(await f.registry.nonces(f.patient.address)).to.equal(2n);
@@ -868,7 +1042,7 @@ describe("TwinRegistry", () => {
     });
 
     for (const [field, value] of [
-      ["twinId", TWIN_ID],
+      ["salt", TWIN_SALT],
       ["metadataCommitment", NEW_METADATA],
       ["deadline", 2n ** 40n],
     ] as const) {
@@ -906,12 +1080,11 @@ describe("TwinRegistry", () => {
       await expectRejected(f, () => submitCreateTwin(f, f.hospital, request, signature), "ZeroAddress");
     });
 
-    it("reverts with EmptyTwinId, EmptyCommitment and TwinAlreadyExists as createTwin does", async () => {
+    it("reverts with EmptyCommitment and TwinAlreadyExists as createTwin does", async () => {
       const f = await loadFixture(twinFixture);
       const cases = [
-        [{ twinId: ethers.ZeroHash }, "EmptyTwinId", []],
         [{ metadataCommitment: ethers.ZeroHash }, "EmptyCommitment", []],
-        [{ twinId: TWIN_ID }, "TwinAlreadyExists", [TWIN_ID]],
+        [{ salt: TWIN_SALT }, "TwinAlreadyExists", [TWIN_ID]],
       ] as const;
       for (const [request, error, args] of cases) {
         const signed = await signCreateTwin(f, { request });
@@ -919,24 +1092,62 @@ describe("TwinRegistry", () => {
       }
     });
 
+    it("regression: a squatter front-running createTwinFor with the patient's salt cannot take the patient's id", async () => {
+      const f = await loadFixture(deployFixture);
+      const { registry, patient, hospital, hospital2, stranger: squatter, emr } = f;
+      // The patient signs for the hospital; the squatter sees salt and metadata in the mempool and goes first,
+      // naming the real hospital (in v1 it took the id itself and the hospital's transaction then failed).
+      const { request, signature } = await signCreateTwin(f);
+      const squatterTwin = twinIdOf(squatter.address, OTHER_SALT);
+      await expect(registry.connect(squatter).createTwin(OTHER_SALT, METADATA, hospital.address))
+        .to.emit(registry, "TwinCreated")
+        .withArgs(squatterTwin, squatter.address, hospital.address, METADATA);
+      await registry.connect(squatter).authorizeSource(squatterTwin, emr.address, SourceKind.Emr, EMR_CATEGORIES);
+      expect(squatterTwin).to.not.equal(OTHER_TWIN);
+      expect(await registry.statusOf(OTHER_TWIN)).to.equal(TwinStatus.None);
+      // Nor can it go through createTwinFor: with its own signature it is the patient of its own id; with the
+      // patient's signature under its own name the signature fails.
+      const own = await signCreateTwin(f, {
+        request: { patient: squatter.address, salt: ethers.id("twin:salt:squatter"), custodian: hospital2.address },
+        signer: squatter,
+      });
+      await submitCreateTwin(f, hospital2, own.request, own.signature);
+      expect(await registry.statusOf(OTHER_TWIN)).to.equal(TwinStatus.None);
+      await expectRejected(
+        f,
+        () => submitCreateTwin(f, hospital, { ...request, patient: squatter.address, nonce: 1n }, signature),
+        "InvalidSignature",
+        [squatter.address],
+      );
+      // The patient's twin is created as signed, owned by the patient; the squatter controls nothing on it.
+      await expect(submitCreateTwin(f, hospital, request, signature))
+        .to.emit(registry, "TwinCreated")
+        .withArgs(OTHER_TWIN, patient.address, hospital.address, METADATA);
+      expect(await registry.ownerOf(OTHER_TWIN)).to.equal(patient.address);
+      expect(await registry.isController(OTHER_TWIN, squatter.address)).to.equal(false);
+      expect(await registry.writableCategories(OTHER_TWIN, emr.address)).to.equal(0n);
+    });
+
     describe("for an ERC-1271 wallet patient", () => {
       it("creates the twin when the wallet accepts the signature, and the wallet then controls it", async () => {
         const f = await loadFixture(walletFixture);
         const { registry, wallet, hospital, patient, guardian } = f;
         const walletAddress = await wallet.getAddress();
+        const walletTwin = twinIdOf(walletAddress, OTHER_SALT);
         const { request, signature } = await signCreateTwin(f, { request: { patient: walletAddress } });
         await expect(submitCreateTwin(f, hospital, request, signature))
           .to.emit(registry, "TwinCreated")
-          .withArgs(OTHER_TWIN, walletAddress, hospital.address, METADATA);
-        expect(await registry.ownerOf(OTHER_TWIN)).to.equal(walletAddress);
+          .withArgs(walletTwin, walletAddress, hospital.address, METADATA);
+        expect(await registry.ownerOf(walletTwin)).to.equal(walletAddress);
         expect(await registry.nonces(walletAddress)).to.equal(1n);
-        // The wallet's key is not the owner; the wallet acts through its own calls.
-        expect(await registry.isController(OTHER_TWIN, patient.address)).to.equal(false);
-        const call = registry.interface.encodeFunctionData("appointDelegate", [OTHER_TWIN, guardian.address]);
+        // The wallet's key is not the owner (nor is the key's own twin id taken); the wallet acts through its calls.
+        expect(await registry.isController(walletTwin, patient.address)).to.equal(false);
+        expect(await registry.statusOf(OTHER_TWIN)).to.equal(TwinStatus.None);
+        const call = registry.interface.encodeFunctionData("appointDelegate", [walletTwin, guardian.address]);
         await expect(wallet.connect(patient).execute(await registry.getAddress(), call))
           .to.emit(registry, "DelegateAppointed")
-          .withArgs(OTHER_TWIN, guardian.address);
-        expect(await registry.isDelegate(OTHER_TWIN, guardian.address)).to.equal(true);
+          .withArgs(walletTwin, guardian.address);
+        expect(await registry.isDelegate(walletTwin, guardian.address)).to.equal(true);
         await expect(wallet.connect(guardian).execute(await registry.getAddress(), call))
           .to.be.revertedWithCustomError(wallet, "NotWalletSigner")
           .withArgs(guardian.address);
@@ -1093,7 +1304,7 @@ describe("TwinRegistry", () => {
 
       it("is per twin", async () => {
         const f = await loadFixture(twinFixture);
-        await f.registry.connect(f.patient).createTwin(OTHER_TWIN, METADATA, f.hospital.address);
+        await f.registry.connect(f.patient).createTwin(OTHER_SALT, METADATA, f.hospital.address);
         expect(await f.registry.writableCategories(OTHER_TWIN, f.emr.address)).to.equal(0n);
         expect(await sourceView(f, f.emr.address, OTHER_TWIN)).to.deep.equal({
           categories: 0,
@@ -1253,7 +1464,7 @@ describe("TwinRegistry", () => {
 
       it("is per twin", async () => {
         const f = await loadFixture(delegateFixture);
-        await f.registry.connect(f.patient).createTwin(OTHER_TWIN, METADATA, f.hospital.address);
+        await f.registry.connect(f.patient).createTwin(OTHER_SALT, METADATA, f.hospital.address);
         expect(await f.registry.isDelegate(OTHER_TWIN, f.guardian.address)).to.equal(false);
         expect(await f.registry.isController(OTHER_TWIN, f.guardian.address)).to.equal(false);
       });
@@ -1443,8 +1654,22 @@ describe("TwinRegistry", () => {
         await expect(f.registry.connect(f.patient).transferOwnership(TWIN_ID, f.clinician.address))
           .to.emit(f.registry, "OwnershipTransferStarted")
           .withArgs(TWIN_ID, f.patient.address, f.clinician.address);
-        expect(await twinView(f)).to.deep.equal({ ...before, pendingOwner: f.clinician.address });
+        expect(await twinView(f)).to.deep.equal({
+          ...before,
+          pendingOwner: f.clinician.address,
+          transferStartedBy: f.patient.address,
+        });
         expect(await f.registry.isController(TWIN_ID, f.clinician.address)).to.equal(false);
+      });
+
+      it("records the delegate who starts or retargets a transfer (pendingTransferOf)", async () => {
+        const f = await loadFixture(boundaryFixture);
+        const { registry, patient, guardian, clinician, researcher } = f;
+        expect(await registry.pendingTransferOf(TWIN_ID)).to.deep.equal([clinician.address, patient.address]);
+        await registry.connect(guardian).transferOwnership(TWIN_ID, researcher.address);
+        expect(await registry.pendingTransferOf(TWIN_ID)).to.deep.equal([researcher.address, guardian.address]);
+        expect(await registry.pendingOwnerOf(TWIN_ID)).to.equal(researcher.address);
+        expect(await registry.pendingTransferOf(UNKNOWN_TWIN)).to.deep.equal([ethers.ZeroAddress, ethers.ZeroAddress]);
       });
 
       it("retargets a pending transfer, and the earlier pending owner can no longer accept", async () => {
@@ -1462,7 +1687,7 @@ describe("TwinRegistry", () => {
         await expect(f.registry.connect(f.guardian).transferOwnership(TWIN_ID, ethers.ZeroAddress))
           .to.emit(f.registry, "OwnershipTransferStarted")
           .withArgs(TWIN_ID, f.patient.address, ethers.ZeroAddress);
-        expect(await f.registry.pendingOwnerOf(TWIN_ID)).to.equal(ethers.ZeroAddress);
+        expect(await f.registry.pendingTransferOf(TWIN_ID)).to.deep.equal([ethers.ZeroAddress, ethers.ZeroAddress]);
         await expectRejected(f, () => f.registry.connect(f.clinician).acceptOwnership(TWIN_ID), "NotPendingOwner", [
           TWIN_ID,
           f.clinician.address,
@@ -1492,7 +1717,7 @@ describe("TwinRegistry", () => {
     });
 
     describe("acceptOwnership", () => {
-      it("moves the twin to the pending owner; the old owner loses control, delegates and sources stay", async () => {
+      it("moves the twin to the pending owner; the old owner and its delegates lose control, sources stay", async () => {
         const f = await loadFixture(boundaryFixture);
         const { registry, patient, clinician, guardian, emr } = f;
         const before = await twinView(f);
@@ -1500,15 +1725,19 @@ describe("TwinRegistry", () => {
         await expect(tx)
           .to.emit(registry, "OwnershipTransferred")
           .withArgs(TWIN_ID, patient.address, clinician.address);
+        await expect(tx).to.emit(registry, "DelegatesCleared").withArgs(TWIN_ID);
         await expect(tx).not.to.emit(registry, "DelegateRemoved");
+        await expect(tx).not.to.emit(registry, "SourceRemoved");
         expect(await twinView(f)).to.deep.equal({
           ...before,
           owner: clinician.address,
           pendingOwner: ethers.ZeroAddress,
+          transferStartedBy: ethers.ZeroAddress,
         });
         expect(await registry.isController(TWIN_ID, clinician.address)).to.equal(true);
         expect(await registry.isController(TWIN_ID, patient.address)).to.equal(false);
-        expect(await registry.isDelegate(TWIN_ID, guardian.address)).to.equal(true);
+        expect(await registry.isDelegate(TWIN_ID, guardian.address)).to.equal(false);
+        expect(await registry.isController(TWIN_ID, guardian.address)).to.equal(false);
         expect(await registry.writableCategories(TWIN_ID, emr.address)).to.equal(EMR_CATEGORIES);
         await expectRejected(f, () => registry.connect(clinician).acceptOwnership(TWIN_ID), "NotPendingOwner", [
           TWIN_ID,
@@ -1527,8 +1756,9 @@ describe("TwinRegistry", () => {
         await registry.connect(clinician).transferOwnership(TWIN_ID, patient.address);
         await registry.connect(patient).acceptOwnership(TWIN_ID);
         expect(await registry.ownerOf(TWIN_ID)).to.equal(patient.address);
-        expect(await registry.isController(TWIN_ID, researcher.address)).to.equal(true);
         expect(await registry.isController(TWIN_ID, clinician.address)).to.equal(false);
+        // The clinician's delegate ended with the change too.
+        expect(await registry.isController(TWIN_ID, researcher.address)).to.equal(false);
       });
 
       it("recovers the twin through a guardian: the delegate starts, a new key accepts", async () => {
@@ -1540,7 +1770,10 @@ describe("TwinRegistry", () => {
           .withArgs(TWIN_ID, patient.address, newKey.address);
         expect(await registry.ownerOf(TWIN_ID)).to.equal(newKey.address);
         expect(await registry.isController(TWIN_ID, patient.address)).to.equal(false);
-        expect(await registry.isDelegate(TWIN_ID, guardian.address)).to.equal(true);
+        // The guardian ended with the change; the patient, now holding the new key, appoints it again.
+        expect(await registry.isDelegate(TWIN_ID, guardian.address)).to.equal(false);
+        await registry.connect(newKey).appointDelegate(TWIN_ID, guardian.address);
+        expect(await registry.isController(TWIN_ID, guardian.address)).to.equal(true);
         await expectRejected(
           f,
           () => registry.connect(patient).transferOwnership(TWIN_ID, patient.address),
@@ -1549,12 +1782,12 @@ describe("TwinRegistry", () => {
         );
       });
 
-      it("a delegate who accepts ownership stops being a delegate", async () => {
+      it("a delegate who accepts ownership is the owner, no longer a delegate", async () => {
         const f = await loadFixture(delegateFixture);
         const { registry, patient, guardian } = f;
         await registry.connect(guardian).transferOwnership(TWIN_ID, guardian.address);
         const tx = registry.connect(guardian).acceptOwnership(TWIN_ID);
-        await expect(tx).to.emit(registry, "DelegateRemoved").withArgs(TWIN_ID, guardian.address, guardian.address);
+        await expect(tx).to.emit(registry, "DelegatesCleared").withArgs(TWIN_ID);
         await expect(tx).to.emit(registry, "OwnershipTransferred").withArgs(TWIN_ID, patient.address, guardian.address);
         expect(await registry.ownerOf(TWIN_ID)).to.equal(guardian.address);
         expect(await registry.isDelegate(TWIN_ID, guardian.address)).to.equal(false);
@@ -1651,9 +1884,10 @@ describe("TwinRegistry", () => {
         ...before,
         status: TwinStatus.Erased,
         pendingOwner: ethers.ZeroAddress,
+        transferStartedBy: ethers.ZeroAddress,
       });
       const [status, controller] = await registry.accessContext(TWIN_ID, patient.address);
-      expect([Number(status), controller]).to.deep.equal([TwinStatus.Erased, true]);
+      expect([Number(status), controller]).to.deep.equal([TwinStatus.Erased, false]);
       expect(await registry.writableCategories(TWIN_ID, f.emr.address)).to.equal(0n);
     });
 
@@ -1689,11 +1923,11 @@ describe("TwinRegistry", () => {
         const f = await loadFixture(erasedFixture);
         await expectRejected(
           f,
-          () => f.registry.connect(f.patient).createTwin(TWIN_ID, NEW_METADATA, f.hospital.address),
+          () => f.registry.connect(f.patient).createTwin(TWIN_SALT, NEW_METADATA, f.hospital.address),
           "TwinAlreadyExists",
           [TWIN_ID],
         );
-        const { request, signature } = await signCreateTwin(f, { request: { twinId: TWIN_ID } });
+        const { request, signature } = await signCreateTwin(f, { request: { salt: TWIN_SALT } });
         await expectRejected(f, () => submitCreateTwin(f, f.hospital, request, signature), "TwinAlreadyExists", [
           TWIN_ID,
         ]);
@@ -1701,6 +1935,150 @@ describe("TwinRegistry", () => {
     });
 
     shouldRejectNonControllers(M.eraseTwin);
+  });
+
+  describe("gap 8 decisions (issue 9): who controls a twin, as a patient would expect", () => {
+    describe("a removed delegate's pending ownership business is cancelled", () => {
+      for (const how of ["removed by the owner", "resigning"] as const) {
+        it(`regression: a transfer the delegate started is cancelled (${how})`, async () => {
+          const f = await loadFixture(delegateFixture);
+          const { registry, patient, guardian, researcher: accomplice } = f;
+          await registry.connect(guardian).transferOwnership(TWIN_ID, accomplice.address);
+          const by = how === "resigning" ? guardian : patient;
+          const tx = registry.connect(by).removeDelegate(TWIN_ID, guardian.address);
+          await expect(tx).to.emit(registry, "DelegateRemoved").withArgs(TWIN_ID, guardian.address, by.address);
+          await expect(tx)
+            .to.emit(registry, "OwnershipTransferStarted")
+            .withArgs(TWIN_ID, patient.address, ethers.ZeroAddress);
+          expect(await registry.pendingTransferOf(TWIN_ID)).to.deep.equal([ethers.ZeroAddress, ethers.ZeroAddress]);
+          // In v1 the dismissed guardian's accomplice could still accept and take the twin.
+          await expectRejected(f, () => registry.connect(accomplice).acceptOwnership(TWIN_ID), "NotPendingOwner", [
+            TWIN_ID,
+            accomplice.address,
+          ]);
+          expect(await registry.ownerOf(TWIN_ID)).to.equal(patient.address);
+        });
+      }
+
+      it("regression: a transfer that names the removed delegate as new owner is cancelled", async () => {
+        const f = await loadFixture(delegateFixture);
+        const { registry, patient, guardian } = f;
+        await registry.connect(patient).transferOwnership(TWIN_ID, guardian.address);
+        await expect(registry.connect(patient).removeDelegate(TWIN_ID, guardian.address))
+          .to.emit(registry, "OwnershipTransferStarted")
+          .withArgs(TWIN_ID, patient.address, ethers.ZeroAddress);
+        expect(await registry.pendingOwnerOf(TWIN_ID)).to.equal(ethers.ZeroAddress);
+        await expectRejected(f, () => registry.connect(guardian).acceptOwnership(TWIN_ID), "NotPendingOwner", [
+          TWIN_ID,
+          guardian.address,
+        ]);
+      });
+
+      it("a transfer that neither came from nor names the removed delegate stays", async () => {
+        const f = await loadFixture(boundaryFixture);
+        const { registry, patient, guardian, clinician } = f;
+        // Pending: started by the patient, for the clinician. The guardian goes.
+        const tx = registry.connect(patient).removeDelegate(TWIN_ID, guardian.address);
+        await expect(tx).to.emit(registry, "DelegateRemoved");
+        await expect(tx).not.to.emit(registry, "OwnershipTransferStarted");
+        expect(await registry.pendingTransferOf(TWIN_ID)).to.deep.equal([clinician.address, patient.address]);
+        await registry.connect(clinician).acceptOwnership(TWIN_ID);
+        expect(await registry.ownerOf(TWIN_ID)).to.equal(clinician.address);
+      });
+
+      it("another delegate's transfer stays when one delegate resigns", async () => {
+        const f = await loadFixture(delegateFixture);
+        const { registry, patient, guardian, researcher, clinician } = f;
+        await registry.connect(patient).appointDelegate(TWIN_ID, researcher.address);
+        await registry.connect(guardian).transferOwnership(TWIN_ID, clinician.address);
+        await expect(registry.connect(researcher).removeDelegate(TWIN_ID, researcher.address)).not.to.emit(
+          registry,
+          "OwnershipTransferStarted",
+        );
+        expect(await registry.pendingTransferOf(TWIN_ID)).to.deep.equal([clinician.address, guardian.address]);
+      });
+    });
+
+    describe("delegates do not survive an ownership change", () => {
+      it("regression: every delegate of the previous owner ends, in one step, and may be appointed again", async () => {
+        const f = await loadFixture(delegateFixture);
+        const { registry, patient, guardian, researcher, clinician } = f;
+        await registry.connect(patient).appointDelegate(TWIN_ID, researcher.address);
+        await registry.connect(patient).transferOwnership(TWIN_ID, clinician.address);
+        await expect(registry.connect(clinician).acceptOwnership(TWIN_ID))
+          .to.emit(registry, "DelegatesCleared")
+          .withArgs(TWIN_ID);
+        for (const former of [guardian, researcher]) {
+          // In v1 both stayed delegates of the new owner, appointed by someone who no longer owns the twin.
+          expect(await registry.isDelegate(TWIN_ID, former.address)).to.equal(false);
+          expect(await registry.isController(TWIN_ID, former.address)).to.equal(false);
+          const [, controller] = await registry.accessContext(TWIN_ID, former.address);
+          expect(controller).to.equal(false);
+          await expectRejected(f, () => registry.connect(former).suspendTwin(TWIN_ID), "NotTwinController", [
+            TWIN_ID,
+            former.address,
+          ]);
+          await expectRejected(
+            f,
+            () => registry.connect(former).removeDelegate(TWIN_ID, former.address),
+            "UnknownDelegate",
+            [TWIN_ID, former.address],
+          );
+        }
+        await expect(registry.connect(clinician).appointDelegate(TWIN_ID, guardian.address))
+          .to.emit(registry, "DelegateAppointed")
+          .withArgs(TWIN_ID, guardian.address);
+        expect(await registry.isController(TWIN_ID, guardian.address)).to.equal(true);
+        expect(await registry.isController(TWIN_ID, researcher.address)).to.equal(false);
+      });
+
+      it("ends delegates at every change: a delegate appointed between two changes ends at the second", async () => {
+        const f = await loadFixture(transferredFixture);
+        const { registry, clinician, guardian, patient } = f;
+        expect(await registry.isDelegate(TWIN_ID, guardian.address)).to.equal(true);
+        await registry.connect(guardian).transferOwnership(TWIN_ID, patient.address);
+        await registry.connect(patient).acceptOwnership(TWIN_ID);
+        expect(await registry.isDelegate(TWIN_ID, guardian.address)).to.equal(false);
+        expect(await registry.isController(TWIN_ID, clinician.address)).to.equal(false);
+      });
+    });
+
+    describe("a source who becomes owner stops being a source", () => {
+      it("regression: the EMR source that accepts ownership loses its source authorization", async () => {
+        const f = await loadFixture(twinFixture);
+        const { registry, patient, emr, wearable } = f;
+        await registry.connect(patient).transferOwnership(TWIN_ID, emr.address);
+        const tx = registry.connect(emr).acceptOwnership(TWIN_ID);
+        await expect(tx).to.emit(registry, "SourceRemoved").withArgs(TWIN_ID, emr.address);
+        await expect(tx).to.emit(registry, "OwnershipTransferred").withArgs(TWIN_ID, patient.address, emr.address);
+        // In v1 the new owner kept writing as a source of its own twin, which authorizeSource never allows.
+        expect(await sourceView(f, emr.address)).to.deep.equal({ categories: 0, kind: 0, authorizedAt: 0 });
+        expect(await registry.writableCategories(TWIN_ID, emr.address)).to.equal(0n);
+        expect(await registry.writableCategories(TWIN_ID, wearable.address)).to.equal(WEARABLE_CATEGORIES);
+        await expectRejected(
+          f,
+          () => registry.connect(emr).authorizeSource(TWIN_ID, emr.address, SourceKind.Emr, EMR_CATEGORIES),
+          "OwnerNotAllowed",
+          [TWIN_ID, emr.address],
+        );
+      });
+    });
+
+    describe("nobody controls an erased twin", () => {
+      it("regression: isController and accessContext answer false for the owner and delegates of an erased twin", async () => {
+        const f = await loadFixture(erasedFixture);
+        const { registry, patient, guardian } = f;
+        for (const account of [patient, guardian]) {
+          // v1 answered true: a former owner looked in control of a twin nobody can act on.
+          expect(await registry.isController(TWIN_ID, account.address)).to.equal(false);
+          const [status, controller] = await registry.accessContext(TWIN_ID, account.address);
+          expect([Number(status), controller]).to.deep.equal([TwinStatus.Erased, false]);
+        }
+        // The audit trail stays.
+        expect(await registry.ownerOf(TWIN_ID)).to.equal(patient.address);
+        expect(await registry.isDelegate(TWIN_ID, guardian.address)).to.equal(true);
+      });
+    });
   });
 
   describe("unknown twin", () => {
@@ -1714,6 +2092,7 @@ describe("TwinRegistry", () => {
         custodian: ethers.ZeroAddress,
         metadata: ethers.ZeroHash,
         pendingOwner: ethers.ZeroAddress,
+        transferStartedBy: ethers.ZeroAddress,
       });
       expect(await f.registry.isController(UNKNOWN_TWIN, f.patient.address)).to.equal(false);
       const [status, controller] = await f.registry.accessContext(UNKNOWN_TWIN, f.patient.address);

@@ -4,19 +4,28 @@ import { expect } from "chai";
 import type { ContractTransactionResponse } from "ethers";
 import fc from "fast-check";
 import hre, { ethers } from "hardhat";
+import { twinIdOf } from "../../src/chain/twin-id";
 import {
   MAX_CID_LENGTH,
   ZERO_HEAD,
-  batchAnchorOf,
   buildReadingTree,
+  buildRecordTree,
+  cidHashOf,
   nextHead,
+  nextRecordsHead,
   proveReading,
+  proveRecord,
+  recordsAnchorOf,
+  verifyUpdateChain,
+  type LogEntryLike,
   type Reading,
   type ReadingTree,
+  type RecordInput,
+  type RecordTree,
 } from "../../src/chain/anchors";
 import { ALL_CATEGORIES, DataCategory, SourceKind } from "../../src/vocabulary";
 import { TwinUpdateLog__factory } from "../../typechain-types";
-import { METADATA, twinFixture } from "../fixtures";
+import { EMR_CATEGORIES, METADATA, twinFixture } from "../fixtures";
 
 /** solidity-coverage instruments the bytecode, so absolute gas figures only hold outside coverage. */
 const COVERAGE = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
@@ -24,23 +33,28 @@ const COVERAGE = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean })._
 const GAS_BUDGET = {
   recordUpdate: 45_000n,
   anchorBatch: 60_000n,
-  deployment: 2_000_000n,
+  anchorRecords: 120_000n,
+  deployment: 3_000_000n,
   codeSize: 24 * 1024,
 };
+
+const UINT64_MAX = 2n ** 64n - 1n;
 
 /** A binary CIDv1 (raw codec, sha2-256): 0x01 0x55 0x12 0x20 followed by the 32-byte digest. */
 function binaryCid(seed: string): string {
   return ethers.concat(["0x01551220", ethers.id(seed)]);
 }
 
-const OTHER_TWIN = ethers.id("twin:pseudonym:bob");
+/** The guardian (hardhat account 7) owns the second twin; its id is derived from the guardian and a salt. */
+const OTHER_SALT = ethers.id("twin:pseudonym:bob");
+const OTHER_TWIN = twinIdOf("0x14dC79964da2C08b23698B3D3cc7Ca32193d9955", OTHER_SALT);
 const UNKNOWN_TWIN = ethers.id("twin:pseudonym:nobody");
 
 /** The twin fixture plus a second twin (owned by the guardian account) with its own device source. */
 async function twoTwinsFixture() {
   const f = await twinFixture();
   const { registry, guardian, hospital2, clinician } = f;
-  await registry.connect(guardian).createTwin(OTHER_TWIN, METADATA, hospital2.address);
+  await registry.connect(guardian).createTwin(OTHER_SALT, METADATA, hospital2.address);
   await registry
     .connect(guardian)
     .authorizeSource(
@@ -50,6 +64,20 @@ async function twoTwinsFixture() {
       DataCategory.WEARABLE_STREAMS | DataCategory.VITALS,
     );
   return { ...f, otherTwinId: OTHER_TWIN, otherSource: clinician };
+}
+
+/** `twoTwinsFixture` plus a second source on the patient's twin (the researcher account as a wearable and a lab). */
+async function twoSourcesFixture() {
+  const f = await twoTwinsFixture();
+  await f.registry
+    .connect(f.patient)
+    .authorizeSource(
+      f.twinId,
+      f.researcher.address,
+      SourceKind.Device,
+      DataCategory.WEARABLE_STREAMS | DataCategory.LABS,
+    );
+  return { ...f, secondSource: f.researcher };
 }
 
 type Fixture = Awaited<ReturnType<typeof twoTwinsFixture>>;
@@ -76,9 +104,35 @@ function readingsOf(count: number, firstTime: number, tag = "r"): Reading[] {
   }));
 }
 
+/** The categories of an EMR ingest, in a mixed order. */
+const EMR_MIX = [
+  DataCategory.DEMOGRAPHICS,
+  DataCategory.CONDITIONS,
+  DataCategory.MEDICATIONS,
+  DataCategory.LABS,
+  DataCategory.VITALS,
+  DataCategory.ENCOUNTERS,
+  DataCategory.ALLERGIES,
+  DataCategory.PROCEDURES,
+];
+
+/** `count` distinct records cycling through `categories`. */
+function recordsOf(count: number, categories: readonly number[] = EMR_MIX, tag = "rec"): RecordInput[] {
+  const base = BigInt(ethers.id(tag));
+  return Array.from({ length: count }, (_, i) => ({
+    category: categories[i % categories.length],
+    contentHash: ethers.toBeHex(base ^ BigInt(i), 32),
+    cid: ethers.concat(["0x01551220", ethers.toBeHex(base ^ BigInt(i + count), 32)]),
+  }));
+}
+
 async function anchorTree(f: Fixture, tree: ReadingTree, twinId = f.twinId, source = f.wearable) {
-  const { merkleRoot, count, from, to } = batchAnchorOf(tree);
-  return f.updateLog.connect(source).anchorBatch(twinId, merkleRoot, count, from, to);
+  return f.updateLog.connect(source).anchorBatch(twinId, tree.root);
+}
+
+async function anchorRecordTree(f: Fixture, tree: RecordTree, twinId = f.twinId, source = f.emr) {
+  const { recordsRoot, categories } = recordsAnchorOf(tree);
+  return f.updateLog.connect(source).anchorRecords(twinId, recordsRoot, categories);
 }
 
 describe("TwinUpdateLog", () => {
@@ -97,18 +151,19 @@ describe("TwinUpdateLog", () => {
     });
 
     it("starts empty", async () => {
-      const { updateLog, twinId } = await loadFixture(twinFixture);
+      const { updateLog, twinId, wearable, emr } = await loadFixture(twinFixture);
       const head = await updateLog.logHeadOf(twinId);
       expect(head.sequence).to.equal(0n);
       expect(head.head).to.equal(ZERO_HEAD);
-      const batch = await updateLog.batchOf(twinId, ethers.id("root"));
-      expect([batch.count, batch.from, batch.to, batch.anchoredAt]).to.deep.equal([0n, 0n, 0n, 0n]);
+      expect((await updateLog.batchOf(twinId, wearable.address, ethers.id("root"))).anchoredAt).to.equal(0n);
+      const records = await updateLog.recordBatchOf(twinId, emr.address, ethers.id("root"));
+      expect([records.sequence, records.categories, records.anchoredAt]).to.deep.equal([0n, 0n, 0n]);
       const state = await updateLog.twinStateOf(twinId);
-      expect(state.version).to.equal(0n);
+      expect([state.version, state.epoch, state.custodian]).to.deep.equal([0n, 0n, ethers.ZeroAddress]);
       expect(state.stateRoot).to.equal(ethers.ZeroHash);
     });
 
-    it("deploys within 2,000,000 gas and 24 KiB", async function () {
+    it("deploys within 3,000,000 gas and 24 KiB", async function () {
       if (COVERAGE) this.skip();
       const { contracts, updateLog } = await loadFixture(twinFixture);
       const deployment = contracts.find((c) => c.name === "TwinUpdateLog");
@@ -346,91 +401,103 @@ describe("TwinUpdateLog", () => {
     });
   });
 
+  const inactiveTwins: [string, (f: Fixture) => Promise<string>][] = [
+    [
+      "a suspended twin",
+      async (f) => {
+        await f.registry.connect(f.patient).suspendTwin(f.twinId);
+        return f.twinId;
+      },
+    ],
+    [
+      "an erased twin",
+      async (f) => {
+        await f.registry.connect(f.patient).eraseTwin(f.twinId);
+        return f.twinId;
+      },
+    ],
+    ["an unknown twin", async () => UNKNOWN_TWIN],
+  ];
+
   describe("anchorBatch", () => {
-    it("anchors a batch: the event, and one slot with count, range and anchoring time", async () => {
-      const { updateLog, wearable, twinId } = await loadFixture(twoTwinsFixture);
-      const now = await time.latest();
+    it("anchors a batch for (twin, source, root): the event, and one slot with the anchoring time", async () => {
+      const { updateLog, wearable, otherSource, twinId } = await loadFixture(twoTwinsFixture);
       const root = ethers.id("root");
-      const at = now + 10;
+      const at = (await time.latest()) + 10;
       await time.setNextBlockTimestamp(at);
-      await expect(updateLog.connect(wearable).anchorBatch(twinId, root, 120, now - 3600, now))
+      await expect(updateLog.connect(wearable).anchorBatch(twinId, root))
         .to.emit(updateLog, "BatchAnchored")
-        .withArgs(twinId, root, wearable.address, 120, now - 3600, now);
-      const batch = await updateLog.batchOf(twinId, root);
-      expect([batch.count, batch.from, batch.to, batch.anchoredAt]).to.deep.equal([
-        120n,
-        BigInt(now - 3600),
-        BigInt(now),
-        BigInt(at),
-      ]);
+        .withArgs(twinId, wearable.address, root);
+      expect((await updateLog.batchOf(twinId, wearable.address, root)).anchoredAt).to.equal(BigInt(at));
+      // Another source, another twin: nothing anchored there.
+      expect((await updateLog.batchOf(twinId, otherSource.address, root)).anchoredAt).to.equal(0n);
+      expect((await updateLog.batchOf(OTHER_TWIN, wearable.address, root)).anchoredAt).to.equal(0n);
     });
 
-    it("takes the extreme values of every field", async () => {
+    it("puts neither a count nor a time range of readings on chain: the event has three topics and no data", async () => {
+      const { updateLog, wearable, twinId } = await loadFixture(twoTwinsFixture);
+      const receipt = await (await updateLog.connect(wearable).anchorBatch(twinId, ethers.id("root"))).wait();
+      const [log] = receipt!.logs;
+      expect(log.topics).to.have.length(4); // the signature and three indexed fields
+      expect(log.data).to.equal("0x");
+      // The stored batch is its anchoring time alone.
+      const batchOf = updateLog.interface.getFunction("batchOf");
+      expect(batchOf.outputs[0].components!.map((c) => c.name)).to.deep.equal(["anchoredAt"]);
+    });
+
+    it("takes the largest root", async () => {
       const MAX_ROOT = ethers.toBeHex(ethers.MaxUint256, 32);
       const { updateLog, wearable, twinId } = await loadFixture(twoTwinsFixture);
-      const at = (await time.latest()) + 5;
-      await time.setNextBlockTimestamp(at);
-      // from = to = the block time, the largest count: the packing keeps each field apart.
-      await updateLog.connect(wearable).anchorBatch(twinId, MAX_ROOT, 2 ** 32 - 1, at, at);
-      const batch = await updateLog.batchOf(twinId, MAX_ROOT);
-      expect([batch.count, batch.from, batch.to, batch.anchoredAt]).to.deep.equal([
-        2n ** 32n - 1n,
-        BigInt(at),
-        BigInt(at),
-        BigInt(at),
-      ]);
-      await updateLog.connect(wearable).anchorBatch(twinId, ethers.id("zero"), 1, 0, 0);
-      const first = await updateLog.batchOf(twinId, ethers.id("zero"));
-      expect([first.count, first.from, first.to]).to.deep.equal([1n, 0n, 0n]);
+      await updateLog.connect(wearable).anchorBatch(twinId, MAX_ROOT);
+      expect((await updateLog.batchOf(twinId, wearable.address, MAX_ROOT)).anchoredAt).to.equal(
+        BigInt(await time.latest()),
+      );
     });
 
-    it("lets the same root be anchored once per twin", async () => {
+    it("lets the same root be anchored once per (twin, source)", async () => {
       const { updateLog, wearable, otherSource, twinId, otherTwinId } = await loadFixture(twoTwinsFixture);
-      const now = await time.latest();
       const root = ethers.id("root");
-      await updateLog.connect(wearable).anchorBatch(twinId, root, 10, now - 10, now);
-      await expect(updateLog.connect(wearable).anchorBatch(twinId, root, 11, now - 9, now))
+      await updateLog.connect(wearable).anchorBatch(twinId, root);
+      const first = await updateLog.batchOf(twinId, wearable.address, root);
+      await expect(updateLog.connect(wearable).anchorBatch(twinId, root))
         .to.be.revertedWithCustomError(updateLog, "BatchAlreadyAnchored")
-        .withArgs(twinId, root);
-      expect((await updateLog.batchOf(twinId, root)).count).to.equal(10n);
-      await expect(updateLog.connect(otherSource).anchorBatch(otherTwinId, root, 12, now - 8, now))
+        .withArgs(twinId, wearable.address, root);
+      expect(await updateLog.batchOf(twinId, wearable.address, root)).to.deep.equal(first);
+      await expect(updateLog.connect(otherSource).anchorBatch(otherTwinId, root))
         .to.emit(updateLog, "BatchAnchored")
-        .withArgs(otherTwinId, root, otherSource.address, 12, now - 8, now);
+        .withArgs(otherTwinId, otherSource.address, root);
     });
 
-    describe("refuses malformed arguments", () => {
-      it("EmptyHash for a zero root", async () => {
-        const { updateLog, wearable, twinId } = await loadFixture(twoTwinsFixture);
-        const now = await time.latest();
-        await expect(
-          updateLog.connect(wearable).anchorBatch(twinId, ethers.ZeroHash, 1, now, now),
-        ).to.be.revertedWithCustomError(updateLog, "EmptyHash");
-      });
+    it("regression: another source of the twin anchoring the same root first no longer makes the honest anchor fail", async () => {
+      const f = await loadFixture(twoSourcesFixture);
+      const { updateLog, wearable, secondSource, twinId } = f;
+      const readings = readingsOf(8, (await time.latest()) - 100, "honest");
+      const tree = buildReadingTree(readings);
+      // The other wearable of the twin sees the honest root (e.g. in the mempool) and anchors it first.
+      await updateLog.connect(secondSource).anchorBatch(twinId, tree.root);
+      // v1 reverted here with BatchAlreadyAnchored(twinId, root).
+      await expect(anchorTree(f, tree))
+        .to.emit(updateLog, "BatchAnchored")
+        .withArgs(twinId, wearable.address, tree.root);
+      const { readingHash, timestamp } = readings[3];
+      const proof = proveReading(tree, readingHash, timestamp);
+      expect(
+        await updateLog.verifyReading(twinId, wearable.address, tree.root, readingHash, timestamp, proof),
+      ).to.equal(true);
+      // A source that did not anchor the root proves nothing with it.
+      for (const wrong of [f.emr, f.stranger, f.otherSource]) {
+        expect(await updateLog.verifyReading(twinId, wrong.address, tree.root, readingHash, timestamp, proof)).to.equal(
+          false,
+        );
+      }
+    });
 
-      it("EmptyBatch for a zero count", async () => {
-        const { updateLog, wearable, twinId } = await loadFixture(twoTwinsFixture);
-        const now = await time.latest();
-        await expect(
-          updateLog.connect(wearable).anchorBatch(twinId, ethers.id("root"), 0, now, now),
-        ).to.be.revertedWithCustomError(updateLog, "EmptyBatch");
-      });
-
-      it("InvalidBatchRange(from, to) for a range that ends before it starts", async () => {
-        const { updateLog, wearable, twinId } = await loadFixture(twoTwinsFixture);
-        const now = await time.latest();
-        await expect(updateLog.connect(wearable).anchorBatch(twinId, ethers.id("root"), 2, now, now - 1))
-          .to.be.revertedWithCustomError(updateLog, "InvalidBatchRange")
-          .withArgs(now, now - 1);
-      });
-
-      it("InvalidBatchRange(from, to) for a range that ends after the block", async () => {
-        const { updateLog, wearable, twinId } = await loadFixture(twoTwinsFixture);
-        const at = (await time.latest()) + 100;
-        await time.setNextBlockTimestamp(at);
-        await expect(updateLog.connect(wearable).anchorBatch(twinId, ethers.id("root"), 2, at - 10, at + 1))
-          .to.be.revertedWithCustomError(updateLog, "InvalidBatchRange")
-          .withArgs(at - 10, at + 1);
-      });
+    it("EmptyHash for a zero root", async () => {
+      const { updateLog, wearable, twinId } = await loadFixture(twoTwinsFixture);
+      await expect(updateLog.connect(wearable).anchorBatch(twinId, ethers.ZeroHash)).to.be.revertedWithCustomError(
+        updateLog,
+        "EmptyHash",
+      );
     });
 
     describe("role boundaries", () => {
@@ -452,42 +519,23 @@ describe("TwinUpdateLog", () => {
         it(`SourceNotAuthorized(twin, caller, WEARABLE_STREAMS) for ${name}, and nothing changes`, async () => {
           const f = await loadFixture(twoTwinsFixture);
           const signer = await setup(f);
-          const now = await time.latest();
           const root = ethers.id("root");
-          await expect(f.updateLog.connect(signer).anchorBatch(f.twinId, root, 1, now, now))
+          await expect(f.updateLog.connect(signer).anchorBatch(f.twinId, root))
             .to.be.revertedWithCustomError(f.updateLog, "SourceNotAuthorized")
             .withArgs(f.twinId, signer.address, DataCategory.WEARABLE_STREAMS);
-          expect((await f.updateLog.batchOf(f.twinId, root)).anchoredAt).to.equal(0n);
+          expect((await f.updateLog.batchOf(f.twinId, signer.address, root)).anchoredAt).to.equal(0n);
         });
       }
 
-      const inactive: [string, (f: Fixture) => Promise<string>][] = [
-        [
-          "a suspended twin",
-          async (f) => {
-            await f.registry.connect(f.patient).suspendTwin(f.twinId);
-            return f.twinId;
-          },
-        ],
-        [
-          "an erased twin",
-          async (f) => {
-            await f.registry.connect(f.patient).eraseTwin(f.twinId);
-            return f.twinId;
-          },
-        ],
-        ["an unknown twin", async () => UNKNOWN_TWIN],
-      ];
-      for (const [name, setup] of inactive) {
+      for (const [name, setup] of inactiveTwins) {
         it(`TwinNotActive for ${name}, and nothing changes`, async () => {
           const f = await loadFixture(twoTwinsFixture);
           const twinId = await setup(f);
-          const now = await time.latest();
           const root = ethers.id("root");
-          await expect(f.updateLog.connect(f.wearable).anchorBatch(twinId, root, 1, now, now))
+          await expect(f.updateLog.connect(f.wearable).anchorBatch(twinId, root))
             .to.be.revertedWithCustomError(f.updateLog, "TwinNotActive")
             .withArgs(twinId);
-          expect((await f.updateLog.batchOf(twinId, root)).anchoredAt).to.equal(0n);
+          expect((await f.updateLog.batchOf(twinId, f.wearable.address, root)).anchoredAt).to.equal(0n);
         });
       }
     });
@@ -510,6 +558,7 @@ describe("TwinUpdateLog", () => {
           sample.map(({ readingHash, timestamp }) =>
             f.updateLog.verifyReading(
               f.twinId,
+              f.wearable.address,
               tree.root,
               readingHash,
               timestamp,
@@ -521,53 +570,33 @@ describe("TwinUpdateLog", () => {
       });
     }
 
-    it("rejects a wrong proof, a wrong timestamp, a wrong hash, an unknown root and another twin's root", async () => {
+    it("rejects a wrong proof, timestamp, hash, source, an unknown root and another twin's root", async () => {
       const f = await loadFixture(twoTwinsFixture);
       const { updateLog, twinId, otherTwinId } = f;
+      const source = f.wearable.address;
       const readings = readingsOf(16, (await time.latest()) - 100);
       const tree = buildReadingTree(readings);
       await anchorTree(f, tree);
       const [a, b] = readings;
       const proofA = proveReading(tree, a.readingHash, a.timestamp);
       const proofB = proveReading(tree, b.readingHash, b.timestamp);
-      expect(await updateLog.verifyReading(twinId, tree.root, a.readingHash, a.timestamp, proofA)).to.equal(true);
+      const verify = (...args: [string, string, string, Reading["readingHash"], Reading["timestamp"], string[]]) =>
+        updateLog.verifyReading(...args);
+      expect(await verify(twinId, source, tree.root, a.readingHash, a.timestamp, proofA)).to.equal(true);
       // Another reading's proof.
-      expect(await updateLog.verifyReading(twinId, tree.root, a.readingHash, a.timestamp, proofB)).to.equal(false);
+      expect(await verify(twinId, source, tree.root, a.readingHash, a.timestamp, proofB)).to.equal(false);
       // A truncated proof, an empty one and a proof with one node flipped.
-      expect(await updateLog.verifyReading(twinId, tree.root, a.readingHash, a.timestamp, proofA.slice(1))).to.equal(
-        false,
-      );
-      expect(await updateLog.verifyReading(twinId, tree.root, a.readingHash, a.timestamp, [])).to.equal(false);
+      expect(await verify(twinId, source, tree.root, a.readingHash, a.timestamp, proofA.slice(1))).to.equal(false);
+      expect(await verify(twinId, source, tree.root, a.readingHash, a.timestamp, [])).to.equal(false);
       const flipped = [ethers.toBeHex(BigInt(proofA[0]) ^ 1n, 32), ...proofA.slice(1)];
-      expect(await updateLog.verifyReading(twinId, tree.root, a.readingHash, a.timestamp, flipped)).to.equal(false);
-      // The right hash at another time inside the range, another hash at the right time.
-      expect(await updateLog.verifyReading(twinId, tree.root, a.readingHash, b.timestamp, proofA)).to.equal(false);
-      expect(await updateLog.verifyReading(twinId, tree.root, b.readingHash, a.timestamp, proofA)).to.equal(false);
-      // A root never anchored, and this twin's root asked of another twin.
-      expect(await updateLog.verifyReading(twinId, ethers.id("nope"), a.readingHash, a.timestamp, proofA)).to.equal(
-        false,
-      );
-      expect(await updateLog.verifyReading(otherTwinId, tree.root, a.readingHash, a.timestamp, proofA)).to.equal(false);
-    });
-
-    it("rejects a proven reading whose time lies outside the anchored range", async () => {
-      const f = await loadFixture(twoTwinsFixture);
-      const start = (await time.latest()) - 100;
-      const readings = readingsOf(3, start); // times start, start + 1, start + 2
-      const tree = buildReadingTree(readings);
-      // The source anchors the tree with a range that leaves out the first and the last reading.
-      await f.updateLog.connect(f.wearable).anchorBatch(f.twinId, tree.root, 3, start + 1, start + 1);
-      const verify = ({ readingHash, timestamp }: Reading) =>
-        f.updateLog.verifyReading(
-          f.twinId,
-          tree.root,
-          readingHash,
-          timestamp,
-          proveReading(tree, readingHash, timestamp),
-        );
-      expect(await verify(readings[0])).to.equal(false); // before `from`
-      expect(await verify(readings[1])).to.equal(true);
-      expect(await verify(readings[2])).to.equal(false); // after `to`
+      expect(await verify(twinId, source, tree.root, a.readingHash, a.timestamp, flipped)).to.equal(false);
+      // The right hash at another time, another hash at the right time.
+      expect(await verify(twinId, source, tree.root, a.readingHash, b.timestamp, proofA)).to.equal(false);
+      expect(await verify(twinId, source, tree.root, b.readingHash, a.timestamp, proofA)).to.equal(false);
+      // Another source of the twin, a root never anchored, and this twin's root asked of another twin.
+      expect(await verify(twinId, f.emr.address, tree.root, a.readingHash, a.timestamp, proofA)).to.equal(false);
+      expect(await verify(twinId, source, ethers.id("nope"), a.readingHash, a.timestamp, proofA)).to.equal(false);
+      expect(await verify(otherTwinId, source, tree.root, a.readingHash, a.timestamp, proofA)).to.equal(false);
     });
 
     it("keeps verifying after the twin is erased: anchors outlive the twin", async () => {
@@ -578,7 +607,9 @@ describe("TwinUpdateLog", () => {
       await f.registry.connect(f.patient).eraseTwin(f.twinId);
       const { readingHash, timestamp } = readings[2];
       const proof = proveReading(tree, readingHash, timestamp);
-      expect(await f.updateLog.verifyReading(f.twinId, tree.root, readingHash, timestamp, proof)).to.equal(true);
+      expect(
+        await f.updateLog.verifyReading(f.twinId, f.wearable.address, tree.root, readingHash, timestamp, proof),
+      ).to.equal(true);
     });
 
     it("property: every proof from proveReading verifies on chain, for random reading sets", async function () {
@@ -594,14 +625,16 @@ describe("TwinUpdateLog", () => {
         maxLength: 40,
         selector: (r) => `${r.readingHash}/${r.timestamp}`,
       });
+      const source = f.wearable.address;
       await fc.assert(
         fc.asyncProperty(batches, async (readings) => {
           const tree = buildReadingTree(readings);
-          const { merkleRoot } = batchAnchorOf(tree);
-          if ((await f.updateLog.batchOf(f.twinId, merkleRoot)).anchoredAt === 0n) await anchorTree(f, tree);
+          if ((await f.updateLog.batchOf(f.twinId, source, tree.root)).anchoredAt === 0n) await anchorTree(f, tree);
           for (const { readingHash, timestamp } of readings) {
             const proof = proveReading(tree, readingHash, timestamp);
-            expect(await f.updateLog.verifyReading(f.twinId, merkleRoot, readingHash, timestamp, proof)).to.equal(true);
+            expect(
+              await f.updateLog.verifyReading(f.twinId, source, tree.root, readingHash, timestamp, proof),
+            ).to.equal(true);
           }
         }),
         { numRuns: 25 },
@@ -609,8 +642,298 @@ describe("TwinUpdateLog", () => {
     });
   });
 
+  describe("anchorRecords", () => {
+    it("anchors a bundle as the first entry of the chain: sequence 1, the records step from a zero head, one slot", async () => {
+      const f = await loadFixture(twoTwinsFixture);
+      const { updateLog, emr, twinId } = f;
+      const tree = buildRecordTree(recordsOf(22));
+      const { recordsRoot, categories } = recordsAnchorOf(tree);
+      expect(categories).to.equal(EMR_CATEGORIES);
+      expect(await updateLog.connect(emr).anchorRecords.staticCall(twinId, recordsRoot, categories)).to.equal(1n);
+      const head = nextRecordsHead(ZERO_HEAD, twinId, 1, emr.address, categories, recordsRoot);
+      const at = (await time.latest()) + 3;
+      await time.setNextBlockTimestamp(at);
+      await expect(anchorRecordTree(f, tree))
+        .to.emit(updateLog, "RecordsAnchored")
+        .withArgs(twinId, 1n, emr.address, categories, recordsRoot, head);
+      expect(await updateLog.logHeadOf(twinId)).to.deep.equal([1n, head]);
+      const batch = await updateLog.recordBatchOf(twinId, emr.address, recordsRoot);
+      expect([batch.sequence, batch.categories, batch.anchoredAt]).to.deep.equal([1n, BigInt(categories), BigInt(at)]);
+    });
+
+    it("shares one sequence and one hash chain with recordUpdate; verifyUpdateChain checks both kinds", async () => {
+      const f = await loadFixture(twoSourcesFixture);
+      const { updateLog, emr, secondSource, twinId } = f;
+      const cid = binaryCid("u");
+      let head = ZERO_HEAD;
+      const steps: (() => Promise<void>)[] = [
+        async () => {
+          await updateLog.connect(emr).recordUpdate(twinId, DataCategory.CONDITIONS, ethers.id("u1"), cid);
+          head = nextHead(head, twinId, 1, emr.address, DataCategory.CONDITIONS, ethers.id("u1"), cid);
+        },
+        async () => {
+          const tree = buildRecordTree(recordsOf(5, EMR_MIX, "b2"));
+          const { recordsRoot, categories } = recordsAnchorOf(tree);
+          head = nextRecordsHead(head, twinId, 2, emr.address, categories, recordsRoot);
+          await expect(anchorRecordTree(f, tree))
+            .to.emit(updateLog, "RecordsAnchored")
+            .withArgs(twinId, 2n, emr.address, categories, recordsRoot, head);
+        },
+        async () => {
+          const tree = buildRecordTree(recordsOf(3, [DataCategory.LABS], "b3"));
+          const { recordsRoot } = recordsAnchorOf(tree);
+          head = nextRecordsHead(head, twinId, 3, secondSource.address, DataCategory.LABS, recordsRoot);
+          await expect(updateLog.connect(secondSource).anchorRecords(twinId, recordsRoot, DataCategory.LABS))
+            .to.emit(updateLog, "RecordsAnchored")
+            .withArgs(twinId, 3n, secondSource.address, DataCategory.LABS, recordsRoot, head);
+        },
+        async () => {
+          await expect(updateLog.connect(emr).recordUpdate(twinId, DataCategory.LABS, ethers.id("u4"), cid))
+            .to.emit(updateLog, "UpdateRecorded")
+            .withArgs(
+              twinId,
+              4n,
+              emr.address,
+              DataCategory.LABS,
+              ethers.id("u4"),
+              cid,
+              nextHead(head, twinId, 4, emr.address, DataCategory.LABS, ethers.id("u4"), cid),
+            );
+          head = nextHead(head, twinId, 4, emr.address, DataCategory.LABS, ethers.id("u4"), cid);
+        },
+      ];
+      for (const step of steps) await step();
+      const logHead = await updateLog.logHeadOf(twinId);
+      expect([logHead.sequence, logHead.head]).to.deep.equal([4n, head]);
+
+      const updates = (await updateLog.queryFilter(updateLog.filters.UpdateRecorded(twinId))).map((e) => e.args);
+      const batches = (await updateLog.queryFilter(updateLog.filters.RecordsAnchored(twinId))).map((e) => e.args);
+      const entries: LogEntryLike[] = [...updates, ...batches].sort((x, y) => Number(x.sequence - y.sequence));
+      expect(verifyUpdateChain(entries, logHead)).to.deep.equal({ valid: true, sequence: 4n, head });
+      // The updates alone do not make the chain: the record batches are steps of it.
+      expect(verifyUpdateChain(updates, logHead).valid).to.equal(false);
+    });
+
+    it("lets the same root be anchored once per (twin, source), each time a step of that twin's chain", async () => {
+      const f = await loadFixture(twoSourcesFixture);
+      const { updateLog, emr, secondSource, otherSource, twinId, otherTwinId } = f;
+      const root = ethers.id("records");
+      await updateLog.connect(emr).anchorRecords(twinId, root, DataCategory.LABS);
+      const before = await updateLog.logHeadOf(twinId);
+      await expect(updateLog.connect(emr).anchorRecords(twinId, root, DataCategory.LABS))
+        .to.be.revertedWithCustomError(updateLog, "RecordsAlreadyAnchored")
+        .withArgs(twinId, emr.address, root);
+      expect(await updateLog.logHeadOf(twinId)).to.deep.equal(before);
+      await expect(updateLog.connect(secondSource).anchorRecords(twinId, root, DataCategory.LABS))
+        .to.emit(updateLog, "RecordsAnchored")
+        .withArgs(twinId, 2n, secondSource.address, DataCategory.LABS, root, anyValue);
+      await expect(updateLog.connect(otherSource).anchorRecords(otherTwinId, root, DataCategory.VITALS))
+        .to.emit(updateLog, "RecordsAnchored")
+        .withArgs(otherTwinId, 1n, otherSource.address, DataCategory.VITALS, root, anyValue);
+    });
+
+    it("accepts every defined category at once from a source authorized for all of them", async () => {
+      const { updateLog, registry, patient, stranger, twinId } = await loadFixture(twoTwinsFixture);
+      await registry.connect(patient).authorizeSource(twinId, stranger.address, SourceKind.App, ALL_CATEGORIES);
+      await expect(updateLog.connect(stranger).anchorRecords(twinId, ethers.id("all"), ALL_CATEGORIES))
+        .to.emit(updateLog, "RecordsAnchored")
+        .withArgs(twinId, 1n, stranger.address, ALL_CATEGORIES, ethers.id("all"), anyValue);
+    });
+
+    describe("refuses malformed arguments", () => {
+      const cases: [string, number][] = [
+        ["an empty mask", 0],
+        ["an undefined bit", 1 << 13],
+        ["the highest bit", 2 ** 31],
+        ["defined bits with an undefined one", DataCategory.VITALS | DataCategory.LABS | (1 << 20)],
+      ];
+      for (const [name, categories] of cases) {
+        it(`InvalidCategory for ${name}`, async () => {
+          const { updateLog, emr, twinId } = await loadFixture(twoTwinsFixture);
+          await expect(updateLog.connect(emr).anchorRecords(twinId, ethers.id("root"), categories))
+            .to.be.revertedWithCustomError(updateLog, "InvalidCategory")
+            .withArgs(categories);
+        });
+      }
+
+      it("EmptyHash for a zero root", async () => {
+        const { updateLog, emr, twinId } = await loadFixture(twoTwinsFixture);
+        await expect(
+          updateLog.connect(emr).anchorRecords(twinId, ethers.ZeroHash, DataCategory.LABS),
+        ).to.be.revertedWithCustomError(updateLog, "EmptyHash");
+      });
+    });
+
+    describe("role boundaries", () => {
+      const unauthorized: [string, number, (f: Fixture) => Promise<Fixture["emr"]>][] = [
+        [
+          "the EMR for a mask with one bit it may not write",
+          EMR_CATEGORIES | DataCategory.GENOMICS,
+          async (f) => f.emr,
+        ],
+        ["the EMR for WEARABLE_STREAMS", DataCategory.WEARABLE_STREAMS, async (f) => f.emr],
+        ["the wearable for LABS", DataCategory.LABS, async (f) => f.wearable],
+        ["the owner, who is not a source", DataCategory.LABS, async (f) => f.patient],
+        ["the custodian", DataCategory.LABS, async (f) => f.hospital],
+        ["a stranger", DataCategory.LABS, async (f) => f.stranger],
+        ["a source of another twin", DataCategory.VITALS, async (f) => f.otherSource],
+        [
+          "a removed EMR",
+          DataCategory.LABS,
+          async (f) => {
+            await f.registry.connect(f.patient).removeSource(f.twinId, f.emr.address);
+            return f.emr;
+          },
+        ],
+      ];
+      for (const [name, categories, setup] of unauthorized) {
+        it(`SourceNotAuthorized(twin, caller, mask) for ${name}, and nothing changes`, async () => {
+          const f = await loadFixture(twoTwinsFixture);
+          const signer = await setup(f);
+          const root = ethers.id("root");
+          await expect(f.updateLog.connect(signer).anchorRecords(f.twinId, root, categories))
+            .to.be.revertedWithCustomError(f.updateLog, "SourceNotAuthorized")
+            .withArgs(f.twinId, signer.address, categories);
+          expect((await f.updateLog.recordBatchOf(f.twinId, signer.address, root)).anchoredAt).to.equal(0n);
+          expect((await f.updateLog.logHeadOf(f.twinId)).sequence).to.equal(0n);
+        });
+      }
+
+      for (const [name, setup] of inactiveTwins) {
+        it(`TwinNotActive for ${name}, and nothing changes`, async () => {
+          const f = await loadFixture(twoTwinsFixture);
+          const twinId = await setup(f);
+          const root = ethers.id("root");
+          await expect(f.updateLog.connect(f.emr).anchorRecords(twinId, root, DataCategory.LABS))
+            .to.be.revertedWithCustomError(f.updateLog, "TwinNotActive")
+            .withArgs(twinId);
+          expect((await f.updateLog.recordBatchOf(twinId, f.emr.address, root)).anchoredAt).to.equal(0n);
+          expect((await f.updateLog.logHeadOf(twinId)).sequence).to.equal(0n);
+        });
+      }
+    });
+  });
+
+  describe("verifyRecord", () => {
+    /** verifyRecord for a record input, with its cid hashed as the tree does. */
+    function verify(f: Fixture, source: string, root: string, record: RecordInput, proof: string[], twinId = f.twinId) {
+      return f.updateLog.verifyRecord(
+        twinId,
+        source,
+        root,
+        record.category,
+        record.contentHash,
+        cidHashOf(record.cid),
+        proof,
+      );
+    }
+
+    for (const [n, step] of [
+      [1, 1],
+      [2, 1],
+      [22, 1],
+      [1000, 37],
+    ]) {
+      it(`proves ${step === 1 ? "every record" : `every ${step}th record and the last`} of an anchored bundle of ${n}, each alone`, async () => {
+        const f = await loadFixture(twoTwinsFixture);
+        const records = recordsOf(n);
+        const tree = buildRecordTree(records);
+        await anchorRecordTree(f, tree);
+        const sample = records.filter((_, i) => i % step === 0 || i === n - 1);
+        const results = await Promise.all(
+          sample.map((record) => verify(f, f.emr.address, tree.root, record, proveRecord(tree, record))),
+        );
+        expect(results.every((ok) => ok)).to.equal(true);
+      });
+    }
+
+    it("rejects a wrong category, a wrong source, a wrong root, another twin, a wrong hash or cid, a wrong proof", async () => {
+      const f = await loadFixture(twoTwinsFixture);
+      const records = recordsOf(22);
+      const tree = buildRecordTree(records);
+      await anchorRecordTree(f, tree);
+      const source = f.emr.address;
+      const [a, b] = records;
+      const proof = proveRecord(tree, a);
+      expect(await verify(f, source, tree.root, a, proof)).to.equal(true);
+      // Another category of the batch's mask for the same record.
+      expect(a.category).to.not.equal(DataCategory.LABS);
+      expect(await verify(f, source, tree.root, { ...a, category: DataCategory.LABS }, proof)).to.equal(false);
+      // No category, two categories, an undefined bit.
+      for (const category of [0, Number(a.category) | DataCategory.LABS, 1 << 13]) {
+        expect(await verify(f, source, tree.root, { ...a, category }, proof)).to.equal(false);
+      }
+      // Another source of the twin, a stranger, the wearable.
+      for (const wrong of [f.wearable, f.stranger, f.otherSource]) {
+        expect(await verify(f, wrong.address, tree.root, a, proof)).to.equal(false);
+      }
+      // A root never anchored, and this twin's root asked of another twin.
+      expect(await verify(f, source, ethers.id("nope"), a, proof)).to.equal(false);
+      expect(await verify(f, source, tree.root, a, proof, OTHER_TWIN)).to.equal(false);
+      // Another content hash, another cid, another record's proof, a truncated and an empty proof.
+      expect(await verify(f, source, tree.root, { ...a, contentHash: b.contentHash }, proof)).to.equal(false);
+      expect(await verify(f, source, tree.root, { ...a, cid: b.cid }, proof)).to.equal(false);
+      expect(await verify(f, source, tree.root, a, proveRecord(tree, b))).to.equal(false);
+      expect(await verify(f, source, tree.root, a, proof.slice(1))).to.equal(false);
+      expect(await verify(f, source, tree.root, a, [])).to.equal(false);
+    });
+
+    it("rejects a proven record whose category lies outside the batch's mask", async () => {
+      const f = await loadFixture(twoTwinsFixture);
+      const records = recordsOf(4, [DataCategory.LABS, DataCategory.VITALS]);
+      const tree = buildRecordTree(records);
+      // The source anchors the tree under LABS only: its VITALS records are not covered.
+      await f.updateLog.connect(f.emr).anchorRecords(f.twinId, tree.root, DataCategory.LABS);
+      const [labs, vitals] = records;
+      expect(vitals.category).to.equal(DataCategory.VITALS);
+      expect(await verify(f, f.emr.address, tree.root, labs, proveRecord(tree, labs))).to.equal(true);
+      expect(await verify(f, f.emr.address, tree.root, vitals, proveRecord(tree, vitals))).to.equal(false);
+    });
+
+    it("keeps verifying after the twin is erased: anchors outlive the twin", async () => {
+      const f = await loadFixture(twoTwinsFixture);
+      const records = recordsOf(5);
+      const tree = buildRecordTree(records);
+      await anchorRecordTree(f, tree);
+      await f.registry.connect(f.patient).eraseTwin(f.twinId);
+      expect(await verify(f, f.emr.address, tree.root, records[4], proveRecord(tree, records[4]))).to.equal(true);
+    });
+
+    it("property: every proof from proveRecord verifies on chain, for random bundles", async function () {
+      this.timeout(60_000);
+      const f = await loadFixture(twoTwinsFixture);
+      const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => ethers.hexlify(b));
+      const record = fc.record({
+        category: fc.constantFrom(...EMR_MIX),
+        contentHash: bytes32,
+        cid: fc.uint8Array({ minLength: 1, maxLength: MAX_CID_LENGTH }).map((b) => ethers.hexlify(b)),
+      });
+      const bundles = fc.uniqueArray(record, {
+        minLength: 1,
+        maxLength: 30,
+        selector: (r) => `${r.category}/${r.contentHash}/${r.cid}`,
+      });
+      await fc.assert(
+        fc.asyncProperty(bundles, async (records) => {
+          const tree = buildRecordTree(records);
+          if ((await f.updateLog.recordBatchOf(f.twinId, f.emr.address, tree.root)).anchoredAt === 0n) {
+            await anchorRecordTree(f, tree);
+          }
+          for (const r of records) {
+            expect(await verify(f, f.emr.address, tree.root, r, proveRecord(tree, r))).to.equal(true);
+          }
+        }),
+        { numRuns: 20 },
+      );
+    });
+  });
+
   describe("commitTwinState", () => {
-    it("commits a version with its roots, block and time, and the event", async () => {
+    /** Commits `version` with roots derived from a tag. */
+    const commit = (f: Fixture, signer: Fixture["hospital"], version: bigint | number, tag = `${version}`) =>
+      f.updateLog.connect(signer).commitTwinState(f.twinId, ethers.id(`s${tag}`), ethers.id(`r${tag}`), version);
+
+    it("commits the first version (1, epoch 1) with its roots, custodian, block and time, and the event", async () => {
       const { updateLog, hospital, twinId } = await loadFixture(twoTwinsFixture);
       const stateRoot = ethers.id("state:1");
       const sourcesRoot = ethers.id("sources:1");
@@ -619,30 +942,87 @@ describe("TwinUpdateLog", () => {
       const tx = updateLog.connect(hospital).commitTwinState(twinId, stateRoot, sourcesRoot, 1);
       await expect(tx)
         .to.emit(updateLog, "TwinStateCommitted")
-        .withArgs(twinId, 1n, hospital.address, stateRoot, sourcesRoot);
+        .withArgs(twinId, 1n, hospital.address, 1n, stateRoot, sourcesRoot);
       const receipt = await (await tx).wait();
       const state = await updateLog.twinStateOf(twinId);
       expect(state.stateRoot).to.equal(stateRoot);
       expect(state.sourcesRoot).to.equal(sourcesRoot);
       expect(state.version).to.equal(1n);
+      expect(state.epoch).to.equal(1n);
+      expect(state.custodian).to.equal(hospital.address);
       expect(state.blockNumber).to.equal(BigInt(receipt!.blockNumber));
       expect(state.timestamp).to.equal(BigInt(at));
     });
 
-    it("takes any strictly greater version and refuses a stale one with StaleVersion(version, current)", async () => {
-      const { updateLog, hospital, twinId } = await loadFixture(twoTwinsFixture);
-      const commit = (version: bigint | number) =>
-        updateLog
-          .connect(hospital)
-          .commitTwinState(twinId, ethers.id(`s${version}`), ethers.id(`r${version}`), version);
-      await expect(commit(0)).to.be.revertedWithCustomError(updateLog, "StaleVersion").withArgs(0n, 0n);
-      await commit(5);
-      await expect(commit(5)).to.be.revertedWithCustomError(updateLog, "StaleVersion").withArgs(5n, 5n);
-      await expect(commit(3)).to.be.revertedWithCustomError(updateLog, "StaleVersion").withArgs(3n, 5n);
-      await commit(6);
-      await commit(2n ** 64n - 1n);
-      expect((await updateLog.twinStateOf(twinId)).version).to.equal(2n ** 64n - 1n);
-      expect((await updateLog.twinStateOf(twinId)).stateRoot).to.equal(ethers.id(`s${2n ** 64n - 1n}`));
+    it("takes exactly the next version and refuses any other with UnexpectedVersion(version, expected)", async () => {
+      const f = await loadFixture(twoTwinsFixture);
+      const { updateLog, hospital } = f;
+      for (const version of [0n, 2n, UINT64_MAX]) {
+        await expect(commit(f, hospital, version))
+          .to.be.revertedWithCustomError(updateLog, "UnexpectedVersion")
+          .withArgs(version, 1n);
+      }
+      await commit(f, hospital, 1);
+      for (const version of [0n, 1n, 3n, 7n]) {
+        await expect(commit(f, hospital, version))
+          .to.be.revertedWithCustomError(updateLog, "UnexpectedVersion")
+          .withArgs(version, 2n);
+      }
+      await commit(f, hospital, 2);
+      await expect(commit(f, hospital, 3))
+        .to.emit(updateLog, "TwinStateCommitted")
+        .withArgs(f.twinId, 3n, hospital.address, 1n, ethers.id("s3"), ethers.id("r3"));
+      const state = await updateLog.twinStateOf(f.twinId);
+      expect([state.version, state.epoch, state.stateRoot]).to.deep.equal([3n, 1n, ethers.id("s3")]);
+    });
+
+    it("regression: a custodian committing 2^64-1 no longer blocks anyone: the version is refused", async () => {
+      const f = await loadFixture(twoTwinsFixture);
+      const { updateLog, registry, patient, hospital, hospital2, twinId } = f;
+      await commit(f, hospital, 1);
+      // v1 accepted any greater version, and 2^64-1 left no version for anyone after.
+      await expect(commit(f, hospital, UINT64_MAX))
+        .to.be.revertedWithCustomError(updateLog, "UnexpectedVersion")
+        .withArgs(UINT64_MAX, 2n);
+      await commit(f, hospital, 2);
+      await registry.connect(patient).changeCustodian(twinId, hospital2.address);
+      await expect(commit(f, hospital2, UINT64_MAX))
+        .to.be.revertedWithCustomError(updateLog, "UnexpectedVersion")
+        .withArgs(UINT64_MAX, 1n);
+      await expect(commit(f, hospital2, 1, "next"))
+        .to.emit(updateLog, "TwinStateCommitted")
+        .withArgs(twinId, 1n, hospital2.address, 2n, ethers.id("snext"), ethers.id("rnext"));
+    });
+
+    it("regression: after changeCustodian the new custodian commits version 1 of a new epoch", async () => {
+      const f = await loadFixture(twoTwinsFixture);
+      const { updateLog, registry, patient, hospital, hospital2, twinId } = f;
+      await commit(f, hospital, 1);
+      await commit(f, hospital, 2);
+      await registry.connect(patient).changeCustodian(twinId, hospital2.address);
+      // v1 refused the new custodian's 1 as stale; continuing the old custodian's count is now refused instead.
+      await expect(commit(f, hospital2, 3))
+        .to.be.revertedWithCustomError(updateLog, "UnexpectedVersion")
+        .withArgs(3n, 1n);
+      await expect(commit(f, hospital2, 1, "h2:1"))
+        .to.emit(updateLog, "TwinStateCommitted")
+        .withArgs(twinId, 1n, hospital2.address, 2n, ethers.id("sh2:1"), ethers.id("rh2:1"));
+      await commit(f, hospital2, 2, "h2:2");
+      let state = await updateLog.twinStateOf(twinId);
+      expect([state.version, state.epoch, state.custodian]).to.deep.equal([2n, 2n, hospital2.address]);
+      // Back to the first custodian: it too starts a new epoch, at 1.
+      await registry.connect(patient).changeCustodian(twinId, hospital.address);
+      await expect(commit(f, hospital, 3))
+        .to.be.revertedWithCustomError(updateLog, "UnexpectedVersion")
+        .withArgs(3n, 1n);
+      await commit(f, hospital, 1, "h1:again");
+      state = await updateLog.twinStateOf(twinId);
+      expect([state.version, state.epoch, state.custodian, state.stateRoot]).to.deep.equal([
+        1n,
+        3n,
+        hospital.address,
+        ethers.id("sh1:again"),
+      ]);
     });
 
     it("EmptyHash for a zero state root or a zero sources root", async () => {
@@ -678,49 +1058,22 @@ describe("TwinUpdateLog", () => {
     for (const [name, setup] of notCustodian) {
       it(`NotTwinCustodian(twin, caller) for ${name}, and nothing changes`, async () => {
         const f = await loadFixture(twoTwinsFixture);
-        await f.updateLog.connect(f.hospital).commitTwinState(f.twinId, ethers.id("s1"), ethers.id("r1"), 1);
+        await commit(f, f.hospital, 1);
         const before = await f.updateLog.twinStateOf(f.twinId);
         const signer = await setup(f);
-        await expect(f.updateLog.connect(signer).commitTwinState(f.twinId, ethers.id("s2"), ethers.id("r2"), 2))
-          .to.be.revertedWithCustomError(f.updateLog, "NotTwinCustodian")
-          .withArgs(f.twinId, signer.address);
+        for (const version of [1, 2]) {
+          await expect(commit(f, signer, version))
+            .to.be.revertedWithCustomError(f.updateLog, "NotTwinCustodian")
+            .withArgs(f.twinId, signer.address);
+        }
         expect(await f.updateLog.twinStateOf(f.twinId)).to.deep.equal(before);
       });
     }
 
-    it("lets the new custodian continue the versions after a change of custodian", async () => {
-      const { updateLog, registry, patient, hospital, hospital2, twinId } = await loadFixture(twoTwinsFixture);
-      await updateLog.connect(hospital).commitTwinState(twinId, ethers.id("s1"), ethers.id("r1"), 1);
-      await registry.connect(patient).changeCustodian(twinId, hospital2.address);
-      await expect(updateLog.connect(hospital2).commitTwinState(twinId, ethers.id("s1"), ethers.id("r1"), 1))
-        .to.be.revertedWithCustomError(updateLog, "StaleVersion")
-        .withArgs(1n, 1n);
-      await expect(updateLog.connect(hospital2).commitTwinState(twinId, ethers.id("s2"), ethers.id("r2"), 2))
-        .to.emit(updateLog, "TwinStateCommitted")
-        .withArgs(twinId, 2n, hospital2.address, ethers.id("s2"), ethers.id("r2"));
-    });
-
-    const inactive: [string, (f: Fixture) => Promise<string>][] = [
-      [
-        "a suspended twin",
-        async (f) => {
-          await f.registry.connect(f.patient).suspendTwin(f.twinId);
-          return f.twinId;
-        },
-      ],
-      [
-        "an erased twin",
-        async (f) => {
-          await f.registry.connect(f.patient).eraseTwin(f.twinId);
-          return f.twinId;
-        },
-      ],
-      ["an unknown twin", async () => UNKNOWN_TWIN],
-    ];
-    for (const [name, setup] of inactive) {
+    for (const [name, setup] of inactiveTwins) {
       it(`TwinNotActive for ${name}, even for its custodian, and nothing changes`, async () => {
         const f = await loadFixture(twoTwinsFixture);
-        await f.updateLog.connect(f.hospital).commitTwinState(f.twinId, ethers.id("s1"), ethers.id("r1"), 1);
+        await commit(f, f.hospital, 1);
         const before = await f.updateLog.twinStateOf(f.twinId);
         const twinId = await setup(f);
         await expect(f.updateLog.connect(f.hospital).commitTwinState(twinId, ethers.id("s2"), ethers.id("r2"), 2))
@@ -758,13 +1111,23 @@ describe("TwinUpdateLog", () => {
         const tx = await anchorTree(f, tree);
         const receipt = await tx.wait();
         total.push(receipt!.gasUsed);
-        // What the contract spends, without the calldata bytes (the root's and count's bytes differ).
+        // What the contract spends, without the calldata bytes (the roots' bytes differ).
         execution.push(receipt!.gasUsed - intrinsicGas(tx.data));
       }
       expect(execution[1]).to.equal(execution[0]);
-      const difference = total[1] > total[0] ? total[1] - total[0] : total[0] - total[1];
-      expect(difference).to.be.lessThanOrEqual(200n); // calldata bytes only
       for (const gas of total) expect(gas).to.be.lessThanOrEqual(GAS_BUDGET.anchorBatch);
+    });
+
+    it(`anchorRecords: costs at most ${GAS_BUDGET.anchorRecords} as a twin's first entry, the same for 1 and 1,000 records`, async () => {
+      const execution: bigint[] = [];
+      for (const count of [1, 22, 1000]) {
+        const f = await loadFixture(twoTwinsFixture);
+        const tx = await anchorRecordTree(f, buildRecordTree(recordsOf(count, EMR_MIX, `bundle:${count}`)));
+        const receipt = await tx.wait();
+        expect(receipt!.gasUsed).to.be.lessThanOrEqual(GAS_BUDGET.anchorRecords);
+        execution.push(receipt!.gasUsed - intrinsicGas(tx.data));
+      }
+      expect(new Set(execution).size).to.equal(1);
     });
   });
 });

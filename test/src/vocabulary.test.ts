@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import {
+  AccessDecision,
   Action,
   ALL_ACTIONS,
   ALL_CATEGORIES,
@@ -23,6 +24,29 @@ describe("vocabulary", () => {
     const [purposes, allPurposes] = await harness.purposes();
     expect(purposes.map(Number)).to.deep.equal(Object.values(Purpose));
     expect(Number(allPurposes)).to.equal(ALL_PURPOSES);
+  });
+
+  it("holds AccessDecision equal to IConsentPolicy.AccessDecision, Blocked last", async () => {
+    const harness = await ethers.deployContract("VocabularyHarness");
+    const [values, max] = await harness.accessDecisions();
+    const names = [
+      "Allowed",
+      "UnknownTwin",
+      "TwinSuspended",
+      "TwinErased",
+      "NoConsent",
+      "NotYetValid",
+      "Expired",
+      "Revoked",
+      "CategoryNotGranted",
+      "ActionNotGranted",
+      "PurposeNotGranted",
+      "Blocked",
+    ] as const;
+    expect(values.map(Number)).to.deep.equal(names.map((name) => AccessDecision[name]));
+    const tsValues = Object.values(AccessDecision).filter((v): v is number => typeof v === "number");
+    expect(Number(max)).to.equal(Math.max(...tsValues));
+    expect(tsValues).to.have.length(names.length);
   });
 
   it("combines names into masks and back", () => {

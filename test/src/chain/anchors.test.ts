@@ -2,6 +2,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { twinIdOf } from "../../../src/chain/twin-id";
 import fc from "fast-check";
 import {
   AnchorError,
@@ -9,19 +10,31 @@ import {
   MAX_CID_LENGTH,
   READING_LEAF_ENCODING,
   ZERO_HEAD,
+  RECORD_LEAF_ENCODING,
   batchAnchorOf,
   buildReadingTree,
+  buildRecordTree,
+  cidHashOf,
   loadReadingTree,
+  loadRecordTree,
   nextHead,
+  nextRecordsHead,
   proveReading,
+  proveRecord,
   readingLeaf,
+  recordLeaf,
+  recordsAnchorOf,
   verifyReadingProof,
+  verifyRecordProof,
   verifyUpdateChain,
   type AnchorErrorCode,
+  type LogEntryLike,
+  type RecordInput,
+  type RecordsAnchoredLike,
   type UpdateRecordedLike,
 } from "../../../src/chain/anchors";
 import { TwinLedgerError } from "../../../src/errors";
-import { DataCategory, SourceKind } from "../../../src/vocabulary";
+import { ALL_CATEGORIES, DataCategory, SourceKind } from "../../../src/vocabulary";
 import { METADATA, twinFixture } from "../../fixtures";
 
 function expectAnchorError(fn: () => unknown, code: AnchorErrorCode): void {
@@ -116,13 +129,15 @@ describe("src/chain/anchors", () => {
   });
 
   describe("verifyUpdateChain", () => {
-    const OTHER_TWIN = ethers.id("twin:pseudonym:bob");
+    /** The guardian (hardhat account 7) owns the second twin; its id is derived from the guardian and a salt. */
+    const OTHER_SALT = ethers.id("twin:pseudonym:bob");
+    const OTHER_TWIN = twinIdOf("0x14dC79964da2C08b23698B3D3cc7Ca32193d9955", OTHER_SALT);
 
     /** Six updates on the twin, interleaved with two on another twin, and the twin's events and head. */
     async function chainFixture() {
       const f = await twinFixture();
       const { registry, updateLog, emr, wearable, guardian, hospital, clinician, twinId } = f;
-      await registry.connect(guardian).createTwin(OTHER_TWIN, METADATA, hospital.address);
+      await registry.connect(guardian).createTwin(OTHER_SALT, METADATA, hospital.address);
       await registry
         .connect(guardian)
         .authorizeSource(OTHER_TWIN, clinician.address, SourceKind.Lab, DataCategory.LABS);
@@ -268,6 +283,292 @@ describe("src/chain/anchors", () => {
       expectAnchorError(
         () => verifyUpdateChain([{ ...copy(events[0]), twinId: "0x01" }], head),
         "ANCHOR_INVALID_INPUT",
+      );
+    });
+  });
+
+  describe("nextRecordsHead", () => {
+    const ROOT = ethers.id("records-root");
+
+    it("hashes the seven words of the NatSpec layout with the mask and a zero last word", () => {
+      const previous = `0x${"cd".repeat(24)}`;
+      const mask = DataCategory.LABS | DataCategory.VITALS;
+      const words = ethers.concat([
+        ethers.zeroPadBytes(previous, 32),
+        TWIN,
+        ethers.zeroPadValue(ethers.toBeHex(9), 32),
+        ethers.zeroPadValue(SOURCE, 32),
+        ethers.zeroPadValue(ethers.toBeHex(mask), 32),
+        ROOT,
+        ethers.ZeroHash,
+      ]);
+      const expected = ethers.dataSlice(ethers.keccak256(words), 0, 24);
+      expect(nextRecordsHead(previous, TWIN, 9, SOURCE, mask, ROOT)).to.equal(expected);
+      expect(
+        nextRecordsHead(ethers.getBytes(previous), ethers.getBytes(TWIN), 9n, SOURCE, BigInt(mask), ROOT),
+      ).to.equal(expected);
+    });
+
+    it("differs from an update step over the same words (the last word is keccak256(cid) there, never zero)", () => {
+      expect(nextRecordsHead(ZERO_HEAD, TWIN, 1, SOURCE, DataCategory.LABS, HASH)).to.not.equal(
+        nextHead(ZERO_HEAD, TWIN, 1, SOURCE, DataCategory.LABS, HASH, CID),
+      );
+    });
+
+    it("changes with every input", () => {
+      const base = nextRecordsHead(ZERO_HEAD, TWIN, 1, SOURCE, DataCategory.LABS, ROOT);
+      const variants = [
+        nextRecordsHead(`0x${"00".repeat(23)}01`, TWIN, 1, SOURCE, DataCategory.LABS, ROOT),
+        nextRecordsHead(ZERO_HEAD, ethers.id("other"), 1, SOURCE, DataCategory.LABS, ROOT),
+        nextRecordsHead(ZERO_HEAD, TWIN, 2, SOURCE, DataCategory.LABS, ROOT),
+        nextRecordsHead(ZERO_HEAD, TWIN, 1, "0x00000000000000000000000000000000000000a2", DataCategory.LABS, ROOT),
+        nextRecordsHead(ZERO_HEAD, TWIN, 1, SOURCE, DataCategory.LABS | DataCategory.VITALS, ROOT),
+        nextRecordsHead(ZERO_HEAD, TWIN, 1, SOURCE, DataCategory.LABS, ethers.id("other")),
+      ];
+      expect(new Set([base, ...variants]).size).to.equal(variants.length + 1);
+    });
+
+    const bad: [string, () => unknown][] = [
+      ["a 32-byte previous head", () => nextRecordsHead(ethers.ZeroHash, TWIN, 1, SOURCE, 1, ROOT)],
+      ["a 31-byte root", () => nextRecordsHead(ZERO_HEAD, TWIN, 1, SOURCE, 1, ethers.dataSlice(ROOT, 1))],
+      ["a sequence over uint64", () => nextRecordsHead(ZERO_HEAD, TWIN, 2n ** 64n, SOURCE, 1, ROOT)],
+      ["a mask over uint32", () => nextRecordsHead(ZERO_HEAD, TWIN, 1, SOURCE, 2 ** 32, ROOT)],
+      ["a malformed address", () => nextRecordsHead(ZERO_HEAD, TWIN, 1, "0x1234", 1, ROOT)],
+    ];
+    for (const [name, fn] of bad) {
+      it(`refuses ${name} with ANCHOR_INVALID_INPUT`, () => expectAnchorError(fn, "ANCHOR_INVALID_INPUT"));
+    }
+  });
+
+  describe("verifyUpdateChain over updates and record batches", () => {
+    /** A chain of four entries built off chain: update, records, records, update. */
+    function mixedChain(): { entries: LogEntryLike[]; head: string } {
+      const entries: LogEntryLike[] = [];
+      let head = ZERO_HEAD;
+      const update = (sequence: number, category: number, seed: string): UpdateRecordedLike => {
+        head = nextHead(head, TWIN, sequence, SOURCE, category, ethers.id(seed), CID);
+        return { twinId: TWIN, sequence, source: SOURCE, category, contentHash: ethers.id(seed), cid: CID, head };
+      };
+      const records = (sequence: number, categories: number, seed: string): RecordsAnchoredLike => {
+        head = nextRecordsHead(head, TWIN, sequence, SOURCE, categories, ethers.id(seed));
+        return { twinId: TWIN, sequence, source: SOURCE, categories, recordsRoot: ethers.id(seed), head };
+      };
+      entries.push(update(1, DataCategory.LABS, "u1"));
+      entries.push(records(2, DataCategory.LABS | DataCategory.VITALS, "b2"));
+      entries.push(records(3, DataCategory.CONDITIONS, "b3"));
+      entries.push(update(4, DataCategory.VITALS, "u4"));
+      return { entries, head };
+    }
+
+    it("accepts a chain that mixes both kinds of entry", () => {
+      const { entries, head } = mixedChain();
+      expect(verifyUpdateChain(entries, { sequence: 4n, head })).to.deep.equal({ valid: true, sequence: 4n, head });
+    });
+
+    it("detects an altered record batch, a dropped one and a batch passed off as an update", () => {
+      const { entries, head } = mixedChain();
+      const expected = { sequence: 4n, head };
+      const batch = entries[1] as RecordsAnchoredLike;
+      for (const altered of [
+        { ...batch, categories: DataCategory.LABS },
+        { ...batch, recordsRoot: ethers.id("forged") },
+        { ...batch, source: "0x00000000000000000000000000000000000000a2" },
+      ]) {
+        const verdict = verifyUpdateChain([entries[0], altered, ...entries.slice(2)], expected);
+        expect(verdict).to.include({ valid: false, fault: "HEAD_MISMATCH", index: 1 });
+      }
+      expect(verifyUpdateChain([entries[0], ...entries.slice(2)], expected)).to.include({
+        valid: false,
+        fault: "SEQUENCE_MISMATCH",
+        index: 1,
+      });
+      const disguised: UpdateRecordedLike = {
+        twinId: TWIN,
+        sequence: 2,
+        source: SOURCE,
+        category: batch.categories,
+        contentHash: batch.recordsRoot,
+        cid: CID,
+        head: batch.head,
+      };
+      expect(verifyUpdateChain([entries[0], disguised, ...entries.slice(2)], expected)).to.include({
+        valid: false,
+        fault: "HEAD_MISMATCH",
+        index: 1,
+      });
+    });
+  });
+
+  describe("record trees", () => {
+    const categories = [DataCategory.CONDITIONS, DataCategory.LABS, DataCategory.VITALS, DataCategory.MEDICATIONS];
+    const records: RecordInput[] = Array.from({ length: 22 }, (_, i) => ({
+      category: categories[i % categories.length],
+      contentHash: ethers.id(`record:${i}`),
+      cid: ethers.concat(["0x01551220", ethers.id(`cid:${i}`)]),
+    }));
+
+    it("hashes leaves as the contract does: keccak256(keccak256(abi.encode(uint32, bytes32, keccak256(cid))))", () => {
+      const tree = buildRecordTree(records);
+      for (const { category, contentHash, cid } of records) {
+        const cidHash = ethers.keccak256(cid);
+        expect(cidHashOf(cid)).to.equal(cidHash);
+        const byHand = ethers.keccak256(
+          ethers.keccak256(ethers.concat([ethers.zeroPadValue(ethers.toBeHex(category), 32), contentHash, cidHash])),
+        );
+        expect(recordLeaf(category, contentHash, cidHash)).to.equal(byHand);
+        expect(tree.leafHash([String(category), ethers.hexlify(contentHash), cidHash])).to.equal(byHand);
+      }
+      expect(RECORD_LEAF_ENCODING).to.deep.equal(["uint32", "bytes32", "bytes32"]);
+    });
+
+    it("is the StandardMerkleTree over (uint32, bytes32, bytes32), whatever the order of the records", () => {
+      const tree = buildRecordTree(records);
+      const reference = StandardMerkleTree.of(
+        records.map((r) => [r.category, r.contentHash, ethers.keccak256(r.cid)]),
+        ["uint32", "bytes32", "bytes32"],
+      );
+      expect(tree.root).to.equal(reference.root);
+      expect(buildRecordTree([...records].reverse()).root).to.equal(tree.root);
+      expect(tree.length).to.equal(records.length);
+    });
+
+    it("proves every record alone, and the proofs check off chain for that record only", () => {
+      const tree = buildRecordTree(records);
+      for (const record of records) {
+        const proof = proveRecord(tree, record);
+        const cidHash = cidHashOf(record.cid);
+        expect(verifyRecordProof(tree.root, record.category, record.contentHash, cidHash, proof)).to.equal(true);
+        expect(verifyRecordProof(tree.root, DataCategory.GENOMICS, record.contentHash, cidHash, proof)).to.equal(false);
+        expect(verifyRecordProof(tree.root, record.category, ethers.id("x"), cidHash, proof)).to.equal(false);
+        expect(verifyRecordProof(tree.root, record.category, record.contentHash, ethers.id("x"), proof)).to.equal(
+          false,
+        );
+      }
+      const single = buildRecordTree([records[0]]);
+      expect(single.root).to.equal(recordLeaf(records[0].category, records[0].contentHash, cidHashOf(records[0].cid)));
+      expect(proveRecord(single, records[0])).to.deep.equal([]);
+    });
+
+    it("summarizes a tree as the arguments of anchorRecords: the root and the OR of the categories", () => {
+      const tree = buildRecordTree(records);
+      expect(recordsAnchorOf(tree)).to.deep.equal({
+        recordsRoot: tree.root,
+        categories: DataCategory.CONDITIONS | DataCategory.LABS | DataCategory.VITALS | DataCategory.MEDICATIONS,
+      });
+      expect(recordsAnchorOf(buildRecordTree([records[1]])).categories).to.equal(DataCategory.LABS);
+    });
+
+    it("accepts bytes or hex, number or bigint for the same record", () => {
+      const tree = buildRecordTree(records);
+      const r = records[3];
+      expect(
+        proveRecord(tree, {
+          category: BigInt(r.category),
+          contentHash: ethers.getBytes(r.contentHash),
+          cid: ethers.getBytes(r.cid),
+        }),
+      ).to.deep.equal(proveRecord(tree, r));
+    });
+
+    it("round-trips through dump and loadRecordTree", () => {
+      const tree = buildRecordTree(records);
+      const loaded = loadRecordTree(JSON.parse(JSON.stringify(tree.dump())));
+      expect(loaded.root).to.equal(tree.root);
+      expect(proveRecord(loaded, records[7])).to.deep.equal(proveRecord(tree, records[7]));
+    });
+
+    it("refuses to load another tree shape, a tampered tree or a leaf with an invalid category", () => {
+      const dump = buildRecordTree(records).dump();
+      expectAnchorError(
+        () => loadRecordTree({ ...dump, leafEncoding: ["uint256", "bytes32", "bytes32"] }),
+        "ANCHOR_INVALID_INPUT",
+      );
+      expectAnchorError(() => loadRecordTree({ ...dump, leafEncoding: ["uint32"] }), "ANCHOR_INVALID_INPUT");
+      const tampered = { ...dump, tree: [ethers.id("forged"), ...dump.tree.slice(1)] };
+      expectAnchorError(() => loadRecordTree(tampered), "ANCHOR_INVALID_INPUT");
+      const twoBits = StandardMerkleTree.of(
+        [[DataCategory.LABS | DataCategory.VITALS, ethers.id("a"), ethers.id("b")]],
+        ["uint32", "bytes32", "bytes32"],
+      );
+      expectAnchorError(() => loadRecordTree(JSON.parse(JSON.stringify(twoBits.dump()))), "ANCHOR_INVALID_INPUT");
+    });
+
+    it("refuses an empty bundle, a repeated record and malformed records", () => {
+      expectAnchorError(() => buildRecordTree([]), "ANCHOR_EMPTY_BATCH");
+      expectAnchorError(
+        () => buildRecordTree([records[0], records[1], { ...records[0], cid: ethers.getBytes(records[0].cid) }]),
+        "ANCHOR_DUPLICATE_RECORD",
+      );
+      // The same blob under another category is another record.
+      expect(buildRecordTree([records[0], { ...records[0], category: DataCategory.ALLERGIES }]).length).to.equal(2);
+      const r = records[0];
+      for (const bad of [
+        { ...r, category: 0 },
+        { ...r, category: DataCategory.LABS | DataCategory.VITALS },
+        { ...r, category: ALL_CATEGORIES + 1 },
+        { ...r, category: 2 ** 32 },
+        { ...r, category: -1 },
+        { ...r, contentHash: "0x1234" },
+        { ...r, cid: "0x" },
+        { ...r, cid: `0x${"01".repeat(MAX_CID_LENGTH + 1)}` },
+        { ...r, cid: "bafkreiabc" },
+      ]) {
+        expectAnchorError(() => buildRecordTree([bad]), "ANCHOR_INVALID_INPUT");
+      }
+    });
+
+    it("refuses a proof for a record not in the tree, and malformed roots and nodes off chain", () => {
+      const tree = buildRecordTree(records);
+      expectAnchorError(
+        () => proveRecord(tree, { ...records[0], category: DataCategory.GENOMICS }),
+        "ANCHOR_RECORD_NOT_FOUND",
+      );
+      expectAnchorError(() => proveRecord(tree, { ...records[0], cid: "0x01" }), "ANCHOR_RECORD_NOT_FOUND");
+      const cidHash = cidHashOf(records[0].cid);
+      const { category, contentHash } = records[0];
+      expectAnchorError(
+        () => verifyRecordProof(tree.root, category, contentHash, cidHash, ["0x12"]),
+        "ANCHOR_INVALID_INPUT",
+      );
+      expectAnchorError(() => verifyRecordProof("0x12", category, contentHash, cidHash, []), "ANCHOR_INVALID_INPUT");
+      expectAnchorError(() => verifyRecordProof(tree.root, 3, contentHash, cidHash, []), "ANCHOR_INVALID_INPUT");
+    });
+
+    it("property: verifyRecordProof agrees with StandardMerkleTree.verify, for true and altered proofs", () => {
+      const record = fc.record({
+        category: fc.integer({ min: 0, max: 12 }).map((bit) => 1 << bit),
+        contentHash: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => ethers.hexlify(b)),
+        cid: fc.uint8Array({ minLength: 1, maxLength: MAX_CID_LENGTH }).map((b) => ethers.hexlify(b)),
+      });
+      fc.assert(
+        fc.property(
+          fc.uniqueArray(record, {
+            minLength: 1,
+            maxLength: 40,
+            selector: (r) => `${r.category}/${r.contentHash}/${r.cid}`,
+          }),
+          fc.nat(),
+          fc.nat(),
+          (rs, pick, flip) => {
+            const tree = buildRecordTree(rs);
+            const r = rs[pick % rs.length];
+            const cidHash = cidHashOf(r.cid);
+            const proof = proveRecord(tree, r);
+            const altered = proof.length === 0 ? [ethers.ZeroHash] : [...proof];
+            if (proof.length > 0) {
+              const i = flip % proof.length;
+              altered[i] = ethers.keccak256(altered[i]);
+            }
+            const standard = (p: string[]) =>
+              StandardMerkleTree.verify(tree.root, [...RECORD_LEAF_ENCODING], [r.category, r.contentHash, cidHash], p);
+            return (
+              standard(proof) &&
+              verifyRecordProof(tree.root, r.category, r.contentHash, cidHash, proof) &&
+              verifyRecordProof(tree.root, r.category, r.contentHash, cidHash, altered) === standard(altered)
+            );
+          },
+        ),
+        { numRuns: 60 },
       );
     });
   });

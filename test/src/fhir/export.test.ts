@@ -10,6 +10,7 @@ describe("fhir: export", () => {
   const synthea = sample("synthea-patient-bundle.json") as { entry: { resource: Resource }[] };
   const originals = new Map(synthea.entry.map((e) => [`${e.resource.resourceType}/${e.resource.id}`, e.resource]));
   const { records } = ingest(synthea);
+  const patient = "Patient/2fda17e1-68f5-4450-bb37-775162f27530";
 
   it("gives back the original resources of the categories asked for, in order", () => {
     const bundle = exportBundle(records, DataCategory.VITALS | DataCategory.LABS);
@@ -41,7 +42,7 @@ describe("fhir: export", () => {
     expect(bundle.entry![0].fullUrl).to.equal(
       `https://twin.example.org/fhir/AllergyIntolerance/${bundle.entry![0].resource!.id}`,
     );
-    expect(ingest(bundle).records.map((r) => r.key)).to.deep.equal(
+    expect(ingest(bundle, { patient }).records.map((r) => r.key)).to.deep.equal(
       records.filter((r) => r.category === DataCategory.ALLERGIES).map((r) => r.key),
     );
   });
@@ -66,7 +67,7 @@ describe("fhir: export", () => {
         const bundle = exportBundle(records, categoryMask);
         const expected = records.filter((r) => (r.category & categoryMask) !== 0);
         expect((bundle.entry ?? []).length).to.equal(expected.length);
-        const again = ingest(bundle).records;
+        const again = ingest(bundle, { patient }).records;
         expect(again.map((r) => [r.key, r.category, r.kind])).to.deep.equal(
           expected.map((r) => [r.key, r.category, r.kind]),
         );

@@ -6,8 +6,17 @@ import type { TwinRecord } from "../../../src/fhir/records";
 
 /** The repository root (this file is test/src/fhir/helpers.ts). */
 export const REPO_ROOT = path.resolve(__dirname, "..", "..", "..");
-/** The published FHIR samples shared by the team, next to the repository. */
-export const SAMPLES_DIR = path.resolve(REPO_ROOT, "..", "shared", "fhir-samples");
+/**
+ * The published FHIR samples shared by the team, next to the repository (`../shared`), or next
+ * to the directory of worktrees (`../../shared`), or where FHIR_SAMPLES_DIR says.
+ */
+export const SAMPLES_DIR =
+  process.env.FHIR_SAMPLES_DIR ??
+  [
+    path.resolve(REPO_ROOT, "..", "shared", "fhir-samples"),
+    path.resolve(REPO_ROOT, "..", "..", "shared", "fhir-samples"),
+  ].find((dir) => fs.existsSync(dir)) ??
+  path.resolve(REPO_ROOT, "..", "shared", "fhir-samples");
 
 /** A sample file parsed as JSON (a fresh object on every call). */
 export function sample(file: string): Record<string, unknown> {

@@ -16,8 +16,8 @@ describe("fhir: published samples", () => {
     const bundle = sample("synthea-patient-bundle.json");
     const result = ingest(bundle);
 
-    it("models 289 records and skips the other 75 entries, counted by type", () => {
-      expect(result.records).to.have.length(289);
+    it("models 328 records (the 39 DocumentReferences included) and skips the other 36 entries, counted by type", () => {
+      expect(result.records).to.have.length(328);
       expect(result.skipped).to.deep.equal({
         Location: 2,
         Organization: 2,
@@ -25,7 +25,6 @@ describe("fhir: published samples", () => {
         PractitionerRole: 2,
         CareTeam: 5,
         CarePlan: 5,
-        DocumentReference: 39,
         Goal: 7,
         Provenance: 1,
         "Observation(survey)": 10,
@@ -42,7 +41,8 @@ describe("fhir: published samples", () => {
         [DataCategory.MEDICATIONS]: 13,
         [DataCategory.ALLERGIES]: 4,
         [DataCategory.PROCEDURES]: 21 + 16,
-        [DataCategory.ENCOUNTERS]: 39,
+        // 39 Encounters and 39 DocumentReference visit notes (clinical-note, not lab or imaging)
+        [DataCategory.ENCOUNTERS]: 39 + 39,
         // 53 laboratory Observations, 4 LAB reports and 26 cardiology/pathology notes
         [DataCategory.LABS]: 83,
         // 90 vital-signs Observations, panels and pain scores included
@@ -61,6 +61,7 @@ describe("fhir: published samples", () => {
         vital: 90,
         lab: 53,
         immunization: 16,
+        document: 39,
       });
     });
 
@@ -85,6 +86,7 @@ describe("fhir: published samples", () => {
       expect(countBy(result.readings, (r) => r.sign)).to.deep.equal({
         bodyHeight: 10,
         bodyWeight: 10,
+        bmi: 10,
         systolic: 13,
         diastolic: 13,
         heartRate: 10,
@@ -197,7 +199,12 @@ describe("fhir: published samples", () => {
 
     it("cancelled blood pressure: no record, no reading, counted as Observation(cancelled)", () => {
       const result = ingest(sample("observation-example-bloodpressure-cancel.json"));
-      expect(result).to.deep.equal({ records: [], readings: [], skipped: { "Observation(cancelled)": 1 } });
+      expect(result).to.deep.equal({
+        records: [],
+        readings: [],
+        skipped: { "Observation(cancelled)": 1 },
+        patient: "Patient/example",
+      });
     });
 
     it("patient example: one DEMOGRAPHICS record, status active", () => {
@@ -261,7 +268,7 @@ describe("fhir: published samples", () => {
       const bundle = sample("PulseOxBundle_25Oct2022.json") as { entry: unknown[]; total: number };
       bundle.entry = bundle.entry.slice(0, 1);
       bundle.total = 1;
-      const result = ingest(bundle);
+      const result = ingest(bundle, { patient: "Patient/1763" });
       expect(result.records.map((r) => [r.key, r.category])).to.deep.equal([["Observation/1814", DataCategory.VITALS]]);
       expect(result.readings.map((r) => [r.sign, r.value, r.at])).to.deep.equal([
         ["oxygenSaturation", 95, Date.UTC(2015, 5, 22)],
@@ -277,7 +284,11 @@ describe("fhir: published samples", () => {
         ["auditevent-example.json", "AuditEvent"],
         ["auditevent-example-disclosure.json", "AuditEvent"],
       ]) {
-        expect(ingest(sample(file))).to.deep.equal({ records: [], readings: [], skipped: { [type]: 1 } }, file);
+        const { records, readings, skipped } = ingest(sample(file));
+        expect({ records, readings, skipped }).to.deep.equal(
+          { records: [], readings: [], skipped: { [type]: 1 } },
+          file,
+        );
       }
     });
 

@@ -137,9 +137,11 @@ describe("fhir: validation", () => {
       expect(ingestResource(patient("p1", { birthDate: "1980" })).records).to.have.length(1);
     });
 
-    it("requires code systems on coded elements and on unit codes (qty-3)", () => {
+    it("requires code systems on unit codes (qty-3); a Coding without one is kept, system unknown", () => {
       const noSystem = vitalObservation({ code: { coding: [{ code: "8867-4" }] } });
-      expect(refused(() => ingestResource(noSystem)).path).to.equal("Observation.code.coding[0].system");
+      expect(ingestResource(noSystem).warnings?.map((w) => w.path)).to.deep.equal([
+        "Observation.code.coding[0].system",
+      ]);
       const unitNoSystem = vitalObservation({ valueQuantity: { value: 70, code: "/min" } });
       expect(refused(() => ingestResource(unitNoSystem)).message).to.contain("qty-3");
     });
@@ -186,9 +188,14 @@ describe("fhir: validation", () => {
             resource: obs,
             request: { method: "POST", url: "Observation" },
           },
+          {
+            fullUrl: "urn:uuid:3fda17e1-68f5-4450-bb37-775162f27530",
+            resource: { resourceType: "Patient", id: "p1", identifier: [{ system: "http://x", value: "123" }] },
+            request: { method: "POST", url: "Patient" },
+          },
         ],
       };
-      expect(ingest(transaction).records).to.have.length(1);
+      expect(ingest(transaction).records).to.have.length(2);
     });
 
     it("refuses two types for one choice element and values with a dataAbsentReason", () => {
@@ -330,7 +337,7 @@ describe("fhir: validation", () => {
           { request: { method: "GET", url: "Patient/p1" } },
         ],
       };
-      const result = ingest(bundle);
+      const result = ingest(bundle, { patient: "Patient/p1" });
       expect(result.records.map((r) => r.key)).to.deep.equal(["Observation/2fda17e1-68f5-4450-bb37-775162f27530"]);
       expect(refused(() => ingestResource(obs)).message).to.contain("needs an id");
     });
@@ -395,7 +402,7 @@ describe("fhir: validation", () => {
           code: { coding: [{ system: "http://loinc.org", code: "72166-2" }] },
         },
       ]);
-      expect(ingest(bundle).skipped).to.deep.equal({
+      expect(ingest(bundle, { patient: "Patient/p1" }).skipped).to.deep.equal({
         "Observation(entered-in-error)": 1,
         "Condition(entered-in-error)": 1,
         "Observation(uncategorized)": 1,

@@ -128,7 +128,7 @@ describe("indexer: TwinRegistry events", () => {
     let twin = indexer.twin(twinId);
     expect(twin?.owner).to.equal(guardian.address);
     expect(twin?.pendingOwner).to.equal(null);
-    // The new owner stopped being a delegate (DelegateRemoved before OwnershipTransferred).
+    // v2: the ownership change ended every delegate (DelegatesCleared), the new owner among them.
     expect(twin?.delegates).to.deep.equal([]);
     expect(indexer.twinsOf(patient.address)).to.deep.equal([]);
     expect(indexer.twinsOf(guardian.address).map((t) => t.twinId)).to.deep.equal([twinId]);
@@ -155,7 +155,7 @@ describe("indexer: TwinRegistry events", () => {
       "TwinCreated",
       "SourceAuthorized",
       "OwnershipTransferStarted",
-      "DelegateRemoved",
+      "DelegatesCleared",
       "OwnershipTransferred",
       "TwinErased",
     ]);
@@ -180,6 +180,153 @@ describe("indexer: TwinRegistry events", () => {
     expectCode(() => indexer.twinsOf("not an address"), "INDEXER_INVALID_ARGUMENT");
     expectCode(() => indexer.updatesOf(f.twinId, { limit: 0 }), "INDEXER_INVALID_ARGUMENT");
     expectCode(() => indexer.updatesOf(f.twinId, { fromSequence: -1 }), "INDEXER_INVALID_ARGUMENT");
+    await indexer.close();
+  });
+
+  it("DelegatesCleared: an ownership change ends every delegate, and the indexer stops listing them", async () => {
+    const f = await indexedFixture();
+    const { registry, patient, guardian, clinician, stranger, twinId } = f;
+    const indexer = indexerFor(f);
+
+    await registry.connect(patient).appointDelegate(twinId, guardian.address);
+    await registry.connect(patient).appointDelegate(twinId, clinician.address);
+    await registry.connect(patient).transferOwnership(twinId, stranger.address);
+    await indexer.syncOnce();
+    expect(indexer.delegatesOf(twinId).map((d) => d.delegate)).to.deep.equal([guardian.address, clinician.address]);
+
+    await registry.connect(stranger).acceptOwnership(twinId);
+    await indexer.syncOnce();
+    expect(await registry.isDelegate(twinId, guardian.address)).to.equal(false);
+    expect(indexer.delegatesOf(twinId)).to.deep.equal([]);
+    expect(indexer.twin(twinId)?.delegates).to.deep.equal([]);
+    expect(indexer.twinsDelegatedTo(guardian.address)).to.deep.equal([]);
+    expect(indexer.twinsDelegatedTo(clinician.address)).to.deep.equal([]);
+    const cleared = indexer.read((db) => db.prepare("SELECT end_reason, removed_by FROM delegates").all());
+    expect(cleared).to.deep.equal([
+      { end_reason: "cleared", removed_by: null },
+      { end_reason: "cleared", removed_by: null },
+    ]);
+    expect(indexer.historyOf(twinId).map((h) => h.kind)).to.deep.equal([
+      "created",
+      "ownership-transfer-started",
+      "delegates-cleared",
+      "ownership-transferred",
+    ]);
+
+    // A delegate appointed again by the new owner is listed again, with a new appointment.
+    await registry.connect(stranger).appointDelegate(twinId, guardian.address);
+    await indexer.syncOnce();
+    const [again] = indexer.delegatesOf(twinId);
+    expect(again).to.deep.include({ delegate: guardian.address, active: true, removed: null, endReason: null });
+    await indexer.close();
+  });
+
+  it("a delegate removed or resigning reads as removed, with who did it", async () => {
+    const f = await indexedFixture();
+    const { registry, patient, guardian, twinId } = f;
+    const indexer = indexerFor(f);
+    await registry.connect(patient).appointDelegate(twinId, guardian.address);
+    await registry.connect(patient).removeDelegate(twinId, guardian.address);
+    await indexer.syncOnce();
+    const row = indexer.read((db) =>
+      db.prepare("SELECT end_reason, removed_by FROM delegates WHERE delegate = ?").get(guardian.address),
+    );
+    expect(row).to.deep.equal({ end_reason: "removed", removed_by: patient.address });
+    await indexer.close();
+  });
+
+  it("a source that becomes owner stops being a source (SourceRemoved in acceptOwnership)", async () => {
+    const f = await indexedFixture();
+    const { registry, patient, emr, twinId } = f;
+    const indexer = indexerFor(f);
+    await registry.connect(patient).transferOwnership(twinId, emr.address);
+    await registry.connect(emr).acceptOwnership(twinId);
+    await indexer.syncOnce();
+
+    const twin = indexer.twin(twinId);
+    expect(twin?.owner).to.equal(emr.address);
+    expect(twin?.sources.map((s) => s.source)).to.deep.equal([f.wearable.address]);
+    expect(indexer.twinsOfSource(emr.address)).to.deep.equal([]);
+    const removed = indexer.sourcesOf(twinId, { includeRemoved: true }).find((s) => s.source === emr.address);
+    expect(removed?.active).to.equal(false);
+    expect((await registry.sourceOf(twinId, emr.address)).categories).to.equal(0n);
+    expect(
+      indexer
+        .eventsOf(twinId)
+        .slice(-3)
+        .map((e) => e.name),
+    ).to.deep.equal(["DelegatesCleared", "SourceRemoved", "OwnershipTransferred"]);
+    await indexer.close();
+  });
+
+  it("removing a delegate cancels the transfer it started or that names it (OwnershipTransferStarted to zero)", async () => {
+    const f = await indexedFixture();
+    const { registry, patient, guardian, clinician, stranger, twinId } = f;
+    const indexer = indexerFor(f);
+
+    // The guardian starts a transfer (to a stranger), then is dismissed: the transfer is cancelled.
+    await registry.connect(patient).appointDelegate(twinId, guardian.address);
+    await registry.connect(guardian).transferOwnership(twinId, stranger.address);
+    await indexer.syncOnce();
+    expect(indexer.twin(twinId)?.pendingOwner).to.equal(stranger.address);
+    await registry.connect(patient).removeDelegate(twinId, guardian.address);
+    await indexer.syncOnce();
+    expect(indexer.twin(twinId)?.pendingOwner).to.equal(null);
+    expect(await registry.pendingOwnerOf(twinId)).to.equal(ZeroAddress);
+
+    // A transfer naming a delegate is cancelled when that delegate resigns.
+    await registry.connect(patient).appointDelegate(twinId, clinician.address);
+    await registry.connect(patient).transferOwnership(twinId, clinician.address);
+    await registry.connect(clinician).removeDelegate(twinId, clinician.address);
+    await indexer.syncOnce();
+    expect(indexer.twin(twinId)?.pendingOwner).to.equal(null);
+
+    expect(indexer.ownershipHistory(twinId).map((h) => [h.kind, h.previous, h.next])).to.deep.equal([
+      ["created", null, patient.address],
+      ["ownership-transfer-started", patient.address, stranger.address],
+      ["ownership-transfer-cancelled", patient.address, null],
+      ["ownership-transfer-started", patient.address, clinician.address],
+      ["ownership-transfer-cancelled", patient.address, null],
+    ]);
+    expect(indexer.twin(twinId)?.owner).to.equal(patient.address);
+    await indexer.close();
+  });
+
+  it("follows the default admin's two-step transfer and delay changes (AccessControlDefaultAdminRules)", async () => {
+    const f = await indexedFixture();
+    const { registry, admin, governance, stranger } = f;
+    const indexer = indexerFor(f);
+    await indexer.syncOnce();
+    expect(indexer.defaultAdmin()).to.deep.equal({ admin: admin.address, pendingTransfer: null, delayChange: null });
+
+    await registry.connect(admin).beginDefaultAdminTransfer(stranger.address);
+    await indexer.syncOnce();
+    const [, scheduled] = await registry.pendingDefaultAdmin();
+    expect(indexer.defaultAdmin().pendingTransfer).to.deep.equal({
+      newAdmin: stranger.address,
+      acceptSchedule: Number(scheduled),
+    });
+
+    await registry.connect(admin).cancelDefaultAdminTransfer();
+    await indexer.syncOnce();
+    expect(indexer.defaultAdmin().pendingTransfer).to.equal(null);
+
+    await registry.connect(admin).beginDefaultAdminTransfer(governance.address);
+    await registry.connect(governance).acceptDefaultAdminTransfer();
+    await indexer.syncOnce();
+    expect(indexer.defaultAdmin()).to.deep.include({ admin: governance.address, pendingTransfer: null });
+    expect(indexer.roleMembers("DEFAULT_ADMIN_ROLE").map((m) => m.account)).to.deep.equal([governance.address]);
+
+    await registry.connect(governance).changeDefaultAdminDelay(3600);
+    await indexer.syncOnce();
+    const [newDelay, effectSchedule] = await registry.pendingDefaultAdminDelay();
+    expect(indexer.defaultAdmin().delayChange).to.deep.equal({
+      newDelay: Number(newDelay),
+      effectSchedule: Number(effectSchedule),
+    });
+    await registry.connect(governance).rollbackDefaultAdminDelay();
+    await indexer.syncOnce();
+    expect(indexer.defaultAdmin().delayChange).to.equal(null);
     await indexer.close();
   });
 });

@@ -1,10 +1,9 @@
-import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { DataCategory } from "../../../src/vocabulary";
-import { indexedFixture, indexerFor } from "./harness";
-
-const UINT64_MAX = (1n << 64n) - 1n;
+import { DataCategory, SourceKind } from "../../../src/vocabulary";
+import { WEARABLE_CATEGORIES } from "../../fixtures";
+import { verifyUpdateChain } from "../../../src/chain/anchors";
+import { expectCode, indexedFixture, indexerFor } from "./harness";
 
 /** A stand-in content id: 36 bytes shaped like a binary CIDv1 (version, codec, sha2-256 multihash). */
 function cidOf(label: string): string {
@@ -25,8 +24,9 @@ describe("indexer: TwinUpdateLog events", () => {
 
     const updates = indexer.updatesOf(twinId);
     expect(updates.map((u) => u.sequence)).to.deep.equal([1n, 2n, 3n, 4n]);
-    expect(updates.map((u) => u.category)).to.deep.equal(categories);
+    expect(updates.map((u) => (u.kind === "update" ? u.category : null))).to.deep.equal(categories);
     expect(updates[2]).to.deep.include({
+      kind: "update",
       twinId: twinId.toLowerCase(),
       source: emr.address,
       contentHash: ethers.id("blob-2"),
@@ -64,30 +64,120 @@ describe("indexer: TwinUpdateLog events", () => {
     await indexer.close();
   });
 
-  it("indexes batches and state commitments, with uint64 versions as bigint", async () => {
+  it("indexes RecordsAnchored as steps of the same chain: both kinds in sequence order, the chain verifies", async () => {
     const f = await indexedFixture();
-    const { updateLog, wearable, hospital, twinId } = f;
+    const { updateLog, emr, twinId } = f;
     const indexer = indexerFor(f);
-    const now = await time.latest();
+    const bundle = DataCategory.CONDITIONS | DataCategory.LABS | DataCategory.MEDICATIONS;
 
-    await updateLog.connect(wearable).anchorBatch(twinId, ethers.id("root-1"), 1440, now - 86_400, now - 60);
-    await updateLog.connect(wearable).anchorBatch(twinId, ethers.id("root-2"), 60, now - 59, now);
-    await updateLog.connect(hospital).commitTwinState(twinId, ethers.id("state-1"), ethers.id("sources-1"), 1);
-    await updateLog.connect(hospital).commitTwinState(twinId, ethers.id("state-2"), ethers.id("sources-2"), UINT64_MAX);
+    await updateLog.connect(emr).recordUpdate(twinId, DataCategory.LABS, ethers.id("blob-1"), cidOf("blob-1"));
+    await updateLog.connect(emr).anchorRecords(twinId, ethers.id("records-1"), bundle);
+    await updateLog.connect(emr).recordUpdate(twinId, DataCategory.VITALS, ethers.id("blob-2"), cidOf("blob-2"));
+    await updateLog.connect(emr).anchorRecords(twinId, ethers.id("records-2"), DataCategory.VITALS);
+    await indexer.syncOnce();
+
+    const entries = indexer.updatesOf(twinId);
+    expect(entries.map((e) => [e.sequence, e.kind])).to.deep.equal([
+      [1n, "update"],
+      [2n, "records"],
+      [3n, "update"],
+      [4n, "records"],
+    ]);
+    expect(entries[1]).to.deep.include({
+      kind: "records",
+      twinId: twinId.toLowerCase(),
+      source: emr.address,
+      categories: bundle,
+      recordsRoot: ethers.id("records-1"),
+    });
+    const anchored = await updateLog.queryFilter(updateLog.filters.RecordsAnchored(twinId));
+    expect(entries.filter((e) => e.kind === "records").map((e) => [e.head, e.position.transactionHash])).to.deep.equal(
+      anchored.map((e) => [e.args.head.toLowerCase(), e.transactionHash]),
+    );
+    expect(indexer.updateCount(twinId)).to.equal(4);
+    expect(indexer.updatesOf(twinId, { fromSequence: 2, limit: 2 }).map((e) => e.kind)).to.deep.equal([
+      "records",
+      "update",
+    ]);
+
+    // The indexed chain is the on-chain one, through src/chain/anchors.ts verifyUpdateChain (both kinds).
+    const onChainHead = await updateLog.logHeadOf(twinId);
+    expect(indexer.verifyLogChain(twinId, onChainHead)).to.deep.equal({
+      valid: true,
+      sequence: 4n,
+      head: onChainHead.head.toLowerCase(),
+    });
+    expect(verifyUpdateChain(entries, onChainHead).valid).to.equal(true);
+    expect(indexer.verifyLogChain(twinId).valid).to.equal(true);
+
+    // The batch by the key the contract uses, and record batches alone.
+    expect(indexer.recordBatch(twinId, emr.address, ethers.id("records-2"))?.sequence).to.equal(4n);
+    expect(indexer.recordBatch(twinId, f.wearable.address, ethers.id("records-2"))).to.equal(null);
+    expect(indexer.recordBatchesOf(twinId).map((b) => b.recordsRoot)).to.deep.equal([
+      ethers.id("records-1"),
+      ethers.id("records-2"),
+    ]);
+    expectCode(() => indexer.recordBatch(twinId, emr.address, "0x1234"), "INDEXER_INVALID_ARGUMENT");
+
+    // An altered row is caught.
+    indexer.read((db) =>
+      db
+        .prepare("UPDATE record_batches SET categories = ? WHERE records_root = ?")
+        .run(DataCategory.LABS, ethers.id("records-1")),
+    );
+    const tampered = indexer.verifyLogChain(twinId, onChainHead);
+    expect(tampered.valid).to.equal(false);
+    expect(tampered.valid === false && tampered.fault).to.equal("HEAD_MISMATCH");
+    expect(tampered.valid === false && tampered.index).to.equal(1);
+    await indexer.close();
+  });
+
+  it("indexes reading batches keyed by (twin, source, root), without count or range", async () => {
+    const f = await indexedFixture();
+    const { registry, updateLog, patient, wearable, stranger: watch, twinId } = f;
+    const indexer = indexerFor(f);
+    await registry.connect(patient).authorizeSource(twinId, watch.address, SourceKind.Device, WEARABLE_CATEGORIES);
+
+    await updateLog.connect(wearable).anchorBatch(twinId, ethers.id("root-1"));
+    await updateLog.connect(wearable).anchorBatch(twinId, ethers.id("root-2"));
+    // The same root by another source of the twin is another batch (v2: no front-running of a source's root).
+    await updateLog.connect(watch).anchorBatch(twinId, ethers.id("root-1"));
     await indexer.syncOnce();
 
     const batches = indexer.batchesOf(twinId);
-    expect(batches.map((b) => [b.merkleRoot, b.source, b.count, b.from, b.to])).to.deep.equal([
-      [ethers.id("root-1"), wearable.address, 1440, now - 86_400, now - 60],
-      [ethers.id("root-2"), wearable.address, 60, now - 59, now],
+    expect(batches.map((b) => [b.source, b.merkleRoot])).to.deep.equal([
+      [wearable.address, ethers.id("root-1")],
+      [wearable.address, ethers.id("root-2")],
+      [watch.address, ethers.id("root-1")],
     ]);
+    expect(Object.keys(batches[0]).sort()).to.deep.equal(["merkleRoot", "position", "source", "twinId"]);
+    const batch = indexer.batch(twinId, watch.address, ethers.id("root-1"));
+    const anchoredAt = (await updateLog.batchOf(twinId, watch.address, ethers.id("root-1"))).anchoredAt;
+    expect(batch?.position.timestamp).to.equal(Number(anchoredAt));
+    expect(indexer.batch(twinId, watch.address, ethers.id("root-2"))).to.equal(null);
+    await indexer.close();
+  });
+
+  it("indexes state commitments per custodian epoch: versions restart at 1 with a new custodian", async () => {
+    const f = await indexedFixture();
+    const { registry, updateLog, patient, hospital, hospital2, twinId } = f;
+    const indexer = indexerFor(f);
+
+    await updateLog.connect(hospital).commitTwinState(twinId, ethers.id("state-1"), ethers.id("sources-1"), 1);
+    await updateLog.connect(hospital).commitTwinState(twinId, ethers.id("state-2"), ethers.id("sources-2"), 2);
+    await registry.connect(patient).changeCustodian(twinId, hospital2.address);
+    await updateLog.connect(hospital2).commitTwinState(twinId, ethers.id("state-3"), ethers.id("sources-3"), 1);
+    await indexer.syncOnce();
 
     const commits = indexer.stateCommitsOf(twinId);
-    expect(commits.map((c) => [c.version, c.custodian, c.stateRoot, c.sourcesRoot])).to.deep.equal([
-      [1n, hospital.address, ethers.id("state-1"), ethers.id("sources-1")],
-      [UINT64_MAX, hospital.address, ethers.id("state-2"), ethers.id("sources-2")],
+    expect(commits.map((c) => [c.epoch, c.version, c.custodian, c.stateRoot, c.sourcesRoot])).to.deep.equal([
+      [1, 1n, hospital.address, ethers.id("state-1"), ethers.id("sources-1")],
+      [1, 2n, hospital.address, ethers.id("state-2"), ethers.id("sources-2")],
+      [2, 1n, hospital2.address, ethers.id("state-3"), ethers.id("sources-3")],
     ]);
-    expect(commits[1].position.blockNumber).to.equal(Number((await updateLog.twinStateOf(twinId)).blockNumber));
+    const onChain = await updateLog.twinStateOf(twinId);
+    expect([BigInt(commits[2].epoch), commits[2].version]).to.deep.equal([onChain.epoch, onChain.version]);
+    expect(commits[2].position.blockNumber).to.equal(Number(onChain.blockNumber));
     await indexer.close();
   });
 });

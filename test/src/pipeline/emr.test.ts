@@ -1,7 +1,9 @@
 import { expect } from "chai";
-import { verifyUpdateChain } from "../../../src/chain/anchors";
+import { cidHashOf, verifyRecordProof, verifyUpdateChain } from "../../../src/chain/anchors";
 import { openRecord } from "../../../src/crypto";
-import { PipelineError, type EmrIngestSummary } from "../../../src/pipeline";
+import { PipelineError, verifyRecordAnchor, type EmrIngestSummary, type RecordsAnchor } from "../../../src/pipeline";
+import { ingest } from "../../../src/fhir";
+import { parseCid } from "../../../src/store";
 import { DataCategory, SourceKind } from "../../../src/vocabulary";
 import { EMR_CATEGORIES } from "../../fixtures";
 import { expectRejectCode } from "../crypto/expect-error";
@@ -24,36 +26,76 @@ describe("pipeline/emr: the Synthea bundle, ingested, sealed, stored and anchore
     summary = await service.pipeline.ingestEmr(service.f.twinId, bundle, { sourceSigner: service.f.emr });
     elapsedMs = Date.now() - started;
     console.log(
-      `      Synthea ingest: ${summary.records} records, ${summary.anchors.length} recordUpdate txs, ` +
-        `anchor gas ${summary.anchorGasUsed} (${summary.anchorGasUsed / BigInt(summary.records)} per record), ` +
+      `      Synthea ingest: ${summary.records} records in one anchorRecords tx, ` +
+        `anchor gas ${summary.anchorGasUsed}, ` +
         `commit gas ${summary.commitGasUsed}, ${elapsedMs} ms`,
     );
   });
   after(() => removeFolders(service?.folders));
 
-  it("anchors every record once, with sequences 1..n, and the head equals the rebuilt hash chain", async () => {
-    const { updateLog, twinId } = service.f;
-    expect(summary.records).to.equal(289);
-    expect(summary.anchors.map((a) => a.sequence)).to.deep.equal(Array.from({ length: 289 }, (_, i) => String(i + 1)));
-    const events = await updateLog.queryFilter(updateLog.filters.UpdateRecorded(twinId));
-    expect(events).to.have.length(289);
+  it("anchors the whole ingest as one record batch at sequence 1, and the head equals the rebuilt hash chain", async () => {
+    const { updateLog, twinId, emr } = service.f;
+    expect(summary.records).to.equal(328);
+    expect(summary.anchors).to.have.length(328);
+    const [first] = summary.anchors;
+    for (const anchor of summary.anchors) {
+      expect(anchor.kind).to.equal("records");
+      expect(anchor.sequence).to.equal("1");
+      expect(anchor.recordsRoot).to.equal(first.recordsRoot);
+      expect(anchor.source).to.equal(emr.address);
+      expect(anchor.transactionHash).to.equal(first.transactionHash);
+    }
+    expect(await updateLog.queryFilter(updateLog.filters.UpdateRecorded(twinId))).to.have.length(0);
+    const events = await updateLog.queryFilter(updateLog.filters.RecordsAnchored(twinId));
+    expect(events).to.have.length(1);
+    expect(events[0].args.recordsRoot).to.equal(first.recordsRoot);
+    expect(Number(events[0].args.categories)).to.equal(summary.anchors.reduce((m, a) => m | a.category, 0));
     const head = await updateLog.logHeadOf(twinId);
-    const verdict = verifyUpdateChain(
-      events.map((e) => e.args),
-      head,
-    );
-    expect(verdict.valid).to.equal(true);
-    expect(head.sequence).to.equal(289n);
-    events.forEach((event, i) => {
-      expect(event.args.contentHash).to.equal(summary.anchors[i].contentHash);
-      expect(event.args.source).to.equal(service.f.emr.address);
-    });
+    expect(
+      verifyUpdateChain(
+        events.map((e) => e.args),
+        head,
+      ).valid,
+    ).to.equal(true);
+    expect(head.sequence).to.equal(1n);
+  });
+
+  it("gives every record a proof that verifyRecord accepts on chain", async () => {
+    const { updateLog, twinId } = service.f;
+    for (const anchor of summary.anchors) {
+      const cidHash = cidHashOf(parseCid(anchor.cid).bytes);
+      expect(
+        verifyRecordProof(anchor.recordsRoot, anchor.category, anchor.contentHash, cidHash, anchor.proof),
+      ).to.equal(true);
+      expect(
+        await updateLog.verifyRecord(
+          twinId,
+          anchor.source,
+          anchor.recordsRoot,
+          anchor.category,
+          anchor.contentHash,
+          cidHash,
+          [...anchor.proof],
+        ),
+      ).to.equal(true);
+    }
+  });
+
+  it("verifies every record of the ingest against the blob the reader holds", async () => {
+    const { updateLog, twinId } = service.f;
+    for (const anchor of summary.anchors) {
+      const envelope = await service.folders.blobs.get(anchor.cid);
+      expect(await verifyRecordAnchor(anchor, { updateLog, twinId, envelope })).to.deep.equal({
+        valid: true,
+        reason: null,
+      });
+    }
   });
 
   it("summarizes what it did: readings, skipped resources, gas", () => {
-    expect(summary.readings).to.equal(67);
-    expect(summary.skippedCount).to.equal(75);
-    expect(summary.skipped.DocumentReference).to.equal(39);
+    expect(summary.readings).to.equal(77);
+    expect(summary.skippedCount).to.equal(36);
+    expect(summary.skipped.DocumentReference).to.equal(undefined);
     expect(summary.anchorGasUsed > 0n).to.equal(true);
     expect(summary.commitGasUsed > 0n).to.equal(true);
     expect(summary.state?.version).to.equal(1);
@@ -64,9 +106,12 @@ describe("pipeline/emr: the Synthea bundle, ingested, sealed, stored and anchore
     const onChain = await service.f.updateLog.twinStateOf(service.f.twinId);
     expect(anchor).to.not.equal(null);
     expect(onChain.version).to.equal(1n);
+    expect(onChain.epoch).to.equal(1n);
+    expect(anchor?.chainVersion).to.equal(1);
+    expect(anchor?.epoch).to.equal(1);
     expect(onChain.stateRoot).to.equal(version.stateRoot);
     expect(onChain.sourcesRoot).to.equal(version.sourcesRoot);
-    expect(version.sourceHashes).to.have.length(289);
+    expect(version.sourceHashes).to.have.length(328);
     expect(await service.pipeline.commit(service.f.twinId)).to.deep.equal(anchor); // already committed: no new tx
   });
 
@@ -76,7 +121,7 @@ describe("pipeline/emr: the Synthea bundle, ingested, sealed, stored and anchore
     expect(conditions.length).to.be.greaterThan(0);
     expect(conditions.every((p) => p.record.category === DataCategory.CONDITIONS)).to.equal(true);
     const all = await pipeline.records(f.twinId, 0xffffffff);
-    expect(all).to.have.length(289);
+    expect(all).to.have.length(328);
     const engineKeys = pipeline
       .version(f.twinId)
       .version.records.map((r) => r.key)
@@ -101,7 +146,7 @@ describe("pipeline/emr: the Synthea bundle, ingested, sealed, stored and anchore
 
   it("answers the EMR's vital readings with the anchor of their record", async () => {
     const readings = await service.pipeline.readings(service.f.twinId, {});
-    expect(readings).to.have.length(67);
+    expect(readings).to.have.length(77);
     expect(readings.every((r) => r.anchor === null && r.recordAnchor !== undefined)).to.equal(true);
   });
 });
@@ -149,29 +194,44 @@ describe("pipeline/emr: refusals store and anchor nothing; failures keep what is
     expect(await countBlobs(service.folders.blobs)).to.equal(0);
   });
 
-  it("a failure midway keeps exactly what was anchored, discards the rest, and the twin carries on", async () => {
+  it("a failed anchor stores and anchors nothing, and the next ingest goes through", async () => {
     const { pipeline, f, folders } = service;
     const bundle = (await cohortSmall()).patients[1].emr;
     const send = f.emr.sendTransaction.bind(f.emr);
-    let calls = 0;
-    f.emr.sendTransaction = async (tx) => {
-      if (++calls === 6) throw new Error("the node went away");
-      return send(tx);
+    f.emr.sendTransaction = async () => {
+      throw new Error("the node went away");
     };
     try {
       await expectRejectCode(pipeline.ingestEmr(f.twinId, bundle, { sourceSigner: f.emr }), "ANCHOR_FAILED");
     } finally {
       f.emr.sendTransaction = send;
     }
-    expect((await f.updateLog.logHeadOf(f.twinId)).sequence).to.equal(5n);
-    expect(pipeline.anchors(f.twinId).records.map((a) => a.sequence)).to.deep.equal(["1", "2", "3", "4", "5"]);
-    expect(await countBlobs(folders.blobs)).to.equal(5);
-    expect(pipeline.version(f.twinId).anchor?.version).to.equal(1);
-    expect(await pipeline.records(f.twinId, 0xffffffff)).to.have.length(5);
+    expect((await f.updateLog.logHeadOf(f.twinId)).sequence).to.equal(0n);
+    expect(await countBlobs(folders.blobs)).to.equal(0);
+    expect(pipeline.holding(f.twinId)).to.equal("unknown");
 
     const again = await pipeline.ingestEmr(f.twinId, bundle, { sourceSigner: f.emr });
-    expect(again.anchors[0].sequence).to.equal("6");
-    expect(again.state?.version).to.equal(2);
+    expect(again.anchors.every((a) => a.sequence === "1")).to.equal(true);
+    expect(again.state?.version).to.equal(1);
     expect(await pipeline.records(f.twinId, 0xffffffff)).to.have.length(again.records);
   });
+
+  it("anchors a 22-record bundle in one transaction of at most 120,000 gas", async () => {
+    const { pipeline, f } = service;
+    const bundle = bundleOf(22, (await cohortSmall()).patients[1].emr);
+    const head = await f.updateLog.logHeadOf(f.twinId);
+    const ingested = await pipeline.ingestEmr(f.twinId, bundle, { sourceSigner: f.emr });
+    console.log(`      ${ingested.records}-record ingest: anchor gas ${ingested.anchorGasUsed} (one anchorRecords)`);
+    expect(ingested.records).to.equal(22);
+    expect(new Set(ingested.anchors.map((a: RecordsAnchor) => a.transactionHash)).size).to.equal(1);
+    expect((await f.updateLog.logHeadOf(f.twinId)).sequence).to.equal(head.sequence + 1n);
+    expect(ingested.anchorGasUsed <= 120_000n).to.equal(true);
+  });
 });
+
+/** A copy of an EMR bundle cut at the end to give exactly `records` twin records. */
+function bundleOf(records: number, emr: unknown): unknown {
+  const bundle = JSON.parse(JSON.stringify(emr)) as { entry: unknown[] };
+  while (ingest(bundle, { origin: "emr" }).records.length > records) bundle.entry.pop();
+  return bundle;
+}

@@ -12,9 +12,14 @@ import { twinFixture } from "../../fixtures";
 /** A fresh key pair (the service's reader key, a patient's, a grantee's). */
 export const newWallet = (): Wallet => new Wallet(hexlify(randomBytes(32)));
 
-import { SAMPLES_DIR } from "../fhir/helpers";
+import { existsSync } from "node:fs";
+import { REPO_ROOT, SAMPLES_DIR } from "../fhir/helpers";
 
-export const SAMPLES = SAMPLES_DIR;
+/**
+ * The shared FHIR samples: next to the repository, or, in a git worktree under a folder of worktrees, next to that
+ * folder.
+ */
+export const SAMPLES = existsSync(SAMPLES_DIR) ? SAMPLES_DIR : join(REPO_ROOT, "..", "..", "shared", "fhir-samples");
 
 export async function sample(name: string): Promise<string> {
   return readFile(join(SAMPLES, name), "utf8");

@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { canonicalJson } from "../../../src/twin";
 import { cohortSmall, removeFolders, startService, type Service } from "./harness";
 
@@ -58,5 +60,22 @@ describe("pipeline/restart: a new pipeline over the same folders answers the sam
     expect(done?.readings).to.equal(before.pending);
     expect(done?.state?.version).to.equal(before.version.version.version + 1);
     expect((await f.updateLog.twinStateOf(f.twinId)).stateRoot).to.equal(done?.version.stateRoot);
+  });
+
+  it("loads an index written before v2: states without chain version or epoch count as epoch 1", async () => {
+    const { f, folders } = service;
+    const [name] = (await readdir(folders.indexFolder)).filter((n) => n.endsWith(".json"));
+    const path = join(folders.indexFolder, name);
+    const index = JSON.parse(await readFile(path, "utf8")) as { states: Record<string, unknown>[] };
+    const versions = index.states.map((state) => state.version);
+    for (const state of index.states) {
+      delete state.chainVersion;
+      delete state.epoch;
+    }
+    await writeFile(path, JSON.stringify(index));
+    const restarted = await service.restart();
+    const states = restarted.anchors(f.twinId).states;
+    expect(states.map((s) => s.chainVersion)).to.deep.equal(versions);
+    expect(states.every((s) => s.epoch === 1)).to.equal(true);
   });
 });

@@ -1,18 +1,25 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { proveReading } from "../../../src/chain/anchors";
+import { cidHashOf, proveReading } from "../../../src/chain/anchors";
+import { contentHash } from "../../../src/crypto";
 import {
   prepareBatch,
+  recordsAnchorIn,
+  recordTreeOf,
   verifyReadingAnchor,
   verifyRecordAnchor,
   verifyStateAnchor,
   type BatchAnchor,
   type ProvenReading,
   type ProvenRecord,
+  type RecordsAnchor,
   type StateAnchor,
+  type UpdateAnchor,
   type VerifyOptions,
   VerifiedAnchors,
 } from "../../../src/pipeline";
+import { cidOf, parseCid } from "../../../src/store";
+import { DataCategory } from "../../../src/vocabulary";
 import { cohortSmall, removeFolders, startService, type Service } from "./harness";
 
 describe("pipeline/verify: a reader checks answers against the chain", function () {
@@ -21,6 +28,9 @@ describe("pipeline/verify: a reader checks answers against the chain", function 
   let reading: ProvenReading & { anchor: BatchAnchor };
   let states: readonly StateAnchor[];
   let plainAccess: VerifyOptions;
+  /** A record anchored by a v1 recordUpdate (as indexes written before record batches hold). */
+  let update: UpdateAnchor;
+  let updateEnvelope: Uint8Array;
 
   before(async () => {
     service = await startService({ batchPolicy: { maxReadings: 100, maxAgeMs: 60 * 60_000 } });
@@ -31,6 +41,22 @@ describe("pipeline/verify: a reader checks answers against the chain", function 
     records = await pipeline.records(f.twinId, 0xffffffff);
     reading = (await pipeline.readings(f.twinId, {})).find((p) => p.anchor !== null) as typeof reading;
     states = pipeline.anchors(f.twinId).states;
+    updateEnvelope = new TextEncoder().encode("envelope of a v1 update");
+    const cid = cidOf(updateEnvelope);
+    const receipt = (await (
+      await f.updateLog
+        .connect(f.emr)
+        .recordUpdate(f.twinId, DataCategory.CONDITIONS, contentHash(updateEnvelope), parseCid(cid).bytes)
+    ).wait())!;
+    const sequence = String((await f.updateLog.logHeadOf(f.twinId)).sequence);
+    update = {
+      kind: "update",
+      sequence,
+      contentHash: contentHash(updateEnvelope),
+      cid,
+      blockNumber: receipt.blockNumber,
+      transactionHash: receipt.hash,
+    };
     // a reader needs only a provider and the log's address
     plainAccess = { runner: ethers.provider, address: await f.updateLog.getAddress(), twinId: f.twinId };
   });
@@ -59,23 +85,67 @@ describe("pipeline/verify: a reader checks answers against the chain", function 
           }
         });
 
-        it("rejects altered anchors and envelopes", async () => {
-          const [a, b] = records.map((p) => p.anchor);
+        it("rejects a tampered proof, category, content hash, cid, source, root or sequence, and other envelopes", async () => {
+          const [a, b] = records.map((p) => p.anchor as RecordsAnchor);
+          expect(a.kind).to.equal("records");
           const envelope = await service.folders.blobs.get(a.cid);
-          const reason = async (anchor: typeof a, extra: { envelope?: Uint8Array; twinId?: string } = {}) =>
+          const reason = async (anchor: RecordsAnchor, extra: { envelope?: Uint8Array; twinId?: string } = {}) =>
             (await verifyRecordAnchor(anchor, { ...access, ...extra })).reason;
-          expect(await reason({ ...a, contentHash: b.contentHash })).to.equal("CONTENT_HASH_MISMATCH");
-          expect(await reason({ ...a, sequence: b.sequence })).to.equal("CONTENT_HASH_MISMATCH");
-          expect(await reason({ ...a, cid: b.cid })).to.equal("CID_MISMATCH");
-          expect(await reason({ ...a, sequence: "100000" })).to.equal("NO_EVENT");
-          expect(await reason({ ...a, blockNumber: a.blockNumber + 1 })).to.equal("LOCATION_MISMATCH");
+          const proof = [...a.proof];
+          proof[0] = ethers.id("forged sibling");
+          expect(await reason({ ...a, proof })).to.equal("PROOF_INVALID");
+          expect(await reason({ ...a, proof: a.proof.slice(1) })).to.equal("PROOF_INVALID");
+          const otherCategory = a.category === DataCategory.CONDITIONS ? DataCategory.LABS : DataCategory.CONDITIONS;
+          expect(await reason({ ...a, category: otherCategory })).to.equal("PROOF_INVALID");
+          expect(await reason({ ...a, contentHash: b.contentHash })).to.equal("PROOF_INVALID");
+          expect(await reason({ ...a, cid: b.cid })).to.equal("PROOF_INVALID");
+          expect(await reason({ ...a, recordsRoot: ethers.id("another root") })).to.equal("PROOF_INVALID");
+          expect(await reason({ ...a, source: service.f.wearable.address })).to.equal("NOT_ANCHORED");
+          expect(await reason(a, { twinId: ethers.id("another twin") })).to.equal("NOT_ANCHORED");
+          expect(await reason({ ...a, sequence: "2" })).to.equal("SEQUENCE_MISMATCH");
           expect(await reason({ ...a, sequence: "-1" })).to.equal("MALFORMED_ANCHOR");
           expect(await reason({ ...a, cid: "not-a-cid" })).to.equal("MALFORMED_ANCHOR");
-          expect(await reason(a, { twinId: ethers.id("another twin") })).to.equal("NO_EVENT");
+          expect(await reason({ ...a, source: "0x1234" })).to.equal("MALFORMED_ANCHOR");
+          expect(await reason({ ...a, category: 3 })).to.equal("MALFORMED_ANCHOR");
+          // a well-formed batch that was never anchored: the proof holds off chain, the chain says no
+          const tree = recordTreeOf([a]);
+          expect(await reason(recordsAnchorIn(tree, a, a))).to.equal("NOT_ANCHORED");
           const altered = Uint8Array.from(envelope);
           altered[20] ^= 1;
           expect(await reason(a, { envelope: altered })).to.equal("ENVELOPE_MISMATCH");
           expect(await reason(b, { envelope })).to.equal("ENVELOPE_MISMATCH");
+        });
+
+        it("agrees with verifyRecord on chain", async () => {
+          const [a] = records.map((p) => p.anchor as RecordsAnchor);
+          const { f } = service;
+          const onChain = (anchor: RecordsAnchor) =>
+            f.updateLog.verifyRecord(
+              f.twinId,
+              anchor.source,
+              anchor.recordsRoot,
+              anchor.category,
+              anchor.contentHash,
+              cidHashOfAnchor(anchor),
+              [...anchor.proof],
+            );
+          expect(await onChain(a)).to.equal(true);
+          expect(await onChain({ ...a, source: f.wearable.address })).to.equal(false);
+          expect(await onChain({ ...a, category: DataCategory.IMAGING })).to.equal(false);
+        });
+
+        it("still verifies a record anchored by a v1 recordUpdate, and rejects it altered", async () => {
+          const reason = async (anchor: UpdateAnchor, extra: { envelope?: Uint8Array; twinId?: string } = {}) =>
+            (await verifyRecordAnchor(anchor, { ...access, ...extra })).reason;
+          expect(await reason(update, { envelope: updateEnvelope })).to.equal(null);
+          const b = records[0].anchor;
+          expect(await reason({ ...update, contentHash: b.contentHash })).to.equal("CONTENT_HASH_MISMATCH");
+          expect(await reason({ ...update, cid: b.cid })).to.equal("CID_MISMATCH");
+          expect(await reason({ ...update, sequence: "1" })).to.equal("NO_EVENT"); // sequence 1 is a record batch
+          expect(await reason({ ...update, sequence: "100000" })).to.equal("NO_EVENT");
+          expect(await reason({ ...update, blockNumber: update.blockNumber + 1 })).to.equal("LOCATION_MISMATCH");
+          expect(await reason(update, { twinId: ethers.id("another twin") })).to.equal("NO_EVENT");
+          expect(await reason(update, { envelope: new TextEncoder().encode("other") })).to.equal("ENVELOPE_MISMATCH");
         });
       });
 
@@ -104,6 +174,8 @@ describe("pipeline/verify: a reader checks answers against the chain", function 
           proof[0] = ethers.id("forged sibling");
           expect(await reason(reading.reading, { ...anchor, proof })).to.equal("PROOF_INVALID");
           expect(await reason(reading.reading, { ...anchor, proof: ["0x12"] })).to.equal("MALFORMED_ANCHOR");
+          // batches are keyed by source: the same root from another source is not anchored
+          expect(await reason(reading.reading, { ...anchor, source: service.f.emr.address })).to.equal("NOT_ANCHORED");
 
           // a well-formed batch that was never anchored: the proof holds off chain, the chain says no
           const batch = prepareBatch(service.f.twinId, [reading.reading]);
@@ -121,6 +193,10 @@ describe("pipeline/verify: a reader checks answers against the chain", function 
       describe("state anchors", () => {
         it("accepts every committed version, the latest one against the version answered", async () => {
           expect(states.map((s) => s.version)).to.deep.equal([1, 2]);
+          expect(states.map((s) => [s.epoch, s.chainVersion])).to.deep.equal([
+            [1, 1],
+            [1, 2],
+          ]);
           for (const state of states) expect((await verifyStateAnchor(state, access)).valid).to.equal(true);
           const { version } = service.pipeline.version(service.f.twinId);
           expect((await verifyStateAnchor(states[1], { ...access, version })).valid).to.equal(true);
@@ -131,9 +207,11 @@ describe("pipeline/verify: a reader checks answers against the chain", function 
           const reason = async (anchor: StateAnchor) => (await verifyStateAnchor(anchor, access)).reason;
           expect(await reason({ ...latest, stateRoot: first.stateRoot })).to.equal("STATE_MISMATCH");
           expect(await reason({ ...latest, sourcesRoot: ethers.id("x") })).to.equal("STATE_MISMATCH");
-          expect(await reason({ ...latest, version: 99 })).to.equal("NO_EVENT");
+          expect(await reason({ ...latest, chainVersion: 99 })).to.equal("NO_EVENT");
+          expect(await reason({ ...latest, epoch: 2 })).to.equal("NO_EVENT");
           expect(await reason({ ...latest, transactionHash: first.transactionHash })).to.equal("LOCATION_MISMATCH");
           expect(await reason({ ...latest, version: 0 })).to.equal("MALFORMED_ANCHOR");
+          expect(await reason({ ...latest, chainVersion: 0 })).to.equal("MALFORMED_ANCHOR");
           const { version } = service.pipeline.version(service.f.twinId);
           expect((await verifyStateAnchor(first, { ...access, version })).reason).to.equal("STATE_MISMATCH");
         });
@@ -184,10 +262,11 @@ describe("pipeline/verify: a reader checks answers against the chain", function 
     it("keeps no negative answer", async () => {
       const verified = new VerifiedAnchors();
       const { access, asked } = counting(verified);
-      const missing = { ...records[0].anchor, sequence: "100000" };
-      expect((await verifyRecordAnchor(missing, access)).reason).to.equal("NO_EVENT");
+      const a = records[0].anchor as RecordsAnchor;
+      const missing = recordsAnchorIn(recordTreeOf([a]), a, a);
+      expect((await verifyRecordAnchor(missing, access)).reason).to.equal("NOT_ANCHORED");
       const before = asked();
-      expect((await verifyRecordAnchor(missing, access)).reason).to.equal("NO_EVENT");
+      expect((await verifyRecordAnchor(missing, access)).reason).to.equal("NOT_ANCHORED");
       expect(asked()).to.be.greaterThan(before, "a failed check is asked again");
       expect(verified.size).to.equal(0);
 
@@ -208,3 +287,7 @@ describe("pipeline/verify: a reader checks answers against the chain", function 
     });
   });
 });
+
+function cidHashOfAnchor(anchor: RecordsAnchor): string {
+  return cidHashOf(parseCid(anchor.cid).bytes);
+}

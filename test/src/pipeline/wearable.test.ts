@@ -11,7 +11,7 @@ import {
   type ProvenReading,
 } from "../../../src/pipeline";
 import { SourceKind } from "../../../src/vocabulary";
-import { METADATA, WEARABLE_CATEGORIES } from "../../fixtures";
+import { createTwinOf, WEARABLE_CATEGORIES } from "../../fixtures";
 import { expectCode, expectRejectCode } from "../crypto/expect-error";
 import { cohortSmall, removeFolders, startService, type Service } from "./harness";
 
@@ -78,10 +78,9 @@ describe("pipeline/wearables: a day of readings batched, anchored and proven", f
     expect(flushed.readings).to.equal(151);
     expect(flushed.batches.map((b) => b.count)).to.deep.equal([64, 64, 23]);
     for (const batch of flushed.batches) {
-      const onChain = await f.updateLog.batchOf(f.twinId, batch.merkleRoot);
-      expect(onChain.count).to.equal(BigInt(batch.count));
-      expect(onChain.from).to.equal(BigInt(batch.from));
-      expect(onChain.to).to.equal(BigInt(batch.to));
+      // v2 keeps no count or range on chain: the batch is anchored by the device, its count is in the index.
+      expect((await f.updateLog.batchOf(f.twinId, f.wearable.address, batch.merkleRoot)).anchoredAt).to.not.equal(0n);
+      expect((await f.updateLog.batchOf(f.twinId, f.emr.address, batch.merkleRoot)).anchoredAt).to.equal(0n);
     }
     expect(service.pipeline.pendingReadings(f.twinId)).to.equal(0);
   });
@@ -96,10 +95,16 @@ describe("pipeline/wearables: a day of readings batched, anchored and proven", f
       expect(readingCommitment(anchor.salt, f.twinId, reading)).to.equal(anchor.readingHash);
       expect(verifyReadingProof(anchor.merkleRoot, anchor.readingHash, anchor.timestamp, anchor.proof)).to.equal(true);
       expect(
-        await f.updateLog.verifyReading(f.twinId, anchor.merkleRoot, anchor.readingHash, anchor.timestamp, [
-          ...anchor.proof,
-        ]),
+        await f.updateLog.verifyReading(
+          f.twinId,
+          anchor.source,
+          anchor.merkleRoot,
+          anchor.readingHash,
+          anchor.timestamp,
+          [...anchor.proof],
+        ),
       ).to.equal(true);
+      expect(anchor.source).to.equal(f.wearable.address);
     }
   });
 
@@ -150,8 +155,7 @@ describe("pipeline/wearables: a day of readings batched, anchored and proven", f
 
   it("raises no episode alert for a patient without episodes", async () => {
     const { f, pipeline } = service;
-    const calm = ethers.id("twin:pseudonym:calm");
-    await f.registry.connect(f.patient).createTwin(calm, METADATA, f.hospital.address);
+    const calm = await createTwinOf(f.registry, f.patient, "twin:pseudonym:calm", f.hospital);
     await f.registry
       .connect(f.patient)
       .authorizeSource(calm, f.wearable.address, SourceKind.Device, WEARABLE_CATEGORIES);

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { AbiCoder, ethers as ethersLib, type ContractRunner } from "ethers";
 import { ConsentPolicy__factory } from "../../../typechain-types";
 import { ConsentChecker, HeadTracker, type ChainHead } from "../../../src/service";
+import { REFUSAL_STATUS, reasonOf } from "../../../src/service/consent";
 import { AccessDecision, Action, DataCategory, Purpose } from "../../../src/vocabulary";
 
 const TWIN = ethersLib.id("twin");
@@ -143,5 +144,16 @@ describe("service/consent: ConsentChecker and HeadTracker", () => {
       await down.current().catch((error: Error) => (message = error.message));
       expect(message).to.equal("boom");
     });
+  });
+});
+
+describe("service/consent: refusal reasons", () => {
+  it("maps every AccessDecision to a reason, Blocked (ConsentPolicy v2) to blocked, unknown values to no-consent", () => {
+    expect(reasonOf(AccessDecision.Allowed)).to.equal(null);
+    expect(reasonOf(AccessDecision.Blocked)).to.equal("blocked");
+    expect(REFUSAL_STATUS.blocked).to.equal(403);
+    const values = Object.values(AccessDecision).filter((v): v is number => typeof v === "number");
+    for (const value of values.filter((v) => v !== AccessDecision.Allowed)) expect(reasonOf(value)).to.not.equal(null);
+    expect(reasonOf(Math.max(...values) + 1)).to.equal("no-consent");
   });
 });

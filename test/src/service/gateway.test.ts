@@ -180,6 +180,11 @@ describe("query gateway", function () {
       expectRefusal(await latest(h), 403, "no-consent");
     });
 
+    it("blocked: a reader the patient blocked on the twin (AccessDecision.Blocked)", async () => {
+      await (await h.f.consent.connect(h.f.patient).setBlocked(h.f.twinId, h.f.clinician.address, true)).wait();
+      expectRefusal(await latest(h), 403, "blocked");
+    });
+
     it("wrong-purpose", async () => {
       await grant(h.f, h.f.clinician.address, {
         categories: READING_CATEGORIES,

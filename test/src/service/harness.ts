@@ -18,6 +18,7 @@ import type {
   TwinHolding,
 } from "../../../src/pipeline/reader";
 import { readingCommitment, readingTimestampSeconds } from "../../../src/pipeline/reading-commitment";
+import { anchorRecordBatch } from "../../../src/pipeline/record-anchoring";
 import { createGateway, GatewayClient, type Gateway, type GatewayOptions } from "../../../src/service";
 import { cidOf, parseCid } from "../../../src/store/cid";
 import { TwinEngine, type TwinVersion } from "../../../src/twin";
@@ -27,7 +28,7 @@ import { allergy, condition, medication, reading } from "../twin/builders";
 
 /**
  * A small in-memory TwinDataReader whose records, readings and version are really anchored on the fixture's chain
- * (recordUpdate by the EMR, anchorBatch by the wearable, commitTwinState by the hospital), so that answers verify.
+ * (a record batch and a v1 recordUpdate by the EMR, anchorBatch by the wearable, commitTwinState by the hospital), so that answers verify.
  */
 export class FakeTwinData implements TwinDataReader {
   readonly holdings = new Map<string, TwinHolding>();
@@ -82,25 +83,29 @@ export async function gatewayFixture() {
     medication("m1", { display: "Amlodipine 5 mg", status: "active" }),
     allergy("a1", { display: "Penicillin", status: "active" }),
   ];
-  const proven: ProvenRecord[] = [];
-  for (const record of records) {
+  const stored = records.map((record) => {
     const envelope = toUtf8Bytes(`envelope:${record.key}`);
-    const hash = contentHash(envelope);
-    const cid = cidOf(envelope);
-    const tx = await updateLog.connect(emr).recordUpdate(twinId, record.category, hash, parseCid(cid).bytes);
-    const receipt = (await tx.wait())!;
-    proven.push({
-      record,
-      anchor: {
-        kind: "update",
-        sequence: String(proven.length + 1),
-        contentHash: hash,
-        cid,
-        blockNumber: receipt.blockNumber,
-        transactionHash: receipt.hash,
-      },
-    });
-  }
+    return { record, category: record.category, contentHash: contentHash(envelope), cid: cidOf(envelope) };
+  });
+  // The first three records in one record batch (sequence 1), as the pipeline anchors an ingest; the last by a v1
+  // recordUpdate (sequence 2), whose anchors still verify.
+  const batch3 = await anchorRecordBatch(updateLog, emr, twinId, stored.slice(0, 3));
+  const proven: ProvenRecord[] = batch3.anchors.map((anchor, i) => ({ record: stored[i].record, anchor }));
+  const last = stored[3];
+  const receipt = (await (
+    await updateLog.connect(emr).recordUpdate(twinId, last.category, last.contentHash, parseCid(last.cid).bytes)
+  ).wait())!;
+  proven.push({
+    record: last.record,
+    anchor: {
+      kind: "update",
+      sequence: "2",
+      contentHash: last.contentHash,
+      cid: last.cid,
+      blockNumber: receipt.blockNumber,
+      transactionHash: receipt.hash,
+    },
+  });
 
   // Eight wearable heart rates, 10 minutes apart, ending an hour before the chain's clock.
   const end = ((await time.latest()) - 3600) * 1000;
@@ -117,13 +122,12 @@ export async function gatewayFixture() {
   }));
   const tree = buildReadingTree(leaves);
   const batch = batchAnchorOf(tree);
-  const batchReceipt = (await (
-    await updateLog.connect(wearable).anchorBatch(twinId, batch.merkleRoot, batch.count, batch.from, batch.to)
-  ).wait())!;
+  const batchReceipt = (await (await updateLog.connect(wearable).anchorBatch(twinId, batch.merkleRoot)).wait())!;
   const provenReadings: ProvenReading[] = readings.map((r, i) => {
     const anchor: BatchAnchor = {
       kind: "batch",
       merkleRoot: batch.merkleRoot,
+      source: wearable.address,
       readingHash: leaves[i].readingHash,
       timestamp: leaves[i].timestamp,
       salt: salts[i],
@@ -143,6 +147,8 @@ export async function gatewayFixture() {
   ).wait())!;
   const state: StateAnchor = {
     version: version.version,
+    chainVersion: version.version, // the hospital's first commit: version 1 of epoch 1
+    epoch: 1,
     stateRoot: version.stateRoot,
     sourcesRoot: version.sourcesRoot,
     blockNumber: commit.blockNumber,

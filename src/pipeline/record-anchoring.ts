@@ -1,0 +1,111 @@
+import { getAddress, type ContractTransactionReceipt, type Signer } from "ethers";
+import { buildRecordTree, proveRecord, recordsAnchorOf, type RecordTree } from "../chain/anchors";
+import { parseCid } from "../store";
+import type { TwinUpdateLog } from "../../typechain-types";
+import { PipelineError } from "./errors";
+import type { RecordsAnchor } from "./reader";
+
+/**
+ * Record batches: one EMR ingest is anchored by one `anchorRecords` transaction, whatever its size. The records'
+ * leaves `(category, contentHash, keccak256(cid bytes))` make a StandardMerkleTree (src/chain/anchors.ts
+ * `buildRecordTree`); its root and the OR of the categories are anchored from the source signer, and each record
+ * gets a {@link RecordsAnchor} with its own proof.
+ */
+
+/** A record stored in the vault and about to be anchored. */
+export interface RecordToAnchor {
+  readonly category: number;
+  readonly contentHash: string;
+  /** The envelope's CIDv1 (base32 string). */
+  readonly cid: string;
+}
+
+/** What anchoring a batch of records gave: one anchor per record, in the order given, and the receipt. */
+export interface AnchoredRecords {
+  readonly anchors: readonly RecordsAnchor[];
+  readonly receipt: ContractTransactionReceipt;
+}
+
+/** The record tree of a batch, from the records as anchored (the leaf holds keccak256 of the cid's bytes). */
+export function recordTreeOf(records: readonly RecordToAnchor[]): RecordTree {
+  return buildRecordTree(
+    records.map((record) => ({
+      category: record.category,
+      contentHash: record.contentHash,
+      cid: parseCid(record.cid).bytes,
+    })),
+  );
+}
+
+/** The anchor of one record of a tree anchored at `batch`. */
+export function recordsAnchorIn(
+  tree: RecordTree,
+  record: RecordToAnchor,
+  batch: Pick<RecordsAnchor, "sequence" | "source" | "blockNumber" | "transactionHash">,
+): RecordsAnchor {
+  return {
+    kind: "records",
+    sequence: batch.sequence,
+    recordsRoot: tree.root,
+    source: batch.source,
+    category: record.category,
+    contentHash: record.contentHash,
+    cid: record.cid,
+    proof: proveRecord(tree, {
+      category: record.category,
+      contentHash: record.contentHash,
+      cid: parseCid(record.cid).bytes,
+    }),
+    blockNumber: batch.blockNumber,
+    transactionHash: batch.transactionHash,
+  };
+}
+
+/**
+ * Anchor a batch of records with one `anchorRecords(twinId, root, categories)` from `sourceSigner`, and read the
+ * batch's sequence from its `RecordsAnchored` event. Throws (the ethers error, or `ANCHOR_FAILED` for a reverted
+ * transaction or a receipt without the event): then nothing of the batch is anchored.
+ */
+export async function anchorRecordBatch(
+  updateLog: TwinUpdateLog,
+  sourceSigner: Signer,
+  twinId: string,
+  records: readonly RecordToAnchor[],
+): Promise<AnchoredRecords> {
+  const tree = recordTreeOf(records);
+  const { recordsRoot, categories } = recordsAnchorOf(tree);
+  const source = getAddress(await sourceSigner.getAddress());
+  const tx = await updateLog.connect(sourceSigner).anchorRecords(twinId, recordsRoot, categories);
+  const receipt = await tx.wait();
+  if (receipt === null || receipt.status !== 1) {
+    throw new PipelineError("ANCHOR_FAILED", `anchorRecords for twin ${twinId} did not succeed`);
+  }
+  const sequence = sequenceOf(updateLog, receipt, twinId, recordsRoot);
+  const batch = { sequence, source, blockNumber: receipt.blockNumber, transactionHash: receipt.hash };
+  return { anchors: records.map((record) => recordsAnchorIn(tree, record, batch)), receipt };
+}
+
+/** The sequence of the `RecordsAnchored` event of the twin and root in a receipt. */
+function sequenceOf(
+  updateLog: TwinUpdateLog,
+  receipt: ContractTransactionReceipt,
+  twinId: string,
+  recordsRoot: string,
+): string {
+  for (const entry of receipt.logs) {
+    let parsed;
+    try {
+      parsed = updateLog.interface.parseLog({ topics: [...entry.topics], data: entry.data });
+    } catch {
+      continue;
+    }
+    if (
+      parsed?.name === "RecordsAnchored" &&
+      String(parsed.args.twinId).toLowerCase() === twinId.toLowerCase() &&
+      String(parsed.args.recordsRoot).toLowerCase() === recordsRoot.toLowerCase()
+    ) {
+      return BigInt(parsed.args.sequence as bigint).toString();
+    }
+  }
+  throw new PipelineError("ANCHOR_FAILED", `transaction ${receipt.hash} anchored no record batch for twin ${twinId}`);
+}
