@@ -11,6 +11,7 @@ import {TwinRegistry} from "../../contracts/TwinRegistry.sol";
 import {ConsentPolicy} from "../../contracts/ConsentPolicy.sol";
 import {TwinUpdateLog} from "../../contracts/TwinUpdateLog.sol";
 import {IConsentPolicy} from "../../contracts/interfaces/IConsentPolicy.sol";
+import {ITwinUpdateLog} from "../../contracts/interfaces/ITwinUpdateLog.sol";
 import {Action, DataCategory, Purpose, TwinStatus} from "../../contracts/Common.sol";
 
 /// @title TwinLedgerInvariants
@@ -37,7 +38,7 @@ contract TwinLedgerInvariants is InvariantTest {
         actors = new Actors();
         model = new LedgerModel();
         address governance = actors.at(actors.GOVERNANCE());
-        registry = new TwinRegistry(governance);
+        registry = new TwinRegistry(1 days, governance);
         consent = new ConsentPolicy(registry);
         log = new TwinUpdateLog(registry);
 
@@ -58,6 +59,10 @@ contract TwinLedgerInvariants is InvariantTest {
         // Two twins exist from the start, so that every run has something to fuzz.
         registryHandler.createTwin(0, 0, 0);
         registryHandler.createTwin(1, 1, 1);
+        // ... and their patients allow break-glass access (1 hour; vitals, conditions, wearable streams), so that runs
+        // reach the emergency cap, cooldown and blocking paths.
+        consentHandler.setEmergencyPolicy(0, 0, (7 << 64) | (3599 << 8) | 1);
+        consentHandler.setEmergencyPolicy(0, 1, (7 << 64) | (3599 << 8) | 1);
 
         bytes4[] memory r = new bytes4[](13);
         r[0] = RegistryHandler.passTime.selector;
@@ -75,7 +80,7 @@ contract TwinLedgerInvariants is InvariantTest {
         r[12] = RegistryHandler.setRole.selector;
         targetSelector(FuzzSelector(address(registryHandler), r));
 
-        bytes4[] memory c = new bytes4[](13);
+        bytes4[] memory c = new bytes4[](15);
         c[0] = ConsentHandler.grant.selector;
         c[1] = ConsentHandler.updateGrant.selector;
         c[2] = ConsentHandler.grantBySig.selector;
@@ -89,12 +94,15 @@ contract TwinLedgerInvariants is InvariantTest {
         c[10] = ConsentHandler.setEmergencyPolicy.selector;
         c[11] = ConsentHandler.openEmergencyAccess.selector;
         c[12] = ConsentHandler.closeEmergencyAccess.selector;
+        c[13] = ConsentHandler.cancelNonce.selector;
+        c[14] = ConsentHandler.setBlocked.selector;
         targetSelector(FuzzSelector(address(consentHandler), c));
 
-        bytes4[] memory u = new bytes4[](3);
+        bytes4[] memory u = new bytes4[](4);
         u[0] = UpdateLogHandler.recordUpdate.selector;
         u[1] = UpdateLogHandler.anchorBatch.selector;
         u[2] = UpdateLogHandler.commitTwinState.selector;
+        u[3] = UpdateLogHandler.anchorRecords.selector;
         targetSelector(FuzzSelector(address(logHandler), u));
 
         targetContract(address(registryHandler));
@@ -151,47 +159,61 @@ contract TwinLedgerInvariants is InvariantTest {
         }
     }
 
-    /// @notice On an erased twin nobody is allowed anything: the answer is `TwinErased` for everyone, owner included.
+    /// @notice On an erased twin nobody is allowed anything: the answer is `TwinErased` for everyone, owner included,
+    /// and nobody controls it (v2: `isController` is false for everyone).
     function invariant_nothingIsGrantedOnAnErasedTwin() public view {
         for (uint256 slot; slot < 3; ++slot) {
             if (model.statusOf(slot) != TwinStatus.Erased) continue;
+            bytes32 id = _id(slot);
             for (uint256 a; a < 14; ++a) {
                 IConsentPolicy.AccessDecision d = consent.checkAccess(
-                    _id(slot),
+                    id,
                     actors.at(a),
                     Action.READ,
                     DataCategory.VITALS,
                     Purpose.EMERGENCY
                 );
                 check(d == IConsentPolicy.AccessDecision.TwinErased, "erased twin answers other than TwinErased");
+                check(!registry.isController(id, actors.at(a)), "someone controls an erased twin");
             }
         }
     }
 
-    /// @notice Whatever happened before, the owner (and each delegate) can revoke every live grant, on an active,
-    /// suspended or erased twin, and the grantee is refused afterwards (outside an emergency access of its own).
+    /// @notice Whatever happened before, the owner and each current delegate can revoke every grantee's grant (v2:
+    /// live or not), on an active, suspended or erased twin: the revoke succeeds, the pair's epoch moves on, and the
+    /// grantee is refused afterwards (checked on a snapshot, then rolled back).
+    /// forge-config: default.invariant.check_interval = 4
     function invariant_aControllerCanAlwaysRevoke() public {
         for (uint256 slot; slot < 3; ++slot) {
             if (!model.created(slot)) continue;
-            for (uint256 g; g < 14; ++g) {
-                address grantee = actors.at(g);
-                if (!model.isLive(slot, grantee) || model.isController(slot, grantee)) continue;
-                bytes32 id = _id(slot);
-                address owner = model.ownerOf(slot);
-                uint256 snapshot = vm.snapshotState();
-                vm.prank(owner);
-                consent.revoke(id, grantee);
-                check(
-                    !consent.isAuthorized(id, grantee, Action.READ, DataCategory.VITALS, Purpose.TREATMENT),
-                    "a revoked grantee still reads"
-                );
-                vm.revertToState(snapshot);
+            bytes32 id = _id(slot);
+            for (uint256 g; g < 5; ++g) {
+                address grantee = actors.grantee(g);
+                if (model.holdsControl(slot, grantee)) continue;
+                for (uint256 c; c < 14; ++c) {
+                    address controller = actors.at(c);
+                    if (!model.holdsControl(slot, controller)) continue;
+                    uint32 epoch = consent.grantEpochOf(id, grantee);
+                    uint256 snapshot = vm.snapshotState();
+                    vm.prank(controller);
+                    try consent.revoke(id, grantee) {} catch {
+                        check(false, "a controller cannot revoke");
+                    }
+                    check(consent.grantEpochOf(id, grantee) == epoch + 1, "a revoke did not move the epoch on");
+                    check(
+                        !consent.isAuthorized(id, grantee, Action.READ, DataCategory.VITALS, Purpose.TREATMENT),
+                        "a revoked grantee still reads"
+                    );
+                    vm.revertToState(snapshot);
+                }
             }
         }
     }
 
-    /// @notice The registry's owners, pending owners, delegates, statuses, custodians and sources are the model's:
-    /// nobody but the original patient or an accepted pending owner owns a twin.
+    /// @notice The registry's owners, pending transfers (new owner and who started it), delegates, controllers,
+    /// statuses, custodians and sources are the model's. So nobody but the creating patient, or a pending owner that
+    /// a controller named and that is still wanted (v2: removing the delegate who started or is named by a transfer
+    /// cancels it), owns a twin; delegates end at each ownership change; the owner is never a source.
     /// forge-config: default.invariant.check_interval = 4
     function invariant_registryEqualsTheModel() public view {
         for (uint256 slot; slot < 3; ++slot) {
@@ -202,12 +224,17 @@ contract TwinLedgerInvariants is InvariantTest {
             bytes32 id = _id(slot);
             LedgerModel.Twin memory t = model.twin(slot);
             check(registry.ownerOf(id) == t.owner, "owner differs from the model");
-            check(registry.pendingOwnerOf(id) == t.pendingOwner, "pending owner differs from the model");
+            (address pendingOwner, address startedBy) = registry.pendingTransferOf(id);
+            check(pendingOwner == t.pendingOwner, "pending owner differs from the model");
+            check(startedBy == t.pendingStartedBy, "who started the transfer differs from the model");
+            check(registry.pendingOwnerOf(id) == t.pendingOwner, "pendingOwnerOf differs from pendingTransferOf");
             check(registry.statusOf(id) == t.status, "status differs from the model");
             check(registry.custodianOf(id) == t.custodian, "custodian differs from the model");
+            check(registry.sourceOf(id, t.owner).categories == 0, "the owner is a source");
             for (uint256 a; a < 14; ++a) {
                 address account = actors.at(a);
                 check(registry.isDelegate(id, account) == model.isDelegate(slot, account), "delegate differs");
+                check(registry.isController(id, account) == model.isController(slot, account), "controller differs");
                 check(
                     registry.sourceOf(id, account).categories == model.sourceCategories(slot, account),
                     "source differs"
@@ -216,8 +243,8 @@ contract TwinLedgerInvariants is InvariantTest {
         }
     }
 
-    /// @notice Governance is never owner, delegate or pending owner of a twin, and never reads one outside a
-    /// break-glass access it opened itself (which leaves an EmergencyAccessOpened event).
+    /// @notice Governance and the stranger are never owner, delegate or pending owner of a twin, and never read one
+    /// outside a break-glass access governance opened itself (which leaves an EmergencyAccessOpened event).
     function invariant_governanceCannotGrantReadOrTakeATwin() public view {
         address governance = actors.at(actors.GOVERNANCE());
         address stranger = actors.at(actors.STRANGER());
@@ -228,34 +255,80 @@ contract TwinLedgerInvariants is InvariantTest {
                 "governance or stranger owns"
             );
             check(!registry.isController(id, governance) && !registry.isController(id, stranger), "controls a twin");
-            check(registry.pendingOwnerOf(id) != governance, "governance is pending owner");
+            check(
+                registry.pendingOwnerOf(id) != governance && registry.pendingOwnerOf(id) != stranger,
+                "governance or stranger is pending owner"
+            );
             for (uint256 c; c < 2; ++c) {
-                for (uint256 p; p < 1; ++p) {
-                    check(
-                        !consent.isAuthorized(id, governance, Action.READ, CATEGORIES[c], PURPOSES[p]),
-                        "governance reads"
-                    );
-                    check(
-                        !consent.isAuthorized(id, stranger, Action.READ, CATEGORIES[c], PURPOSES[p]),
-                        "stranger reads"
-                    );
-                }
+                check(
+                    !consent.isAuthorized(id, governance, Action.READ, CATEGORIES[c], Purpose.TREATMENT),
+                    "governance reads"
+                );
+                check(
+                    !consent.isAuthorized(id, stranger, Action.READ, CATEGORIES[c], Purpose.TREATMENT),
+                    "stranger reads"
+                );
+                check(
+                    !consent.isAuthorized(id, stranger, Action.READ, CATEGORIES[c], Purpose.EMERGENCY),
+                    "stranger reads in an emergency"
+                );
             }
         }
     }
 
     /// @notice Sequences and versions only grow, by the modelled steps: the log head's sequence is the number of
-    /// updates recorded, the committed version the last accepted one.
+    /// updates and record batches recorded; the committed (version, custodian epoch, custodian) is the model's, where
+    /// each commit is the last committer's version + 1 or version 1 of a new epoch (checked at each commit).
     function invariant_sequencesAndVersionsOnlyGrow() public view {
         for (uint256 slot; slot < 3; ++slot) {
             bytes32 id = _id(slot);
             check(log.logHeadOf(id).sequence == model.sequence(slot), "sequence differs from the model");
-            check(log.twinStateOf(id).version == model.version(slot), "version differs from the model");
+            ITwinUpdateLog.TwinState memory s = log.twinStateOf(id);
+            LedgerModel.TwinState memory m = model.stateOf(slot);
+            check(s.version == m.version, "version differs from the model");
+            check(s.epoch == m.epoch, "custodian epoch differs from the model");
+            check(s.custodian == m.custodian, "last committer differs from the model");
         }
     }
 
-    /// @notice Every anchored reading verifies against its batch, and a reading that was not anchored (another hash,
-    /// another time, another twin) does not.
+    /// @notice A custodian never blocks another: on every active twin, its accredited custodian can commit its next
+    /// version (the last one + 1, or 1 in a new epoch), and after a change of custodian to another accredited one,
+    /// the new custodian commits version 1 (checked on a snapshot, then rolled back).
+    /// forge-config: default.invariant.check_interval = 4
+    function invariant_aCustodianNeverBlocksAnother() public {
+        for (uint256 slot; slot < 3; ++slot) {
+            if (model.statusOf(slot) != TwinStatus.Active) continue;
+            bytes32 id = _id(slot);
+            LedgerModel.Twin memory t = model.twin(slot);
+            LedgerModel.TwinState memory m = model.stateOf(slot);
+            uint256 snapshot = vm.snapshotState();
+            if (model.isCustodian(t.custodian)) {
+                uint64 next = m.custodian == t.custodian ? m.version + 1 : 1;
+                vm.prank(t.custodian);
+                try log.commitTwinState(id, keccak256("next"), keccak256("sources"), next) {} catch {
+                    check(false, "the twin's custodian cannot commit its next version");
+                }
+            }
+            address other =
+                t.custodian == actors.at(actors.CUSTODIAN_A())
+                    ? actors.at(actors.CUSTODIAN_B())
+                    : actors.at(actors.CUSTODIAN_A());
+            if (model.isCustodian(other)) {
+                vm.prank(t.owner);
+                registry.changeCustodian(id, other);
+                vm.prank(other);
+                try log.commitTwinState(id, keccak256("new"), keccak256("sources"), 1) {} catch {
+                    check(false, "a new custodian cannot commit version 1");
+                }
+                check(log.twinStateOf(id).epoch > m.epoch, "a new custodian did not start a new epoch");
+            }
+            vm.revertToState(snapshot);
+        }
+    }
+
+    /// @notice Every anchored reading verifies against its batch for the source that anchored it; the same proof
+    /// with another reading hash, another time, on another twin or for another source (v2: batches are bound to their
+    /// source) does not, unless that source anchored the same root there too.
     function invariant_anchoredReadingsVerifyAndNothingElse() public view {
         uint256 n = model.batchCount();
         for (uint256 i; i < n; ++i) {
@@ -263,19 +336,196 @@ contract TwinLedgerInvariants is InvariantTest {
             bytes32 id = _id(b.twin);
             bytes32[] memory proof = new bytes32[](1);
             proof[0] = logHandler.leafOf(b.hash1, b.time1);
-            check(log.verifyReading(id, b.root, b.hash0, b.time0, proof), "an anchored reading does not verify");
             check(
-                !log.verifyReading(id, b.root, bytes32(uint256(b.hash0) ^ 1), b.time0, proof),
+                log.verifyReading(id, b.source, b.root, b.hash0, b.time0, proof),
+                "an anchored reading does not verify"
+            );
+            check(
+                !log.verifyReading(id, b.source, b.root, bytes32(uint256(b.hash0) ^ 1), b.time0, proof),
                 "a forged reading verifies"
             );
-            check(!log.verifyReading(id, b.root, b.hash0, b.time0 + 1, proof), "a reading at another time verifies");
             check(
-                !log.verifyReading(_id((b.twin + 1) % 3), b.root, b.hash0, b.time0, proof) ||
-                    model.hasBatch((b.twin + 1) % 3, b.root),
+                !log.verifyReading(id, b.source, b.root, b.hash0, b.time0 + 1, proof),
+                "a reading at another time verifies"
+            );
+            uint256 other = (b.twin + 1) % 3;
+            check(
+                !log.verifyReading(_id(other), b.source, b.root, b.hash0, b.time0, proof) ||
+                    model.hasBatch(other, b.source, b.root),
                 "a reading verifies on another twin"
             );
+            for (uint256 s; s < 3; ++s) {
+                address source = actors.source(s);
+                if (source == b.source) continue;
+                check(
+                    !log.verifyReading(id, source, b.root, b.hash0, b.time0, proof) ||
+                        model.hasBatch(b.twin, source, b.root),
+                    "a reading verifies for a source that did not anchor it"
+                );
+            }
             proof[0] = logHandler.leafOf(b.hash0, b.time0);
-            check(log.verifyReading(id, b.root, b.hash1, b.time1, proof), "an anchored reading does not verify");
+            check(
+                log.verifyReading(id, b.source, b.root, b.hash1, b.time1, proof),
+                "an anchored reading does not verify"
+            );
+        }
+    }
+
+    /// @notice Every anchored record verifies against its record batch for the source that anchored it; a changed
+    /// record (content hash, cid hash or category), another twin or another source does not.
+    function invariant_anchoredRecordsVerifyAndNothingElse() public view {
+        uint256 n = model.recordBatchCount();
+        for (uint256 i; i < n; ++i) {
+            LedgerModel.RecordBatch memory b = model.recordBatchAt(i);
+            bytes32 id = _id(b.twin);
+            bytes32[] memory proof = new bytes32[](1);
+            proof[0] = logHandler.recordLeafOf(b.category1, b.hash1, b.cid1);
+            check(
+                log.verifyRecord(id, b.source, b.root, b.category0, b.hash0, b.cid0, proof),
+                "an anchored record does not verify"
+            );
+            check(
+                !log.verifyRecord(id, b.source, b.root, b.category0, bytes32(uint256(b.hash0) ^ 1), b.cid0, proof),
+                "a record with another content hash verifies"
+            );
+            check(
+                !log.verifyRecord(id, b.source, b.root, b.category0, b.hash0, bytes32(uint256(b.cid0) ^ 1), proof),
+                "a record with another cid verifies"
+            );
+            check(
+                !log.verifyRecord(id, b.source, b.root, DataCategory.GENOMICS, b.hash0, b.cid0, proof),
+                "a record under a category outside the batch verifies"
+            );
+            check(
+                b.category1 == b.category0 ||
+                    !log.verifyRecord(id, b.source, b.root, b.category1, b.hash0, b.cid0, proof),
+                "a record under another category verifies"
+            );
+            uint256 other = (b.twin + 1) % 3;
+            check(
+                !log.verifyRecord(_id(other), b.source, b.root, b.category0, b.hash0, b.cid0, proof) ||
+                    model.hasRecordBatch(other, b.source, b.root),
+                "a record verifies on another twin"
+            );
+            for (uint256 s; s < 3; ++s) {
+                address source = actors.source(s);
+                if (source == b.source) continue;
+                check(
+                    !log.verifyRecord(id, source, b.root, b.category0, b.hash0, b.cid0, proof) ||
+                        model.hasRecordBatch(b.twin, source, b.root),
+                    "a record verifies for a source that did not anchor it"
+                );
+            }
+            proof[0] = logHandler.recordLeafOf(b.category0, b.hash0, b.cid0);
+            check(
+                log.verifyRecord(id, b.source, b.root, b.category1, b.hash1, b.cid1, proof),
+                "an anchored record does not verify"
+            );
+        }
+    }
+
+    /// @notice A signed grant is void once a controller has written its pair since it was signed (grant, signed
+    /// grant, update, revoke, request granted): the pairs' epochs are the model's, no stale signature was ever
+    /// relayed, and relaying any kept signature of an earlier epoch now fails (checked on a snapshot). Used and
+    /// cancelled nonces are the model's.
+    /// forge-config: default.invariant.check_interval = 4
+    function invariant_staleSignaturesNeverRelay() public {
+        check(model.staleRelays() == 0, "a stale signature was relayed");
+        for (uint256 slot; slot < 3; ++slot) {
+            for (uint256 g; g < 5; ++g) {
+                address grantee = actors.grantee(g);
+                check(
+                    consent.grantEpochOf(_id(slot), grantee) == model.grantEpoch(slot, grantee),
+                    "epoch differs from the model"
+                );
+            }
+        }
+        uint256 n = consentHandler.signedCount();
+        for (uint256 i; i < n; ++i) {
+            ConsentHandler.Signed memory s = consentHandler.signedAt(i);
+            check(
+                consent.nonceUsed(s.signer, s.nonce) == model.nonceUsed(s.signer, s.nonce),
+                "nonce use differs from the model"
+            );
+            if (s.epoch == consent.grantEpochOf(s.terms.twinId, s.terms.grantee)) continue;
+            uint256 snapshot = vm.snapshotState();
+            vm.prank(actors.at(actors.STRANGER()));
+            try consent.grantBySig(s.terms, s.signer, s.epoch, s.nonce, s.deadline, s.signature) {
+                check(false, "a stale signature relays");
+            } catch {}
+            vm.revertToState(snapshot);
+        }
+    }
+
+    /// @notice Break-glass access is bounded: every access (first opening, end, cooldown) is the model's; an open
+    /// access never ends later than its first opening + the policy's maximum at its last opening (and never more than
+    /// MAX_EMERGENCY_DURATION after it); during a cooldown it is closed and cannot be opened again (checked on a
+    /// snapshot).
+    /// forge-config: default.invariant.check_interval = 4
+    function invariant_emergencyAccessIsBounded() public {
+        for (uint256 slot; slot < 3; ++slot) {
+            bytes32 id = _id(slot);
+            for (uint256 r; r < 3; ++r) {
+                address responder = actors.responderCandidate(r);
+                IConsentPolicy.EmergencyAccess memory got = consent.emergencyAccessOf(id, responder);
+                LedgerModel.EmergencyAccess memory want = model.emergencyAccessOf(slot, responder);
+                check(got.until == want.until, "emergency end differs from the model");
+                check(got.openedAt == want.openedAt, "first opening differs from the model");
+                check(got.cooldownUntil == want.cooldownUntil, "cooldown differs from the model");
+                if (block.timestamp < got.until) {
+                    check(got.until <= want.cap, "an open access ends past its first opening + the maximum");
+                    check(
+                        got.until - got.openedAt <= consent.MAX_EMERGENCY_DURATION(),
+                        "an open access lasts longer than MAX_EMERGENCY_DURATION"
+                    );
+                }
+                if (block.timestamp < got.cooldownUntil) {
+                    check(!(block.timestamp < got.until), "an access is open during its cooldown");
+                    uint256 snapshot = vm.snapshotState();
+                    vm.prank(responder);
+                    try consent.openEmergencyAccess(id, 1, keccak256("again")) {
+                        check(false, "a responder re-opened during its cooldown");
+                    } catch {}
+                    vm.revertToState(snapshot);
+                }
+            }
+        }
+    }
+
+    /// @notice A blocked account has no open emergency access and can neither open one nor ask for consent (checked
+    /// on a snapshot), and without a grant it is refused (`Blocked` on an active twin it does not control); a grant
+    /// the patient made to it still applies (`invariant_checkAccessEqualsTheModel`).
+    /// forge-config: default.invariant.check_interval = 4
+    function invariant_blockedAccountsCannotOpenOrAsk() public {
+        for (uint256 slot; slot < 3; ++slot) {
+            bytes32 id = _id(slot);
+            for (uint256 a; a < 14; ++a) {
+                address account = actors.at(a);
+                check(consent.isBlocked(id, account) == model.blocked(slot, account), "block differs from the model");
+                if (!model.blocked(slot, account)) continue;
+                check(!(block.timestamp < consent.emergencyAccessUntil(id, account)), "a blocked account has access");
+                if (
+                    model.statusOf(slot) == TwinStatus.Active &&
+                    !model.grantOf(slot, account).exists &&
+                    !model.isController(slot, account)
+                ) {
+                    check(
+                        consent.checkAccess(id, account, Action.READ, DataCategory.VITALS, Purpose.EMERGENCY) ==
+                            IConsentPolicy.AccessDecision.Blocked,
+                        "a blocked account without a grant is not refused as Blocked"
+                    );
+                }
+                uint256 snapshot = vm.snapshotState();
+                vm.prank(account);
+                try consent.openEmergencyAccess(id, 1, keccak256("blocked")) {
+                    check(false, "a blocked account opened emergency access");
+                } catch {}
+                vm.prank(account);
+                try consent.requestConsent(id, DataCategory.VITALS, Purpose.TREATMENT, 1 days, keccak256("r")) {
+                    check(false, "a blocked account asked for consent");
+                } catch {}
+                vm.revertToState(snapshot);
+            }
         }
     }
 
@@ -284,8 +534,12 @@ contract TwinLedgerInvariants is InvariantTest {
         check(model.calls() > 0, "no handler call was made");
     }
 
+    /// @dev As HandlerBase._id: the created twin's id, or the one patient A would create the slot under.
     function _id(uint256 slot) internal view returns (bytes32) {
-        return model.created(slot) ? model.twinId(slot) : keccak256(abi.encode("twin", slot));
+        return
+            model.created(slot)
+                ? model.twinId(slot)
+                : keccak256(abi.encode(actors.at(actors.PATIENT_A()), keccak256(abi.encode("twin", slot))));
     }
 
     function _str(uint256 v) internal pure returns (string memory) {

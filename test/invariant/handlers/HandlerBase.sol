@@ -24,17 +24,27 @@ abstract contract HandlerBase is CheatCodes {
         return seed % 3;
     }
 
-    /// @dev The actor of a call on twin `slot`: half the time someone entitled (the owner, or a would-be delegate),
-    /// otherwise anyone, strangers and governance included.
+    /// @dev The actor of a call on twin `slot`: half the time the owner, a quarter a would-be delegate, otherwise
+    /// anyone, strangers and governance included (v2's rules need a controller's act followed by another's).
     function _caller(uint256 slot, uint256 seed) internal view returns (address) {
-        if (seed % 4 == 0) return model.ownerOf(slot) == address(0) ? actors.any(seed >> 2) : model.ownerOf(slot);
+        if (seed % 4 == 0 || seed % 4 == 2)
+            return model.ownerOf(slot) == address(0) ? actors.any(seed >> 2) : model.ownerOf(slot);
         if (seed % 4 == 1) return actors.successor(seed >> 2);
         return actors.any(seed >> 2);
     }
 
-    /// @dev The twin id of a slot: the created twin's, or the id a creation would use (v1: chosen by the caller).
+    /// @dev The salt a patient creates twin `slot` with.
+    function _salt(uint256 slot) internal pure returns (bytes32) {
+        return keccak256(abi.encode("twin", slot));
+    }
+
+    /// @dev The twin id of a slot: the created twin's, or the id patient A would create it under (v2: derived on
+    /// chain, `twinIdOf(patient, salt) = keccak256(abi.encode(patient, salt))`).
     function _id(uint256 slot) internal view returns (bytes32) {
-        return model.created(slot) ? model.twinId(slot) : keccak256(abi.encode("twin", slot));
+        return
+            model.created(slot)
+                ? model.twinId(slot)
+                : keccak256(abi.encode(actors.at(actors.PATIENT_A()), _salt(slot)));
     }
 
     function _active(uint256 slot) internal view returns (bool) {
@@ -48,5 +58,10 @@ abstract contract HandlerBase is CheatCodes {
 
     function _report(bool ok, bool expected, string memory what) internal {
         model.outcome(ok, expected, what);
+    }
+
+    /// @dev Records a contradiction that is not a call's outcome (a returned value that differs from the model's).
+    function _contradiction(string memory what) internal {
+        model.violation(what);
     }
 }
