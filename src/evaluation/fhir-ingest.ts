@@ -27,6 +27,9 @@ export interface FhirIngestMeasurement {
   readonly baselineRssMb: number;
 }
 
+/** The generated bundle's Patient id. */
+export const BENCHMARK_PATIENT_ID = "6d2f7c7e-1a0b-4c55-9d1e-2f0a6b1c3d4e";
+
 const LOINC = "http://loinc.org";
 const UCUM = "http://unitsofmeasure.org";
 const VITALS = [
@@ -37,7 +40,7 @@ const VITALS = [
 ] as const;
 
 /** The Bundle text, produced a chunk at a time (the whole text is never one string). */
-function* bundleChunks(count: number, patientId: string): Generator<string> {
+export function* bundleChunks(count: number, patientId: string): Generator<string> {
   yield `{"resourceType":"Bundle","type":"collection","entry":[`;
   yield JSON.stringify({
     fullUrl: `urn:uuid:${patientId}`,
@@ -71,7 +74,7 @@ function* bundleChunks(count: number, patientId: string): Generator<string> {
 
 /** Ingests `count` generated Observations through the streaming parser and `ingest`'s checks. */
 export async function measureFhirIngest(count = 20_000): Promise<FhirIngestMeasurement> {
-  const patientId = "6d2f7c7e-1a0b-4c55-9d1e-2f0a6b1c3d4e";
+  const patientId = BENCHMARK_PATIENT_ID;
   const baselineRssMb = process.memoryUsage().rss / 2 ** 20;
   // The input is made before the clock starts (as bytes, the way it comes off a socket or a file):
   // the benchmark measures ingest, not the generator.

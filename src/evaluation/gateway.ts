@@ -11,7 +11,7 @@ import { ALL_CATEGORIES, Action, Purpose } from "../vocabulary";
 import type { LoadMode, LoadOptions, LoadResult } from "./gateway-load";
 import type { RpcContext } from "./network";
 import { summarize } from "./stats";
-import type { ConcurrencyRun, NetworkPart } from "./types";
+import type { ConcurrencyRun, NetworkPart, RateLimitEffect } from "./types";
 
 export interface GatewayOptions {
   readonly concurrencies: readonly number[];
@@ -24,7 +24,21 @@ export interface GatewayOptions {
   readonly cohortSeed: number;
   /** The wearable's finest reading interval for that day (60 to 3600 s). */
   readonly readingIntervalSeconds: number;
+  /**
+   * The concurrency of the rate limiter's run (issue 10, item 7): the same pre-signed load against a second gateway on
+   * the same pipeline with both limits on but never hit, alternated with the limits-off gateway; omitted: not run.
+   */
+  readonly rateLimitConcurrency?: number;
 }
+
+/** The limits of the rate limiter's run: on, per signer and per address, with maxima never reached. */
+export const NEVER_HIT_LIMITS = {
+  perSigner: { max: 1_000_000_000, windowMs: 60_000 },
+  perAddress: { max: 1_000_000_000, windowMs: 60_000 },
+} as const;
+
+/** Rounds of the rate limiter's run: limits off, on, off, on (each round one load of `requests` queries). */
+const RATE_LIMIT_ROUNDS = 2;
 
 const execFileAsync = promisify(execFile);
 const tempDirs = new Set<string>();
@@ -82,6 +96,7 @@ export async function measureGateway(
   const dir = mkdtempSync(join(tmpdir(), "twinledger-evaluation-gateway-"));
   tempDirs.add(dir);
   let gateway: Gateway | null = null;
+  let limited: Gateway | null = null;
   try {
     tick("gateway: pipeline ingest and anchoring");
     const blobs = new LocalFolderBlobStore(join(dir, "blobs"), { fsync: false });
@@ -149,10 +164,10 @@ export async function measureGateway(
     });
     const baseUrl = await gateway.listen();
     if (!baseUrl.startsWith("http://127.0.0.1:")) throw new Error(`the gateway listens on ${baseUrl}, not 127.0.0.1`);
-    const load = async (concurrency: number, mode: LoadMode): Promise<LoadResult> => {
+    const load = async (concurrency: number, mode: LoadMode, url = baseUrl): Promise<LoadResult> => {
       const loadOptions: LoadOptions = {
         mode,
-        baseUrl,
+        baseUrl: url,
         rpcUrl: ctx.url,
         chainId: "31337",
         consentAddress: await ledger.consent.getAddress(),
@@ -208,12 +223,49 @@ export async function measureGateway(
       tick(`gateway: concurrency ${concurrency}, end to end`);
       runs.push(runOf(concurrency, await load(concurrency, "end-to-end")));
     }
+    let rateLimits: RateLimitEffect | undefined;
+    if (options.rateLimitConcurrency !== undefined) {
+      const concurrency = options.rateLimitConcurrency;
+      limited = createGateway({
+        data: pipeline,
+        consent: ledger.consent,
+        registry: ledger.registry,
+        chainId: 31337n,
+        dbPath: join(dir, "access-log-limited.sqlite"),
+        host: "127.0.0.1",
+        operator: roles.hospital.address,
+        limits: NEVER_HIT_LIMITS,
+      });
+      const limitedUrl = await limited.listen();
+      const off: LoadResult[] = [];
+      const on: LoadResult[] = [];
+      for (let round = 0; round < RATE_LIMIT_ROUNDS; round++) {
+        tick(`gateway: rate limits off, concurrency ${concurrency} (round ${round + 1})`);
+        off.push(await load(concurrency, "gateway"));
+        tick(`gateway: rate limits on, concurrency ${concurrency} (round ${round + 1})`);
+        on.push(await load(concurrency, "gateway", limitedUrl));
+      }
+      const limitsOff = runOf(concurrency, mergeLoads(off));
+      const limitsOn = runOf(concurrency, mergeLoads(on));
+      rateLimits = {
+        concurrency,
+        limitsOff,
+        limitsOn,
+        ratio: limitsOn.throughputPerSecond / limitsOff.throughputPerSecond,
+        limits:
+          `per signer and per address, each ${NEVER_HIT_LIMITS.perSigner.max.toLocaleString("en-US")} a ` +
+          `${NEVER_HIT_LIMITS.perSigner.windowMs / 1000}-s window (@fastify/rate-limit, never reached); ` +
+          `${RATE_LIMIT_ROUNDS} rounds of ${options.requests} pre-signed queries each way, alternated (off, on, …), ` +
+          "two gateways over the same pipeline",
+      };
+    }
     return {
       measured: true,
       reason: "",
       runs,
       capacity,
       dataSet,
+      ...(rateLimits ? { rateLimits } : {}),
       description:
         "The custodian's TwinPipeline (src/pipeline) ingested one cohort patient over JSON-RPC (EMR records " +
         "anchored as one record batch with anchorRecords, a day of wearable readings in Merkle batches, the twin " +
@@ -240,7 +292,27 @@ export async function measureGateway(
     return { measured: false, reason: `the gateway run failed: ${message}`, runs: [], description: "" };
   } finally {
     if (gateway) await gateway.close();
+    if (limited) await limited.close();
     rmSync(dir, { recursive: true, force: true });
     tempDirs.delete(dir);
   }
+}
+
+/** Several loads of one concurrency as one: the times pooled, the counts and the seconds summed. */
+export function mergeLoads(results: readonly LoadResult[]): LoadResult {
+  const [first, ...rest] = results;
+  if (first === undefined) throw new Error("no load to merge");
+  return rest.reduce<LoadResult>(
+    (a, r) => ({
+      ...a,
+      e2e: [...a.e2e, ...r.e2e],
+      http: [...a.http, ...r.http],
+      allowed: a.allowed + r.allowed,
+      denied: a.denied + r.denied,
+      errors: a.errors + r.errors,
+      verified: a.verified + r.verified,
+      seconds: a.seconds + r.seconds,
+    }),
+    first,
+  );
 }

@@ -8,9 +8,11 @@ import { setUpLedger, type InProcessChain } from "./chain";
 import { buildCharts } from "./charts";
 import { priceGas, resolvePriceSettings } from "./cost";
 import { BUNDLE_RECORDS, measureGas, readGasReport } from "./gas";
+import { FHIR_TARGET, measureFhirAtSize } from "./fhir-pipeline";
 import { measureGateway } from "./gateway";
 import { measureConfirmations, measureIntervalExperiment, measureRpcCall, setUpRpc } from "./network";
 import { startLocalNode, type LocalNode } from "./node-process";
+import { measurePaddingCost } from "./padding-cost";
 import { Progress } from "./progress";
 import { REFERENCES } from "./references";
 import { renderReport } from "./report";
@@ -51,6 +53,10 @@ export interface Plan {
   readonly paperBlockSeconds: number;
   readonly scalingSteps: readonly number[];
   readonly scalingViewRuns: number;
+  /** Vital-sign Observations of the FHIR size benchmark (the target is judged at 20,000). */
+  readonly fhirObservations: number;
+  /** Concurrency of the gateway's rate-limiter run (limits off against on, never hit). */
+  readonly rateLimitConcurrency: number;
 }
 
 export const SEED = 20240101;
@@ -76,6 +82,8 @@ export function planFor(mode: Mode): Plan {
         paperBlockSeconds: 2,
         scalingSteps: logSteps(1, 1000, false),
         scalingViewRuns: 20,
+        fhirObservations: 2_000,
+        rateLimitConcurrency: 10,
       }
     : {
         gasRounds: 10,
@@ -95,6 +103,8 @@ export function planFor(mode: Mode): Plan {
         paperBlockSeconds: 12,
         scalingSteps: logSteps(1, 10_000, true),
         scalingViewRuns: 50,
+        fhirObservations: FHIR_TARGET.observations,
+        rateLimitConcurrency: 10,
       };
 }
 
@@ -147,7 +157,7 @@ export async function runEvaluation(
   const gasReport = report ? { ...report, file: "reports/gas-report.json" } : null;
 
   // Part 2
-  step = progress.step("2. storage cost", 7 + plan.batchSizes.length + plan.recordBatchSizes.length);
+  step = progress.step("2. storage cost", 8 + plan.batchSizes.length + plan.recordBatchSizes.length);
   const storage = await measureStorage(
     chain,
     ledger,
@@ -160,6 +170,8 @@ export async function runEvaluation(
     },
     (what) => step.tick(what),
   );
+  step.tick("padding's storage cost");
+  const padding = measurePaddingCost(plan.cohort);
   step.done();
   notes.push(
     `The all-on-chain baseline (contracts/baseline/OnChainRecordStore.sol) was measured on ${storage.onChainFit.samples} ` +
@@ -191,6 +203,17 @@ export async function runEvaluation(
   step.done();
   const scaling = { series: [...scalingSeries, batchSeries(storage.batchCurve)] };
 
+  // FHIR ingest at size, each measurement in its own process (clean peak RSS).
+  step = progress.step(`6. FHIR ingest at size (${plan.fhirObservations} Observations)`, 1);
+  const fhirAtSize = await measureFhirAtSize(
+    root,
+    plan.fhirObservations,
+    plan.fhirObservations >= FHIR_TARGET.observations,
+  );
+  step.tick();
+  step.done();
+  if (!fhirAtSize.measured) notes.push(`FHIR ingest at size not measured: ${fhirAtSize.reason}.`);
+
   // Part 4
   const network = args.skipNetwork
     ? notMeasured("skipped with --skip-network")
@@ -199,7 +222,8 @@ export async function runEvaluation(
     notes.push(
       `Quick mode: ${plan.gasRounds} gas rounds, a cohort of ${plan.cohort.patients} patients × ${plan.cohort.days} day, ` +
         `scaling to ${plan.scalingSteps[plan.scalingSteps.length - 1]}, the paper's experiment with ` +
-        `${plan.paperRequests} requests in ${plan.paperBlockSeconds}-s blocks (not 200 in 12-s blocks).`,
+        `${plan.paperRequests} requests in ${plan.paperBlockSeconds}-s blocks (not 200 in 12-s blocks), FHIR ingest at ` +
+        `size with ${int(plan.fhirObservations)} Observations (not 20,000: not judged).`,
     );
   }
   if (!network.gateway.measured) notes.push(`Gateway latency not measured: ${network.gateway.reason}.`);
@@ -216,6 +240,8 @@ export async function runEvaluation(
     timing,
     network,
     scaling,
+    fhirAtSize,
+    padding,
     notes,
   };
   const charts = buildCharts(base);
@@ -238,7 +264,7 @@ export async function runEvaluation(
     })),
     paperDeployment: priceGas(REFERENCES.paperDeployGas.value, prices),
   };
-  const targets = judgeTargets(storage, timing, network, gasPart.functions);
+  const targets = judgeTargets(storage, timing, network, gasPart.functions, fhirAtSize);
   const solidity = hre.config.solidity.compilers[0];
   const result: EvaluationResult = {
     meta: {
@@ -304,7 +330,7 @@ function notMeasured(reason: string): NetworkPart {
 
 async function measureNetworkPart(root: string, plan: Plan, progress: Progress): Promise<NetworkPart> {
   let node: LocalNode | null = null;
-  const step = progress.step("4. network latency", plan.confirmations + 8);
+  const step = progress.step("4. network latency", plan.confirmations + 8 + 4);
   try {
     step.tick("starting npx hardhat node");
     node = await startLocalNode(root);
@@ -323,6 +349,7 @@ async function measureNetworkPart(root: string, plan: Plan, progress: Progress):
         timeoutMs: plan.gatewayTimeoutMs,
         cohortSeed: SEED,
         readingIntervalSeconds: plan.gatewayReadingInterval,
+        rateLimitConcurrency: plan.rateLimitConcurrency,
       },
       (what) => step.tick(what),
     );

@@ -12,6 +12,10 @@ export interface EvaluationResult {
   readonly timing: TimingPart;
   readonly network: NetworkPart;
   readonly scaling: ScalingPart;
+  /** FHIR ingest at size (issue 11, defect 8); absent in results from before it was measured. */
+  readonly fhirAtSize?: FhirAtSize;
+  /** Padding's storage cost (issue 10, item 2); absent in results from before it was measured. */
+  readonly padding?: PaddingCost;
   readonly targets: readonly TargetVerdict[];
   /** The gas figures above priced in each setting (ETH and USD), for machines; the report shows the same. */
   readonly costs: Costs;
@@ -284,6 +288,8 @@ export interface NetworkPart {
       readonly ingestSeconds: number;
       readonly pipelineReadMs: Summary;
     };
+    /** Allowed queries/s with the rate limits off and on (never hit), in the same run (issue 10, item 7). */
+    readonly rateLimits?: RateLimitEffect;
   };
   readonly error?: string;
 }
@@ -323,11 +329,77 @@ export interface ScalingPart {
 // Targets
 // ---------------------------------------------------------------------------------------------------------------
 
-export type Verdict = "met" | "missed" | "not measured";
+/** "quick mode: not judged": measured, but at a size other than the target's (quick mode). */
+export type Verdict = "met" | "missed" | "not measured" | "quick mode: not judged";
 
 export interface TargetVerdict {
   readonly id: string;
   readonly target: string;
   readonly measured: string;
   readonly verdict: Verdict;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Privacy costs and size (issues 10 and 11)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** One measured run of the FHIR size benchmark, in its own process. */
+export interface FhirPipelineRun {
+  readonly records: number;
+  readonly readings: number;
+  /** The bundle's JSON text, bytes. */
+  readonly inputBytes: number;
+  readonly seconds: number;
+  /** CPU time of the process (user and system) while it ran, in seconds. */
+  readonly cpuSeconds: number;
+  /** The process's peak RSS (the kernel's high-water mark), MB: set-up (and Hardhat, for the pipeline) included. */
+  readonly peakRssMb: number;
+  /** RSS just before the measured call (everything set up, the input made), MB. */
+  readonly rssBeforeMb: number;
+  /** Gas of the one anchorRecords (pipeline only). */
+  readonly anchorGas: number | null;
+}
+
+/** FHIR ingest at size (issue 11, defect 8): N vital-sign Observations, the ingest alone and the whole pipeline. */
+export interface FhirAtSize {
+  readonly measured: boolean;
+  readonly reason: string;
+  readonly observations: number;
+  /** False in quick mode (fewer Observations than the target's): the verdict is then not judged. */
+  readonly judged: boolean;
+  /** The streamed parse and checks alone (src/fhir ingestStream). */
+  readonly ingest: FhirPipelineRun | null;
+  /** TwinPipeline.ingestEmr on the in-process Hardhat network. */
+  readonly pipeline: FhirPipelineRun | null;
+}
+
+/** Bytes before and after padding, for one kind of blob plaintext. */
+export interface PaddingRow {
+  readonly what: string;
+  /** Blobs counted. */
+  readonly blobs: number;
+  readonly plainBytes: number;
+  readonly paddedBytes: number;
+  /** paddedBytes / plainBytes. */
+  readonly ratio: number;
+}
+
+/** Padding's storage cost over the evaluation's cohort (issue 10, item 2). */
+export interface PaddingCost {
+  readonly records: PaddingRow;
+  /** Reading batches at the default policy, per stream (one twin's wearable readings) per day. */
+  readonly batchesPerStreamDay: PaddingRow;
+  /** What the batch figures assume (policy, fixed size, streams and days counted). */
+  readonly batchPolicy: string;
+}
+
+/** The gateway's allowed queries/s at one concurrency with the rate limits off and on (never hit). */
+export interface RateLimitEffect {
+  readonly concurrency: number;
+  readonly limitsOff: ConcurrencyRun;
+  readonly limitsOn: ConcurrencyRun;
+  /** limitsOn / limitsOff throughput. */
+  readonly ratio: number;
+  /** The limits of the "on" run. */
+  readonly limits: string;
 }

@@ -216,6 +216,61 @@ describe("evaluation/report", () => {
     expect(lines[2]).to.equal("| a\\|b | 1,000 | text |");
   });
 
+  it("renders FHIR at size, padding's cost and the rate limiter's effect when measured", () => {
+    const r = result();
+    const c10 = (throughputPerSecond: number) => ({
+      concurrency: 10,
+      requests: 400,
+      ms: summarize([40, 50]),
+      gatewayMs: summarize([40, 50]),
+      throughputPerSecond,
+      allowed: 400,
+      denied: 0,
+      errors: 0,
+      verified: 400,
+    });
+    const fhirRun = {
+      records: 2001,
+      readings: 2000,
+      inputBytes: 1_175_040,
+      seconds: 9.2,
+      cpuSeconds: 9,
+      peakRssMb: 350,
+      rssBeforeMb: 297,
+      anchorGas: 79_051,
+    };
+    const md = renderReport({
+      ...r,
+      network: {
+        ...r.network,
+        gateway: {
+          ...r.network.gateway,
+          rateLimits: { concurrency: 10, limitsOff: c10(160), limitsOn: c10(152), ratio: 0.95, limits: "never hit" },
+        },
+      },
+      fhirAtSize: {
+        measured: true,
+        reason: "",
+        observations: 2000,
+        judged: false,
+        ingest: { ...fhirRun, anchorGas: null },
+        pipeline: fhirRun,
+      },
+      padding: {
+        records: { what: "EMR records", blobs: 36, plainBytes: 43_222, paddedBytes: 44_160, ratio: 44_160 / 43_222 },
+        batchesPerStreamDay: { what: "batches", blobs: 24, plainBytes: 500_240, paddedBytes: 1_572_864, ratio: 3.14 },
+        batchPolicy: "cadence",
+      },
+    });
+    expect(md).to.include("## 6. FHIR ingest at size");
+    expect(md).to.include("| whole pipeline | 2,001 | 1.1 | 9.20 | 9.00 | 350 | 297 | 79,051 |");
+    expect(md).to.include("not judged");
+    expect(md).to.include("| EMR records | 36 | 43,222 | 44,160 | 1.02× |");
+    expect(md).to.include("| batches | 24 | 500,240 | 1,572,864 | 3.14× |");
+    expect(md).to.include("| on (never hit) | 400 |");
+    expect(md).to.include("On / off: 0.95×");
+  });
+
   it("renders every part, the prices, the verdicts and the sources", () => {
     const md = renderReport(result());
     for (const heading of [
