@@ -1,5 +1,5 @@
 import { getAddress, type ContractTransactionReceipt, type Signer } from "ethers";
-import { buildRecordTree, proveRecord, recordsAnchorOf, type RecordTree } from "../chain/anchors";
+import { buildRecordTree, proveAllRecords, proveRecord, recordsAnchorOf, type RecordTree } from "../chain/anchors";
 import { parseCid } from "../store";
 import type { TwinUpdateLog } from "../../typechain-types";
 import { PipelineError } from "./errors";
@@ -37,11 +37,15 @@ export function recordTreeOf(records: readonly RecordToAnchor[]): RecordTree {
   );
 }
 
-/** The anchor of one record of a tree anchored at `batch`. */
+/**
+ * The anchor of one record of a tree anchored at `batch`; `proof` when the caller has it already (`proveAllRecords`
+ * gives every record's at once), else it is looked up in the tree.
+ */
 export function recordsAnchorIn(
   tree: RecordTree,
   record: RecordToAnchor,
   batch: Pick<RecordsAnchor, "sequence" | "source" | "blockNumber" | "transactionHash">,
+  proof?: readonly string[],
 ): RecordsAnchor {
   return {
     kind: "records",
@@ -51,11 +55,14 @@ export function recordsAnchorIn(
     category: record.category,
     contentHash: record.contentHash,
     cid: record.cid,
-    proof: proveRecord(tree, {
-      category: record.category,
-      contentHash: record.contentHash,
-      cid: parseCid(record.cid).bytes,
-    }),
+    proof: [
+      ...(proof ??
+        proveRecord(tree, {
+          category: record.category,
+          contentHash: record.contentHash,
+          cid: parseCid(record.cid).bytes,
+        })),
+    ],
     blockNumber: batch.blockNumber,
     transactionHash: batch.transactionHash,
   };
@@ -82,7 +89,9 @@ export async function anchorRecordBatch(
   }
   const sequence = sequenceOf(updateLog, receipt, twinId, recordsRoot);
   const batch = { sequence, source, blockNumber: receipt.blockNumber, transactionHash: receipt.hash };
-  return { anchors: records.map((record) => recordsAnchorIn(tree, record, batch)), receipt };
+  // The tree keeps the records in the order given, so the i-th proof is the i-th record's.
+  const proofs = proveAllRecords(tree);
+  return { anchors: records.map((record, i) => recordsAnchorIn(tree, record, batch, proofs[i])), receipt };
 }
 
 /** The sequence of the `RecordsAnchored` event of the twin and root in a receipt. */

@@ -20,6 +20,7 @@ import {
   nextHead,
   nextRecordsHead,
   proveReading,
+  proveAllRecords,
   proveRecord,
   readingLeaf,
   recordLeaf,
@@ -745,5 +746,19 @@ describe("src/chain/anchors", () => {
         { numRuns: 60 },
       );
     });
+  });
+});
+
+describe("chain/anchors: proveAllRecords", () => {
+  it("gives every record the proof proveRecord gives it, in the order the records were given", () => {
+    for (const n of [1, 2, 3, 7, 22, 65]) {
+      const records = Array.from({ length: n }, (_, i) => ({
+        category: 1 << (i % 13),
+        contentHash: ethers.id(`content:${n}:${i}`),
+        cid: ethers.toUtf8Bytes(`cid:${n}:${i}`),
+      }));
+      const tree = buildRecordTree(records);
+      expect(proveAllRecords(tree)).to.deep.equal(records.map((r) => proveRecord(tree, r)));
+    }
   });
 });
