@@ -1,6 +1,6 @@
 /**
  * The evaluation: `npm run evaluate` (full, about 10 minutes on 2 cores) or `npm run evaluate -- --quick` (CI,
- * about 2 minutes). Writes reports/evaluation.md, reports/evaluation.json and the SVG charts. The parts are in
+ * about 3 minutes). Writes reports/evaluation.md, reports/evaluation.json and the SVG charts. The parts are in
  * src/evaluation/; this script only reads the command line, loads Hardhat's runtime and cleans up.
  */
 import { resolve } from "node:path";
