@@ -271,8 +271,8 @@ describe("service/gateway: model-based test (grant, narrow, revoke, expiry, emer
           await fc.asyncModelRun(setup, cmds);
         } finally {
           await h.close();
-      // loadFixture hands the same FakeTwinData to the next suite: leave the twin held as active.
-      h.f.data.holdings.set(h.f.twinId.toLowerCase(), "active");
+          // loadFixture hands the same FakeTwinData to the next suite: leave the twin held as active.
+          h.f.data.holdings.set(h.f.twinId.toLowerCase(), "active");
         }
       }),
       { numRuns: 20 },
