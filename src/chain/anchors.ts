@@ -318,38 +318,62 @@ export function readingLeaf(readingHash: BytesLike, timestamp: bigint | number):
 }
 
 /**
+ * The leaf values of a tree, each once: the `index`-th item's value, refused with `duplicateCode` when it repeats an
+ * earlier one (a repeated leaf would make two items share one proof). Reading and record trees both build on it.
+ */
+function uniqueLeaves<T, V extends readonly unknown[]>(
+  items: readonly T[],
+  valueOf: (item: T, index: number) => V,
+  duplicateCode: AnchorErrorCode,
+  what: string,
+): V[] {
+  const seen = new Set<string>();
+  return items.map((item, index) => {
+    const value = valueOf(item, index);
+    const key = value.join("/");
+    if (seen.has(key)) {
+      throw new AnchorError(duplicateCode, `${what}[${index}] repeats an earlier ${what.slice(0, -1)} of the batch`);
+    }
+    seen.add(key);
+    return value;
+  });
+}
+
+/** A tree saved with `tree.dump()`, reloaded once its leaf encoding is checked to be `encoding`. */
+function loadTree<V extends unknown[]>(
+  data: ReturnType<StandardMerkleTree<V>["dump"]>,
+  encoding: readonly string[],
+  what: string,
+): StandardMerkleTree<V> {
+  if (data.leafEncoding.length !== encoding.length || data.leafEncoding.some((type, i) => type !== encoding[i])) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", `the tree's leaf encoding is not (${encoding.join(", ")})`);
+  }
+  try {
+    return StandardMerkleTree.load(data);
+  } catch (cause) {
+    throw new AnchorError("ANCHOR_INVALID_INPUT", `the saved ${what} tree is not a valid Merkle tree`, { cause });
+  }
+}
+
+/**
  * Builds the StandardMerkleTree over `(bytes32 readingHash, uint64 timestamp)` whose root `anchorBatch` anchors.
  * @throws AnchorError `ANCHOR_EMPTY_BATCH` for no readings, `ANCHOR_DUPLICATE_READING` for a repeated reading,
  * `ANCHOR_INVALID_INPUT` for a malformed one.
  */
 export function buildReadingTree(readings: readonly Reading[]): ReadingTree {
   if (readings.length === 0) throw new AnchorError("ANCHOR_EMPTY_BATCH", "a reading batch needs at least one reading");
-  const seen = new Set<string>();
-  const values = readings.map((reading, index): ReadingLeaf => {
-    const value = leafValue(reading.readingHash, reading.timestamp, `readings[${index}]`);
-    const key = `${value[0]}/${value[1]}`;
-    if (seen.has(key)) {
-      throw new AnchorError("ANCHOR_DUPLICATE_READING", `readings[${index}] repeats an earlier reading of the batch`);
-    }
-    seen.add(key);
-    return value;
-  });
+  const values = uniqueLeaves(
+    readings,
+    (reading, index): ReadingLeaf => leafValue(reading.readingHash, reading.timestamp, `readings[${index}]`),
+    "ANCHOR_DUPLICATE_READING",
+    "readings",
+  );
   return StandardMerkleTree.of(values, [...READING_LEAF_ENCODING]);
 }
 
 /** Reloads a tree saved with `tree.dump()`, checking that it is a reading tree and that it is consistent. */
 export function loadReadingTree(data: ReturnType<ReadingTree["dump"]>): ReadingTree {
-  if (
-    data.leafEncoding.length !== READING_LEAF_ENCODING.length ||
-    data.leafEncoding.some((type, i) => type !== READING_LEAF_ENCODING[i])
-  ) {
-    throw new AnchorError("ANCHOR_INVALID_INPUT", "the tree's leaf encoding is not (bytes32, uint64)");
-  }
-  try {
-    return StandardMerkleTree.load(data);
-  } catch (cause) {
-    throw new AnchorError("ANCHOR_INVALID_INPUT", "the saved reading tree is not a valid Merkle tree", { cause });
-  }
+  return loadTree(data, READING_LEAF_ENCODING, "reading");
 }
 
 /**
@@ -452,33 +476,18 @@ export function recordLeaf(category: bigint | number, contentHash: BytesLike, ci
  */
 export function buildRecordTree(records: readonly RecordInput[]): RecordTree {
   if (records.length === 0) throw new AnchorError("ANCHOR_EMPTY_BATCH", "a record batch needs at least one record");
-  const seen = new Set<string>();
-  const values = records.map((record, index): RecordLeaf => {
-    const value = recordInputValue(record, `records[${index}]`);
-    const key = value.join("/");
-    if (seen.has(key)) {
-      throw new AnchorError("ANCHOR_DUPLICATE_RECORD", `records[${index}] repeats an earlier record of the batch`);
-    }
-    seen.add(key);
-    return value;
-  });
+  const values = uniqueLeaves(
+    records,
+    (record, index): RecordLeaf => recordInputValue(record, `records[${index}]`),
+    "ANCHOR_DUPLICATE_RECORD",
+    "records",
+  );
   return StandardMerkleTree.of(values, [...RECORD_LEAF_ENCODING]);
 }
 
 /** Reloads a tree saved with `tree.dump()`, checking that it is a record tree and that it is consistent. */
 export function loadRecordTree(data: ReturnType<RecordTree["dump"]>): RecordTree {
-  if (
-    data.leafEncoding.length !== RECORD_LEAF_ENCODING.length ||
-    data.leafEncoding.some((type, i) => type !== RECORD_LEAF_ENCODING[i])
-  ) {
-    throw new AnchorError("ANCHOR_INVALID_INPUT", "the tree's leaf encoding is not (uint32, bytes32, bytes32)");
-  }
-  let tree: RecordTree;
-  try {
-    tree = StandardMerkleTree.load(data);
-  } catch (cause) {
-    throw new AnchorError("ANCHOR_INVALID_INPUT", "the saved record tree is not a valid Merkle tree", { cause });
-  }
+  const tree: RecordTree = loadTree(data, RECORD_LEAF_ENCODING, "record");
   for (const [index, [category]] of tree.entries()) {
     if (!isOneCategory(BigInt(category))) {
       throw new AnchorError("ANCHOR_INVALID_INPUT", `leaf ${index} has a category that is not one defined bit`);
