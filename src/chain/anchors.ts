@@ -126,14 +126,31 @@ export function nextHead(
   contentHash: BytesLike,
   cid: BytesLike,
 ): string {
+  return chainStep(previousHead, twinId, sequence, source, () => [
+    unsigned(category, UINT32_MAX, "category"),
+    fixedBytes(contentHash, 32, "contentHash"),
+    keccak256(cidBytes(cid)),
+  ]);
+}
+
+/**
+ * One step of a twin's hash chain, the encoding `recordUpdate` and `anchorRecords` share:
+ * `bytes24(keccak256(abi.encode(previousHead, twinId, sequence, source, ...tail)))`, the tail being the step's
+ * category word and its two last words. The arguments are checked in that order (the tail after the first four).
+ */
+function chainStep(
+  previousHead: BytesLike,
+  twinId: BytesLike,
+  sequence: bigint | number,
+  source: string,
+  tail: () => readonly [bigint, BytesLike, string],
+): string {
   const values = [
     fixedBytes(previousHead, 24, "previousHead"),
     fixedBytes(twinId, 32, "twinId"),
     unsigned(sequence, UINT64_MAX, "sequence"),
     address(source, "source"),
-    unsigned(category, UINT32_MAX, "category"),
-    fixedBytes(contentHash, 32, "contentHash"),
-    keccak256(cidBytes(cid)),
+    ...tail(),
   ];
   return dataSlice(keccak256(coder.encode(HEAD_PARAMS, values)), 0, 24);
 }
@@ -172,16 +189,11 @@ export function nextRecordsHead(
   categories: bigint | number,
   recordsRoot: BytesLike,
 ): string {
-  const values = [
-    fixedBytes(previousHead, 24, "previousHead"),
-    fixedBytes(twinId, 32, "twinId"),
-    unsigned(sequence, UINT64_MAX, "sequence"),
-    address(source, "source"),
+  return chainStep(previousHead, twinId, sequence, source, () => [
     unsigned(categories, UINT32_MAX, "categories"),
     fixedBytes(recordsRoot, 32, "recordsRoot"),
     ZeroHash,
-  ];
-  return dataSlice(keccak256(coder.encode(HEAD_PARAMS, values)), 0, 24);
+  ]);
 }
 
 /** Whether a chain entry is a record batch (its events have `recordsRoot`; ethers' Results throw on unknown names). */
