@@ -88,7 +88,16 @@ export function checkDocumentReference(o: Json, c: Checker, base: string): Resou
   };
 }
 
-export function checkClaim(o: Json, c: Checker, base: string): ResourceFacts {
+/**
+ * What Claim and ExplanationOfBenefit share, checked in this order: status, type, use, patient, billablePeriod,
+ * created; their facts (effective at the billable period's start, else at creation).
+ */
+function checkBilling(
+  o: Json,
+  c: Checker,
+  base: string,
+  resourceType: "Claim" | "ExplanationOfBenefit",
+): ResourceFacts {
   const status = c.code(o.status, `${base}.status`, FINANCIAL_STATUS);
   c.required(o.type, `${base}.type`);
   const type = c.codeableConcept(o.type, `${base}.type`, true);
@@ -97,9 +106,8 @@ export function checkClaim(o: Json, c: Checker, base: string): ResourceFacts {
   const billable = o.billablePeriod === undefined ? undefined : c.period(o.billablePeriod, `${base}.billablePeriod`);
   c.required(o.created, `${base}.created`);
   const created = c.temporal(o.created, `${base}.created`, "dateTime");
-  checkMoney(c, o.total, `${base}.total`);
   return {
-    resourceType: "Claim",
+    resourceType,
     status,
     effectiveAt: billable?.start ?? created,
     main: type,
@@ -107,28 +115,21 @@ export function checkClaim(o: Json, c: Checker, base: string): ResourceFacts {
   };
 }
 
+export function checkClaim(o: Json, c: Checker, base: string): ResourceFacts {
+  const facts = checkBilling(o, c, base, "Claim");
+  checkMoney(c, o.total, `${base}.total`);
+  return facts;
+}
+
 export function checkExplanationOfBenefit(o: Json, c: Checker, base: string): ResourceFacts {
-  const status = c.code(o.status, `${base}.status`, FINANCIAL_STATUS);
-  c.required(o.type, `${base}.type`);
-  const type = c.codeableConcept(o.type, `${base}.type`, true);
-  c.code(o.use, `${base}.use`, USE);
-  requiredReference(c, o, "patient", base);
-  const billable = o.billablePeriod === undefined ? undefined : c.period(o.billablePeriod, `${base}.billablePeriod`);
-  c.required(o.created, `${base}.created`);
-  const created = c.temporal(o.created, `${base}.created`, "dateTime");
+  const facts = checkBilling(o, c, base, "ExplanationOfBenefit");
   c.code(o.outcome, `${base}.outcome`, ["queued", "complete", "error", "partial"]);
   c.each(o.total, `${base}.total`, (x, path) => {
     const total = c.object(x, path);
     c.required(total.amount, `${path}.amount`);
     checkMoney(c, total.amount, `${path}.amount`);
   });
-  return {
-    resourceType: "ExplanationOfBenefit",
-    status,
-    effectiveAt: billable?.start ?? created,
-    main: type,
-    enteredInError: status === "entered-in-error",
-  };
+  return facts;
 }
 
 export function checkCoverage(o: Json, c: Checker, base: string): ResourceFacts {
