@@ -1,13 +1,15 @@
 import {
   concat,
+  getBytes,
   hexlify,
-  keccak256,
   randomBytes,
   TypedDataEncoder,
   type Signer,
   type TypedDataDomain,
   type TypedDataField,
 } from "ethers";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { FlatStructHasher } from "./flat-struct-hash";
 import { twinIdOf } from "./twin-id";
 
 /**
@@ -249,15 +251,20 @@ export interface AccessLogRequest {
  * every request, a client every query).
  */
 export class TypedDataHasher {
-  private readonly encoder: TypedDataEncoder;
+  private readonly struct: FlatStructHasher;
+  private readonly prefix: Uint8Array;
   readonly domainSeparator: string;
 
   constructor(domain: TypedDataDomain, types: Record<string, TypedDataField[]>) {
-    this.encoder = TypedDataEncoder.from(types);
+    this.struct = new FlatStructHasher(types);
     this.domainSeparator = TypedDataEncoder.hashDomain(domain);
+    this.prefix = getBytes(concat(["0x1901", this.domainSeparator]));
   }
 
   digest(value: object): string {
-    return keccak256(concat(["0x1901", this.domainSeparator, this.encoder.hash(value as Record<string, unknown>)]));
+    const message = new Uint8Array(66);
+    message.set(this.prefix, 0);
+    message.set(this.struct.hashStruct(value as Record<string, unknown>), 34);
+    return hexlify(keccak_256(message));
   }
 }
