@@ -8,6 +8,7 @@ import { generateCohort } from "../fhir";
 import type { Gateway } from "../service";
 import { FolderKeyStore, LocalFolderBlobStore, RecordVault } from "../store";
 import { ALL_CATEGORIES, Action, Purpose } from "../vocabulary";
+import { measureCapacity, type CapacityLevel } from "./gateway-capacity";
 import type { LoadMode, LoadOptions, LoadResult } from "./gateway-load";
 import type { RpcContext } from "./network";
 import { summarize } from "./stats";
@@ -29,6 +30,8 @@ export interface GatewayOptions {
    * the same pipeline with both limits on but never hit, alternated with the limits-off gateway; omitted: not run.
    */
   readonly rateLimitConcurrency?: number;
+  /** The autocannon capacity run (issue 12): its concurrencies and pre-signed queries per level; omitted: not run. */
+  readonly capacity?: { readonly concurrencies: readonly number[]; readonly requests: number };
 }
 
 /** The limits of the rate limiter's run: on, per signer and per address, with maxima never reached. */
@@ -223,6 +226,26 @@ export async function measureGateway(
       tick(`gateway: concurrency ${concurrency}, end to end`);
       runs.push(runOf(concurrency, await load(concurrency, "end-to-end")));
     }
+    let autocannon: CapacityLevel[] | undefined;
+    if (options.capacity !== undefined) {
+      const client = new service.GatewayClient({
+        baseUrl,
+        signer: reader,
+        chainId: 31337n,
+        consentAddress: await ledger.consent.getAddress(),
+        operator: roles.hospital.address,
+      });
+      autocannon = await measureCapacity({
+        root,
+        dir,
+        gatewayUrl: baseUrl,
+        concurrencies: options.capacity.concurrencies,
+        requests: options.capacity.requests,
+        timeoutMs: options.timeoutMs,
+        sign: () => client.signQuery(twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT }),
+        tick,
+      });
+    }
     let rateLimits: RateLimitEffect | undefined;
     if (options.rateLimitConcurrency !== undefined) {
       const concurrency = options.rateLimitConcurrency;
@@ -266,6 +289,7 @@ export async function measureGateway(
       capacity,
       dataSet,
       ...(rateLimits ? { rateLimits } : {}),
+      ...(autocannon ? { autocannon } : {}),
       description:
         "The custodian's TwinPipeline (src/pipeline) ingested one cohort patient over JSON-RPC (EMR records " +
         "anchored as one record batch with anchorRecords, a day of wearable readings in Merkle batches, the twin " +

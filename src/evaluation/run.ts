@@ -57,6 +57,8 @@ export interface Plan {
   readonly fhirObservations: number;
   /** Concurrency of the gateway's rate-limiter run (limits off against on, never hit). */
   readonly rateLimitConcurrency: number;
+  /** Pre-signed queries per concurrency level of the autocannon capacity run (issue 12). */
+  readonly capacityRequests: number;
 }
 
 export const SEED = 20240101;
@@ -84,6 +86,7 @@ export function planFor(mode: Mode): Plan {
         scalingViewRuns: 20,
         fhirObservations: 2_000,
         rateLimitConcurrency: 10,
+        capacityRequests: 1_000,
       }
     : {
         gasRounds: 10,
@@ -105,6 +108,7 @@ export function planFor(mode: Mode): Plan {
         scalingViewRuns: 50,
         fhirObservations: FHIR_TARGET.observations,
         rateLimitConcurrency: 10,
+        capacityRequests: 15_000,
       };
 }
 
@@ -350,6 +354,7 @@ async function measureNetworkPart(root: string, plan: Plan, progress: Progress):
         cohortSeed: SEED,
         readingIntervalSeconds: plan.gatewayReadingInterval,
         rateLimitConcurrency: plan.rateLimitConcurrency,
+        capacity: { concurrencies: [10, 50], requests: plan.capacityRequests },
       },
       (what) => step.tick(what),
     );

@@ -97,6 +97,23 @@ export function judgeTargets(
     });
   }
 
+  const loaded = network.gateway.autocannon?.find((l) => l.concurrency === 10);
+  out.push({
+    id: "gateway-autocannon-c10",
+    target:
+      "the gateway under a load generator (autocannon, pre-signed queries) at concurrency 10: ≥ 3,000 allowed queries/s with p99 ≤ 20 ms (issue 12)",
+    measured: loaded
+      ? `${f1(loaded.gateway.okPerSecond)} allowed queries/s, p50 ${f2(loaded.gateway.latencyMs.p50)} ms, p99 ${f2(loaded.gateway.latencyMs.p99)} ms; ` +
+        `${loaded.gateway.non2xx + loaded.gateway.errors + loaded.gateway.timeouts} refused or failed of ${loaded.gateway.requests}; ` +
+        `${(loaded.ratio * 100).toFixed(1)}% of a bare fastify handler (${f1(loaded.bare.okPerSecond)}/s) in the same run`
+      : "not measured",
+    verdict: loaded
+      ? loaded.gateway.okPerSecond >= 3000 && loaded.gateway.latencyMs.p99 <= 20 && loaded.gateway.non2xx === 0
+        ? "met"
+        : "missed"
+      : "not measured",
+  });
+
   const seal = timing.offChain.find((t) => t.id === "seal");
   out.push({
     id: "seal-1ms",

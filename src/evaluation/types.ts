@@ -1,4 +1,5 @@
 import type { PricedGas, PriceSetting } from "./cost";
+import type { CapacityLevel } from "./gateway-capacity";
 import type { Reference } from "./references";
 import type { Summary } from "./stats";
 
@@ -290,6 +291,8 @@ export interface NetworkPart {
     };
     /** Allowed queries/s with the rate limits off and on (never hit), in the same run (issue 10, item 7). */
     readonly rateLimits?: RateLimitEffect;
+    /** The gateway and a bare fastify handler under autocannon, pre-signed queries, per concurrency (issue 12). */
+    readonly autocannon?: readonly CapacityLevel[];
   };
   readonly error?: string;
 }
