@@ -13,6 +13,7 @@ import { TwinLedgerError } from "../errors";
  * | `KEY_NOT_FOUND`   | no wrapped key for this record and reader                                |
  * | `TWIN_ERASED`     | the twin was erased: its wrapped keys are destroyed and no new ones are accepted |
  * | `STORE_IO`        | the backing folder failed (permissions, disk full); `cause` has the detail |
+ * | `CAR_INVALID`     | a CAR file to import is unreadable, or holds a block that is not a valid blob |
  */
 export const StoreErrorCode = {
   CID_INVALID: "CID_INVALID",
@@ -23,6 +24,7 @@ export const StoreErrorCode = {
   KEY_NOT_FOUND: "KEY_NOT_FOUND",
   TWIN_ERASED: "TWIN_ERASED",
   STORE_IO: "STORE_IO",
+  CAR_INVALID: "CAR_INVALID",
 } as const;
 export type StoreErrorCode = (typeof StoreErrorCode)[keyof typeof StoreErrorCode];
 

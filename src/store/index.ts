@@ -13,3 +13,4 @@ export { MemoryKeyStore } from "./memory-key-store";
 export { FolderKeyStore, type FolderKeyStoreOptions } from "./folder-key-store";
 export { grantReaderKeys, revokeReaderKeys, type ReaderGrant, type ReaderGrantResult } from "./reader-grants";
 export { RecordVault, type StoredRecord, type VaultErasure } from "./record-vault";
+export { exportCar, importCar, type CarExport, type CarImportOptions } from "./car";
