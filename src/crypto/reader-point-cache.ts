@@ -1,4 +1,5 @@
 import type { WeierstrassPoint } from "@noble/curves/abstract/weierstrass.js";
+import { LRUCache } from "lru-cache";
 import { bytesToHex } from "./bytes";
 import { nativeSecp256k1 } from "./native-secp256k1";
 import { addressOfPoint, publicKeyPoint, type PublicKeyLike } from "./reader-keys";
@@ -23,7 +24,7 @@ const PRECOMPUTE_WINDOW = 8;
 interface Entry extends ReaderPoint {
   uses: number;
 }
-const entries = new Map<string, Entry>();
+const entries = new LRUCache<string, Entry>({ max: MAX_READERS });
 
 /**
  * @internal The decoded reader point for ECDH during key wrapping, least recently used first out.
@@ -37,15 +38,12 @@ const entries = new Map<string, Entry>();
  */
 export function readerPoint(publicKey: PublicKeyLike): ReaderPoint {
   const id = typeof publicKey === "string" ? publicKey.toLowerCase() : bytesToHex(publicKey);
-  let entry = entries.get(id);
-  if (entry) {
-    entries.delete(id);
-  } else {
+  let entry = entries.get(id); // a hit refreshes its place in the LRU order
+  if (entry === undefined) {
     const point = publicKeyPoint(publicKey);
     entry = { point, compressed: point.toBytes(true), address: addressOfPoint(point), uses: 0 };
-    if (entries.size >= MAX_READERS) entries.delete(entries.keys().next().value as string);
+    entries.set(id, entry);
   }
-  entries.set(id, entry);
   entry.uses += 1;
   if (entry.uses === PRECOMPUTE_AFTER_USES) entry.point.precompute(PRECOMPUTE_WINDOW, false);
   return entry;

@@ -1,5 +1,6 @@
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { computeAddress, getAddress, getBytes, hexlify } from "ethers";
+import { LRUCache } from "lru-cache";
 import { nativeSecp256k1, type NativeSecp256k1 } from "../crypto/native-secp256k1";
 import { GatewayError } from "./errors";
 
@@ -63,18 +64,21 @@ function badSignature(message: string): GatewayError {
 }
 
 export class SignatureVerifier {
-  private readonly keys = new Map<string, Point>();
+  private readonly keys: LRUCache<string, Point>;
   /** Addresses of the public keys recovered natively (hex of the 64-byte key → checksummed address). */
-  private readonly addresses = new Map<string, string>();
+  private readonly addresses: LRUCache<string, string>;
 
   /**
    * @param capacity Readers whose keys are kept (least recently used evicted).
    * @param native The libsecp256k1 binding; null selects the JavaScript path (the default where it does not load).
    */
   constructor(
-    private readonly capacity = 4096,
+    capacity = 4096,
     private readonly native: NativeSecp256k1 | null = nativeSecp256k1,
-  ) {}
+  ) {
+    this.keys = new LRUCache({ max: capacity });
+    this.addresses = new LRUCache({ max: capacity });
+  }
 
   /**
    * The address that signed `digest`; when `claimed` is given, it must be that address.
@@ -99,14 +103,11 @@ export class SignatureVerifier {
   private recoverJavaScript(digest: string, sig: ParsedSignature, claimed: string | undefined): string {
     if (claimed !== undefined) {
       const address = normalize(claimed);
-      const key = this.keys.get(address);
+      const key = this.keys.get(address); // a hit refreshes its place in the LRU order
       if (key !== undefined) {
         if (!verifyWith(key, BigInt(digest), sig)) {
           throw badSignature("the signature was not made by the claimed reader");
         }
-        // Refresh its place in the LRU order.
-        this.keys.delete(address);
-        this.keys.set(address, key);
         return address;
       }
     }
@@ -133,20 +134,16 @@ export class SignatureVerifier {
       throw badSignature("the signature does not recover a public key");
     }
     const id = Buffer.from(publicKey.buffer, publicKey.byteOffset + 1, 64).toString("hex");
-    let address = this.addresses.get(id);
+    let address = this.addresses.get(id); // a hit refreshes its place in the LRU order
     if (address === undefined) {
       address = computeAddress(hexlify(publicKey));
-      if (this.addresses.size >= this.capacity) this.addresses.delete(this.addresses.keys().next().value as string);
-    } else {
-      this.addresses.delete(id); // refresh its place in the LRU order
+      this.addresses.set(id, address);
     }
-    this.addresses.set(id, address);
     return address;
   }
 
   private remember(address: string, publicKey: Uint8Array): void {
     if (this.keys.has(address)) return;
-    if (this.keys.size >= this.capacity) this.keys.delete(this.keys.keys().next().value as string);
     const point = CurvePoint.fromBytes(publicKey);
     this.keys.set(address, point);
     // Precompute the multiples after this request is answered, not on its path.
@@ -163,14 +160,13 @@ function normalize(address: string): string {
   return computeChecksum(address);
 }
 
-const checksums = new Map<string, string>();
+const checksums = new LRUCache<string, string>({ max: 65_536 });
 function computeChecksum(address: string): string {
   const lower = address.toLowerCase();
   let checksummed = checksums.get(lower);
   if (checksummed === undefined) {
     // getAddress costs a keccak; readers are few, so memoize.
     checksummed = getAddress(lower);
-    if (checksums.size > 65_536) checksums.clear();
     checksums.set(lower, checksummed);
   }
   return checksummed;
