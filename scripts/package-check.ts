@@ -55,6 +55,7 @@ function checkTarball(files: readonly string[]): void {
   const forbidden = files.filter(
     (f) =>
       /^contracts\/(test|baseline)\//.test(f) ||
+      /\/test\/|Mock/.test(f) ||
       /^deployments\/(hardhat|localhost)\//.test(f) ||
       /^(test|scripts|src|cache|artifacts)\//.test(f),
   );
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
     }[];
     const files = packed[0].files.map((f) => f.path);
     checkTarball(files);
-    console.log(`  ${files.length} files, none of contracts/test, contracts/baseline or a local network's records`);
+    console.log(`  ${files.length} files, no test contract or mock (source or binding), no local network's records`);
 
     console.log("a fresh app with the tarball");
     const app = path.join(work, "app");
