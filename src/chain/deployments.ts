@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { InterfaceAbi, Provider, Signer } from "ethers";
 import {
@@ -10,7 +10,16 @@ import {
   type TwinUpdateLog,
 } from "../../typechain-types";
 import { TwinLedgerError } from "../errors";
-import { CONTRACT_NAMES, type ContractName, type DeployedContract } from "./deploy";
+import {
+  CONTRACT_NAMES,
+  type ContractName,
+  type DeployedContract,
+  type DeployStrategy,
+  type ExistingContract,
+} from "./deploy";
+import { DEFAULT_DEPLOYMENTS_DIR } from "./package-root";
+
+export { DEFAULT_DEPLOYMENTS_DIR } from "./package-root";
 
 /**
  * Deployment records: `deployments/<network>/<Contract>.json`, one per contract, written by
@@ -22,51 +31,119 @@ export interface DeploymentRecord {
   readonly network: string;
   readonly chainId: number;
   readonly address: string;
-  readonly transactionHash: string;
-  readonly blockNumber: number;
-  readonly deployer: string;
+  /** The deploying transaction; null for a CREATE2 contract found already in place with no earlier record. */
+  readonly transactionHash: string | null;
+  readonly blockNumber: number | null;
+  readonly deployer: string | null;
   readonly constructorArgs: readonly (string | number)[];
-  readonly gasUsed: string;
+  readonly gasUsed: string | null;
+  /** `"create2"` records carry the salt and the factory (the deterministic deployment proxy). */
+  readonly strategy?: DeployStrategy;
+  readonly salt?: string;
+  readonly factory?: string;
   readonly abi: InterfaceAbi;
 }
 
-export const DEFAULT_DEPLOYMENTS_DIR = path.resolve(__dirname, "../../deployments");
+/** Where records are looked up: an explicit folder, or else `<cwd>/deployments` then the package's own. */
+export interface DeploymentLookup {
+  /** The one folder to read (it holds `<network>/<Contract>.json`). */
+  readonly dir?: string;
+}
 
-/** Writes one JSON record per contract under `<dir>/<network>/` and returns the records. */
+/** The folders searched, in order: the explicit one alone, or `<cwd>/deployments` and then the package's `deployments/`. */
+export function deploymentDirs(lookup: string | DeploymentLookup = {}): string[] {
+  const dir = typeof lookup === "string" ? lookup : lookup.dir;
+  if (dir) return [path.resolve(dir)];
+  return [...new Set([path.resolve(process.cwd(), "deployments"), DEFAULT_DEPLOYMENTS_DIR])];
+}
+
+/** The networks that have records in the searched folders. */
+export function recordedNetworks(lookup: string | DeploymentLookup = {}): string[] {
+  const networks = deploymentDirs(lookup).flatMap((dir) =>
+    existsSync(dir)
+      ? readdirSync(dir, { withFileTypes: true })
+          .filter((e) => e.isDirectory() && existsSync(path.join(dir, e.name, `${CONTRACT_NAMES[0]}.json`)))
+          .map((e) => e.name)
+      : [],
+  );
+  return [...new Set(networks)].sort();
+}
+
+function receiptFields(c: DeployedContract | ExistingContract, previous: DeploymentRecord | null) {
+  if ("receipt" in c) {
+    return {
+      transactionHash: c.receipt.hash,
+      blockNumber: c.receipt.blockNumber,
+      deployer: c.receipt.from,
+      gasUsed: c.receipt.gasUsed.toString(),
+    };
+  }
+  if (previous && previous.address.toLowerCase() === c.address.toLowerCase()) {
+    const { transactionHash, blockNumber, deployer, gasUsed } = previous;
+    return { transactionHash, blockNumber, deployer, gasUsed };
+  }
+  return { transactionHash: null, blockNumber: null, deployer: null, gasUsed: null };
+}
+
+function readIfThere(file: string): DeploymentRecord | null {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as DeploymentRecord) : null;
+}
+
+/**
+ * Writes one JSON record per contract under `<dir>/<network>/` (by default `<cwd>/deployments`) and returns the
+ * records. A contract a CREATE2 deployment found in place keeps the transaction facts of its earlier record.
+ */
 export function writeDeploymentRecords(
-  contracts: readonly DeployedContract[],
-  meta: { network: string; chainId: number; abis: Record<ContractName, InterfaceAbi> },
-  dir: string = DEFAULT_DEPLOYMENTS_DIR,
+  contracts: readonly (DeployedContract | ExistingContract)[],
+  meta: {
+    network: string;
+    chainId: number;
+    abis: Record<ContractName, InterfaceAbi>;
+    strategy?: DeployStrategy;
+    salt?: string;
+    factory?: string;
+  },
+  dir: string = path.resolve(process.cwd(), "deployments"),
 ): DeploymentRecord[] {
   const networkDir = path.join(dir, meta.network);
   mkdirSync(networkDir, { recursive: true });
   return contracts.map((c) => {
+    const file = path.join(networkDir, `${c.name}.json`);
+    const create2 =
+      meta.strategy === "create2" ? { strategy: meta.strategy, salt: meta.salt, factory: meta.factory } : {};
     const record: DeploymentRecord = {
       contractName: c.name,
       network: meta.network,
       chainId: meta.chainId,
       address: c.address,
-      transactionHash: c.receipt.hash,
-      blockNumber: c.receipt.blockNumber,
-      deployer: c.receipt.from,
+      ...receiptFields(c, readIfThere(file)),
       constructorArgs: c.constructorArgs,
-      gasUsed: c.receipt.gasUsed.toString(),
+      ...create2,
       abi: meta.abis[c.name],
     };
-    writeFileSync(path.join(networkDir, `${c.name}.json`), JSON.stringify(record, null, 2) + "\n");
+    writeFileSync(file, JSON.stringify(record, null, 2) + "\n");
     return record;
   });
 }
 
-/** Reads the record of one contract on a network; a missing or malformed record is a typed error. */
+/**
+ * Reads the record of one contract on a network, from the first searched folder that has it (see `deploymentDirs`);
+ * a missing or malformed record is a typed error naming the folders searched and the networks they hold.
+ */
 export function readDeploymentRecord(
   network: string,
   name: ContractName,
-  dir: string = DEFAULT_DEPLOYMENTS_DIR,
+  lookup: string | DeploymentLookup = {},
 ): DeploymentRecord {
-  const file = path.join(dir, network, `${name}.json`);
-  if (!existsSync(file)) {
-    throw new TwinLedgerError("DEPLOYMENT_MISSING", `no deployment record ${name} for network ${network} at ${file}`);
+  const dirs = deploymentDirs(lookup);
+  const file = dirs.map((dir) => path.join(dir, network, `${name}.json`)).find((f) => existsSync(f));
+  if (!file) {
+    const known = recordedNetworks(lookup);
+    throw new TwinLedgerError(
+      "DEPLOYMENT_MISSING",
+      `no deployment record ${name} for network ${network} in ${dirs.join(", ")}` +
+        (known.length > 0 ? ` (records exist for: ${known.join(", ")})` : " (no records there)"),
+    );
   }
   const record = JSON.parse(readFileSync(file, "utf8")) as Partial<DeploymentRecord>;
   if (
@@ -86,14 +163,17 @@ export interface AttachedTwinLedger {
   readonly records: Record<ContractName, DeploymentRecord>;
 }
 
-/** Typed contracts attached to the recorded addresses of a network. */
+/**
+ * Typed contracts attached to the recorded addresses of a network: records are read from `lookup` (a folder), or
+ * else from `<cwd>/deployments` and then from the package's `deployments/`.
+ */
 export function attachDeployment(
   network: string,
   runner: Signer | Provider,
-  dir: string = DEFAULT_DEPLOYMENTS_DIR,
+  lookup: string | DeploymentLookup = {},
 ): AttachedTwinLedger {
   const records = Object.fromEntries(
-    CONTRACT_NAMES.map((name) => [name, readDeploymentRecord(network, name, dir)]),
+    CONTRACT_NAMES.map((name) => [name, readDeploymentRecord(network, name, lookup)]),
   ) as Record<ContractName, DeploymentRecord>;
   return {
     registry: TwinRegistry__factory.connect(records.TwinRegistry.address, runner),

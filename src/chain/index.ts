@@ -5,21 +5,46 @@
 export {
   CONTRACT_NAMES,
   DEFAULT_ADMIN_DELAY,
+  DEPLOYMENT_SALT,
   deployTwinLedger,
+  predictTwinLedgerAddresses,
+  twinLedgerInitCodes,
+  type AddressInputs,
   type ContractName,
   type DeployedContract,
   type DeployOptions,
+  type DeployStrategy,
+  type ExistingContract,
+  type InitCode,
   type TwinLedgerDeployment,
 } from "./deploy";
 export {
   attachDeployment,
   CONTRACT_ABIS,
   DEFAULT_DEPLOYMENTS_DIR,
+  deploymentDirs,
   readDeploymentRecord,
+  recordedNetworks,
   writeDeploymentRecords,
   type AttachedTwinLedger,
+  type DeploymentLookup,
   type DeploymentRecord,
 } from "./deployments";
+export {
+  create2Address,
+  DETERMINISTIC_DEPLOYER,
+  ensureDeterministicDeployer,
+  type FactoryInstall,
+} from "./deterministic";
+export {
+  checkDeployedCode,
+  DEVELOPMENT_ADMIN,
+  readReleaseManifest,
+  verifyDeployedCode,
+  type CodeCheck,
+  type ReleasedContract,
+  type ReleaseManifest,
+} from "./release";
 export * from "./typed-data";
 export * from "./anchors";
 export { twinIdOf } from "./twin-id";
