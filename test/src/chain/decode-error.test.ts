@@ -4,6 +4,8 @@ import { ethers } from "hardhat";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
 import { AbiCoder, Interface, JsonRpcProvider, ZeroAddress, ZeroHash } from "ethers";
+import { readFileSync } from "node:fs";
+import { errorsDoc, ERRORS_DOC } from "../../../scripts/errors-doc";
 import { deployTwinLedger } from "../../../src/chain/deploy";
 import { twinIdOf } from "../../../src/chain/twin-id";
 import { twinFixture, TWIN_SALT, METADATA } from "../../fixtures";
@@ -329,6 +331,20 @@ describe("decodeError", () => {
   it("keeps the fixes and the ABIs in step (a new error without a fix fails)", () => {
     const signatures = knownErrors().map((k) => k.signature);
     expect(Object.keys(ERROR_FIXES).sort()).to.deep.equal([...signatures].sort());
+  });
+
+  it("docs/ERRORS.md is current: every error of the ABIs with its meaning and fix (npx ts-node scripts/errors-doc.ts)", () => {
+    const doc = errorsDoc();
+    expect(
+      readFileSync(ERRORS_DOC, "utf8"),
+      "run `npx ts-node scripts/errors-doc.ts` and commit docs/ERRORS.md",
+    ).to.equal(doc);
+    for (const { signature, selector } of knownErrors()) {
+      const name = signature.slice(0, signature.indexOf("("));
+      const rows = doc.split("\n").filter((l) => l.startsWith(`| \`${name}(`) && l.includes(selector));
+      expect(rows.length, signature).to.be.greaterThan(0);
+      for (const r of rows) expect(r, signature).to.not.match(/\| — \||no fix documented/);
+    }
   });
 
   it("decodes Panic, Error(string), empty and unknown data, wherever the provider put it", () => {
