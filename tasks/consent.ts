@@ -42,8 +42,8 @@ export async function consentGrant(args: GrantArgs, hre: HardhatRuntimeEnvironme
     existing.validUntil > BigInt(await blockTime(ctx)) && existing.revokedAt === 0n && existing.actions !== 0n;
   const terms = [twinId, grantee, categories, actions, purposes, validFrom, validUntil] as const;
   const tx = live
-    ? await send(ctx, "updateGrant", () => ctx.consent.updateGrant(...terms))
-    : await send(ctx, "grant", () => ctx.consent.grant(...terms));
+    ? await send(ctx, "ConsentPolicy.updateGrant", () => ctx.consent.updateGrant(...terms))
+    : await send(ctx, "ConsentPolicy.grant", () => ctx.consent.grant(...terms));
   const data = {
     twinId,
     grantee,
@@ -76,7 +76,7 @@ export async function consentRevoke(args: GranteeArgs, hre: HardhatRuntimeEnviro
   const ctx = await contextOf(hre, args);
   const twinId = bytes32(args.twin, "--twin");
   const grantee = address(args.grantee, "--grantee");
-  const tx = await send(ctx, "revoke", () => ctx.consent.revoke(twinId, grantee));
+  const tx = await send(ctx, "ConsentPolicy.revoke", () => ctx.consent.revoke(twinId, grantee));
   return report(args, { twinId, grantee, revoked: true, ...tx }, (d) => [
     `Revoked: ${d.grantee} on twin ${d.twinId}`,
     `transaction ${d.hash} (block ${d.blockNumber}, ${d.gasUsed} gas)`,
@@ -97,7 +97,7 @@ export async function consentCheck(args: CheckArgs, hre: HardhatRuntimeEnvironme
   const category = oneOf(args.category, DataCategory, "--category");
   const action = oneOf(args.action, Action, "--action");
   const purpose = oneOf(args.purpose, Purpose, "--purpose");
-  const [decision, grant] = await call(ctx, "checkAccess", () =>
+  const [decision, grant] = await call(ctx, "ConsentPolicy.checkAccess", () =>
     Promise.all([
       ctx.consent.checkAccess(twinId, account, action, category, purpose),
       ctx.consent.grantOf(twinId, account),

@@ -21,7 +21,7 @@ export async function emergencyOpen(args: EmergencyOpenArgs, hre: HardhatRuntime
   if (!args.reason === !args.reasonHash) fail("give exactly one of --reason (text, committed here) or --reason-hash");
   const commitment = args.reason ? emergencyReasonCommitment(args.reason) : null;
   const reasonHash = commitment ? commitment.commitment : bytes32(args.reasonHash, "--reason-hash");
-  const tx = await send(ctx, "openEmergencyAccess", () =>
+  const tx = await send(ctx, "ConsentPolicy.openEmergencyAccess", () =>
     ctx.consent.openEmergencyAccess(twinId, duration, reasonHash),
   );
   const access = await ctx.consent.emergencyAccessOf(twinId, ctx.signerAddress);
@@ -52,7 +52,9 @@ export async function emergencyClose(args: EmergencyCloseArgs, hre: HardhatRunti
   const ctx = await contextOf(hre, args);
   const twinId = bytes32(args.twin, "--twin");
   const responder = args.responder ? address(args.responder, "--responder") : ctx.signerAddress;
-  const tx = await send(ctx, "closeEmergencyAccess", () => ctx.consent.closeEmergencyAccess(twinId, responder));
+  const tx = await send(ctx, "ConsentPolicy.closeEmergencyAccess", () =>
+    ctx.consent.closeEmergencyAccess(twinId, responder),
+  );
   return report(args, { twinId, responder, closedBy: ctx.signerAddress, ...tx }, (d) => [
     `Emergency access closed: ${d.responder} on twin ${d.twinId} (by ${d.closedBy})`,
     `transaction ${d.hash} (block ${d.blockNumber}, ${d.gasUsed} gas)`,

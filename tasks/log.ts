@@ -105,7 +105,7 @@ export async function logVerify(args: LogVerifyArgs, hre: HardhatRuntimeEnvironm
   const results = [];
   try {
     for (const a of anchors) {
-      const verified = await call(ctx, `verifying a ${a.kind} anchor`, () => verifyOne(ctx, twinId, a));
+      const verified = await call(ctx, `TwinUpdateLog.verifying a ${a.kind} anchor`, () => verifyOne(ctx, twinId, a));
       const root = a.kind === "records" ? a.recordsRoot : a.kind === "batch" ? a.merkleRoot : `update #${a.sequence}`;
       results.push({ kind: a.kind, root, verified });
       bar.increment();

@@ -20,7 +20,7 @@ export async function twinCreate(args: TwinCreateArgs, hre: HardhatRuntimeEnviro
   // Without --metadata, a salted commitment to an empty metadata object: nothing about the patient on chain.
   const metadata = args.metadata ? bytes32OrText(args.metadata) : twinMetadataCommitment({}).commitment;
   const twinId = twinIdOf(ctx.signerAddress, salt);
-  const tx = await send(ctx, "createTwin", () => ctx.registry.createTwin(salt, metadata, custodian));
+  const tx = await send(ctx, "TwinRegistry.createTwin", () => ctx.registry.createTwin(salt, metadata, custodian));
   const data = { twinId, owner: ctx.signerAddress, custodian, salt, metadataCommitment: metadata, ...tx };
   return report(args, data, (d) => [
     `Twin created: ${d.twinId}`,
@@ -112,7 +112,9 @@ export async function sourceAuthorize(args: SourceAuthorizeArgs, hre: HardhatRun
   if (!kindName || !kinds.includes(kindName)) fail(`--kind must be one of ${kinds.join(", ")}, got "${args.kind}"`);
   const kind = SourceKind[kindName as keyof typeof SourceKind];
   const categories = maskOf(args.categories, DataCategory, "--categories");
-  const tx = await send(ctx, "authorizeSource", () => ctx.registry.authorizeSource(twinId, source, kind, categories));
+  const tx = await send(ctx, "TwinRegistry.authorizeSource", () =>
+    ctx.registry.authorizeSource(twinId, source, kind, categories),
+  );
   const data = { twinId, source, kind: kindName, categories: namesOf(DataCategory, categories), ...tx };
   return report(args, data, (d) => [
     `Source ${d.source} (${d.kind}) may write ${d.categories.join(", ")} on twin ${d.twinId}`,

@@ -118,15 +118,22 @@ export async function send(
   return { hash: receipt.hash, blockNumber: receipt.blockNumber, gasUsed: receipt.gasUsed };
 }
 
-/** Runs a call; a revert becomes a task error with the decoded error and what to do. */
+/**
+ * Runs a call; a revert becomes a task error with the decoded error and what to do. `what` names the call as
+ * `Contract.function` when it is one, which tells decodeError the raiser of an error several contracts declare.
+ */
 export async function call<T>(ctx: TaskContext, what: string, run: () => Promise<T>): Promise<T> {
+  const contract = what.split(".")[0];
   try {
-    return await withDecodedRevert(run, { addresses: ctx.addresses, chainId: ctx.chainId });
+    return await withDecodedRevert(run, { addresses: ctx.addresses, chainId: ctx.chainId, contract });
   } catch (error) {
     if (error instanceof ContractRevertError) {
       const d = error.decoded;
       const where = d.contract ? `${d.contract}.` : "";
-      fail(`${what} was refused: ${where}${d.name}${formatArgs(d.args)}\n  ${stripSignature(d.message)}`, error);
+      fail(
+        `${what.replace(/^\w+\./, "")} was refused: ${where}${d.name}${formatArgs(d.args)}\n  ${stripSignature(d.message)}`,
+        error,
+      );
     }
     const decoded = decodeError(error);
     fail(`${what} failed: ${decoded.message}`, error as Error);
