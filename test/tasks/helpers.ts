@@ -29,6 +29,18 @@ export async function runTask<T = Record<string, unknown>>(
   }
 }
 
+/** Starts a long-running task (gateway:start, index:sync --follow); `output()` is what it printed so far. */
+export function startTask(name: string, args: Record<string, unknown>): { done: Promise<unknown>; output(): string } {
+  const chunks: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    chunks.push(typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8"));
+    return true;
+  }) as typeof process.stdout.write;
+  const done = hre.run(name, args).finally(() => (process.stdout.write = write));
+  return { done, output: () => chunks.join("") };
+}
+
 /** Runs a task that must fail; resolves with the error's message. */
 export async function taskError(name: string, args: Record<string, unknown>): Promise<string> {
   try {
