@@ -27,9 +27,7 @@ describe("tasks: registered and documented", () => {
       ].sort(),
     );
     for (const name of ours)
-      expect(hre.tasks[name].paramDefinitions, name)
-        .to.have.keys([...Object.keys(hre.tasks[name].paramDefinitions)])
-        .and.include.keys("json", "from", "registry", "consent", "log");
+      expect(hre.tasks[name].paramDefinitions, name).to.include.keys("json", "from", "registry", "consent", "log");
   });
 
   it("lists every task in the README's Command line section, which links the auditors' documents", () => {
