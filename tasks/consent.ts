@@ -29,12 +29,12 @@ export interface GrantArgs extends TwinArgs {
 
 /** consent:grant: a controller of the twin grants (or, with a live grant, updates) a reader's consent. */
 export async function consentGrant(args: GrantArgs, hre: HardhatRuntimeEnvironment) {
-  const ctx = await contextOf(hre, args);
   const twinId = bytes32(args.twin, "--twin");
   const grantee = address(args.grantee, "--grantee");
   const categories = maskOf(args.categories, DataCategory, "--categories");
   const actions = maskOf(args.actions, Action, "--actions");
   const purposes = maskOf(args.purposes, Purpose, "--purposes");
+  const ctx = await contextOf(hre, args);
   const validFrom = args.start ? timeOf(args.start, "--start") : await blockTime(ctx);
   const validUntil = validFrom + durationOf(args.duration, "--duration");
   const existing = await ctx.consent.grantOf(twinId, grantee);
@@ -73,9 +73,9 @@ export interface GranteeArgs extends TwinArgs {
 
 /** consent:revoke: a controller revokes a reader's grant at once. */
 export async function consentRevoke(args: GranteeArgs, hre: HardhatRuntimeEnvironment) {
-  const ctx = await contextOf(hre, args);
   const twinId = bytes32(args.twin, "--twin");
   const grantee = address(args.grantee, "--grantee");
+  const ctx = await contextOf(hre, args);
   const tx = await send(ctx, "ConsentPolicy.revoke", () => ctx.consent.revoke(twinId, grantee));
   return report(args, { twinId, grantee, revoked: true, ...tx }, (d) => [
     `Revoked: ${d.grantee} on twin ${d.twinId}`,
@@ -91,12 +91,12 @@ export interface CheckArgs extends GranteeArgs {
 
 /** consent:check: what `ConsentPolicy.checkAccess` answers now, and the grant behind it. */
 export async function consentCheck(args: CheckArgs, hre: HardhatRuntimeEnvironment) {
-  const ctx = await contextOf(hre, args);
   const twinId = bytes32(args.twin, "--twin");
   const account = address(args.grantee, "--grantee");
   const category = oneOf(args.category, DataCategory, "--category");
   const action = oneOf(args.action, Action, "--action");
   const purpose = oneOf(args.purpose, Purpose, "--purpose");
+  const ctx = await contextOf(hre, args);
   const [decision, grant] = await call(ctx, "ConsentPolicy.checkAccess", () =>
     Promise.all([
       ctx.consent.checkAccess(twinId, account, action, category, purpose),
@@ -142,8 +142,8 @@ export interface RequestsArgs extends TwinArgs {
 
 /** consent:requests: the twin's consent requests (events scanned from the deployment block), with their status. */
 export async function consentRequests(args: RequestsArgs, hre: HardhatRuntimeEnvironment) {
-  const ctx = await contextOf(hre, args);
   const twinId = bytes32(args.twin, "--twin");
+  const ctx = await contextOf(hre, args);
   const from =
     args.fromBlock !== undefined && args.fromBlock !== "" ? blockNumberOf(args.fromBlock) : ctx.deploymentBlock;
   const events = await scan(ctx, ctx.consent.filters.ConsentRequested(undefined, twinId), from, args);

@@ -15,12 +15,12 @@ export interface EmergencyOpenArgs extends TwinArgs {
  * committed (salted); only the commitment goes on chain, and the opening (domain, salt) is printed for the record.
  */
 export async function emergencyOpen(args: EmergencyOpenArgs, hre: HardhatRuntimeEnvironment) {
-  const ctx = await contextOf(hre, args);
   const twinId = bytes32(args.twin, "--twin");
   const duration = durationOf(args.duration, "--duration");
   if (!args.reason === !args.reasonHash) fail("give exactly one of --reason (text, committed here) or --reason-hash");
   const commitment = args.reason ? emergencyReasonCommitment(args.reason) : null;
   const reasonHash = commitment ? commitment.commitment : bytes32(args.reasonHash, "--reason-hash");
+  const ctx = await contextOf(hre, args);
   const tx = await send(ctx, "ConsentPolicy.openEmergencyAccess", () =>
     ctx.consent.openEmergencyAccess(twinId, duration, reasonHash),
   );
@@ -49,8 +49,8 @@ export interface EmergencyCloseArgs extends TwinArgs {
 
 /** emergency:close: the responder, or a controller of the twin, closes an emergency access. */
 export async function emergencyClose(args: EmergencyCloseArgs, hre: HardhatRuntimeEnvironment) {
-  const ctx = await contextOf(hre, args);
   const twinId = bytes32(args.twin, "--twin");
+  const ctx = await contextOf(hre, args);
   const responder = args.responder ? address(args.responder, "--responder") : ctx.signerAddress;
   const tx = await send(ctx, "ConsentPolicy.closeEmergencyAccess", () =>
     ctx.consent.closeEmergencyAccess(twinId, responder),

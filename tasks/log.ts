@@ -89,7 +89,6 @@ async function verifyOne(ctx: TaskContext, twinId: string, a: AnchorInput): Prom
 
 /** log:verify: checks records or readings (their anchors, as the gateway answers them) against the chain. */
 export async function logVerify(args: LogVerifyArgs, hre: HardhatRuntimeEnvironment) {
-  const ctx = await contextOf(hre, args);
   const twinId = bytes32(args.twin, "--twin");
   if (!args.file === !args.anchor) fail("give exactly one of --file (a JSON file) or --anchor (inline JSON)");
   let parsed: unknown;
@@ -101,6 +100,7 @@ export async function logVerify(args: LogVerifyArgs, hre: HardhatRuntimeEnvironm
   const anchors = anchorsIn(parsed);
   if (anchors.length === 0)
     fail('no anchor found: expected objects with kind "records", "batch" or "update" (src/pipeline/reader.ts)');
+  const ctx = await contextOf(hre, args);
   const bar = progress(args, anchors.length, "verifying");
   const results = [];
   try {

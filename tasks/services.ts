@@ -23,7 +23,6 @@ export const CUSTODIAN_KEY_ENV = "TWINLEDGER_CUSTODIAN_KEY";
  * write them) through the query gateway, the signer (`--from`) being the operator, until Ctrl-C.
  */
 export async function gatewayStart(args: GatewayStartArgs, hre: HardhatRuntimeEnvironment) {
-  const ctx = await contextOf(hre, args);
   const key = process.env[CUSTODIAN_KEY_ENV];
   if (!key || !/^0x[0-9a-fA-F]{64}$/.test(key)) {
     fail(`set ${CUSTODIAN_KEY_ENV} to the custodian's reader key (0x and 64 hex digits) before starting the gateway`);
@@ -36,6 +35,7 @@ export async function gatewayStart(args: GatewayStartArgs, hre: HardhatRuntimeEn
     .filter((a) => a.trim() !== "")
     .map((a) => address(a.trim(), "--auditors"));
   const anchorIntervalMs = args.anchorEvery ? durationOf(args.anchorEvery, "--anchor-every") * 1000 : 0;
+  const ctx = await contextOf(hre, args);
   const { TwinPipeline } = await import("../src/pipeline");
   const { FolderKeyStore, LocalFolderBlobStore, RecordVault } = await import("../src/store");
   const { createGateway } = await import("../src/service");
@@ -97,10 +97,10 @@ export interface IndexSyncArgs extends CommonArgs {
  * over the block ranges; `--follow` keeps polling until Ctrl-C.
  */
 export async function indexSync(args: IndexSyncArgs, hre: HardhatRuntimeEnvironment) {
-  const ctx = await contextOf(hre, args);
   if (!args.db) fail("--db is required: the SQLite file of the index");
   const local = hre.network.name === "hardhat" || hre.network.name === "localhost";
   const confirmations = wholeNumber(args.confirmations, "--confirmations") ?? (local ? 0 : 2);
+  const ctx = await contextOf(hre, args);
   const startBlock = wholeNumber(args.startBlock, "--start-block") ?? ctx.deploymentBlock;
   const { Indexer, DEFAULT_BATCH_BLOCKS } = await import("../src/indexer");
   const provider = hre.ethers.provider;

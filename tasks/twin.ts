@@ -13,12 +13,12 @@ export interface TwinCreateArgs extends CommonArgs {
 
 /** twin:create: the signer creates its twin at an accredited custodian. */
 export async function twinCreate(args: TwinCreateArgs, hre: HardhatRuntimeEnvironment) {
-  const ctx = await contextOf(hre, args);
   const custodian = address(args.custodian, "--custodian");
   if (!args.salt) fail("--salt is required (any text, or 0x and 64 hex digits)");
   const salt = bytes32OrText(args.salt);
   // Without --metadata, a salted commitment to an empty metadata object: nothing about the patient on chain.
   const metadata = args.metadata ? bytes32OrText(args.metadata) : twinMetadataCommitment({}).commitment;
+  const ctx = await contextOf(hre, args);
   const twinId = twinIdOf(ctx.signerAddress, salt);
   const tx = await send(ctx, "TwinRegistry.createTwin", () => ctx.registry.createTwin(salt, metadata, custodian));
   const data = { twinId, owner: ctx.signerAddress, custodian, salt, metadataCommitment: metadata, ...tx };
@@ -40,8 +40,8 @@ export interface TwinArgs extends CommonArgs {
 
 /** twin:show: everything the chain knows about a twin. */
 export async function twinShow(args: TwinArgs, hre: HardhatRuntimeEnvironment) {
-  const ctx = await contextOf(hre, args);
   const twinId = bytes32(args.twin, "--twin");
+  const ctx = await contextOf(hre, args);
   const status = Number(await ctx.registry.statusOf(twinId));
   if (status === TwinStatus.None)
     fail(`no twin ${twinId} on ${hre.network.name} (registry ${ctx.addresses.TwinRegistry})`);
@@ -104,7 +104,6 @@ export interface SourceAuthorizeArgs extends TwinArgs {
 
 /** source:authorize: a controller lets a device, EMR, app or lab write categories of the twin. */
 export async function sourceAuthorize(args: SourceAuthorizeArgs, hre: HardhatRuntimeEnvironment) {
-  const ctx = await contextOf(hre, args);
   const twinId = bytes32(args.twin, "--twin");
   const source = address(args.source, "--source");
   const kindName = Object.keys(SourceKind).find((k) => k.toLowerCase() === (args.kind ?? "").toLowerCase());
@@ -112,6 +111,7 @@ export async function sourceAuthorize(args: SourceAuthorizeArgs, hre: HardhatRun
   if (!kindName || !kinds.includes(kindName)) fail(`--kind must be one of ${kinds.join(", ")}, got "${args.kind}"`);
   const kind = SourceKind[kindName as keyof typeof SourceKind];
   const categories = maskOf(args.categories, DataCategory, "--categories");
+  const ctx = await contextOf(hre, args);
   const tx = await send(ctx, "TwinRegistry.authorizeSource", () =>
     ctx.registry.authorizeSource(twinId, source, kind, categories),
   );

@@ -184,7 +184,9 @@ export interface DecodeErrorOptions {
 
 /** Turns a failed call, send or gas estimate into the contract's error, its named arguments and what to do. */
 export function decodeError(error: unknown, options: DecodeErrorOptions = {}): DecodedError {
-  const data = revertDataOf(error);
+  // ethers reports a revert without data as CALL_EXCEPTION with `data: null` ("missing revert data").
+  const callException = (error as { code?: unknown } | null)?.code === "CALL_EXCEPTION";
+  const data = revertDataOf(error) ?? (callException ? "0x" : null);
   const base = { contract: null, contracts: [], signature: null, args: {}, data };
   if (data === null) {
     const message = error instanceof Error ? error.message : String(error);

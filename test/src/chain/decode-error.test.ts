@@ -358,12 +358,21 @@ describe("decodeError", () => {
       message: "Reverted: nope",
     });
     expect(decodeError({ code: "CALL_EXCEPTION", data: "0x" }).kind).to.equal("empty");
+    expect(decodeError({ code: "CALL_EXCEPTION", data: null, reason: "missing revert data" }).kind).to.equal("empty");
     const unknown = decodeError({
       message: "VM Exception: reverted with an unrecognized custom error (return data: 0xdeadbeef)",
     });
     expect(unknown).to.include({ kind: "unknown", selector: "0xdeadbeef" });
     expect(unknown.message).to.contain("0xdeadbeef");
     expect(decodeError(new Error("socket hang up"))).to.include({ kind: "other", message: "socket hang up" });
+  });
+
+  it("says a revert without data is one (a real call to a function the contract lacks)", async () => {
+    const f = await loadFixture(twinFixture);
+    const error = await failure(() => ethers.provider.call({ to: f.registry, data: "0x12345678" }));
+    const d = decodeError(error);
+    expect(d.kind).to.equal("empty");
+    expect(d.message).to.contain("without data");
   });
 
   it("never takes the request's calldata for revert data", () => {
