@@ -2,6 +2,7 @@ import { subtask, vars } from "hardhat/config";
 import type { HardhatUserConfig, NetworkUserConfig } from "hardhat/types";
 import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-toolbox";
+import "./tasks";
 
 /** The compiler version; package.json pins npm `solc` to exactly this version. */
 const SOLC_VERSION = "0.8.28";

@@ -9,6 +9,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { GAS_DESCRIPTIONS, GAS_DOC, gasDoc, measuredFunctions } from "./gas-doc";
 
 const REPORT = "reports/gas-report.json";
 const tolerance = Number(process.argv[2] ?? 1) / 100;
@@ -33,6 +34,8 @@ function figures(report: GasReport): Map<string, number> {
   return out;
 }
 
+// docs/GAS.md must match the committed report (it is regenerated with it: `npx ts-node scripts/gas-doc.ts`).
+const docCurrent = existsSync(REPORT) && existsSync(GAS_DOC) && readFileSync(GAS_DOC, "utf8") === gasDoc();
 const committed = existsSync(REPORT) ? figures(JSON.parse(readFileSync(REPORT, "utf8")) as GasReport) : new Map();
 execFileSync("npm", ["run", "gas"], { stdio: "inherit" });
 const fresh = figures(JSON.parse(readFileSync(REPORT, "utf8")) as GasReport);
@@ -46,6 +49,11 @@ for (const [name, gas] of fresh) {
 for (const name of committed.keys()) {
   if (!fresh.has(name)) problems.push(`${name}: in the committed report, no longer measured`);
 }
+// docs/GAS.md annotates each function of the report: a new function needs its description, and the doc its figures.
+for (const fn of measuredFunctions()) {
+  if (!(fn in GAS_DESCRIPTIONS)) problems.push(`${fn}: no description in scripts/gas-doc.ts (GAS_DESCRIPTIONS)`);
+}
+if (!docCurrent) problems.push("docs/GAS.md does not match the committed report: run `npx ts-node scripts/gas-doc.ts`");
 if (problems.length > 0) {
   console.error(
     `\nThe committed ${REPORT} is not current (run \`npm run gas\` and commit reports/):\n  ${problems.join("\n  ")}`,

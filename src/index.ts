@@ -12,3 +12,4 @@ export * as store from "./store";
 export * as twin from "./twin";
 export * from "./vocabulary";
 export { TwinLedgerError } from "./errors";
+export { decodeError, diagnoseGrantSignature, type DecodedError } from "./chain/decode-error";

@@ -66,3 +66,19 @@ export {
   type CommitmentErrorCode,
   type CommitmentOpening,
 } from "./commitments";
+export {
+  COMMON_CHAIN_IDS,
+  ContractRevertError,
+  decodeError,
+  diagnoseGrantSignature,
+  knownErrors,
+  revertDataOf,
+  withDecodedRevert,
+  type DecodeErrorOptions,
+  type DecodedArg,
+  type DecodedError,
+  type DecodedErrorKind,
+  type GrantSignatureDiagnosis,
+  type SignedGrantValues,
+} from "./decode-error";
+export { ERROR_FIXES, PANIC_REASONS } from "./error-catalog";
