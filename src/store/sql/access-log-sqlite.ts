@@ -1,5 +1,6 @@
 import Database from "better-sqlite3";
 import { ZeroAddress } from "ethers";
+import { randomBytes } from "node:crypto";
 import {
   ACCESS_LOG_COMPONENT,
   anchorOf,
@@ -100,6 +101,17 @@ function migrations(options: SqliteAccessLogOptions): SqliteMigration[] {
         db.pragma("user_version = 2");
       },
     },
+    {
+      version: 2,
+      name: "anchoring lease, so that one of several processes sharing the file anchors at a time",
+      up: (db) => {
+        db.exec(`CREATE TABLE IF NOT EXISTS anchor_lease (
+          one      INTEGER PRIMARY KEY CHECK (one = 1),
+          holder   TEXT    NOT NULL,
+          until_ms INTEGER NOT NULL
+        )`);
+      },
+    },
   ];
 }
 
@@ -117,6 +129,9 @@ function upgradeFirstSchema(db: Database.Database, options: SqliteAccessLogOptio
   const fill = db.prepare("UPDATE access_log SET leaf_hash = ? WHERE idx = ?");
   for (const row of rows) fill.run(options.legacyLeafHash(entryOf(row)), row.idx);
 }
+
+/** The longest an anchoring may hold the lease (an on-chain write and its receipt). */
+const ANCHOR_LEASE_MS = 10 * 60_000;
 
 export class SqliteAccessLogStore implements AccessLogStore {
   readonly backend = "sqlite";
@@ -202,9 +217,20 @@ export class SqliteAccessLogStore implements AccessLogStore {
     );
   }
 
-  /** One process writes the file's anchors (the access log serializes its own calls): runs `fn`. */
+  /**
+   * Runs `fn` holding the file's anchoring lease (a row with a holder and an end, taken only when free or expired,
+   * so a process that died holding it delays the next anchoring by {@link ANCHOR_LEASE_MS} at most).
+   */
   async withAnchorLock<T>(fn: () => Promise<T>): Promise<T | null> {
-    return fn();
+    const holder = randomBytes(16).toString("hex");
+    const now = Date.now();
+    if (this.#run(() => this.#q.takeLease.run({ holder, until: now + ANCHOR_LEASE_MS, now }).changes) !== 1)
+      return null;
+    try {
+      return await fn();
+    } finally {
+      if (!this.#closed) this.#q.dropLease.run(holder);
+    }
   }
 
   async countRefusal(periodStart: number, decision: string): Promise<void> {
@@ -265,6 +291,11 @@ function statements(db: Database.Database) {
       INSERT INTO refusal_counts (period_start, decision, count) VALUES (?, ?, 1)
       ON CONFLICT (period_start, decision) DO UPDATE SET count = count + 1`),
     refusalCounts: db.prepare("SELECT * FROM refusal_counts ORDER BY period_start, decision"),
+    takeLease: db.prepare(`
+      INSERT INTO anchor_lease (one, holder, until_ms) VALUES (1, @holder, @until)
+      ON CONFLICT (one) DO UPDATE SET holder = excluded.holder, until_ms = excluded.until_ms
+      WHERE anchor_lease.until_ms < @now`),
+    dropLease: db.prepare("DELETE FROM anchor_lease WHERE holder = ?"),
     redact: db.prepare(`
       UPDATE access_log SET twin_id = '', reader = '${ZeroAddress}', query_type = '', category = 0, purpose = 0,
                             request_hash = '', redacted = 1
