@@ -165,13 +165,18 @@ export class PostgresDatabase {
     } catch (error) {
       throw this.classify(error);
     }
+    // A checked-out connection that breaks between two statements emits "error": without a listener it would be
+    // thrown out of the process; the next statement on it fails and is classified.
     let broken: Error | undefined;
+    const onError = (error: Error) => (broken = error);
+    client.on("error", onError);
     try {
       return await fn(client);
     } catch (error) {
-      broken = error instanceof Error ? error : new Error(String(error));
+      broken ??= error instanceof Error ? error : new Error(String(error));
       throw this.classify(error);
     } finally {
+      client.off("error", onError);
       client.release(broken);
     }
   }
