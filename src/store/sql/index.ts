@@ -25,3 +25,10 @@ export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string
   const url = env.DATABASE_URL?.trim();
   return url === undefined || url === "" ? undefined : url;
 }
+export {
+  PostgresSealedIndexStore,
+  SqliteSealedIndexStore,
+  SEALED_INDEX_COMPONENT,
+  type SealedDocument,
+  type SealedIndexStore,
+} from "./sealed-index-store";

@@ -76,6 +76,8 @@ export class PostgresDatabase {
       query_timeout: options.queryTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
+      // Idle connections do not keep the process alive (a CLI or a test ends when its work is done).
+      allowExitOnIdle: true,
       types: TYPES,
     });
     // An idle connection that breaks (the server restarted) is dropped by the pool; without a listener the
