@@ -256,7 +256,7 @@ async function main(): Promise<void> {
     await story.tx("Patient erases the twin on chain", () => registry.connect(patient).eraseTwin(twinId));
     const erased = await pipeline.erase(twinId);
     story.fact("Hospital service destroys the wrapped keys it holds", `${erased.destroyedKeys} keys destroyed`);
-    const redacted = gateway.accessLog.eraseTwin(twinId);
+    const redacted = await gateway.accessLog.eraseTwin(twinId);
     story.fact("Gateway reduces the twin's access-log entries to what the audit needs", `${redacted} entries redacted`);
     await ask("Responder, after erasure", clientOf(responder), Purpose.EMERGENCY, "latest-vitals");
     const head = await updateLog.logHeadOf(twinId);

@@ -1,16 +1,25 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { readdir, readFile, unlink } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { privateKeyBytes, type PrivateKeyLike } from "../crypto";
+import {
+  PostgresSealedIndexStore,
+  SqliteSealedIndexStore,
+  SqlStoreError,
+  type SealedDocument,
+  type SealedIndexStore,
+} from "../store/sql";
 import { PipelineError } from "./errors";
 import type { RecordAnchor, StateAnchor } from "./reader";
 
 /**
- * The pipeline's own index of one twin, persisted as one file per twin, sealed under a key derived from the
- * custodian's key (see {@link TwinIndexFolder}; plain `<twin id>.json` files of earlier versions are migrated on open):
+ * The pipeline's own index of one twin, persisted as one sealed row per twin in a SQL store, sealed under a key
+ * derived from the custodian's key (see {@link TwinIndexFolder}; the index files of earlier versions are migrated on
+ * open):
  *
  * ```
- * <folder, 0700>/<HMAC(index key, twin id), 64 hex>.twin   sealed { "format": "twinledger-pipeline-twin/1", ... }   (0600)
+ * <folder, 0700>/index.sqlite (0600), or PostgreSQL   sealed_index(owner, name = HMAC(index key, twin id), body =
+ *                                                     sealed { "format": "twinledger-pipeline-twin/1", ... })
  * ```
  *
  * It holds what the chain and the stores cannot say: which blob holds which record, the anchor of
@@ -122,98 +131,158 @@ export function emptyTwinIndex(twinId: string): TwinIndex {
   };
 }
 
-/** The format of an index file sealed under the custodian's index key (see {@link TwinIndexFolder}). */
+/** The format of an index sealed under the custodian's index key (see {@link TwinIndexFolder}). */
 export const SEALED_TWIN_INDEX_FORMAT = "twinledger-pipeline-twin-sealed/1";
+/** The SQLite file of the indexes, in the index folder (the embedded default). */
+export const TWIN_INDEX_DATABASE = "index.sqlite";
 const SEALED_SUFFIX = ".twin";
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 
+export interface TwinIndexFolderOptions {
+  /** SQLite: `synchronous = FULL`, each save durable against a power loss. Default true. */
+  readonly fsync?: boolean;
+  /** The custodian's index key (32 bytes, `indexKeyOf`): each index sealed under it, named by a keyed digest. */
+  readonly key?: Uint8Array;
+  /** A PostgreSQL URL: the indexes live there instead of `<folder>/index.sqlite`. */
+  readonly databaseUrl?: string;
+}
+
 /**
- * Reads and writes twin indexes in a folder (0700), each file (0600) replaced atomically (temporary file, fsync,
- * rename).
+ * Reads and writes twin indexes in a SQL store (src/store/sql): `<folder, 0700>/index.sqlite` (0600) by default, or
+ * a PostgreSQL database (`databaseUrl`). One row per twin, replaced in one statement on every save.
  *
- * With a `key` (the pipeline derives it from the custodian's key, see `indexKeyOf`), each index is sealed:
- * `<folder>/<HMAC-SHA-256(key, twin id), 64 hex>.twin` holding `nonce(12) ‖ AES-256-GCM(JSON) ‖ tag(16)`, with the
- * format name as associated data. Neither the file name nor its content says which twin, which records (their FHIR
- * keys), which readers or which patient link it holds to whoever reads the folder without the custodian's key.
- * Plain `<twin id>.json` files written before are read and rewritten sealed on `loadAll` (migrated on open).
+ * With a `key` (the pipeline derives it from the custodian's key, see `indexKeyOf`), each index is sealed: its row
+ * is named `HMAC-SHA-256(key, twin id)` (64 hex) and holds `nonce(12) ‖ AES-256-GCM(JSON) ‖ tag(16)` with the format
+ * name as associated data, under an owner id that is a keyed digest too (pipelines of several custodians may share
+ * one database). Neither a name nor a body says which twin, which records (their FHIR keys), which readers or which
+ * patient link it holds to whoever reads the database without the custodian's key.
+ *
+ * Index files of earlier versions in the folder (sealed `<HMAC>.twin`, plain `<twin id>.json`) are moved into the
+ * store once, on first use: written in one transaction (never over a row saved since), then deleted.
  */
 export class TwinIndexFolder {
   readonly root: string;
   readonly #fsync: boolean;
   readonly #key: Uint8Array | undefined;
+  readonly #databaseUrl: string | undefined;
+  #store: SealedIndexStore | null = null;
+  #migrated: Promise<void> | null = null;
 
-  constructor(root: string, options: { fsync?: boolean; key?: Uint8Array } = {}) {
+  constructor(root: string, options: TwinIndexFolderOptions = {}) {
     this.root = resolve(root);
     this.#fsync = options.fsync ?? true;
     if (options.key !== undefined && options.key.length !== 32) {
       throw new PipelineError("INVALID_OPTIONS", "the index key must be 32 bytes");
     }
     this.#key = options.key;
+    this.#databaseUrl = options.databaseUrl;
   }
 
-  /** Every twin index in the folder. Throws `INDEX_CORRUPT` for an unreadable file. */
+  /** Every twin index. Throws `INDEX_CORRUPT` for one that does not open. */
   async loadAll(): Promise<TwinIndex[]> {
+    const store = await this.#ready();
+    const documents = await store.loadAll(this.#owner());
+    return documents.map((d) => upgraded(this.#unseal(d)));
+  }
+
+  /** Writes a twin's index (sealed when the folder has a key), replacing the previous one. */
+  async save(index: TwinIndex): Promise<void> {
+    const store = await this.#ready();
+    await store.put(this.#owner(), this.#seal(index));
+  }
+
+  /** Closes the store (a later call opens it again). */
+  async close(): Promise<void> {
+    const store = this.#store;
+    this.#store = null;
+    this.#migrated = null;
+    await store?.close();
+  }
+
+  #ready(): Promise<SealedIndexStore> {
+    if (this.#store === null) {
+      try {
+        this.#store =
+          this.#databaseUrl !== undefined
+            ? new PostgresSealedIndexStore({ url: this.#databaseUrl })
+            : new SqliteSealedIndexStore(join(this.root, TWIN_INDEX_DATABASE), { fsync: this.#fsync });
+      } catch (cause) {
+        if (cause instanceof SqlStoreError) {
+          throw new PipelineError("INDEX_CORRUPT", "cannot open the pipeline index database", { cause });
+        }
+        throw cause;
+      }
+    }
+    const store = this.#store;
+    this.#migrated ??= this.#migrateFiles(store).catch((error: unknown) => {
+      this.#migrated = null;
+      throw error;
+    });
+    return this.#migrated.then(() => store);
+  }
+
+  /** The owner id of this folder's rows: a keyed digest of the custodian's index key, or `plain`. */
+  #owner(): string {
+    if (this.#key === undefined) return "plain";
+    return createHmac("sha256", this.#key).update("twinledger/pipeline-index/owner").digest("hex");
+  }
+
+  /**
+   * Moves the index files of earlier versions into the store: each checked (a file that does not open throws
+   * INDEX_CORRUPT, nothing moved), all written in one transaction without replacing a row already there (a sealed
+   * file wins over a plain one of the same twin), then the files deleted.
+   */
+  async #migrateFiles(store: SealedIndexStore): Promise<void> {
     let names: string[];
     try {
       names = await readdir(this.root);
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === "ENOENT") return [];
+      if ((cause as NodeJS.ErrnoException).code === "ENOENT") return;
       throw new PipelineError("INDEX_CORRUPT", "cannot list the pipeline index folder", { cause });
     }
-    const indexes: TwinIndex[] = [];
-    const sealed = new Set<string>();
+    const documents = new Map<string, SealedDocument>();
+    const moved: string[] = [];
     if (this.#key !== undefined) {
       for (const name of names.filter((n) => /^[0-9a-f]{64}\.twin$/.test(n)).sort()) {
-        const index = this.#open(await readFile(join(this.root, name)), name);
-        sealed.add(index.twinId);
-        indexes.push(upgraded(index));
+        const body = new Uint8Array(await readFile(join(this.root, name)));
+        const document = { name: name.slice(0, 64), body };
+        this.#unseal(document); // refuses a file that does not open
+        documents.set(document.name, document);
+        moved.push(name);
       }
     }
     for (const name of names.filter((n) => /^[0-9a-f]{64}\.json$/.test(n)).sort()) {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(await readFile(join(this.root, name), "utf8"));
-      } catch (cause) {
-        throw new PipelineError("INDEX_CORRUPT", `the index of twin 0x${name.slice(0, 64)} is unreadable`, { cause });
-      }
-      const index = parsed as TwinIndex;
-      if (index?.format !== TWIN_INDEX_FORMAT || index.twinId !== `0x${name.slice(0, 64)}`) {
-        throw new PipelineError("INDEX_CORRUPT", `the index of twin 0x${name.slice(0, 64)} has another format`);
-      }
-      if (this.#key === undefined) {
-        indexes.push(upgraded(index));
-        continue;
-      }
-      // migrate: seal it, then remove the plain file (a sealed copy written before a crash wins)
-      if (!sealed.has(index.twinId)) {
-        await this.save(index);
-        indexes.push(upgraded(index));
-      }
-      await unlink(join(this.root, name)).catch(() => undefined);
+      const document = this.#seal(await readPlainFile(join(this.root, name), `0x${name.slice(0, 64)}`));
+      if (!documents.has(document.name)) documents.set(document.name, document);
+      moved.push(name);
     }
-    return indexes;
+    if (moved.length === 0) return;
+    await store.putAllIfAbsent(this.#owner(), [...documents.values()]);
+    for (const name of moved) await unlink(join(this.root, name)).catch(() => undefined);
   }
 
-  /** Write a twin's index atomically (sealed when the folder has a key). */
-  async save(index: TwinIndex): Promise<void> {
-    if (this.#key === undefined) {
-      const path = join(this.root, `${index.twinId.slice(2)}.json`);
-      await writeAtomic(path, utf8.encode(JSON.stringify(index)), this.#fsync);
-      return;
-    }
-    const name = createHmac("sha256", this.#key).update(index.twinId.toLowerCase()).digest("hex") + SEALED_SUFFIX;
+  #seal(index: TwinIndex): SealedDocument {
+    const json = JSON.stringify(index);
+    if (this.#key === undefined) return { name: index.twinId.slice(2).toLowerCase(), body: utf8.encode(json) };
+    const name = createHmac("sha256", this.#key).update(index.twinId.toLowerCase()).digest("hex");
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv("aes-256-gcm", this.#key, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(utf8.encode(SEALED_TWIN_INDEX_FORMAT));
-    const body = Buffer.concat([cipher.update(JSON.stringify(index), "utf8"), cipher.final()]);
-    await writeAtomic(join(this.root, name), Buffer.concat([nonce, body, cipher.getAuthTag()]), this.#fsync);
+    const body = Buffer.concat([cipher.update(json, "utf8"), cipher.final()]);
+    return { name, body: new Uint8Array(Buffer.concat([nonce, body, cipher.getAuthTag()])) };
   }
 
-  #open(bytes: Buffer, name: string): TwinIndex {
+  #unseal(document: SealedDocument): TwinIndex {
+    if (this.#key === undefined) {
+      const index = parseIndex(Buffer.from(document.body).toString("utf8"), `0x${document.name}`);
+      return index;
+    }
+    const bytes = Buffer.from(document.body);
+    const label = `${document.name.slice(0, 12)}…${SEALED_SUFFIX}`;
     let index: TwinIndex;
     try {
-      const decipher = createDecipheriv("aes-256-gcm", this.#key as Uint8Array, bytes.subarray(0, NONCE_BYTES), {
+      const decipher = createDecipheriv("aes-256-gcm", this.#key, bytes.subarray(0, NONCE_BYTES), {
         authTagLength: TAG_BYTES,
       });
       decipher.setAAD(utf8.encode(SEALED_TWIN_INDEX_FORMAT));
@@ -224,18 +293,41 @@ export class TwinIndexFolder {
       ]).toString("utf8");
       index = JSON.parse(text) as TwinIndex;
     } catch (cause) {
-      throw new PipelineError("INDEX_CORRUPT", `the sealed index ${name} does not open with the custodian's key`, {
+      throw new PipelineError("INDEX_CORRUPT", `the sealed index ${label} does not open with the custodian's key`, {
         cause,
       });
     }
-    const expected = createHmac("sha256", this.#key as Uint8Array)
-      .update(String(index?.twinId))
-      .digest("hex");
-    if (index?.format !== TWIN_INDEX_FORMAT || `${expected}${SEALED_SUFFIX}` !== name) {
-      throw new PipelineError("INDEX_CORRUPT", `the sealed index ${name} has another format or twin`);
+    const expected = createHmac("sha256", this.#key).update(String(index?.twinId)).digest("hex");
+    if (index?.format !== TWIN_INDEX_FORMAT || expected !== document.name) {
+      throw new PipelineError("INDEX_CORRUPT", `the sealed index ${label} has another format or twin`);
     }
     return index;
   }
+}
+
+/** A plain index file of an earlier version (`<twin id>.json`), checked. */
+async function readPlainFile(path: string, twinId: string): Promise<TwinIndex> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (cause) {
+    throw new PipelineError("INDEX_CORRUPT", `the index of twin ${twinId} is unreadable`, { cause });
+  }
+  return parseIndex(text, twinId);
+}
+
+function parseIndex(text: string, twinId: string): TwinIndex {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new PipelineError("INDEX_CORRUPT", `the index of twin ${twinId} is unreadable`, { cause });
+  }
+  const index = parsed as TwinIndex;
+  if (index?.format !== TWIN_INDEX_FORMAT || index.twinId !== twinId) {
+    throw new PipelineError("INDEX_CORRUPT", `the index of twin ${twinId} has another format`);
+  }
+  return index;
 }
 
 const utf8 = new TextEncoder();
@@ -279,24 +371,6 @@ function upgraded(index: TwinIndex): TwinIndex {
     }
   });
   return index;
-}
-
-async function writeAtomic(path: string, bytes: Uint8Array, fsync: boolean): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const handle = await open(temp, "wx", 0o600);
-  try {
-    try {
-      await handle.writeFile(bytes);
-      if (fsync) await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (cause) {
-    await unlink(temp).catch(() => undefined);
-    throw new PipelineError("INDEX_CORRUPT", `cannot write the pipeline index ${basename(path)}`, { cause });
-  }
 }
 
 /** The key that seals the pipeline's index files: HMAC-SHA-256 of the custodian's key, domain separated. */

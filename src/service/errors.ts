@@ -42,6 +42,8 @@ export const GATEWAY_ERROR_STATUS = {
   "chain-unavailable": 503,
   /** The gateway could not read the twin's data. */
   "data-unavailable": 503,
+  /** The gateway's database (access log, nonces) cannot be reached now: retry after the `Retry-After` seconds. */
+  "store-unavailable": 503,
   internal: 500,
 } as const;
 

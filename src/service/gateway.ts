@@ -15,6 +15,7 @@ import { canonicalHash } from "../twin/canonical";
 import { TwinEngineError } from "../twin/errors";
 import { ALL_PURPOSES } from "../vocabulary";
 import { AccessLog, type AccessLogAnchorRecord, type AccessLogInput, type NonceUse } from "./access-log";
+import { StoreUnavailableError } from "../store/sql";
 import { audienceOf, checkAudience, operatorOf, originOf, type GatewayAudience } from "./audience";
 import { ConsentChecker, REFUSAL_MESSAGE, REFUSAL_STATUS, type ConsentOutcome, type RefusalReason } from "./consent";
 import { AccessLogNonceStore, type NonceStore } from "./nonces";
@@ -49,8 +50,13 @@ export interface GatewayOptions {
   /** Connected to the operator's signer (an accredited custodian): needed by `anchorNow` and the interval. */
   readonly updateLog?: TwinUpdateLog;
   readonly chainId: bigint | number;
-  /** SQLite file of the access log and nonces (`:memory:` for a throwaway gateway). */
+  /** SQLite file of the access log and nonces (`:memory:` for a throwaway gateway); unused with `databaseUrl`. */
   readonly dbPath: string;
+  /**
+   * PostgreSQL URL of the access log and nonces, shared by the replicas of one operator's gateway (entry points
+   * pass `databaseUrlFromEnv()`, i.e. `DATABASE_URL`); default the SQLite file `dbPath`.
+   */
+  readonly databaseUrl?: string;
   /** Default 127.0.0.1. */
   readonly host?: string;
   /** Default 0 (any free port). */
@@ -177,7 +183,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   const signatures = new SignatureVerifier();
   const recoverSigner = (digest: string, signature: string, claimed: string | undefined): string =>
     signatures.signer(digest, signature, claimed);
-  const accessLog = new AccessLog(options.dbPath, { refusalPeriodMs: options.limits?.refusalPeriodMs });
+  const accessLog = new AccessLog(options.dbPath, {
+    refusalPeriodMs: options.limits?.refusalPeriodMs,
+    databaseUrl: options.databaseUrl,
+  });
   const nonces: NonceStore = options.nonceStore ?? new AccessLogNonceStore(accessLog);
   const logPolicy = new LogPolicy(accessLog, options.consent);
   const { data, registry } = options;
@@ -200,7 +209,10 @@ export function createGateway(options: GatewayOptions): Gateway {
   // JSON only: a text/plain body is refused as an unsupported media type (415), not parsed as a string.
   app.removeContentTypeParser(["text/plain"]);
   const limits = new RateLimits(app, options.limits);
-  app.setErrorHandler((error: FastifyError, _request, reply) => sendError(reply, errorBody(error)));
+  app.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (error instanceof StoreUnavailableError) reply.header("retry-after", String(error.retryAfterSeconds));
+    return sendError(reply, errorBody(error));
+  });
   app.setNotFoundHandler((_request, reply) =>
     sendError(reply, { status: 404, code: "not-found", message: "no such route" }),
   );
@@ -209,12 +221,12 @@ export function createGateway(options: GatewayOptions): Gateway {
   async function admit(entry: AccessLogInput, issuedAt: number, nonce: string): Promise<NonceUse> {
     const nowSec = Math.floor(entry.time / 1000);
     if (Math.abs(nowSec - issuedAt) > freshness) {
-      logPolicy.refusalNow({ ...entry, decision: "expired-request", status: 401 }, null);
+      await logPolicy.refusalNow({ ...entry, decision: "expired-request", status: 401 });
       fail("expired-request", `issuedAt is more than ${freshness} s from the gateway's clock`);
     }
     const claim = await nonces.claim(entry.reader, nonce, issuedAt + freshness, nowSec);
     if (claim === null) {
-      logPolicy.refusalNow({ ...entry, decision: "replayed", status: 409 }, null);
+      await logPolicy.refusalNow({ ...entry, decision: "replayed", status: 409 });
       fail("replayed", "this nonce was already used by this reader");
     }
     return claim;
@@ -257,9 +269,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       status: 200,
       requestHash: digest,
     };
-    const claim = await admit(entry, query.issuedAt, query.nonce);
+    await admit(entry, query.issuedAt, query.nonce);
     const refuse = async (reason: RefusalReason | GatewayErrorCode, status: number, message: string) => {
-      const logIndex = await logPolicy.refusal({ ...entry, decision: reason, status }, claim);
+      const logIndex = await logPolicy.refusal({ ...entry, decision: reason, status });
       return reply.code(status).send({ error: reason, message, ...(logIndex !== null && { logIndex }) });
     };
 
@@ -302,7 +314,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (error instanceof TwinEngineError) return refuse("invalid-params", 400, "the params do not fit the twin");
       return refuse("data-unavailable", 503, "the twin's data could not be read");
     }
-    const logIndex = accessLog.append(entry, claim);
+    const logIndex = await accessLog.append(entry);
     const response: QueryResponse = {
       queryType: queryType as QueryType,
       twinId: query.twinId.toLowerCase(),
@@ -354,28 +366,28 @@ export function createGateway(options: GatewayOptions): Gateway {
         status: 200,
         requestHash: digest,
       };
-      const claim = await admit(entry, issuedAt, nonce);
+      await admit(entry, issuedAt, nonce);
       let authorized = auditors.has(requester);
       if (!authorized) {
         try {
           authorized = await registry.isController(twinId, requester, { blockTag: "latest" });
         } catch {
-          accessLog.append({ ...entry, decision: "chain-unavailable", status: 503 }, claim);
+          await accessLog.append({ ...entry, decision: "chain-unavailable", status: 503 });
           fail("chain-unavailable", "the registry could not be reached");
         }
       }
       if (!authorized) {
-        logPolicy.refusalNow({ ...entry, decision: "not-authorized", status: 403 }, claim);
+        await logPolicy.refusalNow({ ...entry, decision: "not-authorized", status: 403 });
         return reply.code(403).send({
           error: "not-authorized",
           message: "only the twin's owner or delegates, or an auditor, may read its access log",
         });
       }
-      const logIndex = accessLog.append(entry, claim);
+      const logIndex = await accessLog.append(entry);
       const response: AccessLogResponse = {
         twinId: twinId.toLowerCase(),
         logIndex,
-        ...accessLog.pageOf(twinId, { cursor, limit }),
+        ...(await accessLog.pageOf(twinId, { cursor, limit })),
       };
       return reply.code(200).send(response);
     },
@@ -408,6 +420,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     anchorNow,
     async listen(): Promise<string> {
       await hashers;
+      await accessLog.ready();
       const address = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
       if (options.origin === undefined) await setOrigin(address);
       await operator;
@@ -433,8 +446,11 @@ interface ErrorBody {
 }
 
 /** Maps any error to a JSON body that names no data: our own codes, Fastify's parsing and validation errors, 500. */
-function errorBody(error: FastifyError | GatewayError): ErrorBody {
+function errorBody(error: FastifyError | GatewayError | StoreUnavailableError): ErrorBody {
   if (error instanceof GatewayError) return { status: error.statusCode, code: error.code, message: error.message };
+  if (error instanceof StoreUnavailableError) {
+    return { status: 503, code: "store-unavailable", message: "the gateway's database cannot be reached: retry" };
+  }
   if (error.validation !== undefined) {
     return {
       status: 400,

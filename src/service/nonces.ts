@@ -10,8 +10,8 @@ export type { NonceUse };
  * gateway's, src/service/audience.ts.)
  *
  * `claim` must be atomic per (reader, nonce): of concurrent claims of one pair, exactly one gets a `NonceUse`. It may
- * answer synchronously (the in-process store) or asynchronously (a shared database: an `INSERT ... ON CONFLICT DO
- * NOTHING` whose affected row count says who won).
+ * answer synchronously (an in-process store) or asynchronously (a shared database: an `INSERT ... ON CONFLICT`
+ * whose affected row count says who won).
  */
 export interface NonceStore {
   /**
@@ -22,14 +22,15 @@ export interface NonceStore {
 }
 
 /**
- * The per-process store: the access log's nonce memory (a map in memory, persisted with each access's log entry in
- * the same SQLite transaction, so a restart still refuses them). Right for one gateway process; replicas need a
- * shared {@link NonceStore} (the scale-out issue's database).
+ * The gateway's default: the nonces table of the access log's store (src/store/sql), each claim one atomic insert
+ * on the (reader, nonce) key, kept until it expires. With SQLite it serves one gateway process (a restart still
+ * refuses the nonces used before); with PostgreSQL every replica sharing the database refuses a nonce any of them
+ * accepted.
  */
 export class AccessLogNonceStore implements NonceStore {
   constructor(private readonly log: AccessLog) {}
 
-  claim(reader: string, nonce: string, expiresAt: number, nowSec: number): NonceUse | null {
+  claim(reader: string, nonce: string, expiresAt: number, nowSec: number): Promise<NonceUse | null> {
     return this.log.claimNonce(reader, nonce, expiresAt, nowSec);
   }
 }

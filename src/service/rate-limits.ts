@@ -1,7 +1,7 @@
 import fastifyRateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ConsentPolicy } from "../../typechain-types";
-import type { AccessLog, AccessLogInput, NonceUse } from "./access-log";
+import type { AccessLog, AccessLogInput } from "./access-log";
 import { GatewayError } from "./errors";
 
 /**
@@ -163,24 +163,24 @@ export class LogPolicy {
     private readonly consent: ConsentPolicy,
   ) {}
 
-  /** Records a refusal (`entry.decision`, `entry.status` set); the nonce claim is persisted either way. */
-  async refusal(entry: AccessLogInput, claim: NonceUse | null): Promise<number | null> {
+  /** Records a refusal (`entry.decision`, `entry.status` set). */
+  async refusal(entry: AccessLogInput): Promise<number | null> {
     if (await this.counted(entry)) {
-      this.accessLog.countRefusal(entry.time, entry.decision, claim);
+      await this.accessLog.countRefusal(entry.time, entry.decision);
       // A gateway that learns of an erasure reduces what the log holds for the twin (idempotent, cheap when done).
-      if (entry.decision === "erased") this.accessLog.eraseTwin(entry.twinId);
+      if (entry.decision === "erased") await this.accessLog.eraseTwin(entry.twinId);
       return null;
     }
-    return this.accessLog.append(entry, claim);
+    return this.accessLog.append(entry);
   }
 
-  /** The synchronous part (no chain call): for refusals decided before any chain call. */
-  refusalNow(entry: AccessLogInput, claim: NonceUse | null): number | null {
+  /** Without a chain call: for refusals decided before any chain call. */
+  async refusalNow(entry: AccessLogInput): Promise<number | null> {
     if (AGGREGATE_REFUSALS.has(entry.decision)) {
-      this.accessLog.countRefusal(entry.time, entry.decision, claim);
+      await this.accessLog.countRefusal(entry.time, entry.decision);
       return null;
     }
-    return this.accessLog.append(entry, claim);
+    return this.accessLog.append(entry);
   }
 
   private async counted(entry: AccessLogInput): Promise<boolean> {

@@ -81,9 +81,10 @@ describe("pipeline/restart: a new pipeline over the same folders answers the sam
     const states = restarted.anchors(f.twinId).states;
     expect(states.map((s) => s.chainVersion)).to.deep.equal(versions);
     expect(states.every((s) => s.epoch === 1)).to.equal(true);
-    // migrated: the plain file is gone, a sealed one holds the same twin
+    // migrated: the plain file is gone, the index database holds the same twin, sealed
     const names = await readdir(folders.indexFolder);
-    expect(names.filter((n) => n.endsWith(".json"))).to.deep.equal([]);
-    expect(names.filter((n) => n.endsWith(".twin"))).to.have.length(1);
+    expect(names.filter((n) => n.endsWith(".json") || n.endsWith(".twin"))).to.deep.equal([]);
+    expect(names).to.include("index.sqlite");
+    expect(await sealed.loadAll()).to.have.length(1);
   });
 });

@@ -116,8 +116,8 @@ describe("query gateway: audience, idle chains, operator standing, heads (issue 
       const rewritten = { ...body, query: { ...body.query, origin: otherOrigin.url } };
       expect(await post(otherOrigin.url, rewritten)).to.deep.equal({ status: 401, error: "bad-signature" });
       // Neither refusal is logged at those gateways (the request was not addressed to them).
-      expect(otherOperator.gateway.accessLog.entriesOf(h.f.twinId, {})).to.have.length(0);
-      expect(otherOrigin.gateway.accessLog.entriesOf(h.f.twinId, {})).to.have.length(0);
+      expect(await otherOperator.gateway.accessLog.entriesOf(h.f.twinId, {})).to.have.length(0);
+      expect(await otherOrigin.gateway.accessLog.entriesOf(h.f.twinId, {})).to.have.length(0);
 
       // The gateway it is addressed to answers it.
       expect((await post(h.url, body)).status).to.equal(200);
@@ -249,7 +249,7 @@ describe("query gateway: audience, idle chains, operator standing, heads (issue 
       const sent = await h.f.consent.connect(h.f.patient).revoke(h.f.twinId, h.f.clinician.address);
       expectRefusal(await ask(), 403, "revoked");
       const receipt = await sent.wait();
-      expect(gateway.accessLog.entriesOf(h.f.twinId, {}).length).to.be.greaterThan(0);
+      expect((await gateway.accessLog.entriesOf(h.f.twinId, {})).length).to.be.greaterThan(0);
       expect(receipt!.blockNumber).to.be.greaterThan(0);
       provider.destroy();
     });

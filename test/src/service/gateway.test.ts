@@ -283,7 +283,7 @@ describe("query gateway", function () {
         try {
           expectRefusal(await latest(offline), 503, "chain-unavailable");
           expectRefusal(await latest(offline), 503, "chain-unavailable"); // a failed answer is not kept
-          expect(offline.gateway.accessLog.range(0, 1).map((e) => e.decision)).to.deep.equal([
+          expect((await offline.gateway.accessLog.range(0, 1)).map((e) => e.decision)).to.deep.equal([
             "chain-unavailable",
             "chain-unavailable",
           ]);

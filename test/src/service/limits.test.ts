@@ -41,8 +41,10 @@ describe("query gateway: limits", function () {
     const forged = await stranger.signQuery(f.twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT });
     expect((await stranger.post({ ...forged, reader: f.clinician.address })).status).to.equal(401);
     // Refusals by a limit are neither entries nor counted refusals.
-    expect(h.gateway.accessLog.size).to.equal(1);
-    expect(h.gateway.accessLog.refusalCounts().map((c) => [c.decision, c.count])).to.deep.equal([["no-consent", 3]]);
+    expect(await h.gateway.accessLog.count()).to.equal(1);
+    expect((await h.gateway.accessLog.refusalCounts()).map((c) => [c.decision, c.count])).to.deep.equal([
+      ["no-consent", 3],
+    ]);
     // The access-log read is limited by signer too.
     const patient = h.client(f.patient);
     const reads = [];
@@ -107,9 +109,9 @@ describe("query gateway: limits", function () {
     const unknown = await stranger.query(ethers.id("twin:nobody"), "summary", {}, { purpose: Purpose.TREATMENT });
     expect(unknown.status).to.equal(404);
     expect((await stranger.accessLog(f.twinId)).status).to.equal(403);
-    expect(h.gateway.accessLog.size).to.equal(0);
-    expect(h.gateway.accessLog.entriesOf(f.twinId)).to.deep.equal([]);
-    const counts = Object.fromEntries(h.gateway.accessLog.refusalCounts().map((c) => [c.decision, c.count]));
+    expect(await h.gateway.accessLog.count()).to.equal(0);
+    expect(await h.gateway.accessLog.entriesOf(f.twinId)).to.deep.equal([]);
+    const counts = Object.fromEntries((await h.gateway.accessLog.refusalCounts()).map((c) => [c.decision, c.count]));
     expect(counts).to.deep.equal({
       "no-consent": 20,
       "expired-request": 1,
@@ -118,7 +120,7 @@ describe("query gateway: limits", function () {
       "not-authorized": 1,
     });
     // Counters hold no twin and no reader.
-    expect(Object.keys(h.gateway.accessLog.refusalCounts()[0]).sort()).to.deep.equal(
+    expect(Object.keys((await h.gateway.accessLog.refusalCounts())[0]).sort()).to.deep.equal(
       ["count", "decision", "periodStart"].sort(),
     );
 
@@ -137,7 +139,7 @@ describe("query gateway: limits", function () {
         logIndex: 2,
       },
     );
-    expect(h.gateway.accessLog.entriesOf(f.twinId).map((e) => e.entry.decision)).to.deep.equal([
+    expect((await h.gateway.accessLog.entriesOf(f.twinId)).map((e) => e.entry.decision)).to.deep.equal([
       "wrong-purpose",
       "allowed",
       "revoked",
@@ -154,6 +156,6 @@ describe("query gateway: limits", function () {
     const stranger = await h.client(f.stranger).query(f.twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT });
     expect(stranger.body).to.deep.include({ error: "suspended" });
     expect(stranger.body).to.not.have.property("logIndex");
-    expect(h.gateway.accessLog.size).to.equal(1);
+    expect(await h.gateway.accessLog.count()).to.equal(1);
   });
 });

@@ -1,0 +1,197 @@
+import { expect } from "chai";
+import { ethers } from "ethers";
+import { AccessLog, leafHashOf, leafOf, verifyAccessLogProof } from "../../../../src/service/access-log";
+import {
+  PostgresAccessLogStore,
+  SqliteAccessLogStore,
+  type AccessLogInput,
+  type AccessLogStore,
+} from "../../../../src/store/sql";
+import { describeStore, STORE_BACKENDS, type StoreDatabase } from "./describe-store";
+
+const TWIN = ethers.id("twin:a");
+const OTHER = ethers.id("twin:b");
+const READER = ethers.getAddress("0x" + "ab".repeat(20));
+
+function input(i: number, twinId = TWIN): AccessLogInput {
+  return {
+    time: 1_700_000_000_000 + i,
+    twinId,
+    reader: READER,
+    queryType: "summary",
+    category: 1,
+    purpose: 1,
+    decision: i % 3 === 0 ? "wrong-purpose" : "allowed",
+    status: i % 3 === 0 ? 403 : 200,
+    requestHash: ethers.id(`request:${i}`),
+  };
+}
+
+function openStore(db: StoreDatabase): AccessLogStore {
+  return db.backend === "sqlite"
+    ? new SqliteAccessLogStore(db.url, { legacyLeafHash: (e) => leafHashOf(leafOf(e)) })
+    : new PostgresAccessLogStore({ url: db.url });
+}
+
+function openLog(db: StoreDatabase): AccessLog {
+  return db.backend === "sqlite" ? new AccessLog(db.url) : new AccessLog("", { databaseUrl: db.url });
+}
+
+const leafHash = (entry: AccessLogInput) => (index: number) => leafHashOf(leafOf({ ...entry, index }));
+
+/** The suite every access-log store passes (issue 12: the same suite against SQLite and PostgreSQL). */
+function accessLogStoreSuite(db: () => StoreDatabase): void {
+  const opened: { close(): Promise<void> }[] = [];
+  const store = () => {
+    const s = openStore(db());
+    opened.push(s);
+    return s;
+  };
+  const log = () => {
+    const l = openLog(db());
+    opened.push(l);
+    return l;
+  };
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+  });
+
+  it("migrates once (schema_migrations); a database migrated by newer code is refused", async () => {
+    const a = store();
+    await a.ready();
+    expect(await a.count()).to.equal(0);
+    await a.close();
+    const b = store();
+    await b.ready(); // nothing to apply again
+    await b.close();
+    const at = db().backend === "sqlite" ? "0" : "now()";
+    await db().exec(
+      `INSERT INTO schema_migrations (component, version, name, applied_at) VALUES ('access-log', 9, 'x', ${at})`,
+    );
+    let error: unknown;
+    try {
+      const c = store();
+      await c.ready();
+      await c.count();
+    } catch (e) {
+      error = e;
+    }
+    expect((error as { code?: string })?.code).to.equal("STORE_VERSION");
+  });
+
+  it("appends at gap-free indexes from several writers at once, in commit order", async () => {
+    const [a, b] = [store(), store()];
+    await Promise.all([a.ready(), b.ready()]);
+    const indexes = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).append(input(i), leafHash(input(i)))),
+    );
+    expect([...indexes].sort((x, y) => x - y)).to.deep.equal(Array.from({ length: 40 }, (_, i) => i));
+    expect(await a.count()).to.equal(40);
+    expect(await b.count()).to.equal(40);
+    const entries = await b.range(0, 39);
+    expect(entries.map((e) => e.index)).to.deep.equal(indexes.slice().sort((x, y) => x - y));
+    const hashes = await a.leafHashes(0, 39);
+    entries.forEach((entry, i) => expect(hashes[i]).to.equal(leafHashOf(leafOf(entry))));
+    expect(entries[0].twinId).to.equal(TWIN.toLowerCase());
+  });
+
+  it("claims a nonce once among concurrent claimants of several stores; an expired claim is taken again", async () => {
+    const [a, b, c] = [store(), store(), store()];
+    const nonce = ethers.id("nonce");
+    const wins = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => [a, b, c][i % 3].claimNonce(READER, nonce, 1_000, 900)),
+    );
+    expect(wins.filter(Boolean)).to.have.length(1);
+    expect(await a.claimNonce(READER.toLowerCase(), nonce.toUpperCase().replace("0X", "0x"), 1_000, 999)).to.equal(
+      false,
+    );
+    expect(await b.claimNonce(READER, nonce, 2_000, 1_001)).to.equal(true); // expired at 1,001: taken again
+    expect(await c.claimNonce(READER, nonce, 3_000, 1_500)).to.equal(false);
+    expect(await a.claimNonce(ethers.ZeroAddress, nonce, 1_000, 900)).to.equal(true); // another reader
+    expect(await a.pruneNonces(1_500)).to.equal(1); // the other reader's, expired at 1,000
+    expect(await a.pruneNonces(1_500)).to.equal(0);
+  });
+
+  it("is append-only in the database; eraseTwin redacts once, keeping index, time, decision, status, leaf hash", async () => {
+    const s = store();
+    for (let i = 0; i < 4; i++)
+      await s.append(input(i, i < 2 ? TWIN : OTHER), leafHash(input(i, i < 2 ? TWIN : OTHER)));
+    const before = await s.leafHashes(0, 3);
+    for (const sql of [
+      "UPDATE access_log SET decision = 'allowed' WHERE idx = 0",
+      "DELETE FROM access_log WHERE idx = 1",
+      "UPDATE access_log SET leaf_hash = 'x' WHERE idx = 2",
+    ]) {
+      let refused = false;
+      await db()
+        .exec(sql)
+        .catch((e: Error) => (refused = /append-only/.test(e.message)));
+      expect(refused, sql).to.equal(true);
+    }
+    expect(await s.eraseTwin(TWIN)).to.equal(2);
+    expect(await s.eraseTwin(TWIN)).to.equal(0);
+    expect(await s.ofTwin(TWIN, -1, 10)).to.deep.equal([]);
+    expect((await s.ofTwin(OTHER, -1, 10)).map((e) => e.index)).to.deep.equal([2, 3]);
+    const kept = await s.range(0, 1);
+    expect(kept.map((e) => [e.index, e.time, e.decision, e.status])).to.deep.equal([
+      [0, input(0).time, input(0).decision, input(0).status],
+      [1, input(1).time, input(1).decision, input(1).status],
+    ]);
+    expect(kept.map((e) => [e.twinId, e.reader, e.queryType, e.category, e.purpose, e.requestHash])).to.deep.equal([
+      ["", ethers.ZeroAddress, "", 0, 0, ""],
+      ["", ethers.ZeroAddress, "", 0, 0, ""],
+    ]);
+    expect(await s.leafHashes(0, 3)).to.deep.equal(before);
+  });
+
+  it("pages a twin's entries after a cursor, and counts refusals per period and decision", async () => {
+    const s = store();
+    for (let i = 0; i < 6; i++)
+      await s.append(input(i, i % 2 ? TWIN : OTHER), leafHash(input(i, i % 2 ? TWIN : OTHER)));
+    expect((await s.ofTwin(TWIN, -1, 2)).map((e) => e.index)).to.deep.equal([1, 3]);
+    expect((await s.ofTwin(TWIN, 3, 2)).map((e) => e.index)).to.deep.equal([5]);
+    await Promise.all([
+      s.countRefusal(0, "no-consent"),
+      s.countRefusal(0, "no-consent"),
+      s.countRefusal(3600, "replayed"),
+    ]);
+    expect(await s.refusalCounts()).to.deep.equal([
+      { periodStart: 0, decision: "no-consent", count: 2 },
+      { periodStart: 3600, decision: "replayed", count: 1 },
+    ]);
+  });
+
+  it("AccessLog over the store: two replicas share entries and anchors; proofs verify; one anchors at a time", async () => {
+    const [a, b] = [log(), log()];
+    await Promise.all([a.ready(), b.ready()]);
+    for (let i = 0; i < 5; i++) await (i % 2 ? a : b).append(input(i));
+    const roots: string[] = [];
+    const writer = async (root: string) => {
+      roots.push(root);
+      await new Promise((r) => setTimeout(r, 50));
+      return { transactionHash: ethers.id(root), blockNumber: 7 };
+    };
+    const [first, second] = await Promise.all([a.anchor(writer), b.anchor(writer)]);
+    const made = [first, second].filter((x) => x !== null);
+    expect(made).to.have.length(1); // the other replica skipped: the lock (PostgreSQL) or lease (SQLite) was held
+    expect(made[0]).to.deep.include({ fromIndex: 0, toIndex: 4 });
+    expect(roots[0]).to.equal(made[0]!.root);
+    await b.append(input(5));
+    const next = await a.anchor(writer);
+    expect(next).to.deep.include({ fromIndex: 5, toIndex: 5 });
+    expect((await b.anchored()).map((x) => x.fromIndex)).to.deep.equal([0, 5]);
+    const page = await b.pageOf(TWIN, { limit: 10 });
+    expect(page.entries.map((e) => e.entry.index)).to.deep.equal([0, 1, 2, 3, 4, 5]);
+    for (const item of page.entries)
+      expect(verifyAccessLogProof(item.anchor!.root, item.leaf, item.proof!)).to.equal(true);
+    expect(page.anchors.map((x) => x.fromIndex)).to.deep.equal([0, 5]);
+    // a nonce taken by one replica is refused by the other
+    const nonce = ethers.id("replayed");
+    expect(await a.claimNonce(READER, nonce, 2_000_000_000, 1_700_000_000)).to.not.equal(null);
+    expect(await b.claimNonce(READER, nonce, 2_000_000_000, 1_700_000_000)).to.equal(null);
+  });
+}
+
+for (const [name, factory] of STORE_BACKENDS) {
+  describeStore(`store/sql: the access-log store on ${name}`, factory, accessLogStoreSuite);
+}
