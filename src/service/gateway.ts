@@ -10,6 +10,7 @@ import {
   type RoutePluginOptions,
 } from "./routes/context";
 import { errorBody, sendError } from "./routes/errors";
+import { fhirRoutes } from "./fhir-api/routes";
 import { healthRoutes } from "./routes/health";
 import { openApiRoutes, registerOpenApi } from "./routes/openapi";
 import { queryRoutes } from "./routes/query";
@@ -57,6 +58,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const routes: RoutePluginOptions = { ctx };
   void app.register(queryRoutes, routes);
   void app.register(accessLogRoutes, routes);
+  void app.register(fhirRoutes, { ...routes, prefix: "/fhir/r4" });
   void app.register(healthRoutes, routes);
   void app.register(openApiRoutes);
 

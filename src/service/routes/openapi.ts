@@ -19,6 +19,17 @@ export function registerOpenApi(app: FastifyInstance): void {
     openapi: {
       openapi: "3.0.3",
       info: OPENAPI_INFO,
+      components: {
+        securitySchemes: {
+          twinLedger: {
+            type: "http",
+            scheme: "TwinLedger",
+            description:
+              "`Authorization: TwinLedger <base64url(JSON {query, signature, reader})>`: the reader's EIP-712 `Query` " +
+              "(queryType `fhir-search` or `fhir-scopes`), params `{path, search}` of the request (fhir-api/authorization.ts).",
+          },
+        },
+      },
       tags: [
         { name: "query", description: "Signed queries (EIP-712 `Query`)" },
         { name: "access log", description: "The append-only, anchored access log" },
