@@ -275,6 +275,14 @@ describe("query gateway: FHIR R4 read API", function () {
       expect(held(h.gateway.accessLog.pageOf(h.f.twinId, { limit: 500 }).entries, h.f.researcher.address)).to.equal(0);
     });
 
+    it("the owner holds every scope and reads the wearable Observations the clinician may not", async () => {
+      const held = JSON.parse((await get(h.f.patient, "$smart-scopes")).text) as { scopes: string[] };
+      expect(held.scopes).to.have.length(9);
+      const wearable = await get(h.f.patient, "Observation?category=wearable");
+      expect(wearable.status).to.equal(200);
+      expect(ids(JSON.parse(wearable.text) as Bundle)).to.deep.equal(["Observation/w1"]);
+    });
+
     it("the twin's grantee is refused alike on a twin this gateway does not hold", async () => {
       const none = await get(h.f.clinician, "Condition", ethers.id("another twin"));
       const stranger = await get(h.f.researcher, "Condition");
@@ -314,6 +322,52 @@ describe("query gateway: FHIR R4 read API", function () {
         expect(((await response.json()) as OperationOutcome).resourceType, path).to.equal("OperationOutcome");
       }
     });
+  });
+});
+
+describe("query gateway: FHIR R4 read API, an erased twin", function () {
+  it("answers a grantee of an erased twin as it answers a stranger of any twin", async () => {
+    const f = await loadFixture(fhirFixture);
+    const data = new FakeTwinData();
+    const { version, anchor } = f.data.version(f.twinId);
+    data.set(f.twinId, {
+      version,
+      anchor,
+      records: [...(await f.data.records(f.twinId, ALL_CATEGORIES))],
+      readings: [],
+    });
+    const h = new GatewayHarness(f, { data, origin: undefined });
+    await h.open();
+    try {
+      await grant(f, f.clinician.address, {
+        categories: DataCategory.CONDITIONS,
+        actions: Action.READ,
+        purposes: Purpose.TREATMENT,
+      });
+      const base = `${h.url}/fhir/r4`;
+      const get = async (reader: HardhatEthersSigner, twinId: string) => {
+        const url = `${base}/Condition`;
+        const signer = new FhirRequestSigner({
+          baseUrl: base,
+          signer: reader,
+          chainId: f.chainId,
+          consentAddress: f.consentAddress,
+          operator: f.hospital.address,
+          twinId,
+          purpose: Purpose.TREATMENT,
+        });
+        const response = await fetch(url, { headers: { authorization: await signer.authorization(url) } });
+        return { status: response.status, text: await response.text() };
+      };
+      expect((await get(f.clinician, f.twinId)).status).to.equal(200);
+      data.holdings.set(f.twinId.toLowerCase(), "erased");
+      const erased = await get(f.clinician, f.twinId);
+      const stranger = await get(f.researcher, ethers.id("nowhere"));
+      expect(erased.status).to.equal(403);
+      expect(erased.text).to.equal(stranger.text);
+    } finally {
+      await h.close();
+    }
   });
 });
 
