@@ -309,6 +309,35 @@ describe("query gateway: FHIR R4 read API", function () {
       expect(again.status).to.equal(409);
     });
 
+    it("the audience and the freshness window are checked as on /v1/query", async () => {
+      const url = `${base}/Condition`;
+      const code = async (authorization: string) => {
+        const response = await fetch(url, { headers: { authorization } });
+        return [response.status, ((await response.json()) as OperationOutcome).issue[0].details?.coding?.[0].code];
+      };
+      const elsewhere = new FhirRequestSigner({
+        baseUrl: base,
+        origin: "https://elsewhere.test",
+        signer: h.f.clinician,
+        chainId: h.f.chainId,
+        consentAddress: h.f.consentAddress,
+        operator: h.f.hospital.address,
+        twinId: h.f.twinId,
+        purpose: Purpose.TREATMENT,
+      });
+      expect(await code(await elsewhere.authorization(url))).to.deep.equal([401, "wrong-audience"]);
+      const stale = Math.floor(Date.now() / 1000) - 3600;
+      expect(await code(await signerFor(h.f.clinician).authorization(url, { issuedAt: stale }))).to.deep.equal([
+        401,
+        "expired-request",
+      ]);
+      const category = DataCategory.CONDITIONS | DataCategory.MEDICATIONS;
+      expect(await code(await signerFor(h.f.clinician).authorization(url, { category }))).to.deep.equal([
+        400,
+        "invalid-category",
+      ]);
+    });
+
     it("unknown search parameters, bad dates and unknown types are refused as OperationOutcomes", async () => {
       for (const [path, status] of [
         ["Condition?name=x", 400],
