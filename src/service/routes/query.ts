@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayQuery } from "../../chain/typed-data";
 import { canonicalHash } from "../../twin/canonical";
 import { TwinEngineError } from "../../twin/errors";
@@ -7,9 +7,17 @@ import type { AccessLogInput } from "../access-log";
 import { checkAudience } from "../audience";
 import { REFUSAL_MESSAGE, REFUSAL_STATUS, type ConsentOutcome, type RefusalReason } from "../consent";
 import { GatewayError, type GatewayErrorCode } from "../errors";
-import { actionOf, buildAnswer, checkCategory, checkParams, isQueryType, QUERY_TYPE_NAMES } from "../queries";
+import {
+  actionOf,
+  buildAnswer,
+  checkCategory,
+  checkParams,
+  isQueryType,
+  QUERY_TYPE_NAMES,
+  type QueryType,
+} from "../queries";
 import type { QueryBody, QueryResponse } from "../types";
-import type { RoutePluginOptions } from "./context";
+import type { GatewayContext, RoutePluginOptions } from "./context";
 import { fail } from "./errors";
 import { ADDRESS, ANY_OBJECT, BYTES32, ERROR_RESPONSES, SIGNATURE } from "./schemas";
 
@@ -57,6 +65,66 @@ export const QUERY_RESPONSE_SCHEMA = {
   },
 } as const;
 
+/** A query past its signature and audience checks: what the access log records of it. */
+interface Authenticated {
+  readonly queryType: QueryType;
+  readonly entry: AccessLogInput;
+}
+
+/**
+ * The steps before the freshness check, none logged: query type, params, category, purpose, signature (and the
+ * per-signer limit), params hash, audience.
+ */
+async function authenticate(
+  ctx: GatewayContext,
+  request: FastifyRequest<{ Body: QueryBody }>,
+  reply: FastifyReply,
+): Promise<Authenticated> {
+  const { query, params, signature, reader: claimed } = request.body;
+  const { queryType } = query;
+  if (!isQueryType(queryType)) fail("unknown-query-type", "unknown queryType");
+  checkParams(queryType, params);
+  checkCategory(queryType, query.category);
+  if (query.purpose === 0 || (query.purpose & ~ALL_PURPOSES) !== 0) {
+    fail("invalid-purpose", "purpose must be a non-empty mask of defined Purpose bits");
+  }
+  const signed: GatewayQuery = query;
+  const digest = (await ctx.hashers).query.digest(signed);
+  const reader = ctx.recoverSigner(digest, signature, claimed);
+  await ctx.limits.signer(request, reply, reader);
+  let paramsHash: string;
+  try {
+    paramsHash = canonicalHash(params);
+  } catch (error) {
+    if (error instanceof TwinEngineError) fail("invalid-params", "params hold a number with no canonical form");
+    throw error;
+  }
+  if (paramsHash !== query.paramsHash.toLowerCase()) {
+    fail("params-mismatch", "keccak256 of the canonical JSON of params is not the signed paramsHash");
+  }
+  checkAudience(query, ctx.audience()); // 401 wrong-audience, not logged: not addressed to this gateway
+  const entry: AccessLogInput = {
+    time: ctx.clock(),
+    twinId: query.twinId,
+    reader,
+    queryType,
+    category: query.category,
+    purpose: query.purpose,
+    decision: "allowed",
+    status: 200,
+    requestHash: digest,
+  };
+  return { queryType, entry };
+}
+
+/** The consent decision at the head: READ (or AGGREGATE) of the signed categories; per category for fhir-export. */
+function decide(ctx: GatewayContext, body: QueryBody, queryType: QueryType, reader: string): Promise<ConsentOutcome> {
+  const { query, params } = body;
+  return queryType === "fhir-export"
+    ? ctx.consent.perCategory(query.twinId, reader, query.category, query.purpose)
+    : ctx.consent.check(query.twinId, reader, actionOf(queryType, params), query.category, query.purpose);
+}
+
 /**
  * `POST /v1/query`: a signed query, checked in order (shape, query type, params, category, purpose, signature,
  * params hash, audience, freshness, replay, the twin as the pipeline holds it, consent on chain at the head, the
@@ -74,42 +142,8 @@ export const queryRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
       },
     },
     async (request, reply) => {
-      const { query, params, signature, reader: claimed } = request.body;
-      const { queryType } = query;
-      if (!isQueryType(queryType)) fail("unknown-query-type", "unknown queryType");
-      checkParams(queryType, params);
-      checkCategory(queryType, query.category);
-      if (query.purpose === 0 || (query.purpose & ~ALL_PURPOSES) !== 0) {
-        fail("invalid-purpose", "purpose must be a non-empty mask of defined Purpose bits");
-      }
-
-      const signed: GatewayQuery = query;
-      const digest = (await ctx.hashers).query.digest(signed);
-      const reader = ctx.recoverSigner(digest, signature, claimed);
-      await ctx.limits.signer(request, reply, reader);
-      let paramsHash: string;
-      try {
-        paramsHash = canonicalHash(params);
-      } catch (error) {
-        if (error instanceof TwinEngineError) fail("invalid-params", "params hold a number with no canonical form");
-        throw error;
-      }
-      if (paramsHash !== query.paramsHash.toLowerCase()) {
-        fail("params-mismatch", "keccak256 of the canonical JSON of params is not the signed paramsHash");
-      }
-      checkAudience(query, ctx.audience()); // 401 wrong-audience, not logged: not addressed to this gateway
-
-      const entry: AccessLogInput = {
-        time: ctx.clock(),
-        twinId: query.twinId,
-        reader,
-        queryType,
-        category: query.category,
-        purpose: query.purpose,
-        decision: "allowed",
-        status: 200,
-        requestHash: digest,
-      };
+      const { query, params } = request.body;
+      const { queryType, entry } = await authenticate(ctx, request, reply);
       const claim = await ctx.admit(entry, query.issuedAt, query.nonce);
       const refuse = async (reason: RefusalReason | GatewayErrorCode, status: number, message: string) => {
         const logIndex = await ctx.logPolicy.refusal({ ...entry, decision: reason, status }, claim);
@@ -122,10 +156,7 @@ export const queryRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
 
       let outcome: ConsentOutcome;
       try {
-        outcome =
-          queryType === "fhir-export"
-            ? await ctx.consent.perCategory(query.twinId, reader, query.category, query.purpose)
-            : await ctx.consent.check(query.twinId, reader, actionOf(queryType, params), query.category, query.purpose);
+        outcome = await decide(ctx, request.body, queryType, entry.reader);
       } catch {
         return refuse("chain-unavailable", 503, "the consent check could not reach the chain");
       }
@@ -153,7 +184,7 @@ export const queryRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
       const response: QueryResponse = {
         queryType,
         twinId: query.twinId.toLowerCase(),
-        reader,
+        reader: entry.reader,
         category: outcome.allowed,
         purpose: query.purpose,
         logIndex,
