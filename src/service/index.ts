@@ -83,3 +83,12 @@ export {
   type QueryOptions,
 } from "./client";
 export type { AccessLogResponse, ErrorResponse, QueryBody, QueryResponse } from "./types";
+export {
+  FhirRequestSigner,
+  AUTHORIZATION_SCHEME,
+  FHIR_SCOPES_QUERY_TYPE,
+  FHIR_SEARCH_QUERY_TYPE,
+  type FhirRequestSignerOptions,
+} from "./fhir-api/authorization";
+export { EXTENSION as FHIR_PROOF_EXTENSIONS, proofsOfBundle } from "./fhir-api/bundle";
+export { FHIR_RESOURCE_TYPES, scopesOf, type FhirResourceType } from "./smart-scopes";
