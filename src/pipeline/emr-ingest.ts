@@ -1,6 +1,7 @@
 import { getAddress, type Signer } from "ethers";
 import { ingest, parseFhirJson, planReingest } from "../fhir";
-import type { IngestResult, VitalReading } from "../fhir/records";
+import type { IngestResult, TwinRecord, VitalReading } from "../fhir/records";
+import type { PublicKeyLike } from "../crypto";
 import { decodeRecord, encodeRecord } from "./blob-codec";
 import { mapLimit, MapLimitError } from "./concurrency";
 import { PipelineError } from "./errors";
@@ -10,7 +11,10 @@ import type { EmrIngestSummary } from "./pipeline-types";
 import { anchorRecordBatch, type AnchoredRecords } from "./record-anchoring";
 import { applyAndCommit } from "./state-commit";
 import { emptyTwinIndex, type RecordEntry } from "./twin-index";
-import { currentAnchor, PARALLEL_IO, type TwinSlot } from "./twin-slot";
+import { currentAnchor, type DecodedRecord, type TwinSlot } from "./twin-slot";
+
+/** Records sealed and stored per batch of store writes. */
+const STORE_CHUNK = 1024;
 
 /** A record sealed and stored, about to be anchored. */
 interface Stored {
@@ -49,41 +53,13 @@ export async function ingestEmr(
   const categories = fresh.reduce((mask, record) => mask | record.category, 0);
   await ctx.preflight(twinId, source, categories);
 
-  // Encode and decode each record first: the engine gets exactly what a restart will decrypt.
-  const readingsByKey = groupReadings(result.readings);
-  const prepared = fresh.map((record) => {
-    const plaintext = encodeRecord(record, readingsByKey.get(record.key) ?? []);
-    return { record, plaintext, decoded: decodeRecord(plaintext, record.key) };
-  });
   const patient = await ctx.options.patientPublicKey(twinId);
-  const vault = ctx.options.vault;
-  let stored: Stored[];
-  try {
-    stored = await mapLimit(prepared, PARALLEL_IO, async ({ record, plaintext, decoded }) => {
-      const readers = ctx.readersFor(slot, record.category, patient);
-      const put = await vault.put(plaintext, { twinId, recordKey: record.key, category: record.category }, readers);
-      return {
-        key: record.key,
-        category: record.category,
-        cid: put.cid,
-        contentHash: put.contentHash,
-        readingCount: decoded.readings.length,
-      };
-    });
-  } catch (error) {
-    if (!(error instanceof MapLimitError)) throw error;
-    const done = (error.partial as (Stored | undefined)[]).filter((s): s is Stored => s !== undefined);
-    await ctx.discard(
-      twinId,
-      done.map((s) => s.cid),
-    );
-    throw error.error;
-  }
+  const { decoded, stored } = await sealAndStore(ctx, slot, fresh, groupReadings(result.readings), patient);
 
   // One record batch for the whole ingest: one transaction, one root, a proof per record.
   let anchored: AnchoredRecords;
   try {
-    anchored = await anchorRecordBatch(ctx.options.updateLog, sourceSigner, twinId, stored);
+    anchored = await anchorRecordBatch(ctx.options.updateLog, sourceSigner, twinId, stored, ctx.nonces);
   } catch (cause) {
     await ctx.discard(
       twinId,
@@ -101,14 +77,14 @@ export async function ingestEmr(
     readingCount: stored[i].readingCount,
     anchor,
     source,
-    ...(prepared[i].record.digest !== undefined ? { digest: prepared[i].record.digest } : {}),
+    ...(fresh[i].digest !== undefined ? { digest: fresh[i].digest } : {}),
   }));
   slot.index.records.push(...entries);
   slot.index.patientLink ??= patientLink;
   ctx.twins.set(twinId, slot);
   const done = await applyAndCommit(ctx, slot, slot.engine?.current, {
-    records: prepared.map((p) => p.decoded.record),
-    readings: prepared.flatMap((p) => p.decoded.readings),
+    records: decoded.map((d) => d.record),
+    readings: decoded.flatMap((d) => d.readings),
     sourceHashes: entries.map((e) => e.anchor.contentHash),
     recordEntries: entries,
     batchKeys: [],
@@ -117,7 +93,7 @@ export async function ingestEmr(
     ...done,
     twinId,
     records: entries.length,
-    readings: prepared.reduce((sum, p) => sum + p.decoded.readings.length, 0),
+    readings: stored.reduce((sum, s) => sum + s.readingCount, 0),
     skipped: result.skipped,
     skippedCount: skippedCount(result),
     warnings: result.warnings?.length ?? 0,
@@ -125,6 +101,61 @@ export async function ingestEmr(
     anchors: anchored.anchors,
     anchorGasUsed: anchored.receipt.gasUsed,
   };
+}
+
+/**
+ * Encode, seal and store the records, {@link STORE_CHUNK} at a time (two chunks in flight, so one is sealed while the
+ * other is written): only a chunk's plaintexts and envelopes are held at once. Each record is decoded right after it
+ * is encoded, so the engine gets exactly what a restart will decrypt. On failure, what was stored is discarded.
+ */
+async function sealAndStore(
+  ctx: PipelineContext,
+  slot: TwinSlot,
+  records: readonly TwinRecord[],
+  readingsByKey: ReadonlyMap<string, VitalReading[]>,
+  patient: PublicKeyLike,
+): Promise<{ decoded: DecodedRecord[]; stored: Stored[] }> {
+  const twinId = slot.index.twinId;
+  const readersByCategory = new Map<number, PublicKeyLike[]>();
+  const readersOf = (category: number) => {
+    let readers = readersByCategory.get(category);
+    if (readers === undefined) readersByCategory.set(category, (readers = ctx.readersFor(slot, category, patient)));
+    return readers;
+  };
+  const chunks: (readonly TwinRecord[])[] = [];
+  for (let start = 0; start < records.length; start += STORE_CHUNK)
+    chunks.push(records.slice(start, start + STORE_CHUNK));
+  const decoded: DecodedRecord[] = new Array<DecodedRecord>(records.length);
+  try {
+    const storedChunks = await mapLimit(chunks, 2, async (chunk, c) => {
+      const toSeal = chunk.map((record, i) => {
+        const plaintext = encodeRecord(record, readingsByKey.get(record.key) ?? []);
+        decoded[c * STORE_CHUNK + i] = decodeRecord(plaintext, record.key);
+        return {
+          plaintext,
+          context: { twinId, recordKey: record.key, category: record.category },
+          readers: readersOf(record.category),
+        };
+      });
+      const puts = await ctx.options.vault.putMany(toSeal);
+      return puts.map((put, i): Stored => ({
+        key: chunk[i].key,
+        category: chunk[i].category,
+        cid: put.cid,
+        contentHash: put.contentHash,
+        readingCount: decoded[c * STORE_CHUNK + i].readings.length,
+      }));
+    });
+    return { decoded, stored: storedChunks.flat() };
+  } catch (error) {
+    if (!(error instanceof MapLimitError)) throw error;
+    const done = (error.partial as (Stored[] | undefined)[]).flatMap((chunk) => chunk ?? []);
+    await ctx.discard(
+      twinId,
+      done.map((s) => s.cid),
+    );
+    throw error.error;
+  }
 }
 
 /** The keyed digest of the ingest's patient, refused when the twin already names another patient. */
@@ -178,7 +209,7 @@ function skippedCount(result: IngestResult): number {
 }
 
 /** Readings by the key of the record that carries them. */
-function groupReadings(readings: readonly VitalReading[]): Map<string, VitalReading[]> {
+function groupReadings(readings: readonly VitalReading[]): ReadonlyMap<string, VitalReading[]> {
   const byKey = new Map<string, VitalReading[]>();
   for (const reading of readings) {
     if (reading.recordKey === undefined) continue;

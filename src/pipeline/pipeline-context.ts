@@ -1,10 +1,11 @@
-import { getAddress, hexlify } from "ethers";
+import { getAddress, hexlify, type Signer } from "ethers";
 import { publicKeyOf, type PublicKeyLike } from "../crypto";
 import { TwinEngine } from "../twin";
 import { DataCategory, namesOf, TwinStatus } from "../vocabulary";
 import { TwinRegistry__factory, type TwinRegistry } from "../../typechain-types";
 import { PipelineError } from "./errors";
 import type { TwinPipelineOptions } from "./pipeline-types";
+import { NonceManager } from "./nonce-manager";
 import { ReadingBatcher } from "./reading-batcher";
 import { indexKeyOf, TwinIndexFolder, type GrantEntry, type TwinIndex } from "./twin-index";
 import { erased, stillReadable, type TwinSlot } from "./twin-slot";
@@ -22,6 +23,11 @@ export class PipelineContext {
   readonly twins = new Map<string, TwinSlot>();
   readonly custodianPublicKey: string;
   readonly clock: () => number;
+  /** Nonces of every account the pipeline sends from, shared by all twins. */
+  readonly nonces = new NonceManager();
+  /** The custodian's accounts: `custodianSigner` first, then `custodianSigners`. */
+  readonly #custodians: readonly Signer[];
+  #custodianAddresses?: Promise<string[]>;
   #registry?: TwinRegistry;
 
   constructor(options: TwinPipelineOptions) {
@@ -34,6 +40,23 @@ export class PipelineContext {
     this.custodianPublicKey = hexlify(publicKeyOf(options.custodianKey));
     this.clock = options.clock ?? Date.now;
     if (options.registry) this.#registry = options.registry;
+    this.#custodians = [options.custodianSigner, ...(options.custodianSigners ?? [])];
+  }
+
+  /**
+   * The custodian account that commits the twin's versions: the one that is the twin's custodian on chain (only it
+   * may call `commitTwinState`, so the account is chosen by the twin, not by load; twins of different accounts commit
+   * on separate nonce sequences). Throws `NOT_TWIN_CUSTODIAN` when none of the service's accounts is.
+   */
+  async custodianSignerFor(twinId: string): Promise<Signer> {
+    const expected = getAddress(await (await this.registry()).custodianOf(twinId));
+    this.#custodianAddresses ??= Promise.all(this.#custodians.map(async (s) => getAddress(await s.getAddress())));
+    const addresses = await this.#custodianAddresses;
+    const index = addresses.indexOf(expected);
+    if (index < 0) {
+      throw new PipelineError("NOT_TWIN_CUSTODIAN", `${addresses.join(", ")} is not the custodian of twin ${twinId}`);
+    }
+    return this.#custodians[index];
   }
 
   nowSeconds(): number {
@@ -108,13 +131,7 @@ export class PipelineContext {
         `source ${source} may not write ${namesOf(DataCategory, missing).join(", ")} on twin ${twinId}`,
       );
     }
-    if (custodian) {
-      const expected = getAddress(await registry.custodianOf(twinId));
-      const actual = getAddress(await this.options.custodianSigner.getAddress());
-      if (expected !== actual) {
-        throw new PipelineError("NOT_TWIN_CUSTODIAN", `${actual} is not the custodian of twin ${twinId}`);
-      }
-    }
+    if (custodian) await this.custodianSignerFor(twinId);
   }
 
   /** Remove blobs that were stored but will not be anchored (or are no longer needed): their keys, then the blob. */

@@ -53,6 +53,7 @@ export async function flushTwin(
   const sent = await sendWithNonces(
     signer,
     chunks.map((chunk) => (nonce: number) => log.anchorBatch(twinId, chunk.merkleRoot, { nonce })),
+    ctx.nonces,
   );
   const entries: BatchEntry[] = sent.receipts.map((receipt, i) => ({
     key: stored[i].key,

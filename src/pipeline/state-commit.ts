@@ -64,12 +64,14 @@ export async function commitVersion(ctx: PipelineContext, slot: TwinSlot, versio
   const updateLog = ctx.options.updateLog;
   try {
     const commitment = stateCommitment(version);
-    const signer = ctx.options.custodianSigner;
+    const signer = await ctx.custodianSignerFor(twinId);
     const log = updateLog.connect(signer);
     const custodian = getAddress(await signer.getAddress());
     const last = await log.twinStateOf(twinId);
     const chainVersion = last.epoch !== 0n && getAddress(last.custodian) === custodian ? last.version + 1n : 1n;
-    const tx = await log.commitTwinState(twinId, commitment.stateRoot, commitment.sourcesRoot, chainVersion);
+    const tx = await ctx.nonces.submit(signer, (nonce) =>
+      log.commitTwinState(twinId, commitment.stateRoot, commitment.sourcesRoot, chainVersion, { nonce }),
+    );
     const receipt = await tx.wait();
     if (receipt === null || receipt.status !== 1) throw new Error("commitTwinState did not succeed");
     const event = receipt.logs

@@ -4,6 +4,7 @@ import type { TwinAlert, TwinEngine, TwinVersion } from "../twin";
 import { PipelineError } from "./errors";
 import { ingestEmr } from "./emr-ingest";
 import { eraseTwin } from "./erasure";
+import type { NonceManager } from "./nonce-manager";
 import { PipelineContext } from "./pipeline-context";
 import type {
   EmrIngestSummary,
@@ -23,6 +24,7 @@ import { restoreTwin } from "./restore";
 import { commitVersion } from "./state-commit";
 import { ingestWearable } from "./wearable-ingest";
 import { checkTwinBlobs, provenReadings, provenRecords } from "./twin-reads";
+import { KeyedQueue } from "./twin-queue";
 import { batchSummary, currentAnchor, twinKey } from "./twin-slot";
 
 /**
@@ -34,12 +36,15 @@ import { batchSummary, currentAnchor, twinKey } from "./twin-slot";
  *
  * This class only orchestrates: each step lives in its own module (emr-ingest, wearable-ingest, reading-flush,
  * state-commit, reader-grants, restore, erasure, twin-reads) over the shared {@link PipelineContext}.
- * Writes are serialized (one at a time per service), so nonces, sequences and versions stay in order.
+ * Writes are serialized per twin (one at a time per twin, in call order), so each twin's sequences and versions stay
+ * in order while different twins are ingested in parallel; the nonces of the accounts they share are handed out by
+ * one {@link NonceManager}.
  * Nothing here logs; errors name twins, content ids, categories and counts only.
  */
 export class TwinPipeline implements TwinDataReader {
   readonly #ctx: PipelineContext;
-  #queue: Promise<unknown> = Promise.resolve();
+  /** Writes run one at a time per twin, in call order; writes of different twins run side by side. */
+  readonly #writes = new KeyedQueue();
 
   private constructor(options: TwinPipelineOptions) {
     this.#ctx = new PipelineContext(options);
@@ -90,7 +95,7 @@ export class TwinPipeline implements TwinDataReader {
     bundle: unknown,
     options: { readonly sourceSigner: Signer; readonly patient?: string },
   ): Promise<EmrIngestSummary> {
-    return this.#exclusive(() => ingestEmr(this.#ctx, twinKey(twinId), bundle, options.sourceSigner, options.patient));
+    return this.#write(twinId, (id) => ingestEmr(this.#ctx, id, bundle, options.sourceSigner, options.patient));
   }
 
   /**
@@ -104,12 +109,12 @@ export class TwinPipeline implements TwinDataReader {
     input: unknown,
     options: { readonly deviceSigner: Signer; readonly source?: string },
   ): Promise<WearableIngestSummary> {
-    return this.#exclusive(() => ingestWearable(this.#ctx, twinKey(twinId), input, options));
+    return this.#write(twinId, (id) => ingestWearable(this.#ctx, id, input, options));
   }
 
   /** Batch, store and anchor the twin's pending readings now (null if none is pending), then commit. */
   flush(twinId: string, options: { readonly deviceSigner?: Signer } = {}): Promise<FlushSummary | null> {
-    return this.#exclusive(() => flushTwin(this.#ctx, twinKey(twinId), options.deviceSigner));
+    return this.#write(twinId, (id) => flushTwin(this.#ctx, id, options.deviceSigner));
   }
 
   /**
@@ -117,20 +122,25 @@ export class TwinPipeline implements TwinDataReader {
    * flushed (no device signer known, the twin suspended, a failed transaction) does not stop the
    * others: it is reported in `failed` and its readings stay pending.
    */
-  flushDue(): Promise<FlushDueResult> {
-    return this.#exclusive(async () => {
-      const flushed: FlushSummary[] = [];
-      const failed: { twinId: string; error: unknown }[] = [];
-      for (const twinId of this.#ctx.batcher.dueTwins(this.#ctx.clock())) {
-        try {
-          const done = await flushTwin(this.#ctx, twinId, undefined);
-          if (done) flushed.push(done);
-        } catch (error) {
-          failed.push({ twinId, error });
-        }
-      }
-      return { flushed, failed };
-    });
+  async flushDue(): Promise<FlushDueResult> {
+    const due = this.#ctx.batcher.dueTwins(this.#ctx.clock());
+    const outcomes = await Promise.all(
+      due.map((twinId) =>
+        this.#writes
+          .run(twinId, () => flushTwin(this.#ctx, twinId, undefined))
+          .then(
+            (done) => ({ done }),
+            (error: unknown) => ({ twinId, error }),
+          ),
+      ),
+    );
+    const flushed: FlushSummary[] = [];
+    const failed: { twinId: string; error: unknown }[] = [];
+    for (const outcome of outcomes) {
+      if ("error" in outcome) failed.push(outcome);
+      else if (outcome.done) flushed.push(outcome.done);
+    }
+    return { flushed, failed };
   }
 
   /**
@@ -138,9 +148,9 @@ export class TwinPipeline implements TwinDataReader {
    * the twin was suspended); returns its anchor. Throws `ANCHOR_FAILED` if the commit fails again.
    */
   commit(twinId: string): Promise<StateAnchor> {
-    return this.#exclusive(async () => {
-      const slot = this.#ctx.readable(twinKey(twinId));
-      const { version, anchor } = this.version(twinId);
+    return this.#write(twinId, async (id) => {
+      const slot = this.#ctx.readable(id);
+      const { version, anchor } = this.version(id);
       if (anchor !== null) return anchor;
       const committed = await commitVersion(this.#ctx, slot, version);
       if (committed.state === null) throw committed.commitError as PipelineError;
@@ -168,7 +178,7 @@ export class TwinPipeline implements TwinDataReader {
     categoryMask: number,
     window: GrantWindow = {},
   ): Promise<ReaderGrantSummary> {
-    return this.#exclusive(() => grantReader(this.#ctx, twinKey(twinId), readerPublicKey, categoryMask, window));
+    return this.#write(twinId, (id) => grantReader(this.#ctx, id, readerPublicKey, categoryMask, window));
   }
 
   /**
@@ -176,7 +186,7 @@ export class TwinPipeline implements TwinDataReader {
    * returns how many wrapped keys were removed.
    */
   revokeReader(twinId: string, reader: string): Promise<number> {
-    return this.#exclusive(() => revokeReader(this.#ctx, twinKey(twinId), reader));
+    return this.#write(twinId, (id) => revokeReader(this.#ctx, id, reader));
   }
 
   /**
@@ -184,12 +194,13 @@ export class TwinPipeline implements TwinDataReader {
    * `revokeReader`). New records are not sealed for them from `validUntil` on in any case; call this from a timer, or
    * let `ReaderSync` call it. Returns the number of grants ended.
    */
-  expireGrants(): Promise<number> {
-    return this.#exclusive(async () => {
-      let ended = 0;
-      for (const slot of this.#ctx.twins.values()) ended += await expireTwinGrants(this.#ctx, slot);
-      return ended;
-    });
+  async expireGrants(): Promise<number> {
+    const ended = await Promise.all(
+      [...this.#ctx.twins.keys()].map((id) =>
+        this.#writes.run(id, () => expireTwinGrants(this.#ctx, this.#ctx.slot(id))),
+      ),
+    );
+    return ended.reduce((sum, n) => sum + n, 0);
   }
 
   /** The readers the twin's new records in a category are sealed for now (besides the custodian and the patient). */
@@ -206,7 +217,7 @@ export class TwinPipeline implements TwinDataReader {
    * and in `anchors()`. Idempotent.
    */
   erase(twinId: string): Promise<PipelineErasure> {
-    return this.#exclusive(() => eraseTwin(this.#ctx, twinKey(twinId)));
+    return this.#write(twinId, (id) => eraseTwin(this.#ctx, id));
   }
 
   // ------------------------------------------------------------------------------------------------------------
@@ -261,9 +272,14 @@ export class TwinPipeline implements TwinDataReader {
     return checkTwinBlobs(this.#ctx, twinKey(twinId));
   }
 
-  #exclusive<T>(action: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(action, action);
-    this.#queue = run.catch(() => undefined);
-    return run;
+  /** Queue a write of one twin behind that twin's earlier writes (a malformed id rejects at once). */
+  #write<T>(twinId: string, action: (id: string) => Promise<T>): Promise<T> {
+    let id: string;
+    try {
+      id = twinKey(twinId);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#writes.run(id, () => action(id));
   }
 }

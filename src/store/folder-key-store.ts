@@ -5,7 +5,7 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { getAddress, getBytes, hexlify } from "ethers";
-import { DIRECTORY_MODE, isFsError, writeFileAtomic } from "./atomic-file";
+import { DIRECTORY_MODE, isFsError, writeFileAtomic, writeFilesAtomic } from "./atomic-file";
 import { parseCid } from "./cid";
 import { StoreError } from "./errors";
 import {
@@ -102,6 +102,36 @@ export class FolderKeyStore implements KeyStore {
     const erased = await this.#readErasure(twinId);
     if (erased) {
       await unlink(path).catch(() => undefined);
+      throw twinErased(twinId, erased.erasedAt);
+    }
+  }
+
+  /**
+   * Many wrapped keys in one batch: each twin's erasure is checked once before and once after (where `put` checks
+   * per key), and the key files are written by `writeFilesAtomic` (each whole or absent). A twin erased meanwhile
+   * loses the keys this call wrote for it, and the call throws `TWIN_ERASED`.
+   */
+  async putMany(entries: readonly WrappedKeyEntry[]): Promise<void> {
+    const normalized = entries.map((entry) => normalizeEntry(entry));
+    const twins = [...new Set(normalized.map((entry) => entry.twinId))];
+    for (const twinId of twins) {
+      await this.#ready(twinId);
+      await this.#refuseIfErased(twinId);
+    }
+    const files = await Promise.all(
+      normalized.map(async ({ twinId, recordCid, reader, wrappedKey }) => ({
+        twinId,
+        path: await this.#keyPath(twinId, recordCid, reader),
+        bytes: encodeKeyFile({ reader, recordCid, wrappedKey }),
+      })),
+    );
+    await io(`cannot write a batch of ${files.length} wrapped keys`, () =>
+      writeFilesAtomic(files, { mode: 0o600, fsync: this.#fsync }),
+    );
+    for (const twinId of twins) {
+      const erased = await this.#readErasure(twinId);
+      if (!erased) continue;
+      for (const file of files) if (file.twinId === twinId) await unlink(file.path).catch(() => undefined);
       throw twinErased(twinId, erased.erasedAt);
     }
   }

@@ -38,6 +38,11 @@ export interface ErasureReceipt {
 export interface KeyStore {
   /** Store (or replace) a reader's wrapped key for a record. Throws `TWIN_ERASED` once the twin is erased. */
   put(entry: WrappedKeyEntry): Promise<void>;
+  /**
+   * Store many wrapped keys at once (as `put` each, with the erasure checked once per twin before and after).
+   * Optional: callers fall back to `put`. On failure some may be stored; the caller removes them if it must.
+   */
+  putMany?(entries: readonly WrappedKeyEntry[]): Promise<void>;
   /** The reader's wrapped key. Throws `TWIN_ERASED` for an erased twin, else `KEY_NOT_FOUND`. */
   get(ref: WrappedKeyRef): Promise<Uint8Array>;
   /** Whether the reader has a wrapped key for the record (false once the twin is erased). */
