@@ -1,9 +1,6 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { link, mkdir, open, readdir, readFile, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
 import { getAddress, getBytes, hexlify } from "ethers";
 import { DIRECTORY_MODE, isFsError, writeFileAtomic, writeFilesAtomic } from "./atomic-file";
 import { parseCid } from "./cid";
@@ -375,8 +372,11 @@ export class FolderKeyStore implements KeyStore {
   }
 
   async #name(message: string): Promise<string> {
-    const mac = hmac(sha256, await this.#storeSecret(), new TextEncoder().encode(message));
-    return bytesToHex(mac).slice(0, NAME_HEX);
+    // node's HMAC-SHA-256 (OpenSSL): the same bytes as noble's, several times faster for a batch of keys
+    return createHmac("sha256", await this.#storeSecret())
+      .update(message, "utf8")
+      .digest("hex")
+      .slice(0, NAME_HEX);
   }
 
   async #twinDir(twinId: string): Promise<string> {
