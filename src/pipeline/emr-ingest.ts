@@ -23,19 +23,32 @@ interface Stored {
   readonly cid: string;
   readonly contentHash: string;
   readonly readingCount: number;
+  readonly digest: string | undefined;
 }
 
-/** EMR ingest (see `TwinPipeline.ingestEmr`): check, seal and store each new record, anchor them as one batch. */
-export async function ingestEmr(
+/** What an EMR ingest found to store, or its summary when there is nothing new. */
+type IngestPlan =
+  | { readonly unchangedSummary: EmrIngestSummary }
+  | {
+      readonly slot: TwinSlot;
+      readonly patientLink: string | undefined;
+      readonly fresh: TwinRecord[];
+      readonly readingsByKey: Map<string, VitalReading[]>;
+      readonly counts: Pick<EmrIngestSummary, "skipped" | "skippedCount" | "warnings" | "unchanged">;
+    };
+
+/**
+ * Parse and check the bundle (throws on refusal, before anything is stored) and find the records that are new or
+ * changed. Only those and their readings outlive this call: the parsed bundle and the ingest result do not.
+ */
+function planIngest(
   ctx: PipelineContext,
   twinId: string,
   bundle: unknown,
-  sourceSigner: Signer,
   patientReference: string | undefined,
-): Promise<EmrIngestSummary> {
+): IngestPlan {
   ctx.refuseErased(twinId);
   const parsed = typeof bundle === "string" ? parseFhirJson(bundle) : bundle;
-  // Throws on refusal, before anything is stored.
   const result: IngestResult = ingest(parsed, {
     origin: "emr",
     ...(patientReference !== undefined ? { patient: patientReference } : {}),
@@ -48,13 +61,34 @@ export async function ingestEmr(
   const patientLink = checkPatientLink(ctx, slot, result.patient ?? patientReference);
   const plan = planReingest(heldDigests(slot), result.records);
   const fresh = [...plan.added, ...plan.changed];
-  if (fresh.length === 0) return unchangedIngest(slot, result, plan.unchanged.length);
+  if (fresh.length === 0) return { unchangedSummary: unchangedIngest(slot, result, plan.unchanged.length) };
+  const counts = {
+    skipped: result.skipped,
+    skippedCount: skippedCount(result),
+    warnings: result.warnings?.length ?? 0,
+    unchanged: plan.unchanged.length,
+  };
+  return { slot, patientLink, fresh, readingsByKey: groupReadings(result.readings), counts };
+}
+
+/** EMR ingest (see `TwinPipeline.ingestEmr`): check, seal and store each new record, anchor them as one batch. */
+export async function ingestEmr(
+  ctx: PipelineContext,
+  twinId: string,
+  bundle: unknown,
+  sourceSigner: Signer,
+  patientReference: string | undefined,
+): Promise<EmrIngestSummary> {
+  const plan = planIngest(ctx, twinId, bundle, patientReference);
+  if ("unchangedSummary" in plan) return plan.unchangedSummary;
+  const { slot, fresh } = plan;
   const source = getAddress(await sourceSigner.getAddress());
   const categories = fresh.reduce((mask, record) => mask | record.category, 0);
   await ctx.preflight(twinId, source, categories);
 
   const patient = await ctx.options.patientPublicKey(twinId);
-  const { decoded, stored } = await sealAndStore(ctx, slot, fresh, groupReadings(result.readings), patient);
+  // hands the records over: from here on only their decoded copies (what the engine gets) are held
+  const { decoded, stored } = await sealAndStore(ctx, slot, fresh.splice(0), plan.readingsByKey, patient);
 
   // One record batch for the whole ingest: one transaction, one root, a proof per record.
   let anchored: AnchoredRecords;
@@ -77,10 +111,10 @@ export async function ingestEmr(
     readingCount: stored[i].readingCount,
     anchor,
     source,
-    ...(fresh[i].digest !== undefined ? { digest: fresh[i].digest } : {}),
+    ...(stored[i].digest !== undefined ? { digest: stored[i].digest } : {}),
   }));
   slot.index.records.push(...entries);
-  slot.index.patientLink ??= patientLink;
+  slot.index.patientLink ??= plan.patientLink;
   ctx.twins.set(twinId, slot);
   const done = await applyAndCommit(ctx, slot, slot.engine?.current, {
     records: decoded.map((d) => d.record),
@@ -94,10 +128,7 @@ export async function ingestEmr(
     twinId,
     records: entries.length,
     readings: stored.reduce((sum, s) => sum + s.readingCount, 0),
-    skipped: result.skipped,
-    skippedCount: skippedCount(result),
-    warnings: result.warnings?.length ?? 0,
-    unchanged: plan.unchanged.length,
+    ...plan.counts,
     anchors: anchored.anchors,
     anchorGasUsed: anchored.receipt.gasUsed,
   };
@@ -112,7 +143,7 @@ async function sealAndStore(
   ctx: PipelineContext,
   slot: TwinSlot,
   records: readonly TwinRecord[],
-  readingsByKey: ReadonlyMap<string, VitalReading[]>,
+  readingsByKey: Map<string, VitalReading[]>,
   patient: PublicKeyLike,
 ): Promise<{ decoded: DecodedRecord[]; stored: Stored[] }> {
   const twinId = slot.index.twinId;
@@ -128,8 +159,10 @@ async function sealAndStore(
   const decoded: DecodedRecord[] = new Array<DecodedRecord>(records.length);
   try {
     const storedChunks = await mapLimit(chunks, 2, async (chunk, c) => {
+      chunks[c] = []; // the chunk's records are let go once encoded
       const toSeal = chunk.map((record, i) => {
         const plaintext = encodeRecord(record, readingsByKey.get(record.key) ?? []);
+        readingsByKey.delete(record.key);
         decoded[c * STORE_CHUNK + i] = decodeRecord(plaintext, record.key);
         return {
           plaintext,
@@ -144,6 +177,7 @@ async function sealAndStore(
         cid: put.cid,
         contentHash: put.contentHash,
         readingCount: decoded[c * STORE_CHUNK + i].readings.length,
+        digest: chunk[i].digest,
       }));
     });
     return { decoded, stored: storedChunks.flat() };
@@ -209,7 +243,7 @@ function skippedCount(result: IngestResult): number {
 }
 
 /** Readings by the key of the record that carries them. */
-function groupReadings(readings: readonly VitalReading[]): ReadonlyMap<string, VitalReading[]> {
+function groupReadings(readings: readonly VitalReading[]): Map<string, VitalReading[]> {
   const byKey = new Map<string, VitalReading[]>();
   for (const reading of readings) {
     if (reading.recordKey === undefined) continue;

@@ -7,6 +7,7 @@ import { parseCid } from "./cid";
 import { StoreError } from "./errors";
 import {
   normalizeEntry,
+  normalizeReader,
   normalizeRef,
   normalizeTwinId,
   twinErased,
@@ -109,7 +110,12 @@ export class FolderKeyStore implements KeyStore {
    * loses the keys this call wrote for it, and the call throws `TWIN_ERASED`.
    */
   async putMany(entries: readonly WrappedKeyEntry[]): Promise<void> {
-    const normalized = entries.map((entry) => normalizeEntry(entry));
+    const readers = new Map<string, string>(); // a batch names a few readers many times: checksum each once
+    const normalized = entries.map((entry) => {
+      let reader = readers.get(entry.reader);
+      if (reader === undefined) readers.set(entry.reader, (reader = normalizeReader(entry.reader)));
+      return normalizeEntry({ ...entry, reader }, true);
+    });
     const twins = [...new Set(normalized.map((entry) => entry.twinId))];
     for (const twinId of twins) {
       await this.#ready(twinId);

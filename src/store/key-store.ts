@@ -79,16 +79,17 @@ export function normalizeReader(reader: string): string {
   return getAddress(reader);
 }
 
-/** @internal Validate and normalize a reference. */
-export function normalizeRef(ref: WrappedKeyRef): WrappedKeyRef {
+/** @internal Validate and normalize a reference (`readerChecked`: the reader is a checksummed address already). */
+export function normalizeRef(ref: WrappedKeyRef, readerChecked = false): WrappedKeyRef {
   parseCid(ref.recordCid);
-  return { twinId: normalizeTwinId(ref.twinId), recordCid: ref.recordCid, reader: normalizeReader(ref.reader) };
+  const reader = readerChecked ? ref.reader : normalizeReader(ref.reader);
+  return { twinId: normalizeTwinId(ref.twinId), recordCid: ref.recordCid, reader };
 }
 
 /** @internal Validate an entry: its reference and the wrapped key's format (`CRYPTO_FORMAT`). */
-export function normalizeEntry(entry: WrappedKeyEntry): WrappedKeyEntry {
+export function normalizeEntry(entry: WrappedKeyEntry, readerChecked = false): WrappedKeyEntry {
   parseWrappedKey(entry.wrappedKey);
-  return { ...normalizeRef(entry), wrappedKey: entry.wrappedKey };
+  return { ...normalizeRef(entry, readerChecked), wrappedKey: entry.wrappedKey };
 }
 
 /** @internal The error for a read on an erased twin. */
