@@ -1,7 +1,7 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 // The sorted-pair proof walk of the library's trees, without the leaf formatting of its `verify` helpers (a generic
 // ABI encoder that cost more than the rest of an answer's check); the package has no exports map, dist/ is its API.
-import { processProof } from "@openzeppelin/merkle-tree/dist/core";
+import { makeMerkleTree, processProof } from "@openzeppelin/merkle-tree/dist/core";
 import {
   AbiCoder,
   dataLength,
@@ -494,7 +494,30 @@ export function buildRecordTree(records: readonly RecordInput[]): RecordTree {
     "ANCHOR_DUPLICATE_RECORD",
     "records",
   );
-  return StandardMerkleTree.of(values, [...RECORD_LEAF_ENCODING]);
+  // the same tree as StandardMerkleTree.of(values, RECORD_LEAF_ENCODING), leaves hashed with the types parsed once
+  return standardTreeOf(values, RECORD_LEAF_ENCODING, (value) =>
+    keccak256(keccak256(coder.encode(RECORD_LEAF_PARAMS, value))),
+  );
+}
+
+/**
+ * `StandardMerkleTree.of(values, encoding)` with each leaf hashed once by `leafHash` (ethers' coder with the types
+ * parsed once, where the library's encoder parses them per leaf and costs most of a 20,000-leaf build): the same
+ * sorted leaves, tree, root and proofs (test/src/pipeline/record-tree.test.ts holds them equal).
+ * @dev Leaf hashes are lower-case 0x hex of one length, so string order is the library's byte order.
+ */
+function standardTreeOf<V extends unknown[]>(
+  values: V[],
+  encoding: readonly string[],
+  leafHash: (value: V) => string,
+): StandardMerkleTree<V> {
+  const hashed = values.map((value, valueIndex) => ({ valueIndex, hash: leafHash(value) }));
+  hashed.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+  const tree = makeMerkleTree(hashed.map((leaf) => leaf.hash));
+  const indexed = values.map((value) => ({ value, treeIndex: 0 }));
+  hashed.forEach(({ valueIndex }, leafIndex) => (indexed[valueIndex].treeIndex = tree.length - leafIndex - 1));
+  type Constructor = new (tree: string[], values: typeof indexed, leafEncoding: string[]) => StandardMerkleTree<V>;
+  return new (StandardMerkleTree as unknown as Constructor)(tree, indexed, [...encoding]);
 }
 
 /** Reloads a tree saved with `tree.dump()`, checking that it is a record tree and that it is consistent. */

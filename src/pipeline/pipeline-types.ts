@@ -21,6 +21,12 @@ export interface TwinPipelineOptions {
   readonly custodianKey: PrivateKeyLike;
   /** The twin's custodian account on chain: commits each twin version (`commitTwinState`). */
   readonly custodianSigner: Signer;
+  /**
+   * More accounts of the custodian, when twins are held by several of its accredited accounts: each twin's versions
+   * are committed from the account that is its custodian on chain. Every account's nonces are managed by the
+   * pipeline (a per-account sequence shared by all twins, re-synced with the node after a failed send).
+   */
+  readonly custodianSigners?: readonly Signer[];
   /** The patient's public key of a twin: every record is sealed for the patient too. */
   readonly patientPublicKey: (twinId: string) => PublicKeyLike | Promise<PublicKeyLike>;
   /** The folder of the pipeline's own index (one JSON file per twin), next to the blob and key stores. */

@@ -3,6 +3,7 @@ import { buildRecordTree, proveAllRecords, proveRecord, recordsAnchorOf, type Re
 import { parseCid } from "../store";
 import type { TwinUpdateLog } from "../../typechain-types";
 import { PipelineError } from "./errors";
+import { NonceManager } from "./nonce-manager";
 import type { RecordsAnchor } from "./reader";
 
 /**
@@ -71,18 +72,23 @@ export function recordsAnchorIn(
 /**
  * Anchor a batch of records with one `anchorRecords(twinId, root, categories)` from `sourceSigner`, and read the
  * batch's sequence from its `RecordsAnchored` event. Throws (the ethers error, or `ANCHOR_FAILED` for a reverted
- * transaction or a receipt without the event): then nothing of the batch is anchored.
+ * transaction or a receipt without the event): then nothing of the batch is anchored. `nonces` orders it among the
+ * other transactions of the source account (a fresh manager when absent).
  */
 export async function anchorRecordBatch(
   updateLog: TwinUpdateLog,
   sourceSigner: Signer,
   twinId: string,
   records: readonly RecordToAnchor[],
+  nonces: NonceManager = new NonceManager(),
 ): Promise<AnchoredRecords> {
   const tree = recordTreeOf(records);
   const { recordsRoot, categories } = recordsAnchorOf(tree);
   const source = getAddress(await sourceSigner.getAddress());
-  const tx = await updateLog.connect(sourceSigner).anchorRecords(twinId, recordsRoot, categories);
+  const log = updateLog.connect(sourceSigner);
+  const tx = await nonces.submit(sourceSigner, (nonce) =>
+    log.anchorRecords(twinId, recordsRoot, categories, { nonce }),
+  );
   const receipt = await tx.wait();
   if (receipt === null || receipt.status !== 1) {
     throw new PipelineError("ANCHOR_FAILED", `anchorRecords for twin ${twinId} did not succeed`);

@@ -1,8 +1,9 @@
 import type { ContractTransactionReceipt, ContractTransactionResponse, Signer } from "ethers";
 import { PipelineError } from "./errors";
+import { NonceManager, type NoncedSubmit } from "./nonce-manager";
 
 /** Sends one transaction with the nonce it is given. */
-export type NoncedSend = (nonce: number) => Promise<ContractTransactionResponse>;
+export type NoncedSend = NoncedSubmit;
 
 /** What `sendWithNonces` got through: the receipts of the mined transactions, in order, and the first failure. */
 export interface SentTransactions {
@@ -12,22 +13,25 @@ export interface SentTransactions {
 }
 
 /**
- * Send transactions from one signer with explicit, consecutive nonces (from the signer's pending
- * count), submitting them one after the other without waiting for each to be mined, then wait for
- * every receipt. A failed submission stops the submitting; the receipts of the transactions before
+ * Send transactions from one signer with explicit nonces from `nonces` (the pipeline's manager: consecutive for this
+ * account, other twins' transactions of the same account may come in between), submitting them one after the other
+ * without waiting for each to be mined, then wait for every receipt. A failed submission stops the submitting; the receipts of the transactions before
  * the first failure are returned with it, so the caller records exactly what is anchored.
  *
  * @dev Submitting in order keeps the nonces gap-free on every node; waiting in parallel lets a
  * network with real blocks mine many of them per block.
  */
-export async function sendWithNonces(signer: Signer, sends: readonly NoncedSend[]): Promise<SentTransactions> {
+export async function sendWithNonces(
+  signer: Signer,
+  sends: readonly NoncedSend[],
+  nonces: NonceManager = new NonceManager(),
+): Promise<SentTransactions> {
   if (sends.length === 0) return { receipts: [] };
-  const first = await signer.getNonce("pending");
   const responses: ContractTransactionResponse[] = [];
   let failure: { index: number; cause: unknown } | undefined;
   for (const [index, send] of sends.entries()) {
     try {
-      responses.push(await send(first + index));
+      responses.push(await nonces.submit(signer, send));
     } catch (cause) {
       failure = { index, cause };
       break;

@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { getAddress, getBytes, hexlify, isHexString, type ContractRunner } from "ethers";
 import { cidHashOf, verifyReadingProof, verifyRecordProof } from "../chain/anchors";
 import { contentHash, isTwinId } from "../crypto";
@@ -92,10 +93,12 @@ type Fact = AnchoredBatch | AnchoredRecordBatch | true;
  */
 export class VerifiedAnchors {
   /** Fact key (prefixed by its kind: `record:`, `state:`, `batch:`, `records:`) → the batch as anchored, or true. */
-  private readonly facts = new Map<string, Fact>();
+  private readonly facts: LRUCache<string, Fact>;
 
-  /** @param capacity Facts kept; beyond it the oldest go first. */
-  constructor(private readonly capacity = 100_000) {}
+  /** @param capacity Facts kept; beyond it the least recently used go first. */
+  constructor(capacity = 100_000) {
+    this.facts = new LRUCache<string, Fact>({ max: capacity });
+  }
 
   /** @internal */
   has(key: string): boolean {
@@ -140,7 +143,6 @@ export class VerifiedAnchors {
   }
 
   private keep(key: string, fact: Fact): void {
-    if (this.facts.size >= this.capacity) this.facts.delete(this.facts.keys().next().value as string);
     this.facts.set(key, fact);
   }
 }

@@ -49,3 +49,78 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array, options: 
 export function isFsError(error: unknown, ...codes: string[]): boolean {
   return error instanceof Error && codes.includes((error as NodeJS.ErrnoException).code ?? "");
 }
+
+/** One file of a {@link writeFilesAtomic} batch. */
+export interface AtomicFile {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+}
+
+/** Files of a batch written (or renamed) at once: enough to keep the thread pool busy, few enough to bound memory. */
+const BATCH_PARALLEL = 32;
+
+/**
+ * @internal Write many files so that each is either absent or whole, at the cost of one pass per step for the batch
+ * instead of one round per file: every folder is created once, every file written to a temporary name beside it
+ * (and, with `fsync`, flushed), then every temporary file renamed into place, then (with `fsync`) every folder
+ * flushed once so the renames are durable. A failure removes the temporary files not yet renamed and rethrows;
+ * files already renamed stay (each is complete), and the caller undoes them if it must.
+ */
+export async function writeFilesAtomic(files: readonly AtomicFile[], options: AtomicWriteOptions): Promise<void> {
+  const dirs = [...new Set(files.map((file) => dirname(file.path)))];
+  await eachLimit(dirs, (dir) => mkdir(dir, { recursive: true, mode: DIRECTORY_MODE }));
+  const suffix = `.${randomBytes(6).toString("hex")}.tmp`;
+  const temps = files.map((file) => join(dirname(file.path), `.${basename(file.path)}${suffix}`));
+  const written: boolean[] = new Array<boolean>(files.length).fill(false);
+  const renamed: boolean[] = new Array<boolean>(files.length).fill(false);
+  try {
+    await eachLimit(files, async (file, i) => {
+      const handle = await open(temps[i], "wx", options.mode);
+      written[i] = true;
+      try {
+        await handle.writeFile(file.bytes);
+        if (options.fsync) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
+    await eachLimit(files, async (file, i) => {
+      await rename(temps[i], file.path);
+      renamed[i] = true;
+    });
+    if (options.fsync) await eachLimit(dirs, syncDirectory);
+  } catch (error) {
+    await eachLimit(temps, async (temp, i) => {
+      if (written[i] && !renamed[i]) await unlink(temp).catch(() => undefined);
+    });
+    throw error;
+  }
+}
+
+/** Flush a folder's entries (the renames into it) to disk. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Run `action` on every item, {@link BATCH_PARALLEL} at a time; rejects with the first error once all settled. */
+async function eachLimit<T>(items: readonly T[], action: (item: T, index: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const index = next++;
+      try {
+        await action(items[index], index);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(BATCH_PARALLEL, items.length) }, worker));
+  if (failure !== undefined) throw failure.error;
+}

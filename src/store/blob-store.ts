@@ -7,6 +7,12 @@
 export interface BlobStore {
   /** Store bytes; returns their content id. Idempotent: the same bytes give the same id. */
   put(bytes: Uint8Array): Promise<string>;
+  /**
+   * Store many blobs at once; returns their content ids in order. Optional: a store that batches writes (one pass
+   * per step instead of one round per blob) implements it; callers fall back to `put`. Each blob is visible whole
+   * or not at all; on failure some may be stored (content-addressed, so storing them again is harmless).
+   */
+  putMany?(blobs: readonly Uint8Array[]): Promise<string[]>;
   /** The bytes under a content id. Throws `CID_INVALID`, `BLOB_NOT_FOUND` or `BLOB_TAMPERED`. */
   get(cid: string): Promise<Uint8Array>;
   /** Whether a blob is stored under the id (it is verified on `get`, not here). Throws `CID_INVALID`. */

@@ -1,15 +1,13 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { link, mkdir, open, readdir, readFile, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex } from "@noble/hashes/utils.js";
 import { getAddress, getBytes, hexlify } from "ethers";
-import { DIRECTORY_MODE, isFsError, writeFileAtomic } from "./atomic-file";
+import { DIRECTORY_MODE, isFsError, writeFileAtomic, writeFilesAtomic } from "./atomic-file";
 import { parseCid } from "./cid";
 import { StoreError } from "./errors";
 import {
   normalizeEntry,
+  normalizeReader,
   normalizeRef,
   normalizeTwinId,
   twinErased,
@@ -102,6 +100,41 @@ export class FolderKeyStore implements KeyStore {
     const erased = await this.#readErasure(twinId);
     if (erased) {
       await unlink(path).catch(() => undefined);
+      throw twinErased(twinId, erased.erasedAt);
+    }
+  }
+
+  /**
+   * Many wrapped keys in one batch: each twin's erasure is checked once before and once after (where `put` checks
+   * per key), and the key files are written by `writeFilesAtomic` (each whole or absent). A twin erased meanwhile
+   * loses the keys this call wrote for it, and the call throws `TWIN_ERASED`.
+   */
+  async putMany(entries: readonly WrappedKeyEntry[]): Promise<void> {
+    const readers = new Map<string, string>(); // a batch names a few readers many times: checksum each once
+    const normalized = entries.map((entry) => {
+      let reader = readers.get(entry.reader);
+      if (reader === undefined) readers.set(entry.reader, (reader = normalizeReader(entry.reader)));
+      return normalizeEntry({ ...entry, reader }, true);
+    });
+    const twins = [...new Set(normalized.map((entry) => entry.twinId))];
+    for (const twinId of twins) {
+      await this.#ready(twinId);
+      await this.#refuseIfErased(twinId);
+    }
+    const files = await Promise.all(
+      normalized.map(async ({ twinId, recordCid, reader, wrappedKey }) => ({
+        twinId,
+        path: await this.#keyPath(twinId, recordCid, reader),
+        bytes: encodeKeyFile({ reader, recordCid, wrappedKey }),
+      })),
+    );
+    await io(`cannot write a batch of ${files.length} wrapped keys`, () =>
+      writeFilesAtomic(files, { mode: 0o600, fsync: this.#fsync }),
+    );
+    for (const twinId of twins) {
+      const erased = await this.#readErasure(twinId);
+      if (!erased) continue;
+      for (const file of files) if (file.twinId === twinId) await unlink(file.path).catch(() => undefined);
       throw twinErased(twinId, erased.erasedAt);
     }
   }
@@ -345,8 +378,11 @@ export class FolderKeyStore implements KeyStore {
   }
 
   async #name(message: string): Promise<string> {
-    const mac = hmac(sha256, await this.#storeSecret(), new TextEncoder().encode(message));
-    return bytesToHex(mac).slice(0, NAME_HEX);
+    // node's HMAC-SHA-256 (OpenSSL): the same bytes as noble's, several times faster for a batch of keys
+    return createHmac("sha256", await this.#storeSecret())
+      .update(message, "utf8")
+      .digest("hex")
+      .slice(0, NAME_HEX);
   }
 
   async #twinDir(twinId: string): Promise<string> {

@@ -12,5 +12,5 @@ export type { ErasureReceipt, KeyStore, WrappedKeyEntry, WrappedKeyRef } from ".
 export { MemoryKeyStore } from "./memory-key-store";
 export { FolderKeyStore, type FolderKeyStoreOptions } from "./folder-key-store";
 export { grantReaderKeys, revokeReaderKeys, type ReaderGrant, type ReaderGrantResult } from "./reader-grants";
-export { RecordVault, type StoredRecord, type VaultErasure } from "./record-vault";
+export { RecordVault, type RecordToSeal, type StoredRecord, type VaultErasure } from "./record-vault";
 export { exportCar, importCar, type CarExport, type CarImportOptions } from "./car";

@@ -38,6 +38,11 @@ export interface ErasureReceipt {
 export interface KeyStore {
   /** Store (or replace) a reader's wrapped key for a record. Throws `TWIN_ERASED` once the twin is erased. */
   put(entry: WrappedKeyEntry): Promise<void>;
+  /**
+   * Store many wrapped keys at once (as `put` each, with the erasure checked once per twin before and after).
+   * Optional: callers fall back to `put`. On failure some may be stored; the caller removes them if it must.
+   */
+  putMany?(entries: readonly WrappedKeyEntry[]): Promise<void>;
   /** The reader's wrapped key. Throws `TWIN_ERASED` for an erased twin, else `KEY_NOT_FOUND`. */
   get(ref: WrappedKeyRef): Promise<Uint8Array>;
   /** Whether the reader has a wrapped key for the record (false once the twin is erased). */
@@ -74,16 +79,17 @@ export function normalizeReader(reader: string): string {
   return getAddress(reader);
 }
 
-/** @internal Validate and normalize a reference. */
-export function normalizeRef(ref: WrappedKeyRef): WrappedKeyRef {
+/** @internal Validate and normalize a reference (`readerChecked`: the reader is a checksummed address already). */
+export function normalizeRef(ref: WrappedKeyRef, readerChecked = false): WrappedKeyRef {
   parseCid(ref.recordCid);
-  return { twinId: normalizeTwinId(ref.twinId), recordCid: ref.recordCid, reader: normalizeReader(ref.reader) };
+  const reader = readerChecked ? ref.reader : normalizeReader(ref.reader);
+  return { twinId: normalizeTwinId(ref.twinId), recordCid: ref.recordCid, reader };
 }
 
 /** @internal Validate an entry: its reference and the wrapped key's format (`CRYPTO_FORMAT`). */
-export function normalizeEntry(entry: WrappedKeyEntry): WrappedKeyEntry {
+export function normalizeEntry(entry: WrappedKeyEntry, readerChecked = false): WrappedKeyEntry {
   parseWrappedKey(entry.wrappedKey);
-  return { ...normalizeRef(entry), wrappedKey: entry.wrappedKey };
+  return { ...normalizeRef(entry, readerChecked), wrappedKey: entry.wrappedKey };
 }
 
 /** @internal The error for a read on an erased twin. */

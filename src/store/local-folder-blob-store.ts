@@ -1,6 +1,6 @@
 import { readFile, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { writeFileAtomic, isFsError } from "./atomic-file";
+import { isFsError, writeFileAtomic, writeFilesAtomic } from "./atomic-file";
 import type { BlobStore } from "./blob-store";
 import { cidOf, parseCid, verifyBlob } from "./cid";
 import { StoreError } from "./errors";
@@ -44,6 +44,20 @@ export class LocalFolderBlobStore implements BlobStore {
       throw new StoreError("STORE_IO", `cannot write blob ${cid}`, { cause });
     }
     return cid;
+  }
+
+  /** Many blobs in one batch (see `writeFilesAtomic`): each file whole or absent, one pass per step. */
+  async putMany(blobs: readonly Uint8Array[]): Promise<string[]> {
+    const cids = blobs.map((bytes) => cidOf(bytes));
+    try {
+      await writeFilesAtomic(
+        blobs.map((bytes, i) => ({ path: this.pathOf(cids[i]), bytes })),
+        { mode: 0o600, fsync: this.#fsync },
+      );
+    } catch (cause) {
+      throw new StoreError("STORE_IO", `cannot write a batch of ${blobs.length} blobs`, { cause });
+    }
+    return cids;
   }
 
   async get(cid: string): Promise<Uint8Array> {

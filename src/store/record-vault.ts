@@ -8,6 +8,7 @@ import {
   type RecordContext,
 } from "../crypto";
 import type { BlobStore } from "./blob-store";
+import { cidOf } from "./cid";
 import { twinErased, type ErasureReceipt, type KeyStore } from "./key-store";
 import { grantReaderKeys, type ReaderGrantResult } from "./reader-grants";
 
@@ -21,6 +22,13 @@ export interface StoredRecord {
   readonly size: number;
   /** Checksummed addresses of the readers holding a wrapped key. */
   readonly readers: readonly string[];
+}
+
+/** A record to seal and store: its plaintext, its context (twin, key, category) and its readers. */
+export interface RecordToSeal {
+  readonly plaintext: Uint8Array;
+  readonly context: RecordContext;
+  readonly readers: readonly PublicKeyLike[];
 }
 
 /** What erasing a twin did. */
@@ -58,6 +66,59 @@ export class RecordVault {
       size: sealed.envelope.length,
       readers: sealed.wrappedKeys.map((k) => k.reader),
     };
+  }
+
+  /**
+   * Seal and store many records at once (as `put` each): each twin's erasure is checked once, the envelopes are
+   * stored in one batch and the wrapped keys in another where the stores can batch (`putMany`), else one by one.
+   * Returns the stored records in order. On failure, the envelopes and keys this call stored are removed (best
+   * effort) before it rethrows.
+   */
+  async putMany(records: readonly RecordToSeal[]): Promise<StoredRecord[]> {
+    for (const twinId of new Set(records.map((record) => record.context.twinId))) {
+      const erased = await this.keys.erasure(twinId);
+      if (erased) throw twinErased(erased.twinId, erased.erasedAt); // before anything is stored
+    }
+    const sealed = records.map((record) => sealRecord(record.plaintext, record.context, record.readers));
+    const envelopes = sealed.map((s) => s.envelope);
+    const cids: string[] = [];
+    const entries = () =>
+      sealed.flatMap((s, i) =>
+        s.wrappedKeys.map(({ reader, wrappedKey }) => ({
+          twinId: records[i].context.twinId,
+          recordCid: cids[i],
+          reader,
+          wrappedKey,
+        })),
+      );
+    try {
+      if (this.blobs.putMany) cids.push(...(await this.blobs.putMany(envelopes)));
+      else for (const envelope of envelopes) cids.push(await this.blobs.put(envelope));
+      if (this.keys.putMany) await this.keys.putMany(entries());
+      else for (const entry of entries()) await this.keys.put(entry);
+    } catch (error) {
+      await this.#undo(
+        sealed.map((s, i) => ({ twinId: records[i].context.twinId, envelope: s.envelope, readers: s.wrappedKeys })),
+      );
+      throw error;
+    }
+    return sealed.map((s, i) => ({
+      cid: cids[i],
+      contentHash: s.contentHash,
+      size: s.envelope.length,
+      readers: s.wrappedKeys.map((k) => k.reader),
+    }));
+  }
+
+  /** Remove the keys and envelopes a failed `putMany` may have stored (best effort). */
+  async #undo(
+    sealed: readonly { twinId: string; envelope: Uint8Array; readers: readonly { reader: string }[] }[],
+  ): Promise<void> {
+    for (const { twinId, envelope, readers } of sealed) {
+      const recordCid = cidOf(envelope);
+      for (const { reader } of readers) await this.keys.remove({ twinId, recordCid, reader }).catch(() => false);
+      if (this.blobs.delete) await this.blobs.delete(recordCid).catch(() => false);
+    }
   }
 
   /**

@@ -1,0 +1,66 @@
+import { decodeBatch, decodeIntake, decodeRecord, type SaltedReading } from "./blob-codec";
+import type { PipelineContext } from "./pipeline-context";
+import type { BatchAnchor } from "./reader";
+import { readingCommitment } from "./reading-commitment";
+import type { BatchEntry, IntakeEntry, RecordEntry } from "./twin-index";
+import type { VitalReading } from "../fhir/records";
+import { stillReadable, WEARABLE, type DecodedRecord, type OpenedBatch, type TwinSlot } from "./twin-slot";
+
+/**
+ * Opening a twin's blobs as the custodian: fetched, checked against the CID, decrypted and decoded, and kept in the
+ * slot so that each is opened once. Every opener checks after its await that the twin's erasure has not begun.
+ */
+
+export async function openRecord(ctx: PipelineContext, slot: TwinSlot, entry: RecordEntry): Promise<DecodedRecord> {
+  const cached = slot.openedRecords.get(entry.anchor.cid);
+  if (cached !== undefined) return cached;
+  const plaintext = await ctx.options.vault.read(
+    entry.anchor.cid,
+    { twinId: slot.index.twinId, recordKey: entry.key, category: entry.category },
+    ctx.options.custodianKey,
+  );
+  stillReadable(slot);
+  const decoded = decodeRecord(plaintext, entry.key);
+  slot.openedRecords.set(entry.anchor.cid, decoded);
+  return decoded;
+}
+
+/** A batch's salted readings and their commitments (the tree's leaves), opened once. */
+export async function openBatchWithHashes(
+  ctx: PipelineContext,
+  slot: TwinSlot,
+  batch: BatchEntry,
+): Promise<OpenedBatch> {
+  let opened = slot.openedBatches.get(batch.key);
+  if (opened === undefined) {
+    const salted = await openBatch(ctx, slot, batch);
+    stillReadable(slot);
+    const hashes = salted.map(({ reading, salt }) => readingCommitment(salt, slot.index.twinId, reading));
+    opened = { salted, hashes, anchors: new Array<BatchAnchor | undefined>(salted.length) };
+    slot.openedBatches.set(batch.key, opened);
+  }
+  return opened;
+}
+
+export async function openBatch(ctx: PipelineContext, slot: TwinSlot, batch: BatchEntry): Promise<SaltedReading[]> {
+  const plaintext = await ctx.options.vault.read(
+    batch.cid,
+    { twinId: slot.index.twinId, recordKey: batch.key, category: WEARABLE },
+    ctx.options.custodianKey,
+  );
+  return decodeBatch(plaintext, batch.key);
+}
+
+export async function openIntake(ctx: PipelineContext, slot: TwinSlot, intake: IntakeEntry): Promise<VitalReading[]> {
+  const cached = slot.openedIntakes.get(intake.cid);
+  if (cached !== undefined) return cached;
+  const plaintext = await ctx.options.vault.read(
+    intake.cid,
+    { twinId: slot.index.twinId, recordKey: intake.key, category: WEARABLE },
+    ctx.options.custodianKey,
+  );
+  stillReadable(slot);
+  const readings = decodeIntake(plaintext, intake.key);
+  slot.openedIntakes.set(intake.cid, readings);
+  return readings;
+}

@@ -1,0 +1,55 @@
+import { getAddress, type ContractTransactionResponse, type Signer } from "ethers";
+import { KeyedQueue } from "./twin-queue";
+
+/** Submits one transaction with the nonce it is given. */
+export type NoncedSubmit = (nonce: number) => Promise<ContractTransactionResponse>;
+
+/**
+ * Nonces of the accounts the pipeline sends from (custodian, sources, devices), shared by every twin's writes so
+ * that ingests of different twins can run in parallel from one account.
+ *
+ * Per account, submissions are serialized (nonce chosen, transaction submitted, next one), not the waits for
+ * receipts. The nonce is the larger of the node's pending count (`getTransactionCount(address, "pending")`, read at
+ * each submission, so transactions the account sent outside the pipeline are counted) and the one after the last
+ * this manager submitted (a node behind a load balancer may lag). A failed submission forgets the account's cached
+ * nonce: the next one re-syncs from the node alone.
+ *
+ * @dev ethers' own `NonceManager` increments before sending and never rolls back, so one refused transaction leaves
+ * a gap that stalls every later one; this one cannot leave a gap it knows of.
+ */
+export class NonceManager {
+  readonly #queue = new KeyedQueue();
+  /** Account → the nonce after the last one submitted. */
+  readonly #next = new Map<string, number>();
+  /** Account → submissions queued or in flight (for least-busy choices). */
+  readonly #inFlight = new Map<string, number>();
+
+  /** Submit one transaction from `signer` with the next nonce; resolves once it is submitted (not mined). */
+  async submit(signer: Signer, submit: NoncedSubmit): Promise<ContractTransactionResponse> {
+    const account = getAddress(await signer.getAddress());
+    this.#inFlight.set(account, (this.#inFlight.get(account) ?? 0) + 1);
+    try {
+      return await this.#queue.run(account, async () => {
+        const pending = await signer.getNonce("pending");
+        const nonce = Math.max(pending, this.#next.get(account) ?? 0);
+        try {
+          const response = await submit(nonce);
+          this.#next.set(account, nonce + 1);
+          return response;
+        } catch (error) {
+          this.#next.delete(account); // re-sync from the node on the next submission
+          throw error;
+        }
+      });
+    } finally {
+      const left = (this.#inFlight.get(account) ?? 1) - 1;
+      if (left === 0) this.#inFlight.delete(account);
+      else this.#inFlight.set(account, left);
+    }
+  }
+
+  /** Submissions queued or in flight for an account (checksummed address). */
+  busy(account: string): number {
+    return this.#inFlight.get(getAddress(account)) ?? 0;
+  }
+}

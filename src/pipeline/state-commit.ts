@@ -1,0 +1,109 @@
+import { getAddress } from "ethers";
+import type { TwinRecord, VitalReading } from "../fhir/records";
+import { stateCommitment, type TwinEngine, type TwinVersion } from "../twin";
+import type { TwinUpdateLog } from "../../typechain-types";
+import { PipelineError } from "./errors";
+import type { PipelineContext } from "./pipeline-context";
+import type { VersionOutcome } from "./pipeline-types";
+import type { StateAnchor } from "./reader";
+import type { RecordEntry } from "./twin-index";
+import { markEffective, type TwinSlot } from "./twin-slot";
+
+/** What one apply feeds the engine: the records and readings, their source hashes and where they are indexed. */
+export interface VersionInput {
+  readonly records: readonly TwinRecord[];
+  readonly readings: readonly VitalReading[];
+  readonly sourceHashes: readonly string[];
+  readonly recordEntries: readonly RecordEntry[];
+  readonly batchKeys: readonly string[];
+}
+
+/** What a commit gave: the anchor, or null and the error (a failed commit is returned, not thrown). */
+export interface CommitResult {
+  readonly state: StateAnchor | null;
+  readonly commitError?: PipelineError;
+  readonly commitGasUsed: bigint;
+}
+
+/**
+ * Feed the engine a new version, record the apply in the index (saved before the commit, so a restart replays it),
+ * then commit the version on chain.
+ */
+export async function applyAndCommit(
+  ctx: PipelineContext,
+  slot: TwinSlot,
+  before: TwinVersion | undefined,
+  input: VersionInput,
+): Promise<VersionOutcome> {
+  const engine = slot.engine as TwinEngine;
+  const version = engine.apply({ records: input.records, readings: input.readings, sourceHashes: input.sourceHashes });
+  markEffective(slot, version, input.records, input.recordEntries);
+  slot.index.applies.push({
+    version: version.version,
+    stateRoot: version.stateRoot,
+    records: input.recordEntries.map((entry) => entry.anchor.cid),
+    batches: [...input.batchKeys],
+  });
+  await ctx.folder.save(slot.index);
+
+  const previous = new Set((before?.model.alerts ?? []).map((alert) => alert.id));
+  const alerts = version.model.alerts;
+  const raisedAlerts = alerts.filter((alert) => !previous.has(alert.id));
+  const committed = await commitVersion(ctx, slot, version);
+  return { version, alerts, raisedAlerts, ...committed };
+}
+
+/**
+ * Commit a version on chain from the custodian signer; a failure is returned, not thrown (the next commit catches
+ * up). The engine's version is not the chain's: on chain, versions count within the custodian's epoch, so the
+ * chain version is read from `twinStateOf` first (the last one plus one if this custodian committed it, else 1, which
+ * starts a new epoch).
+ */
+export async function commitVersion(ctx: PipelineContext, slot: TwinSlot, version: TwinVersion): Promise<CommitResult> {
+  const twinId = slot.index.twinId;
+  const updateLog = ctx.options.updateLog;
+  try {
+    const commitment = stateCommitment(version);
+    const signer = await ctx.custodianSignerFor(twinId);
+    const log = updateLog.connect(signer);
+    const custodian = getAddress(await signer.getAddress());
+    const last = await log.twinStateOf(twinId);
+    const chainVersion = last.epoch !== 0n && getAddress(last.custodian) === custodian ? last.version + 1n : 1n;
+    const tx = await ctx.nonces.submit(signer, (nonce) =>
+      log.commitTwinState(twinId, commitment.stateRoot, commitment.sourcesRoot, chainVersion, { nonce }),
+    );
+    const receipt = await tx.wait();
+    if (receipt === null || receipt.status !== 1) throw new Error("commitTwinState did not succeed");
+    const event = receipt.logs
+      .map((entry) => safeParse(updateLog, entry))
+      .find((parsed) => parsed?.name === "TwinStateCommitted" && String(parsed.args.twinId).toLowerCase() === twinId);
+    if (event === undefined || event === null) throw new Error("commitTwinState emitted no TwinStateCommitted");
+    const state: StateAnchor = {
+      version: version.version,
+      chainVersion: Number(event.args.version as bigint),
+      epoch: Number(event.args.epoch as bigint),
+      stateRoot: version.stateRoot,
+      sourcesRoot: version.sourcesRoot,
+      blockNumber: receipt.blockNumber,
+      transactionHash: receipt.hash,
+    };
+    slot.index.states.push(state);
+    await ctx.folder.save(slot.index);
+    return { state, commitGasUsed: receipt.gasUsed };
+  } catch (cause) {
+    const commitError = new PipelineError(
+      "ANCHOR_FAILED",
+      `twin ${twinId} version ${version.version} could not be committed on chain`,
+      { cause },
+    );
+    return { state: null, commitError, commitGasUsed: 0n };
+  }
+}
+
+function safeParse(log: TwinUpdateLog, entry: { topics: readonly string[]; data: string }) {
+  try {
+    return log.interface.parseLog({ topics: [...entry.topics], data: entry.data });
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,53 @@
+import { getAddress, type Signer } from "ethers";
+import { ingestWearable as ingestWearableInput, parseFhirJson } from "../fhir";
+import { decodeIntake, encodeIntake } from "./blob-codec";
+import { PipelineError } from "./errors";
+import type { PipelineContext } from "./pipeline-context";
+import type { WearableIngestSummary } from "./pipeline-types";
+import { flushTwin } from "./reading-flush";
+import { emptyTwinIndex } from "./twin-index";
+import { WEARABLE } from "./twin-slot";
+
+/**
+ * Wearable ingest (see `TwinPipeline.ingestWearable`): the readings are kept encrypted as pending (an intake blob
+ * sealed for the custodian), and flushed when the batch policy says so.
+ */
+export async function ingestWearable(
+  ctx: PipelineContext,
+  twinId: string,
+  input: unknown,
+  options: { readonly deviceSigner: Signer; readonly source?: string },
+): Promise<WearableIngestSummary> {
+  ctx.refuseErased(twinId);
+  const parsed = typeof input === "string" ? parseFhirJson(input) : input;
+  const result = ingestWearableInput(parsed, options.source !== undefined ? { source: options.source } : {});
+  if (result.readings.length === 0) {
+    throw new PipelineError("EMPTY_INPUT", `the wearable input for twin ${twinId} holds no reading`);
+  }
+  const device = getAddress(await options.deviceSigner.getAddress());
+  await ctx.preflight(twinId, device, WEARABLE, false);
+  const slot = ctx.twins.get(twinId) ?? ctx.newSlot(emptyTwinIndex(twinId));
+
+  const receivedAt = ctx.clock();
+  const plaintext = encodeIntake(result.readings);
+  const readings = decodeIntake(plaintext, "intake");
+  const key = `wearable-intake/${slot.index.nextIntake}`;
+  const put = await ctx.options.vault.put(plaintext, { twinId, recordKey: key, category: WEARABLE }, [
+    ctx.custodianPublicKey,
+  ]);
+  slot.index.nextIntake += 1;
+  slot.index.intakes.push({ key, cid: put.cid, count: readings.length, receivedAt });
+  slot.deviceSigner = options.deviceSigner;
+  ctx.twins.set(twinId, slot);
+  await ctx.folder.save(slot.index);
+  ctx.batcher.add(twinId, readings, receivedAt);
+
+  const flushed = ctx.batcher.isDue(twinId, ctx.clock()) ? await flushTwin(ctx, twinId, options.deviceSigner) : null;
+  return {
+    twinId,
+    readings: readings.length,
+    skipped: result.skipped,
+    pending: ctx.batcher.pending(twinId).readings.length,
+    flushed,
+  };
+}
