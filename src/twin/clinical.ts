@@ -117,6 +117,7 @@ function timelineEventOf(record: TwinRecord, kind: TimelineKind): TimelineEvent 
     ...(record.effectiveAt !== undefined && { start: record.effectiveAt }),
     startAt: timeOf(record.effectiveAt),
     ...(end !== undefined && { end }),
+    ...(record.results !== undefined && { results: record.results }),
   };
 }
 
