@@ -21,6 +21,11 @@ const TIMELINE_KINDS = new Set<RecordKind>([
   "coverage",
 ]);
 
+/** Whether records of a kind appear in a list or the timeline (the others are only counted). */
+export function isListed(kind: RecordKind): boolean {
+  return kind === "condition" || kind === "medication" || kind === "allergy" || TIMELINE_KINDS.has(kind);
+}
+
 export interface ClinicalLists {
   readonly problems: Problem[];
   readonly medications: Medication[];
