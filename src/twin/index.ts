@@ -70,4 +70,22 @@ export {
   type TwinSummary,
   type VitalsSeries,
 } from "./views";
+export {
+  earlyWarning,
+  news2Band,
+  news2Points,
+  news2Score,
+  NEWS2_PARAMETERS,
+  NEWS2_RESPONSE,
+  type Consciousness,
+  type EarlyWarningOptions,
+  type News2Band,
+  type News2Complete,
+  type News2Incomplete,
+  type News2Inputs,
+  type News2Item,
+  type News2Parameter,
+  type News2Points,
+  type News2Result,
+} from "./news2";
 export type * from "./types";
