@@ -88,4 +88,13 @@ export {
   type News2Points,
   type News2Result,
 } from "./news2";
+export {
+  forecastAlerts,
+  forecastSeries,
+  forecastVitals,
+  type ForecastAlert,
+  type ForecastOptions,
+  type ForecastPoint,
+  type SignForecast,
+} from "./forecast";
 export type * from "./types";
