@@ -118,6 +118,20 @@ describe("TwinEngine: incremental", () => {
     expect(engine.current.readings.heartRate!.map((r) => r.value)).to.deep.equal([69, 70, 71]);
   });
 
+  it("a resumed engine goes on as the one it resumes, and tells the effective record of a key in O(1)", () => {
+    const batches: TwinBatch[] = [
+      { records: [condition("a", { status: "active" })], readings: [reading("heartRate", 130, T0)] },
+      { readings: [reading("heartRate", 131, T0 + 6 * MINUTE), reading("heartRate", 132, T0 + 11 * MINUTE)] },
+      { records: [condition("a", { status: "resolved", lastUpdated: "2026-02-01T00:00:00Z" })] },
+    ];
+    const original = new TwinEngine();
+    original.apply(batches[0]);
+    const resumed = new TwinEngine({}, original.current);
+    for (const batch of batches.slice(1)) expectSame(resumed.apply(batch), original.apply(batch));
+    expect(resumed.effectiveRecord("Condition/a")?.status).to.equal("resolved");
+    expect(resumed.effectiveRecord("Condition/b")).to.equal(undefined);
+  });
+
   it("a failed apply leaves the engine as it was", () => {
     const engine = new TwinEngine();
     const before = engine.apply({ readings: [reading("heartRate", 70, T0)] });
