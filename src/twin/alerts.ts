@@ -204,6 +204,9 @@ export class BaselineScan {
     this.deviations = grown(this.deviations, from, total);
     this.counts = grown(this.counts, from, total);
     const shift = series[0].value;
+    const { classes, zScore, means, deviations, counts } = this;
+    const { windowMs, minSamples, minSpanMs, zThreshold } = baseline;
+    const floor = profile.minBaselineStdDev;
     let { lo, hi, sum, squares } = this;
     for (let i = from; i < total; i++) {
       const at = series[i].at;
@@ -212,25 +215,28 @@ export class BaselineScan {
         sum += d;
         squares += d * d;
       }
-      for (; lo < hi && series[lo].at < at - baseline.windowMs; lo++) {
+      for (; lo < hi && series[lo].at < at - windowMs; lo++) {
         const d = series[lo].value - shift;
         sum -= d;
         squares -= d * d;
       }
       const count = hi - lo;
-      this.classes[i] = 0;
-      if (count < baseline.minSamples || series[lo].at > at - baseline.minSpanMs) continue;
+      classes[i] = 0;
+      if (count < minSamples || series[lo].at > at - minSpanMs) continue;
       const variance = Math.max(0, (squares - (sum * sum) / count) / (count - 1));
       const stddev = Math.sqrt(variance);
       const mean = shift + sum / count;
-      const z = (series[i].value - mean) / Math.max(stddev, profile.minBaselineStdDev);
-      this.zScore[i] = z;
-      this.means[i] = mean;
-      this.deviations[i] = stddev;
-      this.counts[i] = count;
-      this.classes[i] = z > baseline.zThreshold ? 1 : z < -baseline.zThreshold ? -1 : 0;
+      const z = (series[i].value - mean) / Math.max(stddev, floor);
+      zScore[i] = z;
+      means[i] = mean;
+      deviations[i] = stddev;
+      counts[i] = count;
+      classes[i] = z > zThreshold ? 1 : z < -zThreshold ? -1 : 0;
     }
-    Object.assign(this, { lo, hi, sum, squares });
+    this.lo = lo;
+    this.hi = hi;
+    this.sum = sum;
+    this.squares = squares;
     this.n = total;
     return total - from;
   }
