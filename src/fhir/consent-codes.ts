@@ -40,8 +40,13 @@ export const ACTION_CODES: Readonly<Record<ActionName, readonly string[]>> = {
 };
 
 /**
- * Resource types (provision.class) and the categories that hold them in TwinLedger.
- * Observation and DiagnosticReport records fall in several categories.
+ * Resource types (provision.class) and the categories that hold them in TwinLedger (every
+ * modelled type has one; classify.ts assigns each record one of its type's bits).
+ * Observation, DiagnosticReport and DocumentReference records fall in several categories:
+ * a DocumentReference is a visit note (ENCOUNTERS) unless its type or category says it is a
+ * laboratory (LABS) or imaging (IMAGING) report; there is no category of notes of its own.
+ * FamilyMemberHistory is CONDITIONS: it is the problem list's neighbour in every summary (IPS
+ * and C-CDA put family history next to problems), and it carries conditions, of relatives.
  */
 export const RESOURCE_TYPE_CATEGORIES: Readonly<Record<string, number>> = {
   Patient: DataCategory.DEMOGRAPHICS,
@@ -60,6 +65,7 @@ export const RESOURCE_TYPE_CATEGORIES: Readonly<Record<string, number>> = {
   MolecularSequence: DataCategory.GENOMICS,
   Medication: DataCategory.MEDICATIONS,
   FamilyMemberHistory: DataCategory.CONDITIONS,
+  DocumentReference: DataCategory.ENCOUNTERS | DataCategory.LABS | DataCategory.IMAGING,
   Coverage: DataCategory.COVERAGE,
   Claim: DataCategory.COVERAGE,
   ExplanationOfBenefit: DataCategory.COVERAGE,
@@ -68,15 +74,15 @@ export const RESOURCE_TYPE_CATEGORIES: Readonly<Record<string, number>> = {
 /** The resource types whose records make up each category (what a class must name to cover it). */
 export const CATEGORY_RESOURCE_TYPES: Readonly<Record<DataCategoryName, readonly string[]>> = {
   DEMOGRAPHICS: ["Patient"],
-  CONDITIONS: ["Condition"],
-  MEDICATIONS: ["MedicationRequest", "MedicationStatement"],
+  CONDITIONS: ["Condition", "FamilyMemberHistory"],
+  MEDICATIONS: ["MedicationRequest", "MedicationStatement", "Medication"],
   ALLERGIES: ["AllergyIntolerance"],
   PROCEDURES: ["Procedure", "Immunization"],
-  ENCOUNTERS: ["Encounter"],
-  LABS: ["Observation", "DiagnosticReport"],
+  ENCOUNTERS: ["Encounter", "DocumentReference"],
+  LABS: ["Observation", "DiagnosticReport", "DocumentReference"],
   VITALS: ["Observation"],
   WEARABLE_STREAMS: ["Observation"],
-  IMAGING: ["DiagnosticReport", "ImagingStudy"],
+  IMAGING: ["DiagnosticReport", "ImagingStudy", "DocumentReference"],
   GENOMICS: ["MolecularSequence"],
   MENTAL_HEALTH: [],
   TWIN_MODEL: [],
@@ -89,16 +95,17 @@ export const CATEGORY_RESOURCE_TYPES: Readonly<Record<DataCategoryName, readonly
  */
 export const EXPORTED_CLASSES: Readonly<Partial<Record<DataCategoryName, readonly string[]>>> = {
   DEMOGRAPHICS: ["Patient"],
-  CONDITIONS: ["Condition"],
-  MEDICATIONS: ["MedicationRequest", "MedicationStatement"],
+  CONDITIONS: ["Condition", "FamilyMemberHistory"],
+  MEDICATIONS: ["MedicationRequest", "MedicationStatement", "Medication"],
   ALLERGIES: ["AllergyIntolerance"],
   PROCEDURES: ["Procedure", "Immunization"],
-  ENCOUNTERS: ["Encounter"],
+  // Not ENCOUNTERS: its visit notes are DocumentReferences, and that class also means LABS and IMAGING.
 };
 
 /** LOINC document-section codes read in provision.code. */
 export const SECTION_CATEGORIES: Readonly<Record<string, number>> = {
   "11450-4": DataCategory.CONDITIONS, // Problem list
+  "10157-6": DataCategory.CONDITIONS, // History of family member diseases
   "10160-0": DataCategory.MEDICATIONS, // History of medication use
   "48765-2": DataCategory.ALLERGIES, // Allergies and adverse reactions
   "47519-4": DataCategory.PROCEDURES, // History of procedures

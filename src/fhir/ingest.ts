@@ -1,11 +1,20 @@
 import type { Resource } from "@medplum/fhirtypes";
-import { Checker, isAbsoluteUri, isFhirId, isUrnUuid, type Json } from "./check";
+import { BUNDLE_TYPES, checkEntry, type BundleType } from "./bundle-entry";
+import { Checker, isFhirId, isUrnUuid, type Json } from "./check";
 import { classify, mainCode, type Origin } from "./classify";
+import {
+  checkContained,
+  containedMedication,
+  listedInList,
+  listedInReport,
+  resultKeys,
+  unpackContained,
+} from "./contained";
 import { recordContentDigest } from "./digest";
 import { FhirLimitError, FhirValidationError, type FaultLocation } from "./errors";
 import type { Concept } from "./facts";
 import { splitJson } from "./json-split";
-import { checkInputSize, resolveLimits, scanResource, type FoundReference, type IngestLimits } from "./limits";
+import { checkInputSize, resolveLimits, scanResource, type IngestLimits } from "./limits";
 import { PatientAnchor, namesPatientType, referenceKey } from "./patient";
 import { readingsOf } from "./readings";
 import type { IngestResult, IngestWarning, TwinRecord, VitalReading } from "./records";
@@ -41,22 +50,6 @@ export interface IngestOptions {
   /** Overrides of the input limits (see `DEFAULT_LIMITS`). */
   readonly limits?: Partial<IngestLimits>;
 }
-
-const BUNDLE_TYPES = [
-  "document",
-  "message",
-  "transaction",
-  "transaction-response",
-  "batch",
-  "batch-response",
-  "history",
-  "searchset",
-  "collection",
-] as const;
-type BundleType = (typeof BUNDLE_TYPES)[number];
-
-const METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"] as const;
-const SEARCH_MODES = ["match", "include", "outcome"] as const;
 
 /** Ingests a Bundle (any type) or a single resource. */
 export function ingest(input: unknown, options: IngestOptions = {}): IngestResult {
@@ -158,64 +151,6 @@ function resourceTypeOf(input: unknown): string | undefined {
   return typeof type === "string" ? type : undefined;
 }
 
-/** Bundle-level rules of one entry; returns its fullUrl and search mode. */
-function checkEntry(
-  entry: Json,
-  i: number,
-  type: BundleType,
-  c: Checker,
-  fullUrls: Map<string, number>,
-): { fullUrl?: string; searchMode?: string } {
-  const path = `Bundle.entry[${i}]`;
-  let fullUrl: string | undefined;
-  if (entry.fullUrl !== undefined) {
-    fullUrl = c.uri(entry.fullUrl, `${path}.fullUrl`);
-    if (!isAbsoluteUri(fullUrl)) c.fail(`${path}.fullUrl`, "fullUrl must be an absolute URI, not a relative reference");
-    if (/\/_history\//.test(fullUrl))
-      c.fail(`${path}.fullUrl`, "fullUrl cannot be a version-specific reference (bdl-8)");
-    const version = versionOf(entry.resource);
-    const key = type === "history" ? `${fullUrl}|${version ?? ""}` : fullUrl;
-    const earlier = fullUrls.get(key);
-    if (earlier !== undefined)
-      c.fail(`${path}.fullUrl`, `fullUrl is not unique: entry[${earlier}] has the same (bdl-7)`);
-    fullUrls.set(key, i);
-  }
-  const needsRequest = type === "transaction" || type === "batch" || type === "history";
-  let method: string | undefined;
-  if (entry.request !== undefined) {
-    if (!needsRequest) c.fail(`${path}.request`, "only transaction, batch and history entries have a request (bdl-3)");
-    const request = c.object(entry.request, `${path}.request`);
-    method = c.code(request.method, `${path}.request.method`, METHODS);
-    c.required(request.url, `${path}.request.url`);
-    c.uri(request.url, `${path}.request.url`);
-  } else if (needsRequest) {
-    c.fail(`${path}.request`, `a ${type} entry needs a request (bdl-3)`);
-  }
-  let searchMode: string | undefined;
-  if (entry.search !== undefined) {
-    if (type !== "searchset") c.fail(`${path}.search`, "only searchset entries have search (bdl-2)");
-    const search = c.object(entry.search, `${path}.search`);
-    searchMode = c.optCode(search.mode, `${path}.search.mode`, SEARCH_MODES);
-    if (search.score !== undefined) c.decimal(search.score, `${path}.search.score`);
-  }
-  const responses = type === "transaction-response" || type === "batch-response" || type === "history";
-  if (entry.response !== undefined && !responses)
-    c.fail(`${path}.response`, "only response and history entries have a response (bdl-4)");
-  if (entry.resource === undefined) {
-    const bodiless = method === "GET" || method === "HEAD" || method === "DELETE" || responses;
-    if (!bodiless) c.fail(`${path}.resource`, "required element is missing");
-  }
-  return { fullUrl, searchMode };
-}
-
-function versionOf(resource: unknown): string | undefined {
-  if (typeof resource !== "object" || resource === null) return undefined;
-  const meta = (resource as Json).meta;
-  if (typeof meta !== "object" || meta === null) return undefined;
-  const v = (meta as Json).versionId;
-  return typeof v === "string" ? v : undefined;
-}
-
 /** @internal Where one resource sits in its input. */
 export interface Placement {
   readonly fullUrl?: string;
@@ -255,6 +190,14 @@ interface PendingMedication {
   readonly reference: string;
 }
 
+/** A report's result, to be found in the input or else warned about. */
+interface PendingResult {
+  readonly reference: string;
+  readonly key: string;
+  readonly path: string;
+  readonly c: Checker;
+}
+
 const SUBJECT_FIELDS = ["subject", "patient", "beneficiary"] as const;
 
 /**
@@ -275,6 +218,8 @@ export class Accumulator {
   /** Reference keys of Medication resources to their code. */
   private readonly medications = new Map<string, Concept>();
   private readonly pendingMedications: PendingMedication[] = [];
+  /** Results of reports, to look for in the whole input. */
+  private readonly pendingResults: PendingResult[] = [];
   private readonly subjects: SubjectCheck[] = [];
   private anchor: PatientAnchor | undefined;
   private incomplete = false;
@@ -310,7 +255,7 @@ export class Accumulator {
     }
     const c = new Checker(type, resourceId, at.conditionalReferences ?? false, this.warnings, where);
     checkCommon(o, c, base, scan.references);
-    this.checkContained(o, c, base, scan.references);
+    checkContained(o, c, base, scan.references);
     const id = at.unpackedId ?? this.identity(o, c, base, at);
     if (id !== undefined) {
       const key = `${type}/${id}`;
@@ -328,7 +273,7 @@ export class Accumulator {
     if (type === "Bundle") {
       c.warn(base, "a Bundle inside a Bundle is not unpacked: its entries are not ingested");
     }
-    if (type === "List" && !at.included) this.unpackList(o, c, base, at, id);
+    if ((type === "List" || type === "DiagnosticReport") && !at.included) this.unpack(o, c, base, at, id);
     const modelled = isModelledType(type);
     if (type !== "Patient") {
       for (const field of SUBJECT_FIELDS) {
@@ -375,6 +320,7 @@ export class Accumulator {
         : {}),
       ...(code !== undefined ? { code } : {}),
       ...(facts.status !== undefined ? { status: facts.status } : {}),
+      ...(type === "DiagnosticReport" ? { results: this.reportResults(o, id, c, base) } : {}),
       // A copy (JSON data: faster than structuredClone), so the caller's later changes do not reach it.
       resource: (this.flags.owned ? o : JSON.parse(JSON.stringify(o))) as Resource,
     };
@@ -386,6 +332,21 @@ export class Accumulator {
     );
     this.records.push(record);
     for (const reading of readings) this.readings.push(reading);
+  }
+
+  /** A report's result keys; those that name no Observation, or none in this input, are warned about. */
+  private reportResults(o: Json, id: string | undefined, c: Checker, base: string): string[] {
+    const keys: string[] = [];
+    resultKeys(o, id).forEach((key, i) => {
+      const path = `${base}.result[${i}]`;
+      if (key === undefined) {
+        c.warn(path, "a result that names no Observation by reference is not linked");
+        return;
+      }
+      if (!keys.includes(key)) keys.push(key);
+      this.pendingResults.push({ reference: String((o.result as Json[])[i].reference), key, path, c });
+    });
+    return keys;
   }
 
   private addPatient(o: Json, c: Checker, base: string, at: Placement, id: string | undefined): void {
@@ -400,87 +361,26 @@ export class Accumulator {
   }
 
   /**
-   * Contained resources hold no contained resources of their own (dom-2), and every `#id`
-   * reference names one of them (`#` alone names the container). A dangling `#id` is kept with
-   * a warning: the data is whole, only a link inside it is broken.
-   */
-  private checkContained(o: Json, c: Checker, base: string, references: readonly FoundReference[]): void {
-    const ids = new Set<string>();
-    if (Array.isArray(o.contained)) {
-      o.contained.forEach((inner, k) => {
-        const r = inner as Json;
-        if (r.contained !== undefined) {
-          c.fail(`${base}.contained[${k}].contained`, "a contained resource cannot contain resources (dom-2)");
-        }
-        if (typeof r.id === "string") ids.add(r.id);
-      });
-    }
-    for (const ref of references) {
-      const reference = ref.value.reference;
-      if (typeof reference !== "string" || !reference.startsWith("#") || reference === "#") continue;
-      if (!ids.has(reference.slice(1))) {
-        c.warn(`${ref.path}.reference`, "a contained reference names no contained resource");
-      }
-    }
-  }
-
-  /**
    * A List (a problem list, a medication list, a family history) is not a record itself, but
-   * the modelled resources it holds as contained resources and lists in its entries are: each
-   * is ingested as a resource of its own, recorded as `Type/<listId>.<containedId>` (its id
-   * rewritten so, and its `#id` references to the List's other contained resources rewritten to
-   * their records' keys). Entries that reference resources outside the List are left to them.
-   * A List without an id (nor a fullUrl giving one) has its contained resources skipped.
+   * the modelled resources it holds as contained resources and lists in its entries are; so are
+   * the contained Observations a DiagnosticReport names as its results. Each is ingested as a
+   * resource of its own, recorded as `Type/<containerId>.<containedId>` (see contained.ts).
+   * Entries that reference resources outside the container are left to them.
    */
-  private unpackList(o: Json, c: Checker, base: string, at: Placement, listId: string | undefined): void {
-    const contained = Array.isArray(o.contained) ? (o.contained as Json[]) : [];
-    if (contained.length === 0) return;
-    const listed = new Set<string>();
-    c.each(o.entry, `${base}.entry`, (x, path) => {
-      const entry = c.object(x, path);
-      c.required(entry.item, `${path}.item`);
-      const item = c.reference(entry.item, `${path}.item`);
-      if (item.reference?.startsWith("#")) listed.add(item.reference.slice(1));
-    });
-    const derived = (containedId: string): string | undefined => {
-      const id = `${listId}.${containedId}`;
-      return isFhirId(id) ? id : undefined;
-    };
-    const keys = new Map<string, string>();
-    for (const r of contained) {
-      if (typeof r.id === "string" && typeof r.resourceType === "string" && derived(r.id) !== undefined)
-        keys.set(r.id, `${r.resourceType}/${derived(r.id)}`);
-    }
-    contained.forEach((r, k) => {
-      const type = r.resourceType as string;
-      const containedId = r.id as string;
-      const path = `${base}.contained[${k}]`;
-      const medication = type === "Medication";
-      if (!medication && (!listed.has(containedId) || !isModelledType(type) || type === "Patient")) return;
-      const id = listId === undefined ? undefined : derived(containedId);
-      if (id === undefined) {
-        if (!medication) c.warn(path, "a contained resource of a List without a usable id is not unpacked");
-        return;
-      }
-      // A copy, its id and its references to the List's other contained resources rewritten.
-      const copy = JSON.parse(JSON.stringify(r)) as Json;
-      copy.id = id;
-      const scan = scanResource(copy, path, this.limits, (p, limit, max) => {
-        throw new FhirLimitError(p, type, limit, max, undefined, at.where ?? {});
-      });
-      for (const ref of scan.references) {
-        const reference = ref.value.reference;
-        if (typeof reference === "string" && reference.startsWith("#")) {
-          const key = keys.get(reference.slice(1));
-          if (key !== undefined) ref.value.reference = key;
-        }
-      }
-      this.add(copy, path, {
+  private unpack(o: Json, c: Checker, base: string, at: Placement, containerId: string | undefined): void {
+    if (!Array.isArray(o.contained) || o.contained.length === 0) return;
+    const listed = o.resourceType === "List" ? listedInList(o, c, base) : listedInReport(o);
+    const referencesOf = (copy: Json, path: string) =>
+      scanResource(copy, path, this.limits, (p, limit, max) => {
+        throw new FhirLimitError(p, String(copy.resourceType), limit, max, undefined, at.where ?? {});
+      }).references;
+    for (const unpacked of unpackContained(o, c, base, containerId, listed, referencesOf)) {
+      this.add(unpacked.resource, unpacked.path, {
         where: at.where,
         conditionalReferences: at.conditionalReferences,
-        unpackedId: id,
+        unpackedId: unpacked.id,
       });
-    });
+    }
   }
 
   /** An OperationOutcome with an error or fatal issue says the export is incomplete. */
@@ -535,6 +435,12 @@ export class Accumulator {
         ...(code !== undefined ? { code } : {}),
         ...(display !== undefined ? { display } : {}),
       };
+    }
+    if (!this.flags.skipPatientCheck) {
+      for (const r of this.pendingResults) {
+        if (this.keys.has(r.key) || this.targets.get(referenceKey(r.reference)) === "Observation") continue;
+        r.c.warn(r.path, "a result is not in this input: the twin links it if it holds it, else lists it as missing");
+      }
     }
     const records = this.records.map((record) => ({ ...record, digest: recordContentDigest(record) }));
     return {
@@ -600,16 +506,4 @@ export class Accumulator {
     // Not verified against the twin's patient: `patient` in the result says whom the input is about.
     return seen;
   }
-}
-
-/** The code of a contained Medication (`#id`), validated. */
-function containedMedication(o: Json, id: string, c: Checker, base: string): Concept | undefined {
-  const contained = Array.isArray(o.contained) ? o.contained : [];
-  const index = contained.findIndex(
-    (r) => typeof r === "object" && r !== null && (r as Json).resourceType === "Medication" && (r as Json).id === id,
-  );
-  if (index < 0) return undefined;
-  const medication = contained[index] as Json;
-  if (medication.code === undefined) return undefined;
-  return c.codeableConcept(medication.code, `${base}.contained[${index}].code`, true);
 }

@@ -45,6 +45,12 @@ export interface TwinRecord {
   readonly status?: string;
   readonly resource: Resource;
   /**
+   * A DiagnosticReport's results as record keys (`Observation/<id>`), in the report's order,
+   * taken from its `result` references (a contained result is `Observation/<reportId>.<id>`,
+   * itself a record). They may name records of other ingests; the twin resolves them.
+   */
+  readonly results?: readonly string[];
+  /**
    * Content digest (`sha256:` and 64 hex digits) over the resource without `meta.versionId` and
    * `meta.lastUpdated`, and the derived fields: equal digests under one key mean an unchanged
    * record (see `recordContentDigest` and `planReingest`). Set by ingest.

@@ -21,6 +21,11 @@ const TIMELINE_KINDS = new Set<RecordKind>([
   "coverage",
 ]);
 
+/** Whether records of a kind appear in a list or the timeline (the others are only counted). */
+export function isListed(kind: RecordKind): boolean {
+  return kind === "condition" || kind === "medication" || kind === "allergy" || TIMELINE_KINDS.has(kind);
+}
+
 export interface ClinicalLists {
   readonly problems: Problem[];
   readonly medications: Medication[];
@@ -117,6 +122,7 @@ function timelineEventOf(record: TwinRecord, kind: TimelineKind): TimelineEvent 
     ...(record.effectiveAt !== undefined && { start: record.effectiveAt }),
     startAt: timeOf(record.effectiveAt),
     ...(end !== undefined && { end }),
+    ...(record.results !== undefined && { results: record.results }),
   };
 }
 

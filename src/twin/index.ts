@@ -53,6 +53,8 @@ export {
   conditions,
   latestVitals,
   medications,
+  recordOf,
+  reportResults,
   summary,
   timeline,
   vitalsSeries,
@@ -60,6 +62,7 @@ export {
   type BucketedSeries,
   type BucketSize,
   type LatestVitals,
+  type ReportResults,
   type RawSeries,
   type SeriesAggregation,
   type SeriesBucket,
@@ -67,4 +70,31 @@ export {
   type TwinSummary,
   type VitalsSeries,
 } from "./views";
+export {
+  earlyWarning,
+  news2Band,
+  news2Points,
+  news2Score,
+  NEWS2_PARAMETERS,
+  NEWS2_RESPONSE,
+  type Consciousness,
+  type EarlyWarningOptions,
+  type News2Band,
+  type News2Complete,
+  type News2Incomplete,
+  type News2Inputs,
+  type News2Item,
+  type News2Parameter,
+  type News2Points,
+  type News2Result,
+} from "./news2";
+export {
+  forecastAlerts,
+  forecastSeries,
+  forecastVitals,
+  type ForecastAlert,
+  type ForecastOptions,
+  type ForecastPoint,
+  type SignForecast,
+} from "./forecast";
 export type * from "./types";

@@ -38,16 +38,30 @@ export function seriesDigest(series: readonly VitalReading[]): Bytes32 {
   if (digest === undefined) {
     // Written directly rather than through canonicalJson: the same text, several times faster.
     const parts = new Array<string>(series.length);
-    for (let i = 0; i < series.length; i++) {
-      const r = series[i];
-      parts[i] =
-        `[${r.at},${canonicalNumber(r.value)},${r.source === undefined ? "null" : JSON.stringify(r.source)},` +
-        `${r.category ?? "null"},${r.recordKey === undefined ? "null" : JSON.stringify(r.recordKey)}]`;
-    }
+    for (let i = 0; i < series.length; i++) parts[i] = readingText(series[i]);
     digest = keccakUtf8(`[${parts.join(",")}]`);
     seriesDigests.set(series, digest);
   }
   return digest;
+}
+
+/** One reading's item in the series digest's text. */
+export function readingText(r: VitalReading): string {
+  return (
+    `[${r.at},${canonicalNumber(r.value)},${r.source === undefined ? "null" : JSON.stringify(r.source)},` +
+    `${r.category ?? "null"},${r.recordKey === undefined ? "null" : JSON.stringify(r.recordKey)}]`
+  );
+}
+
+/** Records a digest computed elsewhere (the incremental engine's) for a series array. */
+export function rememberSeriesDigest(series: readonly VitalReading[], digest: Bytes32): void {
+  seriesDigests.set(series, digest);
+}
+
+/** A sign's entry in the state document. */
+export interface SeriesEntry {
+  readonly count: number;
+  readonly digest: Bytes32;
 }
 
 /**
@@ -72,20 +86,27 @@ export function seriesDigest(series: readonly VitalReading[]): Bytes32 {
  * an equal root whichever version it lands in.
  */
 export function stateDocument(parts: StateParts): unknown {
-  const readings: Record<string, { count: number; digest: Bytes32 }> = {};
+  const readings: Record<string, SeriesEntry> = {};
   for (const [sign, series] of Object.entries(parts.readings)) {
     if (series !== undefined && series.length > 0)
       readings[sign] = { count: series.length, digest: seriesDigest(series) };
   }
-  return {
-    schema: STATE_SCHEMA,
-    config: configDigest(parts.config),
-    model: parts.model,
-    records: parts.records
-      .filter((record) => record.kind !== "vital")
-      .map((record) => [record.key, recordDigest(record)]),
-    readings,
-  };
+  return documentOf(parts.config, parts.model, recordEntries(parts.records), readings);
+}
+
+/** The `records` member: `[key, digest]` of the non-vital records, in the given (key) order. */
+export function recordEntries(records: readonly TwinRecord[]): [string, Bytes32][] {
+  return records.filter((record) => record.kind !== "vital").map((record) => [record.key, recordDigest(record)]);
+}
+
+/** The state document from its parts, the records and readings members already made. */
+export function documentOf(
+  config: ResolvedConfig,
+  model: TwinModel,
+  records: readonly (readonly [string, Bytes32])[],
+  readings: Readonly<Record<string, SeriesEntry>>,
+): unknown {
+  return { schema: STATE_SCHEMA, config: configDigest(config), model, records, readings };
 }
 
 /** The canonical JSON text of the state document. */

@@ -71,6 +71,8 @@ export interface TimelineEvent extends ClinicalEntry {
   readonly start?: string;
   readonly startAt: number | null;
   readonly end?: string;
+  /** A diagnostic report's results as record keys, in its order (see `reportResults` to resolve them). */
+  readonly results?: readonly string[];
 }
 
 /** Descriptive statistics of a window; all but `count` are null for an empty window. */

@@ -1,4 +1,4 @@
-import type { VitalReading, VitalSignName } from "../fhir/records";
+import type { TwinRecord, VitalReading, VitalSignName } from "../fhir/records";
 import { DataCategory } from "../vocabulary";
 import { DAY_MS, HOUR_MS, MINUTE_MS, type AlertSeverity } from "./config";
 import { TwinEngineError } from "./errors";
@@ -227,4 +227,40 @@ export function timeline(
           (filter.from === undefined || event.startAt >= filter.from) &&
           (filter.to === undefined || event.startAt <= filter.to))),
   );
+}
+
+/** A diagnostic report with its results resolved among the twin's records. */
+export interface ReportResults {
+  readonly report: TimelineEvent;
+  /** The result records the twin holds (Observations, from this ingest or another), in the report's order. */
+  readonly results: readonly TwinRecord[];
+  /** Result keys the twin holds no record of (not sent yet, or skipped as cancelled): counted, not fatal. */
+  readonly missing: readonly string[];
+}
+
+/** The record of `key` in a version (records are sorted by key), if any. */
+export function recordOf(version: TwinVersion, key: string): TwinRecord | undefined {
+  const records = version.records;
+  let lo = 0;
+  let hi = records.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (records[mid].key < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return records[lo]?.key === key ? records[lo] : undefined;
+}
+
+/** A diagnostic report of the timeline with its results linked, or undefined if there is none under `key`. */
+export function reportResults(version: TwinVersion, key: string): ReportResults | undefined {
+  const report = version.model.timeline.find((event) => event.key === key && event.kind === "diagnostic-report");
+  if (report === undefined) return undefined;
+  const results: TwinRecord[] = [];
+  const missing: string[] = [];
+  for (const resultKey of report.results ?? []) {
+    const record = recordOf(version, resultKey);
+    if (record === undefined) missing.push(resultKey);
+    else results.push(record);
+  }
+  return { report, results, missing };
 }

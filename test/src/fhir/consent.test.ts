@@ -190,7 +190,11 @@ describe("fhir: consent mapping", () => {
     });
     const mapped = mapConsent(labelled);
     expect(mapped.grant.categories).to.equal(DataCategory.CONDITIONS);
-    expect(mapped.notes[0]).to.contain("securityLabel cannot be expressed");
+    expect(mapped.notes.some((n) => n.includes("securityLabel cannot be expressed"))).to.equal(true);
+    // Condition alone names part of CONDITIONS, which also holds family history: said, not hidden.
+    expect(mapped.notes.some((n) => n.includes("CONDITIONS category, which also holds FamilyMemberHistory"))).to.equal(
+      true,
+    );
     const unknownPurpose = consent({ purpose: [{ system: "http://example.org/purposes", code: "MARKETING" }] });
     expect(unmappable(() => consentToGrant(unknownPurpose)).message).to.contain("grants no purposes");
   });

@@ -14,6 +14,8 @@ type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-ex
 const read = (file: string): Json => JSON.parse(fs.readFileSync(path.join(DIR, file), "utf8")) as Json;
 const typesOf = (bundle: Json): Record<string, number> =>
   countBy(bundle.entry as Json[], (e) => String(e.resource.resourceType));
+const first = (lines: { line: number; text: string }[], test: (o: Json) => boolean): number =>
+  lines.find((l) => test(JSON.parse(l.text) as Json))!.line;
 const sum = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0);
 
 describe("fhir: real-world samples", () => {
@@ -87,11 +89,19 @@ describe("fhir: real-world samples", () => {
     const lines = text.split("\n").map((l, i) => ({ line: i + 1, text: l.trim() }));
     const nonEmpty = lines.filter((l) => l.text !== "");
 
-    it("refuses the file at its first bad line, naming the line (an empty subject reference on line 2)", () => {
+    // Line 2 (a Composition) is invalid R4, not a parser's whim: its subject and author are
+    // `{"display": "", "reference": ""}`, and R4 strings are never empty (the string type's regex
+    // is `[ \r\n\t\S]+`, and ele-1 wants every element to have a value or children). Its
+    // sections also use `reference`, which Composition.section does not have (`entry` is).
+    it("refuses the file at its first bad line, naming the line and why (an empty string on line 2)", () => {
       const first = nonEmpty.find((l) => JSON.parse(l.text).subject?.reference === "")!;
+      expect(first.line).to.equal(2);
+      expect(JSON.parse(first.text).resourceType).to.equal("Composition");
       const error = refused(() => ingestNdjson(text));
       expect(error.line).to.equal(first.line);
       expect(error.path).to.equal(`${JSON.parse(first.text).resourceType}.subject.reference`);
+      expect(error.reason).to.equal("strings must not be empty");
+      expect(error.message).to.contain("(line 2)");
     });
 
     it("with invalidLines: skip, ingests the good lines and lists each bad one with its line", () => {
@@ -105,6 +115,18 @@ describe("fhir: real-world samples", () => {
       for (const line of numericIssued) {
         expect(result.rejected!.find((r) => r.line === line)?.path).to.equal("Observation.issued");
       }
+      // A subject reference with two ids (`Patient/x/y`) is not a reference R4 allows.
+      const twoIds = nonEmpty.filter((l) =>
+        /^Patient\/[^/]+\/[^/]+$/.test(JSON.parse(l.text).subject?.reference ?? ""),
+      );
+      for (const { line } of twoIds) {
+        expect(result.rejected!.find((r) => r.line === line)?.path).to.match(/\.subject\.reference$/);
+      }
+      expect(result.rejected!.map((r) => r.line)).to.deep.equal(
+        [first(nonEmpty, (o) => o.subject?.reference === ""), ...twoIds.map((l) => l.line), ...numericIssued].sort(
+          (a, b) => a - b,
+        ),
+      );
     });
   });
 

@@ -319,7 +319,7 @@ describe("fhir: published samples", () => {
       expect(mapped.grant.validUntil).to.be.lessThan(OPEN_ENDED_UNTIL);
       expect(mapped.exact).to.equal(false);
       expect(mapped.notes).to.deep.equal([
-        "Consent.provision.provision[0].class: grants the whole MEDICATIONS category, which also holds MedicationStatement",
+        "Consent.provision.provision[0].class: grants the whole MEDICATIONS category, which also holds MedicationStatement, Medication",
       ]);
     });
   });
