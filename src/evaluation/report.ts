@@ -1,4 +1,5 @@
 import { formatEth, formatUsd, gasToEth, gasToUsd, type PriceSetting } from "./cost";
+import { renderScaleOut } from "./scale-out";
 import { REFERENCES } from "./references";
 import type { Summary } from "./stats";
 import type {
@@ -802,6 +803,7 @@ export function renderReport(result: EvaluationResult): string {
     }
   }
 
+  p(...renderScaleOut(result.scaleOut, table));
   p(
     "## Sources of outside figures",
     "As given in TwinLedger's issue 5; none of them is measured here.",

@@ -13,6 +13,7 @@ import { measureGateway } from "./gateway";
 import { measureConfirmations, measureIntervalExperiment, measureRpcCall, setUpRpc } from "./network";
 import { startLocalNode, type LocalNode } from "./node-process";
 import { measurePaddingCost } from "./padding-cost";
+import { measureScaleOut, withProjection } from "./scale-out";
 import { Progress } from "./progress";
 import { REFERENCES } from "./references";
 import { renderReport } from "./report";
@@ -59,6 +60,8 @@ export interface Plan {
   readonly rateLimitConcurrency: number;
   /** Pre-signed queries per concurrency level of the autocannon capacity run (issue 12). */
   readonly capacityRequests: number;
+  /** Twins of the pipeline scale-out benchmark (issue 12), ingested `parallel` at a time within `timeoutMs`. */
+  readonly scaleOut: { readonly twins: number; readonly parallel: number; readonly timeoutMs: number };
 }
 
 export const SEED = 20240101;
@@ -87,6 +90,7 @@ export function planFor(mode: Mode): Plan {
         fhirObservations: 2_000,
         rateLimitConcurrency: 10,
         capacityRequests: 1_000,
+        scaleOut: { twins: 3, parallel: 2, timeoutMs: 120_000 },
       }
     : {
         gasRounds: 10,
@@ -109,6 +113,7 @@ export function planFor(mode: Mode): Plan {
         fhirObservations: FHIR_TARGET.observations,
         rateLimitConcurrency: 10,
         capacityRequests: 15_000,
+        scaleOut: { twins: 1000, parallel: 4, timeoutMs: 1_200_000 },
       };
 }
 
@@ -218,6 +223,13 @@ export async function runEvaluation(
   step.done();
   if (!fhirAtSize.measured) notes.push(`FHIR ingest at size not measured: ${fhirAtSize.reason}.`);
 
+  // Part 7: many twins through the pipeline (its own process); projected once the gateway's capacity is known.
+  step = progress.step(`7. scale-out (${plan.scaleOut.twins} twins through the pipeline)`, 1);
+  const scaleOutRun = await measureScaleOut(root, plan.scaleOut);
+  step.tick();
+  step.done();
+  if (!scaleOutRun.measured) notes.push(`Scale-out not measured: ${scaleOutRun.reason}.`);
+
   // Part 4
   const network = args.skipNetwork
     ? notMeasured("skipped with --skip-network")
@@ -246,6 +258,11 @@ export async function runEvaluation(
     scaling,
     fhirAtSize,
     padding,
+    scaleOut: withProjection(
+      scaleOutRun,
+      network.gateway.autocannon?.find((l) => l.concurrency === 10)?.gateway.okPerSecond,
+      prices,
+    ),
     notes,
   };
   const charts = buildCharts(base);

@@ -1,6 +1,7 @@
 import type { PricedGas, PriceSetting } from "./cost";
 import type { CapacityLevel } from "./gateway-capacity";
 import type { Reference } from "./references";
+import type { ScaleOutPart } from "./scale-out";
 import type { Summary } from "./stats";
 
 /** Everything one `npm run evaluate` measured; evaluation.json is this object. */
@@ -17,6 +18,8 @@ export interface EvaluationResult {
   readonly fhirAtSize?: FhirAtSize;
   /** Padding's storage cost (issue 10, item 2); absent in results from before it was measured. */
   readonly padding?: PaddingCost;
+  /** Many twins through the pipeline and the projection to 1,000,000 patients (issue 12); absent before it. */
+  readonly scaleOut?: ScaleOutPart;
   readonly targets: readonly TargetVerdict[];
   /** The gas figures above priced in each setting (ETH and USD), for machines; the report shows the same. */
   readonly costs: Costs;
