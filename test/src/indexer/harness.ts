@@ -6,8 +6,49 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TwinLedgerError } from "../../../src/errors";
-import { Indexer, type IndexerOptions, type IndexerProvider } from "../../../src/indexer";
+import { Indexer, type IndexerOptions, type IndexerProvider, type StoreDialect } from "../../../src/indexer";
 import { twinFixture } from "../../fixtures";
+import { freshDatabase } from "../../postgres-server";
+
+/**
+ * The backends every indexer suite runs against: SQLite and PostgreSQL (test/postgres-server.ts). `INDEXER_BACKENDS`
+ * (comma-separated) narrows them, e.g. `INDEXER_BACKENDS=sqlite` on a machine without PostgreSQL.
+ */
+export const BACKENDS: readonly StoreDialect[] = (process.env.INDEXER_BACKENDS ?? "sqlite,postgres")
+  .split(",")
+  .map((name) => name.trim())
+  .filter((name): name is StoreDialect => name === "sqlite" || name === "postgres");
+
+let currentBackend: StoreDialect = "sqlite";
+
+/** The backend of the suite running now (set by `describeEachBackend`). */
+export function backend(): StoreDialect {
+  return currentBackend;
+}
+
+/** `describe(title, body)` once per backend; `indexerFor` and `storeLocation` use the suite's backend. */
+export function describeEachBackend(title: string, body: (dialect: StoreDialect) => void): void {
+  for (const dialect of BACKENDS) {
+    describe(`${title} [${dialect}]`, () => {
+      before(() => {
+        currentBackend = dialect;
+      });
+      body(dialect);
+    });
+  }
+}
+
+/**
+ * A new, empty place for an index on the suite's backend that outlives one indexer (for restarts): a SQLite file
+ * in a temporary folder, or a fresh PostgreSQL database. `cleanup` removes the folder.
+ */
+export async function storeLocation(
+  name = "index",
+): Promise<{ location: { dbPath: string } | { databaseUrl: string }; cleanup: () => void }> {
+  if (currentBackend === "postgres") return { location: { databaseUrl: await freshDatabase(name) }, cleanup: () => {} };
+  const tmp = tempDir();
+  return { location: { dbPath: tmp.path(`${name}.sqlite`) }, cleanup: tmp.cleanup };
+}
 
 /** `twinFixture` plus what an indexer needs: the addresses and the deployment block. */
 export async function indexedFixture() {
@@ -25,14 +66,23 @@ export async function indexedFixture() {
 
 export type IndexedFixture = Awaited<ReturnType<typeof indexedFixture>>;
 
-/** An in-memory indexer over the fixture's contracts, with no confirmation depth (Hardhat automines). */
-export function indexerFor(f: IndexedFixture, options: Partial<IndexerOptions> = {}): Indexer {
-  return new Indexer({
+/**
+ * An indexer over the fixture's contracts in a new database of the suite's backend (SQLite in memory, or a fresh
+ * PostgreSQL database), with no confirmation depth (Hardhat automines).
+ */
+export async function indexerFor(f: IndexedFixture, options: Partial<IndexerOptions> = {}): Promise<Indexer> {
+  const location =
+    options.dbPath !== undefined || options.databaseUrl !== undefined || options.store !== undefined
+      ? {}
+      : currentBackend === "postgres"
+        ? { databaseUrl: await freshDatabase("indexer") }
+        : { dbPath: ":memory:" };
+  return Indexer.open({
     provider: ethers.provider,
     addresses: f.addresses,
-    dbPath: ":memory:",
     confirmations: 0,
     startBlock: f.startBlock,
+    ...location,
     ...options,
   });
 }
@@ -78,11 +128,11 @@ export async function expectRejectCode(promise: Promise<unknown>, code: string):
   return error;
 }
 
-/** Run `action` and assert it throws a TwinLedgerError of this code; returns the error. */
-export function expectCode(action: () => unknown, code: string): TwinLedgerError {
+/** Run `action` and assert it throws (or rejects with) a TwinLedgerError of this code; returns the error. */
+export async function expectCode(action: () => unknown, code: string): Promise<TwinLedgerError> {
   let thrown: unknown;
   try {
-    action();
+    await action();
   } catch (error) {
     thrown = error;
   }
@@ -103,9 +153,9 @@ export async function chainLogCount(f: IndexedFixture, fromBlock: number = f.sta
 }
 
 /** Wait until `condition` holds, polling every 10 ms, for at most `timeoutMs`. */
-export async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
