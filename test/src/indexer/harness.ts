@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { TwinLedgerError } from "../../../src/errors";
 import { Indexer, type IndexerOptions, type IndexerProvider, type StoreDialect } from "../../../src/indexer";
 import { twinFixture } from "../../fixtures";
+import { INDEXED_TABLES } from "../../../src/indexer/journal";
 import { freshDatabase } from "../../postgres-server";
 
 /**
@@ -70,7 +71,10 @@ export type IndexedFixture = Awaited<ReturnType<typeof indexedFixture>>;
  * An indexer over the fixture's contracts in a new database of the suite's backend (SQLite in memory, or a fresh
  * PostgreSQL database), with no confirmation depth (Hardhat automines).
  */
-export async function indexerFor(f: IndexedFixture, options: Partial<IndexerOptions> = {}): Promise<Indexer> {
+export async function indexerFor(
+  f: Pick<IndexedFixture, "addresses" | "startBlock">,
+  options: Partial<IndexerOptions> = {},
+): Promise<Indexer> {
   const location =
     options.dbPath !== undefined || options.databaseUrl !== undefined || options.store !== undefined
       ? {}
@@ -159,4 +163,33 @@ export async function waitFor(condition: () => boolean | Promise<boolean>, timeo
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * Every row of every indexed table (the block-hash list aside: it holds the blocks a run happened to read), sorted,
+ * and the checkpoint: two indexes of the same chain have equal dumps.
+ */
+export async function dumpOf(indexer: Indexer) {
+  const tables: Record<string, string[]> = {};
+  for (const table of INDEXED_TABLES.filter((t) => t !== "blocks")) {
+    const rows = await indexer.read((db) => db.all(`SELECT * FROM ${table}`));
+    tables[table] = rows.map((row) => JSON.stringify(Object.entries(row).sort())).sort();
+  }
+  const { blockNumber, blockHash } = await indexer.checkpoint();
+  return { checkpoint: { blockNumber, blockHash }, tables };
+}
+
+/** Asserts that `indexer` holds exactly what a new database indexing the chain from scratch holds. */
+export async function expectSameAsFromScratch(
+  indexer: Indexer,
+  f: Pick<IndexedFixture, "addresses" | "startBlock">,
+  options: Partial<IndexerOptions> = {},
+): Promise<void> {
+  const scratch = await indexerFor(f, options);
+  await scratch.syncOnce();
+  const [got, want] = [await dumpOf(indexer), await dumpOf(scratch)];
+  await scratch.close();
+  expect(got.checkpoint).to.deep.equal(want.checkpoint);
+  for (const table of Object.keys(want.tables)) expect(got.tables[table], table).to.deep.equal(want.tables[table]);
+  expect(Object.values(got.tables).flat().length).to.be.greaterThan(0);
 }

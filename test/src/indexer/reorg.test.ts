@@ -1,37 +1,18 @@
 import { mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import { ethers, network } from "hardhat";
-import type { Indexer, SyncResult } from "../../../src/indexer";
-import { INDEXED_TABLES } from "../../../src/indexer/journal";
+import type { SyncResult } from "../../../src/indexer";
 import { Action, DataCategory, Purpose, SourceKind, TwinStatus } from "../../../src/vocabulary";
-import { describeEachBackend, indexedFixture, indexerFor, type IndexedFixture } from "./harness";
+import {
+  describeEachBackend,
+  dumpOf,
+  expectSameAsFromScratch,
+  indexedFixture,
+  indexerFor,
+  type IndexedFixture,
+} from "./harness";
 
 const DAY = 24 * 60 * 60;
-
-/**
- * Every row of every indexed table (the block-hash list aside: it holds the blocks a run happened to read), sorted,
- * and the checkpoint: two indexes of the same chain have equal dumps.
- */
-async function dumpOf(indexer: Indexer) {
-  const tables: Record<string, string[]> = {};
-  for (const table of INDEXED_TABLES.filter((t) => t !== "blocks")) {
-    const rows = await indexer.read((db) => db.all(`SELECT * FROM ${table}`));
-    tables[table] = rows.map((row) => JSON.stringify(Object.entries(row).sort())).sort();
-  }
-  const { blockNumber, blockHash } = await indexer.checkpoint();
-  return { checkpoint: { blockNumber, blockHash }, tables };
-}
-
-/** Asserts that `indexer` holds exactly what a new database indexing the chain from scratch holds. */
-async function expectSameAsFromScratch(indexer: Indexer, f: IndexedFixture): Promise<void> {
-  const scratch = await indexerFor(f);
-  await scratch.syncOnce();
-  const [got, want] = [await dumpOf(indexer), await dumpOf(scratch)];
-  await scratch.close();
-  expect(got.checkpoint).to.deep.equal(want.checkpoint);
-  for (const table of Object.keys(want.tables)) expect(got.tables[table], table).to.deep.equal(want.tables[table]);
-  expect(Object.values(got.tables).flat().length).to.be.greaterThan(0);
-}
 
 /** State that both forks then change: a grant, an emergency policy, a request, a delegate. */
 async function commonHistory(f: IndexedFixture): Promise<void> {
