@@ -31,6 +31,7 @@ export interface AnvilOptions {
 }
 
 const running = new Set<ChildProcess>();
+let exitHandlerInstalled = false;
 
 /** The anvil binary of the platform package, or null when it is not installed. */
 export function anvilBinary(): string | null {
@@ -58,6 +59,11 @@ export function killAllAnvils(): void {
 export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode> {
   const binary = anvilBinary();
   if (binary === null) throw new Error("anvil is not installed (@foundry-rs/anvil and its platform package)");
+  if (!exitHandlerInstalled) {
+    // Started anvils die with this process, whatever the way out (the evaluation's signal handlers exit).
+    process.once("exit", killAllAnvils);
+    exitHandlerInstalled = true;
+  }
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
