@@ -244,6 +244,7 @@ export class Indexer extends IndexerQueries {
 
     this.assertOpen();
     return this.store.transaction(async (tx) => {
+      await this.holdCheckpoint(tx, previous);
       let applied = 0;
       for (const log of ordered) {
         if (await applyLog(tx, this.subscribers, log, blocks.get(log.blockNumber) as BlockRef)) applied++;
@@ -265,6 +266,7 @@ export class Indexer extends IndexerQueries {
     const to = rebuild ? this.settings.startBlock - 1 : ancestor.blockNumber;
     this.assertOpen();
     await this.store.transaction(async (tx) => {
+      await this.holdCheckpoint(tx, replaced);
       if (rebuild) {
         await resetAll(tx);
         await tx.run("DELETE FROM meta WHERE key = 'journal_from'");
@@ -281,6 +283,21 @@ export class Indexer extends IndexerQueries {
       }
     });
     return { replacedCheckpoint: replaced.blockNumber, ancestor: to, rebuilt: rebuild };
+  }
+
+  /**
+   * Locks the checkpoint row for the transaction (PostgreSQL: `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` already holds
+   * the write lock) and checks that it is still the one the range or the rollback was computed from: a second
+   * writer on the same database (or a restored backup) must not get a range committed over a gap.
+   */
+  private async holdCheckpoint(tx: SqlRunner, expected: Checkpoint): Promise<void> {
+    const lock = this.store.dialect === "postgres" ? " FOR UPDATE" : "";
+    const row = await tx.get<{ block_number: number; block_hash: string | null }>(
+      `SELECT block_number, block_hash FROM checkpoint WHERE id = 1${lock}`,
+    );
+    if (row?.block_number !== expected.blockNumber || row.block_hash !== expected.blockHash) {
+      throw reorg(`the checkpoint moved from block ${expected.blockNumber} while the chain was read (another writer?)`);
+    }
   }
 
   private async checkChain(): Promise<void> {

@@ -16,7 +16,9 @@ import {
   backend,
   chainLogCount,
   describeEachBackend,
+  dumpOf,
   expectCode,
+  expectSameAsFromScratch,
   expectRejectCode,
   indexedFixture,
   indexerFor,
@@ -299,6 +301,38 @@ describeEachBackend("indexer: sync, restart and chain safety", () => {
     expect(retry.events).to.equal(await chainLogCount(f));
     expect((await indexer.twin(f.twinId))?.status).to.equal(TwinStatus.Suspended);
     await indexer.close();
+  });
+
+  it("a second writer on the same database cannot commit a range computed from a checkpoint that moved", async () => {
+    const f = await indexedFixture();
+    const { location, cleanup } = await storeLocation("writers");
+    try {
+      const options = { addresses: f.addresses, ...location, confirmations: 0, startBlock: f.startBlock };
+      const first = await Indexer.open({ ...options, provider: ethers.provider });
+      // The second writer reads its range while the first indexes the same blocks and commits.
+      const racing: IndexerProvider = {
+        ...recordingProvider().provider,
+        getLogs: async (filter) => {
+          const logs = await ethers.provider.getLogs(filter);
+          await first.syncOnce();
+          return logs;
+        },
+      };
+      const second = await Indexer.open({ ...options, provider: racing });
+      const error = await expectRejectCode(second.syncOnce(), "INDEXER_REORG");
+      expect(error.message).to.contain("checkpoint moved");
+      expect(await second.eventCount()).to.equal(await chainLogCount(f));
+
+      const again = await second.syncOnce();
+      expect(again.ranges).to.equal(0);
+      expect(await first.eventCount()).to.equal(await chainLogCount(f));
+      expect(await dumpOf(first)).to.deep.equal(await dumpOf(second));
+      await expectSameAsFromScratch(first, f);
+      await first.close();
+      await second.close();
+    } finally {
+      cleanup();
+    }
   });
 
   it("keeps polling through a reorg and repairs the index", async () => {
