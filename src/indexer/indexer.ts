@@ -27,6 +27,12 @@ export interface IndexerOptions extends StoreLocation {
   readonly extensions?: readonly IndexerExtension[];
   /** Parallel `getBlock` calls while reading a range (for block hashes and timestamps). Default 8. */
   readonly blockConcurrency?: number;
+  /**
+   * How many blocks below the checkpoint the reorg journal reaches back. Default: all the way (a reorg of any depth
+   * is rolled back to its common ancestor). With a bound, the journal of older blocks is dropped as the index moves
+   * on, and a reorg deeper than the bound rebuilds the index from `startBlock` instead (still correct, slower).
+   */
+  readonly reorgJournalBlocks?: number;
   /** Called by the polling loop with each failed sync's error (the loop keeps going). */
   readonly onError?: (error: unknown) => void;
 }
@@ -49,6 +55,7 @@ interface Settings {
   readonly batchBlocks: number;
   readonly startBlock: number;
   readonly blockConcurrency: number;
+  readonly reorgJournalBlocks: number | null;
   readonly addresses: IndexerAddresses;
   readonly extensions: readonly IndexerExtension[];
 }
@@ -69,8 +76,8 @@ interface Settings {
  * indexes the new chain from there, in the same sync. The result is the index a fresh database would build from
  * the new chain. A chain that moves while a range is read (the range's last block, the previous checkpoint or a
  * log's block changed) throws `INDEXER_REORG` and commits nothing; the next sync repairs it (the polling loop goes
- * on). A database migrated from core schema 3 has no journal for what it indexed before: a reorg below that point
- * rebuilds the index from the start block.
+ * on). A database migrated from core schema 3 has no journal for what it indexed before, and `reorgJournalBlocks`
+ * bounds how far back the journal reaches: a reorg below either point rebuilds the index from the start block.
  *
  * **Identity.** The database remembers the chain id and the three addresses; opening it for others throws
  * `INDEXER_CONFIG_MISMATCH`. A SQLite database of the v1 contracts (core schema 1 or 2) is refused with
@@ -251,6 +258,7 @@ export class Indexer extends IndexerQueries {
       }
       for (const [blockNumber, block] of blocks) await tx.run(WRITE_BLOCK, [blockNumber, block.hash, block.timestamp]);
       await writeCheckpoint(tx, to, last);
+      if (this.settings.reorgJournalBlocks !== null) await pruneJournal(tx, to - this.settings.reorgJournalBlocks);
       return applied;
     });
   }
@@ -353,6 +361,10 @@ function settingsOf(options: IndexerOptions): Settings {
   const batchBlocks = nonNegativeInt("batchBlocks", options.batchBlocks, DEFAULT_BATCH_BLOCKS);
   const startBlock = nonNegativeInt("startBlock", options.startBlock, 0);
   const blockConcurrency = nonNegativeInt("blockConcurrency", options.blockConcurrency, 8);
+  const reorgJournalBlocks =
+    options.reorgJournalBlocks === undefined
+      ? null
+      : nonNegativeInt("reorgJournalBlocks", options.reorgJournalBlocks, 0);
   if (batchBlocks < 1) throw new IndexerError("INDEXER_INVALID_ARGUMENT", "batchBlocks must be at least 1");
   if (blockConcurrency < 1) throw new IndexerError("INDEXER_INVALID_ARGUMENT", "blockConcurrency must be at least 1");
   const addresses: IndexerAddresses = {
@@ -369,7 +381,7 @@ function settingsOf(options: IndexerOptions): Settings {
     names.add(extension.name);
     addressArg(`extension ${extension.name} address`, extension.address);
   }
-  return { confirmations, batchBlocks, startBlock, blockConcurrency, addresses, extensions };
+  return { confirmations, batchBlocks, startBlock, blockConcurrency, reorgJournalBlocks, addresses, extensions };
 }
 
 /** Records the addresses and start block in a new database, or checks them against an existing one. */
@@ -391,6 +403,17 @@ async function bindIdentity(store: IndexerStore, addresses: IndexerAddresses, st
       await writeCheckpoint(tx, startBlock - 1, null);
     }
   });
+}
+
+/** Drops the journal of blocks up to `horizon`: from then on a reorg below it rebuilds the index from the start. */
+async function pruneJournal(tx: SqlRunner, horizon: number): Promise<void> {
+  const journalFrom = await meta(tx, "journal_from");
+  if (journalFrom !== null && Number(journalFrom) >= horizon) return;
+  await tx.run("DELETE FROM reorg_journal WHERE block_number <= ?", [horizon]);
+  await tx.run(
+    "INSERT INTO meta (key, value) VALUES ('journal_from', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [String(horizon)],
+  );
 }
 
 async function writeCheckpoint(tx: SqlRunner, blockNumber: number, block: BlockRef | null): Promise<void> {

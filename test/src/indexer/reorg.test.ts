@@ -184,6 +184,37 @@ describeEachBackend("indexer: reorgs of any depth", () => {
     await indexer.close();
   });
 
+  it("with a bounded journal, rolls back reorgs within the bound and rebuilds for deeper ones", async () => {
+    const f = await indexedFixture();
+    await commonHistory(f);
+    const indexer = await indexerFor(f, { reorgJournalBlocks: 4, batchBlocks: 3 });
+    await indexer.syncOnce();
+    const deep: string = await network.provider.send("evm_snapshot");
+    await forkA(f, 12);
+    await indexer.syncOnce();
+    const journal = await indexer.read((db) =>
+      db.get<{ low: number | null }>("SELECT MIN(block_number) AS low FROM reorg_journal"),
+    );
+    expect(journal?.low ?? Infinity).to.be.greaterThan((await indexer.checkpoint()).blockNumber - 4);
+
+    // Two blocks deep: within the bound.
+    const shallow: string = await network.provider.send("evm_snapshot");
+    await forkC(f, "x");
+    await indexer.syncOnce();
+    await network.provider.send("evm_revert", [shallow]);
+    await mine(4);
+    expect((await indexer.syncOnce()).reorg?.rebuilt).to.equal(false);
+    await expectSameAsFromScratch(indexer, f);
+
+    // Twelve blocks deep: beyond it.
+    await network.provider.send("evm_revert", [deep]);
+    await forkB(f);
+    await mine(12);
+    expect((await indexer.syncOnce()).reorg?.rebuilt).to.equal(true);
+    await expectSameAsFromScratch(indexer, f);
+    await indexer.close();
+  });
+
   it("survives reorgs one after another (the journal is undone and rewritten each time)", async () => {
     const f = await indexedFixture();
     await commonHistory(f);
