@@ -51,8 +51,8 @@ export const INDEXED_TABLES: readonly string[] = [
 ];
 
 /**
- * Journals, for a change made by an event of `blockNumber`, the rows of `table` matching `where` (column to value;
- * empty for a one-row table): each row's image, or, when there is none and `where` is the whole primary key, the
+ * Journals, for a change made by an event of `blockNumber`, the rows of `table` matching `where` (column to
+ * value): each row's image, or, when there is none and `where` is the whole primary key, the
  * key (the change will create the row).
  */
 export async function journalRows(
@@ -70,9 +70,8 @@ export async function journalRows(
   );
   const insert = "INSERT INTO reorg_journal (block_number, table_name, row_key, row_image) VALUES (?, ?, ?, ?)";
   if (rows.length === 0) {
-    const key = table === "default_admin" ? { id: 1 } : where;
-    if (primaryKey.every((c) => c in key) && Object.keys(key).length === primaryKey.length) {
-      await tx.run(insert, [blockNumber, table, JSON.stringify(key), null]);
+    if (primaryKey.every((c) => c in where) && columns.length === primaryKey.length) {
+      await tx.run(insert, [blockNumber, table, JSON.stringify(where), null]);
     }
     return;
   }

@@ -29,7 +29,7 @@ export function writeContext(tx: SqlRunner, blockNumber: number): WriteContext {
     async run(statement: StatementName, params: Readonly<Record<string, unknown>>): Promise<number> {
       const journaled = JOURNALED[statement];
       if (journaled) {
-        const where = Object.fromEntries(journaled.key.map((column) => [column, params[column]]));
+        const where = { ...journaled.fixed, ...Object.fromEntries(journaled.key.map((c) => [c, params[c]])) };
         await journalRows(tx, blockNumber, journaled.table, where);
       }
       return tx.run(STATEMENTS[statement], params);

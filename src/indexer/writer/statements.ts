@@ -179,7 +179,12 @@ export type StatementName = keyof typeof STATEMENTS;
  * the rows carry the block that created them, and a rollback deletes the ones above the common ancestor.
  */
 export const JOURNALED: {
-  readonly [K in StatementName]?: { readonly table: string; readonly key: readonly string[] };
+  readonly [K in StatementName]?: {
+    readonly table: string;
+    readonly key: readonly string[];
+    /** Key columns of a fixed value (the one-row `default_admin`). */
+    readonly fixed?: Readonly<Record<string, unknown>>;
+  };
 } = {
   twinMetadata: { table: "twins", key: ["twin_id"] },
   twinCustodian: { table: "twins", key: ["twin_id"] },
@@ -191,9 +196,9 @@ export const JOURNALED: {
   delegateAppoint: { table: "delegates", key: ["twin_id", "delegate"] },
   delegateRemove: { table: "delegates", key: ["twin_id", "delegate"] },
   delegatesClear: { table: "delegates", key: ["twin_id"] },
-  adminTransfer: { table: "default_admin", key: [] },
-  adminTransferClear: { table: "default_admin", key: [] },
-  adminDelay: { table: "default_admin", key: [] },
+  adminTransfer: { table: "default_admin", key: [], fixed: { id: 1 } },
+  adminTransferClear: { table: "default_admin", key: [], fixed: { id: 1 } },
+  adminDelay: { table: "default_admin", key: [], fixed: { id: 1 } },
   role: { table: "role_members", key: ["role", "account"] },
   consentGrant: { table: "consents", key: ["twin_id", "grantee"] },
   consentUpdate: { table: "consents", key: ["twin_id", "grantee"] },

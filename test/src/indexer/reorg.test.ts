@@ -42,6 +42,8 @@ async function forkA(f: IndexedFixture, blocks: number): Promise<void> {
   await updateLog.connect(emr).recordUpdate(twinId, DataCategory.LABS, ethers.id("blob-a"), ethers.id("cid-a"));
   await updateLog.connect(hospital).anchorAccessLog(ethers.id("log-a"), 0, 9);
   await registry.connect(patient).transferOwnership(twinId, f.stranger.address);
+  await registry.connect(f.admin).beginDefaultAdminTransfer(f.governance.address);
+  await registry.connect(f.governance).revokeRole(await registry.EMERGENCY_RESPONDER_ROLE(), responder.address);
   const used = (await ethers.provider.getBlockNumber()) - start;
   if (blocks > used) await mine(blocks - used);
 }
@@ -65,6 +67,8 @@ async function forkB(f: IndexedFixture): Promise<void> {
   await registry.connect(patient).authorizeSource(twinId, f.stranger.address, SourceKind.App, DataCategory.LABS);
   await updateLog.connect(emr).recordUpdate(twinId, DataCategory.LABS, ethers.id("blob-b"), ethers.id("cid-b"));
   await consent.connect(patient).setEmergencyPolicy(twinId, false, 0, 0);
+  await registry.connect(f.admin).changeDefaultAdminDelay(3600);
+  await registry.connect(f.governance).grantRole(await registry.EMERGENCY_RESPONDER_ROLE(), f.stranger.address);
 }
 
 /** Fork C: changes that need nothing of `commonHistory`. */
@@ -92,7 +96,7 @@ describeEachBackend("indexer: reorgs of any depth", () => {
 
     await network.provider.send("evm_revert", [snapshot]);
     await forkB(f);
-    await mine(20 - 5 + 2); // longer than fork A: every height of A now holds another block
+    await mine(20 - 7 + 2); // longer than fork A: every height of A now holds another block
     expect((await ethers.provider.getBlock(replaced.blockNumber))?.hash).to.not.equal(replaced.blockHash);
 
     const result: SyncResult = await indexer.syncOnce();
