@@ -29,7 +29,7 @@ import type {
 /** Row shapes of the indexer's tables as both backends return them, and their mapping to the query types. */
 
 // ---------------------------------------------------------------------------------------------------------------
-// Row shapes, as SQLite returns them
+// Row shapes, as both backends return them (pg parses BIGINT into numbers: see store/postgres.ts)
 // ---------------------------------------------------------------------------------------------------------------
 
 export interface PositionRow {
