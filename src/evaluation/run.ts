@@ -12,6 +12,7 @@ import { FHIR_TARGET, measureFhirAtSize } from "./fhir-pipeline";
 import { measureGateway } from "./gateway";
 import { measureConfirmations, measureIntervalExperiment, measureRpcCall, setUpRpc } from "./network";
 import { startLocalNode, type LocalNode } from "./node-process";
+import { compareWithAnvil } from "./anvil-compare";
 import { measurePaddingCost } from "./padding-cost";
 import { measureScaleOut, withProjection } from "./scale-out";
 import { Progress } from "./progress";
@@ -234,6 +235,7 @@ export async function runEvaluation(
   const network = args.skipNetwork
     ? notMeasured("skipped with --skip-network")
     : await measureNetworkPart(root, plan, progress);
+  if (!args.skipNetwork) notes.push(await compareWithAnvil(network, plan.confirmations, plan.rpcCalls));
   if (args.mode === "quick") {
     notes.push(
       `Quick mode: ${plan.gasRounds} gas rounds, a cohort of ${plan.cohort.patients} patients × ${plan.cohort.days} day, ` +

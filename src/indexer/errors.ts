@@ -5,8 +5,9 @@ import { TwinLedgerError } from "../errors";
  *
  * | code                        | raised when                                                                   |
  * | --------------------------- | ----------------------------------------------------------------------------- |
- * | `INDEXER_REORG`             | the chain no longer holds the indexed blocks (the checkpoint's hash changed,  |
- * |                             | or the chain moved while a range was being read)                              |
+ * | `INDEXER_REORG`             | the chain moved while a range was being read (nothing is committed; the next  |
+ * |                             | sync rolls the reorg back), or an extension without `rollback` is under the   |
+ * |                             | blocks a reorg replaced                                                       |
  * | `INDEXER_CONFIG_MISMATCH`   | the database was built for other contract addresses or another chain          |
  * | `INDEXER_INVALID_ARGUMENT`  | an option or a query argument is malformed (a twin id, an address, a limit)   |
  * | `INDEXER_DECODE`            | a log of a followed contract cannot be decoded or applied                     |

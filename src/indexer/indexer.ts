@@ -1,70 +1,22 @@
-import Database from "better-sqlite3";
-import type { Interface, Log, LogDescription, Provider, Result } from "ethers";
-import { IConsentPolicy__factory, ITwinUpdateLog__factory, TwinRegistry__factory } from "../../typechain-types";
+import { ChainReader, reorg, type BlockRef, type IndexerProvider } from "./chain";
 import { addressArg } from "./codec";
+import { applyLog, subscribersOf, type IndexerAddresses, type IndexerExtension, type Subscriber } from "./dispatch";
 import { IndexerError } from "./errors";
+import { resetAll, rollBackTo } from "./journal";
 import { IndexerQueries } from "./queries";
-import { assertFollowsV2Contracts, CORE_COMPONENT, CORE_MIGRATIONS, migrate } from "./schema";
-import type { ChainPosition, Checkpoint, SyncResult } from "./types";
-import { CoreWriter, type CoreContract, type RawHandler } from "./writer";
+import { findCommonAncestor } from "./reorg";
+import { CORE_COMPONENT } from "./schema";
+import { assertReadable, openStore, prepareStore, type StoreLocation } from "./store/open";
+import type { IndexerStore, SqlRunner } from "./store/store";
+import type { Checkpoint, ReorgView, SyncResult } from "./types";
 
-/** The provider calls the indexer makes; any ethers v6 `Provider` has them. */
-export type IndexerProvider = Pick<Provider, "getBlockNumber" | "getBlock" | "getLogs" | "getNetwork">;
-
-/** The deployed core contracts. */
-export interface IndexerAddresses {
-  readonly registry: string;
-  readonly consent: string;
-  readonly updateLog: string;
-}
-
-/** A decoded log handed to an extension. */
-export interface ExtensionEvent {
-  /** The event's name in the extension's ABI. */
-  readonly name: string;
-  readonly args: Result;
-  /** The emitting contract, checksummed. */
-  readonly address: string;
-  /** The `twinId` argument, lowercase, when the event has one. */
-  readonly twinId: string | null;
-  readonly position: ChainPosition;
-}
-
-/**
- * The extension point: follows one more contract's events (or more events of a core contract) into tables of its
- * own, in the same range transaction as the core, under the same checkpoint.
- *
- * (The query gateway's access-log anchors, `TwinUpdateLog.AccessLogAnchored`, are core events: see
- * `accessLogAnchorsOf`.) An extension brings a migration creating its tables, keyed by `(block_number, log_index)`,
- * and `apply` inserting one row per event. Its queries read through `Indexer.read(db => ...)` or `openIndexReader`.
- *
- * An extension added to an existing database sees events from the checkpoint on; to backfill, build a fresh
- * database from the start block.
- */
-export interface IndexerExtension {
-  /** Unique name; its schema version is kept under this name in `schema_version`, and `events.contract` says it. */
-  readonly name: string;
-  /** The contract whose logs it follows (may be a core contract's address). */
-  readonly address: string;
-  /** Decodes that contract's logs (e.g. `SomeContract__factory.createInterface()`). */
-  readonly contractInterface: Interface;
-  /** SQL migrations of the extension's own tables, applied once each, in order. */
-  readonly migrations?: readonly string[];
-  /**
-   * Called, inside the range's transaction, once for every decoded log of `address` not indexed before. Throwing
-   * rolls the whole range back (the checkpoint stays where it was). Must not log payloads.
-   */
-  apply(event: ExtensionEvent, db: Database.Database): void;
-}
-
-export interface IndexerOptions {
+export interface IndexerOptions extends StoreLocation {
   readonly provider: IndexerProvider;
   readonly addresses: IndexerAddresses;
-  /** A SQLite file path, or ":memory:". */
-  readonly dbPath: string;
   /**
    * Blocks below the head before a block is indexed: only `head - confirmations` and older are read. Default 2;
-   * 0 for tests on an automining Hardhat network. Reorgs shallower than this are never seen.
+   * 0 for tests on an automining Hardhat network. A reorg of any depth is rolled back (see `Indexer`); a deeper
+   * `confirmations` only makes them rarer.
    */
   readonly confirmations?: number;
   /** The largest block range of one `getLogs` call and one transaction. Default 2,000. */
@@ -75,7 +27,13 @@ export interface IndexerOptions {
   readonly extensions?: readonly IndexerExtension[];
   /** Parallel `getBlock` calls while reading a range (for block hashes and timestamps). Default 8. */
   readonly blockConcurrency?: number;
-  /** Called by the polling loop with each failed sync's error (the loop keeps going, except after a reorg). */
+  /**
+   * How many blocks below the checkpoint the reorg journal reaches back. Default: all the way (a reorg of any depth
+   * is rolled back to its common ancestor). With a bound, the journal of older blocks is dropped as the index moves
+   * on, and a reorg deeper than the bound rebuilds the index from `startBlock` instead (still correct, slower).
+   */
+  readonly reorgJournalBlocks?: number;
+  /** Called by the polling loop with each failed sync's error (the loop keeps going). */
   readonly onError?: (error: unknown) => void;
 }
 
@@ -83,54 +41,54 @@ export const DEFAULT_CONFIRMATIONS = 2;
 export const DEFAULT_BATCH_BLOCKS = 2_000;
 export const DEFAULT_POLL_INTERVAL_MS = 2_000;
 
-interface BlockRef {
-  readonly hash: string;
-  readonly timestamp: number;
-}
+const WRITE_CHECKPOINT = `
+  INSERT INTO checkpoint (id, block_number, block_hash, block_timestamp, updated_at)
+  VALUES (1, @block_number, @block_hash, @block_timestamp, @updated_at)
+  ON CONFLICT (id) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash,
+    block_timestamp = excluded.block_timestamp, updated_at = excluded.updated_at`;
+const WRITE_BLOCK = `
+  INSERT INTO blocks (block_number, block_hash, block_timestamp) VALUES (?, ?, ?)
+  ON CONFLICT (block_number) DO UPDATE SET block_hash = excluded.block_hash, block_timestamp = excluded.block_timestamp`;
 
-interface Subscriber {
-  /** `registry`, `consent`, `updateLog` or the extension's name. */
-  readonly label: string;
-  readonly contractInterface: Interface;
-  readonly core: ReadonlyMap<string, RawHandler> | null;
-  readonly extension: IndexerExtension | null;
+interface Settings {
+  readonly confirmations: number;
+  readonly batchBlocks: number;
+  readonly startBlock: number;
+  readonly blockConcurrency: number;
+  readonly reorgJournalBlocks: number | null;
+  readonly addresses: IndexerAddresses;
+  readonly extensions: readonly IndexerExtension[];
 }
 
 /**
- * Follows TwinRegistry, ConsentPolicy and TwinUpdateLog events into SQLite.
+ * Follows TwinRegistry, ConsentPolicy and TwinUpdateLog events into SQLite (the embedded default) or PostgreSQL.
  *
  * **Exactly once.** `syncOnce()` reads from the checkpoint + 1 up to `head - confirmations`, in ranges of at
- * most `batchBlocks`. Each range's rows and the new checkpoint (block number, hash and time of the range's last
- * block) are written in one SQLite transaction: a crash before the commit leaves neither, so the range is read
- * again on restart; a crash after leaves both, so it is not. As a second guard every log is first inserted into
- * `events` keyed by `(block_number, log_index)`, and a log already there is skipped whole.
+ * most `batchBlocks`. Each range's rows, the hashes of its blocks and the new checkpoint (block number, hash and
+ * time of the range's last block) are written in one transaction: a crash before the commit leaves none of them,
+ * so the range is read again on restart; a crash after leaves all, so it is not. As a second guard every log is
+ * first inserted into `events` keyed by `(block_number, log_index)`, and a log already there is skipped whole.
  *
- * **Reorgs.** Only blocks `confirmations` deep are indexed, so a reorg shallower than that is never seen. A deeper
- * one is detected, not repaired: every sync first compares the checkpoint's stored hash with the chain's block at
- * that height, and every range checks that the chain did not move while it was read (the last block's hash before
- * and after `getLogs`, the checkpoint's hash, and each log's block hash). Any difference throws `INDEXER_REORG`,
- * commits nothing and stops the polling loop. Recovery is an operator's decision: rebuild the database from the
- * start block (the chain is the source of truth), with a larger `confirmations` if reorgs of that depth are
- * expected on the network.
+ * **Reorgs, of any depth (issue 12).** Every sync first compares the checkpoint's hash with the chain's block at
+ * that height. When they differ, the indexer finds the common ancestor (the newest indexed block whose stored hash
+ * the chain still has: `findCommonAncestor`), and in one transaction undoes every block above it (the journal of
+ * overwritten rows and the rows the blocks created: journal.ts) and moves the checkpoint back to it; then it
+ * indexes the new chain from there, in the same sync. The result is the index a fresh database would build from
+ * the new chain. A chain that moves while a range is read (the range's last block, the previous checkpoint or a
+ * log's block changed) throws `INDEXER_REORG` and commits nothing; the next sync repairs it (the polling loop goes
+ * on). A database migrated from core schema 3 has no journal for what it indexed before, and `reorgJournalBlocks`
+ * bounds how far back the journal reaches: a reorg below either point rebuilds the index from the start block.
  *
  * **Identity.** The database remembers the chain id and the three addresses; opening it for others throws
- * `INDEXER_CONFIG_MISMATCH`. A database of the v1 contracts (core schema 1 or 2) is refused with
+ * `INDEXER_CONFIG_MISMATCH`. A SQLite database of the v1 contracts (core schema 1 or 2) is refused with
  * `INDEXER_REINDEX_REQUIRED`, untouched: re-index the v2 deployment into a new file (see `assertFollowsV2Contracts`).
  *
  * Nothing here logs: errors name block numbers and event names, never event payloads.
  */
 export class Indexer extends IndexerQueries {
-  private readonly provider: IndexerProvider;
-  private readonly confirmations: number;
-  private readonly batchBlocks: number;
-  private readonly blockConcurrency: number;
-  private readonly onError: ((error: unknown) => void) | undefined;
-  private readonly addressList: readonly string[];
+  private readonly chain: ChainReader;
   private readonly subscribers: ReadonlyMap<string, readonly Subscriber[]>;
-  private readonly insertEvent: Database.Statement;
-  private readonly writeCheckpoint: Database.Statement;
-  private readonly readMeta: Database.Statement;
-  private readonly writeMeta: Database.Statement;
+  private readonly addressList: readonly string[];
 
   private queue: Promise<unknown> = Promise.resolve();
   private chainChecked = false;
@@ -139,101 +97,42 @@ export class Indexer extends IndexerQueries {
   private closed = false;
   private lastErrorValue: unknown = undefined;
 
-  constructor(options: IndexerOptions) {
-    const confirmations = nonNegativeInt("confirmations", options.confirmations, DEFAULT_CONFIRMATIONS);
-    const batchBlocks = nonNegativeInt("batchBlocks", options.batchBlocks, DEFAULT_BATCH_BLOCKS);
-    const startBlock = nonNegativeInt("startBlock", options.startBlock, 0);
-    const blockConcurrency = nonNegativeInt("blockConcurrency", options.blockConcurrency, 8);
-    if (batchBlocks < 1) throw new IndexerError("INDEXER_INVALID_ARGUMENT", "batchBlocks must be at least 1");
-    if (blockConcurrency < 1) throw new IndexerError("INDEXER_INVALID_ARGUMENT", "blockConcurrency must be at least 1");
-    const addresses: IndexerAddresses = {
-      registry: addressArg("addresses.registry", options.addresses.registry),
-      consent: addressArg("addresses.consent", options.addresses.consent),
-      updateLog: addressArg("addresses.updateLog", options.addresses.updateLog),
-    };
-    const extensions = options.extensions ?? [];
-    const names = new Set<string>([CORE_COMPONENT, "registry", "consent", "updateLog"]);
-    for (const extension of extensions) {
-      if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(extension.name) || names.has(extension.name)) {
-        throw new IndexerError("INDEXER_INVALID_ARGUMENT", "extension names must be unique identifiers");
-      }
-      names.add(extension.name);
-      addressArg(`extension ${extension.name} address`, extension.address);
-    }
-
-    const db = openDatabase(options.dbPath);
-    try {
-      assertFollowsV2Contracts(db);
-      migrate(db, CORE_COMPONENT, CORE_MIGRATIONS);
-      for (const extension of extensions) migrate(db, extension.name, extension.migrations ?? []);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
-    super(db);
-
-    this.provider = options.provider;
-    this.confirmations = confirmations;
-    this.batchBlocks = batchBlocks;
-    this.blockConcurrency = blockConcurrency;
-    this.onError = options.onError;
-
-    this.insertEvent = db.prepare(`
-      INSERT INTO events (block_number, log_index, block_hash, block_timestamp, tx_hash, tx_index, contract, address,
-                          name, twin_id)
-      VALUES (@block_number, @log_index, @block_hash, @block_timestamp, @tx_hash, @tx_index, @contract, @address,
-              @name, @twin_id)
-      ON CONFLICT (block_number, log_index) DO NOTHING`);
-    this.writeCheckpoint = db.prepare(`
-      INSERT INTO checkpoint (id, block_number, block_hash, block_timestamp, updated_at)
-      VALUES (1, @block_number, @block_hash, @block_timestamp, @updated_at)
-      ON CONFLICT (id) DO UPDATE SET block_number = excluded.block_number, block_hash = excluded.block_hash,
-        block_timestamp = excluded.block_timestamp, updated_at = excluded.updated_at`);
-    this.readMeta = db.prepare("SELECT value FROM meta WHERE key = ?");
-    this.writeMeta = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)");
-
-    try {
-      this.bindIdentity(addresses, startBlock);
-    } catch (error) {
-      db.close();
-      throw error;
-    }
-
-    const writer = new CoreWriter(db);
-    const subscribers = new Map<string, Subscriber[]>();
-    const add = (address: string, subscriber: Subscriber): void => {
-      const key = address.toLowerCase();
-      subscribers.set(key, [...(subscribers.get(key) ?? []), subscriber]);
-    };
-    const core: readonly [CoreContract, string, Interface][] = [
-      ["registry", addresses.registry, TwinRegistry__factory.createInterface()],
-      ["consent", addresses.consent, IConsentPolicy__factory.createInterface()],
-      ["updateLog", addresses.updateLog, ITwinUpdateLog__factory.createInterface()],
-    ];
-    for (const [label, address, contractInterface] of core) {
-      add(address, { label, contractInterface, core: writer.handlers[label], extension: null });
-    }
-    for (const extension of extensions) {
-      add(addressArg(`extension ${extension.name} address`, extension.address), {
-        label: extension.name,
-        contractInterface: extension.contractInterface,
-        core: null,
-        extension,
-      });
-    }
-    this.subscribers = subscribers;
-    this.addressList = [...subscribers.keys()];
+  private constructor(
+    store: IndexerStore,
+    private readonly provider: IndexerProvider,
+    private readonly settings: Settings,
+    private readonly onError: ((error: unknown) => void) | undefined,
+  ) {
+    super(store);
+    this.chain = new ChainReader(provider, settings.blockConcurrency);
+    this.subscribers = subscribersOf(settings.addresses, settings.extensions);
+    this.addressList = [...this.subscribers.keys()];
   }
 
-  // -------------------------------------------------------------------------------------------------------------
-  // Syncing
-  // -------------------------------------------------------------------------------------------------------------
+  /**
+   * Opens (creating and migrating it if needed) the index at `dbPath`, `databaseUrl` or `store`.
+   * @throws IndexerError `INDEXER_INVALID_ARGUMENT`, `INDEXER_CONFIG_MISMATCH`, `INDEXER_REINDEX_REQUIRED`,
+   * `INDEXER_SCHEMA`.
+   */
+  static async open(options: IndexerOptions): Promise<Indexer> {
+    const settings = settingsOf(options);
+    const store = openStore(options);
+    try {
+      await prepareStore(store, settings.extensions);
+      await bindIdentity(store, settings.addresses, settings.startBlock);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return new Indexer(store, options.provider, settings, options.onError);
+  }
 
   /**
-   * Indexes everything from the checkpoint + 1 up to `head - confirmations`, range by range, and resolves with
-   * what it did. Calls are serialized: a call made while another runs starts after it.
-   * @throws IndexerError `INDEXER_REORG` when the indexed chain was replaced; `INDEXER_DECODE` when a log cannot
-   * be applied (the range is rolled back); `INDEXER_CONFIG_MISMATCH` on another chain.
+   * Indexes everything from the checkpoint + 1 up to `head - confirmations`, range by range, after rolling back a
+   * reorg if the chain replaced indexed blocks, and resolves with what it did. Calls are serialized.
+   * @throws IndexerError `INDEXER_REORG` when the chain moved while a range was read (nothing committed; the next
+   * sync repairs it); `INDEXER_DECODE` when a log cannot be applied (the range is rolled back);
+   * `INDEXER_CONFIG_MISMATCH` on another chain.
    */
   syncOnce(): Promise<SyncResult> {
     const run = this.queue.then(() => this.sync());
@@ -258,7 +157,6 @@ export class Indexer extends IndexerQueries {
           },
           (error: unknown) => {
             this.lastErrorValue = error;
-            if (error instanceof IndexerError && error.code === "INDEXER_REORG") this.polling = false;
             this.onError?.(error);
           },
         )
@@ -277,7 +175,7 @@ export class Indexer extends IndexerQueries {
     await this.queue;
   }
 
-  /** Whether the polling loop runs (false after `stop()`, and after a reorg stopped it). */
+  /** Whether the polling loop runs (false after `stop()`). */
   get isPolling(): boolean {
     return this.polling;
   }
@@ -292,26 +190,30 @@ export class Indexer extends IndexerQueries {
     if (this.closed) return;
     await this.stop();
     this.closed = true;
-    this.db.close();
+    await this.store.close();
   }
 
   private async sync(): Promise<SyncResult> {
     this.assertOpen();
     if (!this.chainChecked) await this.checkChain();
     const head = await this.provider.getBlockNumber();
-    const safeHead = head - this.confirmations;
-    let checkpoint = this.checkpoint();
-    if (checkpoint.blockHash !== null && checkpoint.blockNumber <= head) await this.verifyCanonical(checkpoint);
+    const safeHead = head - this.settings.confirmations;
+    let checkpoint = await this.checkpoint();
+    let reorgView: ReorgView | null = null;
+    if (checkpoint.blockHash !== null && (await this.chain.hashAt(checkpoint.blockNumber)) !== checkpoint.blockHash) {
+      reorgView = await this.rollBack(checkpoint);
+      checkpoint = await this.checkpoint();
+    }
 
     let fromBlock: number | null = null;
     let ranges = 0;
     let events = 0;
     for (let from = checkpoint.blockNumber + 1; from <= safeHead;) {
-      const to = Math.min(from + this.batchBlocks - 1, safeHead);
+      const to = Math.min(from + this.settings.batchBlocks - 1, safeHead);
       events += await this.indexRange(from, to, checkpoint);
       fromBlock ??= from;
       ranges++;
-      checkpoint = this.checkpoint();
+      checkpoint = await this.checkpoint();
       from = to + 1;
     }
     return {
@@ -322,21 +224,24 @@ export class Indexer extends IndexerQueries {
       ranges,
       events,
       checkpoint,
+      reorg: reorgView,
     };
   }
 
-  /** Reads one range and commits it with the checkpoint; returns the number of new logs applied. */
+  /** Reads one range and commits it with its block hashes and the checkpoint; returns the number of new logs. */
   private async indexRange(from: number, to: number, previous: Checkpoint): Promise<number> {
-    const last = await this.block(to);
+    const last = await this.chain.block(to);
     const logs = await this.provider.getLogs({ address: [...this.addressList], fromBlock: from, toBlock: to });
     const numbers = [...new Set(logs.map((log) => log.blockNumber))].filter((n) => n !== to);
-    const blocks = await this.blocks(numbers);
+    const blocks = await this.chain.blocks(numbers);
     blocks.set(to, last);
 
     // The chain must not have moved while the range was read.
-    const lastAgain = await this.block(to);
+    const lastAgain = await this.chain.block(to);
     if (lastAgain.hash !== last.hash) throw reorg(`block ${to} changed while blocks ${from}..${to} were read`);
-    if (previous.blockHash !== null) await this.verifyCanonical(previous);
+    if (previous.blockHash !== null && (await this.chain.hashAt(previous.blockNumber)) !== previous.blockHash) {
+      throw reorg(`the indexed block ${previous.blockNumber} left the chain while blocks ${from}..${to} were read`);
+    }
     for (const log of logs) {
       if (log.removed || blocks.get(log.blockNumber)?.hash !== log.blockHash) {
         throw reorg(`a log of block ${log.blockNumber} is not on the canonical chain`);
@@ -344,88 +249,70 @@ export class Indexer extends IndexerQueries {
     }
     const ordered = [...logs].sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
 
-    const commit = this.db.transaction((): number => {
+    this.assertOpen();
+    return this.store.transaction(async (tx) => {
+      await this.holdCheckpoint(tx, previous);
       let applied = 0;
       for (const log of ordered) {
-        const block = blocks.get(log.blockNumber) as BlockRef;
-        if (this.applyLog(log, block)) applied++;
+        if (await applyLog(tx, this.subscribers, log, blocks.get(log.blockNumber) as BlockRef)) applied++;
       }
-      this.writeCheckpoint.run({
-        block_number: to,
-        block_hash: last.hash,
-        block_timestamp: last.timestamp,
-        updated_at: Math.floor(Date.now() / 1000),
-      });
+      for (const [blockNumber, block] of blocks) await tx.run(WRITE_BLOCK, [blockNumber, block.hash, block.timestamp]);
+      await writeCheckpoint(tx, to, last);
+      if (this.settings.reorgJournalBlocks !== null) await pruneJournal(tx, to - this.settings.reorgJournalBlocks);
       return applied;
     });
+  }
+
+  /**
+   * Rolls the index back to the common ancestor of the indexed blocks and the chain, in one transaction; or, when
+   * the chain replaced them all (or the ancestor is older than the journal), to before the start block.
+   */
+  private async rollBack(replaced: Checkpoint): Promise<ReorgView> {
+    const ancestor = await findCommonAncestor(this.store, this.chain);
+    const journalFrom = await meta(this.store, "journal_from");
+    const rebuild = ancestor === null || (journalFrom !== null && ancestor.blockNumber < Number(journalFrom));
+    const to = rebuild ? this.settings.startBlock - 1 : ancestor.blockNumber;
     this.assertOpen();
-    return commit();
-  }
-
-  /** Inserts the log into `events` and applies it; false (and nothing done) when it was indexed before. */
-  private applyLog(log: Log, block: BlockRef): boolean {
-    const at: ChainPosition = {
-      blockNumber: log.blockNumber,
-      logIndex: log.index,
-      timestamp: block.timestamp,
-      transactionHash: log.transactionHash,
-    };
-    const decoded = (this.subscribers.get(log.address.toLowerCase()) ?? []).flatMap((subscriber) => {
-      const description = parse(subscriber, log);
-      return description ? [{ subscriber, description, args: description.args.toObject() }] : [];
-    });
-    const first = decoded[0];
-    const twinId = typeof first?.args.twinId === "string" ? first.args.twinId.toLowerCase() : null;
-
-    const inserted = this.insertEvent.run({
-      block_number: at.blockNumber,
-      log_index: at.logIndex,
-      block_hash: log.blockHash,
-      block_timestamp: at.timestamp,
-      tx_hash: at.transactionHash,
-      tx_index: log.transactionIndex,
-      contract: first?.subscriber.label ?? this.subscribers.get(log.address.toLowerCase())?.[0]?.label ?? "unknown",
-      address: log.address,
-      name: first?.description.name ?? null,
-      twin_id: twinId,
-    });
-    if (inserted.changes === 0) return false;
-
-    for (const { subscriber, description, args } of decoded) {
-      try {
-        subscriber.core?.get(description.name)?.(args, at);
-        subscriber.extension?.apply(
-          { name: description.name, args: description.args, address: log.address, twinId, position: at },
-          this.db,
-        );
-      } catch (error) {
-        throw new IndexerError(
-          "INDEXER_DECODE",
-          `applying ${subscriber.label}.${description.name} of block ${at.blockNumber} log ${at.logIndex} failed`,
-          { cause: error },
-        );
+    await this.store.transaction(async (tx) => {
+      await this.holdCheckpoint(tx, replaced);
+      if (rebuild) {
+        await resetAll(tx);
+        await tx.run("DELETE FROM meta WHERE key = 'journal_from'");
+        await writeCheckpoint(tx, to, null);
+      } else {
+        await rollBackTo(tx, to);
+        await writeCheckpoint(tx, to, { hash: ancestor.blockHash, timestamp: ancestor.blockTimestamp });
       }
-    }
-    return true;
+      for (const extension of this.settings.extensions) {
+        if (!extension.rollback) {
+          throw reorg(`the chain replaced indexed blocks, and extension ${extension.name} cannot roll back`);
+        }
+        await extension.rollback(to, tx);
+      }
+    });
+    return { replacedCheckpoint: replaced.blockNumber, ancestor: to, rebuilt: rebuild };
   }
 
-  // -------------------------------------------------------------------------------------------------------------
-  // Chain checks
-  // -------------------------------------------------------------------------------------------------------------
-
-  private async verifyCanonical(checkpoint: Checkpoint): Promise<void> {
-    const block = await this.provider.getBlock(checkpoint.blockNumber);
-    if (!block || block.hash !== checkpoint.blockHash) {
-      throw reorg(
-        `the indexed block ${checkpoint.blockNumber} is no longer on the chain (its hash differs from the checkpoint's)`,
-      );
+  /**
+   * Locks the checkpoint row for the transaction (PostgreSQL: `FOR UPDATE`; SQLite's `BEGIN IMMEDIATE` already holds
+   * the write lock) and checks that it is still the one the range or the rollback was computed from: a second
+   * writer on the same database (or a restored backup) must not get a range committed over a gap.
+   */
+  private async holdCheckpoint(tx: SqlRunner, expected: Checkpoint): Promise<void> {
+    const lock = this.store.dialect === "postgres" ? " FOR UPDATE" : "";
+    const row = await tx.get<{ block_number: number; block_hash: string | null }>(
+      `SELECT block_number, block_hash FROM checkpoint WHERE id = 1${lock}`,
+    );
+    if (row?.block_number !== expected.blockNumber || row.block_hash !== expected.blockHash) {
+      throw reorg(`the checkpoint moved from block ${expected.blockNumber} while the chain was read (another writer?)`);
     }
   }
 
   private async checkChain(): Promise<void> {
     const { chainId } = await this.provider.getNetwork();
-    const stored = this.meta("chain_id");
-    if (stored === null) this.writeMeta.run("chain_id", chainId.toString());
+    const stored = await meta(this.store, "chain_id");
+    if (stored === null)
+      await this.store.run("INSERT INTO meta (key, value) VALUES (?, ?)", ["chain_id", `${chainId}`]);
     else if (stored !== chainId.toString()) {
       throw new IndexerError(
         "INDEXER_CONFIG_MISMATCH",
@@ -435,127 +322,111 @@ export class Indexer extends IndexerQueries {
     this.chainChecked = true;
   }
 
-  /** Records the addresses and start block in a new database, or checks them against an existing one. */
-  private bindIdentity(addresses: IndexerAddresses, startBlock: number): void {
-    const bind = this.db.transaction(() => {
-      for (const [key, value] of [
-        ["registry", addresses.registry],
-        ["consent", addresses.consent],
-        ["update_log", addresses.updateLog],
-      ] as const) {
-        const stored = this.meta(key);
-        if (stored === null) this.writeMeta.run(key, value);
-        else if (stored !== value) {
-          throw new IndexerError("INDEXER_CONFIG_MISMATCH", `the database indexes another ${key} contract`);
-        }
-      }
-      if (this.meta("start_block") === null) {
-        this.writeMeta.run("start_block", String(startBlock));
-        this.writeCheckpoint.run({
-          block_number: startBlock - 1,
-          block_hash: null,
-          block_timestamp: null,
-          updated_at: Math.floor(Date.now() / 1000),
-        });
-      }
-    });
-    bind();
-  }
-
-  private meta(key: string): string | null {
-    const row = this.readMeta.get(key) as { value: string } | undefined;
-    return row?.value ?? null;
-  }
-
-  private async block(blockNumber: number): Promise<BlockRef> {
-    const block = await this.provider.getBlock(blockNumber);
-    if (!block || block.hash === null) throw reorg(`block ${blockNumber} is not on the chain`);
-    return { hash: block.hash, timestamp: block.timestamp };
-  }
-
-  private async blocks(numbers: readonly number[]): Promise<Map<number, BlockRef>> {
-    const found = new Map<number, BlockRef>();
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < numbers.length) {
-        const blockNumber = numbers[next++];
-        found.set(blockNumber, await this.block(blockNumber));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.blockConcurrency, numbers.length) }, worker));
-    return found;
-  }
-
   private assertOpen(): void {
     if (this.closed) throw new IndexerError("INDEXER_CLOSED", "the indexer is closed");
   }
 }
 
 /**
- * A read-only view of an indexer's database, for a process that serves queries while another indexes (the file
- * is in WAL mode, so readers do not block the writer).
+ * A read-only view of an indexer's database, for a process that serves queries while another indexes (a SQLite
+ * file in WAL mode, so readers do not block the writer; or the same PostgreSQL database).
  */
 export class IndexReader extends IndexerQueries {
-  constructor(dbPath: string) {
-    let db: Database.Database;
+  private constructor(store: IndexerStore) {
+    super(store);
+  }
+
+  /**
+   * Opens an existing index: a SQLite file path, or `{ databaseUrl }`.
+   * @throws IndexerError `INDEXER_SCHEMA` (not an index, or another schema version), `INDEXER_REINDEX_REQUIRED`.
+   */
+  static async open(location: string | StoreLocation): Promise<IndexReader> {
+    const store = openStore(typeof location === "string" ? { dbPath: location } : location, { readonly: true });
     try {
-      db = new Database(dbPath, { readonly: true, fileMustExist: true });
+      await assertReadable(store);
     } catch (error) {
-      throw new IndexerError("INDEXER_SCHEMA", "the indexer database cannot be opened", { cause: error });
+      await store.close();
+      throw error;
     }
-    try {
-      assertFollowsV2Contracts(db);
-      const row = db.prepare("SELECT version FROM schema_version WHERE component = ?").get(CORE_COMPONENT) as
-        { version: number } | undefined;
-      if (row?.version !== CORE_MIGRATIONS.length) {
-        throw new IndexerError(
-          "INDEXER_SCHEMA",
-          `the database's core schema is at version ${row?.version ?? 0}, this code reads version ${CORE_MIGRATIONS.length}`,
-        );
+    return new IndexReader(store);
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+function settingsOf(options: IndexerOptions): Settings {
+  const confirmations = nonNegativeInt("confirmations", options.confirmations, DEFAULT_CONFIRMATIONS);
+  const batchBlocks = nonNegativeInt("batchBlocks", options.batchBlocks, DEFAULT_BATCH_BLOCKS);
+  const startBlock = nonNegativeInt("startBlock", options.startBlock, 0);
+  const blockConcurrency = nonNegativeInt("blockConcurrency", options.blockConcurrency, 8);
+  const reorgJournalBlocks =
+    options.reorgJournalBlocks === undefined
+      ? null
+      : nonNegativeInt("reorgJournalBlocks", options.reorgJournalBlocks, 0);
+  if (batchBlocks < 1) throw new IndexerError("INDEXER_INVALID_ARGUMENT", "batchBlocks must be at least 1");
+  if (blockConcurrency < 1) throw new IndexerError("INDEXER_INVALID_ARGUMENT", "blockConcurrency must be at least 1");
+  const addresses: IndexerAddresses = {
+    registry: addressArg("addresses.registry", options.addresses.registry),
+    consent: addressArg("addresses.consent", options.addresses.consent),
+    updateLog: addressArg("addresses.updateLog", options.addresses.updateLog),
+  };
+  const extensions = options.extensions ?? [];
+  const names = new Set<string>([CORE_COMPONENT, "registry", "consent", "updateLog"]);
+  for (const extension of extensions) {
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(extension.name) || names.has(extension.name)) {
+      throw new IndexerError("INDEXER_INVALID_ARGUMENT", "extension names must be unique identifiers");
+    }
+    names.add(extension.name);
+    addressArg(`extension ${extension.name} address`, extension.address);
+  }
+  return { confirmations, batchBlocks, startBlock, blockConcurrency, reorgJournalBlocks, addresses, extensions };
+}
+
+/** Records the addresses and start block in a new database, or checks them against an existing one. */
+async function bindIdentity(store: IndexerStore, addresses: IndexerAddresses, startBlock: number): Promise<void> {
+  await store.transaction(async (tx) => {
+    for (const [key, value] of [
+      ["registry", addresses.registry],
+      ["consent", addresses.consent],
+      ["update_log", addresses.updateLog],
+    ] as const) {
+      const stored = await meta(tx, key);
+      if (stored === null) await tx.run("INSERT INTO meta (key, value) VALUES (?, ?)", [key, value]);
+      else if (stored !== value) {
+        throw new IndexerError("INDEXER_CONFIG_MISMATCH", `the database indexes another ${key} contract`);
       }
-    } catch (error) {
-      db.close();
-      if (error instanceof IndexerError) throw error;
-      throw new IndexerError("INDEXER_SCHEMA", "the file is not an indexer database", { cause: error });
     }
-    super(db);
-  }
-
-  close(): void {
-    this.db.close();
-  }
+    if ((await meta(tx, "start_block")) === null) {
+      await tx.run("INSERT INTO meta (key, value) VALUES (?, ?)", ["start_block", String(startBlock)]);
+      await writeCheckpoint(tx, startBlock - 1, null);
+    }
+  });
 }
 
-function openDatabase(dbPath: string): Database.Database {
-  if (typeof dbPath !== "string" || dbPath.length === 0) {
-    throw new IndexerError("INDEXER_INVALID_ARGUMENT", "dbPath must be a file path or :memory:");
-  }
-  const db = new Database(dbPath);
-  if (dbPath !== ":memory:") {
-    // WAL: readers (IndexReader) do not block the writer. synchronous=NORMAL may lose the last commits on power
-    // loss, but each commit holds its rows and its checkpoint together, so what survives is consistent and the
-    // lost ranges are read again.
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-  }
-  db.pragma("busy_timeout = 5000");
-  return db;
+/** Drops the journal of blocks up to `horizon`: from then on a reorg below it rebuilds the index from the start. */
+async function pruneJournal(tx: SqlRunner, horizon: number): Promise<void> {
+  const journalFrom = await meta(tx, "journal_from");
+  if (journalFrom !== null && Number(journalFrom) >= horizon) return;
+  await tx.run("DELETE FROM reorg_journal WHERE block_number <= ?", [horizon]);
+  await tx.run(
+    "INSERT INTO meta (key, value) VALUES ('journal_from', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [String(horizon)],
+  );
 }
 
-function parse(subscriber: Subscriber, log: Log): LogDescription | null {
-  try {
-    return subscriber.contractInterface.parseLog({ topics: [...log.topics], data: log.data });
-  } catch (error) {
-    throw new IndexerError(
-      "INDEXER_DECODE",
-      `a ${subscriber.label} log of block ${log.blockNumber} (log ${log.index}) does not decode`,
-      { cause: error },
-    );
-  }
+async function writeCheckpoint(tx: SqlRunner, blockNumber: number, block: BlockRef | null): Promise<void> {
+  await tx.run(WRITE_CHECKPOINT, {
+    block_number: blockNumber,
+    block_hash: block?.hash ?? null,
+    block_timestamp: block?.timestamp ?? null,
+    updated_at: Math.floor(Date.now() / 1000),
+  });
 }
 
-function reorg(message: string): IndexerError {
-  return new IndexerError("INDEXER_REORG", message);
+async function meta(db: SqlRunner, key: string): Promise<string | null> {
+  return (await db.get<{ value: string }>("SELECT value FROM meta WHERE key = ?", [key]))?.value ?? null;
 }
 
 function nonNegativeInt(name: string, value: number | undefined, fallback: number): number {

@@ -19,6 +19,8 @@ import { IndexerError } from "./errors";
  */
 export const CORE_COMPONENT = "core";
 
+/** The SQLite core migrations (see schema-postgres.ts for PostgreSQL's). */
+
 export const CORE_MIGRATIONS: readonly string[] = [
   // 1: the whole first schema.
   `
@@ -409,6 +411,32 @@ export const CORE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (signer, nonce),
     UNIQUE (block_number, log_index)
   );
+  `,
+  // 4: reorg safety (issue 12). The hashes of indexed blocks (each range's last block and every block with a
+  // followed log), to find the common ancestor after a reorg; and the journal of row images the events overwrote,
+  // to roll the current-state tables back to it. A database migrated from version 3 has no journal for the blocks
+  // already indexed: `journal_from` says where it starts, and a reorg below it rebuilds the index from the start.
+  `
+  CREATE TABLE blocks (
+    block_number    INTEGER PRIMARY KEY,
+    block_hash      TEXT    NOT NULL,
+    block_timestamp INTEGER NOT NULL
+  );
+  INSERT INTO blocks (block_number, block_hash, block_timestamp)
+    SELECT block_number, block_hash, block_timestamp FROM checkpoint WHERE block_hash IS NOT NULL;
+  INSERT OR IGNORE INTO blocks (block_number, block_hash, block_timestamp)
+    SELECT block_number, MIN(block_hash), MIN(block_timestamp) FROM events GROUP BY block_number;
+
+  CREATE TABLE reorg_journal (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    block_number INTEGER NOT NULL,
+    table_name   TEXT    NOT NULL,
+    row_key      TEXT    NOT NULL,
+    row_image    TEXT
+  );
+  CREATE INDEX reorg_journal_by_block ON reorg_journal (block_number);
+
+  INSERT INTO meta (key, value) SELECT 'journal_from', CAST(block_number AS TEXT) FROM checkpoint;
   `,
 ];
 

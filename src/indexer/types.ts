@@ -50,6 +50,18 @@ export interface SyncResult {
   /** Number of new logs applied (a log already indexed is not counted). */
   readonly events: number;
   readonly checkpoint: Checkpoint;
+  /** The reorg this sync rolled back before indexing, or null. */
+  readonly reorg: ReorgView | null;
+}
+
+/** A reorg the indexer rolled back: the chain no longer had the indexed blocks above `ancestor`. */
+export interface ReorgView {
+  /** The checkpoint that was no longer on the chain. */
+  readonly replacedCheckpoint: number;
+  /** The block the index was rolled back to (the common ancestor, or `startBlock - 1` for a rebuild). */
+  readonly ancestor: number;
+  /** True when the index was rebuilt from the start (every indexed block replaced, or older than the journal). */
+  readonly rebuilt: boolean;
 }
 
 export interface TwinSummary {

@@ -3,18 +3,18 @@ import { ethers } from "hardhat";
 import { DataCategory, SourceKind } from "../../../src/vocabulary";
 import { WEARABLE_CATEGORIES } from "../../fixtures";
 import { verifyUpdateChain } from "../../../src/chain/anchors";
-import { expectCode, indexedFixture, indexerFor } from "./harness";
+import { expectCode, indexedFixture, indexerFor, describeEachBackend } from "./harness";
 
 /** A stand-in content id: 36 bytes shaped like a binary CIDv1 (version, codec, sha2-256 multihash). */
 function cidOf(label: string): string {
   return ethers.concat(["0x01551220", ethers.id(label)]);
 }
 
-describe("indexer: TwinUpdateLog events", () => {
+describeEachBackend("indexer: TwinUpdateLog events", () => {
   it("indexes updates with sequence, category, content hash, cid, head and block, and pages them", async () => {
     const f = await indexedFixture();
     const { updateLog, emr, twinId } = f;
-    const indexer = indexerFor(f);
+    const indexer = await indexerFor(f);
 
     const categories = [DataCategory.LABS, DataCategory.CONDITIONS, DataCategory.VITALS, DataCategory.LABS];
     for (const [i, category] of categories.entries()) {
@@ -22,7 +22,7 @@ describe("indexer: TwinUpdateLog events", () => {
     }
     await indexer.syncOnce();
 
-    const updates = indexer.updatesOf(twinId);
+    const updates = await indexer.updatesOf(twinId);
     expect(updates.map((u) => u.sequence)).to.deep.equal([1n, 2n, 3n, 4n]);
     expect(updates.map((u) => (u.kind === "update" ? u.category : null))).to.deep.equal(categories);
     expect(updates[2]).to.deep.include({
@@ -40,23 +40,26 @@ describe("indexer: TwinUpdateLog events", () => {
     const head = await updateLog.logHeadOf(twinId);
     expect(updates[3].head).to.equal(head.head.toLowerCase());
     expect(BigInt(updates.length)).to.equal(head.sequence);
-    expect(indexer.updateCount(twinId)).to.equal(4);
+    expect(await indexer.updateCount(twinId)).to.equal(4);
 
-    expect(indexer.updatesOf(twinId, { fromSequence: 2, limit: 2 }).map((u) => u.sequence)).to.deep.equal([2n, 3n]);
-    expect(indexer.updatesOf(twinId, { fromSequence: 4n }).map((u) => u.sequence)).to.deep.equal([4n]);
-    expect(indexer.updatesOf(twinId, { fromSequence: 5 })).to.deep.equal([]);
+    expect((await indexer.updatesOf(twinId, { fromSequence: 2, limit: 2 })).map((u) => u.sequence)).to.deep.equal([
+      2n,
+      3n,
+    ]);
+    expect((await indexer.updatesOf(twinId, { fromSequence: 4n })).map((u) => u.sequence)).to.deep.equal([4n]);
+    expect(await indexer.updatesOf(twinId, { fromSequence: 5 })).to.deep.equal([]);
     await indexer.close();
   });
 
   it("orders sequences numerically beyond nine (stored as sortable text)", async () => {
     const f = await indexedFixture();
     const { updateLog, emr, twinId } = f;
-    const indexer = indexerFor(f);
+    const indexer = await indexerFor(f);
     for (let i = 0; i < 12; i++) {
       await updateLog.connect(emr).recordUpdate(twinId, DataCategory.LABS, ethers.id(`b${i}`), cidOf(`b${i}`));
     }
     await indexer.syncOnce();
-    expect(indexer.updatesOf(twinId, { fromSequence: 9, limit: 3 }).map((u) => u.sequence)).to.deep.equal([
+    expect((await indexer.updatesOf(twinId, { fromSequence: 9, limit: 3 })).map((u) => u.sequence)).to.deep.equal([
       9n,
       10n,
       11n,
@@ -67,7 +70,7 @@ describe("indexer: TwinUpdateLog events", () => {
   it("indexes RecordsAnchored as steps of the same chain: both kinds in sequence order, the chain verifies", async () => {
     const f = await indexedFixture();
     const { updateLog, emr, twinId } = f;
-    const indexer = indexerFor(f);
+    const indexer = await indexerFor(f);
     const bundle = DataCategory.CONDITIONS | DataCategory.LABS | DataCategory.MEDICATIONS;
 
     await updateLog.connect(emr).recordUpdate(twinId, DataCategory.LABS, ethers.id("blob-1"), cidOf("blob-1"));
@@ -76,7 +79,7 @@ describe("indexer: TwinUpdateLog events", () => {
     await updateLog.connect(emr).anchorRecords(twinId, ethers.id("records-2"), DataCategory.VITALS);
     await indexer.syncOnce();
 
-    const entries = indexer.updatesOf(twinId);
+    const entries = await indexer.updatesOf(twinId);
     expect(entries.map((e) => [e.sequence, e.kind])).to.deep.equal([
       [1n, "update"],
       [2n, "records"],
@@ -94,38 +97,39 @@ describe("indexer: TwinUpdateLog events", () => {
     expect(entries.filter((e) => e.kind === "records").map((e) => [e.head, e.position.transactionHash])).to.deep.equal(
       anchored.map((e) => [e.args.head.toLowerCase(), e.transactionHash]),
     );
-    expect(indexer.updateCount(twinId)).to.equal(4);
-    expect(indexer.updatesOf(twinId, { fromSequence: 2, limit: 2 }).map((e) => e.kind)).to.deep.equal([
+    expect(await indexer.updateCount(twinId)).to.equal(4);
+    expect((await indexer.updatesOf(twinId, { fromSequence: 2, limit: 2 })).map((e) => e.kind)).to.deep.equal([
       "records",
       "update",
     ]);
 
     // The indexed chain is the on-chain one, through src/chain/anchors.ts verifyUpdateChain (both kinds).
     const onChainHead = await updateLog.logHeadOf(twinId);
-    expect(indexer.verifyLogChain(twinId, onChainHead)).to.deep.equal({
+    expect(await indexer.verifyLogChain(twinId, onChainHead)).to.deep.equal({
       valid: true,
       sequence: 4n,
       head: onChainHead.head.toLowerCase(),
     });
     expect(verifyUpdateChain(entries, onChainHead).valid).to.equal(true);
-    expect(indexer.verifyLogChain(twinId).valid).to.equal(true);
+    expect((await indexer.verifyLogChain(twinId)).valid).to.equal(true);
 
     // The batch by the key the contract uses, and record batches alone.
-    expect(indexer.recordBatch(twinId, emr.address, ethers.id("records-2"))?.sequence).to.equal(4n);
-    expect(indexer.recordBatch(twinId, f.wearable.address, ethers.id("records-2"))).to.equal(null);
-    expect(indexer.recordBatchesOf(twinId).map((b) => b.recordsRoot)).to.deep.equal([
+    expect((await indexer.recordBatch(twinId, emr.address, ethers.id("records-2")))?.sequence).to.equal(4n);
+    expect(await indexer.recordBatch(twinId, f.wearable.address, ethers.id("records-2"))).to.equal(null);
+    expect((await indexer.recordBatchesOf(twinId)).map((b) => b.recordsRoot)).to.deep.equal([
       ethers.id("records-1"),
       ethers.id("records-2"),
     ]);
-    expectCode(() => indexer.recordBatch(twinId, emr.address, "0x1234"), "INDEXER_INVALID_ARGUMENT");
+    await expectCode(async () => await indexer.recordBatch(twinId, emr.address, "0x1234"), "INDEXER_INVALID_ARGUMENT");
 
     // An altered row is caught.
-    indexer.read((db) =>
-      db
-        .prepare("UPDATE record_batches SET categories = ? WHERE records_root = ?")
-        .run(DataCategory.LABS, ethers.id("records-1")),
+    await indexer.read((db) =>
+      db.run("UPDATE record_batches SET categories = ? WHERE records_root = ?", [
+        DataCategory.LABS,
+        ethers.id("records-1"),
+      ]),
     );
-    const tampered = indexer.verifyLogChain(twinId, onChainHead);
+    const tampered = await indexer.verifyLogChain(twinId, onChainHead);
     expect(tampered.valid).to.equal(false);
     expect(tampered.valid === false && tampered.fault).to.equal("HEAD_MISMATCH");
     expect(tampered.valid === false && tampered.index).to.equal(1);
@@ -135,7 +139,7 @@ describe("indexer: TwinUpdateLog events", () => {
   it("indexes reading batches keyed by (twin, source, root), without count or range", async () => {
     const f = await indexedFixture();
     const { registry, updateLog, patient, wearable, stranger: watch, twinId } = f;
-    const indexer = indexerFor(f);
+    const indexer = await indexerFor(f);
     await registry.connect(patient).authorizeSource(twinId, watch.address, SourceKind.Device, WEARABLE_CATEGORIES);
 
     await updateLog.connect(wearable).anchorBatch(twinId, ethers.id("root-1"));
@@ -144,24 +148,24 @@ describe("indexer: TwinUpdateLog events", () => {
     await updateLog.connect(watch).anchorBatch(twinId, ethers.id("root-1"));
     await indexer.syncOnce();
 
-    const batches = indexer.batchesOf(twinId);
+    const batches = await indexer.batchesOf(twinId);
     expect(batches.map((b) => [b.source, b.merkleRoot])).to.deep.equal([
       [wearable.address, ethers.id("root-1")],
       [wearable.address, ethers.id("root-2")],
       [watch.address, ethers.id("root-1")],
     ]);
     expect(Object.keys(batches[0]).sort()).to.deep.equal(["merkleRoot", "position", "source", "twinId"]);
-    const batch = indexer.batch(twinId, watch.address, ethers.id("root-1"));
+    const batch = await indexer.batch(twinId, watch.address, ethers.id("root-1"));
     const anchoredAt = (await updateLog.batchOf(twinId, watch.address, ethers.id("root-1"))).anchoredAt;
     expect(batch?.position.timestamp).to.equal(Number(anchoredAt));
-    expect(indexer.batch(twinId, watch.address, ethers.id("root-2"))).to.equal(null);
+    expect(await indexer.batch(twinId, watch.address, ethers.id("root-2"))).to.equal(null);
     await indexer.close();
   });
 
   it("indexes state commitments per custodian epoch: versions restart at 1 with a new custodian", async () => {
     const f = await indexedFixture();
     const { registry, updateLog, patient, hospital, hospital2, twinId } = f;
-    const indexer = indexerFor(f);
+    const indexer = await indexerFor(f);
 
     await updateLog.connect(hospital).commitTwinState(twinId, ethers.id("state-1"), ethers.id("sources-1"), 1);
     await updateLog.connect(hospital).commitTwinState(twinId, ethers.id("state-2"), ethers.id("sources-2"), 2);
@@ -169,7 +173,7 @@ describe("indexer: TwinUpdateLog events", () => {
     await updateLog.connect(hospital2).commitTwinState(twinId, ethers.id("state-3"), ethers.id("sources-3"), 1);
     await indexer.syncOnce();
 
-    const commits = indexer.stateCommitsOf(twinId);
+    const commits = await indexer.stateCommitsOf(twinId);
     expect(commits.map((c) => [c.epoch, c.version, c.custodian, c.stateRoot, c.sourcesRoot])).to.deep.equal([
       [1, 1n, hospital.address, ethers.id("state-1"), ethers.id("sources-1")],
       [1, 2n, hospital.address, ethers.id("state-2"), ethers.id("sources-2")],
