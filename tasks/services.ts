@@ -117,7 +117,7 @@ export async function indexSync(args: IndexSyncArgs, hre: HardhatRuntimeEnvironm
       return logs;
     },
   };
-  const indexer = new Indexer({
+  const indexer = await Indexer.open({
     provider: counting,
     addresses: {
       registry: ctx.addresses.TwinRegistry,
@@ -130,7 +130,7 @@ export async function indexSync(args: IndexSyncArgs, hre: HardhatRuntimeEnvironm
   });
   try {
     const head = await provider.getBlockNumber();
-    const from = indexer.checkpoint().blockNumber + 1;
+    const from = (await indexer.checkpoint()).blockNumber + 1;
     bar = progress(args, Math.ceil(Math.max(0, head - confirmations - from + 1) / DEFAULT_BATCH_BLOCKS), "indexing");
     const result = await indexer.syncOnce().finally(() => bar.stop());
     const data = { db: path.resolve(args.db), ...result, rangesRead: ranges };

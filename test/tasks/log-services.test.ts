@@ -96,11 +96,11 @@ describe("tasks: log:verify, index:sync, gateway:start", () => {
     expect(first.result.events).to.be.greaterThan(5);
     expect(first.out).to.match(/Indexed blocks 0\.\.\d+: \d+ events/);
     const { IndexReader } = await import("../../src/indexer");
-    const reader = new IndexReader(db);
+    const reader = await IndexReader.open(db);
     try {
-      expect(reader.twin(f.twinId)?.owner).to.equal(f.patient.address);
+      expect((await reader.twin(f.twinId))?.owner).to.equal(f.patient.address);
     } finally {
-      reader.close();
+      await reader.close();
     }
     const again = await runTask("index:sync", { ...f.flags, db, json: true });
     expect(JSON.parse(again.out)).to.include({ fromBlock: null });
