@@ -18,6 +18,7 @@ import { AccessLog, type AccessLogAnchorRecord, type AccessLogInput, type NonceU
 import { audienceOf, checkAudience, operatorOf, originOf, type GatewayAudience } from "./audience";
 import { ConsentChecker, REFUSAL_MESSAGE, REFUSAL_STATUS, type ConsentOutcome, type RefusalReason } from "./consent";
 import { AccessLogNonceStore, type NonceStore } from "./nonces";
+import { registerWebApp, type WebAppOptions } from "./app-static";
 import { GatewayError, type GatewayErrorCode } from "./errors";
 import { LogPolicy, RateLimits, type RateLimitOptions } from "./rate-limits";
 import { SignatureVerifier } from "./signatures";
@@ -41,7 +42,7 @@ import type { AccessLogResponse, QueryBody, QueryResponse } from "./types";
  * twin's owner or delegate (registry.isController) or an auditor; the twin's entries with their Merkle proofs to the
  * roots anchored by `TwinUpdateLog.anchorAccessLog`.
  */
-export interface GatewayOptions {
+export interface GatewayOptions extends WebAppOptions {
   /** The pipeline's read side (src/pipeline TwinPipeline, or any TwinDataReader). */
   readonly data: TwinDataReader;
   readonly consent: ConsentPolicy;
@@ -381,6 +382,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
   );
 
+  registerWebApp(app, options); // the web app under /app/, when options.webApp is set
   let timer: NodeJS.Timeout | undefined;
   const anchorNow = (): Promise<AccessLogAnchorRecord | null> => {
     const updateLog = options.updateLog;
