@@ -138,7 +138,13 @@ function Home(props: { chain: Chain; session: Session }) {
       {twin && current === "consent" && <Consent chain={chain} session={session} twinId={twin.twinId} />}
       {twin && current === "audit" && <Audit chain={chain} session={session} twinId={twin.twinId} />}
       {twin && current === "erasure" && (
-        <Erasure chain={chain} session={session} twinId={twin.twinId} onErased={twins.reload} />
+        <Erasure
+          chain={chain}
+          session={session}
+          twinId={twin.twinId}
+          erased={twin.status === "erased"}
+          onErased={twins.reload}
+        />
       )}
       {current === "shared" && <Shared chain={chain} session={session} />}
     </>

@@ -105,7 +105,7 @@ export interface TxState {
 export function useTx(onDone: () => void) {
   const [state, setState] = useState<TxState>({ busy: false, message: null, error: null });
   const run = useCallback(
-    async (what: string, send: () => Promise<ContractTransactionResponse | void>) => {
+    async (what: string, send: () => Promise<ContractTransactionResponse | void>): Promise<boolean> => {
       setState({ busy: true, message: `${what}…`, error: null });
       try {
         const tx = await send();
@@ -116,8 +116,10 @@ export function useTx(onDone: () => void) {
           error: null,
         });
         onDone();
+        return true;
       } catch (error) {
         setState({ busy: false, message: null, error: `${what} failed: ${describeError(error)}` });
+        return false;
       }
     },
     [onDone],

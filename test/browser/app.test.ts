@@ -44,6 +44,12 @@ describe("web app (browser)", function () {
     });
   });
 
+  afterEach(async function () {
+    if (this.currentTest?.state !== "failed") return;
+    // What each open page said when the test failed (synthetic data only).
+    for (const page of context.pages()) console.log((await page.locator("body").innerText()).slice(0, 3000));
+  });
+
   after(async () => {
     await context?.close();
     await browser?.close();
@@ -110,5 +116,63 @@ describe("web app (browser)", function () {
     await screenshot(doctor, "clinician-refused");
     await doctor.close();
     await patient.close();
+  });
+
+  it("a responder breaks the glass: the access stands out in the audit trail, and the patient closes it", async () => {
+    const responder = await signIn("Emergency responder (demo)");
+    await responder.getByText("Emergency responder: break the glass").click();
+    await responder.getByLabel("Twin id").fill(story.twinId);
+    await responder.getByLabel(/^Reason/).fill("ambulance 17: unconscious patient");
+    await responder.getByRole("button", { name: "Open emergency access" }).click();
+    const latest = responder.locator("#latest-vitals-heading").locator("xpath=../..");
+    await latest.getByTestId("proof-summary").waitFor({ timeout: 60_000 });
+    expect(await latest.getByTestId("proof-summary").textContent()).to.match(/^All \d+ proofs checked/);
+
+    const patient = await signIn("Patient (demo)");
+    await patient.getByRole("button", { name: "Audit trail" }).click();
+    await responder.close();
+    const emergency = patient.locator(".audit-entry.emergency").first();
+    await emergency.waitFor({ timeout: 30_000 });
+    expect(await emergency.textContent())
+      .to.contain("EMERGENCY")
+      .and.contain("emergency access under your emergency policy");
+    expect(await patient.locator('.audit-entry[data-decision="revoked"]').count()).to.be.greaterThan(0);
+    // The gateway anchors its log every few seconds: once anchored, every entry's proof checks against the chain.
+    await story.gateway.anchorNow();
+    await patient.getByRole("button", { name: "Refresh" }).click();
+    await patient.getByText(/every anchored proof checked/).waitFor({ timeout: 30_000 });
+    await patient.locator(".audit-entry.emergency .proof-checked").first().waitFor({ timeout: 30_000 });
+    await screenshot(patient, "patient-audit");
+
+    await patient.getByRole("button", { name: "Who can see what" }).click();
+    await patient.getByRole("button", { name: "Close emergency access" }).click();
+    await patient.getByText(/Close the emergency access: done/).waitFor({ timeout: 30_000 });
+    expect(await patient.locator("#emergency-accesses-heading").locator("xpath=../..").textContent()).to.contain(
+      "closed",
+    );
+    const until = await story.consent.emergencyAccessUntil(story.twinId, story.people.responder.address);
+    expect(until).to.equal(0n);
+    await patient.close();
+  });
+
+  it("the patient erases the twin, told first what is destroyed and what stays", async () => {
+    const patient = await signIn("Patient (demo)");
+    await patient.getByRole("button", { name: "Erasure" }).click();
+    await patient.getByText("What stays on chain").waitFor();
+    const erase = patient.getByRole("button", { name: "Erase the twin" });
+    expect(await erase.isDisabled()).to.equal(true);
+    await patient.getByLabel(/I understand/).check();
+    await patient.getByLabel("Type ERASE to confirm").fill("ERASE");
+    await screenshot(patient, "patient-erasure");
+    await erase.click();
+    await patient.getByText(/The hospital destroyed \d+ keys/).waitFor({ timeout: 30_000 });
+    expect(Number(await story.registry.statusOf(story.twinId))).to.equal(3); // Erased
+    expect(story.pipeline.holding(story.twinId)).to.equal("erased");
+    await patient.close();
+  });
+
+  it("asked nothing of any other origin, and broke no content security rule", () => {
+    expect(external).to.deep.equal([]);
+    expect(consoleErrors.filter((e) => /Content Security Policy/.test(e))).to.deep.equal([]);
   });
 });

@@ -4,7 +4,13 @@ import type { Session } from "../session";
 import { Section, TxStatus, useTx } from "../ui";
 
 /** Erasing the twin: what it destroys and what stays on chain, said before the confirmation. */
-export function Erasure(props: { chain: Chain; session: Session; twinId: string; onErased: () => void }) {
+export function Erasure(props: {
+  chain: Chain;
+  session: Session;
+  twinId: string;
+  erased: boolean;
+  onErased: () => void;
+}) {
   const [understood, setUnderstood] = useState(false);
   const [typed, setTyped] = useState("");
   const [result, setResult] = useState<string | null>(null);
@@ -51,6 +57,7 @@ export function Erasure(props: { chain: Chain; session: Session; twinId: string;
           <strong>This cannot be undone.</strong>
         </p>
       </div>
+      {props.erased && <p class="ok">This twin is erased.</p>}
       <label>
         <input type="checkbox" checked={understood} onChange={(e) => setUnderstood(e.currentTarget.checked)} /> I
         understand what is destroyed and what stays
@@ -59,7 +66,12 @@ export function Erasure(props: { chain: Chain; session: Session; twinId: string;
         Type <kbd>ERASE</kbd> to confirm{" "}
         <input value={typed} onInput={(e) => setTyped(e.currentTarget.value)} aria-label="Type ERASE to confirm" />
       </label>
-      <button class="danger" type="button" disabled={!understood || typed !== "ERASE" || tx.busy} onClick={erase}>
+      <button
+        class="danger"
+        type="button"
+        disabled={props.erased || !understood || typed !== "ERASE" || tx.busy}
+        onClick={erase}
+      >
         Erase the twin
       </button>
       <TxStatus state={tx} />

@@ -3,7 +3,7 @@ import { emergencyReasonCommitment } from "../../../src/chain/commitments";
 import { Purpose } from "../../../src/vocabulary";
 import type { Chain } from "../env";
 import type { Session } from "../session";
-import { chainTime, grantsHeld, type GrantView } from "../twins";
+import { chainTime, emergencyPolicy, grantsHeld, type GrantView } from "../twins";
 import { Loading, Section, TxStatus, useAsync, useTx } from "../ui";
 import { categoryWords, purposeWords, PURPOSE_WORDS, shortHash, timeLeft } from "../vocab";
 import { TwinView } from "./TwinView";
@@ -22,14 +22,16 @@ export function Shared(props: { chain: Chain; session: Session }) {
     ]);
     return { grants, now, emergencies: [...new Set(opened.map((e) => e.args.twinId))] };
   }, [session.address]);
-  const [selected, setSelected] = useState<{ twinId: string; grant: GrantView | null } | null>(null);
+  const [selected, setSelected] = useState<{ twinId: string; categories: number } | null>(null);
   const [purpose, setPurpose] = useState<number>(Purpose.TREATMENT);
   if (data.loading && !data.data) return <Loading what="your patients" />;
   if (data.error) return <p class="error">{data.error}</p>;
   const d = data.data!;
   const choose = (twinId: string, grant: GrantView | null) => {
-    setSelected({ twinId, grant });
     setPurpose(grant ? lowestBit(grant.purposes) : Purpose.EMERGENCY);
+    if (grant) return setSelected({ twinId, categories: grant.categories });
+    // An emergency access reads what the patient's emergency policy allows.
+    void emergencyPolicy(chain, twinId).then((policy) => setSelected({ twinId, categories: policy.categories }));
   };
   return (
     <div>
@@ -83,7 +85,7 @@ export function Shared(props: { chain: Chain; session: Session }) {
             session={session}
             twinId={selected.twinId}
             purpose={purpose}
-            categories={selected.grant ? selected.grant.categories : null}
+            categories={selected.categories}
           />
         </>
       )}
@@ -97,8 +99,7 @@ function BreakGlass(props: { chain: Chain; session: Session; onOpened: (twinId: 
   const [twinId, setTwinId] = useState("");
   const [reason, setReason] = useState("");
   const [hours, setHours] = useState(4);
-  const [opened, setOpened] = useState<string | null>(null);
-  const tx = useTx(() => opened && props.onOpened(opened));
+  const tx = useTx(() => undefined);
   return (
     <details class="break-glass">
       <summary>Emergency responder: break the glass</summary>
@@ -107,12 +108,12 @@ function BreakGlass(props: { chain: Chain; session: Session; onOpened: (twinId: 
           e.preventDefault();
           // The reason goes on chain only as a salted commitment; the responder keeps the opening for the audit.
           const commitment = emergencyReasonCommitment(reason);
-          setOpened(twinId);
-          void tx.run("Open emergency access", () =>
+          const opening = tx.run("Open emergency access", () =>
             props.chain.consent
               .connect(props.session.signer)
               .openEmergencyAccess(twinId, hours * 3600, commitment.commitment),
           );
+          void opening.then((done) => done && props.onOpened(twinId));
         }}
       >
         <label>
