@@ -1,17 +1,14 @@
 /**
  * `npm run app`: the demo story up to a live state on the embedded Hardhat network (scripts/lib/app-story.ts), and
- * the gateway serving the web app on 127.0.0.1 until Ctrl-C. Builds the app first when dist-app/ is missing.
+ * the gateway serving the web app on 127.0.0.1 until Ctrl-C. Builds the app first when dist-app/ is missing or older than app/.
  * PORT sets the port (default 8600; 0 for any free one).
  */
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { ethers } from "hardhat";
 import { startAppStory } from "./lib/app-story";
-import { buildApp } from "./lib/build-app";
+import { ensureAppBuilt } from "./lib/build-app";
 
 async function main(): Promise<void> {
-  const appRoot = path.resolve(__dirname, "..", "dist-app");
-  if (!existsSync(path.join(appRoot, "index.html"))) await buildApp();
+  const appRoot = await ensureAppBuilt();
   const story = await startAppStory({
     signers: await ethers.getSigners(),
     provider: ethers.provider,

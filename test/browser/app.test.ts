@@ -5,16 +5,12 @@
  * the access stands out in the patient's audit trail and the patient closes it; the patient erases the twin.
  * Screenshots of each main page go to docs/img/. Skipped (with a message) when no Chromium is installed.
  */
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startAppStory, type AppStory } from "../../scripts/lib/app-story";
-import { buildApp } from "../../scripts/lib/build-app";
+import { ensureAppBuilt } from "../../scripts/lib/build-app";
 import { chromiumPath, launch, screenshot } from "./browser";
-
-const APP_ROOT = path.resolve(__dirname, "..", "..", "dist-app");
 
 describe("web app (browser)", function () {
   this.timeout(180_000);
@@ -30,11 +26,11 @@ describe("web app (browser)", function () {
       console.warn("    (no Chromium: apt-get install chromium, or set CHROMIUM_PATH)");
       this.skip();
     }
-    if (!existsSync(path.join(APP_ROOT, "index.html"))) await buildApp();
+    const appRoot = await ensureAppBuilt();
     story = await startAppStory({
       signers: await ethers.getSigners(),
       provider: ethers.provider,
-      appRoot: APP_ROOT,
+      appRoot,
       days: 3,
     });
     browser = await launch(executable!);
@@ -83,6 +79,31 @@ describe("web app (browser)", function () {
     await page.close();
   });
 
+  it("is usable by keyboard and at a phone's width", async () => {
+    const page = await context.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(story.url);
+    await page.getByRole("button", { name: "Patient (demo)" }).waitFor();
+    // Tab to the patient's demo account and press Enter: signed in without a mouse.
+    for (
+      let i = 0;
+      i < 10 &&
+      !(await page.getByRole("button", { name: "Patient (demo)" }).evaluate((b) => b === document.activeElement));
+      i++
+    ) {
+      await page.keyboard.press("Tab");
+    }
+    await page.keyboard.press("Enter");
+    const latest = page.locator("#latest-vitals-heading").locator("xpath=../..");
+    await latest.getByTestId("proof-summary").waitFor({ timeout: 60_000 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, "no sideways scrolling at 390 px").to.be.at.most(0);
+    await page.locator(".chart canvas").first().waitFor({ timeout: 60_000 });
+    await page.waitForLoadState("networkidle");
+    await screenshot(page, "phone-twin");
+    await page.close();
+  });
+
   it("the patient grants the clinician vitals; the clinician sees them with proofs; after a revoke, a refusal", async () => {
     const clinician = story.people.clinician.address;
     const patient = await signIn("Patient (demo)");
@@ -101,6 +122,13 @@ describe("web app (browser)", function () {
     expect(await doctor.locator(".vital").count()).to.be.greaterThan(0);
     await doctor.waitForLoadState("networkidle");
     await screenshot(doctor, "clinician-view");
+
+    // Asked for another purpose than granted: refused, with the reason.
+    await doctor.getByLabel("Purpose of this view").selectOption({ label: "research" });
+    const wrong = doctor.locator("#latest-vitals-heading").locator("xpath=../..").getByRole("alert");
+    await wrong.waitFor({ timeout: 30_000 });
+    expect(await wrong.textContent()).to.contain("wrong-purpose");
+    await doctor.getByLabel("Purpose of this view").selectOption({ label: "treatment" });
 
     await patient.locator(`tr[data-grantee="${clinician}"]`).getByRole("button", { name: "Revoke" }).click();
     await patient.getByText(/Revoke: done/).waitFor({ timeout: 30_000 });
@@ -147,9 +175,8 @@ describe("web app (browser)", function () {
     await patient.getByRole("button", { name: "Who can see what" }).click();
     await patient.getByRole("button", { name: "Close emergency access" }).click();
     await patient.getByText(/Close the emergency access: done/).waitFor({ timeout: 30_000 });
-    expect(await patient.locator("#emergency-accesses-heading").locator("xpath=../..").textContent()).to.contain(
-      "closed",
-    );
+    const accesses = patient.locator("#emergency-accesses-heading").locator("xpath=../..");
+    await accesses.getByText(/closed \(cooldown/).waitFor({ timeout: 30_000 });
     const until = await story.consent.emergencyAccessUntil(story.twinId, story.people.responder.address);
     expect(until).to.equal(0n);
     await patient.close();

@@ -35,14 +35,17 @@ export function Audit(props: { chain: Chain; session: Session; twinId: string })
     const [grants, accesses] = await Promise.all([grantsOfTwin(chain, twinId), emergencyAccesses(chain, twinId)]);
     return { entries, failed, grants, responders: new Set(accesses.map((a) => a.responder.toLowerCase())) };
   }, [twinId]);
-  const [reader, setReader] = useState("");
+  // By default everyone but the patient: their own reads would bury the others'.
+  const [reader, setReader] = useState("others");
   const [purpose, setPurpose] = useState(0);
   const [since, setSince] = useState("");
   const entries = data.data && "entries" in data.data ? data.data.entries! : [];
   const failed = data.data && "failed" in data.data ? data.data.failed! : [];
   const readers = useMemo(() => [...new Set(entries.map((e) => e.entry.reader))], [entries]);
   const shown = entries
-    .filter((e) => reader === "" || e.entry.reader === reader)
+    .filter((e) =>
+      reader === "" ? true : reader === "others" ? e.entry.reader !== session.address : e.entry.reader === reader,
+    )
     .filter((e) => purpose === 0 || (e.entry.purpose & purpose) !== 0)
     .filter((e) => since === "" || e.entry.time >= Date.parse(`${since}Z`))
     .slice()
@@ -61,6 +64,7 @@ export function Audit(props: { chain: Chain; session: Session; twinId: string })
         <label>
           Reader{" "}
           <select value={reader} onChange={(e) => setReader(e.currentTarget.value)}>
+            <option value="others">everyone but you</option>
             <option value="">everyone</option>
             {readers.map((r) => (
               <option key={r} value={r}>
@@ -84,7 +88,7 @@ export function Audit(props: { chain: Chain; session: Session; twinId: string })
           Since (UTC) <input type="datetime-local" value={since} onInput={(e) => setSince(e.currentTarget.value)} />
         </label>
       </form>
-      {data.loading && <Loading what="the audit trail" />}
+      {data.loading && !data.data && <Loading what="the audit trail" />}
       {data.error && <p class="error">{data.error}</p>}
       {data.data && "refused" in data.data && data.data.refused && !data.data.refused.ok && (
         <Refusal error={data.data.refused.body.error} status={data.data.refused.status} what="audit trail" />
