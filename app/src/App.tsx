@@ -101,7 +101,7 @@ function Home(props: { chain: Chain; session: Session }) {
   const twin = owned[twinIndex];
   const pages: Page[] = twin
     ? twin.status === "erased"
-      ? ["twin", "shared"]
+      ? ["twin", "erasure", "shared"]
       : ["twin", "consent", "audit", "erasure", "shared"]
     : ["shared"];
   const current = page !== null && pages.includes(page) ? page : pages[0]!;
