@@ -8,7 +8,9 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { startAppStory, type AppStory } from "../../scripts/lib/app-story";
+import { READINGS, startAppStory, type AppStory } from "../../scripts/lib/app-story";
+import { requestReasonCommitment } from "../../src/chain/commitments";
+import { Purpose } from "../../src/vocabulary";
 import { ensureAppBuilt } from "../../scripts/lib/build-app";
 import { chromiumPath, launch, screenshot } from "./browser";
 
@@ -143,6 +145,18 @@ describe("web app (browser)", function () {
       .and.contain("revoked");
     await screenshot(doctor, "clinician-refused");
     await doctor.close();
+
+    // The clinician asks again (a consent request on chain); the patient approves it in the app.
+    const reason = requestReasonCommitment("follow-up of the arrhythmia").commitment;
+    await story.consent
+      .connect(story.people.clinician)
+      .requestConsent(story.twinId, READINGS, Purpose.TREATMENT, 7 * 86_400, reason);
+    await patient.getByRole("button", { name: "My twin" }).click();
+    await patient.getByRole("button", { name: "Who can see what" }).click();
+    await patient.getByRole("button", { name: "Approve" }).click();
+    await patient.getByText(/Approve: done/).waitFor({ timeout: 30_000 });
+    await patient.locator(`tr[data-grantee="${clinician}"] .grant-state`, { hasText: /left$/ }).waitFor();
+    expect((await story.consent.grantOf(story.twinId, clinician)).revokedAt).to.equal(0n);
     await patient.close();
   });
 

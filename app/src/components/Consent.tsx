@@ -322,13 +322,16 @@ function GrantForm(props: {
     e.preventDefault();
     props.run(how === "sig" ? "Grant (signed, relayed as grantBySig)" : "Grant", async () => {
       const now = await chainTime(chain);
+      const head = (await chain.provider.getBlock("latest"))?.timestamp ?? now;
       const terms = {
         twinId,
         grantee,
         categories,
         actions,
         purposes,
-        validFrom: now - 60,
+        // From a little before the earlier of the chain's time and the clock: the grant holds at once whether a
+        // node judges it at the head's time or at the next block's, which may lag or lead the wall clock.
+        validFrom: Math.min(head, Math.floor(Date.now() / 1000)) - 300,
         validUntil: now + days * 86_400,
       };
       if (how === "tx") {

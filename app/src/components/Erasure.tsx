@@ -36,7 +36,9 @@ export function Erasure(props: {
             The keys that decrypt your records and readings, at the hospital's service: the encrypted data can no longer
             be read by anyone.
           </li>
-          <li>Every grant and emergency access: nobody can query the twin again (the gateway answers “erased”).</li>
+          <li>
+            All access: every grant and emergency access stops working; the gateway answers “erased” to every query.
+          </li>
           <li>
             In the gateway's audit trail: who read, what and why. Only each entry's time, decision and hash remain.
           </li>
