@@ -15,7 +15,7 @@ import { ensureAppBuilt } from "../../scripts/lib/build-app";
 import { chromiumPath, launch, screenshot } from "./browser";
 
 describe("web app (browser)", function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
   let story: AppStory;
   let browser: Browser;
   let context: BrowserContext;
@@ -72,9 +72,9 @@ describe("web app (browser)", function () {
     const page = await signIn("Patient (demo)");
     await expect(page.getByText("demo key in this page")).not.to.equal(null);
     const latest = page.locator("#latest-vitals-heading").locator("xpath=../..");
-    await latest.getByTestId("proof-summary").waitFor({ timeout: 60_000 });
+    await latest.getByTestId("proof-summary").waitFor({ timeout: 120_000 });
     expect(await latest.getByTestId("proof-summary").textContent()).to.match(/^All \d+ proofs checked/);
-    await page.locator(".chart canvas").first().waitFor({ timeout: 60_000 });
+    await page.locator(".chart canvas").first().waitFor({ timeout: 120_000 });
     await page.locator("#alerts-heading").waitFor();
     await page.waitForLoadState("networkidle");
     await screenshot(page, "patient-twin");
@@ -97,10 +97,10 @@ describe("web app (browser)", function () {
     }
     await page.keyboard.press("Enter");
     const latest = page.locator("#latest-vitals-heading").locator("xpath=../..");
-    await latest.getByTestId("proof-summary").waitFor({ timeout: 60_000 });
+    await latest.getByTestId("proof-summary").waitFor({ timeout: 120_000 });
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow, "no sideways scrolling at 390 px").to.be.at.most(0);
-    await page.locator(".chart canvas").first().waitFor({ timeout: 60_000 });
+    await page.locator(".chart canvas").first().waitFor({ timeout: 120_000 });
     await page.waitForLoadState("networkidle");
     await screenshot(page, "phone-twin");
     await page.close();
@@ -119,7 +119,7 @@ describe("web app (browser)", function () {
     const doctor = await signIn("Clinician (demo)");
     await doctor.locator("ul.patients button").first().click();
     const latest = doctor.locator("#latest-vitals-heading").locator("xpath=../..");
-    await latest.getByTestId("proof-summary").waitFor({ timeout: 60_000 });
+    await latest.getByTestId("proof-summary").waitFor({ timeout: 120_000 });
     expect(await latest.getByTestId("proof-summary").textContent()).to.match(/^All \d+ proofs checked/);
     expect(await doctor.locator(".vital").count()).to.be.greaterThan(0);
     await doctor.waitForLoadState("networkidle");
@@ -167,7 +167,7 @@ describe("web app (browser)", function () {
     await responder.getByLabel(/^Reason/).fill("ambulance 17: unconscious patient");
     await responder.getByRole("button", { name: "Open emergency access" }).click();
     const latest = responder.locator("#latest-vitals-heading").locator("xpath=../..");
-    await latest.getByTestId("proof-summary").waitFor({ timeout: 60_000 });
+    await latest.getByTestId("proof-summary").waitFor({ timeout: 120_000 });
     expect(await latest.getByTestId("proof-summary").textContent()).to.match(/^All \d+ proofs checked/);
 
     const patient = await signIn("Patient (demo)");
