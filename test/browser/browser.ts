@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 
@@ -22,9 +23,17 @@ export async function launch(executablePath: string): Promise<Browser> {
   return chromium.launch({ executablePath, headless: true, args: root ? ["--no-sandbox"] : [] });
 }
 
-export const SCREENSHOTS = path.resolve(__dirname, "..", "..", "docs", "img");
+/**
+ * Where the screenshots go: docs/img/ (the README shows them) with UPDATE_SCREENSHOTS=1, as `npm run test:browser`
+ * sets it; otherwise a temporary folder, so that `npm test` leaves the committed images alone (they change with
+ * every run's random accounts and times).
+ */
+export const SCREENSHOTS =
+  process.env.UPDATE_SCREENSHOTS === "1"
+    ? path.resolve(__dirname, "..", "..", "docs", "img")
+    : path.join(os.tmpdir(), "twinledger-screenshots");
 
-/** Writes a screenshot of the page into docs/img/ (the README shows them). */
+/** Writes a full-page screenshot of the page into SCREENSHOTS. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   if (!existsSync(SCREENSHOTS)) mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
