@@ -1,6 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { AccessLog, AccessLogAnchorRecord } from "./access-log";
 import { GatewayError } from "./errors";
+import { registerWebApp } from "./app-static";
 import { accessLogRoutes } from "./routes/access-log";
 import {
   createGatewayContext,
@@ -65,6 +66,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   void app.register(fhirRoutes, { ...routes, prefix: "/fhir/r4" });
   void app.register(healthRoutes, routes);
   void app.register(openApiRoutes);
+  registerWebApp(app, options); // the web app under /app/, when options.webApp is set
 
   const { timer, anchorNow } = anchoring(options, ctx);
   let closed = false;

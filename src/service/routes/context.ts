@@ -1,4 +1,5 @@
 import { getAddress } from "ethers";
+import type { WebAppOptions } from "../app-static";
 import type { FastifyInstance } from "fastify";
 import type { ConsentPolicy, TwinRegistry, TwinUpdateLog } from "../../../typechain-types";
 import {
@@ -22,7 +23,7 @@ import { SignatureVerifier } from "../signatures";
  * verifier, the EIP-712 hashers, the audience and the admission step (freshness and replay). Built once per gateway
  * by {@link createGatewayContext} and handed to every plugin as its options.
  */
-export interface GatewayOptions {
+export interface GatewayOptions extends WebAppOptions {
   /** The pipeline's read side (src/pipeline TwinPipeline, or any TwinDataReader). */
   readonly data: TwinDataReader;
   readonly consent: ConsentPolicy;

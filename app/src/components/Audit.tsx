@@ -1,0 +1,173 @@
+import { useMemo, useState } from "preact/hooks";
+import { verifyAccessLog } from "../../../src/service/client";
+import type { ProvenAccessLogEntry } from "../../../src/service/access-log";
+import { Purpose } from "../../../src/vocabulary";
+import type { Chain } from "../env";
+import type { Session } from "../session";
+import { emergencyAccesses, grantsOfTwin, type GrantView } from "../twins";
+import { Loading, ProofBadge, Refusal, Section, useAsync } from "../ui";
+import { categoryWords, purposeWords, refusalWords, when } from "../vocab";
+import { nameOf, Who } from "./Who";
+
+/**
+ * The audit trail: the twin's access-log entries (the gateway's signed access-log read), allowed and refused, each
+ * with its Merkle proof to a root anchored on chain by the operator and the reason it was allowed or refused;
+ * filters by reader, purpose and time; emergencies stand out.
+ */
+export function Audit(props: { chain: Chain; session: Session; twinId: string }) {
+  const { chain, session, twinId } = props;
+  const data = useAsync(async () => {
+    const entries: ProvenAccessLogEntry[] = [];
+    const failed: string[] = [];
+    let cursor: number | undefined;
+    for (let page = 0; page < 20; page++) {
+      const answer = await session.gateway.accessLog(twinId, cursor);
+      if (!answer.ok) return { refused: answer };
+      entries.push(...answer.body.entries);
+      const failures = await verifyAccessLog(answer.body, {
+        updateLog: chain.updateLog,
+        operator: chain.config.operator,
+      });
+      failed.push(...failures);
+      if (answer.body.nextCursor === null) break;
+      cursor = answer.body.nextCursor;
+    }
+    const [grants, accesses] = await Promise.all([grantsOfTwin(chain, twinId), emergencyAccesses(chain, twinId)]);
+    return { entries, failed, grants, responders: new Set(accesses.map((a) => a.responder.toLowerCase())) };
+  }, [twinId]);
+  // By default everyone but the patient: their own reads would bury the others'.
+  const [reader, setReader] = useState("others");
+  const [purpose, setPurpose] = useState(0);
+  const [since, setSince] = useState("");
+  const entries = data.data && "entries" in data.data ? data.data.entries! : [];
+  const failed = data.data && "failed" in data.data ? data.data.failed! : [];
+  const readers = useMemo(() => [...new Set(entries.map((e) => e.entry.reader))], [entries]);
+  const shown = entries
+    .filter((e) =>
+      reader === "" ? true : reader === "others" ? e.entry.reader !== session.address : e.entry.reader === reader,
+    )
+    .filter((e) => purpose === 0 || (e.entry.purpose & purpose) !== 0)
+    .filter((e) => since === "" || e.entry.time >= Date.parse(`${since}Z`))
+    .slice()
+    .reverse();
+  return (
+    <Section
+      title="Audit trail"
+      id="audit"
+      actions={
+        <button type="button" onClick={data.reload}>
+          Refresh
+        </button>
+      }
+    >
+      <form class="controls filters" onSubmit={(e) => e.preventDefault()} aria-label="Filter the audit trail">
+        <label>
+          Reader{" "}
+          <select value={reader} onChange={(e) => setReader(e.currentTarget.value)}>
+            <option value="others">everyone but you</option>
+            <option value="">everyone</option>
+            {readers.map((r) => (
+              <option key={r} value={r}>
+                {nameOf(chain, r) ?? r}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Purpose{" "}
+          <select value={purpose} onChange={(e) => setPurpose(Number(e.currentTarget.value))}>
+            <option value={0}>any</option>
+            {Object.entries(Purpose).map(([name, bit]) => (
+              <option key={name} value={bit}>
+                {purposeWords(bit)[0]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Since (UTC) <input type="datetime-local" value={since} onInput={(e) => setSince(e.currentTarget.value)} />
+        </label>
+      </form>
+      {data.loading && !data.data && <Loading what="the audit trail" />}
+      {data.error && <p class="error">{data.error}</p>}
+      {data.data && "refused" in data.data && data.data.refused && !data.data.refused.ok && (
+        <Refusal error={data.data.refused.body.error} status={data.data.refused.status} what="audit trail" />
+      )}
+      {data.data && "entries" in data.data && (
+        <>
+          <p class="muted">
+            {entries.length} entries; {entries.filter((e) => e.anchor !== null).length} anchored on chain (the gateway
+            anchors every few seconds),{" "}
+            {failed.length === 0 ? "every anchored proof checked" : `${failed.length} proofs failed`}.
+          </p>
+          <ol class="audit" aria-label="Access-log entries, newest first">
+            {shown.map((e) => (
+              <AuditEntry
+                key={e.entry.index}
+                chain={chain}
+                item={e}
+                grants={data.data!.grants!}
+                responders={data.data!.responders!}
+              />
+            ))}
+          </ol>
+        </>
+      )}
+    </Section>
+  );
+}
+
+function AuditEntry(props: { chain: Chain; item: ProvenAccessLogEntry; grants: GrantView[]; responders: Set<string> }) {
+  const { entry, anchor, proof } = props.item;
+  const emergency = (entry.purpose & Purpose.EMERGENCY) !== 0;
+  const allowed = entry.decision === "allowed";
+  return (
+    <li
+      class={`audit-entry ${allowed ? "allowed" : "refused"} ${emergency ? "emergency" : ""}`}
+      data-decision={entry.decision}
+    >
+      <div class="audit-head">
+        {emergency && <span class="badge emergency-badge">EMERGENCY</span>}
+        <span class={`badge ${allowed ? "ok-badge" : "refused-badge"}`}>{allowed ? "allowed" : "refused"}</span>
+        <time>{when(entry.time)}</time>
+      </div>
+      <div>
+        <Who chain={props.chain} address={entry.reader} /> — {entry.queryType}
+        {entry.purpose !== 0 && <> for {purposeWords(entry.purpose).join(", ")}</>}
+        {entry.category !== 0 && <> ({categoryWords(entry.category).join(", ")})</>}
+      </div>
+      <div class="reason">Why: {reasonOf(props.item, props.grants, props.responders, props.chain)}</div>
+      <ProofBadge
+        state={anchor === null ? "unanchored" : "checked"}
+        label={`entry ${entry.index}`}
+        proof={
+          anchor === null
+            ? null
+            : {
+                kind: "access-log root (anchorAccessLog)",
+                index: entry.index,
+                root: anchor.root,
+                range: `${anchor.fromIndex}–${anchor.toIndex}`,
+                block: anchor.blockNumber,
+                "proof length": proof?.length ?? 0,
+              }
+        }
+      />
+    </li>
+  );
+}
+
+/** Which grant or policy allowed an entry, or what was missing. */
+function reasonOf(item: ProvenAccessLogEntry, grants: GrantView[], responders: Set<string>, chain: Chain): string {
+  const { entry } = item;
+  if (entry.decision !== "allowed") return refusalWords(entry.decision);
+  if (entry.queryType === "access-log") return "the twin's owner (or a delegate) reads the log";
+  const reader = entry.reader.toLowerCase();
+  if ((entry.purpose & Purpose.EMERGENCY) !== 0 && responders.has(reader))
+    return "emergency access under your emergency policy";
+  const grant = grants.find((g) => g.grantee.toLowerCase() === reader);
+  if (grant)
+    return `grant of ${categoryWords(grant.categories).join(", ")} for ${purposeWords(grant.purposes).join(", ")}`;
+  if (nameOf(chain, entry.reader) === "Patient") return "you, the owner";
+  return "owner or delegate";
+}

@@ -1,0 +1,55 @@
+import { JsonRpcProvider, Network } from "ethers";
+import {
+  ConsentPolicy__factory,
+  TwinRegistry__factory,
+  TwinUpdateLog__factory,
+  type ConsentPolicy,
+  type TwinRegistry,
+  type TwinUpdateLog,
+} from "../../typechain-types";
+
+/** What the gateway tells the page (GET /app-api/config, src/service/app-api.ts). */
+export interface AppConfig {
+  readonly chainId: number;
+  readonly consent: string;
+  readonly registry: string;
+  readonly updateLog: string;
+  readonly operator: string;
+  readonly rpc: string | null;
+  readonly demoAccounts: readonly DemoAccount[];
+}
+
+export interface DemoAccount {
+  readonly label: string;
+  readonly role: "patient" | "clinician" | "researcher" | "responder";
+  readonly privateKey: string;
+}
+
+/** The chain as the page reads it: the node's JSON-RPC relayed by the gateway (same origin), the typechain bindings. */
+export interface Chain {
+  readonly config: AppConfig;
+  readonly provider: JsonRpcProvider;
+  readonly consent: ConsentPolicy;
+  readonly registry: TwinRegistry;
+  readonly updateLog: TwinUpdateLog;
+}
+
+export async function loadChain(): Promise<Chain> {
+  const response = await fetch("/app-api/config");
+  if (!response.ok) throw new Error(`the gateway's app config answered ${response.status}`);
+  const config = (await response.json()) as AppConfig;
+  if (config.rpc === null) throw new Error("the gateway relays no JSON-RPC for the app");
+  const network = Network.from(config.chainId);
+  const provider = new JsonRpcProvider(new URL(config.rpc, location.origin).href, network, {
+    staticNetwork: network,
+    batchMaxCount: 20,
+    pollingInterval: 1000,
+  });
+  return {
+    config,
+    provider,
+    consent: ConsentPolicy__factory.connect(config.consent, provider),
+    registry: TwinRegistry__factory.connect(config.registry, provider),
+    updateLog: TwinUpdateLog__factory.connect(config.updateLog, provider),
+  };
+}
