@@ -1,5 +1,6 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { getBytes, hexlify, keccak256 } from "ethers";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { getBytes, hexlify } from "ethers";
 
 /**
  * The commitment to an answer's contributors: a Merkle root over one leaf per contributing twin,
@@ -29,7 +30,7 @@ export interface ContributorCommitment {
 }
 
 function hashBytes(bytes: Uint8Array): Uint8Array {
-  return getBytes(keccak256(bytes));
+  return keccak_256(bytes);
 }
 
 function compare(a: Uint8Array, b: Uint8Array): number {
