@@ -12,7 +12,8 @@ import type { RandomSource } from "./random";
  *
  * Privacy unit: one twin. Each twin contributes one value at most (its mean reading of the sign in the window,
  * clamped to the query's declared bounds, or 1/0 for having the code), so adding or removing a twin moves a count by
- * 1 and a clamped sum by `max(|lo|, |hi|)`: the sensitivities the Laplace noise is scaled by. Readings from flagged
+ * 1 and a sum of clamped values centred on the bounds' midpoint by `(hi - lo) / 2`: the sensitivities the Laplace
+ * noise is scaled by. Readings from flagged
  * devices are left out before anything else (and counted in `setAside`).
  *
  * Order of the checks: the query's shape, the study's allowed aggregates and categories, enrolment, then k (refused
@@ -214,10 +215,13 @@ export function answerCohortQuery(
     case "count":
       return { ...base, value: noisyCount(values.length, epsilon, random), noiseScale: 1 / epsilon, commitment };
     case "mean": {
-      const sensitivity = Math.max(Math.abs(lo), Math.abs(hi));
-      const sum = laplaceMechanism(total, sensitivity, epsilon / 2, random);
+      // The sum of values centred on the bounds' midpoint: one twin moves it by at most (hi - lo) / 2.
+      const mid = (lo + hi) / 2;
+      const sensitivity = (hi - lo) / 2;
+      const sum = laplaceMechanism(total - mid * values.length, sensitivity, epsilon / 2, random);
       const count = Math.max(1, laplaceMechanism(values.length, 1, epsilon / 2, random));
-      return { ...base, value: clamp(sum / count, lo, hi), noiseScale: sensitivity / (epsilon / 2), commitment };
+      const value = clamp(mid + sum / count, lo, hi);
+      return { ...base, value, noiseScale: sensitivity / (epsilon / 2), commitment };
     }
     case "quantile": {
       const value = privateQuantile(values, query.q ?? 0.5, lo, hi, epsilon, random);
