@@ -1,0 +1,137 @@
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { DeviceRegistry__factory } from "../../typechain-types";
+import { commit } from "../../src/chain/commitments";
+import { twinFixture } from "../fixtures";
+
+/*
+ * DeviceRegistry: registration with salted commitments, updates, flags by the manufacturer or by the custodian of a
+ * twin the device feeds, clearing; every revert with its arguments.
+ */
+
+enum Flag {
+  None,
+  Recall,
+  CalibrationExpired,
+  Malfunction,
+  Other,
+}
+
+const MODEL = commit("Acme Pulse 3").commitment;
+const FIRMWARE = commit("fw 2.1.0").commitment;
+const CALIBRATION = commit("2026-01-15").commitment;
+
+async function deviceFixture() {
+  const f = await twinFixture();
+  const devices = await new DeviceRegistry__factory(f.admin).deploy(await f.registry.getAddress(), f.admin.address);
+  const [, , , , , , , , , , , , maker, otherMaker] = await ethers.getSigners();
+  await devices.connect(f.admin).grantRole(await devices.MANUFACTURER_ROLE(), maker.address);
+  await devices.connect(f.admin).grantRole(await devices.MANUFACTURER_ROLE(), otherMaker.address);
+  // the fixture's wearable is a Device source of the twin, the EMR an Emr source
+  await devices.connect(maker).registerDevice(f.wearable.address, MODEL, FIRMWARE, CALIBRATION);
+  return { ...f, devices, maker, otherMaker };
+}
+
+describe("DeviceRegistry", function () {
+  it("refuses a zero registry or admin", async function () {
+    const [admin] = await ethers.getSigners();
+    const factory = new DeviceRegistry__factory(admin);
+    await expect(factory.deploy(ethers.ZeroAddress, admin.address)).to.be.revertedWithCustomError(
+      factory,
+      "ZeroAddress",
+    );
+    await expect(factory.deploy(admin.address, ethers.ZeroAddress)).to.be.revertedWithCustomError(
+      factory,
+      "ZeroAddress",
+    );
+  });
+
+  it("registers a device with its commitments, by a manufacturer only, once", async function () {
+    const { devices, maker, wearable, stranger, emr } = await loadFixture(deviceFixture);
+    const d = await devices.deviceOf(wearable.address);
+    expect(d.manufacturer).to.equal(maker.address);
+    expect([d.modelCommitment, d.firmwareCommitment, d.calibrationCommitment]).to.deep.equal([
+      MODEL,
+      FIRMWARE,
+      CALIBRATION,
+    ]);
+    expect(await devices.flagOf(wearable.address)).to.deep.equal([BigInt(Flag.None), 0n]);
+    await expect(devices.connect(stranger).registerDevice(emr.address, MODEL, FIRMWARE, CALIBRATION))
+      .to.be.revertedWithCustomError(devices, "AccessControlUnauthorizedAccount")
+      .withArgs(stranger.address, await devices.MANUFACTURER_ROLE());
+    await expect(devices.connect(maker).registerDevice(wearable.address, MODEL, FIRMWARE, CALIBRATION))
+      .to.be.revertedWithCustomError(devices, "DeviceAlreadyRegistered")
+      .withArgs(wearable.address);
+    await expect(
+      devices.connect(maker).registerDevice(ethers.ZeroAddress, MODEL, FIRMWARE, CALIBRATION),
+    ).to.be.revertedWithCustomError(devices, "ZeroAddress");
+    for (const [m, fw, cal] of [
+      [ethers.ZeroHash, FIRMWARE, CALIBRATION],
+      [MODEL, ethers.ZeroHash, CALIBRATION],
+      [MODEL, FIRMWARE, ethers.ZeroHash],
+    ]) {
+      await expect(devices.connect(maker).registerDevice(emr.address, m, fw, cal)).to.be.revertedWithCustomError(
+        devices,
+        "EmptyCommitment",
+      );
+    }
+    await expect(devices.connect(maker).registerDevice(emr.address, MODEL, FIRMWARE, CALIBRATION))
+      .to.emit(devices, "DeviceRegistered")
+      .withArgs(emr.address, maker.address, MODEL);
+  });
+
+  it("lets its manufacturer update firmware and calibration, nobody else", async function () {
+    const { devices, maker, otherMaker, wearable, emr } = await loadFixture(deviceFixture);
+    const fw = commit("fw 2.2.0").commitment;
+    await expect(devices.connect(maker).updateDevice(wearable.address, fw, CALIBRATION))
+      .to.emit(devices, "DeviceUpdated")
+      .withArgs(wearable.address, fw, CALIBRATION);
+    expect((await devices.deviceOf(wearable.address)).firmwareCommitment).to.equal(fw);
+    await expect(devices.connect(otherMaker).updateDevice(wearable.address, fw, CALIBRATION))
+      .to.be.revertedWithCustomError(devices, "NotManufacturer")
+      .withArgs(wearable.address, otherMaker.address);
+    await expect(devices.connect(maker).updateDevice(emr.address, fw, CALIBRATION))
+      .to.be.revertedWithCustomError(devices, "UnknownDevice")
+      .withArgs(emr.address);
+    await expect(
+      devices.connect(maker).updateDevice(wearable.address, fw, ethers.ZeroHash),
+    ).to.be.revertedWithCustomError(devices, "EmptyCommitment");
+  });
+
+  it("is flagged by its manufacturer with a reason, and cleared", async function () {
+    const { devices, maker, otherMaker, wearable } = await loadFixture(deviceFixture);
+    await expect(devices.connect(maker).flagDevice(wearable.address, Flag.None))
+      .to.be.revertedWithCustomError(devices, "InvalidFlagReason")
+      .withArgs(Flag.None);
+    await expect(devices.connect(otherMaker).flagDevice(wearable.address, Flag.Recall))
+      .to.be.revertedWithCustomError(devices, "NotManufacturer")
+      .withArgs(wearable.address, otherMaker.address);
+    await expect(devices.connect(maker).clearFlag(wearable.address))
+      .to.be.revertedWithCustomError(devices, "NotFlagged")
+      .withArgs(wearable.address);
+    await expect(devices.connect(maker).flagDevice(wearable.address, Flag.Recall))
+      .to.emit(devices, "DeviceFlagged")
+      .withArgs(wearable.address, Flag.Recall, maker.address);
+    expect(await devices.flagOf(wearable.address)).to.deep.equal([BigInt(Flag.Recall), BigInt(await time.latest())]);
+    expect((await devices.deviceOf(wearable.address)).flaggedBy).to.equal(maker.address);
+    await expect(devices.connect(maker).clearFlag(wearable.address))
+      .to.emit(devices, "DeviceFlagCleared")
+      .withArgs(wearable.address, maker.address);
+    expect(await devices.flagOf(wearable.address)).to.deep.equal([0n, 0n]);
+  });
+
+  it("is flagged by the custodian of a twin it is a device source of, and by no one else", async function () {
+    const { devices, hospital, hospital2, wearable, emr, twinId } = await loadFixture(deviceFixture);
+    await expect(devices.connect(hospital2).flagDeviceAsCustodian(twinId, wearable.address, Flag.CalibrationExpired))
+      .to.be.revertedWithCustomError(devices, "NotTwinCustodian")
+      .withArgs(twinId, wearable.address, hospital2.address);
+    await expect(devices.connect(hospital).flagDeviceAsCustodian(twinId, emr.address, Flag.Malfunction))
+      .to.be.revertedWithCustomError(devices, "NotTwinCustodian")
+      .withArgs(twinId, emr.address, hospital.address);
+    await expect(devices.connect(hospital).flagDeviceAsCustodian(twinId, wearable.address, Flag.CalibrationExpired))
+      .to.emit(devices, "DeviceFlagged")
+      .withArgs(wearable.address, Flag.CalibrationExpired, hospital.address);
+    expect((await devices.flagOf(wearable.address))[0]).to.equal(Flag.CalibrationExpired);
+  });
+});
