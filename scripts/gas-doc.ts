@@ -147,6 +147,74 @@ export const GAS_DESCRIPTIONS: Readonly<Record<string, readonly [does: string, t
     "A source appends one record (v1 path; the pipeline batches records with anchorRecords)",
     "the twin's log head rewritten (one packed slot: sequence + 24-byte head), the registry read, UpdateRecorded with the CID (~36 bytes) in data",
   ],
+  "StudyRegistry.registerStudy((uint16,uint32,uint8,uint32,uint48,uint40,uint40,bytes32))": [
+    "A sponsor registers a cohort study (purpose, categories, aggregates, k, ε budget, window, protocol commitment)",
+    "the study's packed terms written from zero (several 22,100 slots), the id counter bumped, StudyRegistered with the terms",
+  ],
+  "StudyRegistry.reviewStudy(uint256,bool)": [
+    "The ethics board approves or rejects a proposed study",
+    "the status byte rewritten in a warm slot, StudyReviewed",
+  ],
+  "StudyRegistry.closeStudy(uint256)": [
+    "The sponsor or the ethics board closes an approved study",
+    "the status byte rewritten, StudyClosed",
+  ],
+  "StudyRegistry.enrol(uint256,bytes32)": [
+    "A twin's owner or delegate enrols the twin (the registry asked for its controller and status)",
+    "one external view call to TwinRegistry, the enrolment slot written from zero (22,100), the count bumped, TwinEnrolled",
+  ],
+  "StudyRegistry.withdraw(uint256,bytes32)": [
+    "A twin's owner or delegate withdraws it; answers from this block leave it out",
+    "one external view call, the enrolment slot rewritten non-zero → non-zero, the count lowered, TwinWithdrawn",
+  ],
+  "StudyRegistry.spendBudget(uint256,uint8,uint48,uint32,bytes32,uint64)": [
+    "The gateway operator records an answer's ε spent and its contributors' Merkle root",
+    "the spent budget rewritten in the study's slot, the query counter bumped, BudgetSpent with the root",
+  ],
+  "StudyRegistry.grantRole(bytes32,address)": [
+    "Governance grants a study role (ethics board, operator)",
+    "OpenZeppelin AccessControl: the role's member slot written from zero (22,100), RoleGranted",
+  ],
+  "StudyRegistry.revokeRole(bytes32,address)": [
+    "Governance revokes a study role",
+    "OpenZeppelin AccessControl: the role's member slot cleared (a refund), RoleRevoked",
+  ],
+  "StudyRegistry.renounceRole(bytes32,address)": [
+    "A holder gives up its own study role",
+    "OpenZeppelin AccessControl: the role's member slot cleared (a refund), RoleRevoked",
+  ],
+  "DeviceRegistry.revokeRole(bytes32,address)": [
+    "Governance revokes the manufacturer role",
+    "OpenZeppelin AccessControl: the role's member slot cleared (a refund), RoleRevoked",
+  ],
+  "DeviceRegistry.renounceRole(bytes32,address)": [
+    "A manufacturer gives up its role",
+    "OpenZeppelin AccessControl: the role's member slot cleared (a refund), RoleRevoked",
+  ],
+  "DeviceRegistry.registerDevice(address,bytes32,bytes32,bytes32)": [
+    "A manufacturer registers a device with commitments of its model, firmware and calibration",
+    "the device's manufacturer and three commitment slots written from zero (4 × 22,100), DeviceRegistered",
+  ],
+  "DeviceRegistry.updateDevice(address,bytes32,bytes32)": [
+    "The manufacturer replaces the firmware and calibration commitments",
+    "two commitment slots rewritten non-zero → non-zero, DeviceUpdated",
+  ],
+  "DeviceRegistry.flagDevice(address,uint8)": [
+    "The manufacturer flags a device (recall, calibration expired, …)",
+    "the flag slot (reason and time) written, DeviceFlagged",
+  ],
+  "DeviceRegistry.flagDeviceAsCustodian(bytes32,address,uint8)": [
+    "A twin's custodian flags a device that feeds the twin",
+    "two external view calls to TwinRegistry (custodian, source), the flag slot written, DeviceFlagged",
+  ],
+  "DeviceRegistry.clearFlag(address)": [
+    "The manufacturer clears a device's flag",
+    "the flag slot cleared (a refund), FlagCleared",
+  ],
+  "DeviceRegistry.grantRole(bytes32,address)": [
+    "Governance grants the manufacturer role",
+    "OpenZeppelin AccessControl: the role's member slot written from zero (22,100), RoleGranted",
+  ],
   "TwinUpdateLog.anchorRecords(bytes32,bytes32,uint32)": [
     "A source anchors the Merkle root of a batch of records (one EMR ingest), any size",
     "log head rewritten + the batch's slot from zero (22,100), RecordsAnchored; a twin's first anchor also writes the head from zero",
