@@ -1,4 +1,5 @@
 import { formatEth, formatUsd, gasToEth, gasToUsd, type PriceSetting } from "./cost";
+import { renderResearch } from "./report-research";
 import { renderScaleOut } from "./scale-out";
 import { REFERENCES } from "./references";
 import type { Summary } from "./stats";
@@ -804,6 +805,7 @@ export function renderReport(result: EvaluationResult): string {
   }
 
   p(...renderScaleOut(result.scaleOut, table));
+  p(...renderResearch(result.research, table));
   p(
     "## Sources of outside figures",
     "As given in TwinLedger's issue 5; none of them is measured here.",

@@ -14,6 +14,8 @@ import { measureConfirmations, measureIntervalExperiment, measureRpcCall, setUpR
 import { startLocalNode, type LocalNode } from "./node-process";
 import { compareWithAnvil } from "./anvil-compare";
 import { measurePaddingCost } from "./padding-cost";
+import { runResearchBenchmark } from "./research";
+import { researchTarget } from "./report-research";
 import { measureScaleOut, withProjection } from "./scale-out";
 import { Progress } from "./progress";
 import { REFERENCES } from "./references";
@@ -231,6 +233,12 @@ export async function runEvaluation(
   step.done();
   if (!scaleOutRun.measured) notes.push(`Scale-out not measured: ${scaleOutRun.reason}.`);
 
+  // Part 8: cohort queries over 1,000 enrolled twins (in process, synthetic).
+  step = progress.step("8. research: cohort queries over 1,000 twins", 1);
+  const research = runResearchBenchmark({ twins: 1000, runs: args.mode === "quick" ? 5 : 15 });
+  step.tick();
+  step.done();
+
   // Part 4
   const network = args.skipNetwork
     ? notMeasured("skipped with --skip-network")
@@ -265,6 +273,7 @@ export async function runEvaluation(
       network.gateway.autocannon?.find((l) => l.concurrency === 10)?.gateway.okPerSecond,
       prices,
     ),
+    research,
     notes,
   };
   const charts = buildCharts(base);
@@ -287,7 +296,7 @@ export async function runEvaluation(
     })),
     paperDeployment: priceGas(REFERENCES.paperDeployGas.value, prices),
   };
-  const targets = judgeTargets(storage, timing, network, gasPart.functions, fhirAtSize);
+  const targets = [...judgeTargets(storage, timing, network, gasPart.functions, fhirAtSize), researchTarget(research)];
   const solidity = hre.config.solidity.compilers[0];
   const result: EvaluationResult = {
     meta: {

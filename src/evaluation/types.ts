@@ -1,6 +1,7 @@
 import type { PricedGas, PriceSetting } from "./cost";
 import type { CapacityLevel } from "./gateway-capacity";
 import type { Reference } from "./references";
+import type { ResearchBenchmarkResult } from "./research";
 import type { ScaleOutPart } from "./scale-out";
 import type { Summary } from "./stats";
 
@@ -20,6 +21,8 @@ export interface EvaluationResult {
   readonly padding?: PaddingCost;
   /** Many twins through the pipeline and the projection to 1,000,000 patients (issue 12); absent before it. */
   readonly scaleOut?: ScaleOutPart;
+  /** Cohort queries at size (issue 15); absent before it was measured. */
+  readonly research?: ResearchBenchmarkResult;
   readonly targets: readonly TargetVerdict[];
   /** The gas figures above priced in each setting (ETH and USD), for machines; the report shows the same. */
   readonly costs: Costs;
