@@ -326,6 +326,37 @@ describe("evaluation/report", () => {
 });
 
 describe("evaluation/targets", () => {
+  it("judges the gateway under autocannon at concurrency 10: ≥ 3,000 allowed queries/s, p99 ≤ 20 ms, nothing refused", () => {
+    const level = (okPerSecond: number, p99: number, non2xx = 0) => {
+      const result = {
+        requests: 1000,
+        ok: 1000 - non2xx,
+        non2xx,
+        errors: 0,
+        timeouts: 0,
+        seconds: 1,
+        okPerSecond,
+        latencyMs: { p50: p99 / 2, p90: p99, p99, max: p99 },
+      };
+      return {
+        concurrency: 10,
+        gateway: result,
+        bare: { ...result, okPerSecond: 40_000 },
+        ratio: okPerSecond / 40_000,
+      };
+    };
+    const verdict = (l: ReturnType<typeof level>) =>
+      judgeTargets(
+        storage,
+        timing(0.5),
+        network({ gateway: { measured: true, reason: "", runs: [], autocannon: [l], description: "d" } }),
+      ).find((v) => v.id === "gateway-autocannon-c10")?.verdict;
+    expect(verdict(level(3200, 15))).to.equal("met");
+    expect(verdict(level(2900, 15))).to.equal("missed");
+    expect(verdict(level(3200, 25))).to.equal("missed");
+    expect(verdict(level(3200, 15, 3))).to.equal("missed");
+  });
+
   it("judges each target on the measured figure, and says 'not measured' when there is none", () => {
     const verdicts = judgeTargets(storage, timing(0.8), network());
     const by = Object.fromEntries(verdicts.map((v) => [v.id, v.verdict]));
@@ -333,6 +364,7 @@ describe("evaluation/targets", () => {
       "merkle-vs-on-chain": "met",
       "emr-bundle-120k": "met",
       "gateway-c10": "not measured",
+      "gateway-autocannon-c10": "not measured",
       "seal-1ms": "met",
       "paper-200": "met",
     });
@@ -413,6 +445,7 @@ describe("evaluation/targets", () => {
     expect(judge(run(15, 40, 560), run(120, 200, 80))).to.deep.equal({
       "gateway-c10": "met",
       "gateway-c10-end-to-end": "missed",
+      "gateway-autocannon-c10": "not measured",
     });
     // Each bound on its own: p50, p99, throughput, and every answer's proofs verified.
     expect(judge(run(21, 40, 560), run(1, 2, 900))["gateway-c10"]).to.equal("missed");
