@@ -69,6 +69,8 @@ export interface PredictiveVariant {
   readonly precision: number;
   /** Forecast alarms per patient per day: how often a 6-hour catch window holds one by chance. */
   readonly alarmsPerPatientDay: number;
+  /** Forecast alarms by threshold rule. */
+  readonly alarmsByRule: Readonly<Record<string, number>>;
   /** Minutes the first forecast alert came before the measured alert, over the caught episodes. */
   readonly leadMinutes: QuartileSummary;
   readonly measuredAlerts: number;
@@ -213,6 +215,7 @@ interface PatientOutcome {
   caught: number;
   leads: number[];
   alarms: number;
+  alarmRules: string[];
   confirmed: number;
   measured: number;
 }
@@ -233,6 +236,7 @@ function evaluatePatient(inputs: PatientInputs, prodrome: number, span: Span, st
     caught: 0,
     leads: [],
     alarms: alarms.length,
+    alarmRules: alarms.map((a) => a.rule),
     confirmed,
     measured: measured.length,
   };
@@ -249,6 +253,12 @@ function evaluatePatient(inputs: PatientInputs, prodrome: number, span: Span, st
     outcome.leads.push((alert.triggeredAt - first.at) / MINUTE_MS);
   }
   return outcome;
+}
+
+function countBy(values: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const value of [...values].sort()) out[value] = (out[value] ?? 0) + 1;
+  return out;
 }
 
 function quartiles(samples: readonly number[]): QuartileSummary {
@@ -281,6 +291,7 @@ function measureVariant(
     forecastAlarms: alarms,
     forecastAlarmsConfirmed: confirmed,
     precision: alarms > 0 ? confirmed / alarms : Number.NaN,
+    alarmsByRule: countBy(outcomes.flatMap((o) => o.alarmRules)),
     alarmsPerPatientDay: alarms / patients.length / ((span.to - span.from) / (24 * HOUR_MS)),
     leadMinutes: quartiles(outcomes.flatMap((o) => o.leads)),
     measuredAlerts: sum((o) => o.measured),
@@ -359,7 +370,7 @@ export function renderPredictive(result: PredictiveResult): string[] {
       `rule within the horizon. The cohort's episodes start abruptly, which no forecast can anticipate; the second ` +
       `row injects a prodrome (the sign drifting linearly to the threshold, never crossing it) before each episode. ` +
       `Read recall with the alarm rate: with several forecast alarms per patient-day, a 6-hour catch window often ` +
-      `holds one by chance (most on activity-driven heart-rate rises), which is what the low precision says.`,
+      `holds one by chance, which is what the low precision says.`,
     table(
       [
         "cohort",
@@ -367,11 +378,21 @@ export function renderPredictive(result: PredictiveResult): string[] {
         "recall",
         "alarms confirmed",
         "precision",
+        "alarms / patient-day",
         "lead min (median)",
         "lead min (p25–p75)",
       ],
       rows,
     ),
+    `Forecast alarms by rule: ${result.variants
+      .map(
+        (v) =>
+          `${v.prodromeMinutes === 0 ? "as generated" : "with the prodrome"} ` +
+          (Object.entries(v.alarmsByRule)
+            .map(([rule, n]) => `${rule} ${n}`)
+            .join(", ") || "none"),
+      )
+      .join("; ")}.`,
     `NEWS2 and a 6-hour forecast with its alerts for one twin (${result.timedReadings.toLocaleString("en-US")} ` +
       `readings, NEWS2 ${result.news2Status}): p50 ${ms(t.p50)} ms, p95 ${ms(t.p95)} ms over ${t.count} runs ` +
       `(target ≤ ${result.targetMs} ms: ${t.p95 <= result.targetMs ? "met" : "not met"}).`,

@@ -32,10 +32,11 @@ describe("evaluation: predictive care", function () {
     expect(result.timing.p50).to.be.greaterThan(0).and.at.most(result.timing.p95);
     expect(result.timedReadings).to.be.greaterThan(100);
     const text = renderPredictive(result);
-    expect(text).to.have.length(3);
+    expect(text).to.have.length(4);
     expect(text[1]).to.match(/^\| cohort \|/);
     expect(text[1].split("\n")).to.have.length(4);
-    expect(text[2]).to.match(/p50 [\d.]+ ms, p95 [\d.]+ ms over 20 runs/);
+    expect(text[1].split("\n").map((line) => line.split(" | ").length)).to.deep.equal([8, 8, 8, 8]);
+    expect(text[3]).to.match(/p50 [\d.]+ ms, p95 [\d.]+ ms over 20 runs/);
   });
 
   it("the prodrome drifts the episode's sign to the rule's threshold before onset, never across it", () => {
