@@ -18,6 +18,19 @@ import {
 } from "../twin";
 import { Action, ALL_CATEGORIES, DataCategory } from "../vocabulary";
 import { GatewayError } from "./errors";
+import {
+  checkPredictiveParams,
+  earlyWarningOf,
+  forecastOf,
+  forecastReadings,
+  PREDICTIVE_CATEGORIES,
+  scoredReadings,
+  versionFor,
+  type EarlyWarningAnswer,
+  type EarlyWarningParams,
+  type ForecastAnswer,
+  type ForecastParams,
+} from "./queries/predictive";
 
 /**
  * The query types the gateway serves: what each reveals (the DataCategory bits a reader must be granted), the action
@@ -32,6 +45,8 @@ import { GatewayError } from "./errors";
  * | `alerts`                 | exactly TWIN_MODEL│LABS│VITALS│WEARABLE_STREAMS                       | READ                |
  * | `conditions-medications` | exactly CONDITIONS│MEDICATIONS                                        | READ                |
  * | `fhir-export`            | any non-empty mask; the Bundle holds the records of the granted bits | READ                |
+ * | `early-warning`          | a non-empty subset of VITALS│WEARABLE_STREAMS (readings filtered to it) | READ             |
+ * | `forecast`               | a non-empty subset of VITALS│WEARABLE_STREAMS (readings filtered to it) | READ             |
  *
  * A summary reveals problems, medications, allergies, the latest value of every sign (care, lab or wearable) and the
  * count of open alerts; alerts are computed over every reading of a sign (lab glucose included). Aggregate queries
@@ -44,6 +59,8 @@ export const QUERY_TYPE_NAMES = [
   "alerts",
   "conditions-medications",
   "fhir-export",
+  "early-warning",
+  "forecast",
 ] as const;
 export type QueryType = (typeof QUERY_TYPE_NAMES)[number];
 
@@ -86,6 +103,12 @@ export const QUERY_TYPE_SPECS: Readonly<Record<QueryType, QueryTypeSpec>> = {
     defaultCategory: CONDITIONS_MEDICATIONS_CATEGORIES,
   },
   "fhir-export": { categoryRule: "subset", categories: ALL_CATEGORIES, defaultCategory: ALL_CATEGORIES },
+  "early-warning": {
+    categoryRule: "subset",
+    categories: PREDICTIVE_CATEGORIES,
+    defaultCategory: PREDICTIVE_CATEGORIES,
+  },
+  forecast: { categoryRule: "subset", categories: PREDICTIVE_CATEGORIES, defaultCategory: PREDICTIVE_CATEGORIES },
 };
 
 export function isQueryType(value: string): value is QueryType {
@@ -133,6 +156,8 @@ export interface QueryParamsMap {
   alerts: AlertsParams;
   "conditions-medications": ConditionsMedicationsParams;
   "fhir-export": FhirExportParams;
+  "early-warning": EarlyWarningParams;
+  forecast: ForecastParams;
 }
 
 /** Largest raw series answered in one query (ask for a shorter range, or for buckets). */
@@ -203,6 +228,8 @@ const CHECKERS: Readonly<Record<QueryType, Checker>> = {
     only(p, ["type"]);
     optionalOneOf(p, "type", ["collection", "searchset"]);
   },
+  "early-warning": (p) => checkPredictiveParams("early-warning", p),
+  forecast: (p) => checkPredictiveParams("forecast", p),
 };
 
 /** Checks the params of a query type; throws `invalid-params` naming the key (never the value). */
@@ -329,6 +356,8 @@ export interface QueryAnswerMap {
   alerts: { readonly alerts: readonly TwinAlert[] };
   "conditions-medications": ConditionsMedicationsAnswer;
   "fhir-export": FhirExportAnswer;
+  "early-warning": EarlyWarningAnswer;
+  forecast: ForecastAnswer;
 }
 
 export interface BuiltAnswer<Q extends QueryType = QueryType> {
@@ -366,6 +395,10 @@ export async function buildAnswer(
       return conditionsMedicationsAnswer(params as ConditionsMedicationsParams, ctx);
     case "fhir-export":
       return fhirExportAnswer(params as FhirExportParams, ctx);
+    case "early-warning":
+      return earlyWarningAnswer(params as EarlyWarningParams, ctx);
+    case "forecast":
+      return forecastAnswer(params as ForecastParams, ctx);
   }
 }
 
@@ -486,10 +519,29 @@ async function seriesAnswer(params: VitalsSeriesParams, ctx: AnswerContext): Pro
   }
   const aggregation = params.aggregation ?? "stats";
   const series = vitalsSeries(ctx.version, { sign, from, to, aggregation: bucket, categories: ctx.category });
+  return {
+    answer: {
+      sign,
+      unit: series.unit,
+      bucket,
+      aggregation,
+      from: series.from,
+      to: series.to,
+      buckets: series.buckets.map((b) => project(b, aggregation)),
+    },
+    proofs: { state: ctx.state, ...aggregatedProofs(raw.points, anchors) },
+  };
+}
+
+/** The proofs of aggregated readings: the batches they came from, the records of EMR readings, the unanchored. */
+function aggregatedProofs(
+  readings: readonly VitalReading[],
+  anchors: ReadonlyMap<string, ProvenReading>,
+): Pick<AnswerProofs, "batches" | "records" | "unanchoredReadings"> {
   const batches = new Map<string, { source: string; blockNumber: number; readings: number }>();
   const records = new Map<string, RecordProof>();
   let unanchoredReadings = 0;
-  for (const reading of raw.points) {
+  for (const reading of readings) {
     const proven = anchors.get(readingKey(reading));
     const anchor = proven?.anchor ?? null;
     if (anchor === null) {
@@ -508,20 +560,44 @@ async function seriesAnswer(params: VitalsSeriesParams, ctx: AnswerContext): Pro
     } else batch.readings++;
   }
   return {
-    answer: {
-      sign,
-      unit: series.unit,
-      bucket,
-      aggregation,
-      from: series.from,
-      to: series.to,
-      buckets: series.buckets.map((b) => project(b, aggregation)),
-    },
+    batches: [...batches].map(([key, b]) => ({ merkleRoot: key.slice(key.indexOf(":") + 1), ...b })),
+    ...(records.size > 0 && { records: [...records.values()] }),
+    unanchoredReadings,
+  };
+}
+
+/** NEWS2 of the readings of the signed categories, with the anchors of the readings it scored. */
+async function earlyWarningAnswer(params: EarlyWarningParams, ctx: AnswerContext): Promise<BuiltAnswer> {
+  const version = versionFor(ctx.version, ctx.category);
+  const answer = earlyWarningOf(version, params);
+  const readings = await readingProofs(ctx, scoredReadings(version, answer.news2));
+  return { answer, proofs: { state: ctx.state, readings } };
+}
+
+/**
+ * Forecasts of the readings of the signed categories: the reading each forecast starts from with its anchor, and
+ * the batches (or records) of the readings it learnt from, as for an aggregated series.
+ */
+async function forecastAnswer(params: ForecastParams, ctx: AnswerContext): Promise<BuiltAnswer> {
+  const version = versionFor(ctx.version, ctx.category);
+  const answer = forecastOf(version, params);
+  const learnt = forecastReadings(version, answer);
+  const latest = Object.values(answer.forecasts).map((f) => version.readings[f.sign]!.at(-1)!);
+  const anchors = new Map<string, ProvenReading>();
+  await Promise.all(
+    Object.values(answer.forecasts).map(async (f) => {
+      const from = f.basedOnAt - 24 * 3_600_000 + 1;
+      for (const p of await ctx.data.readings(ctx.twinId, { signs: [f.sign], from, to: f.basedOnAt + 1 })) {
+        anchors.set(readingKey(p.reading), p);
+      }
+    }),
+  );
+  return {
+    answer,
     proofs: {
       state: ctx.state,
-      batches: [...batches].map(([key, b]) => ({ merkleRoot: key.slice(key.indexOf(":") + 1), ...b })),
-      ...(records.size > 0 && { records: [...records.values()] }),
-      unanchoredReadings,
+      readings: latest.map((reading) => proofOf(reading, anchors.get(readingKey(reading)))),
+      ...aggregatedProofs(learnt, anchors),
     },
   };
 }
