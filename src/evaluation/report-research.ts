@@ -1,3 +1,4 @@
+import type { PredictiveResult } from "./predictive";
 import type { ResearchBenchmarkResult } from "./research";
 import type { TargetVerdict } from "./types";
 
@@ -33,4 +34,16 @@ export function renderResearch(
       result.timings.map((t) => [t.aggregate, t.medianMs.toFixed(1), t.maxMs.toFixed(1)]),
     ),
   ];
+}
+
+/** Issue 15's target: NEWS2 and a 6-hour forecast for one twin in at most 5 ms (p95). */
+export function predictiveTarget(result: PredictiveResult | undefined): TargetVerdict {
+  return {
+    id: "predictive-5ms",
+    target: "NEWS2 and a 6-hour forecast for one twin in ≤ 5 ms (issue 15)",
+    measured: result
+      ? `p50 ${result.timing.p50.toFixed(2)} ms, p95 ${result.timing.p95.toFixed(2)} ms (${result.timing.count} runs)`
+      : "not measured",
+    verdict: result ? (result.timing.p95 <= 5 ? "met" : "missed") : "not measured",
+  };
 }

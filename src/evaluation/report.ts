@@ -1,4 +1,5 @@
 import { formatEth, formatUsd, gasToEth, gasToUsd, type PriceSetting } from "./cost";
+import { renderPredictive } from "./predictive";
 import { renderResearch } from "./report-research";
 import { renderScaleOut } from "./scale-out";
 import { REFERENCES } from "./references";
@@ -806,6 +807,7 @@ export function renderReport(result: EvaluationResult): string {
 
   p(...renderScaleOut(result.scaleOut, table));
   p(...renderResearch(result.research, table));
+  if (result.predictive) p("### Predictive care (issue 15)", ...renderPredictive(result.predictive));
   p(
     "## Sources of outside figures",
     "As given in TwinLedger's issue 5; none of them is measured here.",

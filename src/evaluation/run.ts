@@ -15,7 +15,8 @@ import { startLocalNode, type LocalNode } from "./node-process";
 import { compareWithAnvil } from "./anvil-compare";
 import { measurePaddingCost } from "./padding-cost";
 import { runResearchBenchmark } from "./research";
-import { researchTarget } from "./report-research";
+import { measurePredictive } from "./predictive";
+import { predictiveTarget, researchTarget } from "./report-research";
 import { measureScaleOut, withProjection } from "./scale-out";
 import { Progress } from "./progress";
 import { REFERENCES } from "./references";
@@ -234,9 +235,13 @@ export async function runEvaluation(
   if (!scaleOutRun.measured) notes.push(`Scale-out not measured: ${scaleOutRun.reason}.`);
 
   // Part 8: cohort queries over 1,000 enrolled twins (in process, synthetic).
-  step = progress.step("8. research: cohort queries over 1,000 twins", 1);
+  step = progress.step("8. research and prediction: cohort queries over 1,000 twins, forecast alerts", 1);
   const research = runResearchBenchmark({ twins: 1000, runs: args.mode === "quick" ? 5 : 15 });
   step.tick();
+  const predictive = measurePredictive({
+    seed: plan.cohort.seed,
+    ...(args.mode === "quick" && { patients: 6, days: 1 }),
+  });
   step.done();
 
   // Part 4
@@ -274,6 +279,7 @@ export async function runEvaluation(
       prices,
     ),
     research,
+    predictive,
     notes,
   };
   const charts = buildCharts(base);
@@ -296,7 +302,11 @@ export async function runEvaluation(
     })),
     paperDeployment: priceGas(REFERENCES.paperDeployGas.value, prices),
   };
-  const targets = [...judgeTargets(storage, timing, network, gasPart.functions, fhirAtSize), researchTarget(research)];
+  const targets = [
+    ...judgeTargets(storage, timing, network, gasPart.functions, fhirAtSize),
+    researchTarget(research),
+    predictiveTarget(predictive),
+  ];
   const solidity = hre.config.solidity.compilers[0];
   const result: EvaluationResult = {
     meta: {

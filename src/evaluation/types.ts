@@ -1,6 +1,7 @@
 import type { PricedGas, PriceSetting } from "./cost";
 import type { CapacityLevel } from "./gateway-capacity";
 import type { Reference } from "./references";
+import type { PredictiveResult } from "./predictive";
 import type { ResearchBenchmarkResult } from "./research";
 import type { ScaleOutPart } from "./scale-out";
 import type { Summary } from "./stats";
@@ -23,6 +24,8 @@ export interface EvaluationResult {
   readonly scaleOut?: ScaleOutPart;
   /** Cohort queries at size (issue 15); absent before it was measured. */
   readonly research?: ResearchBenchmarkResult;
+  /** Predictive care: forecast alerts against measured alerts, NEWS2 + forecast timing (issue 15). */
+  readonly predictive?: PredictiveResult;
   readonly targets: readonly TargetVerdict[];
   /** The gas figures above priced in each setting (ETH and USD), for machines; the report shows the same. */
   readonly costs: Costs;
