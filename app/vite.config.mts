@@ -18,8 +18,11 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^(node:)?crypto$/, replacement: here("./src/shims/node-crypto.ts") },
-      { find: /^(node:)?(fs|fs\/promises|path|os|url|util|worker_threads)$/, replacement: unused },
-      { find: /^(better-sqlite3|secp256k1|secp256k1\/bindings)$/, replacement: unused },
+      {
+        find: /^(node:)?(fs|fs\/promises|path|os|url|util|worker_threads|stream|stream\/promises)$/,
+        replacement: unused,
+      },
+      { find: /^(better-sqlite3|pg|secp256k1|secp256k1\/bindings)$/, replacement: unused },
     ],
   },
   build: {
