@@ -35,6 +35,7 @@ export class PipelineContext {
     this.folder = new TwinIndexFolder(options.indexFolder, {
       fsync: options.fsync ?? true,
       key: indexKeyOf(options.custodianKey),
+      ...(options.databaseUrl !== undefined ? { databaseUrl: options.databaseUrl } : {}),
     });
     this.batcher = new ReadingBatcher(options.batchPolicy);
     this.custodianPublicKey = hexlify(publicKeyOf(options.custodianKey));

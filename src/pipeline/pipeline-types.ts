@@ -40,6 +40,11 @@ export interface TwinPipelineOptions {
   readonly clock?: () => number;
   /** fsync each index write (default true). */
   readonly fsync?: boolean;
+  /**
+   * A PostgreSQL URL: the pipeline's index lives there (shared by the service's processes) instead of
+   * `<indexFolder>/index.sqlite`. `TwinPipeline.close()` closes its connections.
+   */
+  readonly databaseUrl?: string;
 }
 
 /** What committing a new twin version produced. */

@@ -57,6 +57,15 @@ export class TwinPipeline implements TwinDataReader {
     return pipeline;
   }
 
+  /**
+   * Close what the pipeline holds open (its index database: the SQLite file or the PostgreSQL pool), after the writes
+   * already queued. Reads of twins held in memory still answer; a later write reopens the index.
+   */
+  async close(): Promise<void> {
+    await this.#writes.idle();
+    await this.#ctx.folder.close();
+  }
+
   /** The batch policy in force. */
   get batchPolicy(): BatchPolicy {
     return this.#ctx.batcher.policy;
