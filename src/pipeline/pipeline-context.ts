@@ -21,6 +21,8 @@ export class PipelineContext {
   readonly folder: TwinIndexFolder;
   readonly batcher: ReadingBatcher;
   readonly twins = new Map<string, TwinSlot>();
+  /** Twins not held yet (nothing of them anchored) whose first ingest left a journaled anchor (see recovery.ts). */
+  readonly journaled = new Map<string, TwinSlot>();
   readonly custodianPublicKey: string;
   readonly clock: () => number;
   /** Nonces of every account the pipeline sends from, shared by all twins. */

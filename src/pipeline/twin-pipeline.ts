@@ -20,6 +20,7 @@ import type { ProvenReading, ProvenRecord, ReadingsQuery, StateAnchor, TwinDataR
 import { expireTwinGrants, grantReader, revokeReader, type GrantWindow } from "./reader-grants";
 import type { BatchPolicy } from "./reading-batcher";
 import { flushTwin } from "./reading-flush";
+import { isEmpty, journaledSlot, resolvePending } from "./recovery";
 import { restoreTwin } from "./restore";
 import { commitVersion } from "./state-commit";
 import { ingestWearable } from "./wearable-ingest";
@@ -53,7 +54,20 @@ export class TwinPipeline implements TwinDataReader {
   /** Open the pipeline over its index folder: every twin found there is rebuilt before this resolves. */
   static async open(options: TwinPipelineOptions): Promise<TwinPipeline> {
     const pipeline = new TwinPipeline(options);
-    for (const index of await pipeline.#ctx.folder.loadAll()) await restoreTwin(pipeline.#ctx, index);
+    const ctx = pipeline.#ctx;
+    for (const index of await ctx.folder.loadAll()) {
+      if (isEmpty(index)) continue; // a journal entry was all it held, and it was swept
+      await restoreTwin(ctx, index);
+      const slot = journaledSlot(ctx, index.twinId);
+      if (slot === undefined) continue;
+      // a crash or a failed send left an anchor's outcome unknown: the chain says whether to finish or sweep it
+      try {
+        await resolvePending(ctx, slot);
+      } catch {
+        if (isEmpty({ ...slot.index, pendingAnchors: [] })) ctx.twins.delete(index.twinId);
+        ctx.journaled.set(index.twinId, slot); // the chain does not answer: resolved at the twin's next write
+      }
+    }
     return pipeline;
   }
 
@@ -289,6 +303,10 @@ export class TwinPipeline implements TwinDataReader {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#writes.run(id, () => action(id));
+    return this.#writes.run(id, async () => {
+      const journaled = journaledSlot(this.#ctx, id);
+      if (journaled !== undefined) await resolvePending(this.#ctx, journaled);
+      return action(id);
+    });
   }
 }
