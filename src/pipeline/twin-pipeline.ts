@@ -3,6 +3,8 @@ import { isTwinId, type PublicKeyLike } from "../crypto";
 import type { TwinAlert, TwinEngine, TwinVersion } from "../twin";
 import { PipelineError } from "./errors";
 import { ingestEmr } from "./emr-ingest";
+import type { CarExport } from "../store";
+import { exportTwinCar } from "./blob-export";
 import { eraseTwin } from "./erasure";
 import type { NonceManager } from "./nonce-manager";
 import { PipelineContext } from "./pipeline-context";
@@ -293,6 +295,16 @@ export class TwinPipeline implements TwinDataReader {
    */
   checkBlobs(twinId: string): Promise<number> {
     return checkTwinBlobs(this.#ctx, twinKey(twinId));
+  }
+
+  /**
+   * Export every blob the twin's index references (records, reading batches, pending intakes) as a CAR file at `path`
+   * (written atomically), so that an IPFS node can pin them (`ipfs dag import`), or another blob store take them in
+   * (`importCar`). Ciphertext only: reading them takes the index and the wrapped keys. Runs after the twin's queued
+   * writes. Throws `TWIN_UNKNOWN`, `TWIN_ERASED`, or the store's error for a blob missing or tampered with.
+   */
+  exportBlobsCar(twinId: string, path: string): Promise<CarExport> {
+    return this.#write(twinId, (id) => exportTwinCar(this.#ctx, id, path));
   }
 
   /** Queue a write of one twin behind that twin's earlier writes (a malformed id rejects at once). */
