@@ -125,7 +125,8 @@ export interface FaultService {
   open(extra?: Partial<TwinPipelineOptions>): Promise<TwinPipeline>;
 }
 
-export async function faultService(): Promise<FaultService> {
+/** @param databaseUrl The pipeline index (and its journal) on PostgreSQL instead of SQLite. */
+export async function faultService(databaseUrl?: string): Promise<FaultService> {
   const f = await loadFixture(twinFixture);
   const folders = await serviceFolders();
   const custodianKey = newWallet();
@@ -144,6 +145,7 @@ export async function faultService(): Promise<FaultService> {
         indexFolder: stores.indexFolder,
         clock: () => Date.UTC(2024, 0, 2),
         fsync: false,
+        ...(databaseUrl !== undefined ? { databaseUrl } : {}),
         ...extra,
       });
     },
