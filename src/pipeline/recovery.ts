@@ -44,7 +44,15 @@ export async function journalRecords(
 ): Promise<PendingAnchor> {
   const { recordsRoot, categories } = recordsAnchorOf(recordTreeOf(records));
   const provider = ctx.options.updateLog.runner?.provider;
-  const fromBlock = provider ? await provider.getBlockNumber() : 0;
+  let fromBlock: number;
+  try {
+    fromBlock = provider ? await provider.getBlockNumber() : 0;
+  } catch (cause) {
+    await sweepUnjournaled(ctx, slot, records);
+    throw new PipelineError("ANCHOR_FAILED", `the chain did not answer before anchoring twin ${slot.index.twinId}`, {
+      cause,
+    });
+  }
   const pending: PendingAnchor = {
     kind: "records",
     recordsRoot,
@@ -62,9 +70,27 @@ export async function journalRecords(
     })),
   };
   (slot.index.pendingAnchors ??= []).push(pending);
-  await ctx.folder.save(slot.index);
+  try {
+    await ctx.folder.save(slot.index);
+  } catch (error) {
+    settleJournal(ctx, slot, pending);
+    await sweepUnjournaled(ctx, slot, records);
+    throw error;
+  }
   if (!ctx.twins.has(slot.index.twinId)) ctx.journaled.set(slot.index.twinId, slot);
   return pending;
+}
+
+/** Blobs stored but neither journaled nor anchored (the journal could not be written): removed at once. */
+async function sweepUnjournaled(
+  ctx: PipelineContext,
+  slot: TwinSlot,
+  records: readonly PendingRecord[],
+): Promise<void> {
+  await ctx.discard(
+    slot.index.twinId,
+    records.map((r) => r.cid),
+  );
 }
 
 /** Drop a journal entry once its anchor is indexed (saved with the next index save). */

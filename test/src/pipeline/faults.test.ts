@@ -98,6 +98,32 @@ for (const backend of ["sqlite", "postgres"] as const) {
       expect((await stored()).blobs).to.equal(before.blobs + retry.records);
     });
 
+    it("the chain down before the journal is written: nothing stays, the retry anchors once", async () => {
+      const { f } = service;
+      const pipeline = await open();
+      const provider = f.updateLog.runner?.provider as unknown as { getBlockNumber: () => Promise<number> };
+      const getBlockNumber = provider.getBlockNumber;
+      let calls = 0;
+      // the preflight reads pass; the journal's block number read is the first one to fail
+      provider.getBlockNumber = function (this: unknown) {
+        calls += 1;
+        return calls === 1 ? Promise.reject(new Error("connect ECONNREFUSED")) : getBlockNumber.call(this);
+      };
+      try {
+        const error = await pipeline.ingestEmr(f.twinId, emr, { sourceSigner: f.emr }).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        expect((error as PipelineError).code).to.equal("ANCHOR_FAILED");
+        expect((error as PipelineError).message).to.match(/did not answer before anchoring/);
+      } finally {
+        provider.getBlockNumber = getBlockNumber;
+      }
+      expect(await stored()).to.deep.equal({ blobs: 0, keys: 0 });
+      expect(await recordBatchesOnChain(f)).to.equal(0);
+      await expectIngestedOnce(pipeline, undefined);
+    });
+
     it("the anchor mined but its answer lost: the batch is found on chain and indexed, the retry sends nothing", async () => {
       const { f } = service;
       const pipeline = await open();
