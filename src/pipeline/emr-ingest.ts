@@ -9,6 +9,7 @@ import { patientLinkDigest } from "./patient-link";
 import type { PipelineContext } from "./pipeline-context";
 import type { EmrIngestSummary } from "./pipeline-types";
 import { anchorRecordBatch, type AnchoredRecords } from "./record-anchoring";
+import { afterFailedAnchor, journalRecords, settleJournal } from "./recovery";
 import { applyAndCommit } from "./state-commit";
 import { emptyTwinIndex, type RecordEntry } from "./twin-index";
 import { currentAnchor, type DecodedRecord, type TwinSlot } from "./twin-slot";
@@ -90,21 +91,16 @@ export async function ingestEmr(
   // hands the records over: from here on only their decoded copies (what the engine gets) are held
   const { decoded, stored } = await sealAndStore(ctx, slot, fresh.splice(0), plan.readingsByKey, patient);
 
-  // One record batch for the whole ingest: one transaction, one root, a proof per record.
+  // One record batch for the whole ingest: one transaction, one root, a proof per record. Journaled first (recovery.ts).
+  const pending = await journalRecords(ctx, slot, source, stored, plan.patientLink);
+  await ctx.options.beforeAnchor?.(pending);
   let anchored: AnchoredRecords;
   try {
     anchored = await anchorRecordBatch(ctx.options.updateLog, sourceSigner, twinId, stored, ctx.nonces);
   } catch (cause) {
-    await ctx.discard(
-      twinId,
-      stored.map((s) => s.cid),
-    );
-    throw cause instanceof PipelineError
-      ? cause
-      : new PipelineError("ANCHOR_FAILED", `anchoring the records of twin ${twinId} failed; none is anchored`, {
-          cause,
-        });
+    throw await afterFailedAnchor(ctx, slot, cause);
   }
+  settleJournal(ctx, slot, pending);
   const entries: RecordEntry[] = anchored.anchors.map((anchor, i) => ({
     key: stored[i].key,
     category: stored[i].category,

@@ -53,6 +53,8 @@ export type {
   EmrIngestSummary,
   FlushDueResult,
   FlushSummary,
+  PendingAnchor,
+  PendingRecord,
   PipelineErasure,
   ReaderGrantSummary,
   TwinAnchors,
@@ -74,3 +76,4 @@ export {
   type UpdateLogAccess,
   type VerifyOptions,
 } from "./verify";
+export type { RecoveryOutcome } from "./recovery";

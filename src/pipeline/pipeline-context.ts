@@ -21,6 +21,8 @@ export class PipelineContext {
   readonly folder: TwinIndexFolder;
   readonly batcher: ReadingBatcher;
   readonly twins = new Map<string, TwinSlot>();
+  /** Twins not held yet (nothing of them anchored) whose first ingest left a journaled anchor (see recovery.ts). */
+  readonly journaled = new Map<string, TwinSlot>();
   readonly custodianPublicKey: string;
   readonly clock: () => number;
   /** Nonces of every account the pipeline sends from, shared by all twins. */
@@ -35,6 +37,7 @@ export class PipelineContext {
     this.folder = new TwinIndexFolder(options.indexFolder, {
       fsync: options.fsync ?? true,
       key: indexKeyOf(options.custodianKey),
+      ...(options.databaseUrl !== undefined ? { databaseUrl: options.databaseUrl } : {}),
     });
     this.batcher = new ReadingBatcher(options.batchPolicy);
     this.custodianPublicKey = hexlify(publicKeyOf(options.custodianKey));

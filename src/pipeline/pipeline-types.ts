@@ -40,6 +40,47 @@ export interface TwinPipelineOptions {
   readonly clock?: () => number;
   /** fsync each index write (default true). */
   readonly fsync?: boolean;
+  /**
+   * A PostgreSQL URL: the pipeline's index lives there (shared by the service's processes) instead of
+   * `<indexFolder>/index.sqlite`. `TwinPipeline.close()` closes its connections.
+   */
+  readonly databaseUrl?: string;
+  /**
+   * Test hook: called once an EMR ingest's blobs are stored and its pending anchor journaled, right before the
+   * `anchorRecords` is sent. A fault test makes it throw, hang or kill the process there (a crash between store and
+   * anchor); whatever it throws propagates as is, with nothing swept (the journal says what to do on restart).
+   */
+  readonly beforeAnchor?: (pending: PendingAnchor) => void | Promise<void>;
+}
+
+/** A record stored and journaled, about to be anchored in a record batch. */
+export interface PendingRecord {
+  readonly key: string;
+  readonly category: number;
+  readonly cid: string;
+  readonly contentHash: string;
+  readonly readingCount: number;
+  readonly digest?: string;
+}
+
+/**
+ * A write-ahead entry of the pipeline's index (sealed with it; metadata only, no health data): an `anchorRecords` about
+ * to be sent, saved before the send and dropped once its outcome is known. On the next write of the twin or on open,
+ * the chain says what happened: anchored (a `RecordsAnchored` of the twin with this root) → the records are indexed
+ * and applied; not anchored → their blobs and keys are swept.
+ */
+export interface PendingAnchor {
+  readonly kind: "records";
+  readonly recordsRoot: string;
+  /** The OR of the records' categories, as `anchorRecords` is sent. */
+  readonly categories: number;
+  /** Checksummed source address that sends it. */
+  readonly source: string;
+  /** The chain's block number before the send: the event is looked for from there on. */
+  readonly fromBlock: number;
+  /** The ingest's patient link (see patient-link.ts), set on the twin if the anchor is found. */
+  readonly patientLink?: string;
+  readonly records: readonly PendingRecord[];
 }
 
 /** What committing a new twin version produced. */

@@ -3,6 +3,8 @@ import { isTwinId, type PublicKeyLike } from "../crypto";
 import type { TwinAlert, TwinEngine, TwinVersion } from "../twin";
 import { PipelineError } from "./errors";
 import { ingestEmr } from "./emr-ingest";
+import type { CarExport } from "../store";
+import { exportTwinCar } from "./blob-export";
 import { eraseTwin } from "./erasure";
 import type { NonceManager } from "./nonce-manager";
 import { PipelineContext } from "./pipeline-context";
@@ -20,6 +22,7 @@ import type { ProvenReading, ProvenRecord, ReadingsQuery, StateAnchor, TwinDataR
 import { expireTwinGrants, grantReader, revokeReader, type GrantWindow } from "./reader-grants";
 import type { BatchPolicy } from "./reading-batcher";
 import { flushTwin } from "./reading-flush";
+import { isEmpty, journaledSlot, resolvePending } from "./recovery";
 import { restoreTwin } from "./restore";
 import { commitVersion } from "./state-commit";
 import { ingestWearable } from "./wearable-ingest";
@@ -53,8 +56,30 @@ export class TwinPipeline implements TwinDataReader {
   /** Open the pipeline over its index folder: every twin found there is rebuilt before this resolves. */
   static async open(options: TwinPipelineOptions): Promise<TwinPipeline> {
     const pipeline = new TwinPipeline(options);
-    for (const index of await pipeline.#ctx.folder.loadAll()) await restoreTwin(pipeline.#ctx, index);
+    const ctx = pipeline.#ctx;
+    for (const index of await ctx.folder.loadAll()) {
+      if (isEmpty(index)) continue; // a journal entry was all it held, and it was swept
+      await restoreTwin(ctx, index);
+      const slot = journaledSlot(ctx, index.twinId);
+      if (slot === undefined) continue;
+      // a crash or a failed send left an anchor's outcome unknown: the chain says whether to finish or sweep it
+      try {
+        await resolvePending(ctx, slot);
+      } catch {
+        if (isEmpty({ ...slot.index, pendingAnchors: [] })) ctx.twins.delete(index.twinId);
+        ctx.journaled.set(index.twinId, slot); // the chain does not answer: resolved at the twin's next write
+      }
+    }
     return pipeline;
+  }
+
+  /**
+   * Close what the pipeline holds open (its index database: the SQLite file or the PostgreSQL pool), after the writes
+   * already queued. Reads of twins held in memory still answer; a later write reopens the index.
+   */
+  async close(): Promise<void> {
+    await this.#writes.idle();
+    await this.#ctx.folder.close();
   }
 
   /** The batch policy in force. */
@@ -272,6 +297,16 @@ export class TwinPipeline implements TwinDataReader {
     return checkTwinBlobs(this.#ctx, twinKey(twinId));
   }
 
+  /**
+   * Export every blob the twin's index references (records, reading batches, pending intakes) as a CAR file at `path`
+   * (written atomically), so that an IPFS node can pin them (`ipfs dag import`), or another blob store take them in
+   * (`importCar`). Ciphertext only: reading them takes the index and the wrapped keys. Runs after the twin's queued
+   * writes. Throws `TWIN_UNKNOWN`, `TWIN_ERASED`, or the store's error for a blob missing or tampered with.
+   */
+  exportBlobsCar(twinId: string, path: string): Promise<CarExport> {
+    return this.#write(twinId, (id) => exportTwinCar(this.#ctx, id, path));
+  }
+
   /** Queue a write of one twin behind that twin's earlier writes (a malformed id rejects at once). */
   #write<T>(twinId: string, action: (id: string) => Promise<T>): Promise<T> {
     let id: string;
@@ -280,6 +315,10 @@ export class TwinPipeline implements TwinDataReader {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#writes.run(id, () => action(id));
+    return this.#writes.run(id, async () => {
+      const journaled = journaledSlot(this.#ctx, id);
+      if (journaled !== undefined) await resolvePending(this.#ctx, journaled);
+      return action(id);
+    });
   }
 }

@@ -20,6 +20,11 @@ export class KeyedQueue {
     return run;
   }
 
+  /** Resolves once every action queued so far has settled. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#tails.values()]);
+  }
+
   /** Keys with an action queued or running. */
   get busy(): number {
     return this.#tails.size;

@@ -98,7 +98,12 @@ export interface Service {
 }
 
 export async function startService(
-  options: { batchPolicy?: Partial<BatchPolicy>; deviceSigner?: (f: Fixture) => Signer } = {},
+  options: {
+    batchPolicy?: Partial<BatchPolicy>;
+    deviceSigner?: (f: Fixture) => Signer;
+    /** The pipeline index on PostgreSQL (a URL from `freshDatabase`) instead of SQLite. */
+    databaseUrl?: string;
+  } = {},
 ): Promise<Service> {
   const f = await loadFixture(twinFixture);
   const folders = await serviceFolders();
@@ -118,6 +123,7 @@ export async function startService(
       clock: () => clock.now,
       fsync: false,
       ...(options.deviceSigner ? { deviceSigner: options.deviceSigner(f) } : {}),
+      ...(options.databaseUrl !== undefined ? { databaseUrl: options.databaseUrl } : {}),
     });
   const pipeline = await open(folders);
   return { f, folders, custodianKey, patientKey, pipeline, clock, restart: () => open(reopenFolders(folders.root)) };
