@@ -150,10 +150,8 @@ export const queryRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
         return reply.code(status).send({ error: reason, message, ...(logIndex !== null && { logIndex }) });
       };
 
-      const holding = ctx.data.holding(query.twinId);
-      if (holding === "unknown") return refuse("unknown-twin", 404, "the gateway holds no such twin");
-      if (holding === "erased") return refuse("erased", 410, "the twin was erased");
-
+      // Consent first, then whether this gateway holds the twin: a reader without consent gets the same refusal for
+      // a twin held here and for one that is not, so a stranger cannot learn which twins this gateway serves.
       let outcome: ConsentOutcome;
       try {
         outcome = await decide(ctx, request.body, queryType, entry.reader);
@@ -163,6 +161,9 @@ export const queryRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
       if (outcome.reason !== null) {
         return refuse(outcome.reason, REFUSAL_STATUS[outcome.reason], REFUSAL_MESSAGE[outcome.reason]);
       }
+      const holding = ctx.data.holding(query.twinId);
+      if (holding === "unknown") return refuse("unknown-twin", 404, "the gateway holds no such twin");
+      if (holding === "erased") return refuse("erased", 410, "the twin was erased");
 
       let built;
       try {

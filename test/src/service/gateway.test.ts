@@ -12,6 +12,7 @@ import {
   type QueryResponse,
 } from "../../../src/service";
 import { Action, DataCategory, Purpose } from "../../../src/vocabulary";
+import { createTwinOf } from "../../fixtures";
 import { GatewayHarness, grant, HEART_RATES, randomNonce } from "./harness";
 
 const READ = Action.READ;
@@ -292,6 +293,28 @@ describe("query gateway", function () {
         }
       });
     }
+
+    it("regression: a stranger gets the same refusal for a twin held here and a registered twin that is not", async () => {
+      // Before, the gateway answered 404 `unknown-twin` for a registered twin it does not hold and 403 `no-consent` for
+      // one it holds, telling a stranger which twins it serves (issue 13).
+      const elsewhere = await createTwinOf(h.f.registry, h.f.patient, "twin:held-elsewhere", h.f.hospital);
+      const stranger = h.client(h.f.researcher);
+      const held = await stranger.query(h.f.twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT });
+      const notHeld = await stranger.query(elsewhere, "latest-vitals", {}, { purpose: Purpose.TREATMENT });
+      expectRefusal(held, 403, "no-consent");
+      expectRefusal(notHeld, 403, "no-consent");
+      expect((notHeld.body as { message?: string }).message).to.equal((held.body as { message?: string }).message);
+      // A reader with consent is no stranger: for a twin this gateway does not hold, it learns so.
+      await (
+        await h.f.consent
+          .connect(h.f.patient)
+          .grant(elsewhere, h.f.clinician.address, VITALS_AND_WEARABLE, Action.READ, Purpose.TREATMENT, 0, 2n ** 39n)
+      ).wait();
+      const granted = await h
+        .client(h.f.clinician)
+        .query(elsewhere, "latest-vitals", {}, { purpose: Purpose.TREATMENT });
+      expectRefusal(granted, 404, "unknown-twin");
+    });
 
     it("unknown twin: 404", async () => {
       const result = await h
