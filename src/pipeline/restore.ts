@@ -73,5 +73,5 @@ async function replayApply(
       `twin ${twinId}: replaying version ${apply.version} gives another state root (engine options changed?)`,
     );
   }
-  markEffective(slot, version, records, recordEntries);
+  markEffective(slot, records, recordEntries);
 }

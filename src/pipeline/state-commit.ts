@@ -37,7 +37,7 @@ export async function applyAndCommit(
 ): Promise<VersionOutcome> {
   const engine = slot.engine as TwinEngine;
   const version = engine.apply({ records: input.records, readings: input.readings, sourceHashes: input.sourceHashes });
-  markEffective(slot, version, input.records, input.recordEntries);
+  markEffective(slot, input.records, input.recordEntries);
   slot.index.applies.push({
     version: version.version,
     stateRoot: version.stateRoot,

@@ -2,7 +2,7 @@ import type { Signer } from "ethers";
 import type { ReadingTree } from "../chain/anchors";
 import { isTwinId } from "../crypto";
 import type { TwinRecord, VitalReading } from "../fhir/records";
-import type { TwinEngine, TwinVersion } from "../twin";
+import type { TwinEngine } from "../twin";
 import { DataCategory } from "../vocabulary";
 import type { decodeRecord, SaltedReading } from "./blob-codec";
 import { MapLimitError } from "./concurrency";
@@ -96,17 +96,16 @@ export function batchSummary(batch: BatchEntry): BatchSummary {
   };
 }
 
-/** After an apply: the entries whose record object the engine kept become the effective ones of their keys. */
-export function markEffective(
-  slot: TwinSlot,
-  version: TwinVersion,
-  records: readonly TwinRecord[],
-  entries: readonly RecordEntry[],
-): void {
-  if (records.length === 0) return;
-  const kept = new Set(version.records);
+/**
+ * After an apply: the entries whose record object the engine kept become the effective ones of their keys.
+ * @dev Asks the engine per key (constant time) instead of building a set of `version.records`, which is made
+ * lazily and would cost a sort of the whole twin after every apply.
+ */
+export function markEffective(slot: TwinSlot, records: readonly TwinRecord[], entries: readonly RecordEntry[]): void {
+  const engine = slot.engine;
+  if (records.length === 0 || engine === null) return;
   records.forEach((record, i) => {
-    if (kept.has(record)) slot.effective.set(record.key, entries[i]);
+    if (engine.effectiveRecord(record.key) === record) slot.effective.set(record.key, entries[i]);
   });
 }
 
