@@ -33,9 +33,18 @@ interface CarModule {
     fromIterable(input: AsyncIterable<Uint8Array>): Promise<AsyncIterable<CarBlock> & { getRoots(): Promise<CID[]> }>;
   };
 }
-const importEsm = new Function("specifier", "return import(specifier)") as <T>(specifier: string) => Promise<T>;
 let car: Promise<CarModule> | undefined;
-const carModule = () => (car ??= importEsm<CarModule>("@ipld/car"));
+/**
+ * A real `import()` that TypeScript's CommonJS output does not turn into `require`, built on first use only: the web
+ * app bundles this module (through src/store) under a CSP without 'unsafe-eval', and never exports a CAR.
+ */
+function carModule(): Promise<CarModule> {
+  if (car === undefined) {
+    const importEsm = new Function("specifier", "return import(specifier)") as (s: string) => Promise<CarModule>;
+    car = importEsm("@ipld/car");
+  }
+  return car;
+}
 
 export interface CarExport {
   readonly blocks: number;

@@ -1,11 +1,22 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
+import { artifacts } from "hardhat";
+import { Interface } from "ethers";
 import { GAS_DESCRIPTIONS, GAS_DOC, gasDoc, measuredFunctions } from "../../scripts/gas-doc";
 
 /** docs/GAS.md, the auditors' reading of the gas report: every measured function described, the file current. */
 describe("docs/GAS.md", () => {
-  it("describes every function the committed gas report measures, and nothing else", () => {
-    expect(Object.keys(GAS_DESCRIPTIONS).sort()).to.deep.equal(measuredFunctions().sort());
+  it("describes every function the committed gas report measures, and only functions the contracts have", () => {
+    const described = Object.keys(GAS_DESCRIPTIONS);
+    expect(measuredFunctions().filter((f) => !described.includes(f))).to.deep.equal([]);
+    // The gas reporter attributes a call of a selector several contracts share (AccessControl's renounceRole, …) to
+    // one of them, so a described function may go unmeasured in a run; it must still exist in its contract.
+    const stale = described.filter((key) => {
+      const [contract, signature] = [key.slice(0, key.indexOf(".")), key.slice(key.indexOf(".") + 1)];
+      const abi = new Interface(artifacts.readArtifactSync(contract).abi);
+      return abi.getFunction(signature)?.format("sighash") !== signature;
+    });
+    expect(stale).to.deep.equal([]);
   });
 
   it("is what scripts/gas-doc.ts makes of reports/gas-report.json (npx ts-node scripts/gas-doc.ts)", () => {

@@ -68,15 +68,25 @@ export const FORECAST_PARAMS_SCHEMA = {
 
 export const DEFAULT_FORECAST_HOURS = 6;
 
-const ajv = new Ajv({ allErrors: false, coerceTypes: false, strict: true });
-const validators: Readonly<Record<"early-warning" | "forecast", ValidateFunction>> = {
-  "early-warning": ajv.compile(EARLY_WARNING_PARAMS_SCHEMA),
-  forecast: ajv.compile(FORECAST_PARAMS_SCHEMA),
-};
+/**
+ * The params validators, compiled on first use: Ajv compiles schemas to code with `new Function`, which the web app
+ * (it bundles this module, under a CSP without 'unsafe-eval') must never run at load.
+ */
+let validators: Readonly<Record<"early-warning" | "forecast", ValidateFunction>> | undefined;
+function validatorOf(queryType: "early-warning" | "forecast"): ValidateFunction {
+  if (validators === undefined) {
+    const ajv = new Ajv({ allErrors: false, coerceTypes: false, strict: true });
+    validators = {
+      "early-warning": ajv.compile(EARLY_WARNING_PARAMS_SCHEMA),
+      forecast: ajv.compile(FORECAST_PARAMS_SCHEMA),
+    };
+  }
+  return validators[queryType];
+}
 
 /** Checks params against the query type's schema; throws `invalid-params` naming the param (never its value). */
 export function checkPredictiveParams(queryType: "early-warning" | "forecast", params: Record<string, unknown>): void {
-  const validate = validators[queryType];
+  const validate = validatorOf(queryType);
   if (validate(params)) return;
   const error = validate.errors?.[0];
   const where =
