@@ -155,7 +155,15 @@ describe("web app (browser)", function () {
     await patient.getByRole("button", { name: "Who can see what" }).click();
     await patient.getByRole("button", { name: "Approve" }).click();
     await patient.getByText(/Approve: done/).waitFor({ timeout: 30_000 });
-    await patient.locator(`tr[data-grantee="${clinician}"] .grant-state`, { hasText: /left$/ }).waitFor();
+    // The grants table is read from the chain; under load its first read after the approval can predate the block,
+    // so the page is reopened until it shows the new grant (as a person would press reload).
+    const approved = patient.locator(`tr[data-grantee="${clinician}"] .grant-state`, { hasText: /left$/ });
+    for (let i = 0; i < 15 && !(await approved.isVisible()); i++) {
+      await patient.waitForTimeout(1_000);
+      await patient.getByRole("button", { name: "My twin" }).click();
+      await patient.getByRole("button", { name: "Who can see what" }).click();
+    }
+    await approved.waitFor({ timeout: 30_000 });
     expect((await story.consent.grantOf(story.twinId, clinician)).revokedAt).to.equal(0n);
     await patient.close();
   });
