@@ -188,9 +188,14 @@ describe("web app (browser)", function () {
       .and.contain("emergency access under your emergency policy");
     expect(await patient.locator('.audit-entry[data-decision="revoked"]').count()).to.be.greaterThan(0);
     // The gateway anchors its log every few seconds: once anchored, every entry's proof checks against the chain.
-    await story.gateway.anchorNow();
-    await patient.getByRole("button", { name: "Refresh" }).click();
-    await patient.getByText(/every anchored proof checked/).waitFor({ timeout: 30_000 });
+    // Under load the refreshed page can read the log before the anchor's block: anchor and refresh until it shows.
+    const checked = patient.getByText(/every anchored proof checked/);
+    for (let i = 0; i < 15 && !(await checked.isVisible()); i++) {
+      await story.gateway.anchorNow();
+      await patient.getByRole("button", { name: "Refresh" }).click();
+      await patient.waitForTimeout(1_000);
+    }
+    await checked.waitFor({ timeout: 30_000 });
     await patient.locator(".audit-entry.emergency .proof-checked").first().waitFor({ timeout: 30_000 });
     await screenshot(patient, "patient-audit");
 
