@@ -189,14 +189,16 @@ describe("web app (browser)", function () {
     expect(await patient.locator('.audit-entry[data-decision="revoked"]').count()).to.be.greaterThan(0);
     // The gateway anchors its log every few seconds: once anchored, every entry's proof checks against the chain.
     // Under load the refreshed page can read the log before the anchor's block: anchor and refresh until it shows.
-    const checked = patient.getByText(/every anchored proof checked/);
-    for (let i = 0; i < 15 && !(await checked.isVisible()); i++) {
+    // The summary line can read "every anchored proof checked" while the emergency entry itself is not yet anchored,
+    // so the loop waits for that entry's own proof.
+    const emergencyChecked = patient.locator(".audit-entry.emergency .proof-checked").first();
+    for (let i = 0; i < 20 && !(await emergencyChecked.isVisible()); i++) {
       await story.gateway.anchorNow();
       await patient.getByRole("button", { name: "Refresh" }).click();
       await patient.waitForTimeout(1_000);
     }
-    await checked.waitFor({ timeout: 30_000 });
-    await patient.locator(".audit-entry.emergency .proof-checked").first().waitFor({ timeout: 30_000 });
+    await emergencyChecked.waitFor({ timeout: 30_000 });
+    await patient.getByText(/every anchored proof checked/).waitFor({ timeout: 30_000 });
     await screenshot(patient, "patient-audit");
 
     await patient.getByRole("button", { name: "Who can see what" }).click();
