@@ -216,6 +216,39 @@ export const ACCESS_LOG_REQUEST_TYPES: Record<string, TypedDataField[]> = {
   ],
 };
 
+/**
+ * A study sponsor's signed cohort query (src/service/routes/research.ts): an aggregate over the twins enrolled in
+ * `studyId` at `atBlock` (0: the gateway's head), `paramsHash` keccak256 of the canonical JSON of the query's params
+ * (aggregate, subject, window, ε, …). Same domain and audience as `Query`; nonces share the sponsor's replay window.
+ */
+export const COHORT_QUERY_TYPES: Record<string, TypedDataField[]> = {
+  CohortQuery: [
+    { name: "operator", type: "address" },
+    { name: "origin", type: "string" },
+    { name: "studyId", type: "uint256" },
+    { name: "atBlock", type: "uint64" },
+    { name: "issuedAt", type: "uint64" },
+    { name: "nonce", type: "bytes32" },
+    { name: "paramsHash", type: "bytes32" },
+  ],
+};
+
+/** The fields of a signed cohort query, as `COHORT_QUERY_TYPES` lists them. */
+export interface CohortQueryRequest {
+  /** The audience: the gateway operator's address. */
+  operator: string;
+  /** The audience: the gateway's origin, `scheme://host[:port]`. */
+  origin: string;
+  /** The study's id, a decimal string (uint256). */
+  studyId: string;
+  /** The block the answer is computed at; 0 asks for the gateway's head. */
+  atBlock: number;
+  /** Unix seconds. */
+  issuedAt: number;
+  nonce: string;
+  paramsHash: string;
+}
+
 /** The fields of a signed gateway query, as `QUERY_TYPES` lists them. */
 export interface GatewayQuery {
   /** The audience: the gateway operator's address. */

@@ -2,11 +2,13 @@ import { hexlify, randomBytes, type Signer, type SigningKey } from "ethers";
 import type { TwinUpdateLog } from "../../typechain-types";
 import {
   ACCESS_LOG_REQUEST_TYPES,
+  COHORT_QUERY_TYPES,
   domainOf,
   GATEWAY_DOMAIN_NAME,
   QUERY_TYPES,
   TypedDataHasher,
   type AccessLogRequest,
+  type CohortQueryRequest,
   type GatewayQuery,
 } from "../chain/typed-data";
 import {
@@ -21,7 +23,15 @@ import { canonicalHash } from "../twin/canonical";
 import { leafOf, verifyAccessLogProof } from "./access-log";
 import { audienceOf, type GatewayAudience } from "./audience";
 import { QUERY_TYPE_SPECS, type QueryParamsMap, type QueryType } from "./queries";
-import type { AccessLogResponse, ErrorResponse, QueryBody, QueryResponse } from "./types";
+import type { CohortQuery } from "../research";
+import type {
+  AccessLogResponse,
+  CohortQueryBody,
+  CohortQueryResponse,
+  ErrorResponse,
+  QueryBody,
+  QueryResponse,
+} from "./types";
 
 /**
  * A typed client of the gateway: builds and signs queries (EIP-712, the reader's key) and access-log requests, and
@@ -141,6 +151,37 @@ export class GatewayClient {
       body: typeof body === "string" ? body : JSON.stringify(body),
     });
     return result<T>(response);
+  }
+
+  /**
+   * Builds and signs the body of `POST /v1/cohort-query` (the signer is the study's sponsor): `atBlock` 0 (default)
+   * asks for the gateway's head.
+   */
+  async signCohortQuery(
+    studyId: bigint | number | string,
+    params: CohortQuery,
+    options: { atBlock?: number; nonce?: string; issuedAt?: number } = {},
+  ): Promise<CohortQueryBody> {
+    const request: CohortQueryRequest = {
+      ...this.audience,
+      studyId: BigInt(studyId).toString(),
+      atBlock: options.atBlock ?? 0,
+      issuedAt: options.issuedAt ?? Math.floor(this.clock() / 1000),
+      nonce: options.nonce ?? hexlify(randomBytes(32)),
+      paramsHash: canonicalHash(params),
+    };
+    const signature = await this.options.signer.signTypedData(this.domain, COHORT_QUERY_TYPES, request);
+    return { request, params, signature, sponsor: await this.address() };
+  }
+
+  /** Signs and sends a cohort query, or sends a body as is (a signed one, or anything, for tests). */
+  async cohortQuery(body: CohortQueryBody | string): Promise<GatewayResult<CohortQueryResponse>> {
+    const response = await fetch(`${this.baseUrl}/v1/cohort-query`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+    return result<CohortQueryResponse>(response);
   }
 
   /** The twin's access log, for its owner or delegate, or an auditor. */

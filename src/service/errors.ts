@@ -44,6 +44,24 @@ export const GATEWAY_ERROR_STATUS = {
   "data-unavailable": 503,
   /** The gateway's database (access log, nonces) cannot be reached now: retry after the `Retry-After` seconds. */
   "store-unavailable": 503,
+  /** Cohort queries (routes/research.ts): the gateway has no StudyRegistry configured. */
+  "research-unavailable": 503,
+  /** Cohort queries: `atBlock` is not mined yet. */
+  "invalid-block": 400,
+  /** Cohort queries: no study has this id. */
+  "unknown-study": 404,
+  /** Cohort queries: the signer is not the study's sponsor. */
+  "not-sponsor": 403,
+  /** Cohort queries: the study is not approved at the block asked, or not open now (closed, outside its window). */
+  "study-not-open": 409,
+  /** Cohort queries: the study may not ask for this aggregate. */
+  "aggregate-not-allowed": 403,
+  /** Cohort queries: the study may not read this data category. */
+  "category-not-allowed": 403,
+  /** Cohort queries: fewer contributors than the study's k; nothing spent, nothing logged. */
+  "cohort-too-small": 422,
+  /** Cohort queries: the query asks for more ε than the study has left; nothing spent, nothing logged. */
+  "budget-exhausted": 409,
   internal: 500,
 } as const;
 

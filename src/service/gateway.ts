@@ -16,6 +16,7 @@ import { fhirRoutes } from "./fhir-api/routes";
 import { healthRoutes } from "./routes/health";
 import { openApiRoutes, registerOpenApi } from "./routes/openapi";
 import { queryRoutes } from "./routes/query";
+import { researchRoutes } from "./routes/research";
 
 export { ACCESS_LOG_QUERY_TYPE } from "./routes/access-log";
 export { DEFAULT_BODY_LIMIT, DEFAULT_FRESHNESS_SECONDS, type GatewayOptions } from "./routes/context";
@@ -26,7 +27,10 @@ export { DEFAULT_BODY_LIMIT, DEFAULT_FRESHNESS_SECONDS, type GatewayOptions } fr
  *
  * - `POST /v1/query` (routes/query.ts): a reader's EIP-712-signed query, consent checked on chain at the head,
  *   answered with its proofs;
- * - `GET /v1/access-log/:twinId` (routes/access-log.ts): a twin's access log with Merkle proofs to anchored roots;
+ * - `GET /v1/access-log/:twinId` (routes/access-log.ts): a twin's access log with Merkle proofs to anchored roots,
+ *   and its study enrolments;
+ * - `POST /v1/cohort-query` (routes/research.ts): a study sponsor's signed cohort query over the enrolled twins,
+ *   differentially private, its ε and contributors recorded on StudyRegistry, each contributor's access log told;
  * - `GET /fhir/r4/...` (fhir-api/): a FHIR R4 read API over the same signed requests and consent, SMART v2 scopes;
  * - `GET /health` and `GET /openapi.json` (routes/health.ts, routes/openapi.ts).
  *
@@ -63,6 +67,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const routes: RoutePluginOptions = { ctx };
   void app.register(queryRoutes, routes);
   void app.register(accessLogRoutes, routes);
+  void app.register(researchRoutes, routes);
   void app.register(fhirRoutes, { ...routes, prefix: "/fhir/r4" });
   void app.register(healthRoutes, routes);
   void app.register(openApiRoutes);

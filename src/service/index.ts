@@ -82,7 +82,24 @@ export {
   type GatewayResult,
   type QueryOptions,
 } from "./client";
-export type { AccessLogResponse, ErrorResponse, QueryBody, QueryResponse } from "./types";
+export type {
+  AccessLogResponse,
+  CohortQueryBody,
+  CohortQueryResponse,
+  ErrorResponse,
+  QueryBody,
+  QueryResponse,
+} from "./types";
+export {
+  enrolmentsOf,
+  enrolledTwinsAt,
+  STUDY_STATUS_NAMES,
+  type EnrolmentEvent,
+  type ResearchChain,
+  type StudyEnrolment,
+  type StudyStatusName,
+} from "./enrolments";
+export { COHORT_QUERY_TYPE, contributionQueryType } from "./routes/research";
 export {
   FhirRequestSigner,
   AUTHORIZATION_SCHEME,

@@ -1,5 +1,7 @@
-import type { GatewayQuery } from "../chain/typed-data";
+import type { CohortQueryRequest, GatewayQuery } from "../chain/typed-data";
+import type { AggregateName, CohortQuery, HistogramBin } from "../research";
 import type { AccessLogAnchorRecord, ProvenAccessLogEntry } from "./access-log";
+import type { StudyEnrolment } from "./enrolments";
 import type { AnswerProofs, QueryAnswerMap, QueryType } from "./queries";
 
 /** The body of `POST /v1/query`. */
@@ -46,4 +48,53 @@ export interface AccessLogResponse {
   readonly entries: readonly ProvenAccessLogEntry[];
   /** The `cursor` of the next page, or null when this page is the last. */
   readonly nextCursor: number | null;
+  /**
+   * The studies the twin was ever enrolled in, with their withdrawals (empty when the gateway serves no studies).
+   * Optional in the type for answers of gateways before it; this gateway always sends it.
+   */
+  readonly studies?: readonly StudyEnrolment[];
+}
+
+/** The body of `POST /v1/cohort-query`. */
+export interface CohortQueryBody {
+  readonly request: CohortQueryRequest;
+  /** The query; `request.paramsHash` is keccak256 of its canonical JSON. */
+  readonly params: CohortQuery;
+  /** The sponsor's EIP-712 signature over `request` (65 bytes, 0x-hex). */
+  readonly signature: string;
+  /** The signer's address; when given, a signature by anyone else is refused (401 bad-signature). */
+  readonly sponsor?: string;
+}
+
+/** The 200 answer of `POST /v1/cohort-query`. */
+export interface CohortQueryResponse {
+  readonly studyId: string;
+  /** The signer, checksummed: the study's sponsor. */
+  readonly sponsor: string;
+  /** The block the cohort was taken at. */
+  readonly atBlock: number;
+  readonly aggregate: AggregateName;
+  /** The DataCategory bit aggregated. */
+  readonly category: number;
+  /** The noisy count, mean, proportion or quantile (absent for a histogram). */
+  readonly value?: number;
+  readonly bins?: readonly HistogramBin[];
+  /** Laplace scale of the noise added (for a mean, of each half; 0 for a quantile). */
+  readonly noiseScale: number;
+  readonly epsilonSpentMilli: number;
+  /** What the study has left after this answer, milli-ε. */
+  readonly epsilonRemainingMilli: number;
+  /** How many twins contributed. */
+  readonly contributors: number;
+  /** Merkle root of the contributors' (twin id, state root at `atBlock`) leaves, as recorded on chain. */
+  readonly contributorsRoot: string;
+  /** Readings left out because their device is flagged. */
+  readonly setAside: number;
+  /** The answer's number in the study (`BudgetSpent.queryIndex`), decimal. */
+  readonly queryIndex: string;
+  /** The `spendBudget` transaction and its block. */
+  readonly transactionHash: string;
+  readonly recordedInBlock: number;
+  /** The request's EIP-712 digest: each contributor's access-log entry carries it. */
+  readonly requestHash: string;
 }

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { AccessLogRequest } from "../../chain/typed-data";
 import type { AccessLogInput } from "../access-log";
+import { enrolmentsOf, type StudyEnrolment } from "../enrolments";
 import type { AccessLogResponse } from "../types";
 import type { RoutePluginOptions } from "./context";
 import { fail } from "./errors";
+import { STUDY_ENROLMENTS_SCHEMA } from "./research-schemas";
 import { ADDRESS, ANY_OBJECT, BYTES32, DECIMAL, ERROR_RESPONSES, SIGNATURE } from "./schemas";
 
 /** The query type logged for access-log reads. */
@@ -67,6 +69,7 @@ export const ACCESS_LOG_RESPONSE_SCHEMA = {
       },
     },
     nextCursor: { type: ["integer", "null"] },
+    studies: STUDY_ENROLMENTS_SCHEMA,
   },
 } as const;
 
@@ -77,7 +80,8 @@ interface AccessLogRoute {
 
 /**
  * `GET /v1/access-log/:twinId`: a twin's access log, for a signed `AccessLogRequest` of the twin's owner or a
- * delegate (`registry.isController` at the head) or an auditor; the entries with their proofs to anchored roots.
+ * delegate (`registry.isController` at the head) or an auditor; the entries with their proofs to anchored roots, and
+ * the twin's study enrolments and withdrawals (StudyRegistry events at the head, when the gateway serves studies).
  */
 export const accessLogRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, { ctx }) => {
   app.get<AccessLogRoute>(
@@ -132,11 +136,21 @@ export const accessLogRoutes: FastifyPluginAsync<RoutePluginOptions> = async (ap
           message: "only the twin's owner or delegates, or an auditor, may read its access log",
         });
       }
+      let studies: StudyEnrolment[] = [];
+      if (ctx.research !== null) {
+        try {
+          studies = await enrolmentsOf(ctx.research, twinId);
+        } catch {
+          await ctx.accessLog.append({ ...entry, decision: "chain-unavailable", status: 503 });
+          fail("chain-unavailable", "StudyRegistry could not be reached");
+        }
+      }
       const logIndex = await ctx.accessLog.append(entry);
       const response: AccessLogResponse = {
         twinId: twinId.toLowerCase(),
         logIndex,
         ...(await ctx.accessLog.pageOf(twinId, { cursor, limit })),
+        studies,
       };
       return reply.code(200).send(response);
     },

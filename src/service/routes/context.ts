@@ -1,9 +1,16 @@
 import { getAddress } from "ethers";
 import type { WebAppOptions } from "../app-static";
 import type { FastifyInstance } from "fastify";
-import type { ConsentPolicy, TwinRegistry, TwinUpdateLog } from "../../../typechain-types";
+import type {
+  ConsentPolicy,
+  DeviceRegistry,
+  StudyRegistry,
+  TwinRegistry,
+  TwinUpdateLog,
+} from "../../../typechain-types";
 import {
   ACCESS_LOG_REQUEST_TYPES,
+  COHORT_QUERY_TYPES,
   domainOf,
   GATEWAY_DOMAIN_NAME,
   QUERY_TYPES,
@@ -13,6 +20,7 @@ import type { TwinDataReader } from "../../pipeline/reader";
 import { AccessLog, type AccessLogInput, type NonceUse } from "../access-log";
 import { audienceOf, operatorOf, originOf, type GatewayAudience } from "../audience";
 import { ConsentChecker } from "../consent";
+import type { ResearchChain } from "../enrolments";
 import { GatewayError } from "../errors";
 import { AccessLogNonceStore, type NonceStore } from "../nonces";
 import { LogPolicy, RateLimits, type RateLimitOptions } from "../rate-limits";
@@ -70,15 +78,26 @@ export interface GatewayOptions extends WebAppOptions {
   readonly limits?: RateLimitOptions;
   /** Called with errors of the anchoring interval (never with request data). */
   readonly onAnchorError?: (error: unknown) => void;
+  /**
+   * StudyRegistry connected to the operator's signer (OPERATOR_ROLE): cohort queries (`POST /v1/cohort-query`) and
+   * the study enrolments in access-log answers. Without it cohort queries are 503 `research-unavailable` and
+   * access-log answers list no studies.
+   */
+  readonly studies?: StudyRegistry;
+  /** The block StudyRegistry was deployed in: its events are read from there (default 0). */
+  readonly studiesFromBlock?: number;
+  /** DeviceRegistry: readings from devices it flags are set aside in cohort answers (default: none set aside). */
+  readonly devices?: DeviceRegistry;
 }
 
 export const DEFAULT_FRESHNESS_SECONDS = 60;
 export const DEFAULT_BODY_LIMIT = 64 * 1024;
 
-/** The EIP-712 encoders of the gateway's two signed structs, with the domain separator built once. */
+/** The EIP-712 encoders of the gateway's signed structs, with the domain separator built once. */
 export interface GatewayHashers {
   readonly query: TypedDataHasher;
   readonly logRequest: TypedDataHasher;
+  readonly cohort: TypedDataHasher;
 }
 
 export interface GatewayContext {
@@ -94,6 +113,9 @@ export interface GatewayContext {
   readonly logPolicy: LogPolicy;
   readonly limits: RateLimits;
   readonly hashers: Promise<GatewayHashers>;
+  /** StudyRegistry (as the operator) and where its events start; null when the gateway serves no studies. */
+  readonly research: ResearchChain | null;
+  readonly devices: DeviceRegistry | null;
   /** The operator's address, once known. */
   readonly operator: Promise<string>;
   /** The gateway's audience, null until its origin is known (given, or the listening address). */
@@ -145,6 +167,7 @@ export function createGatewayContext(options: GatewayOptions, app: FastifyInstan
     return {
       query: new TypedDataHasher(domain, QUERY_TYPES),
       logRequest: new TypedDataHasher(domain, ACCESS_LOG_REQUEST_TYPES),
+      cohort: new TypedDataHasher(domain, COHORT_QUERY_TYPES),
     };
   });
   hashers.catch(() => undefined);
@@ -174,6 +197,9 @@ export function createGatewayContext(options: GatewayOptions, app: FastifyInstan
     logPolicy,
     limits: new RateLimits(app, options.limits),
     hashers,
+    research:
+      options.studies === undefined ? null : { studies: options.studies, fromBlock: options.studiesFromBlock ?? 0 },
+    devices: options.devices ?? null,
     operator,
     audience: () => audience,
     setOrigin,

@@ -7,7 +7,7 @@ export const OPENAPI_INFO = {
   version: "1",
   description:
     "Consent-checked reads of patient digital twins: EIP-712-signed queries (`/v1/query`), the access log " +
-    "(`/v1/access-log`), and a FHIR R4 read API (`/fhir/r4`) with SMART App Launch v2 scopes. See src/service/README.md.",
+    "(`/v1/access-log`), cohort queries of consented studies (`/v1/cohort-query`), and a FHIR R4 read API (`/fhir/r4`) with SMART App Launch v2 scopes. See src/service/README.md.",
 } as const;
 
 /**
@@ -33,6 +33,7 @@ export function registerOpenApi(app: FastifyInstance): void {
       tags: [
         { name: "query", description: "Signed queries (EIP-712 `Query`)" },
         { name: "access log", description: "The append-only, anchored access log" },
+        { name: "research", description: "Cohort queries of consented studies (EIP-712 `CohortQuery`)" },
         { name: "fhir", description: "FHIR R4 read API, signed requests in the Authorization header" },
         { name: "operations", description: "Liveness and the API description" },
       ],
