@@ -49,8 +49,8 @@ export interface AccessLogResponse {
   /** The `cursor` of the next page, or null when this page is the last. */
   readonly nextCursor: number | null;
   /**
-   * The studies the twin was ever enrolled in, with their withdrawals (empty when the gateway serves no studies).
-   * Optional in the type for answers of gateways before it; this gateway always sends it.
+   * The studies the twin was ever enrolled in, with their withdrawals, by study id; absent when the gateway serves no
+   * studies (`GatewayOptions.studies` unset), so that such a gateway's answer is the same as before.
    */
   readonly studies?: readonly StudyEnrolment[];
 }

@@ -136,7 +136,7 @@ export const accessLogRoutes: FastifyPluginAsync<RoutePluginOptions> = async (ap
           message: "only the twin's owner or delegates, or an auditor, may read its access log",
         });
       }
-      let studies: StudyEnrolment[] = [];
+      let studies: StudyEnrolment[] | undefined;
       if (ctx.research !== null) {
         try {
           studies = await enrolmentsOf(ctx.research, twinId);
@@ -150,7 +150,7 @@ export const accessLogRoutes: FastifyPluginAsync<RoutePluginOptions> = async (ap
         twinId: twinId.toLowerCase(),
         logIndex,
         ...(await ctx.accessLog.pageOf(twinId, { cursor, limit })),
-        studies,
+        ...(studies !== undefined && { studies }),
       };
       return reply.code(200).send(response);
     },

@@ -150,7 +150,7 @@ const ENROLMENT_EVENT_SCHEMA = {
 export const STUDY_ENROLMENTS_SCHEMA = {
   type: "array",
   description:
-    "The studies the twin was ever enrolled in (StudyRegistry events at the head), by study id; empty when the " +
+    "The studies the twin was ever enrolled in (StudyRegistry events at the head), by study id; absent when the " +
     "gateway serves no studies. Contributions to answers are entries with queryType `cohort-<aggregate>:study-<id>`.",
   items: {
     type: "object",
