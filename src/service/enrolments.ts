@@ -1,4 +1,4 @@
-import type { Provider } from "ethers";
+import { toBeHex, zeroPadValue, type Provider } from "ethers";
 import type { StudyRegistry } from "../../typechain-types";
 
 /**
@@ -21,6 +21,86 @@ export interface ResearchChain {
   readonly studies: StudyRegistry;
   /** The first block to read StudyRegistry's events from (its deployment block; default 0). */
   readonly fromBlock: number;
+  /** The studies' enrolment intervals read so far. */
+  readonly index: EnrolmentIndex;
+}
+
+/** A twin's enrolment in a study: enrolled from `enrolledAt`, no longer from `withdrawnAt`. */
+interface Interval {
+  enrolledAt: number;
+  withdrawnAt: number | null;
+}
+
+/** What is known of a study: its twins' intervals from the events up to `block` (whose hash was `hash`). */
+interface StudyScan {
+  readonly twins: Map<string, Interval>;
+  readonly block: number;
+  readonly hash: string;
+}
+
+/**
+ * The enrolment intervals of each study asked about, from StudyRegistry's `TwinEnrolled` and `TwinWithdrawn` logs
+ * (one `eth_getLogs` for both, topics decoded directly), read once and then only for the blocks after those already
+ * read. The last block read is checked by hash on every use: a reorganization below it reads the study again.
+ */
+export class EnrolmentIndex {
+  readonly #scans = new Map<bigint, StudyScan>();
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly studies: StudyRegistry,
+    private readonly fromBlock: number,
+  ) {}
+
+  /** The twins (lower-case ids) enrolled in `studyId` at `atBlock` (a mined block). */
+  enrolledAt(studyId: bigint, atBlock: number): Promise<string[]> {
+    const run = this.#queue.then(async () => {
+      const scan = await this.#scanTo(studyId, atBlock);
+      const twins: string[] = [];
+      for (const [twinId, { enrolledAt, withdrawnAt }] of scan.twins) {
+        if (enrolledAt <= atBlock && (withdrawnAt === null || withdrawnAt > atBlock)) twins.push(twinId);
+      }
+      return twins;
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #scanTo(studyId: bigint, atBlock: number): Promise<StudyScan> {
+    const provider = providerOf(this.studies);
+    let scan = this.#scans.get(studyId);
+    if (scan !== undefined && (await provider.getBlock(scan.block))?.hash !== scan.hash) scan = undefined;
+    if (scan !== undefined && scan.block >= atBlock) return scan;
+    const twins = scan?.twins ?? new Map<string, Interval>();
+    const from = scan === undefined ? this.fromBlock : scan.block + 1;
+    const enrolledTopic = this.studies.interface.getEvent("TwinEnrolled").topicHash;
+    const withdrawnTopic = this.studies.interface.getEvent("TwinWithdrawn").topicHash;
+    const logs = await provider.getLogs({
+      address: await this.studies.getAddress(),
+      topics: [[enrolledTopic, withdrawnTopic], zeroPadValue(toBeHex(studyId), 32)],
+      fromBlock: from,
+      toBlock: atBlock,
+    });
+    for (const log of logs) {
+      const twinId = log.topics[2].toLowerCase();
+      if (log.topics[0] === enrolledTopic) twins.set(twinId, { enrolledAt: log.blockNumber, withdrawnAt: null });
+      else {
+        const interval = twins.get(twinId);
+        if (interval !== undefined) interval.withdrawnAt = log.blockNumber;
+      }
+    }
+    const block = await provider.getBlock(atBlock);
+    if (block === null || block.hash === null) throw new Error(`block ${atBlock} is not known`);
+    scan = { twins, block: atBlock, hash: block.hash };
+    this.#scans.set(studyId, scan);
+    return scan;
+  }
+}
+
+function providerOf(studies: StudyRegistry): Provider {
+  const provider = studies.runner?.provider;
+  if (provider === undefined || provider === null) throw new Error("StudyRegistry has no provider");
+  return provider;
 }
 
 /** One enrolment or withdrawal, as its event shows it. */
@@ -51,19 +131,8 @@ export interface StudyEnrolment {
 }
 
 /** The twins (lower-case ids) enrolled in `studyId` at `atBlock`: enrolled at or before it and not withdrawn by then. */
-export async function enrolledTwinsAt(chain: ResearchChain, studyId: bigint, atBlock: number): Promise<string[]> {
-  const { studies, fromBlock } = chain;
-  const [enrolled, withdrawn] = await Promise.all([
-    studies.queryFilter(studies.filters.TwinEnrolled(studyId), fromBlock, atBlock),
-    studies.queryFilter(studies.filters.TwinWithdrawn(studyId), fromBlock, atBlock),
-  ]);
-  const gone = new Set(withdrawn.map((e) => e.args.twinId.toLowerCase()));
-  const twins = new Set<string>();
-  for (const e of enrolled) {
-    const twinId = e.args.twinId.toLowerCase();
-    if (!gone.has(twinId)) twins.add(twinId);
-  }
-  return [...twins];
+export function enrolledTwinsAt(chain: ResearchChain, studyId: bigint, atBlock: number): Promise<string[]> {
+  return chain.index.enrolledAt(studyId, atBlock);
 }
 
 /** The studies the twin was ever enrolled in, by study id, with their withdrawals; read at the head. */
@@ -74,10 +143,8 @@ export async function enrolmentsOf(chain: ResearchChain, twinId: string): Promis
     studies.queryFilter(studies.filters.TwinWithdrawn(undefined, twinId), fromBlock, "latest"),
   ]);
   if (enrolled.length === 0) return [];
-  const provider = studies.runner?.provider;
-  if (provider === undefined || provider === null) throw new Error("StudyRegistry has no provider");
   const times = await blockTimes(
-    provider,
+    providerOf(studies),
     [...enrolled, ...withdrawn].map((e) => e.blockNumber),
   );
   const eventOf = (e: (typeof enrolled)[number]): EnrolmentEvent => ({

@@ -20,7 +20,7 @@ import type { TwinDataReader } from "../../pipeline/reader";
 import { AccessLog, type AccessLogInput, type NonceUse } from "../access-log";
 import { audienceOf, operatorOf, originOf, type GatewayAudience } from "../audience";
 import { ConsentChecker } from "../consent";
-import type { ResearchChain } from "../enrolments";
+import { EnrolmentIndex, type ResearchChain } from "../enrolments";
 import { GatewayError } from "../errors";
 import { AccessLogNonceStore, type NonceStore } from "../nonces";
 import { LogPolicy, RateLimits, type RateLimitOptions } from "../rate-limits";
@@ -197,8 +197,7 @@ export function createGatewayContext(options: GatewayOptions, app: FastifyInstan
     logPolicy,
     limits: new RateLimits(app, options.limits),
     hashers,
-    research:
-      options.studies === undefined ? null : { studies: options.studies, fromBlock: options.studiesFromBlock ?? 0 },
+    research: researchOf(options),
     devices: options.devices ?? null,
     operator,
     audience: () => audience,
@@ -206,4 +205,11 @@ export function createGatewayContext(options: GatewayOptions, app: FastifyInstan
     recoverSigner: (digest, signature, claimed) => signatures.signer(digest, signature, claimed),
     admit,
   };
+}
+
+/** The research contracts of the options, with an enrolment index, or null when the gateway serves no studies. */
+function researchOf(options: GatewayOptions): ResearchChain | null {
+  if (options.studies === undefined) return null;
+  const fromBlock = options.studiesFromBlock ?? 0;
+  return { studies: options.studies, fromBlock, index: new EnrolmentIndex(options.studies, fromBlock) };
 }

@@ -229,7 +229,7 @@ async function answer(
     purpose: study.purpose,
     category: inputs.categories.get(e.twinId.toLowerCase()) ?? e.category,
   }));
-  for (const entry of entries) await ctx.accessLog.append(entry);
+  await Promise.all(entries.map((entry) => ctx.accessLog.append(entry)));
   return {
     studyId: studyId.toString(),
     sponsor: study.sponsor,
