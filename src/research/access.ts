@@ -19,19 +19,42 @@ export interface ContributionEntry {
   readonly requestHash: string;
 }
 
+/**
+ * The queryType of a contribution: `cohort-<aggregate>` and, when the study is named, `:study-<studyId>` (the
+ * gateway's entries: `cohort-mean:study-1`), so that the patient's log says which study used the twin.
+ */
+export function contributionQueryType(aggregate: string, studyId?: bigint | string): string {
+  return studyId === undefined ? `cohort-${aggregate}` : `cohort-${aggregate}:study-${studyId.toString()}`;
+}
+
+/** Who asked, when, and for which study. */
+export interface ContributionContext {
+  readonly time: number;
+  readonly sponsor: string;
+  readonly requestHash: string;
+  /** The study: named in each entry's queryType. */
+  readonly studyId?: bigint | string;
+  /** The study's Purpose bit (default RESEARCH; CLINICAL_TRIAL for a trial). */
+  readonly purpose?: number;
+  /** The DataCategory bits read of each twin (default: the subject's category). */
+  readonly categoryOf?: (twinId: string) => number | undefined;
+}
+
 /** The access-log entries of an answer's contributors. */
 export function contributionEntries(
   answer: CohortAnswer,
   query: CohortQuery,
-  context: { readonly time: number; readonly sponsor: string; readonly requestHash: string },
+  context: ContributionContext,
 ): ContributionEntry[] {
+  const queryType = contributionQueryType(answer.aggregate, context.studyId);
+  const category = categoryOf(query.subject);
   return answer.contributors.map((c) => ({
     time: context.time,
     twinId: c.twinId,
     reader: context.sponsor,
-    queryType: `cohort-${answer.aggregate}`,
-    category: categoryOf(query.subject),
-    purpose: Purpose.RESEARCH,
+    queryType,
+    category: context.categoryOf?.(c.twinId) ?? category,
+    purpose: context.purpose ?? Purpose.RESEARCH,
     decision: "contributed",
     status: 200,
     requestHash: context.requestHash,

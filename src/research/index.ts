@@ -1,4 +1,4 @@
-export { contributionEntries, type ContributionEntry } from "./access";
+export { contributionEntries, contributionQueryType, type ContributionContext, type ContributionEntry } from "./access";
 export { enrolledAt, recordAnswer, studyTermsOf } from "./chain";
 export {
   Aggregate,

@@ -99,7 +99,8 @@ export {
   type StudyEnrolment,
   type StudyStatusName,
 } from "./enrolments";
-export { COHORT_QUERY_TYPE, contributionQueryType } from "./routes/research";
+export { COHORT_QUERY_TYPE } from "./routes/research";
+export { contributionQueryType } from "../research";
 export {
   FhirRequestSigner,
   AUTHORIZATION_SCHEME,

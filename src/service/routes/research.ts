@@ -17,7 +17,7 @@ import { canonicalHash } from "../../twin/canonical";
 import { TwinEngineError } from "../../twin/errors";
 import type { AccessLogInput } from "../access-log";
 import { checkAudience } from "../audience";
-import { cohortInputsOf, flaggedDevicesOf } from "../cohort";
+import { cohortInputsOf, flaggedDevicesOf, type CohortInputs } from "../cohort";
 import { enrolledTwinsAt, STUDY_APPROVED, type ResearchChain } from "../enrolments";
 import { GatewayError } from "../errors";
 import type { CohortQueryBody, CohortQueryResponse } from "../types";
@@ -28,11 +28,6 @@ import { ERROR_RESPONSES } from "./schemas";
 
 /** What the access log's refusal counters name a cohort query by (refusals are counted, never entries). */
 export const COHORT_QUERY_TYPE = "cohort-query";
-
-/** The queryType of a contributor's access-log entry: `cohort-<aggregate>:study-<studyId>`, e.g. `cohort-mean:study-1`. */
-export function contributionQueryType(aggregate: string, studyId: bigint | string): string {
-  return `cohort-${aggregate}:study-${studyId.toString()}`;
-}
 
 /** A study's state as the route needs it: at the head, and its status at the block asked. */
 interface StudyAtBlock {
@@ -170,6 +165,50 @@ async function record(chain: ResearchChain, studyId: bigint, answer: CohortAnswe
   }
 }
 
+/** What an answer is computed from: the block asked, the study's terms, the enrolled twins' views, flagged devices. */
+interface Cohort {
+  readonly atBlock: number;
+  readonly study: StudyAtBlock;
+  readonly enrolled: ReadonlySet<string>;
+  readonly inputs: CohortInputs;
+  readonly flaggedDevices?: ReadonlySet<string>;
+}
+
+/** The chain's and the data's part of an answer, each failure a refusal (nothing spent or logged yet). */
+async function cohortOf(
+  ctx: GatewayContext,
+  chain: ResearchChain,
+  body: CohortQueryBody,
+  sponsor: string,
+): Promise<Cohort> {
+  const query = body.params;
+  const studyId = BigInt(body.request.studyId);
+  let atBlock: number;
+  let study: StudyAtBlock;
+  let enrolled: string[];
+  try {
+    atBlock = await blockAsked(chain, body.request.atBlock);
+    study = await checkStudy(chain, studyId, atBlock, sponsor, query);
+    enrolled = await enrolledTwinsAt(chain, studyId, atBlock);
+  } catch (error) {
+    if (error instanceof GatewayError) throw error;
+    throw new GatewayError("chain-unavailable", "StudyRegistry could not be read", { cause: error });
+  }
+  let inputs: CohortInputs;
+  try {
+    inputs = await cohortInputsOf(ctx.data, enrolled, query, atBlock, study.terms.categories);
+  } catch (error) {
+    throw new GatewayError("data-unavailable", "the twins' data could not be read", { cause: error });
+  }
+  const cohort = { atBlock, study, enrolled: new Set(enrolled), inputs };
+  if (ctx.devices === null || query.subject.kind !== "vital") return cohort;
+  try {
+    return { ...cohort, flaggedDevices: await flaggedDevicesOf(ctx.devices, inputs.twins) };
+  } catch (error) {
+    throw new GatewayError("chain-unavailable", "DeviceRegistry could not be read", { cause: error });
+  }
+}
+
 /** The answer to one admitted cohort query: every check, the answer, its record on chain and its log entries. */
 async function answer(
   ctx: GatewayContext,
@@ -180,36 +219,11 @@ async function answer(
 ): Promise<CohortQueryResponse> {
   const query = body.params;
   const studyId = BigInt(body.request.studyId);
-  let atBlock: number;
-  let study: StudyAtBlock;
-  let enrolled: string[];
-  try {
-    atBlock = await blockAsked(chain, body.request.atBlock);
-    study = await checkStudy(chain, studyId, atBlock, signer.sponsor, query);
-    enrolled = await enrolledTwinsAt(chain, studyId, atBlock);
-  } catch (error) {
-    if (error instanceof GatewayError) throw error;
-    throw new GatewayError("chain-unavailable", "StudyRegistry could not be read", { cause: error });
-  }
-  let inputs;
-  let flaggedDevices: Set<string> | undefined;
-  try {
-    inputs = await cohortInputsOf(ctx.data, enrolled, query, atBlock, study.terms.categories);
-  } catch (error) {
-    throw new GatewayError("data-unavailable", "the twins' data could not be read", { cause: error });
-  }
-  if (ctx.devices !== null && query.subject.kind === "vital") {
-    try {
-      flaggedDevices = await flaggedDevicesOf(ctx.devices, inputs.twins);
-    } catch (error) {
-      throw new GatewayError("chain-unavailable", "DeviceRegistry could not be read", { cause: error });
-    }
-  }
-  const enrolledSet = new Set(enrolled);
+  const { atBlock, study, enrolled, inputs, flaggedDevices } = await cohortOf(ctx, chain, body, signer.sponsor);
   let result: CohortAnswer;
   try {
     result = answerCohortQuery(inputs.twins, query, study.terms, {
-      isEnrolled: (id) => enrolledSet.has(id.toLowerCase()),
+      isEnrolled: (id) => enrolled.has(id.toLowerCase()),
       random,
       ...(flaggedDevices !== undefined && { flaggedDevices }),
     });
@@ -218,17 +232,14 @@ async function answer(
     throw error;
   }
   const recorded = await record(chain, studyId, result, atBlock);
-  const queryType = contributionQueryType(result.aggregate, studyId);
   const entries = contributionEntries(result, query, {
     time: ctx.clock(),
     sponsor: study.sponsor,
     requestHash: signer.digest,
-  }).map((e) => ({
-    ...e,
-    queryType,
+    studyId,
     purpose: study.purpose,
-    category: inputs.categories.get(e.twinId.toLowerCase()) ?? e.category,
-  }));
+    categoryOf: (twinId) => inputs.categories.get(twinId.toLowerCase()),
+  });
   await Promise.all(entries.map((entry) => ctx.accessLog.append(entry)));
   return {
     studyId: studyId.toString(),
