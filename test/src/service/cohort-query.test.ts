@@ -1,5 +1,6 @@
 import { loadFixture, mine } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
+import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { AccessLogEntry } from "../../../src/service/access-log";
 import type { CohortQueryResponse, ErrorResponse } from "../../../src/service";
@@ -218,6 +219,23 @@ describe("query gateway: cohort queries of a consented study", function () {
     // Asked again at an earlier block, after the gateway has read the later ones (its enrolment index).
     expect(await at(withdrawnIn - 1)).to.equal(ENROLLED);
     expect(await contributionsOf(f.owners[3], f.twinIds[3])).to.have.length(2);
+  });
+
+  it("reads the enrolments again after a reorganization replaced a block it had read", async () => {
+    const sponsor = h.client(f.researcher);
+    const contributorsAt = async (atBlock: number) => {
+      const result = await sponsor.cohortQuery(await sponsor.signCohortQuery(1, meanHeartRate(100), { atBlock }));
+      expect(result.ok, JSON.stringify(result.body)).to.equal(true);
+      return result.ok ? result.body.contributors : -1;
+    };
+    const snapshot = (await ethers.provider.send("evm_snapshot", [])) as string;
+    const tx = await f.studies.connect(f.owners[ENROLLED]).enrol(1, f.twinIds[ENROLLED]);
+    const enrolledIn = (await tx.wait())!.blockNumber;
+    expect(await contributorsAt(enrolledIn)).to.equal(ENROLLED + 1);
+    // The enrolment's block is replaced by others (no enrolment in them): the gateway must not count the twin.
+    await ethers.provider.send("evm_revert", [snapshot]);
+    await mine(3);
+    expect(await contributorsAt(enrolledIn)).to.equal(ENROLLED);
   });
 
   it("counts coded conditions, and sets aside the readings of a device flagged on chain", async () => {
