@@ -7,6 +7,7 @@ import {
   type TwinRegistry,
   type TwinUpdateLog,
 } from "../../typechain-types";
+import { ChainHead } from "./head";
 
 /** What the gateway tells the page (GET /app-api/config, src/service/app-api.ts). */
 export interface AppConfig {
@@ -32,6 +33,8 @@ export interface Chain {
   readonly consent: ConsentPolicy;
   readonly registry: TwinRegistry;
   readonly updateLog: TwinUpdateLog;
+  /** The block the page reads at, and the blocks its actions were mined in (head.ts). */
+  readonly head: ChainHead;
 }
 
 export async function loadChain(): Promise<Chain> {
@@ -44,6 +47,8 @@ export async function loadChain(): Promise<Chain> {
     staticNetwork: network,
     batchMaxCount: 20,
     pollingInterval: 1000,
+    // No 250 ms cache of identical calls: a read after an action must never be answered from one before it.
+    cacheTimeout: -1,
   });
   return {
     config,
@@ -51,5 +56,6 @@ export async function loadChain(): Promise<Chain> {
     consent: ConsentPolicy__factory.connect(config.consent, provider),
     registry: TwinRegistry__factory.connect(config.registry, provider),
     updateLog: TwinUpdateLog__factory.connect(config.updateLog, provider),
+    head: new ChainHead(provider),
   };
 }

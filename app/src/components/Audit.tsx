@@ -1,40 +1,48 @@
-import { useMemo, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { verifyAccessLog } from "../../../src/service/client";
 import type { ProvenAccessLogEntry } from "../../../src/service/access-log";
 import { Purpose } from "../../../src/vocabulary";
 import type { Chain } from "../env";
 import type { Session } from "../session";
 import { emergencyAccesses, grantsOfTwin, type GrantView } from "../twins";
-import { Loading, ProofBadge, Refusal, Section, useAsync } from "../ui";
+import { Loading, ProofBadge, Refusal, Section, useChainRead } from "../ui";
 import { categoryWords, purposeWords, refusalWords, when } from "../vocab";
 import { nameOf, Who } from "./Who";
 
 /**
  * The audit trail: the twin's access-log entries (the gateway's signed access-log read), allowed and refused, each
  * with its Merkle proof to a root anchored on chain by the operator and the reason it was allowed or refused;
- * filters by reader, purpose and time; emergencies stand out.
+ * filters by reader, purpose and time; emergencies stand out. The trail reads itself again when the operator's
+ * anchor of entries it shows as not anchored yet lands on chain.
  */
 export function Audit(props: { chain: Chain; session: Session; twinId: string }) {
   const { chain, session, twinId } = props;
-  const data = useAsync(async () => {
-    const entries: ProvenAccessLogEntry[] = [];
-    const failed: string[] = [];
-    let cursor: number | undefined;
-    for (let page = 0; page < 20; page++) {
-      const answer = await session.gateway.accessLog(twinId, cursor);
-      if (!answer.ok) return { refused: answer };
-      entries.push(...answer.body.entries);
-      const failures = await verifyAccessLog(answer.body, {
-        updateLog: chain.updateLog,
-        operator: chain.config.operator,
-      });
-      failed.push(...failures);
-      if (answer.body.nextCursor === null) break;
-      cursor = answer.body.nextCursor;
-    }
-    const [grants, accesses] = await Promise.all([grantsOfTwin(chain, twinId), emergencyAccesses(chain, twinId)]);
-    return { entries, failed, grants, responders: new Set(accesses.map((a) => a.responder.toLowerCase())) };
-  }, [twinId]);
+  const data = useChainRead(
+    chain,
+    async (at) => {
+      const entries: ProvenAccessLogEntry[] = [];
+      const failed: string[] = [];
+      let cursor: number | undefined;
+      for (let page = 0; page < 20; page++) {
+        const answer = await session.gateway.accessLog(twinId, cursor);
+        if (!answer.ok) return { refused: answer };
+        entries.push(...answer.body.entries);
+        const failures = await verifyAccessLog(answer.body, {
+          updateLog: chain.updateLog,
+          operator: chain.config.operator,
+        });
+        failed.push(...failures);
+        if (answer.body.nextCursor === null) break;
+        cursor = answer.body.nextCursor;
+      }
+      const [grants, accesses] = await Promise.all([
+        grantsOfTwin(chain, twinId, at),
+        emergencyAccesses(chain, twinId, at),
+      ]);
+      return { entries, failed, grants, responders: new Set(accesses.map((a) => a.responder.toLowerCase())) };
+    },
+    [twinId],
+  );
   // By default everyone but the patient: their own reads would bury the others'.
   const [reader, setReader] = useState("others");
   const [purpose, setPurpose] = useState(0);
@@ -42,6 +50,8 @@ export function Audit(props: { chain: Chain; session: Session; twinId: string })
   const entries = data.data && "entries" in data.data ? data.data.entries! : [];
   const failed = data.data && "failed" in data.data ? data.data.failed! : [];
   const readers = useMemo(() => [...new Set(entries.map((e) => e.entry.reader))], [entries]);
+  const failedEntries = useMemo(() => new Set(failed.map((f) => Number(/^entry (\d+):/.exec(f)?.[1] ?? -1))), [failed]);
+  useAnchorWatch(chain, oldestWaiting(entries, session.address), data.loading, data.reload);
   const shown = entries
     .filter((e) =>
       reader === "" ? true : reader === "others" ? e.entry.reader !== session.address : e.entry.reader === reader,
@@ -97,7 +107,7 @@ export function Audit(props: { chain: Chain; session: Session; twinId: string })
         <>
           <p class="muted">
             {entries.length} entries; {entries.filter((e) => e.anchor !== null).length} anchored on chain (the gateway
-            anchors every few seconds),{" "}
+            anchors every few seconds; this list updates itself when it does),{" "}
             {failed.length === 0 ? "every anchored proof checked" : `${failed.length} proofs failed`}.
           </p>
           <ol class="audit" aria-label="Access-log entries, newest first">
@@ -106,6 +116,7 @@ export function Audit(props: { chain: Chain; session: Session; twinId: string })
                 key={e.entry.index}
                 chain={chain}
                 item={e}
+                failed={failedEntries.has(e.entry.index)}
                 grants={data.data!.grants!}
                 responders={data.data!.responders!}
               />
@@ -117,7 +128,67 @@ export function Audit(props: { chain: Chain; session: Session; twinId: string })
   );
 }
 
-function AuditEntry(props: { chain: Chain; item: ProvenAccessLogEntry; grants: GrantView[]; responders: Set<string> }) {
+/**
+ * The oldest entry shown as not anchored yet, leaving out the reader's own reads of the log: each read of the trail
+ * adds one, which the next anchor covers, so waiting for those would read the trail again for ever.
+ */
+function oldestWaiting(entries: readonly ProvenAccessLogEntry[], self: string): number | null {
+  const waiting = entries.filter(
+    (e) =>
+      e.anchor === null && !(e.entry.queryType === "access-log" && e.entry.reader.toLowerCase() === self.toLowerCase()),
+  );
+  return waiting.length === 0 ? null : Math.min(...waiting.map((e) => e.entry.index));
+}
+
+const ANCHOR_POLL_MS = 2_000;
+
+/**
+ * While entries wait for their anchor (from `waiting`, an entry index), follows the chain's head and the operator's
+ * `AccessLogAnchored` events; once an anchor covers `waiting`, calls `reload` (again on each poll until the trail
+ * shows the entry anchored, when `waiting` moves on or becomes null); never while a read is under way (`loading`).
+ */
+function useAnchorWatch(chain: Chain, waiting: number | null, loading: boolean, reload: () => void): void {
+  const busy = useRef(loading);
+  busy.current = loading;
+  useEffect(() => {
+    if (waiting === null) return;
+    let live = true;
+    let from = 0;
+    let anchoredTo = -1;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const filter = chain.updateLog.filters.AccessLogAnchored(chain.config.operator);
+    const poll = async () => {
+      const at = await chain.head.at();
+      if (at.blockTag >= from) {
+        for (const e of await chain.updateLog.queryFilter(filter, from, at.blockTag)) {
+          anchoredTo = Math.max(anchoredTo, Number(e.args.toIndex));
+        }
+        from = at.blockTag + 1;
+      }
+      if (live && !busy.current && anchoredTo >= waiting) reload();
+    };
+    const schedule = () => {
+      timer = setTimeout(() => {
+        poll()
+          .catch(() => undefined) // a failed poll is retried at the next one
+          .finally(() => live && schedule());
+      }, ANCHOR_POLL_MS);
+    };
+    schedule();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [chain, waiting, reload]);
+}
+
+function AuditEntry(props: {
+  chain: Chain;
+  item: ProvenAccessLogEntry;
+  failed: boolean;
+  grants: GrantView[];
+  responders: Set<string>;
+}) {
   const { entry, anchor, proof } = props.item;
   const emergency = (entry.purpose & Purpose.EMERGENCY) !== 0;
   const allowed = entry.decision === "allowed";
@@ -138,7 +209,7 @@ function AuditEntry(props: { chain: Chain; item: ProvenAccessLogEntry; grants: G
       </div>
       <div class="reason">Why: {reasonOf(props.item, props.grants, props.responders, props.chain)}</div>
       <ProofBadge
-        state={anchor === null ? "unanchored" : "checked"}
+        state={anchor === null ? "unanchored" : props.failed ? "failed" : "checked"}
         label={`entry ${entry.index}`}
         proof={
           anchor === null
