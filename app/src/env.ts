@@ -1,9 +1,11 @@
 import { JsonRpcProvider, Network } from "ethers";
 import {
   ConsentPolicy__factory,
+  StudyRegistry__factory,
   TwinRegistry__factory,
   TwinUpdateLog__factory,
   type ConsentPolicy,
+  type StudyRegistry,
   type TwinRegistry,
   type TwinUpdateLog,
 } from "../../typechain-types";
@@ -17,6 +19,8 @@ export interface AppConfig {
   readonly updateLog: string;
   readonly operator: string;
   readonly rpc: string | null;
+  /** The StudyRegistry (cohort studies), when the gateway names one. */
+  readonly studies?: string | null;
   readonly demoAccounts: readonly DemoAccount[];
 }
 
@@ -33,6 +37,8 @@ export interface Chain {
   readonly consent: ConsentPolicy;
   readonly registry: TwinRegistry;
   readonly updateLog: TwinUpdateLog;
+  /** Cohort studies the twin may be enrolled in; null when the gateway names no StudyRegistry. */
+  readonly studies: StudyRegistry | null;
   /** The block the page reads at, and the blocks its actions were mined in (head.ts). */
   readonly head: ChainHead;
 }
@@ -56,6 +62,7 @@ export async function loadChain(): Promise<Chain> {
     consent: ConsentPolicy__factory.connect(config.consent, provider),
     registry: TwinRegistry__factory.connect(config.registry, provider),
     updateLog: TwinUpdateLog__factory.connect(config.updateLog, provider),
+    studies: config.studies ? StudyRegistry__factory.connect(config.studies, provider) : null,
     head: new ChainHead(provider),
   };
 }
