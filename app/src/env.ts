@@ -1,13 +1,13 @@
 import { JsonRpcProvider, Network } from "ethers";
 import {
-  ConsentPolicy__factory,
-  StudyRegistry__factory,
-  TwinRegistry__factory,
-  TwinUpdateLog__factory,
-  type ConsentPolicy,
-  type StudyRegistry,
-  type TwinRegistry,
-  type TwinUpdateLog,
+  IConsentPolicy__factory,
+  IStudyRegistry__factory,
+  ITwinRegistry__factory,
+  ITwinUpdateLog__factory,
+  type IConsentPolicy,
+  type IStudyRegistry,
+  type ITwinRegistry,
+  type ITwinUpdateLog,
 } from "../../typechain-types";
 import { ChainHead } from "./head";
 
@@ -34,11 +34,11 @@ export interface DemoAccount {
 export interface Chain {
   readonly config: AppConfig;
   readonly provider: JsonRpcProvider;
-  readonly consent: ConsentPolicy;
-  readonly registry: TwinRegistry;
-  readonly updateLog: TwinUpdateLog;
+  readonly consent: IConsentPolicy;
+  readonly registry: ITwinRegistry;
+  readonly updateLog: ITwinUpdateLog;
   /** Cohort studies the twin may be enrolled in; null when the gateway names no StudyRegistry. */
-  readonly studies: StudyRegistry | null;
+  readonly studies: IStudyRegistry | null;
   /** The block the page reads at, and the blocks its actions were mined in (head.ts). */
   readonly head: ChainHead;
 }
@@ -59,10 +59,10 @@ export async function loadChain(): Promise<Chain> {
   return {
     config,
     provider,
-    consent: ConsentPolicy__factory.connect(config.consent, provider),
-    registry: TwinRegistry__factory.connect(config.registry, provider),
-    updateLog: TwinUpdateLog__factory.connect(config.updateLog, provider),
-    studies: config.studies ? StudyRegistry__factory.connect(config.studies, provider) : null,
+    consent: IConsentPolicy__factory.connect(config.consent, provider),
+    registry: ITwinRegistry__factory.connect(config.registry, provider),
+    updateLog: ITwinUpdateLog__factory.connect(config.updateLog, provider),
+    studies: config.studies ? IStudyRegistry__factory.connect(config.studies, provider) : null,
     head: new ChainHead(provider),
   };
 }
