@@ -30,7 +30,10 @@ export interface DemoAccount {
   readonly privateKey: string;
 }
 
-/** The chain as the page reads it: the node's JSON-RPC relayed by the gateway (same origin), the typechain bindings. */
+/**
+ * The chain as the page reads it: the node's JSON-RPC relayed by the gateway (same origin), and the typechain bindings
+ * of the contracts' interfaces (contracts/interfaces/I*.sol: the v2 ABI, without the deploy bytecode).
+ */
 export interface Chain {
   readonly config: AppConfig;
   readonly provider: JsonRpcProvider;
