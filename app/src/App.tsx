@@ -8,7 +8,7 @@ import { TwinView } from "./components/TwinView";
 import { loadChain, type Chain } from "./env";
 import { demoSession, walletSession, type Session } from "./session";
 import { ownedTwins } from "./twins";
-import { describeError, Loading, useAsync } from "./ui";
+import { describeError, Loading, useChainRead } from "./ui";
 import { shortAddress, shortHash } from "./vocab";
 
 type Page = "twin" | "consent" | "audit" | "erasure" | "shared";
@@ -92,7 +92,7 @@ function SignIn(props: { chain: Chain; onSession: (s: Session) => void }) {
 
 function Home(props: { chain: Chain; session: Session }) {
   const { chain, session } = props;
-  const twins = useAsync(() => ownedTwins(chain, session.address), [session.address]);
+  const twins = useChainRead(chain, (at) => ownedTwins(chain, session.address, at), [session.address]);
   const [page, setPage] = useState<Page | null>(null);
   const [twinIndex, setTwinIndex] = useState(0);
   if (twins.loading && !twins.data) return <Loading what="your twins" />;

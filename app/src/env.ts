@@ -1,12 +1,15 @@
 import { JsonRpcProvider, Network } from "ethers";
 import {
-  ConsentPolicy__factory,
-  TwinRegistry__factory,
-  TwinUpdateLog__factory,
-  type ConsentPolicy,
-  type TwinRegistry,
-  type TwinUpdateLog,
+  IConsentPolicy__factory,
+  IStudyRegistry__factory,
+  ITwinRegistry__factory,
+  ITwinUpdateLog__factory,
+  type IConsentPolicy,
+  type IStudyRegistry,
+  type ITwinRegistry,
+  type ITwinUpdateLog,
 } from "../../typechain-types";
+import { ChainHead } from "./head";
 
 /** What the gateway tells the page (GET /app-api/config, src/service/app-api.ts). */
 export interface AppConfig {
@@ -16,6 +19,8 @@ export interface AppConfig {
   readonly updateLog: string;
   readonly operator: string;
   readonly rpc: string | null;
+  /** The StudyRegistry (cohort studies), when the gateway names one. */
+  readonly studies?: string | null;
   readonly demoAccounts: readonly DemoAccount[];
 }
 
@@ -25,13 +30,20 @@ export interface DemoAccount {
   readonly privateKey: string;
 }
 
-/** The chain as the page reads it: the node's JSON-RPC relayed by the gateway (same origin), the typechain bindings. */
+/**
+ * The chain as the page reads it: the node's JSON-RPC relayed by the gateway (same origin), and the typechain bindings
+ * of the contracts' interfaces (contracts/interfaces/I*.sol: the v2 ABI, without the deploy bytecode).
+ */
 export interface Chain {
   readonly config: AppConfig;
   readonly provider: JsonRpcProvider;
-  readonly consent: ConsentPolicy;
-  readonly registry: TwinRegistry;
-  readonly updateLog: TwinUpdateLog;
+  readonly consent: IConsentPolicy;
+  readonly registry: ITwinRegistry;
+  readonly updateLog: ITwinUpdateLog;
+  /** Cohort studies the twin may be enrolled in; null when the gateway names no StudyRegistry. */
+  readonly studies: IStudyRegistry | null;
+  /** The block the page reads at, and the blocks its actions were mined in (head.ts). */
+  readonly head: ChainHead;
 }
 
 export async function loadChain(): Promise<Chain> {
@@ -44,12 +56,16 @@ export async function loadChain(): Promise<Chain> {
     staticNetwork: network,
     batchMaxCount: 20,
     pollingInterval: 1000,
+    // No 250 ms cache of identical calls: a read after an action must never be answered from one before it.
+    cacheTimeout: -1,
   });
   return {
     config,
     provider,
-    consent: ConsentPolicy__factory.connect(config.consent, provider),
-    registry: TwinRegistry__factory.connect(config.registry, provider),
-    updateLog: TwinUpdateLog__factory.connect(config.updateLog, provider),
+    consent: IConsentPolicy__factory.connect(config.consent, provider),
+    registry: ITwinRegistry__factory.connect(config.registry, provider),
+    updateLog: ITwinUpdateLog__factory.connect(config.updateLog, provider),
+    studies: config.studies ? IStudyRegistry__factory.connect(config.studies, provider) : null,
+    head: new ChainHead(provider),
   };
 }

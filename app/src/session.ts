@@ -1,4 +1,4 @@
-import { BrowserProvider, Wallet, type Eip1193Provider, type Signer } from "ethers";
+import { BaseWallet, BrowserProvider, SigningKey, type Eip1193Provider, type Signer } from "ethers";
 import { GatewayClient, verifyAnswer, type AnswerVerification } from "../../src/service/client";
 import type { QueryParamsMap, QueryType } from "../../src/service/queries";
 import type { QueryResponse } from "../../src/service/types";
@@ -23,7 +23,8 @@ declare global {
 }
 
 export function demoSession(chain: Chain, account: DemoAccount): Session {
-  const signer = new Wallet(account.privateKey, chain.provider);
+  // BaseWallet, not Wallet: the page never needs JSON keystores (Wallet would bundle their scrypt and AES).
+  const signer = new BaseWallet(new SigningKey(account.privateKey), chain.provider);
   return { address: signer.address, signer, label: account.label, demo: true, gateway: new TwinGateway(chain, signer) };
 }
 

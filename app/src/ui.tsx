@@ -1,6 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
-import type { ContractTransactionResponse } from "ethers";
+import type { Chain } from "./env";
+import type { ReadPoint, Sent } from "./head";
 import { refusalWords, shortHash } from "./vocab";
 
 /** Small shared pieces of the page: sections, the proof badge, refusals, transactions with their outcome. */
@@ -101,15 +102,19 @@ export interface TxState {
   readonly error: string | null;
 }
 
-/** Runs transactions one at a time, waits for them, and says what happened (in a live region). */
-export function useTx(onDone: () => void) {
+/**
+ * Runs the page's actions one at a time and says what happened (in a live region). An action sends a transaction (or
+ * has one sent) and hands it back; its receipt is awaited and its block recorded (`chain.head.settle`), and only then
+ * is `onDone` called: the views it reloads read at or after that block, so they show the action's effect.
+ */
+export function useTx(chain: Chain, onDone: () => void) {
   const [state, setState] = useState<TxState>({ busy: false, message: null, error: null });
   const run = useCallback(
-    async (what: string, send: () => Promise<ContractTransactionResponse | void>): Promise<boolean> => {
+    async (what: string, send: () => Promise<Sent | void>): Promise<boolean> => {
       setState({ busy: true, message: `${what}…`, error: null });
       try {
-        const tx = await send();
-        const receipt = tx ? await tx.wait() : null;
+        const sent = await send();
+        const receipt = sent ? await chain.head.settle(sent) : null;
         setState({
           busy: false,
           message: receipt ? `${what}: done in block ${receipt.blockNumber}` : `${what}: done`,
@@ -122,7 +127,7 @@ export function useTx(onDone: () => void) {
         return false;
       }
     },
-    [onDone],
+    [chain, onDone],
   );
   return { ...state, run };
 }
@@ -154,4 +159,12 @@ export function useAsync<T>(load: () => Promise<T>, deps: unknown[]) {
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { ...value, reload };
+}
+
+/**
+ * Loads something from the chain at one block (`chain.head.at()`: the node's head, never before a block the page's
+ * actions were mined in), again when `deps` change or `reload()` is called.
+ */
+export function useChainRead<T>(chain: Chain, load: (at: ReadPoint) => Promise<T>, deps: unknown[]) {
+  return useAsync(async () => load(await chain.head.at()), [chain, ...deps]);
 }

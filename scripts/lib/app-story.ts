@@ -11,8 +11,9 @@ import os from "node:os";
 import path from "node:path";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { Wallet, type Provider } from "ethers";
-import type { ConsentPolicy, TwinRegistry, TwinUpdateLog } from "../../typechain-types";
+import type { ConsentPolicy, StudyRegistry, TwinRegistry, TwinUpdateLog } from "../../typechain-types";
 import { deployTwinLedger } from "../../src/chain/deploy";
+import { deployResearch } from "../../src/chain/deploy-research";
 import { twinMetadataCommitment } from "../../src/chain/commitments";
 import { twinIdOf } from "../../src/chain/twin-id";
 import { generateCohort } from "../../src/fhir";
@@ -59,6 +60,9 @@ export interface AppStory {
   readonly registry: TwinRegistry;
   readonly consent: ConsentPolicy;
   readonly updateLog: TwinUpdateLog;
+  /** Cohort studies; the admin is its ethics board, the hospital its operator. */
+  readonly studies: StudyRegistry;
+  readonly admin: HardhatEthersSigner;
   readonly hospital: HardhatEthersSigner;
   readonly people: Readonly<Record<DemoAccount["role"], Wallet>>;
   readonly demoAccounts: readonly DemoAccount[];
@@ -90,6 +94,12 @@ export async function startAppStory(options: AppStoryOptions): Promise<AppStory>
     const { registry, consent, updateLog } = await deployTwinLedger({ deployer: admin, governance: [admin.address] });
     await (await registry.grantRole(await registry.CUSTODIAN_ROLE(), hospital.address)).wait();
     await (await registry.grantRole(await registry.EMERGENCY_RESPONDER_ROLE(), responder.address)).wait();
+    const { studies, studiesAddress } = await deployResearch({
+      deployer: admin,
+      registry: await registry.getAddress(),
+      ethicsBoard: [admin.address],
+      operators: [hospital.address],
+    });
     log("contracts deployed; the hospital is a custodian, the responder an emergency responder");
 
     const salt = Wallet.createRandom().privateKey;
@@ -163,6 +173,7 @@ export async function startAppStory(options: AppStoryOptions): Promise<AppStory>
       webApp: {
         root: options.appRoot,
         demoAccounts,
+        studies: studiesAddress,
         relayer: hospital,
         onErased: async (id) => {
           if (erased.has(id)) return { destroyedKeys: 0, redactedEntries: 0 };
@@ -182,6 +193,8 @@ export async function startAppStory(options: AppStoryOptions): Promise<AppStory>
       registry,
       consent,
       updateLog,
+      studies,
+      admin,
       hospital,
       people,
       demoAccounts,

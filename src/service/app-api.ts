@@ -24,6 +24,8 @@ export interface WebAppHooks {
   readonly rpc?: boolean;
   /** Demo accounts the page offers to sign in with (local use only). */
   readonly demoAccounts?: readonly DemoAccount[];
+  /** The StudyRegistry address, when there is one: the page shows the twin's study enrolments from it. */
+  readonly studies?: string;
   /**
    * Relays the patient's signed grants (`POST /app-api/relay/grant`: ConsentPolicy.grantBySig, paid by this
    * signer); the contract checks the signature, the relayer only pays the gas. Off when absent.
@@ -130,6 +132,7 @@ export function registerAppApi(app: FastifyInstance, options: AppApiOptions & { 
     updateLog: options.updateLog === undefined ? null : await options.updateLog.getAddress(),
     operator: await operator,
     rpc: webApp.rpc === false ? null : "/app-rpc",
+    studies: webApp.studies ?? null,
     demoAccounts: webApp.demoAccounts ?? [],
   }));
 

@@ -6,14 +6,13 @@ import type { Chain } from "../env";
 import type { Session } from "../session";
 import {
   blockedAccounts,
-  chainTime,
   consentRequests,
   emergencyAccesses,
   emergencyPolicy,
   grantsOfTwin,
   type GrantView,
 } from "../twins";
-import { Loading, Section, TxStatus, useAsync, useTx } from "../ui";
+import { Loading, Section, TxStatus, useChainRead, useTx } from "../ui";
 import {
   ACTION_WORDS,
   actionWords,
@@ -34,18 +33,21 @@ import { Who } from "./Who";
  */
 export function Consent(props: { chain: Chain; session: Session; twinId: string }) {
   const { chain, session, twinId } = props;
-  const data = useAsync(async () => {
-    const [grants, policy, accesses, requests, blocked, now] = await Promise.all([
-      grantsOfTwin(chain, twinId),
-      emergencyPolicy(chain, twinId),
-      emergencyAccesses(chain, twinId),
-      consentRequests(chain, twinId),
-      blockedAccounts(chain, twinId),
-      chainTime(chain),
-    ]);
-    return { grants, policy, accesses, requests, blocked, now };
-  }, [twinId]);
-  const tx = useTx(data.reload);
+  const data = useChainRead(
+    chain,
+    async (at) => {
+      const [grants, policy, accesses, requests, blocked] = await Promise.all([
+        grantsOfTwin(chain, twinId, at),
+        emergencyPolicy(chain, twinId, at),
+        emergencyAccesses(chain, twinId, at),
+        consentRequests(chain, twinId, at),
+        blockedAccounts(chain, twinId, at),
+      ]);
+      return { grants, policy, accesses, requests, blocked, now: at.now };
+    },
+    [twinId],
+  );
+  const tx = useTx(chain, data.reload);
   const consent = chain.consent.connect(session.signer);
   if (data.loading && !data.data) return <Loading what="the consent" />;
   if (data.error) return <p class="error">{data.error}</p>;
@@ -321,8 +323,9 @@ function GrantForm(props: {
   const submit = (e: Event) => {
     e.preventDefault();
     props.run(how === "sig" ? "Grant (signed, relayed as grantBySig)" : "Grant", async () => {
-      const now = await chainTime(chain);
-      const head = (await chain.provider.getBlock("latest"))?.timestamp ?? now;
+      const at = await chain.head.at();
+      const now = at.now;
+      const head = at.timestamp;
       const terms = {
         twinId,
         grantee,
@@ -339,7 +342,7 @@ function GrantForm(props: {
           .connect(session.signer)
           .grant(twinId, grantee, categories, actions, purposes, terms.validFrom, terms.validUntil);
       }
-      const epoch = Number(await chain.consent.grantEpochOf(twinId, grantee));
+      const epoch = Number(await chain.consent.grantEpochOf(twinId, grantee, { blockTag: at.blockTag }));
       const signed = await signGrant(
         session.signer,
         { chainId: chain.config.chainId, address: chain.config.consent },
@@ -356,7 +359,7 @@ function GrantForm(props: {
       const body = (await response.json()) as { transactionHash?: string; message?: string };
       if (!response.ok || body.transactionHash === undefined)
         throw new Error(body.message ?? `relay answered ${response.status}`);
-      await chain.provider.waitForTransaction(body.transactionHash);
+      return body.transactionHash;
     });
   };
   return (

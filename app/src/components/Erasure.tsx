@@ -14,11 +14,12 @@ export function Erasure(props: {
   const [understood, setUnderstood] = useState(false);
   const [typed, setTyped] = useState("");
   const [result, setResult] = useState<string | null>(null);
-  const tx = useTx(props.onErased);
+  const tx = useTx(props.chain, props.onErased);
   const erase = () =>
     tx.run("Erase the twin", async () => {
       const sent = await props.chain.registry.connect(props.session.signer).eraseTwin(props.twinId);
-      await sent.wait();
+      // Mined before the service is asked: it acts only when the chain says the twin is erased.
+      const receipt = await props.chain.head.settle(sent);
       const response = await fetch(`/app-api/erased/${props.twinId}`, { method: "POST" });
       const body = (await response.json()) as { destroyedKeys?: number; redactedEntries?: number; message?: string };
       setResult(
@@ -26,6 +27,7 @@ export function Erasure(props: {
           ? `The hospital destroyed ${body.destroyedKeys ?? 0} keys and reduced ${body.redactedEntries ?? 0} audit entries to what the audit needs.`
           : `The twin is erased on chain; the hospital's service answered: ${body.message ?? response.status}.`,
       );
+      return receipt;
     });
   return (
     <Section title="Erase this twin" id="erasure">

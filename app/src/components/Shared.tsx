@@ -3,8 +3,8 @@ import { emergencyReasonCommitment } from "../../../src/chain/commitments";
 import { Purpose } from "../../../src/vocabulary";
 import type { Chain } from "../env";
 import type { Session } from "../session";
-import { chainTime, emergencyPolicy, grantsHeld, type GrantView } from "../twins";
-import { Loading, Section, TxStatus, useAsync, useTx } from "../ui";
+import { emergencyPolicy, grantsHeld, type GrantView } from "../twins";
+import { Loading, Section, TxStatus, useChainRead, useTx } from "../ui";
 import { categoryWords, purposeWords, PURPOSE_WORDS, shortHash, timeLeft } from "../vocab";
 import { TwinView } from "./TwinView";
 
@@ -14,14 +14,21 @@ import { TwinView } from "./TwinView";
  */
 export function Shared(props: { chain: Chain; session: Session }) {
   const { chain, session } = props;
-  const data = useAsync(async () => {
-    const [grants, now, opened] = await Promise.all([
-      grantsHeld(chain, session.address),
-      chainTime(chain),
-      chain.consent.queryFilter(chain.consent.filters.EmergencyAccessOpened(undefined, session.address)),
-    ]);
-    return { grants, now, emergencies: [...new Set(opened.map((e) => e.args.twinId))] };
-  }, [session.address]);
+  const data = useChainRead(
+    chain,
+    async (at) => {
+      const [grants, opened] = await Promise.all([
+        grantsHeld(chain, session.address, at),
+        chain.consent.queryFilter(
+          chain.consent.filters.EmergencyAccessOpened(undefined, session.address),
+          0,
+          at.blockTag,
+        ),
+      ]);
+      return { grants, now: at.now, emergencies: [...new Set(opened.map((e) => e.args.twinId))] };
+    },
+    [session.address],
+  );
   const [selected, setSelected] = useState<{ twinId: string; categories: number } | null>(null);
   const [purpose, setPurpose] = useState<number>(Purpose.TREATMENT);
   if (data.loading && !data.data) return <Loading what="your patients" />;
@@ -31,7 +38,10 @@ export function Shared(props: { chain: Chain; session: Session }) {
     setPurpose(grant ? lowestBit(grant.purposes) : Purpose.EMERGENCY);
     if (grant) return setSelected({ twinId, categories: grant.categories });
     // An emergency access reads what the patient's emergency policy allows.
-    void emergencyPolicy(chain, twinId).then((policy) => setSelected({ twinId, categories: policy.categories }));
+    void chain.head
+      .at()
+      .then((at) => emergencyPolicy(chain, twinId, at))
+      .then((policy) => setSelected({ twinId, categories: policy.categories }));
   };
   return (
     <div>
@@ -94,12 +104,13 @@ export function Shared(props: { chain: Chain; session: Session }) {
 }
 
 const lowestBit = (bits: number) => bits & -bits;
+const noop = () => undefined;
 
 function BreakGlass(props: { chain: Chain; session: Session; onOpened: (twinId: string) => void }) {
   const [twinId, setTwinId] = useState("");
   const [reason, setReason] = useState("");
   const [hours, setHours] = useState(4);
-  const tx = useTx(() => undefined);
+  const tx = useTx(props.chain, noop);
   return (
     <details class="break-glass">
       <summary>Emergency responder: break the glass</summary>
