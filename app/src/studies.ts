@@ -47,16 +47,28 @@ export async function enrolmentsOf(chain: Chain, twinId: string, at: ReadPoint):
   );
 }
 
+/** What a cohort contribution's queryType says: `cohort-<aggregate>:study-<id>` (the gateway's cohort route). */
+export function parseContributionType(queryType: string): { aggregate: string; studyId: bigint | null } {
+  const match = /^cohort-([a-z]+)(?::study-(\d+))?$/.exec(queryType);
+  if (match === null) return { aggregate: queryType, studyId: null };
+  return { aggregate: match[1], studyId: match[2] === undefined ? null : BigInt(match[2]) };
+}
+
 /**
- * The studies a cohort contribution (an access-log entry with decision `contributed`, its reader the sponsor) may
- * have gone to: the sponsor's studies the twin was enrolled in at the entry's time (the entry does not name the study).
+ * The studies a cohort contribution (an access-log entry with decision `contributed`, its reader the sponsor) went
+ * to: the study its queryType names, when that study is the sponsor's; otherwise (an entry that does not name it)
+ * the sponsor's studies the twin was enrolled in at the entry's time.
  */
 export function studiesOfContribution(
   enrolments: readonly EnrolmentView[],
   sponsor: string,
   time: number,
+  queryType = "",
 ): EnrolmentView[] {
   const ofSponsor = enrolments.filter((e) => e.sponsor.toLowerCase() === sponsor.toLowerCase());
+  const named = parseContributionType(queryType).studyId;
+  const exact = ofSponsor.filter((e) => e.studyId === named);
+  if (exact.length > 0) return exact;
   const during = ofSponsor.filter((e) => e.enrolledAt <= time && (e.withdrawnAt === null || time < e.withdrawnAt));
   return during.length > 0 ? during : ofSponsor;
 }

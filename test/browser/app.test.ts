@@ -226,7 +226,7 @@ describe("web app (browser)", function () {
       time: Date.now(),
       twinId,
       reader: sponsor.address,
-      queryType: "cohort-mean",
+      queryType: `cohort-mean:study-${studyId}`,
       category: DataCategory.VITALS,
       purpose: Purpose.RESEARCH,
       decision: "contributed",

@@ -1,7 +1,7 @@
 import type { AccessLogEntry } from "../../../src/service/access-log";
 import type { Chain } from "../env";
 import type { Session } from "../session";
-import { studiesOfContribution, type EnrolmentView } from "../studies";
+import { parseContributionType, studiesOfContribution, type EnrolmentView } from "../studies";
 import { Section, TxStatus, useTx } from "../ui";
 import { categoryWords, purposeWords, when } from "../vocab";
 import { Who } from "./Who";
@@ -91,14 +91,14 @@ export function StudyEventItem(props: { chain: Chain; event: StudyEvent }) {
 /** "contributed vitals to study 1 (sponsor …)": a cohort answer computed over this twin (the entry's reader is the sponsor). */
 export function Contribution(props: { chain: Chain; entry: AccessLogEntry; enrolments: readonly EnrolmentView[] }) {
   const { entry } = props;
-  const studies = studiesOfContribution(props.enrolments, entry.reader, entry.time);
+  const studies = studiesOfContribution(props.enrolments, entry.reader, entry.time, entry.queryType);
   const ids = studies.map((s) => String(s.studyId));
   return (
     <div class="contribution">
       contributed {entry.category !== 0 ? categoryWords(entry.category).join(", ") : "data"} to{" "}
       {ids.length === 0 ? "a study" : `study ${ids.join(" or ")}`} (sponsor{" "}
       <Who chain={props.chain} address={entry.reader} />
-      ): {entry.queryType.replace(/^cohort-/, "")} of the cohort
+      ): {parseContributionType(entry.queryType).aggregate} of the cohort
     </div>
   );
 }
