@@ -50,6 +50,7 @@ export class TwinPipeline implements TwinDataReader {
   /** Writes run one at a time per twin, in call order; writes of different twins run side by side. */
   readonly #writes = new KeyedQueue();
   #deviceFlags?: DeviceFlagFollower;
+  #deviceFlagTimer?: NodeJS.Timeout;
 
   private constructor(options: TwinPipelineOptions) {
     this.#ctx = new PipelineContext(options);
@@ -80,6 +81,7 @@ export class TwinPipeline implements TwinDataReader {
    * already queued. Reads of twins held in memory still answer; a later write reopens the index.
    */
   async close(): Promise<void> {
+    clearInterval(this.#deviceFlagTimer);
     await this.#writes.idle();
     await this.#ctx.folder.close();
   }
@@ -111,6 +113,20 @@ export class TwinPipeline implements TwinDataReader {
     this.#deviceFlags ??= new DeviceFlagFollower(registry, this.#ctx.options.deviceRegistryFromBlock ?? 0);
     const { devices } = await this.#deviceFlags.refresh();
     return applyFlaggedDevices(this.#ctx, devices);
+  }
+
+  /**
+   * Refresh the device flags now, then every `intervalMs` until `close` (a failed refresh is retried at the next
+   * tick; the timer does not keep the process alive). Resolves with the first refresh, or rejects if it fails.
+   */
+  followDeviceFlags(intervalMs: number): Promise<DeviceFlagUpdate> {
+    if (!(intervalMs >= 100)) throw new PipelineError("INVALID_OPTIONS", "intervalMs must be at least 100 ms");
+    clearInterval(this.#deviceFlagTimer);
+    this.#deviceFlagTimer = setInterval(() => {
+      this.refreshDeviceFlags().catch(() => undefined); // the next tick tries again
+    }, intervalMs);
+    this.#deviceFlagTimer.unref();
+    return this.refreshDeviceFlags();
   }
 
   /** The flagged devices the twins screen out (checksummed, sorted). */

@@ -125,6 +125,21 @@ describe("pipeline/device provenance", function () {
     expect((await follower.refresh()).devices).to.deep.equal([]);
   });
 
+  it("followDeviceFlags refreshes now and then on a timer until close", async () => {
+    const { f } = service;
+    const restarted = await service.restart();
+    try {
+      expect((await restarted.followDeviceFlags(100)).devices).to.deep.equal([]);
+      await (await devices.connect(f.stranger).flagDevice(f.wearable.address, RECALL)).wait();
+      for (let i = 0; i < 50 && restarted.flaggedDevices.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(restarted.flaggedDevices).to.deep.equal([f.wearable.address]);
+      expect(restarted.version(f.twinId).version.setAside?.flaggedDevice).to.equal(wearableCount);
+    } finally {
+      await restarted.close();
+      await (await devices.connect(f.stranger).clearFlag(f.wearable.address)).wait();
+    }
+  });
+
   it("refuses to refresh without a DeviceRegistry", async () => {
     const other = await startService();
     try {
