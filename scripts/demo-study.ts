@@ -5,9 +5,9 @@
  * A sponsor registers a study (its protocol as a salted commitment), the ethics board approves it, patients enrol
  * their twins; a query over too few contributors is refused (k); a noisy answer is recorded on chain with its ε and
  * its contributor root, and one contributor's leaf is verified against the root and its enrolment at the block; a
- * patient withdraws and the next answer leaves the twin out; a manufacturer recalls a device and its readings are set
- * aside. All data is synthetic. NEWS2 and forecast alerts (issue 15's predictive part, src/twin) are not in this
- * chapter: the integrator adds them once that library is on main.
+ * patient withdraws and the next answer leaves the twin out; a twin deteriorates, its NEWS2 rises and its forecast
+ * alerts fire before the measured ones; a manufacturer recalls a device and its readings are set aside, in the cohort
+ * answer and in a twin's NEWS2, trend and alerts. All data is synthetic. Also `npm run demo -- --study`.
  */
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
@@ -29,6 +29,7 @@ import {
   type CohortTwin,
 } from "../src/research";
 import { DataCategory, Purpose, SourceKind } from "../src/vocabulary";
+import { deteriorationScene, recalledDeviceScene } from "./lib/demo-care";
 
 const HOUR = 3_600_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -176,6 +177,10 @@ async function main(): Promise<void> {
   );
   await ask("Query 3");
 
+  say("\n# Predictive care\n");
+  say("One twin gets an observation set every 5 minutes (synthetic values).");
+  deteriorationScene(say, T0, twins[1].vitals[0].source!);
+
   say("\n# Device provenance\n");
   const recalled = twins[0].vitals[0].source!;
   await (await devices.connect(maker).flagDevice(recalled, RECALL)).wait();
@@ -187,6 +192,7 @@ async function main(): Promise<void> {
     if ((await devices.flagOf(source))[0] !== 0n) flagged.add(source);
   }
   await ask("Query 4", flagged);
+  await recalledDeviceScene(say, T0, devices, ethers.Wallet.createRandom().address, recalled);
   say(
     `\nBudget left: ${Number(await studies.remainingBudget(studyId)) / 1000} of 4.0; a fifth query would be refused on chain once it is gone.`,
   );

@@ -294,7 +294,12 @@ function commitDetail(outcome: {
   return `twin version ${version}${onChain}, block ${blockNumber}`;
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+// `npm run demo -- --study` (scripts/demo-launch.cjs; `hardhat run` passes a script no arguments) runs the study chapter.
+if (process.env.TWINLEDGER_DEMO === "study") {
+  void import("./demo-study");
+} else {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

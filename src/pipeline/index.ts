@@ -40,6 +40,7 @@ export {
 export { READING_BATCH_FORMAT, READING_INTAKE_FORMAT, RECORD_PADDING, type SaltedReading } from "./blob-codec";
 export { TWIN_INDEX_FORMAT } from "./twin-index";
 export { TwinPipeline } from "./twin-pipeline";
+export { DeviceFlagFollower, type DeviceFlagUpdate } from "./device-flags";
 export { ReaderSync, type ReaderSyncOptions, type ReaderSyncReport } from "./reader-sync";
 export {
   anchorRecordBatch,

@@ -30,6 +30,8 @@ export class PipelineContext {
   /** The custodian's accounts: `custodianSigner` first, then `custodianSigners`. */
   readonly #custodians: readonly Signer[];
   #custodianAddresses?: Promise<string[]>;
+  /** The devices flagged on chain (checksummed): every twin engine sets their readings aside (device-flags.ts). */
+  flaggedDevices: readonly string[] = [];
   #registry?: TwinRegistry;
 
   constructor(options: TwinPipelineOptions) {
@@ -67,9 +69,11 @@ export class PipelineContext {
   }
 
   newSlot(index: TwinIndex): TwinSlot {
+    const engine = new TwinEngine(this.options.engine ?? {});
+    if (this.flaggedDevices.length > 0) engine.setFlaggedDevices(this.flaggedDevices);
     return {
       index,
-      engine: new TwinEngine(this.options.engine ?? {}),
+      engine,
       effective: new Map(),
       batchByKey: new Map(index.batches.map((batch) => [batch.key, batch])),
       trees: new Map(),

@@ -2,7 +2,7 @@ import type { Signer } from "ethers";
 import type { PrivateKeyLike, PublicKeyLike } from "../crypto";
 import type { RecordVault } from "../store";
 import type { TwinAlert, TwinOptions, TwinVersion } from "../twin";
-import type { TwinRegistry, TwinUpdateLog } from "../../typechain-types";
+import type { DeviceRegistry, TwinRegistry, TwinUpdateLog } from "../../typechain-types";
 import type { PipelineError } from "./errors";
 import type { BatchPolicy } from "./reading-batcher";
 import type { RecordAnchor, RecordsAnchor, StateAnchor } from "./reader";
@@ -51,6 +51,9 @@ export interface TwinPipelineOptions {
    * anchor); whatever it throws propagates as is, with nothing swept (the journal says what to do on restart).
    */
   readonly beforeAnchor?: (pending: PendingAnchor) => void | Promise<void>;
+  /** DeviceRegistry, whose flags `TwinPipeline.refreshDeviceFlags` reads (and the block it was deployed in). */
+  readonly deviceRegistry?: DeviceRegistry;
+  readonly deviceRegistryFromBlock?: number;
 }
 
 /** A record stored and journaled, about to be anchored in a record batch. */

@@ -22,6 +22,12 @@ import { PipelineError } from "./errors";
  * plausible (sign, value, unit, time) tuples could be tried one by one. The salt travels with the
  * reading (inside the encrypted batch blob, and to an authorized reader with the proof), never alone.
  * The tree's second leaf value is the time in whole seconds, `floor(timestampMs / 1000)`.
+ *
+ * The device a reading came from (`reading.source`, the device signer's address: see wearable-ingest.ts) is not in
+ * the leaf: the batch is anchored by that device's account (`anchorBatch`, keyed (twin, source, root) on chain), so
+ * the anchor's `source` is what binds the reading to its device, and a flag on the device in DeviceRegistry applies
+ * to every reading of the batches it anchored. Leaving it out keeps every commitment made before readings carried
+ * their device valid as it is.
  */
 export const READING_COMMITMENT_ENCODING = ["bytes32", "bytes32", "string", "int256", "string", "uint64"] as const;
 /** The same types parsed once (ethers parses type strings on every `encode` otherwise). */

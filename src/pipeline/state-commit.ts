@@ -36,6 +36,8 @@ export async function applyAndCommit(
   input: VersionInput,
 ): Promise<VersionOutcome> {
   const engine = slot.engine as TwinEngine;
+  // alerts as answers see them: those of flagged devices' readings set aside (the committed version keeps them)
+  const prior = before === undefined ? undefined : engine.screened;
   const version = engine.apply({ records: input.records, readings: input.readings, sourceHashes: input.sourceHashes });
   markEffective(slot, input.records, input.recordEntries);
   slot.index.applies.push({
@@ -46,8 +48,8 @@ export async function applyAndCommit(
   });
   await ctx.folder.save(slot.index);
 
-  const previous = new Set((before?.model.alerts ?? []).map((alert) => alert.id));
-  const alerts = version.model.alerts;
+  const previous = new Set((prior?.model.alerts ?? []).map((alert) => alert.id));
+  const alerts = engine.screened.model.alerts;
   const raisedAlerts = alerts.filter((alert) => !previous.has(alert.id));
   const committed = await commitVersion(ctx, slot, version);
   return { version, alerts, raisedAlerts, ...committed };

@@ -27,6 +27,7 @@ import { restoreTwin } from "./restore";
 import { commitVersion } from "./state-commit";
 import { ingestWearable } from "./wearable-ingest";
 import { checkTwinBlobs, provenReadings, provenRecords } from "./twin-reads";
+import { applyFlaggedDevices, DeviceFlagFollower, type DeviceFlagUpdate } from "./device-flags";
 import { KeyedQueue } from "./twin-queue";
 import { batchSummary, currentAnchor, twinKey } from "./twin-slot";
 
@@ -48,6 +49,8 @@ export class TwinPipeline implements TwinDataReader {
   readonly #ctx: PipelineContext;
   /** Writes run one at a time per twin, in call order; writes of different twins run side by side. */
   readonly #writes = new KeyedQueue();
+  #deviceFlags?: DeviceFlagFollower;
+  #deviceFlagTimer?: NodeJS.Timeout;
 
   private constructor(options: TwinPipelineOptions) {
     this.#ctx = new PipelineContext(options);
@@ -78,6 +81,7 @@ export class TwinPipeline implements TwinDataReader {
    * already queued. Reads of twins held in memory still answer; a later write reopens the index.
    */
   async close(): Promise<void> {
+    clearInterval(this.#deviceFlagTimer);
     await this.#writes.idle();
     await this.#ctx.folder.close();
   }
@@ -90,6 +94,44 @@ export class TwinPipeline implements TwinDataReader {
   /** The pipeline's clock (epoch ms): the batch cadence and the end of grants are judged by it. */
   now(): number {
     return this.#ctx.clock();
+  }
+
+  /**
+   * Set the devices whose readings every twin sets aside (device ids as wearable readings carry them: DeviceRegistry
+   * addresses). Answers then leave their readings out of statistics, trends, alerts, NEWS2 and forecasts, and say so;
+   * committed versions do not change. Only the signs holding readings of a device flagged or cleared are screened
+   * again.
+   */
+  setFlaggedDevices(devices: Iterable<string>): DeviceFlagUpdate {
+    return applyFlaggedDevices(this.#ctx, devices);
+  }
+
+  /** Read the flags set and cleared on chain since the last refresh (`deviceRegistry` option), and apply them. */
+  async refreshDeviceFlags(): Promise<DeviceFlagUpdate> {
+    const registry = this.#ctx.options.deviceRegistry;
+    if (registry === undefined) throw new PipelineError("INVALID_OPTIONS", "the pipeline was given no deviceRegistry");
+    this.#deviceFlags ??= new DeviceFlagFollower(registry, this.#ctx.options.deviceRegistryFromBlock ?? 0);
+    const { devices } = await this.#deviceFlags.refresh();
+    return applyFlaggedDevices(this.#ctx, devices);
+  }
+
+  /**
+   * Refresh the device flags now, then every `intervalMs` until `close` (a failed refresh is retried at the next
+   * tick; the timer does not keep the process alive). Resolves with the first refresh, or rejects if it fails.
+   */
+  followDeviceFlags(intervalMs: number): Promise<DeviceFlagUpdate> {
+    if (!(intervalMs >= 100)) throw new PipelineError("INVALID_OPTIONS", "intervalMs must be at least 100 ms");
+    clearInterval(this.#deviceFlagTimer);
+    this.#deviceFlagTimer = setInterval(() => {
+      this.refreshDeviceFlags().catch(() => undefined); // the next tick tries again
+    }, intervalMs);
+    this.#deviceFlagTimer.unref();
+    return this.refreshDeviceFlags();
+  }
+
+  /** The flagged devices the twins screen out (checksummed, sorted). */
+  get flaggedDevices(): readonly string[] {
+    return this.#ctx.flaggedDevices;
   }
 
   /** The twins the service holds (active or erased), lower-case ids. */
@@ -127,12 +169,13 @@ export class TwinPipeline implements TwinDataReader {
    * Receive wearable readings (a Bundle, an Observation or an array of resources): validate them,
    * keep them encrypted as pending (an intake blob sealed for the custodian), and flush when the
    * batch policy says so. What is kept of each Observation is its readings (sign, value, unit, time,
-   * device, category, record key), not the Observation resource itself.
+   * category, record key, and as `source` the device signer's address: its DeviceRegistry id), not the Observation
+   * resource itself.
    */
   ingestWearable(
     twinId: string,
     input: unknown,
-    options: { readonly deviceSigner: Signer; readonly source?: string },
+    options: { readonly deviceSigner: Signer },
   ): Promise<WearableIngestSummary> {
     return this.#write(twinId, (id) => ingestWearable(this.#ctx, id, input, options));
   }
@@ -256,13 +299,14 @@ export class TwinPipeline implements TwinDataReader {
   }
 
   /**
-   * The latest version and its commitment. The anchor is null until that very version is committed
-   * (before the first commit, or while a failed commit waits for `commit`).
+   * The latest version, as answers use it (readings of flagged devices set aside: `setFlaggedDevices`), and its
+   * commitment. The anchor is null until that very version is committed (before the first commit, or while a failed
+   * commit waits for `commit`).
    */
   version(twinId: string): { readonly version: TwinVersion; readonly anchor: StateAnchor | null } {
     const slot = this.#ctx.readable(twinKey(twinId));
-    const current = (slot.engine as TwinEngine).current;
-    return { version: current, anchor: currentAnchor(slot.index.states, current.version) };
+    const screened = (slot.engine as TwinEngine).screened;
+    return { version: screened, anchor: currentAnchor(slot.index.states, screened.version) };
   }
 
   /** The alerts of the twin's latest version (health data: never log them). */

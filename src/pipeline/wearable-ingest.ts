@@ -11,25 +11,31 @@ import { WEARABLE } from "./twin-slot";
 /**
  * Wearable ingest (see `TwinPipeline.ingestWearable`): the readings are kept encrypted as pending (an intake blob
  * sealed for the custodian), and flushed when the batch policy says so.
+ *
+ * Each reading carries the device it came from as `source`: the checksummed address of the device signer, the account
+ * authorized as the twin's source in TwinRegistry, which anchors the reading's batch and is the device's id in
+ * DeviceRegistry (so a flag there sets its readings aside, device-flags.ts). The Observation's own device reference
+ * is not kept. Readings stored before this carry that reference (or nothing) and stay readable as they are: a
+ * replay gives the same roots.
  */
 export async function ingestWearable(
   ctx: PipelineContext,
   twinId: string,
   input: unknown,
-  options: { readonly deviceSigner: Signer; readonly source?: string },
+  options: { readonly deviceSigner: Signer },
 ): Promise<WearableIngestSummary> {
   ctx.refuseErased(twinId);
   const parsed = typeof input === "string" ? parseFhirJson(input) : input;
-  const result = ingestWearableInput(parsed, options.source !== undefined ? { source: options.source } : {});
+  const device = getAddress(await options.deviceSigner.getAddress());
+  const result = ingestWearableInput(parsed);
   if (result.readings.length === 0) {
     throw new PipelineError("EMPTY_INPUT", `the wearable input for twin ${twinId} holds no reading`);
   }
-  const device = getAddress(await options.deviceSigner.getAddress());
   await ctx.preflight(twinId, device, WEARABLE, false);
   const slot = ctx.twins.get(twinId) ?? ctx.newSlot(emptyTwinIndex(twinId));
 
   const receivedAt = ctx.clock();
-  const plaintext = encodeIntake(result.readings);
+  const plaintext = encodeIntake(result.readings.map((reading) => ({ ...reading, source: device })));
   const readings = decodeIntake(plaintext, "intake");
   const key = `wearable-intake/${slot.index.nextIntake}`;
   const put = await ctx.options.vault.put(plaintext, { twinId, recordKey: key, category: WEARABLE }, [

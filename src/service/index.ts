@@ -73,6 +73,7 @@ export {
   type ReadingProof,
   type RecordProof,
 } from "./queries";
+export type { SetAsideAnswer, SetAsideField } from "./queries/set-aside";
 export {
   GatewayClient,
   verifyAccessLog,

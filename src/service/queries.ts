@@ -23,6 +23,7 @@ import {
   earlyWarningOf,
   forecastOf,
   forecastReadings,
+  NEWS2_SIGN_NAMES,
   PREDICTIVE_CATEGORIES,
   scoredReadings,
   versionFor,
@@ -31,6 +32,7 @@ import {
   type ForecastAnswer,
   type ForecastParams,
 } from "./queries/predictive";
+import { withSetAside, type SetAsideField } from "./queries/set-aside";
 
 /**
  * The query types the gateway serves: what each reveals (the DataCategory bits a reader must be granted), the action
@@ -304,7 +306,7 @@ export interface AnswerProofs {
   readonly unanchoredReadings?: number;
 }
 
-export interface LatestVitalsAnswer {
+export interface LatestVitalsAnswer extends SetAsideField {
   readonly vitals: Readonly<Partial<Record<VitalSignName, VitalReading>>>;
 }
 
@@ -317,24 +319,26 @@ export interface BucketStat {
   readonly mean?: number;
 }
 
-export type VitalsSeriesAnswer =
-  | {
-      readonly sign: VitalSignName;
-      readonly unit: string;
-      readonly bucket: "raw";
-      readonly from: number | null;
-      readonly to: number | null;
-      readonly points: readonly VitalReading[];
-    }
-  | {
-      readonly sign: VitalSignName;
-      readonly unit: string;
-      readonly bucket: Exclude<SeriesBucketName, "raw">;
-      readonly aggregation: SeriesStat;
-      readonly from: number | null;
-      readonly to: number | null;
-      readonly buckets: readonly BucketStat[];
-    };
+export type VitalsSeriesAnswer = SetAsideField &
+  (
+    | {
+        readonly sign: VitalSignName;
+        readonly unit: string;
+        readonly bucket: "raw";
+        readonly from: number | null;
+        readonly to: number | null;
+        readonly points: readonly VitalReading[];
+      }
+    | {
+        readonly sign: VitalSignName;
+        readonly unit: string;
+        readonly bucket: Exclude<SeriesBucketName, "raw">;
+        readonly aggregation: SeriesStat;
+        readonly from: number | null;
+        readonly to: number | null;
+        readonly buckets: readonly BucketStat[];
+      }
+  );
 
 export interface ConditionsMedicationsAnswer {
   readonly conditions: readonly Problem[];
@@ -350,10 +354,10 @@ export interface FhirExportAnswer {
 }
 
 export interface QueryAnswerMap {
-  summary: TwinSummary;
+  summary: TwinSummary & SetAsideField;
   "latest-vitals": LatestVitalsAnswer;
   "vitals-series": VitalsSeriesAnswer;
-  alerts: { readonly alerts: readonly TwinAlert[] };
+  alerts: { readonly alerts: readonly TwinAlert[] } & SetAsideField;
   "conditions-medications": ConditionsMedicationsAnswer;
   "fhir-export": FhirExportAnswer;
   "early-warning": EarlyWarningAnswer;
@@ -389,8 +393,10 @@ export async function buildAnswer(
       return latestVitalsAnswer(ctx);
     case "vitals-series":
       return seriesAnswer(params as unknown as VitalsSeriesParams, ctx);
-    case "alerts":
-      return { answer: { alerts: alerts(ctx.version, params as AlertsParams) }, proofs: { state: ctx.state } };
+    case "alerts": {
+      const answer = withSetAside({ alerts: alerts(ctx.version, params as AlertsParams) }, ctx.version, ctx.category);
+      return { answer, proofs: { state: ctx.state } };
+    }
     case "conditions-medications":
       return conditionsMedicationsAnswer(params as ConditionsMedicationsParams, ctx);
     case "fhir-export":
@@ -439,7 +445,7 @@ function proofOf(reading: VitalReading, proven: ProvenReading | undefined): Read
 }
 
 async function summaryAnswer(ctx: AnswerContext): Promise<BuiltAnswer> {
-  const answer = summary(ctx.version);
+  const answer = withSetAside(summary(ctx.version), ctx.version, ctx.category);
   const keys = new Set<string>([
     ...answer.problems.map((p) => p.key),
     ...answer.activeMedications.map((m) => m.key),
@@ -470,7 +476,7 @@ function latestReadings(version: TwinVersion, mask: number): Partial<Record<Vita
 async function latestVitalsAnswer(ctx: AnswerContext): Promise<BuiltAnswer> {
   const vitals = latestReadings(ctx.version, ctx.category);
   const readings = await readingProofs(ctx, Object.values(vitals));
-  return { answer: { vitals }, proofs: { state: ctx.state, readings } };
+  return { answer: withSetAside({ vitals }, ctx.version, ctx.category), proofs: { state: ctx.state, readings } };
 }
 
 function project(bucket: SeriesBucket, stat: SeriesStat): BucketStat {
@@ -493,6 +499,7 @@ async function seriesAnswer(params: VitalsSeriesParams, ctx: AnswerContext): Pro
   const { sign, from, to } = params;
   const bucket = params.bucket ?? "raw";
   const raw = vitalsSeries(ctx.version, { sign, from, to, aggregation: "raw", categories: ctx.category });
+  const scope = { signs: [sign], from, to };
   // The anchors of the readings in range (ReadingsQuery's `to` is exclusive, the series' inclusive).
   const proven: readonly ProvenReading[] = await ctx.data.readings(ctx.twinId, {
     signs: [sign],
@@ -510,7 +517,12 @@ async function seriesAnswer(params: VitalsSeriesParams, ctx: AnswerContext): Pro
       );
     }
     return {
-      answer: { sign, unit: raw.unit, bucket, from: raw.from, to: raw.to, points: raw.points },
+      answer: withSetAside(
+        { sign, unit: raw.unit, bucket, from: raw.from, to: raw.to, points: raw.points },
+        ctx.version,
+        ctx.category,
+        scope,
+      ),
       proofs: {
         state: ctx.state,
         readings: raw.points.map((reading) => proofOf(reading, anchors.get(readingKey(reading)))),
@@ -520,15 +532,20 @@ async function seriesAnswer(params: VitalsSeriesParams, ctx: AnswerContext): Pro
   const aggregation = params.aggregation ?? "stats";
   const series = vitalsSeries(ctx.version, { sign, from, to, aggregation: bucket, categories: ctx.category });
   return {
-    answer: {
-      sign,
-      unit: series.unit,
-      bucket,
-      aggregation,
-      from: series.from,
-      to: series.to,
-      buckets: series.buckets.map((b) => project(b, aggregation)),
-    },
+    answer: withSetAside(
+      {
+        sign,
+        unit: series.unit,
+        bucket,
+        aggregation,
+        from: series.from,
+        to: series.to,
+        buckets: series.buckets.map((b) => project(b, aggregation)),
+      },
+      ctx.version,
+      ctx.category,
+      scope,
+    ),
     proofs: { state: ctx.state, ...aggregatedProofs(raw.points, anchors) },
   };
 }
@@ -569,7 +586,7 @@ function aggregatedProofs(
 /** NEWS2 of the readings of the signed categories, with the anchors of the readings it scored. */
 async function earlyWarningAnswer(params: EarlyWarningParams, ctx: AnswerContext): Promise<BuiltAnswer> {
   const version = versionFor(ctx.version, ctx.category);
-  const answer = earlyWarningOf(version, params);
+  const answer = withSetAside(earlyWarningOf(version, params), ctx.version, ctx.category, { signs: NEWS2_SIGN_NAMES });
   const readings = await readingProofs(ctx, scoredReadings(version, answer.news2));
   return { answer, proofs: { state: ctx.state, readings } };
 }
@@ -580,7 +597,7 @@ async function earlyWarningAnswer(params: EarlyWarningParams, ctx: AnswerContext
  */
 async function forecastAnswer(params: ForecastParams, ctx: AnswerContext): Promise<BuiltAnswer> {
   const version = versionFor(ctx.version, ctx.category);
-  const answer = forecastOf(version, params);
+  const answer = withSetAside(forecastOf(version, params), ctx.version, ctx.category);
   const learnt = forecastReadings(version, answer);
   const latest = Object.values(answer.forecasts).map((f) => version.readings[f.sign]!.at(-1)!);
   const anchors = new Map<string, ProvenReading>();

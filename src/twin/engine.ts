@@ -4,6 +4,8 @@ import { compareAlerts } from "./alerts";
 import { resolveConfig, type ResolvedConfig, type TwinOptions } from "./config";
 import { composeVersion, inputsOf, NO_INPUTS } from "./model";
 import { seriesOf } from "./readings";
+import { DeviceScreen } from "./device-screen";
+import { TwinEngineError } from "./errors";
 import { RecordTrack } from "./record-track";
 import { SignTrack } from "./sign-track";
 import { computeSourcesRoot, normalizeSourceHashes } from "./source-tree";
@@ -35,10 +37,18 @@ export class TwinEngine {
   #sourcesRoot: Bytes32;
   #current: TwinVersion;
   #work = 0;
+  readonly #screen: DeviceScreen;
 
-  /** Start an empty twin (version 0), or resume after `from` (a version this engine's options built). */
+  /**
+   * Start an empty twin (version 0), or resume after `from` (a version this engine's options built, not a screened
+   * view).
+   */
   constructor(options: TwinOptions = {}, from?: TwinVersion) {
     this.#config = resolveConfig(options);
+    this.#screen = new DeviceScreen(this.#config, this.#signs);
+    if (from?.setAside !== undefined) {
+      throw new TwinEngineError("TWIN_INVALID_OPTIONS", "an engine resumes from a version, not a screened view");
+    }
     this.#sourcesRoot = computeSourcesRoot(this.#sourceHashes);
     if (from === undefined) {
       this.#current = composeVersion(NO_INPUTS, 0, this.#config);
@@ -68,6 +78,34 @@ export class TwinEngine {
   /** How many readings and records the last apply visited (a cost measure for tests and benchmarks). */
   get lastApplyWork(): number {
     return this.#work;
+  }
+
+  /**
+   * The latest version as answers use it: readings of flagged devices set aside (see device-screen.ts). `current`
+   * itself while none of the twin's readings comes from a flagged device.
+   */
+  get screened(): TwinVersion {
+    const work = { n: 0 };
+    const view = this.#screen.view(this.#current, work);
+    this.#work += work.n;
+    return view;
+  }
+
+  /** The flagged devices whose readings are set aside, sorted, as given. */
+  get flaggedDevices(): readonly string[] {
+    return this.#screen.devices;
+  }
+
+  /**
+   * Replace the set of flagged devices (ids as readings carry them in `source`: DeviceRegistry addresses match in any
+   * case). Readings are never dropped: the committed versions and their roots do not change, only the `screened`
+   * view. Only the signs holding readings of a device flagged or cleared by this call are screened again; returns them
+   * (`lastApplyWork` then counts the readings visited).
+   */
+  setFlaggedDevices(devices: Iterable<string>): readonly VitalSignName[] {
+    const { signs, work } = this.#screen.set(devices);
+    this.#work = work;
+    return signs;
   }
 
   /** The record the twin keeps for `key` now (O(1); `current.records` sorts them all when first read). */
@@ -107,6 +145,7 @@ export class TwinEngine {
         this.#signs.set(sign, track);
       }
       work += track.add(added);
+      work += this.#screen.added(sign, track, added);
     }
     return work;
   }

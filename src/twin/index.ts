@@ -4,6 +4,7 @@
  * alerts), each version committed by a state root and a sources root.
  */
 export { TwinEngine } from "./engine";
+export { deviceKey } from "./readings";
 export { buildTwinModel, type BuildTwinOptions } from "./model";
 export {
   DAY_MS,

@@ -1,6 +1,16 @@
 import type { VitalReading, VitalSignName } from "../fhir/records";
 import { normalizeReading } from "./units";
 
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+
+/**
+ * The key a device is matched by: a reading's `source`, or a flagged device's id, lower-cased when it is an address
+ * (the DeviceRegistry id of a device: the account its readings are signed and anchored with), as given otherwise.
+ */
+export function deviceKey(source: string): string {
+  return ADDRESS.test(source) ? source.toLowerCase() : source;
+}
+
 /** Per sign, readings sorted by `compareReadings` with duplicates removed. */
 export type SeriesBySign = ReadonlyMap<VitalSignName, readonly VitalReading[]>;
 

@@ -3,7 +3,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 import type { VitalReading, VitalSignName } from "../fhir/records";
 import { BaselineScan, episodes, thresholdAlertOf, thresholdClasses } from "./alerts";
 import type { ResolvedConfig, ThresholdRule } from "./config";
-import { compareReadings, mergeSeries, sameReading } from "./readings";
+import { compareReadings, deviceKey, mergeSeries, sameReading } from "./readings";
 import { readingText, rememberSeriesDigest, type SeriesEntry } from "./state-root";
 import { summarizeSeries } from "./statistics";
 import type { Bytes32, TwinAlert, VitalSummary } from "./types";
@@ -53,13 +53,25 @@ export class SignTrack {
   #summary: VitalSummary | undefined;
   #summaryAsOf: number | null = null;
   #digest: Bytes32 | undefined;
+  /** How many readings each device (its `deviceKey`) holds in the series. */
+  readonly #devices = new Map<string, number>();
 
+  /**
+   * @param hashed Whether to keep the series digest (a device screen's track, screen.ts, needs no digest: it is
+   * not committed).
+   */
   constructor(
     readonly sign: VitalSignName,
     private readonly config: ResolvedConfig,
     private readonly rules: readonly Required<ThresholdRule>[],
+    private readonly hashed = true,
   ) {
     this.#rules = rules.map(() => EMPTY_RULE);
+  }
+
+  /** The devices (`deviceKey`s of the readings' sources) the series holds readings of. */
+  devices(): IterableIterator<string> {
+    return this.#devices.keys();
   }
 
   get length(): number {
@@ -82,13 +94,24 @@ export class SignTrack {
     const from = this.backing.length;
     for (const reading of added) {
       const tail = this.backing[this.backing.length - 1];
-      if (tail === undefined || !sameReading(tail, reading)) this.backing.push(reading);
+      if (tail === undefined || !sameReading(tail, reading)) {
+        this.backing.push(reading);
+        this.#count(reading);
+      }
     }
     return this.#derive(from);
   }
 
+  #count(reading: VitalReading): void {
+    if (reading.source === undefined) return;
+    const key = deviceKey(reading.source);
+    this.#devices.set(key, (this.#devices.get(key) ?? 0) + 1);
+  }
+
   #rebuild(series: VitalReading[]): number {
     this.backing = series;
+    this.#devices.clear();
+    for (const reading of series) this.#count(reading);
     this.#hasher = keccak_256.create();
     this.#baseline = new BaselineScan();
     this.#rules = this.rules.map(() => EMPTY_RULE);
@@ -102,7 +125,9 @@ export class SignTrack {
     const n = series.length;
     if (n === from) return 0;
     let work = n - from;
-    for (let i = from; i < n; i++) this.#hasher.update(utf8.encode((i > 0 ? "," : "[") + readingText(series[i])));
+    if (this.hashed) {
+      for (let i = from; i < n; i++) this.#hasher.update(utf8.encode((i > 0 ? "," : "[") + readingText(series[i])));
+    }
     this.#digest = undefined;
     this.#summary = undefined;
     this.#rules = this.#rules.map((track, r) => {
@@ -165,12 +190,12 @@ export class SignTrack {
   snapshot(): () => readonly VitalReading[] {
     const backing = this.backing;
     const length = backing.length;
-    const digest = this.entry.digest;
+    const digest = this.hashed ? this.entry.digest : undefined;
     let copy: readonly VitalReading[] | undefined;
     return () => {
       if (copy === undefined) {
         copy = Object.freeze(backing.slice(0, length));
-        rememberSeriesDigest(copy, digest);
+        if (digest !== undefined) rememberSeriesDigest(copy, digest);
       }
       return copy;
     };

@@ -196,6 +196,16 @@ export interface TwinModel {
   readonly alerts: readonly TwinAlert[];
 }
 
+/** What a device screen left out of a version's view (see `TwinEngine.setFlaggedDevices`). */
+export interface SetAside {
+  /** How many readings were left out because the device they came from is flagged. */
+  readonly flaggedDevice: number;
+  /** The flagged devices they came from, sorted, as given to the engine. */
+  readonly devices: readonly string[];
+  /** How many of each sign. */
+  readonly bySign: Readonly<Partial<Record<VitalSignName, number>>>;
+}
+
 /** One immutable version of a twin, with the commitments `commitTwinState` anchors. */
 export interface TwinVersion {
   readonly version: number;
@@ -210,4 +220,12 @@ export interface TwinVersion {
   readonly readings: Readonly<Partial<Record<VitalSignName, readonly VitalReading[]>>>;
   /** Every source hash that fed this version (cumulative), lower case, sorted, unique. */
   readonly sourceHashes: readonly Bytes32[];
+  /**
+   * Only on a screened view (`TwinEngine.screened`) that left readings of flagged devices out: what it left out. Its
+   * `model` (vitals, statistics, trends, alerts) and `readings` are then computed without them, while `stateRoot`
+   * and `sourcesRoot` stay those of the committed version, which covers every reading, set aside or not.
+   */
+  readonly setAside?: SetAside;
+  /** On such a view, the readings set aside (marked), per sign, by time. */
+  readonly setAsideReadings?: Readonly<Partial<Record<VitalSignName, readonly VitalReading[]>>>;
 }

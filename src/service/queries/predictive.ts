@@ -16,6 +16,7 @@ import {
 } from "../../twin";
 import { DataCategory } from "../../vocabulary";
 import { GatewayError } from "../errors";
+import type { SetAsideField } from "./set-aside";
 
 /**
  * The predictive query types, `early-warning` (NEWS2 from the twin's latest vitals) and `forecast` (short-term
@@ -96,14 +97,14 @@ export function checkPredictiveParams(queryType: "early-warning" | "forecast", p
   throw new GatewayError("invalid-params", where);
 }
 
-export interface EarlyWarningAnswer {
+export interface EarlyWarningAnswer extends SetAsideField {
   /** The NEWS2 result: `complete` with score, band, response and per-parameter points, or `incomplete`. */
   readonly news2: News2Result;
   /** The clinical response of each band (RCP table 1), for reference. */
   readonly responses: typeof NEWS2_RESPONSE;
 }
 
-export interface ForecastAnswer {
+export interface ForecastAnswer extends SetAsideField {
   readonly horizonHours: number;
   /** Per sign with enough history: the forecast points with their prediction intervals. */
   readonly forecasts: Readonly<Partial<Record<VitalSignName, SignForecast>>>;
@@ -162,6 +163,9 @@ const NEWS2_SIGNS: Readonly<Record<string, VitalSignName>> = {
   pulse: "heartRate",
   temperature: "bodyTemperature",
 };
+
+/** The signs NEWS2 reads. */
+export const NEWS2_SIGN_NAMES: readonly VitalSignName[] = Object.freeze(Object.values(NEWS2_SIGNS));
 
 /** The readings a NEWS2 result scored (one per measured parameter). */
 export function scoredReadings(version: TwinVersion, news2: News2Result): VitalReading[] {

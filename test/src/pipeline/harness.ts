@@ -8,6 +8,7 @@ import type { Cohort } from "../../../src/fhir";
 import { TwinPipeline, type BatchPolicy } from "../../../src/pipeline";
 import { FolderKeyStore, LocalFolderBlobStore, RecordVault } from "../../../src/store";
 import { twinFixture } from "../../fixtures";
+import type { DeviceRegistry } from "../../../typechain-types";
 
 /** A fresh key pair (the service's reader key, a patient's, a grantee's). */
 export const newWallet = (): Wallet => new Wallet(hexlify(randomBytes(32)));
@@ -103,9 +104,12 @@ export async function startService(
     deviceSigner?: (f: Fixture) => Signer;
     /** The pipeline index on PostgreSQL (a URL from `freshDatabase`) instead of SQLite. */
     databaseUrl?: string;
+    /** The DeviceRegistry whose flags the pipeline reads. */
+    deviceRegistry?: (f: Fixture) => Promise<DeviceRegistry>;
   } = {},
 ): Promise<Service> {
   const f = await loadFixture(twinFixture);
+  const deviceRegistry = options.deviceRegistry ? await options.deviceRegistry(f) : undefined;
   const folders = await serviceFolders();
   const custodianKey = newWallet();
   const patientKey = newWallet();
@@ -124,6 +128,7 @@ export async function startService(
       fsync: false,
       ...(options.deviceSigner ? { deviceSigner: options.deviceSigner(f) } : {}),
       ...(options.databaseUrl !== undefined ? { databaseUrl: options.databaseUrl } : {}),
+      ...(deviceRegistry !== undefined ? { deviceRegistry } : {}),
     });
   const pipeline = await open(folders);
   return { f, folders, custodianKey, patientKey, pipeline, clock, restart: () => open(reopenFolders(folders.root)) };
