@@ -54,6 +54,8 @@ export type {
   FlushDueResult,
   FlushSummary,
   PendingAnchor,
+  PendingBatch,
+  PendingBatches,
   PendingRecord,
   PipelineErasure,
   ReaderGrantSummary,
