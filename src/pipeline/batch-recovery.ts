@@ -91,9 +91,9 @@ export async function batchOutcome(
   pending: PendingBatches,
   batch: PendingBatch,
 ): Promise<FoundBatch | null | "pending"> {
-  if (batch.nonce === undefined) return null; // its nonce is saved before it is sent: it never left
   const provider = ctx.options.updateLog.runner?.provider;
-  if (provider) {
+  // no nonce: it never left (its nonce is saved before it is sent); its event is still looked for, at no risk
+  if (provider && batch.nonce !== undefined) {
     const intent = {
       source: pending.source,
       nonce: batch.nonce,
@@ -151,7 +151,7 @@ export async function settleBatches(
     };
     const chunk = prepared.get(batch.key);
     const readings = (chunk?.readings ?? (await openBatch(ctx, slot, entry))).map((salted) => salted.reading);
-    if (found !== null) {
+    if (found) {
       entries.push(entry);
       applied.push(...readings);
       if (chunk !== undefined) slot.trees.set(entry.key, chunk.tree);

@@ -97,8 +97,9 @@ async function outcomesOf(
   let open = 0;
   for (const [i, batch] of batches.entries()) {
     const receipt = receipts[i];
-    if (receipt !== undefined) {
-      outcomes.set(batch, { blockNumber: receipt.blockNumber, transactionHash: receipt.hash });
+    if (receipt !== undefined || batch.nonce === undefined) {
+      // mined with its receipt, or never submitted (the sends stopped before it)
+      outcomes.set(batch, receipt ? { blockNumber: receipt.blockNumber, transactionHash: receipt.hash } : null);
       continue;
     }
     let outcome: FoundBatch | null | "pending";
