@@ -161,6 +161,8 @@ export async function settleBatches(
     }
     pending.batches.splice(pending.batches.indexOf(batch), 1);
   }
+  // a twin whose only content was this journal is not held after a restart that could not resolve it: held again
+  ctx.twins.set(slot.index.twinId, slot);
   if (back.length > 0) await keepPending(ctx, slot, back);
   const done = pending.batches.length === 0;
   if (done) settleJournal(ctx, slot, pending);

@@ -142,6 +142,32 @@ for (const backend of ["sqlite", "postgres"] as const) {
       }
     });
 
+    it("a twin whose one batch is journaled, restarted while the chain is down: held again once resolved", async () => {
+      const { f } = service;
+      const policy = { batchPolicy: { mode: "cadence", maxReadings: 256, maxAgeMs: 60 * 60_000 } } as const;
+      const pipeline = await open(policy);
+      await receive(pipeline);
+      const log = f.updateLog;
+      const queryFilter = log.queryFilter.bind(log);
+      let chainDown = true;
+      (log as unknown as { queryFilter: unknown }).queryFilter = (...args: Parameters<typeof queryFilter>) =>
+        chainDown ? Promise.reject(new Error("connect ECONNREFUSED")) : queryFilter(...args);
+      try {
+        const signer = new FaultySigner(f.wearable, (n): SendFault => (n === 1 ? "lost" : "ok"));
+        const error = await flushFails(pipeline, signer);
+        expect(error.message).to.match(/0 of 1 batches are anchored, 0 back to pending, 1 journaled/);
+        const restarted = await open(policy);
+        expect(restarted.twins()).to.deep.equal([]); // nothing but the journal: not held until it is resolved
+        chainDown = false;
+        expect(await restarted.flush(f.twinId, { deviceSigner: signer })).to.equal(null); // resolved, nothing left
+        expect(restarted.holding(f.twinId)).to.equal("active");
+        expect(signer.sends).to.equal(1);
+        await expectAnchoredOnce(restarted);
+      } finally {
+        (log as unknown as { queryFilter: unknown }).queryFilter = queryFilter;
+      }
+    });
+
     it("killed between storing the batches and anchoring them: the restart sweeps them, the readings stay pending", async () => {
       const { f } = service;
       const crashing = await open({
