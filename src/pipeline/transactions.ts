@@ -1,5 +1,4 @@
 import type { ContractTransactionReceipt, ContractTransactionResponse, Provider, Signer } from "ethers";
-import { PipelineError } from "./errors";
 import { NonceManager, type NoncedSubmit } from "./nonce-manager";
 
 /** Sends one transaction with the nonce it is given. */
@@ -23,8 +22,10 @@ export interface SendHooks {
 /**
  * Send transactions from one signer with explicit nonces from `nonces` (the pipeline's manager: consecutive for this
  * account, other twins' transactions of the same account may come in between), submitting them one after the other
- * without waiting for each to be mined, then wait for every receipt. A failed submission stops the submitting; the receipts of the transactions before
- * the first failure are returned with it, so the caller records exactly what is anchored.
+ * without waiting for each to be mined, then wait for every receipt. A failed submission stops the submitting; the
+ * receipts of the transactions before the first failure are returned with it. Those from the failure on may still
+ * have been mined (a receipt lost, a later one submitted before an earlier wait failed): a caller that journaled
+ * their nonces (`hooks.beforeSubmit`) asks the chain about them ({@link awaitSettled}) rather than sending again.
  *
  * @dev Submitting in order keeps the nonces gap-free on every node; waiting in parallel lets a
  * network with real blocks mine many of them per block.
@@ -62,15 +63,6 @@ export async function sendWithNonces(
     break;
   }
   return failure === undefined ? { receipts } : { receipts, failure };
-}
-
-/** Throw `ANCHOR_FAILED` for a failure reported by {@link sendWithNonces}. */
-export function anchorFailed(what: string, failure: { index: number; cause: unknown }, total: number): PipelineError {
-  return new PipelineError(
-    "ANCHOR_FAILED",
-    `${what}: transaction ${failure.index + 1} of ${total} failed; the ${failure.index} before it are anchored`,
-    { cause: failure.cause },
-  );
 }
 
 /**
