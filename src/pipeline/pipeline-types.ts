@@ -52,7 +52,10 @@ export interface TwinPipelineOptions {
    * anchor); whatever it throws propagates as is, with nothing swept (the journal says what to do on restart).
    */
   readonly beforeAnchor?: (pending: PendingAnchor) => void | Promise<void>;
-  /** Test hook: as `beforeAnchor`, once a flush's batch blobs are stored and journaled, before any `anchorBatch`. */
+  /**
+   * Test hook: as `beforeAnchor`, once a flush's batch blobs are stored and journaled with the first batch's nonce,
+   * right before that `anchorBatch` is sent; what it throws propagates as is, with nothing resolved.
+   */
   readonly beforeBatchAnchor?: (pending: PendingBatches) => void | Promise<void>;
   /**
    * How long resolving a journaled anchor waits for its transaction while it is pending in the node's mempool (ms,

@@ -43,9 +43,9 @@ export async function flushTwin(
     ctx.batcher.add(twinId, taken, receivedAt);
     throw error;
   }
-  await ctx.options.beforeBatchAnchor?.(pending);
 
   const batches = [...pending.batches];
+  let crashed: { error: unknown } | undefined;
   const log = ctx.options.updateLog.connect(signer);
   const sent = await sendWithNonces(
     signer,
@@ -54,13 +54,15 @@ export async function flushTwin(
     {
       beforeSubmit: async (i, nonce) => {
         batches[i].nonce = nonce;
-        await ctx.folder.save(slot.index); // the nonce is journaled before the transaction leaves
+        await ctx.folder.save(slot.index); // the journal (first time) and the nonce, before the transaction leaves
+        if (i === 0) await crashHook(ctx, pending, (error) => (crashed = { error }));
       },
       submitted: (i, hash) => {
         batches[i].transactionHash = hash;
       },
     },
   );
+  if (crashed) throw crashed.error; // the test hook's "crash": left as a killed process leaves it
   const { outcomes, open } = await outcomesOf(ctx, twinId, pending, batches, sent.receipts);
   const settled = await settleBatches(ctx, slot, pending, outcomes, new Map(batches.map((b, i) => [b.key, chunks[i]])));
   if (sent.failure) {
@@ -112,6 +114,16 @@ async function outcomesOf(
     else outcomes.set(batch, outcome);
   }
   return { outcomes, open };
+}
+
+/** Run the `beforeBatchAnchor` test hook; what it throws is reported, then stops the sends. */
+async function crashHook(ctx: PipelineContext, pending: PendingBatches, report: (error: unknown) => void) {
+  try {
+    await ctx.options.beforeBatchAnchor?.(pending);
+  } catch (error) {
+    report(error);
+    throw error;
+  }
 }
 
 /** Store the batches and journal them; on failure, what was stored is discarded and nothing is journaled. */
