@@ -13,7 +13,8 @@ import { TwinLedgerError } from "../errors";
  * | `NOT_TWIN_CUSTODIAN`          | the custodian signer is not the twin's custodian on chain                      |
  * | `NO_DEVICE_SIGNER`            | a batch is due but no device signer is known to anchor it                      |
  * | `EMPTY_INPUT`                 | the input holds nothing the twin models                                         |
- * | `ANCHOR_FAILED`               | a transaction failed or its receipt lacks the expected event                    |
+ * | `ANCHOR_FAILED`               | a transaction failed or its receipt lacks the expected event, or a journaled     |
+ * |                               | anchor is still pending in the mempool after `anchorWaitMs` (see recovery.ts)   |
  * | `INDEX_CORRUPT`               | the persisted index is unreadable, or replaying it does not give the same twin  |
  * | `INVALID_OPTIONS`             | a constructor or call option is malformed                                       |
  * | `PATIENT_MISMATCH`            | an EMR ingest names another patient than the twin's earlier ingests            |

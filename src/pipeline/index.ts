@@ -55,6 +55,8 @@ export type {
   FlushDueResult,
   FlushSummary,
   PendingAnchor,
+  PendingBatch,
+  PendingBatches,
   PendingRecord,
   PipelineErasure,
   ReaderGrantSummary,

@@ -6,6 +6,7 @@ import type { DeviceRegistry, TwinRegistry, TwinUpdateLog } from "../../typechai
 import type { PipelineError } from "./errors";
 import type { BatchPolicy } from "./reading-batcher";
 import type { RecordAnchor, RecordsAnchor, StateAnchor } from "./reader";
+import type { IntakeEntry } from "./twin-index";
 
 /** The options of `TwinPipeline` and what its operations return. */
 
@@ -54,6 +55,17 @@ export interface TwinPipelineOptions {
   /** DeviceRegistry, whose flags `TwinPipeline.refreshDeviceFlags` reads (and the block it was deployed in). */
   readonly deviceRegistry?: DeviceRegistry;
   readonly deviceRegistryFromBlock?: number;
+  /**
+   * Test hook: as `beforeAnchor`, once a flush's batch blobs are stored and journaled with the first batch's nonce,
+   * right before that `anchorBatch` is sent; what it throws propagates as is, with nothing resolved.
+   */
+  readonly beforeBatchAnchor?: (pending: PendingBatches) => void | Promise<void>;
+  /**
+   * How long resolving a journaled anchor waits for its transaction while it is pending in the node's mempool (ms,
+   * default 30 000). Still pending after that: the journal stays and the write fails with `ANCHOR_FAILED`; the twin's
+   * next write asks again. Never is a second transaction sent while the first may still be mined.
+   */
+  readonly anchorWaitMs?: number;
 }
 
 /** A record stored and journaled, about to be anchored in a record batch. */
@@ -84,6 +96,46 @@ export interface PendingAnchor {
   /** The ingest's patient link (see patient-link.ts), set on the twin if the anchor is found. */
   readonly patientLink?: string;
   readonly records: readonly PendingRecord[];
+  /**
+   * The source's pending transaction count when journaled: its `anchorRecords` has this nonce or a later one, so while
+   * the source has transactions from there on in the mempool, the anchor may still be mined (see transactions.ts
+   * `sendStateOf`). Absent in journals written before.
+   */
+  readonly nonceFloor?: number;
+}
+
+/** A reading batch stored and journaled, about to be anchored by one `anchorBatch` (metadata only, as in the index). */
+export interface PendingBatch {
+  /** `wearable-batch/<n>`, its record key. */
+  readonly key: string;
+  readonly cid: string;
+  readonly contentHash: string;
+  readonly merkleRoot: string;
+  readonly count: number;
+  readonly from: number;
+  readonly to: number;
+  /** The nonce of its `anchorBatch`, journaled (saved) before the transaction leaves; absent: never sent. */
+  nonce?: number;
+  /** Its hash once the node took it (saved with the next index save). */
+  transactionHash?: string;
+}
+
+/**
+ * The write-ahead entry of a flush: its batches, stored and about to be anchored, and the intakes whose readings they
+ * hold (taken out of the twin's pending intakes, so a restart does not batch them again). Resolved per batch against
+ * the chain: anchored (a `BatchAnchored` of the twin, the source and the root) → indexed and applied; not anchored and
+ * its transaction neither mined nor pending → its readings go back to pending and its blob is swept; pending → waited
+ * for. Dropped once every batch is resolved (the intakes' blobs then removed).
+ */
+export interface PendingBatches {
+  readonly kind: "batches";
+  /** Checksummed device address that sends them. */
+  readonly source: string;
+  /** The chain's block number before the sends. */
+  readonly fromBlock: number;
+  readonly intakes: readonly IntakeEntry[];
+  /** The batches not resolved yet. */
+  readonly batches: PendingBatch[];
 }
 
 /** What committing a new twin version produced. */

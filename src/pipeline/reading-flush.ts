@@ -1,32 +1,28 @@
-import { getAddress, type Signer } from "ethers";
-import type { VitalReading } from "../fhir/records";
-import { encodeBatch, encodeIntake } from "./blob-codec";
+import { getAddress, type ContractTransactionReceipt, type Signer } from "ethers";
+import { batchOutcome, journalBatches, settleBatches, type FoundBatch, type StoredBatch } from "./batch-recovery";
+import { encodeBatch } from "./blob-codec";
 import { PipelineError } from "./errors";
 import type { PipelineContext } from "./pipeline-context";
-import type { FlushSummary, VersionOutcome } from "./pipeline-types";
+import type { FlushSummary, PendingBatch, PendingBatches, VersionOutcome } from "./pipeline-types";
 import { batchPlaintextBytes, planBatches, prepareBatch, type PreparedBatch } from "./reading-batcher";
-import { applyAndCommit } from "./state-commit";
-import { anchorFailed, sendWithNonces } from "./transactions";
-import type { BatchEntry } from "./twin-index";
+import { journaledSlot, resolvePending } from "./recovery";
+import { sendWithNonces } from "./transactions";
 import { batchSummary, WEARABLE, type TwinSlot } from "./twin-slot";
-
-/** A batch blob stored, about to be anchored. */
-interface StoredBatch {
-  readonly key: string;
-  readonly cid: string;
-  readonly contentHash: string;
-}
 
 /**
  * Batch, store and anchor a twin's pending readings (one `anchorBatch` per batch, from the device signer), then
- * apply and commit the new version. Null if nothing is pending. Readings of batches that did not get anchored, and
- * those the cadence keeps for the next period, go back to pending in a fresh intake.
+ * apply and commit the new version. Null if nothing is pending. The batches are journaled before any is sent (see
+ * batch-recovery.ts): a batch whose receipt is lost is looked up on chain, not sent again; readings of batches that
+ * did not get anchored go back to pending in a fresh intake.
  */
 export async function flushTwin(
   ctx: PipelineContext,
   twinId: string,
   deviceSigner: Signer | undefined,
 ): Promise<FlushSummary | null> {
+  // an earlier flush's batches whose outcome is unknown are resolved first (also when called from `flushDue`)
+  const journaled = journaledSlot(ctx, twinId);
+  if (journaled !== undefined) await resolvePending(ctx, journaled);
   const slot = ctx.readable(twinId);
   if (ctx.batcher.pending(twinId).readings.length === 0) return null;
   const signer = deviceSigner ?? slot.deviceSigner ?? ctx.options.deviceSigner;
@@ -36,79 +32,118 @@ export async function flushTwin(
   const source = getAddress(await signer.getAddress());
   await ctx.preflight(twinId, source, WEARABLE);
 
-  const pending = ctx.batcher.take(twinId);
-  const intakes = slot.index.intakes;
-  const plan = planBatches(pending, ctx.batcher.policy);
-  const chunks = plan.batches.map((readings) => prepareBatch(twinId, readings));
-  let stored: StoredBatch[];
+  const taken = ctx.batcher.take(twinId);
+  const receivedAt = slot.index.intakes[0]?.receivedAt ?? ctx.clock();
+  // every pending reading is batched (`planBatches` holds nothing back: its `waiting` is always empty)
+  const chunks = planBatches(taken, ctx.batcher.policy).batches.map((readings) => prepareBatch(twinId, readings));
+  let pending: PendingBatches;
   try {
-    stored = await storeBatches(ctx, slot, chunks);
+    pending = await storeAndJournal(ctx, slot, source, chunks);
   } catch (error) {
-    ctx.batcher.add(twinId, pending, intakes[0]?.receivedAt ?? ctx.clock());
+    ctx.batcher.add(twinId, taken, receivedAt);
     throw error;
   }
-  slot.index.nextBatch += stored.length;
 
+  const batches = [...pending.batches];
+  let crashed: { error: unknown } | undefined;
   const log = ctx.options.updateLog.connect(signer);
   const sent = await sendWithNonces(
     signer,
     chunks.map((chunk) => (nonce: number) => log.anchorBatch(twinId, chunk.merkleRoot, { nonce })),
     ctx.nonces,
+    {
+      beforeSubmit: async (i, nonce) => {
+        batches[i].nonce = nonce;
+        await ctx.folder.save(slot.index); // the journal (first time) and the nonce, before the transaction leaves
+        if (i === 0) await crashHook(ctx, pending, (error) => (crashed = { error }));
+      },
+      submitted: (i, hash) => {
+        batches[i].transactionHash = hash;
+      },
+    },
   );
-  const entries: BatchEntry[] = sent.receipts.map((receipt, i) => ({
-    key: stored[i].key,
-    cid: stored[i].cid,
-    contentHash: stored[i].contentHash,
-    merkleRoot: chunks[i].merkleRoot,
-    count: chunks[i].count,
-    from: chunks[i].from,
-    to: chunks[i].to,
-    blockNumber: receipt.blockNumber,
-    transactionHash: receipt.hash,
-    source,
-  }));
-  for (const [i, entry] of entries.entries()) {
-    slot.index.batches.push(entry);
-    slot.batchByKey.set(entry.key, entry);
-    slot.trees.set(entry.key, chunks[i].tree);
-  }
-  const unanchored = [
-    ...chunks.slice(entries.length).flatMap((chunk) => chunk.readings.map((r) => r.reading)),
-    ...plan.waiting,
-  ];
-  slot.index.intakes = [];
-  slot.openedIntakes.clear();
-  if (unanchored.length > 0) {
-    await keepPending(ctx, slot, unanchored);
-    await ctx.discard(
-      twinId,
-      stored.slice(entries.length).map((s) => s.cid),
+  if (crashed) throw crashed.error; // the test hook's "crash": left as a killed process leaves it
+  const { outcomes, open } = await outcomesOf(ctx, twinId, pending, batches, sent.receipts);
+  const settled = await settleBatches(ctx, slot, pending, outcomes, new Map(batches.map((b, i) => [b.key, chunks[i]])));
+  if (sent.failure) {
+    const what = `anchoring the reading batches of twin ${twinId}`;
+    throw new PipelineError(
+      "ANCHOR_FAILED",
+      `${what} failed: ${settled.entries.length} of ${chunks.length} batches are anchored, ${settled.swept} back to ` +
+        `pending, ${open} journaled (resolved at the next write)`,
+      { cause: sent.failure.cause },
     );
   }
-  let outcome: VersionOutcome | null = null;
-  if (entries.length > 0) {
-    outcome = await applyAndCommit(ctx, slot, slot.engine?.current, {
-      records: [],
-      readings: chunks.slice(0, entries.length).flatMap((chunk) => chunk.readings.map((r) => r.reading)),
-      sourceHashes: entries.map((entry) => entry.contentHash),
-      recordEntries: [],
-      batchKeys: entries.map((entry) => entry.key),
-    });
-  } else {
-    await ctx.folder.save(slot.index);
-  }
-  await ctx.discard(
-    twinId,
-    intakes.map((intake) => intake.cid),
-  );
-  if (sent.failure) throw anchorFailed(`anchoring the reading batches of twin ${twinId}`, sent.failure, chunks.length);
+  const { entries } = settled;
   return {
-    ...(outcome as VersionOutcome),
+    ...(settled.outcome as VersionOutcome),
     twinId,
     batches: entries.map(batchSummary),
     readings: entries.reduce((sum, entry) => sum + entry.count, 0),
     anchorGasUsed: sent.receipts.reduce((gas, receipt) => gas + receipt.gasUsed, 0n),
   };
+}
+
+/**
+ * Each batch's outcome: its receipt when the send gave one, else what the chain says (see `batchOutcome`). Batches
+ * still pending, or whose outcome the chain could not tell, are left out (they stay journaled).
+ */
+async function outcomesOf(
+  ctx: PipelineContext,
+  twinId: string,
+  pending: PendingBatches,
+  batches: readonly PendingBatch[],
+  receipts: readonly ContractTransactionReceipt[],
+): Promise<{ outcomes: Map<PendingBatch, FoundBatch | null>; open: number }> {
+  const outcomes = new Map<PendingBatch, FoundBatch | null>();
+  let open = 0;
+  for (const [i, batch] of batches.entries()) {
+    const receipt = receipts[i];
+    if (receipt !== undefined || batch.nonce === undefined) {
+      // mined with its receipt, or never submitted (the sends stopped before it)
+      outcomes.set(batch, receipt ? { blockNumber: receipt.blockNumber, transactionHash: receipt.hash } : null);
+      continue;
+    }
+    let outcome: FoundBatch | null | "pending";
+    try {
+      outcome = await batchOutcome(ctx, twinId, pending, batch);
+    } catch {
+      outcome = "pending"; // the chain does not answer: the batch stays journaled
+    }
+    if (outcome === "pending") open += 1;
+    else outcomes.set(batch, outcome);
+  }
+  return { outcomes, open };
+}
+
+/** Run the `beforeBatchAnchor` test hook; what it throws is reported, then stops the sends. */
+async function crashHook(ctx: PipelineContext, pending: PendingBatches, report: (error: unknown) => void) {
+  try {
+    await ctx.options.beforeBatchAnchor?.(pending);
+  } catch (error) {
+    report(error);
+    throw error;
+  }
+}
+
+/** Store the batches and journal them; on failure, what was stored is discarded and nothing is journaled. */
+async function storeAndJournal(
+  ctx: PipelineContext,
+  slot: TwinSlot,
+  source: string,
+  chunks: readonly PreparedBatch[],
+): Promise<PendingBatches> {
+  const stored = await storeBatches(ctx, slot, chunks);
+  slot.index.nextBatch += stored.length;
+  try {
+    return await journalBatches(ctx, slot, source, chunks, stored);
+  } catch (error) {
+    await ctx.discard(
+      slot.index.twinId,
+      stored.map((s) => s.cid),
+    );
+    throw error;
+  }
 }
 
 /** Seal and store each batch for the twin's wearable readers; on failure, what was stored is discarded. */
@@ -140,16 +175,4 @@ async function storeBatches(
     throw error;
   }
   return stored;
-}
-
-/** Readings going back to pending: a fresh intake blob sealed for the custodian, and the batcher. */
-async function keepPending(ctx: PipelineContext, slot: TwinSlot, readings: readonly VitalReading[]): Promise<void> {
-  const twinId = slot.index.twinId;
-  const key = `wearable-intake/${slot.index.nextIntake}`;
-  const put = await ctx.options.vault.put(encodeIntake(readings), { twinId, recordKey: key, category: WEARABLE }, [
-    ctx.custodianPublicKey,
-  ]);
-  slot.index.nextIntake += 1;
-  slot.index.intakes.push({ key, cid: put.cid, count: readings.length, receivedAt: ctx.clock() });
-  ctx.batcher.add(twinId, [...readings], ctx.clock());
 }

@@ -1,5 +1,6 @@
 import { getAddress } from "ethers";
 import { proveAllRecords, recordsAnchorOf } from "../chain/anchors";
+import { resolveBatches } from "./batch-recovery";
 import { openRecord } from "./blob-reads";
 import { PipelineError } from "./errors";
 import type { PipelineContext } from "./pipeline-context";
@@ -7,6 +8,8 @@ import type { PendingAnchor, PendingRecord } from "./pipeline-types";
 import type { RecordsAnchor } from "./reader";
 import { recordsAnchorIn, recordTreeOf } from "./record-anchoring";
 import { applyAndCommit } from "./state-commit";
+import { anchorWait, settleJournal } from "./journal";
+import { awaitSettled, type SendState } from "./transactions";
 import type { RecordEntry, TwinIndex } from "./twin-index";
 import type { TwinSlot } from "./twin-slot";
 
@@ -14,17 +17,29 @@ import type { TwinSlot } from "./twin-slot";
  * Recovery of anchors whose outcome a crash or a failed RPC left unknown ("nothing lost, nothing doubled").
  *
  * Before an EMR ingest sends its `anchorRecords`, it journals a {@link PendingAnchor} in the twin's sealed index (the
- * root, the source, the records' keys, CIDs and hashes: no health data). The entry is dropped once the anchor is
- * indexed. When the send fails, or the process dies between storing and anchoring, the entry stays; then, on the next
- * write of the twin (and on `TwinPipeline.open`), the chain is asked: a `RecordsAnchored` of the twin with that root
- * from the source → the records are indexed, applied and the version committed (the send went through, only its
- * receipt was lost); none → their blobs and wrapped keys are swept. A retried ingest therefore never anchors twice:
- * after recovery its records are either held (unchanged, nothing sent) or gone (stored and anchored afresh).
+ * root, the source, the source's pending nonce count, the records' keys, CIDs and hashes: no health data); a flush
+ * journals its reading batches the same way before any `anchorBatch` (see batch-recovery.ts). The entry is dropped
+ * once the anchor is indexed. When the send fails, or the process dies between storing and anchoring, the entry
+ * stays; then, at once when the chain answers, else on the next write of the twin (and on `TwinPipeline.open`), the
+ * chain is asked, in this order:
+ * 1. where the transaction stands (transactions.ts `sendStateOf`): while it may still be pending in the node's
+ *    mempool (known by hash without a block, or the source has transactions waiting from the journaled nonce on), it
+ *    is waited for, up to `anchorWaitMs`; still pending then → the entry stays and the write fails (`ANCHOR_FAILED`),
+ *    asked again at the next write. Nothing is sent in its place meanwhile: never a second transaction with another
+ *    nonce.
+ * 2. once it is mined or dropped: the anchor event of the twin with that root from the source → the records (or the
+ *    batch) are indexed, applied and the version committed (the send went through, only its receipt was lost); none →
+ *    their blobs and wrapped keys are swept (a batch's readings go back to pending first), and the next ingest or
+ *    flush sends afresh.
+ * A retried ingest therefore never anchors twice: after recovery its records are either held (unchanged, nothing
+ * sent) or gone (stored and anchored afresh).
  *
- * @dev A transaction still in a node's mempool when the journal is resolved counts as not anchored; on an automining
- * or fast chain the send's failure comes after the block. A production deployment on a slow chain would compare the
- * source's mined nonce with the journaled one before sweeping (not done here).
+ * @dev The state is read before the event, so a transaction mined between the two reads is seen as mined, never as
+ * dropped. A dropped transaction is not replaced at its nonce: the next send takes the node's pending count, which is
+ * that nonce again when nothing of the account came after it.
  */
+
+export { settleJournal } from "./journal";
 
 /** What resolving a twin's journal did. */
 export interface RecoveryOutcome {
@@ -44,9 +59,15 @@ export async function journalRecords(
 ): Promise<PendingAnchor> {
   const { recordsRoot, categories } = recordsAnchorOf(recordTreeOf(records));
   const provider = ctx.options.updateLog.runner?.provider;
-  let fromBlock: number;
+  let fromBlock = 0;
+  let nonceFloor: number | undefined;
   try {
-    fromBlock = provider ? await provider.getBlockNumber() : 0;
+    if (provider) {
+      [fromBlock, nonceFloor] = await Promise.all([
+        provider.getBlockNumber(),
+        provider.getTransactionCount(source, "pending"),
+      ]);
+    }
   } catch (cause) {
     await sweepUnjournaled(ctx, slot, records);
     throw new PipelineError("ANCHOR_FAILED", `the chain did not answer before anchoring twin ${slot.index.twinId}`, {
@@ -59,6 +80,7 @@ export async function journalRecords(
     categories: Number(categories),
     source,
     fromBlock,
+    ...(nonceFloor !== undefined ? { nonceFloor } : {}),
     ...(patientLink !== undefined ? { patientLink } : {}),
     records: records.map((r) => ({
       key: r.key,
@@ -93,16 +115,6 @@ async function sweepUnjournaled(
   );
 }
 
-/** Drop a journal entry once its anchor is indexed (saved with the next index save). */
-export function settleJournal(ctx: PipelineContext, slot: TwinSlot, pending: PendingAnchor): void {
-  const list = slot.index.pendingAnchors ?? [];
-  const at = list.indexOf(pending);
-  if (at >= 0) list.splice(at, 1);
-  if (list.length > 0) return;
-  delete slot.index.pendingAnchors;
-  ctx.journaled.delete(slot.index.twinId);
-}
-
 /** After a failed send: resolve the journal at once if the chain answers, else leave it for the next write. */
 export async function afterFailedAnchor(ctx: PipelineContext, slot: TwinSlot, cause: unknown): Promise<PipelineError> {
   const twinId = slot.index.twinId;
@@ -124,13 +136,25 @@ export async function afterFailedAnchor(ctx: PipelineContext, slot: TwinSlot, ca
 
 /**
  * Resolve every journaled anchor of a twin against the chain (see the module comment). A twin that held nothing
- * before and whose entries are all swept is not held afterwards. Throws when the chain cannot be read (the entries
- * stay).
+ * before and whose entries are all swept is not held afterwards. Throws when the chain cannot be read, or when an
+ * anchor is still pending in the mempool after the wait (those entries stay).
  */
 export async function resolvePending(ctx: PipelineContext, slot: TwinSlot): Promise<RecoveryOutcome> {
   let finished = 0;
   let swept = 0;
+  let open = 0;
   for (const pending of [...(slot.index.pendingAnchors ?? [])]) {
+    if (pending.kind === "batches") {
+      const outcome = await resolveBatches(ctx, slot, pending);
+      finished += outcome.finished;
+      swept += outcome.swept;
+      open += outcome.open;
+      continue;
+    }
+    if ((await recordsSendState(ctx, pending)) === "pending") {
+      open += 1;
+      continue;
+    }
     const found = await findRecordsAnchor(ctx, slot.index.twinId, pending);
     if (found !== null) {
       await finishAnchor(ctx, slot, pending, found);
@@ -145,9 +169,27 @@ export async function resolvePending(ctx: PipelineContext, slot: TwinSlot): Prom
       swept += 1;
     }
   }
+  if (open > 0) {
+    if (!ctx.twins.has(slot.index.twinId)) ctx.journaled.set(slot.index.twinId, slot);
+    throw new PipelineError(
+      "ANCHOR_FAILED",
+      `${open} anchor(s) of twin ${slot.index.twinId} still pending in the node's mempool; journaled, resolved at the next write`,
+    );
+  }
   ctx.journaled.delete(slot.index.twinId);
   if (isEmpty(slot.index)) ctx.twins.delete(slot.index.twinId);
   return { finished, swept };
+}
+
+/** Where a journaled `anchorRecords` stands, waiting (bounded) while it may be pending; "dropped" without a node. */
+async function recordsSendState(ctx: PipelineContext, pending: PendingAnchor): Promise<SendState> {
+  const provider = ctx.options.updateLog.runner?.provider;
+  if (!provider) return "dropped";
+  const intent = {
+    source: pending.source,
+    ...(pending.nonceFloor !== undefined ? { nonceFloor: pending.nonceFloor } : {}),
+  };
+  return awaitSettled(provider, intent, anchorWait(ctx));
 }
 
 /** The slot with journaled anchors of a twin (held or not yet held), if any. */

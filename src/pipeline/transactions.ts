@@ -1,5 +1,4 @@
-import type { ContractTransactionReceipt, ContractTransactionResponse, Signer } from "ethers";
-import { PipelineError } from "./errors";
+import type { ContractTransactionReceipt, ContractTransactionResponse, Provider, Signer } from "ethers";
 import { NonceManager, type NoncedSubmit } from "./nonce-manager";
 
 /** Sends one transaction with the nonce it is given. */
@@ -12,11 +11,21 @@ export interface SentTransactions {
   readonly failure?: { readonly index: number; readonly cause: unknown };
 }
 
+/** Called around each submission of {@link sendWithNonces} (a journal records the nonce before the send). */
+export interface SendHooks {
+  /** Before the transaction with this nonce leaves: a throw stops the submitting (nothing sent). */
+  readonly beforeSubmit?: (index: number, nonce: number) => Promise<void>;
+  /** Once the node took it (its hash known). */
+  readonly submitted?: (index: number, hash: string) => void;
+}
+
 /**
  * Send transactions from one signer with explicit nonces from `nonces` (the pipeline's manager: consecutive for this
  * account, other twins' transactions of the same account may come in between), submitting them one after the other
- * without waiting for each to be mined, then wait for every receipt. A failed submission stops the submitting; the receipts of the transactions before
- * the first failure are returned with it, so the caller records exactly what is anchored.
+ * without waiting for each to be mined, then wait for every receipt. A failed submission stops the submitting; the
+ * receipts of the transactions before the first failure are returned with it. Those from the failure on may still
+ * have been mined (a receipt lost, a later one submitted before an earlier wait failed): a caller that journaled
+ * their nonces (`hooks.beforeSubmit`) asks the chain about them ({@link awaitSettled}) rather than sending again.
  *
  * @dev Submitting in order keeps the nonces gap-free on every node; waiting in parallel lets a
  * network with real blocks mine many of them per block.
@@ -25,13 +34,19 @@ export async function sendWithNonces(
   signer: Signer,
   sends: readonly NoncedSend[],
   nonces: NonceManager = new NonceManager(),
+  hooks: SendHooks = {},
 ): Promise<SentTransactions> {
   if (sends.length === 0) return { receipts: [] };
   const responses: ContractTransactionResponse[] = [];
   let failure: { index: number; cause: unknown } | undefined;
   for (const [index, send] of sends.entries()) {
     try {
-      responses.push(await nonces.submit(signer, send));
+      const response = await nonces.submit(signer, async (nonce) => {
+        await hooks.beforeSubmit?.(index, nonce);
+        return send(nonce);
+      });
+      hooks.submitted?.(index, response.hash);
+      responses.push(response);
     } catch (cause) {
       failure = { index, cause };
       break;
@@ -50,11 +65,65 @@ export async function sendWithNonces(
   return failure === undefined ? { receipts } : { receipts, failure };
 }
 
-/** Throw `ANCHOR_FAILED` for a failure reported by {@link sendWithNonces}. */
-export function anchorFailed(what: string, failure: { index: number; cause: unknown }, total: number): PipelineError {
-  return new PipelineError(
-    "ANCHOR_FAILED",
-    `${what}: transaction ${failure.index + 1} of ${total} failed; the ${failure.index} before it are anchored`,
-    { cause: failure.cause },
-  );
+/**
+ * Where a transaction whose outcome is unknown stands (a lost receipt, a process killed after the send):
+ * - `mined`: in a block (the transaction with this hash, or another one with its nonce; the nonce unknown, some
+ *   transaction of the account from `nonceFloor` on): the chain's event says whether it did what was sent;
+ * - `pending`: waiting in the node's mempool (known by its hash without a block, or its nonce not mined while the
+ *   node's pending count covers it): it may still be mined, so nothing may be sent in its place with another nonce;
+ * - `dropped`: the node does not know it and its nonce is free (or it was never sent): safe to send again.
+ */
+export type SendState = "mined" | "pending" | "dropped";
+
+/** What a journal knows of a send: the account, and the nonce, hash or pending count before it when known. */
+export interface SendIntent {
+  /** Checksummed sending account. */
+  readonly source: string;
+  /** The nonce it was sent with. */
+  readonly nonce?: number;
+  readonly transactionHash?: string;
+  /** The account's pending transaction count before the send, when its own nonce is not known. */
+  readonly nonceFloor?: number;
+}
+
+/** How long {@link awaitSettled} waits for a pending transaction, and how often it asks. */
+export interface SettleWait {
+  readonly timeoutMs: number;
+  readonly pollMs?: number;
+}
+
+/** Where a send stands now (see {@link SendState}); the node's answers only, nothing is sent. */
+export async function sendStateOf(provider: Provider, intent: SendIntent): Promise<SendState> {
+  if (intent.transactionHash !== undefined) {
+    const tx = await provider.getTransaction(intent.transactionHash);
+    // unknown by hash (dropped, or a node behind a balancer that never saw it): its nonce decides
+    if (tx !== null) return tx.blockNumber === null ? "pending" : "mined";
+  }
+  const [mined, pending] = await Promise.all([
+    provider.getTransactionCount(intent.source, "latest"),
+    provider.getTransactionCount(intent.source, "pending"),
+  ]);
+  if (intent.nonce !== undefined) {
+    if (mined > intent.nonce) return "mined";
+    return pending > intent.nonce ? "pending" : "dropped";
+  }
+  const floor = intent.nonceFloor ?? mined;
+  // a transaction of the account from the floor on waits in the mempool: it may be this one
+  if (pending > Math.max(mined, floor)) return "pending";
+  return mined > floor ? "mined" : "dropped";
+}
+
+/**
+ * {@link sendStateOf}, waiting while the transaction is pending, up to `timeoutMs` (blocks come, or the node drops it).
+ * Still `pending` when the time is up: the caller keeps its journal and asks again later, never sending a second
+ * transaction with another nonce.
+ */
+export async function awaitSettled(provider: Provider, intent: SendIntent, wait: SettleWait): Promise<SendState> {
+  const deadline = Date.now() + wait.timeoutMs;
+  for (;;) {
+    const state = await sendStateOf(provider, intent);
+    const left = deadline - Date.now();
+    if (state !== "pending" || left <= 0) return state;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(wait.pollMs ?? 250, left)));
+  }
 }

@@ -10,7 +10,7 @@ import {
   type SealedIndexStore,
 } from "../store/sql";
 import { PipelineError } from "./errors";
-import type { PendingAnchor } from "./pipeline-types";
+import type { PendingAnchor, PendingBatches } from "./pipeline-types";
 import type { RecordAnchor, StateAnchor } from "./reader";
 
 /**
@@ -115,7 +115,7 @@ export interface TwinIndex {
   /** Keyed digest of the twin's patient (see patient-link.ts), set by the first EMR ingest that names one. */
   patientLink?: string;
   /** Anchors sent or about to be sent whose outcome is not known yet (see recovery.ts). */
-  pendingAnchors?: PendingAnchor[];
+  pendingAnchors?: (PendingAnchor | PendingBatches)[];
 }
 
 export function emptyTwinIndex(twinId: string): TwinIndex {

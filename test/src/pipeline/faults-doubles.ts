@@ -15,8 +15,12 @@ import { RecordVault, StoreError, type BlobStore } from "../../../src/store";
 import { twinFixture } from "../../fixtures";
 import { newWallet, reopenFolders, serviceFolders, type Fixture, type ServiceFolders } from "./harness";
 
-/** What a faulty send does: go through, fail before reaching the node, or fail after the node took it. */
-export type SendFault = "ok" | "down" | "timeout" | "lost";
+/**
+ * What a faulty send does: go through, fail before reaching the node, fail after the node took it (`lost`: once mined;
+ * `unanswered`: at once, the transaction left pending in the mempool when blocks are not mined on every send), or
+ * fail after the node took it and dropped it from its mempool (`dropped`, Hardhat's `hardhat_dropTransaction`).
+ */
+export type SendFault = "ok" | "down" | "timeout" | "lost" | "unanswered" | "dropped";
 
 /**
  * A signer whose sends fail on demand, over a real one: `down` (ECONNREFUSED, nothing sent), `timeout` (a slow node:
@@ -25,6 +29,8 @@ export type SendFault = "ok" | "down" | "timeout" | "lost";
  */
 export class FaultySigner extends AbstractSigner {
   sends = 0;
+  /** Hashes of the transactions that reached the node, in order. */
+  readonly sent: string[] = [];
   constructor(
     readonly inner: Signer,
     readonly fault: (send: number) => SendFault,
@@ -60,8 +66,13 @@ export class FaultySigner extends AbstractSigner {
       throw Object.assign(new Error("request timeout"), { code: "TIMEOUT" });
     }
     const response = await this.inner.sendTransaction(tx);
-    if (fault === "lost") {
-      await response.wait();
+    this.sent.push(response.hash);
+    if (fault === "lost") await response.wait();
+    if (fault === "dropped") {
+      const provider = this.provider as unknown as { send(method: string, params: unknown[]): Promise<unknown> };
+      await provider.send("hardhat_dropTransaction", [response.hash]);
+    }
+    if (fault === "lost" || fault === "unanswered" || fault === "dropped") {
       throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
     }
     return response;
@@ -160,4 +171,9 @@ export function vaultWith(folders: ServiceFolders, blobs: BlobStore): RecordVaul
 /** How many record batches the chain holds for a twin (RecordsAnchored events). */
 export async function recordBatchesOnChain(f: Fixture): Promise<number> {
   return (await f.updateLog.queryFilter(f.updateLog.filters.RecordsAnchored(f.twinId))).length;
+}
+
+/** How many reading batches the chain holds for a twin (BatchAnchored events). */
+export async function readingBatchesOnChain(f: Fixture): Promise<number> {
+  return (await f.updateLog.queryFilter(f.updateLog.filters.BatchAnchored(f.twinId))).length;
 }

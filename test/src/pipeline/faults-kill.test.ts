@@ -8,7 +8,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { TwinPipeline } from "../../../src/pipeline";
 import { twinFixture } from "../../fixtures";
 import type { FaultsChildConfig } from "./faults-child";
-import { countFiles, recordBatchesOnChain } from "./faults-doubles";
+import { countFiles, readingBatchesOnChain, recordBatchesOnChain } from "./faults-doubles";
 import { cohortSmall, newWallet, removeFolders, reopenFolders, serviceFolders, type ServiceFolders } from "./harness";
 
 /** Run the child service until it kills itself; resolves with its exit signal and what it printed. */
@@ -54,13 +54,15 @@ describe("pipeline/faults: the service killed (SIGKILL) between storing blobs an
     await removeFolders(folders);
   });
 
-  async function killedAt(kill: FaultsChildConfig["kill"]) {
+  async function killedAt(kill: FaultsChildConfig["kill"], stream = false) {
     const f = await loadFixture(twinFixture);
     folders = await serviceFolders();
     const custodianKey = newWallet();
     const patientKey = newWallet();
     const bundlePath = join(folders.root, "emr.json");
     await writeFile(bundlePath, JSON.stringify((await cohortSmall()).patients[0].emr));
+    const wearablePath = join(folders.root, "wearable.json");
+    if (stream) await writeFile(wearablePath, JSON.stringify((await cohortSmall()).patients[1].wearable));
     const config: FaultsChildConfig = {
       rpcUrl,
       updateLog: await f.updateLog.getAddress(),
@@ -73,6 +75,7 @@ describe("pipeline/faults: the service killed (SIGKILL) between storing blobs an
       twinId: f.twinId,
       bundlePath,
       kill,
+      ...(stream ? { wearablePath, device: f.wearable.address } : {}),
     };
     const configPath = join(folders.root, "child.json");
     await writeFile(configPath, JSON.stringify(config));
@@ -80,8 +83,7 @@ describe("pipeline/faults: the service killed (SIGKILL) between storing blobs an
     expect(run.signal, run.stderr).to.equal("SIGKILL");
     const printed = JSON.parse(run.stdout.trim()) as { killing: string; records: number };
     expect(printed.killing).to.equal(kill);
-    const blobsLeft = await countFiles(join(folders.root, "blobs"));
-    expect(blobsLeft).to.equal(printed.records); // stored, not indexed
+    if (!stream) expect(await countFiles(join(folders.root, "blobs"))).to.equal(printed.records); // stored, not indexed
     const stores = reopenFolders(folders.root);
     const restart = async () => {
       const pipeline = await TwinPipeline.open({
@@ -135,5 +137,40 @@ describe("pipeline/faults: the service killed (SIGKILL) between storing blobs an
     expect(retry.unchanged).to.equal(printed.records);
     expect(await recordBatchesOnChain(f)).to.equal(1);
     expect(await countFiles(join(root, "blobs"))).to.equal(printed.records);
+  });
+
+  /** Every reading of the stream anchored once: the chain's batches are the twin's and hold all of them. */
+  async function expectStreamAnchoredOnce(pipeline: TwinPipeline, f: Awaited<ReturnType<typeof killedAt>>["f"]) {
+    const { batches } = pipeline.anchors(f.twinId);
+    expect(await readingBatchesOnChain(f)).to.equal(batches.length);
+    expect(batches.reduce((sum, b) => sum + b.count, 0)).to.equal(151);
+    expect(pipeline.pendingReadings(f.twinId)).to.equal(0);
+    expect((await pipeline.readings(f.twinId, {})).every((r) => r.anchor !== null)).to.equal(true);
+  }
+
+  it("a flush killed before any anchorBatch: the restart sweeps its batches, the readings stay pending", async () => {
+    const killed = await killedAt("stored", true);
+    const { f, restart } = killed;
+    expect(await readingBatchesOnChain(f)).to.equal(0);
+    expect(await countFiles(join(killed.folders.root, "blobs"))).to.equal(1 + 3); // the intake and three batches
+    const restarted = await restart();
+    expect(restarted.pendingReadings(f.twinId)).to.equal(151);
+    expect(restarted.anchors(f.twinId).batches).to.have.length(0);
+    expect(await countFiles(join(killed.folders.root, "blobs"))).to.equal(1); // one fresh intake
+    await restarted.flush(f.twinId, { deviceSigner: f.wearable });
+    await expectStreamAnchoredOnce(restarted, f);
+  });
+
+  it("a flush killed once its first anchorBatch was mined: the restart finds it by its journaled nonce", async () => {
+    const killed = await killedAt("sent", true);
+    const { f, restart } = killed;
+    expect(await readingBatchesOnChain(f)).to.equal(1);
+    const restarted = await restart();
+    expect(restarted.anchors(f.twinId).batches.map((b) => b.count)).to.deep.equal([64]);
+    expect(restarted.version(f.twinId).anchor?.version).to.equal(1);
+    expect(restarted.pendingReadings(f.twinId)).to.equal(151 - 64);
+    await restarted.flush(f.twinId, { deviceSigner: f.wearable });
+    expect(await readingBatchesOnChain(f)).to.equal(restarted.anchors(f.twinId).batches.length);
+    await expectStreamAnchoredOnce(restarted, f);
   });
 });
