@@ -94,7 +94,7 @@ export async function startAppStory(options: AppStoryOptions): Promise<AppStory>
     const { registry, consent, updateLog } = await deployTwinLedger({ deployer: admin, governance: [admin.address] });
     await (await registry.grantRole(await registry.CUSTODIAN_ROLE(), hospital.address)).wait();
     await (await registry.grantRole(await registry.EMERGENCY_RESPONDER_ROLE(), responder.address)).wait();
-    const { studies, studiesAddress } = await deployResearch({
+    const { studies, studiesAddress, devices } = await deployResearch({
       deployer: admin,
       registry: await registry.getAddress(),
       ethicsBoard: [admin.address],
@@ -132,7 +132,10 @@ export async function startAppStory(options: AppStoryOptions): Promise<AppStory>
       indexFolder: path.join(workdir, "pipeline"),
       batchPolicy: { maxReadings: 1000, maxAgeMs: 60 * 60_000 },
       fsync: false,
+      deviceRegistry: devices,
     });
+    // Readings from a device recalled on chain are set aside in every answer (the flags are followed every 2 s).
+    await pipeline.followDeviceFlags(2_000);
     await pipeline.ingestEmr(twinId, record.emr, { sourceSigner: emr });
     await pipeline.ingestWearable(twinId, record.wearable, { deviceSigner: wearable });
     await pipeline.flush(twinId, { deviceSigner: wearable });
@@ -165,6 +168,8 @@ export async function startAppStory(options: AppStoryOptions): Promise<AppStory>
       registry,
       updateLog: updateLog.connect(hospital),
       chainId,
+      studies: studies.connect(hospital),
+      devices,
       dbPath: path.join(workdir, "log", "access-log.sqlite"),
       port: options.port ?? 0,
       anchorIntervalMs: 3_000,

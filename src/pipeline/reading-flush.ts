@@ -1,4 +1,4 @@
-import { getAddress, type ContractTransactionReceipt, type Signer } from "ethers";
+import { getAddress, isAddress, type ContractTransactionReceipt, type Signer } from "ethers";
 import { batchOutcome, journalBatches, settleBatches, type FoundBatch, type StoredBatch } from "./batch-recovery";
 import { encodeBatch } from "./blob-codec";
 import { PipelineError } from "./errors";
@@ -25,11 +25,11 @@ export async function flushTwin(
   if (journaled !== undefined) await resolvePending(ctx, journaled);
   const slot = ctx.readable(twinId);
   if (ctx.batcher.pending(twinId).readings.length === 0) return null;
-  const signer = deviceSigner ?? slot.deviceSigner ?? ctx.options.deviceSigner;
-  if (signer === undefined) {
-    throw new PipelineError("NO_DEVICE_SIGNER", `no device signer to anchor the pending readings of twin ${twinId}`);
-  }
-  const source = getAddress(await signer.getAddress());
+  const { signer, source } = await signerOfPending(ctx, twinId, [
+    deviceSigner,
+    slot.deviceSigner,
+    ctx.options.deviceSigner,
+  ]);
   await ctx.preflight(twinId, source, WEARABLE);
 
   const taken = ctx.batcher.take(twinId);
@@ -175,4 +175,34 @@ async function storeBatches(
     throw error;
   }
   return stored;
+}
+
+/**
+ * The signer that anchors the twin's pending readings: the first candidate whose address is the device the readings
+ * came from (their `source`; readings that name no device address take the first candidate). A batch is never
+ * anchored by another device than the one that made its readings: with no such signer, a typed refusal and nothing
+ * taken.
+ */
+async function signerOfPending(
+  ctx: PipelineContext,
+  twinId: string,
+  candidates: readonly (Signer | undefined)[],
+): Promise<{ signer: Signer; source: string }> {
+  const signers = candidates.filter((c): c is Signer => c !== undefined);
+  if (signers.length === 0) {
+    throw new PipelineError("NO_DEVICE_SIGNER", `no device signer to anchor the pending readings of twin ${twinId}`);
+  }
+  const addresses = await Promise.all(signers.map(async (s) => getAddress(await s.getAddress())));
+  const device = ctx.batcher
+    .pending(twinId)
+    .readings.map((r) => r.source)
+    .find((s): s is string => s !== undefined && isAddress(s));
+  const i = device === undefined ? 0 : addresses.indexOf(getAddress(device));
+  if (i < 0) {
+    throw new PipelineError(
+      "NO_DEVICE_SIGNER",
+      `the pending readings of twin ${twinId} came from device ${getAddress(device!)}: only its signer anchors them`,
+    );
+  }
+  return { signer: signers[i], source: addresses[i] };
 }

@@ -30,6 +30,7 @@ export interface TwinSlot {
   readonly openedRecords: Map<string, DecodedRecord>;
   readonly openedBatches: Map<string, OpenedBatch>;
   readonly openedIntakes: Map<string, VitalReading[]>;
+  /** The signer of the device whose readings are pending (they are anchored by it: one device per pending set). */
   deviceSigner?: Signer;
   /**
    * Set when erasure begins (before any key is destroyed). A read in flight checks it after each blob it opens and

@@ -1,4 +1,4 @@
-import { getAddress, type Signer } from "ethers";
+import { getAddress, isAddress, type Signer } from "ethers";
 import { ingestWearable as ingestWearableInput, parseFhirJson } from "../fhir";
 import { decodeIntake, encodeIntake } from "./blob-codec";
 import { PipelineError } from "./errors";
@@ -32,6 +32,12 @@ export async function ingestWearable(
     throw new PipelineError("EMPTY_INPUT", `the wearable input for twin ${twinId} holds no reading`);
   }
   await ctx.preflight(twinId, device, WEARABLE, false);
+  // One device per pending set: a batch is anchored by the device its readings came from, so another device's
+  // pending readings are flushed (by that device's signer) before this device's are added.
+  const before = ctx.twins.get(twinId);
+  if (before !== undefined && pendingDevice(ctx, twinId, device) !== null) {
+    await flushTwin(ctx, twinId, before.deviceSigner);
+  }
   const slot = ctx.twins.get(twinId) ?? ctx.newSlot(emptyTwinIndex(twinId));
 
   const receivedAt = ctx.clock();
@@ -56,4 +62,16 @@ export async function ingestWearable(
     pending: ctx.batcher.pending(twinId).readings.length,
     flushed,
   };
+}
+
+/**
+ * The device (checksummed address) of the twin's pending readings when it is not `device`, else null. Readings
+ * stored before readings carried their device's address (a `Device/x` reference or nothing) name no device.
+ */
+export function pendingDevice(ctx: PipelineContext, twinId: string, device: string): string | null {
+  for (const reading of ctx.batcher.pending(twinId).readings) {
+    const source = reading.source;
+    if (source !== undefined && isAddress(source) && getAddress(source) !== device) return getAddress(source);
+  }
+  return null;
 }
