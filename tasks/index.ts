@@ -95,6 +95,8 @@ common(
   .addOptionalParam("origin", "The origin readers address (behind a proxy or a DNS name)")
   .addOptionalParam("anchorEvery", "Anchor the access log this often (e.g. 1h); off by default")
   .addOptionalParam("auditors", "Addresses that may read any twin's access log (comma-separated)")
+  .addOptionalParam("studies", "StudyRegistry address: serve cohort queries (the signer must hold its OPERATOR_ROLE)")
+  .addOptionalParam("devices", "DeviceRegistry address: readings of devices flagged there are set aside")
   .setAction(async (args, hre) => (await import("./services")).gatewayStart(args, hre));
 
 common(task("index:sync", "Bring the SQLite event index up to the chain head"))

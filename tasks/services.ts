@@ -13,6 +13,8 @@ export interface GatewayStartArgs extends CommonArgs {
   readonly origin?: string;
   readonly anchorEvery?: string;
   readonly auditors?: string;
+  readonly studies?: string;
+  readonly devices?: string;
 }
 
 /** The environment variable holding the custodian's reader key (never a flag: flags show in `ps`). */
@@ -39,6 +41,9 @@ export async function gatewayStart(args: GatewayStartArgs, hre: HardhatRuntimeEn
   const { TwinPipeline } = await import("../src/pipeline");
   const { FolderKeyStore, LocalFolderBlobStore, RecordVault } = await import("../src/store");
   const { createGateway } = await import("../src/service");
+  const { DeviceRegistry__factory, StudyRegistry__factory } = await import("../typechain-types");
+  const studies = args.studies ? StudyRegistry__factory.connect(address(args.studies, "--studies"), ctx.signer) : null;
+  const devices = args.devices ? DeviceRegistry__factory.connect(address(args.devices, "--devices"), ctx.signer) : null;
   const folder = path.resolve(args.data);
   const pipeline = await TwinPipeline.open({
     updateLog: ctx.updateLog,
@@ -51,7 +56,9 @@ export async function gatewayStart(args: GatewayStartArgs, hre: HardhatRuntimeEn
     custodianSigner: ctx.signer,
     patientPublicKey: () => fail("the gateway reads twins; it does not ingest"),
     indexFolder: path.join(folder, "pipeline"),
+    ...(devices !== null && { deviceRegistry: devices }),
   });
+  if (devices !== null) await pipeline.followDeviceFlags(15_000);
   const gateway = createGateway({
     data: pipeline,
     consent: ctx.consent,
@@ -65,6 +72,8 @@ export async function gatewayStart(args: GatewayStartArgs, hre: HardhatRuntimeEn
     auditors,
     anchorIntervalMs,
     operator: ctx.signerAddress,
+    ...(studies !== null && { studies }),
+    ...(devices !== null && { devices }),
     onAnchorError: (error) => process.stderr.write(`access-log anchoring failed: ${(error as Error).message}\n`),
   });
   const url = await gateway.listen();
@@ -82,6 +91,7 @@ export async function gatewayStart(args: GatewayStartArgs, hre: HardhatRuntimeEn
   );
   const reason = await waitForShutdown();
   await gateway.close();
+  await pipeline.close();
   return { url, stoppedBy: reason };
 }
 

@@ -12,6 +12,8 @@ import {
   proveRecord,
   recordsAnchorOf,
 } from "../../src/chain/anchors";
+import { deployResearch } from "../../src/chain/deploy-research";
+import { GatewayClient } from "../../src/service";
 import { DataCategory } from "../../src/vocabulary";
 import { requestShutdown } from "../../tasks/lib/shutdown";
 import { CUSTODIAN_KEY_ENV } from "../../tasks/services";
@@ -133,6 +135,49 @@ describe("tasks: log:verify, index:sync, gateway:start", () => {
         body: "{}",
       });
       expect(response.status).to.equal(400);
+      // without --studies the gateway serves no cohort queries
+      expect((await cohortQuery(url!, f.hospital.address, await f.consent.getAddress())).status).to.equal(503);
+      requestShutdown();
+      expect(await run.done).to.include({ url, stoppedBy: "requested" });
+    } finally {
+      if (saved === undefined) delete process.env[CUSTODIAN_KEY_ENV];
+      else process.env[CUSTODIAN_KEY_ENV] = saved;
+    }
+  });
+
+  it("gateway:start --studies --devices serves cohort queries (and starts with device flags followed)", async () => {
+    const f = await loadFixture(taskFixture);
+    const from = await indexOf(f.hospital.address);
+    const [admin] = await hre.ethers.getSigners();
+    const research = await deployResearch({
+      deployer: admin,
+      registry: f.flags.registry,
+      operators: [f.hospital.address],
+    });
+    const saved = process.env[CUSTODIAN_KEY_ENV];
+    process.env[CUSTODIAN_KEY_ENV] = Wallet.createRandom().privateKey;
+    try {
+      expect(
+        await taskError("gateway:start", { ...f.flags, from, data: tempDir("gw"), port: "0", studies: "0x12" }),
+      ).to.contain("--studies");
+      const run = startTask("gateway:start", {
+        ...f.flags,
+        from,
+        data: tempDir("gw"),
+        port: "0",
+        studies: research.studiesAddress,
+        devices: research.devicesAddress,
+      });
+      const deadline = Date.now() + 20_000;
+      let url: string | undefined;
+      while (!url && Date.now() < deadline) {
+        url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(run.output())?.[1];
+        if (!url) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(url, run.output()).to.be.a("string");
+      // the route is served: a query of a study that does not exist is a 404, not "no studies here"
+      const answer = await cohortQuery(url!, f.hospital.address, await f.consent.getAddress());
+      expect(answer.status, JSON.stringify(answer.body)).to.equal(404);
       requestShutdown();
       expect(await run.done).to.include({ url, stoppedBy: "requested" });
     } finally {
@@ -141,3 +186,21 @@ describe("tasks: log:verify, index:sync, gateway:start", () => {
     }
   });
 });
+
+/** A signed cohort query of study 99 (none): 404 where the gateway serves studies, 503 where it serves none. */
+async function cohortQuery(url: string, operator: string, consentAddress: string) {
+  const client = new GatewayClient({
+    baseUrl: url,
+    chainId: (await hre.ethers.provider.getNetwork()).chainId,
+    consentAddress,
+    operator,
+    signer: Wallet.createRandom(),
+  });
+  const body = await client.signCohortQuery(99, {
+    aggregate: "count",
+    subject: { kind: "vital", sign: "heartRate", bounds: [30, 200] },
+    window: { from: 0, to: 1_000 },
+    epsilonMilli: 500,
+  });
+  return client.cohortQuery(body);
+}
