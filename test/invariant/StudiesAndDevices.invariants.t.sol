@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {InvariantTest} from "./utils/InvariantTest.sol";
-import {Actors} from "./base/Actors.sol";
-import {LedgerModel} from "./model/LedgerModel.sol";
+import {LedgerSuite} from "./base/LedgerSuite.sol";
 import {CohortModel} from "./model/CohortModel.sol";
 import {RegistryHandler} from "./handlers/RegistryHandler.sol";
 import {StudyHandler} from "./handlers/StudyHandler.sol";
 import {DeviceHandler} from "./handlers/DeviceHandler.sol";
-import {TwinRegistry} from "../../contracts/TwinRegistry.sol";
 import {StudyRegistry} from "../../contracts/StudyRegistry.sol";
 import {DeviceRegistry} from "../../contracts/DeviceRegistry.sol";
 import {IStudyRegistry} from "../../contracts/interfaces/IStudyRegistry.sol";
@@ -20,43 +17,30 @@ import {TwinStatus} from "../../contracts/Common.sol";
 /// calls random sequences of the registry's, the studies' and the devices' handlers (owners, delegates, statuses,
 /// custodians and sources change under the studies and devices), and checks the invariants below against the
 /// contracts and the models. What each asserts: test/invariant/README.md.
-contract StudiesAndDevicesInvariants is InvariantTest {
-    Actors internal actors;
-    LedgerModel internal model;
+contract StudiesAndDevicesInvariants is LedgerSuite {
     CohortModel internal cohort;
-    TwinRegistry internal registry;
     StudyRegistry internal studies;
     DeviceRegistry internal devices;
-    RegistryHandler internal registryHandler;
     StudyHandler internal studyHandler;
     DeviceHandler internal deviceHandler;
 
     function setUp() public {
-        vm.warp(1_750_000_000);
+        address governance = _deployRegistry();
         vm.roll(100);
-        actors = new Actors();
-        model = new LedgerModel();
         cohort = new CohortModel();
         vm.label(cohort.BOARD(), "ethicsBoard");
         vm.label(cohort.MAKER_A(), "makerA");
         vm.label(cohort.MAKER_B(), "makerB");
-        address governance = actors.at(actors.GOVERNANCE());
         address operator = actors.at(actors.CUSTODIAN_A());
-        registry = new TwinRegistry(1 days, governance);
         studies = new StudyRegistry(registry, governance);
         devices = new DeviceRegistry(registry, governance);
 
         vm.startPrank(governance);
-        registry.grantRole(registry.GOVERNANCE_ROLE(), governance);
-        registry.grantRole(registry.CUSTODIAN_ROLE(), actors.at(actors.CUSTODIAN_A()));
-        registry.grantRole(registry.CUSTODIAN_ROLE(), actors.at(actors.CUSTODIAN_B()));
         studies.grantRole(studies.ETHICS_BOARD_ROLE(), cohort.BOARD());
         studies.grantRole(studies.OPERATOR_ROLE(), operator);
         devices.grantRole(devices.MANUFACTURER_ROLE(), cohort.MAKER_A());
         devices.grantRole(devices.MANUFACTURER_ROLE(), cohort.MAKER_B());
         vm.stopPrank();
-        model.setRole(true, actors.at(actors.CUSTODIAN_A()), true);
-        model.setRole(true, actors.at(actors.CUSTODIAN_B()), true);
         cohort.setStudyRole(false, cohort.BOARD(), true);
         cohort.setStudyRole(true, operator, true);
         cohort.setManufacturer(cohort.MAKER_A(), true);
@@ -67,7 +51,8 @@ contract StudiesAndDevicesInvariants is InvariantTest {
         deviceHandler = new DeviceHandler(actors, model, cohort, devices, registry);
 
         // Every run starts with two twins, the device account a device source of the first, registered by maker A,
-        // and one approved study open for three days with both twins enrolled, so that enrolments, answers and flags are reachable at once.
+        // and one approved study open for three days with both twins enrolled, so that withdrawals, answers and flags
+        // are reachable at once.
         registryHandler.createTwin(0, 0, 0);
         registryHandler.createTwin(1, 1, 1);
         registryHandler.authorizeSource(0, 0, 1, 0); // owner of slot 0; SOURCE_DEVICE
@@ -83,19 +68,9 @@ contract StudiesAndDevicesInvariants is InvariantTest {
 
         // Time passes through StudyHandler.nextBlock (blocks too), not RegistryHandler.passTime (days at a time: the
         // windows would close within a run); erasure, rare in the other suite, would here end a twin within a run
-        // (a controller of an erased twin is nobody: enrol and withdraw refuse it as they refuse a non-controller).
-        bytes4[] memory r = new bytes4[](10);
-        r[0] = RegistryHandler.createTwin.selector;
-        r[1] = RegistryHandler.changeCustodian.selector;
-        r[2] = RegistryHandler.authorizeSource.selector;
-        r[3] = RegistryHandler.removeSource.selector;
-        r[4] = RegistryHandler.appointDelegate.selector;
-        r[5] = RegistryHandler.removeDelegate.selector;
-        r[6] = RegistryHandler.transferOwnership.selector;
-        r[7] = RegistryHandler.acceptOwnership.selector;
-        r[8] = RegistryHandler.suspendTwin.selector;
-        r[9] = RegistryHandler.resumeTwin.selector;
-        targetSelector(FuzzSelector(address(registryHandler), r));
+        // (a controller of an erased twin is nobody: enrol and withdraw refuse it as they refuse a non-controller);
+        // the registry's roles are the other suite's.
+        _targetRegistryHandler(false);
 
         bytes4[] memory s = new bytes4[](8);
         s[0] = StudyHandler.nextBlock.selector;
@@ -145,7 +120,7 @@ contract StudiesAndDevicesInvariants is InvariantTest {
         check(studies.studyCount() == cohort.studyCount(), "studyCount differs from the model");
         for (uint256 id = 1; id <= cohort.studyCount(); ++id) {
             IStudyRegistry.Study memory s = studies.studyOf(id);
-            CohortModel.Study memory m = cohort.studyOf(id);
+            IStudyRegistry.Study memory m = cohort.studyOf(id);
             check(s.spent <= s.budget, "spent exceeds the budget");
             check(s.budget == m.budget && s.spent == m.spent, "budget or spent differs from the model");
             check(s.queries == m.queries, "answers differ from the model");
@@ -163,7 +138,7 @@ contract StudiesAndDevicesInvariants is InvariantTest {
         address operator = actors.at(actors.CUSTODIAN_A());
         bool operatorAccredited = cohort.isOperator(operator);
         for (uint256 id = 1; id <= cohort.studyCount() + 1; ++id) {
-            CohortModel.Study memory m = cohort.studyOf(id);
+            IStudyRegistry.Study memory m = cohort.studyOf(id);
             check(studies.studyOf(id).status == m.status, "study status differs from the model");
             uint8 aggregate;
             unchecked {
@@ -318,7 +293,7 @@ contract StudiesAndDevicesInvariants is InvariantTest {
     function invariant_flagStateFollowsTheLastAction() public view {
         for (uint256 i; i < 3; ++i) {
             address device = actors.source(i);
-            CohortModel.Device memory m = cohort.deviceOf(device);
+            IDeviceRegistry.Device memory m = cohort.deviceOf(device);
             IDeviceRegistry.Device memory d = devices.deviceOf(device);
             (IDeviceRegistry.FlagReason reason, uint40 flaggedAt) = devices.flagOf(device);
             check(reason == m.flag && flaggedAt == m.flaggedAt, "flagOf differs from the last action");
@@ -332,18 +307,5 @@ contract StudiesAndDevicesInvariants is InvariantTest {
                 "commitments differ from the model"
             );
         }
-    }
-
-    /// @notice Not an invariant: the campaign made calls.
-    function afterInvariant() external view {
-        check(model.calls() > 0, "no handler call was made");
-    }
-
-    /// @dev As HandlerBase._id: the created twin's id, or the one patient A would create the slot under.
-    function _id(uint256 slot) internal view returns (bytes32) {
-        return
-            model.created(slot)
-                ? model.twinId(slot)
-                : keccak256(abi.encode(actors.at(actors.PATIENT_A()), keccak256(abi.encode("twin", slot))));
     }
 }

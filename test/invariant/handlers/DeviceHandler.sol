@@ -121,7 +121,7 @@ contract DeviceHandler is HandlerBase {
     function clearFlag(uint256 actorSeed, uint256 deviceSeed) external {
         address device = actors.source(deviceSeed);
         address actor = _deviceCaller(device, actorSeed);
-        CohortModel.Device memory d = cohort.deviceOf(device);
+        IDeviceRegistry.Device memory d = cohort.deviceOf(device);
         bool expected =
             d.manufacturer != address(0) && actor == d.manufacturer && d.flag != IDeviceRegistry.FlagReason.None;
         vm.prank(actor);

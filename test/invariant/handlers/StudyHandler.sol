@@ -65,7 +65,7 @@ contract StudyHandler is HandlerBase {
         vm.prank(sponsor);
         try studies.registerStudy(t) returns (uint256 studyId) {
             _report(true, expected, "registerStudy");
-            CohortModel.Study memory s;
+            IStudyRegistry.Study memory s;
             (s.sponsor, s.status, s.aggregates, s.minCohort, s.budget) = (
                 sponsor,
                 IStudyRegistry.StudyStatus.Proposed,
@@ -104,7 +104,7 @@ contract StudyHandler is HandlerBase {
     function closeStudy(uint256 actorSeed, uint256 studySeed) external {
         if (studySeed % 16 != 9) return;
         uint256 studyId = _study(studySeed >> 4);
-        CohortModel.Study memory s = cohort.studyOf(studyId);
+        IStudyRegistry.Study memory s = cohort.studyOf(studyId);
         address actor =
             actorSeed % 3 == 0
                 ? s.sponsor
@@ -170,7 +170,7 @@ contract StudyHandler is HandlerBase {
         uint256 flags
     ) external {
         uint256 studyId = _study(studySeed);
-        CohortModel.Study memory s = cohort.studyOf(studyId);
+        IStudyRegistry.Study memory s = cohort.studyOf(studyId);
         address actor = actorSeed % 4 != 3 ? actors.at(actors.CUSTODIAN_A()) : _anyone(actorSeed >> 2);
         uint8 aggregate = aggregateSeed % 8 == 7 ? uint8(aggregateSeed >> 3) : uint8(1 << ((aggregateSeed >> 3) % 4));
         if (aggregateSeed % 8 < 4) {

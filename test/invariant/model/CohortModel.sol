@@ -28,37 +28,16 @@ contract CohortModel {
     string public constant ENROLMENT_AFTER_WITHDRAWAL = "a withdrawn twin enrolled again";
     string public constant FLAG_BY_OTHER = "a flag by someone other than the manufacturer or a custodian";
 
-    struct Study {
-        address sponsor;
-        IStudyRegistry.StudyStatus status;
-        uint8 aggregates;
-        uint32 minCohort;
-        uint48 budget;
-        uint48 spent;
-        uint40 windowStart;
-        uint40 windowEnd;
-        uint32 enrolled;
-        uint32 queries;
-    }
-
     struct Enrolment {
         uint64 enrolledAt;
         uint64 withdrawnAt;
     }
 
-    struct Device {
-        address manufacturer;
-        IDeviceRegistry.FlagReason flag;
-        uint40 flaggedAt;
-        address flaggedBy;
-        bytes32 modelCommitment;
-        bytes32 firmwareCommitment;
-        bytes32 calibrationCommitment;
-    }
-
-    Study[] internal _studies; // index = studyId - 1
+    /// @dev The contracts' own structs: the model keeps the fields the handlers drive (sponsor, status, aggregates,
+    /// k, budget, spent, window, enrolled, answers; a device's every field), the others stay zero.
+    IStudyRegistry.Study[] internal _studies; // index = studyId - 1
     mapping(uint256 studyId => mapping(uint256 slot => Enrolment)) internal _enrolments;
-    mapping(address device => Device) internal _devices;
+    mapping(address device => IDeviceRegistry.Device) internal _devices;
     mapping(address account => bool) public isBoard;
     mapping(address account => bool) public isOperator;
     mapping(address account => bool) public isManufacturer;
@@ -81,7 +60,7 @@ contract CohortModel {
         isManufacturer[account] = has;
     }
 
-    function addStudy(Study calldata s) external returns (uint256 studyId) {
+    function addStudy(IStudyRegistry.Study calldata s) external returns (uint256 studyId) {
         _studies.push(s);
         return _studies.length;
     }
@@ -106,7 +85,7 @@ contract CohortModel {
     }
 
     function registerDevice(address device, address manufacturer, bytes32[3] calldata commitments) external {
-        Device storage d = _devices[device];
+        IDeviceRegistry.Device storage d = _devices[device];
         d.manufacturer = manufacturer;
         (d.modelCommitment, d.firmwareCommitment, d.calibrationCommitment) = (
             commitments[0],
@@ -124,7 +103,7 @@ contract CohortModel {
 
     /// @notice A flag (a later one replaces the earlier reason, time and flagger) or, with `None`, a clearing.
     function setFlag(address device, IDeviceRegistry.FlagReason reason, address by) external {
-        Device storage d = _devices[device];
+        IDeviceRegistry.Device storage d = _devices[device];
         d.flag = reason;
         d.flaggedAt = reason == IDeviceRegistry.FlagReason.None ? 0 : uint40(block.timestamp);
         d.flaggedBy = by;
@@ -139,13 +118,13 @@ contract CohortModel {
     }
 
     /// @notice The study (all zero, status `None`, for an id not handed out).
-    function studyOf(uint256 studyId) public view returns (Study memory s) {
+    function studyOf(uint256 studyId) public view returns (IStudyRegistry.Study memory s) {
         if (studyId != 0 && studyId <= _studies.length) s = _studies[studyId - 1];
     }
 
     /// @notice Approved, and now within its window: enrolments and answers are allowed.
     function isOpen(uint256 studyId) external view returns (bool) {
-        Study memory s = studyOf(studyId);
+        IStudyRegistry.Study memory s = studyOf(studyId);
         return
             s.status == IStudyRegistry.StudyStatus.Approved &&
             s.windowStart <= block.timestamp &&
@@ -168,7 +147,7 @@ contract CohortModel {
         return e.enrolledAt != 0 && e.enrolledAt <= blockNumber && (e.withdrawnAt == 0 || blockNumber < e.withdrawnAt);
     }
 
-    function deviceOf(address device) external view returns (Device memory) {
+    function deviceOf(address device) external view returns (IDeviceRegistry.Device memory) {
         return _devices[device];
     }
 }
