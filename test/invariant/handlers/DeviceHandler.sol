@@ -140,17 +140,7 @@ contract DeviceHandler is HandlerBase {
         if (!grantIt && makerSeed % 16 != 1) grantIt = true; // withdrawals are rare (and not on a zero seed)
         address maker = _maker(makerSeed >> 2);
         bytes32 role = devices.MANUFACTURER_ROLE();
-        bool ok;
-        vm.prank(actor);
-        if (grantIt) {
-            try devices.grantRole(role, maker) {
-                ok = true;
-            } catch {}
-        } else {
-            try devices.revokeRole(role, maker) {
-                ok = true;
-            } catch {}
-        }
+        bool ok = _changeRole(devices, actor, role, maker, grantIt);
         _report(ok, actor == governance, "setManufacturer");
         if (ok) cohort.setManufacturer(maker, grantIt);
     }

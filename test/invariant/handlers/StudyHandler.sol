@@ -216,17 +216,7 @@ contract StudyHandler is HandlerBase {
                 ? actors.custodian(accountSeed)
                 : (accountSeed % 2 == 0 ? cohort.BOARD() : actors.at(actors.RESEARCHER()));
         bytes32 role = operator ? studies.OPERATOR_ROLE() : studies.ETHICS_BOARD_ROLE();
-        bool ok;
-        vm.prank(actor);
-        if (grantIt) {
-            try studies.grantRole(role, account) {
-                ok = true;
-            } catch {}
-        } else {
-            try studies.revokeRole(role, account) {
-                ok = true;
-            } catch {}
-        }
+        bool ok = _changeRole(studies, actor, role, account, grantIt);
         _report(ok, actor == governance, "setStudyRole");
         if (ok) cohort.setStudyRole(operator, account, grantIt);
     }
