@@ -1,7 +1,9 @@
 import { ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { Signer } from "ethers";
+import { DeviceRegistry__factory, StudyRegistry__factory } from "../typechain-types";
 import type { TwinRegistry } from "../typechain-types";
+import { commit } from "../src/chain/commitments";
 import { deployTwinLedger } from "../src/chain/deploy";
 import { twinIdOf } from "../src/chain/twin-id";
 import { DataCategory, SourceKind } from "../src/vocabulary";
@@ -127,4 +129,36 @@ export async function twinFixture() {
   await registry.connect(patient).authorizeSource(twinId, emr.address, SourceKind.Emr, EMR_CATEGORIES);
   await registry.connect(patient).authorizeSource(twinId, wearable.address, SourceKind.Device, WEARABLE_CATEGORIES);
   return { ...f, twinId };
+}
+
+/**
+ * `twinFixture` plus a StudyRegistry on its registry (admin: the deployer), with governance as the ethics board and
+ * the hospital as the operator that records each answer's ε.
+ */
+export async function studyFixture() {
+  const f = await twinFixture();
+  const studies = await new StudyRegistry__factory(f.admin).deploy(await f.registry.getAddress(), f.admin.address);
+  await studies.connect(f.admin).grantRole(await studies.ETHICS_BOARD_ROLE(), f.governance.address);
+  await studies.connect(f.admin).grantRole(await studies.OPERATOR_ROLE(), f.hospital.address);
+  return { ...f, studies };
+}
+
+/** The salted commitments of the fixture device's model, firmware and calibration date. */
+export const DEVICE_MODEL = commit("Acme Pulse 3").commitment;
+export const DEVICE_FIRMWARE = commit("fw 2.1.0").commitment;
+export const DEVICE_CALIBRATION = commit("2026-01-15").commitment;
+
+/**
+ * `twinFixture` plus a DeviceRegistry on its registry (admin: the deployer), two accredited manufacturers (`maker`,
+ * `otherMaker`: hardhat accounts 12 and 13) and the fixture's wearable, a Device source of the twin, registered by
+ * `maker` with DEVICE_MODEL, DEVICE_FIRMWARE and DEVICE_CALIBRATION.
+ */
+export async function deviceFixture() {
+  const f = await twinFixture();
+  const devices = await new DeviceRegistry__factory(f.admin).deploy(await f.registry.getAddress(), f.admin.address);
+  const [, , , , , , , , , , , , maker, otherMaker] = await ethers.getSigners();
+  await devices.connect(f.admin).grantRole(await devices.MANUFACTURER_ROLE(), maker.address);
+  await devices.connect(f.admin).grantRole(await devices.MANUFACTURER_ROLE(), otherMaker.address);
+  await devices.connect(maker).registerDevice(f.wearable.address, DEVICE_MODEL, DEVICE_FIRMWARE, DEVICE_CALIBRATION);
+  return { ...f, devices, maker, otherMaker };
 }

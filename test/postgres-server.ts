@@ -16,6 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
+import { importEsm } from "../src/esm";
 
 let server: Promise<string> | undefined;
 
@@ -27,9 +28,6 @@ interface EmbeddedPostgresModule {
     stop(): Promise<void>;
   };
 }
-
-/** A real `import()` that TypeScript's CommonJS output does not turn into `require`. */
-const importEsm = new Function("specifier", "return import(specifier)") as <T>(specifier: string) => Promise<T>;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@ import { CID } from "multiformats/cid";
 import type { BlobStore } from "./blob-store";
 import { parseCid, verifyBlob } from "./cid";
 import { StoreError } from "./errors";
+import { importEsm } from "../esm";
 
 /**
  * A twin's blobs as a CAR file (Content-Addressable aRchive, v1), the format `ipfs dag import` reads: any IPFS node
@@ -34,15 +35,9 @@ interface CarModule {
   };
 }
 let car: Promise<CarModule> | undefined;
-/**
- * A real `import()` that TypeScript's CommonJS output does not turn into `require`, built on first use only: the web
- * app bundles this module (through src/store) under a CSP without 'unsafe-eval', and never exports a CAR.
- */
+/** @ipld/car, an ES module, imported on first use (the web app bundles this module and never exports a CAR). */
 function carModule(): Promise<CarModule> {
-  if (car === undefined) {
-    const importEsm = new Function("specifier", "return import(specifier)") as (s: string) => Promise<CarModule>;
-    car = importEsm("@ipld/car");
-  }
+  car ??= importEsm<CarModule>("@ipld/car");
   return car;
 }
 

@@ -1,9 +1,14 @@
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { DeviceRegistry__factory } from "../../typechain-types";
 import { commit } from "../../src/chain/commitments";
-import { twinFixture } from "../fixtures";
+import { DeviceRegistry__factory } from "../../typechain-types";
+import {
+  DEVICE_CALIBRATION as CALIBRATION,
+  DEVICE_FIRMWARE as FIRMWARE,
+  DEVICE_MODEL as MODEL,
+  deviceFixture,
+} from "../fixtures";
 
 /*
  * DeviceRegistry: registration with salted commitments, updates, flags by the manufacturer or by the custodian of a
@@ -16,21 +21,6 @@ enum Flag {
   CalibrationExpired,
   Malfunction,
   Other,
-}
-
-const MODEL = commit("Acme Pulse 3").commitment;
-const FIRMWARE = commit("fw 2.1.0").commitment;
-const CALIBRATION = commit("2026-01-15").commitment;
-
-async function deviceFixture() {
-  const f = await twinFixture();
-  const devices = await new DeviceRegistry__factory(f.admin).deploy(await f.registry.getAddress(), f.admin.address);
-  const [, , , , , , , , , , , , maker, otherMaker] = await ethers.getSigners();
-  await devices.connect(f.admin).grantRole(await devices.MANUFACTURER_ROLE(), maker.address);
-  await devices.connect(f.admin).grantRole(await devices.MANUFACTURER_ROLE(), otherMaker.address);
-  // the fixture's wearable is a Device source of the twin, the EMR an Emr source
-  await devices.connect(maker).registerDevice(f.wearable.address, MODEL, FIRMWARE, CALIBRATION);
-  return { ...f, devices, maker, otherMaker };
 }
 
 describe("DeviceRegistry", function () {

@@ -2,9 +2,9 @@ import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helper
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { StudyRegistry__factory } from "../../typechain-types";
-import type { IStudyRegistry, StudyRegistry } from "../../typechain-types";
+import type { IStudyRegistry } from "../../typechain-types";
 import { DataCategory, Purpose } from "../../src/vocabulary";
-import { createTwinOf, twinFixture } from "../fixtures";
+import { createTwinOf, studyFixture as registryFixture } from "../fixtures";
 
 /*
  * StudyRegistry: every external function's success, reverts (custom error and arguments) and events; the roles;
@@ -41,18 +41,12 @@ async function termsFrom(start: number, overrides: Partial<IStudyRegistry.StudyT
   };
 }
 
-/** The core deployment, a StudyRegistry on its registry, the ethics board (governance) and an operator (hospital). */
+/** The shared `studyFixture` (ethics board: governance; operator: the hospital) with the terms of a study from now. */
 async function studyFixture() {
-  const f = await twinFixture();
-  const studies: StudyRegistry = await new StudyRegistry__factory(f.admin).deploy(
-    await f.registry.getAddress(),
-    f.admin.address,
-  );
-  await studies.connect(f.admin).grantRole(await studies.ETHICS_BOARD_ROLE(), f.governance.address);
-  await studies.connect(f.admin).grantRole(await studies.OPERATOR_ROLE(), f.hospital.address);
+  const f = await registryFixture();
   const now = await time.latest();
   const terms = await termsFrom(now);
-  return { ...f, studies, terms, now };
+  return { ...f, terms, now };
 }
 
 /** `studyFixture` with study 1 registered by the researcher and approved, and a second twin (the stranger's). */

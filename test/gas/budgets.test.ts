@@ -1,15 +1,17 @@
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
-import { twinFixture } from "../fixtures";
+import { createTwinOf, deviceFixture, studyFixture, twinFixture } from "../fixtures";
 import { Action, DataCategory, Purpose } from "../../src/vocabulary";
 import { buildReadingTree, buildRecordTree, recordsAnchorOf } from "../../src/chain/anchors";
 import { signGrant } from "../../src/chain/typed-data";
+import { DeviceRegistry__factory, StudyRegistry__factory } from "../../typechain-types";
 
 /**
  * Gas budgets of the typical path: a repeat call where storage is already warm (a second twin, a second
- * grant, a signer's second signed grant, a twin's second update or batch). Gas is deterministic, so these
+ * grant, a signer's second signed grant, a twin's second update or batch, a sponsor's second study, a study's
+ * second enrolment and answer, a manufacturer's second device). Gas is deterministic, so these
  * are exact checks; a change that crosses a budget fails CI. Figures are total transaction gas (what a
  * sender pays, the 21,000 base included), except the consent view, which is budgeted on execution gas.
  */
@@ -22,6 +24,19 @@ const BUDGET = {
   anchorBatch: 60_000,
   anchorRecords: 120_000,
   checkAccessExecution: 10_000,
+  // StudyRegistry
+  registerStudy: 110_000,
+  reviewStudy: 35_000,
+  enrol: 65_000,
+  withdraw: 45_000,
+  spendBudget: 42_000,
+  closeStudy: 32_000,
+  // DeviceRegistry
+  registerDevice: 125_000,
+  updateDevice: 40_000,
+  flagDevice: 55_000,
+  flagDeviceAsCustodian: 70_000,
+  clearFlag: 32_000,
   deployment: 3_000_000,
   codeSize: 24_576,
 } as const;
@@ -149,10 +164,74 @@ describe("gas budgets (typical path)", () => {
     expect(Math.max(...gas) - Math.min(...gas)).to.be.at.most(64);
   });
 
+  it("StudyRegistry: a sponsor's second study, reviewed, two enrolments, two answers, a withdrawal, closing", async () => {
+    const { studies, registry, researcher, governance, hospital, patient, stranger, twinId } =
+      await loadFixture(studyFixture);
+    const now = await time.latest();
+    const terms = {
+      purpose: Purpose.RESEARCH,
+      categories: DataCategory.VITALS | DataCategory.CONDITIONS,
+      aggregates: 3, // count and mean
+      minCohort: 2,
+      budget: 1_000,
+      windowStart: now,
+      windowEnd: now + 30 * 24 * 3600,
+      protocolCommitment: ethers.id("protocol commitment"),
+    };
+    await studies.connect(researcher).registerStudy(terms);
+    await studies.connect(governance).reviewStudy(1, true);
+    const gas: Record<string, number> = {};
+    gas.registerStudy = await gasOf(studies.connect(researcher).registerStudy(terms));
+    gas.reviewStudy = await gasOf(studies.connect(governance).reviewStudy(2, true));
+    const otherTwin = await createTwinOf(registry, stranger, "twin:salt:other", hospital);
+    await studies.connect(patient).enrol(2, twinId);
+    gas.enrol = await gasOf(studies.connect(stranger).enrol(2, otherTwin));
+    await mine();
+    const atBlock = (await ethers.provider.getBlockNumber()) - 1;
+    const root = ethers.id("contributors root");
+    await studies.connect(hospital).spendBudget(2, 1, 100, 2, root, atBlock);
+    gas.spendBudget = await gasOf(studies.connect(hospital).spendBudget(2, 2, 100, 2, root, atBlock));
+    gas.withdraw = await gasOf(studies.connect(stranger).withdraw(2, otherTwin));
+    gas.closeStudy = await gasOf(studies.connect(researcher).closeStudy(2));
+    for (const [name, used] of Object.entries(gas)) {
+      expect(used, name).to.be.at.most(BUDGET[name as keyof typeof BUDGET]);
+    }
+  });
+
+  it("DeviceRegistry: a manufacturer's second device, an update, flags by manufacturer and custodian, clearing", async () => {
+    const { devices, maker, hospital, wearable, stranger, twinId } = await loadFixture(deviceFixture);
+    const c = (label: string) => ethers.id(label);
+    const gas: Record<string, number> = {};
+    gas.registerDevice = await gasOf(
+      devices.connect(maker).registerDevice(stranger.address, c("model"), c("firmware"), c("calibration")),
+    );
+    gas.updateDevice = await gasOf(devices.connect(maker).updateDevice(wearable.address, c("fw 2"), c("cal 2")));
+    gas.flagDevice = await gasOf(devices.connect(maker).flagDevice(wearable.address, 1));
+    gas.clearFlag = await gasOf(devices.connect(maker).clearFlag(wearable.address));
+    gas.flagDeviceAsCustodian = await gasOf(
+      devices.connect(hospital).flagDeviceAsCustodian(twinId, wearable.address, 2),
+    );
+    for (const [name, used] of Object.entries(gas)) {
+      expect(used, name).to.be.at.most(BUDGET[name as keyof typeof BUDGET]);
+    }
+  });
+
   it("deployments and code sizes", async () => {
-    const { contracts } = await loadFixture(twinFixture);
-    for (const c of contracts) {
-      expect(Number(c.receipt.gasUsed), `${c.name} deployment gas`).to.be.at.most(BUDGET.deployment);
+    const { contracts, registry, admin } = await loadFixture(twinFixture);
+    const deployed: { name: string; address: string; gasUsed: bigint }[] = contracts.map((c) => ({
+      name: c.name,
+      address: c.address,
+      gasUsed: c.receipt.gasUsed,
+    }));
+    // StudyRegistry and DeviceRegistry are deployed on their own, on the registry (src/chain/deploy.ts deploys three).
+    for (const factory of [new StudyRegistry__factory(admin), new DeviceRegistry__factory(admin)]) {
+      const contract = await factory.deploy(await registry.getAddress(), admin.address);
+      const receipt = await contract.deploymentTransaction()!.wait();
+      const name = factory instanceof StudyRegistry__factory ? "StudyRegistry" : "DeviceRegistry";
+      deployed.push({ name, address: await contract.getAddress(), gasUsed: receipt!.gasUsed });
+    }
+    for (const c of deployed) {
+      expect(Number(c.gasUsed), `${c.name} deployment gas`).to.be.at.most(BUDGET.deployment);
       const code = await ethers.provider.getCode(c.address);
       expect((code.length - 2) / 2, `${c.name} code size`).to.be.at.most(BUDGET.codeSize);
     }

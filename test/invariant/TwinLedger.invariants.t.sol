@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {InvariantTest} from "./utils/InvariantTest.sol";
-import {Actors} from "./base/Actors.sol";
+import {LedgerSuite} from "./base/LedgerSuite.sol";
 import {LedgerModel} from "./model/LedgerModel.sol";
 import {RegistryHandler} from "./handlers/RegistryHandler.sol";
 import {ConsentHandler} from "./handlers/ConsentHandler.sol";
 import {UpdateLogHandler} from "./handlers/UpdateLogHandler.sol";
-import {TwinRegistry} from "../../contracts/TwinRegistry.sol";
 import {ConsentPolicy} from "../../contracts/ConsentPolicy.sol";
 import {TwinUpdateLog} from "../../contracts/TwinUpdateLog.sol";
 import {IConsentPolicy} from "../../contracts/interfaces/IConsentPolicy.sol";
@@ -18,13 +16,9 @@ import {Action, DataCategory, Purpose, TwinStatus} from "../../contracts/Common.
 /// @notice Stateful invariant fuzzing of the three contracts together: forge calls random sequences of the
 /// handlers' functions (random actors, twins, terms and time), and after every call checks the invariants below
 /// against the contracts and the model. What each asserts: test/invariant/README.md.
-contract TwinLedgerInvariants is InvariantTest {
-    Actors internal actors;
-    LedgerModel internal model;
-    TwinRegistry internal registry;
+contract TwinLedgerInvariants is LedgerSuite {
     ConsentPolicy internal consent;
     TwinUpdateLog internal log;
-    RegistryHandler internal registryHandler;
     ConsentHandler internal consentHandler;
     UpdateLogHandler internal logHandler;
 
@@ -34,22 +28,13 @@ contract TwinLedgerInvariants is InvariantTest {
     uint16[2] internal PURPOSES = [Purpose.TREATMENT, Purpose.EMERGENCY];
 
     function setUp() public {
-        vm.warp(1_750_000_000);
-        actors = new Actors();
-        model = new LedgerModel();
-        address governance = actors.at(actors.GOVERNANCE());
-        registry = new TwinRegistry(1 days, governance);
+        address governance = _deployRegistry();
         consent = new ConsentPolicy(registry);
         log = new TwinUpdateLog(registry);
 
         vm.startPrank(governance);
-        registry.grantRole(registry.GOVERNANCE_ROLE(), governance);
-        registry.grantRole(registry.CUSTODIAN_ROLE(), actors.at(actors.CUSTODIAN_A()));
-        registry.grantRole(registry.CUSTODIAN_ROLE(), actors.at(actors.CUSTODIAN_B()));
         registry.grantRole(registry.EMERGENCY_RESPONDER_ROLE(), actors.at(actors.RESPONDER_A()));
         vm.stopPrank();
-        model.setRole(true, actors.at(actors.CUSTODIAN_A()), true);
-        model.setRole(true, actors.at(actors.CUSTODIAN_B()), true);
         model.setRole(false, actors.at(actors.RESPONDER_A()), true);
 
         registryHandler = new RegistryHandler(actors, model, registry);
@@ -64,21 +49,7 @@ contract TwinLedgerInvariants is InvariantTest {
         consentHandler.setEmergencyPolicy(0, 0, (7 << 64) | (3599 << 8) | 1);
         consentHandler.setEmergencyPolicy(0, 1, (7 << 64) | (3599 << 8) | 1);
 
-        bytes4[] memory r = new bytes4[](13);
-        r[0] = RegistryHandler.passTime.selector;
-        r[1] = RegistryHandler.createTwin.selector;
-        r[2] = RegistryHandler.changeCustodian.selector;
-        r[3] = RegistryHandler.authorizeSource.selector;
-        r[4] = RegistryHandler.removeSource.selector;
-        r[5] = RegistryHandler.appointDelegate.selector;
-        r[6] = RegistryHandler.removeDelegate.selector;
-        r[7] = RegistryHandler.transferOwnership.selector;
-        r[8] = RegistryHandler.acceptOwnership.selector;
-        r[9] = RegistryHandler.suspendTwin.selector;
-        r[10] = RegistryHandler.resumeTwin.selector;
-        r[11] = RegistryHandler.eraseTwin.selector;
-        r[12] = RegistryHandler.setRole.selector;
-        targetSelector(FuzzSelector(address(registryHandler), r));
+        _targetRegistryHandler(true);
 
         bytes4[] memory c = new bytes4[](15);
         c[0] = ConsentHandler.grant.selector;
@@ -527,28 +498,5 @@ contract TwinLedgerInvariants is InvariantTest {
                 vm.revertToState(snapshot);
             }
         }
-    }
-
-    /// @notice Not an invariant: how many calls the campaign made and how many the model expected to succeed.
-    function afterInvariant() external view {
-        check(model.calls() > 0, "no handler call was made");
-    }
-
-    /// @dev As HandlerBase._id: the created twin's id, or the one patient A would create the slot under.
-    function _id(uint256 slot) internal view returns (bytes32) {
-        return
-            model.created(slot)
-                ? model.twinId(slot)
-                : keccak256(abi.encode(actors.at(actors.PATIENT_A()), keccak256(abi.encode("twin", slot))));
-    }
-
-    function _str(uint256 v) internal pure returns (string memory) {
-        if (v == 0) return "0";
-        bytes memory b;
-        while (v != 0) {
-            b = bytes.concat(bytes1(uint8(48 + (v % 10))), b);
-            v /= 10;
-        }
-        return string(b);
     }
 }

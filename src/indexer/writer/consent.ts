@@ -1,14 +1,25 @@
 import type { IConsentPolicy } from "../../../typechain-types/contracts/interfaces/IConsentPolicy";
 import { encodeUint256, smallUint } from "../codec";
 import { EMERGENCY_COOLDOWN_SECONDS, REQUEST_LIFETIME_SECONDS } from "../constants";
-import { bumpEpoch, erase, grantTerms, hex, position, REQUEST_PENDING } from "./common";
+import type { ChainPosition } from "../types";
+import { bumpEpoch, erase, grantTerms, hex, position, REQUEST_PENDING, type WriteContext } from "./common";
 
-/** ConsentPolicy's events: grants and their epochs, requests, emergency access, blocks and cancelled nonces. */
-export const consentHandlers = erase<IConsentPolicy>({
-  ConsentGranted: async (e, at, w) => {
+/** What ConsentGranted and ConsentUpdated both carry. */
+type GrantEvent = Parameters<typeof grantTerms>[0] & {
+  readonly twinId: string;
+  readonly grantee: string;
+  readonly grantor: string;
+};
+
+/**
+ * The handler of a grant (`consentGrant`, history "granted") or of an update of one (`consentUpdate`, "updated"): the
+ * pair's epoch moves on, the consent row takes the terms, the pair's history records them with the grantor.
+ */
+function recordGrant(statement: "consentGrant" | "consentUpdate", kind: "granted" | "updated") {
+  return async (e: GrantEvent, at: ChainPosition, w: WriteContext): Promise<void> => {
     const terms = grantTerms(e);
     await bumpEpoch(w, e.twinId, e.grantee, at);
-    await w.run("consentGrant", {
+    await w.run(statement, {
       twin_id: hex(e.twinId),
       grantee: e.grantee,
       grantor: e.grantor,
@@ -20,31 +31,17 @@ export const consentHandlers = erase<IConsentPolicy>({
       ...position(at),
       twin_id: hex(e.twinId),
       grantee: e.grantee,
-      kind: "granted",
+      kind,
       actor: e.grantor,
       ...terms,
     });
-  },
-  ConsentUpdated: async (e, at, w) => {
-    const terms = grantTerms(e);
-    await bumpEpoch(w, e.twinId, e.grantee, at);
-    await w.run("consentUpdate", {
-      twin_id: hex(e.twinId),
-      grantee: e.grantee,
-      by: e.grantor,
-      ...terms,
-      block: at.blockNumber,
-      at: at.timestamp,
-    });
-    await w.run("consentHistory", {
-      ...position(at),
-      twin_id: hex(e.twinId),
-      grantee: e.grantee,
-      kind: "updated",
-      actor: e.grantor,
-      ...terms,
-    });
-  },
+  };
+}
+
+/** ConsentPolicy's events: grants and their epochs, requests, emergency access, blocks and cancelled nonces. */
+export const consentHandlers = erase<IConsentPolicy>({
+  ConsentGranted: recordGrant("consentGrant", "granted"),
+  ConsentUpdated: recordGrant("consentUpdate", "updated"),
   ConsentRevoked: async (e, at, w) => {
     await bumpEpoch(w, e.twinId, e.grantee, at);
     // v2: a revoke with no live grant (none, or revoked already) only bumps the epoch, voiding the pair's

@@ -2,7 +2,36 @@ import { ZeroAddress, ZeroHash } from "ethers";
 import type { TwinRegistry } from "../../../typechain-types/contracts/TwinRegistry";
 import { TwinStatus } from "../../vocabulary";
 import { smallUint } from "../codec";
-import { erase, hex, history, setStatus, touch } from "./common";
+import type { ChainPosition, TwinHistoryKind } from "../types";
+import { erase, hex, history, setStatus, touch, type WriteContext } from "./common";
+
+/** The handler of a suspension or a resumption: the twin's status, and its history with who did it. */
+function recordStatus(status: TwinStatus, kind: TwinHistoryKind) {
+  return async (e: { readonly twinId: string; readonly by: string }, at: ChainPosition, w: WriteContext) => {
+    await setStatus(w, e.twinId, status, at);
+    await history(w, e.twinId, kind, at, { actor: e.by });
+  };
+}
+
+/** The handler of RoleGranted (`active` 1) and RoleRevoked (0): the membership row, with who changed it. */
+function recordRole(active: 0 | 1) {
+  return async (
+    e: { readonly role: string; readonly account: string; readonly sender: string },
+    at: ChainPosition,
+    w: WriteContext,
+  ) => {
+    // Accepting a default-admin transfer (revoke, then grant) or renouncing the role ends the pending transfer.
+    if (hex(e.role) === ZeroHash) await w.run("adminTransferClear", { block: at.blockNumber, at: at.timestamp });
+    await w.run("role", {
+      role: hex(e.role),
+      account: e.account,
+      active,
+      block: at.blockNumber,
+      at: at.timestamp,
+      by: e.sender,
+    });
+  };
+}
 
 /** TwinRegistry's events: twins, sources, delegates, ownership, status, roles and the default admin. */
 export const registryHandlers = erase<TwinRegistry>({
@@ -83,42 +112,15 @@ export const registryHandlers = erase<TwinRegistry>({
       actor: e.newOwner,
     });
   },
-  TwinSuspended: async (e, at, w) => {
-    await setStatus(w, e.twinId, TwinStatus.Suspended, at);
-    await history(w, e.twinId, "suspended", at, { actor: e.by });
-  },
-  TwinResumed: async (e, at, w) => {
-    await setStatus(w, e.twinId, TwinStatus.Active, at);
-    await history(w, e.twinId, "resumed", at, { actor: e.by });
-  },
+  TwinSuspended: recordStatus(TwinStatus.Suspended, "suspended"),
+  TwinResumed: recordStatus(TwinStatus.Active, "resumed"),
   TwinErased: async (e, at, w) => {
     await setStatus(w, e.twinId, TwinStatus.Erased, at);
     await w.run("twinPendingOwner", { ...touch(e.twinId, at), pending: null });
     await history(w, e.twinId, "erased", at, { actor: e.by });
   },
-  RoleGranted: async (e, at, w) => {
-    if (hex(e.role) === ZeroHash) await w.run("adminTransferClear", { block: at.blockNumber, at: at.timestamp });
-    await w.run("role", {
-      role: hex(e.role),
-      account: e.account,
-      active: 1,
-      block: at.blockNumber,
-      at: at.timestamp,
-      by: e.sender,
-    });
-  },
-  RoleRevoked: async (e, at, w) => {
-    // Accepting a default-admin transfer (revoke, then grant) or renouncing the role ends the pending transfer.
-    if (hex(e.role) === ZeroHash) await w.run("adminTransferClear", { block: at.blockNumber, at: at.timestamp });
-    await w.run("role", {
-      role: hex(e.role),
-      account: e.account,
-      active: 0,
-      block: at.blockNumber,
-      at: at.timestamp,
-      by: e.sender,
-    });
-  },
+  RoleGranted: recordRole(1),
+  RoleRevoked: recordRole(0),
   DefaultAdminTransferScheduled: async (e, at, w) => {
     await w.run("adminTransfer", {
       pending: e.newAdmin,

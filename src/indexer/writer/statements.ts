@@ -79,7 +79,7 @@ export const STATEMENTS = {
   consentUpdate: `
       UPDATE consents SET categories = @categories, actions = @actions, purposes = @purposes,
         valid_from = @valid_from, valid_until = @valid_until, updated_block = @block, updated_at = @at,
-        updated_by = @by
+        updated_by = @grantor
       WHERE twin_id = @twin_id AND grantee = @grantee`,
   consentRevoke: `
       UPDATE consents SET revoked_block = @block, revoked_at = @at, revoked_by = @by

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {CheatCodes} from "../utils/Vm.sol";
 import {Actors} from "../base/Actors.sol";
 import {LedgerModel} from "../model/LedgerModel.sol";
@@ -54,6 +55,26 @@ abstract contract HandlerBase is CheatCodes {
     /// @dev Exists and not erased.
     function _live(uint256 slot) internal view returns (bool) {
         return model.created(slot) && model.statusOf(slot) != TwinStatus.Erased;
+    }
+
+    /// @dev `actor` grants (`grantIt`) or revokes `account`'s `role` on `target`; whether the call went through.
+    function _changeRole(
+        IAccessControl target,
+        address actor,
+        bytes32 role,
+        address account,
+        bool grantIt
+    ) internal returns (bool ok) {
+        vm.prank(actor);
+        if (grantIt) {
+            try target.grantRole(role, account) {
+                ok = true;
+            } catch {}
+        } else {
+            try target.revokeRole(role, account) {
+                ok = true;
+            } catch {}
+        }
     }
 
     function _report(bool ok, bool expected, string memory what) internal {

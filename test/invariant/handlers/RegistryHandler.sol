@@ -220,17 +220,7 @@ contract RegistryHandler is HandlerBase {
         address account = custodianRole ? actors.custodian(accountSeed) : actors.responderCandidate(accountSeed);
         bytes32 role = custodianRole ? registry.CUSTODIAN_ROLE() : registry.EMERGENCY_RESPONDER_ROLE();
         bool expected = actor == actors.at(0);
-        bool ok;
-        vm.prank(actor);
-        if (grantIt) {
-            try registry.grantRole(role, account) {
-                ok = true;
-            } catch {}
-        } else {
-            try registry.revokeRole(role, account) {
-                ok = true;
-            } catch {}
-        }
+        bool ok = _changeRole(registry, actor, role, account, grantIt);
         _report(ok, expected, "setRole");
         if (ok) model.setRole(custodianRole, account, grantIt);
     }

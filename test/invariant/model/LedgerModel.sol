@@ -102,6 +102,8 @@ contract LedgerModel {
     bool[MAX_TWINS] public created;
     mapping(uint256 slot => mapping(address account => uint64 epochPlusOne)) internal _delegates;
     mapping(uint256 slot => mapping(address account => uint32 categories)) public sourceCategories;
+    /// @dev Whether the source's last authorization was as an EMR (else a device); read with `sourceCategories`.
+    mapping(uint256 slot => mapping(address account => bool)) public emrSource;
     mapping(uint256 slot => mapping(address grantee => Grant)) internal _grants;
     mapping(uint256 slot => mapping(address grantee => uint32)) public grantEpoch;
     mapping(address signer => mapping(uint256 nonce => bool)) public nonceUsed;
@@ -198,8 +200,16 @@ contract LedgerModel {
         if (!delegate && (t.pendingStartedBy == account || t.pendingOwner == account)) _clearPending(slot);
     }
 
+    /// @notice A device source authorized (RegistryHandler authorizes every source as `SourceKind.Device`), or removed.
     function setSource(uint256 slot, address account, uint32 categories) external {
         sourceCategories[slot][account] = categories;
+        emrSource[slot][account] = false;
+    }
+
+    /// @notice An EMR source authorized (DeviceHandler: a custodian may flag only a device source).
+    function setEmrSource(uint256 slot, address account, uint32 categories) external {
+        sourceCategories[slot][account] = categories;
+        emrSource[slot][account] = true;
     }
 
     /// @notice A controller's write to the pair (grant, signed grant, update, request granted): new terms, next epoch.
@@ -329,6 +339,11 @@ contract LedgerModel {
     /// @notice The registry's `isController`: owner or current delegate, and nobody on an erased twin.
     function isController(uint256 slot, address account) public view returns (bool) {
         return holdsControl(slot, account) && _twins[slot].status != TwinStatus.Erased;
+    }
+
+    /// @notice An authorized source of kind `SourceKind.Device` (the owner is never a source: `setOwner`).
+    function isDeviceSource(uint256 slot, address account) external view returns (bool) {
+        return sourceCategories[slot][account] != 0 && !emrSource[slot][account];
     }
 
     function grantOf(uint256 slot, address grantee) external view returns (Grant memory) {

@@ -8,11 +8,11 @@ import { createGateway, verifyAnswer, type Gateway, type QueryResponse } from ".
 import { FhirRequestSigner } from "../../../src/service/fhir-api/authorization";
 import { proofsOfBundle } from "../../../src/service/fhir-api/bundle";
 import { FHIR_RESOURCE_TYPES } from "../../../src/service/smart-scopes";
+import { importEsm } from "../../../src/esm";
 import { ALL_CATEGORIES, Purpose } from "../../../src/vocabulary";
 import { cohortSmall, removeFolders, startService, type Service } from "../pipeline/harness";
 
 type FhirKit = typeof import("fhir-kit-client");
-const loadFhirKit = new Function("specifier", "return import(specifier)") as (s: string) => Promise<FhirKit>;
 
 /** The FHIR read API over the real pipeline: a cohort patient's twin read by its owner with fhir-kit-client. */
 describe("query gateway: FHIR R4 read API over TwinPipeline", function () {
@@ -22,7 +22,7 @@ describe("query gateway: FHIR R4 read API over TwinPipeline", function () {
   let client: InstanceType<FhirKit["Client"]>;
 
   before(async () => {
-    const kit = await loadFhirKit("fhir-kit-client");
+    const kit = await importEsm<FhirKit>("fhir-kit-client");
     const cohort = await cohortSmall();
     service = await startService({ batchPolicy: { maxReadings: 64, maxAgeMs: 60 * 60_000 } });
     const { pipeline, f } = service;

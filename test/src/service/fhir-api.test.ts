@@ -11,6 +11,7 @@ import { anchorRecordBatch } from "../../../src/pipeline/record-anchoring";
 import { verifyAnswer, type QueryResponse } from "../../../src/service";
 import { FhirRequestSigner } from "../../../src/service/fhir-api/authorization";
 import { EXTENSION, proofsOfBundle } from "../../../src/service/fhir-api/bundle";
+import { importEsm } from "../../../src/esm";
 import { cidOf } from "../../../src/store/cid";
 import { Action, ALL_CATEGORIES, DataCategory, Purpose, type DataCategoryBit } from "../../../src/vocabulary";
 import { procedure } from "../twin/builders";
@@ -18,7 +19,6 @@ import { FakeTwinData, gatewayFixture, GatewayHarness, grant } from "./harness";
 
 /** fhir-kit-client is an ES module only: loaded with a real dynamic import (ts-node compiles to CommonJS). */
 type FhirKit = typeof import("fhir-kit-client");
-const loadFhirKit = new Function("specifier", "return import(specifier)") as (s: string) => Promise<FhirKit>;
 
 const OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category";
 
@@ -85,7 +85,7 @@ describe("query gateway: FHIR R4 read API", function () {
     DataCategory.VITALS;
 
   before(async () => {
-    kit = await loadFhirKit("fhir-kit-client");
+    kit = await importEsm<FhirKit>("fhir-kit-client");
     const f = await loadFixture(fhirFixture);
     // The origin is the listening address, so that the `next` links the gateway writes are reachable.
     h = new GatewayHarness(f, { data: f.data, origin: undefined });

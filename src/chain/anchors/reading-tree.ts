@@ -1,0 +1,124 @@
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+// The sorted-pair proof walk of the library's trees, without the leaf formatting of its `verify` helpers (a generic
+// ABI encoder that cost more than the rest of an answer's check); the package has no exports map, dist/ is its API.
+import { processProof } from "@openzeppelin/merkle-tree/dist/core";
+import { hexlify, keccak256, ParamType, type BytesLike } from "ethers";
+import { AnchorError, coder, fixedBytes, UINT40_MAX, UINT64_MAX, unsigned } from "./inputs";
+import { loadTree, uniqueLeaves } from "./trees";
+
+/*
+ * Reading batches: `buildReadingTree` builds the StandardMerkleTree whose root `anchorBatch` anchors, `proveReading`
+ * gives the proof that `verifyReading` accepts, `readingLeaf` is the leaf both hash.
+ */
+
+/** The leaf encoding of a reading tree, as `verifyReading` hashes it. */
+export const READING_LEAF_ENCODING: readonly ["bytes32", "uint64"] = ["bytes32", "uint64"];
+/** The same types parsed once (ethers parses type strings on every `encode` otherwise). */
+const READING_LEAF_PARAMS = READING_LEAF_ENCODING.map((type) => ParamType.from(type));
+
+/**
+ * A leaf value as stored in the tree: the reading hash (lower-case hex) and the timestamp as a decimal string,
+ * so that `tree.dump()` is plain JSON.
+ */
+export type ReadingLeaf = [readingHash: string, timestamp: string];
+
+/** A tree of readings; persist it with `tree.dump()` and reload it with `loadReadingTree`. */
+export type ReadingTree = StandardMerkleTree<ReadingLeaf>;
+
+/** One reading as anchored: the hash of its encrypted blob (or canonical bytes) and its time. */
+export interface Reading {
+  readonly readingHash: BytesLike;
+  /** Unix time in seconds (at most 2^40 - 1 to be anchorable). */
+  readonly timestamp: bigint | number;
+}
+
+/** The arguments of `anchorBatch` for a tree (with the twin id). */
+export interface BatchAnchor {
+  readonly merkleRoot: string;
+  readonly count: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+/**
+ * The leaf hash of a reading, as both the tree and `verifyReading` compute it:
+ * `keccak256(bytes.concat(keccak256(abi.encode(readingHash, timestamp))))`.
+ */
+export function readingLeaf(readingHash: BytesLike, timestamp: bigint | number): string {
+  const [hash, time] = leafValue(readingHash, timestamp, "reading");
+  return keccak256(keccak256(coder.encode(READING_LEAF_PARAMS, [hash, time])));
+}
+
+/**
+ * Builds the StandardMerkleTree over `(bytes32 readingHash, uint64 timestamp)` whose root `anchorBatch` anchors.
+ * @throws AnchorError `ANCHOR_EMPTY_BATCH` for no readings, `ANCHOR_DUPLICATE_READING` for a repeated reading,
+ * `ANCHOR_INVALID_INPUT` for a malformed one.
+ */
+export function buildReadingTree(readings: readonly Reading[]): ReadingTree {
+  if (readings.length === 0) throw new AnchorError("ANCHOR_EMPTY_BATCH", "a reading batch needs at least one reading");
+  const values = uniqueLeaves(
+    readings,
+    (reading, index): ReadingLeaf => leafValue(reading.readingHash, reading.timestamp, `readings[${index}]`),
+    "ANCHOR_DUPLICATE_READING",
+    "readings",
+  );
+  return StandardMerkleTree.of(values, [...READING_LEAF_ENCODING]);
+}
+
+/** Reloads a tree saved with `tree.dump()`, checking that it is a reading tree and that it is consistent. */
+export function loadReadingTree(data: ReturnType<ReadingTree["dump"]>): ReadingTree {
+  return loadTree(data, READING_LEAF_ENCODING, "reading");
+}
+
+/**
+ * The proof of one reading, for `verifyReading(twinId, tree.root, readingHash, timestamp, proof)`.
+ * @throws AnchorError `ANCHOR_READING_NOT_FOUND` if the reading is not in the tree.
+ */
+export function proveReading(tree: ReadingTree, readingHash: BytesLike, timestamp: bigint | number): string[] {
+  const value = leafValue(readingHash, timestamp, "reading");
+  let index: number;
+  try {
+    index = tree.leafLookup(value);
+  } catch (cause) {
+    throw new AnchorError("ANCHOR_READING_NOT_FOUND", "the reading is not in this tree", { cause });
+  }
+  return tree.getProof(index);
+}
+
+/** The off-chain twin of `verifyReading`'s proof check (without the anchored time range). */
+export function verifyReadingProof(
+  merkleRoot: BytesLike,
+  readingHash: BytesLike,
+  timestamp: bigint | number,
+  proof: readonly BytesLike[],
+): boolean {
+  const root = hexlify(fixedBytes(merkleRoot, 32, "merkleRoot")).toLowerCase();
+  const siblings = proof.map((node, i) => hexlify(fixedBytes(node, 32, `proof[${i}]`)));
+  // The StandardMerkleTree leaf (readingLeaf), then its sorted-pair path: what StandardMerkleTree.verify computes.
+  return processProof(readingLeaf(readingHash, timestamp), siblings) === root;
+}
+
+/**
+ * What to pass to `anchorBatch` for a tree: its root, the number of readings and the first and last times.
+ * @throws AnchorError `ANCHOR_BATCH_RANGE` if a time does not fit the contract's uint40.
+ */
+export function batchAnchorOf(tree: ReadingTree): BatchAnchor {
+  let from = UINT64_MAX;
+  let to = 0n;
+  for (const [, [, timestamp]] of tree.entries()) {
+    const time = BigInt(timestamp);
+    if (time < from) from = time;
+    if (time > to) to = time;
+  }
+  if (to > UINT40_MAX) {
+    throw new AnchorError("ANCHOR_BATCH_RANGE", `a reading time exceeds 2^40 - 1 seconds, which anchorBatch takes`);
+  }
+  return { merkleRoot: tree.root, count: tree.length, from: Number(from), to: Number(to) };
+}
+
+function leafValue(readingHash: BytesLike, timestamp: bigint | number, name: string): ReadingLeaf {
+  return [
+    hexlify(fixedBytes(readingHash, 32, `${name}.readingHash`)),
+    unsigned(timestamp, UINT64_MAX, `${name}.timestamp`).toString(),
+  ];
+}
