@@ -228,11 +228,12 @@ export async function runEvaluation(
   if (!fhirAtSize.measured) notes.push(`FHIR ingest at size not measured: ${fhirAtSize.reason}.`);
 
   // Part 7: many twins through the pipeline (its own process); projected once the gateway's capacity is known.
-  step = progress.step(`7. scale-out (${plan.scaleOut.twins} twins through the pipeline)`, 1);
-  const scaleOutRun = await measureScaleOut(root, plan.scaleOut);
-  step.tick();
+  const scaleOutPlan = { ...plan.scaleOut, ...(args.scaleOutTwins !== undefined && { twins: args.scaleOutTwins }) };
+  step = progress.step(`7. scale-out (${scaleOutPlan.twins} twins through the pipeline, SQLite and PostgreSQL)`, 3);
+  const scaleOutRun = await measureScaleOut(root, scaleOutPlan, (what) => step.tick(what));
   step.done();
   if (!scaleOutRun.measured) notes.push(`Scale-out not measured: ${scaleOutRun.reason}.`);
+  if (!scaleOutRun.postgres) notes.push(`Scale-out on PostgreSQL not measured: ${scaleOutRun.postgresReason}.`);
 
   // Part 8: cohort queries over 1,000 enrolled twins (in process, synthetic).
   step = progress.step("8. research and prediction: cohort queries over 1,000 twins, forecast alerts", 1);
