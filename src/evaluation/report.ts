@@ -2,6 +2,7 @@ import { formatEth, formatUsd, gasToEth, gasToUsd, type PriceSetting } from "./c
 import { renderPredictive } from "./predictive";
 import { renderResearch } from "./report-research";
 import { renderScaleOut } from "./scale-out";
+import { renderReplicas } from "./gateway-replicas";
 import { REFERENCES } from "./references";
 import type { Summary } from "./stats";
 import type {
@@ -723,6 +724,7 @@ export function renderReport(result: EvaluationResult): string {
       ),
     );
   }
+  p(...renderReplicas(network.gateway.replicas, table));
   const x = network.intervalExperiment;
   p("### The paper's experiment, repeated");
   if (x) {

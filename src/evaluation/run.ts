@@ -373,7 +373,7 @@ function notMeasured(reason: string): NetworkPart {
 
 async function measureNetworkPart(root: string, plan: Plan, progress: Progress): Promise<NetworkPart> {
   let node: LocalNode | null = null;
-  const step = progress.step("4. network latency", plan.confirmations + 8 + 4);
+  const step = progress.step("4. network latency", plan.confirmations + 8 + 4 + 9);
   try {
     step.tick("starting npx hardhat node");
     node = await startLocalNode(root);
@@ -394,6 +394,7 @@ async function measureNetworkPart(root: string, plan: Plan, progress: Progress):
         readingIntervalSeconds: plan.gatewayReadingInterval,
         rateLimitConcurrency: plan.rateLimitConcurrency,
         capacity: { concurrencies: [10, 50], requests: plan.capacityRequests },
+        replicas: { processes: [1, 2], totalConcurrency: 10, requests: plan.capacityRequests },
       },
       (what) => step.tick(what),
     );

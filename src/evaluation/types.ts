@@ -1,5 +1,6 @@
 import type { PricedGas, PriceSetting } from "./cost";
 import type { CapacityLevel } from "./gateway-capacity";
+import type { ReplicaCapacity } from "./gateway-replicas";
 import type { Reference } from "./references";
 import type { PredictiveResult } from "./predictive";
 import type { ResearchBenchmarkResult } from "./research";
@@ -302,6 +303,8 @@ export interface NetworkPart {
     readonly rateLimits?: RateLimitEffect;
     /** The gateway and a bare fastify handler under autocannon, pre-signed queries, per concurrency (issue 12). */
     readonly autocannon?: readonly CapacityLevel[];
+    /** N gateway processes sharing one PostgreSQL under autocannon, against N bare fastify processes (issue 12). */
+    readonly replicas?: ReplicaCapacity;
   };
   readonly error?: string;
 }
