@@ -30,7 +30,9 @@ export interface ReplicaConfig {
   readonly operator: string;
   /** The origin every replica shares (the signed audience). */
   readonly origin: string;
-  readonly databaseUrl: string;
+  /** The shared PostgreSQL database; omitted: the SQLite file `dbPath` (shared by the processes, WAL). */
+  readonly databaseUrl?: string;
+  readonly dbPath?: string;
   readonly twin: ReplicaTwin;
 }
 
@@ -135,8 +137,8 @@ async function serve(config: ReplicaConfig): Promise<Closable> {
     consent: ConsentPolicy__factory.connect(config.consent, provider),
     registry: TwinRegistry__factory.connect(config.registry, provider),
     chainId: BigInt(config.chainId),
-    dbPath: ":memory:",
-    databaseUrl: config.databaseUrl,
+    dbPath: config.dbPath ?? ":memory:",
+    ...(config.databaseUrl !== undefined && { databaseUrl: config.databaseUrl }),
     host: "127.0.0.1",
     operator: config.operator,
     origin: config.origin,

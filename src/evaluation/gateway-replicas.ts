@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AutocannonResult } from "./autocannon-load";
-import { startEvaluationPostgres } from "./embedded-postgres";
+import { startEvaluationPostgres, type EvaluationPostgres } from "./embedded-postgres";
 import { runAutocannonProcess } from "./gateway-capacity";
 import { startReplica, type ReplicaConfig, type ReplicaProcess } from "./gateway-replica";
 
@@ -65,29 +65,43 @@ export interface ReplicaOptions {
   readonly requests: number;
   readonly timeoutMs: number;
   /** The config of every replica but the database (set here) and the kind. */
-  readonly config: Omit<ReplicaConfig, "kind" | "databaseUrl">;
+  readonly config: Omit<ReplicaConfig, "kind" | "databaseUrl" | "dbPath">;
+  /** Where the access log and nonces live: PostgreSQL (the default) or one SQLite file shared by the processes. */
+  readonly backend?: "postgres" | "sqlite";
+  /** Write a V8 CPU profile of each gateway process (`--cpu-prof`) into this folder; omitted: none. */
+  readonly cpuProfileDir?: string;
   /** Signs one query body addressed to the replicas' shared origin (its own nonce, a fresh issuedAt). */
   readonly sign: () => Promise<unknown>;
   readonly tick: (what: string) => void;
 }
+
+/** The SQLite run's stand-in for a server. */
+const NO_SERVER: EvaluationPostgres = {
+  source: "embedded",
+  database: () => Promise.reject(new Error("no PostgreSQL in a SQLite run")),
+  stop: async () => undefined,
+};
 
 /** Signed queries sent to each gateway process before its clock starts (JIT, consent cache, connections). */
 const WARMUP = 20;
 
 export async function measureReplicas(options: ReplicaOptions): Promise<ReplicaCapacity> {
   const base = { postgresSource: "", totalConcurrency: options.totalConcurrency, levels: [], replay: null };
-  let server;
+  let server: EvaluationPostgres;
   try {
     options.tick("gateway replicas: starting PostgreSQL");
-    server = await startEvaluationPostgres();
+    server = options.backend === "sqlite" ? NO_SERVER : await startEvaluationPostgres();
   } catch (error) {
     return { ...base, measured: false, reason: `PostgreSQL did not start: ${firstLine(error)}` };
   }
   try {
-    const databaseUrl = await server.database("gateway_replicas");
+    const store =
+      options.backend === "sqlite"
+        ? { dbPath: join(options.dir, "replicas", "access-log.sqlite") }
+        : { databaseUrl: await server.database("gateway_replicas") };
     const configOf = (kind: ReplicaConfig["kind"]) => {
       const path = join(options.dir, `replica-${kind}.json`);
-      writeFileSync(path, JSON.stringify({ ...options.config, kind, databaseUrl } satisfies ReplicaConfig));
+      writeFileSync(path, JSON.stringify({ ...options.config, kind, ...store } satisfies ReplicaConfig));
       return path;
     };
     const gatewayConfig = configOf("gateway");
@@ -105,13 +119,13 @@ export async function measureReplicas(options: ReplicaOptions): Promise<ReplicaC
         files.push(join(options.dir, `replica-bodies-${n}-${p}.jsonl`));
         writeFileSync(files[p], `${bodies.join("\n")}\n`);
       }
-      const gateway = await withProcesses(options.root, gatewayConfig, n, async (replicas) => {
+      const gateway = await withProcesses(options.root, gatewayConfig, n, options.cpuProfileDir, async (replicas) => {
         for (const replica of replicas) await warmUp(replica.url, options.sign);
         if (n > 1 && replay === null) replay = await checkReplay(replicas, options.sign);
         options.tick(`gateway replicas: autocannon against ${n} gateway process(es)`);
         return loadAll(options, replicas, files, perProcess);
       });
-      const bare = await withProcesses(options.root, bareConfig, n, (servers) => {
+      const bare = await withProcesses(options.root, bareConfig, n, undefined, (servers) => {
         options.tick(`gateway replicas: autocannon against ${n} bare fastify process(es)`);
         return loadAll(options, servers, files, perProcess);
       });
@@ -142,11 +156,12 @@ async function withProcesses<T>(
   root: string,
   configPath: string,
   n: number,
+  cpuProfileDir: string | undefined,
   body: (processes: readonly ReplicaProcess[]) => Promise<T>,
 ): Promise<T> {
   const started: ReplicaProcess[] = [];
   try {
-    for (let i = 0; i < n; i++) started.push(await startReplica(root, configPath));
+    for (let i = 0; i < n; i++) started.push(await startReplica(root, configPath, cpuProfileDir));
     return await body(started);
   } finally {
     await Promise.all(started.map((p) => p.stop()));

@@ -10,6 +10,7 @@ import { FolderKeyStore, LocalFolderBlobStore, RecordVault } from "../store";
 import { ALL_CATEGORIES, Action, Purpose } from "../vocabulary";
 import { measureCapacity, type CapacityLevel } from "./gateway-capacity";
 import { measureReplicas, type ReplicaCapacity } from "./gateway-replicas";
+import { measureColdQuery, type ColdQuery } from "./gateway-cold";
 import type { LoadMode, LoadOptions, LoadResult } from "./gateway-load";
 import type { RpcContext } from "./network";
 import { summarize } from "./stats";
@@ -41,7 +42,12 @@ export interface GatewayOptions {
     readonly processes: readonly number[];
     readonly totalConcurrency: number;
     readonly requests: number;
+    readonly backend?: "postgres" | "sqlite";
+    /** `--cpu-prof` of each gateway process into this folder (for profiling the gateway per query). */
+    readonly cpuProfileDir?: string;
   };
+  /** Runs of the first query on a cold twin (a fresh pipeline and gateway each); omitted or 0: not run. */
+  readonly coldRuns?: number;
 }
 
 /** The origin the replicas share (their signed audience); they listen on 127.0.0.1 ports behind it. */
@@ -119,7 +125,7 @@ export async function measureGateway(
     const keys = new FolderKeyStore(join(dir, "keys"), { fsync: false });
     const custodianKey = new Wallet(id("evaluation:gateway:custodian-key"));
     const patientKey = new Wallet(id("evaluation:gateway:patient-key"));
-    const pipeline = await TwinPipeline.open({
+    const pipelineOptions = {
       updateLog: ledger.updateLog,
       registry: ledger.registry,
       vault: new RecordVault(blobs, keys),
@@ -129,7 +135,8 @@ export async function measureGateway(
       indexFolder: join(dir, "pipeline"),
       batchPolicy: { maxReadings: 1024, maxAgeMs: 60 * 60_000 },
       fsync: false,
-    });
+    };
+    const pipeline = await TwinPipeline.open(pipelineOptions);
     const cohort = generateCohort({
       seed: options.cohortSeed,
       patients: 1,
@@ -259,6 +266,35 @@ export async function measureGateway(
         tick,
       });
     }
+    let coldQuery: ColdQuery | undefined;
+    if (options.coldRuns !== undefined && options.coldRuns > 0) {
+      tick("gateway: the first query on a cold twin");
+      let cold = 0;
+      coldQuery = await measureColdQuery({
+        runs: options.coldRuns,
+        twinId,
+        openPipeline: () => TwinPipeline.open(pipelineOptions),
+        createGateway: (data) =>
+          createGateway({
+            data,
+            consent: ledger.consent,
+            registry: ledger.registry,
+            chainId: 31337n,
+            dbPath: join(dir, `access-log-cold-${cold++}.sqlite`),
+            host: "127.0.0.1",
+            operator: roles.hospital.address,
+            limits: { perSigner: false, perAddress: false },
+          }),
+        sign: async (url) =>
+          new service.GatewayClient({
+            baseUrl: url,
+            signer: reader,
+            chainId: 31337n,
+            consentAddress: await ledger.consent.getAddress(),
+            operator: roles.hospital.address,
+          }).signQuery(twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT }),
+      });
+    }
     let replicas: ReplicaCapacity | undefined;
     if (options.replicas !== undefined) {
       const consentAddress = await ledger.consent.getAddress();
@@ -338,6 +374,7 @@ export async function measureGateway(
       ...(rateLimits ? { rateLimits } : {}),
       ...(autocannon ? { autocannon } : {}),
       ...(replicas ? { replicas } : {}),
+      ...(coldQuery ? { coldQuery } : {}),
       description:
         "The custodian's TwinPipeline (src/pipeline) ingested one cohort patient over JSON-RPC (EMR records " +
         "anchored as one record batch with anchorRecords, a day of wearable readings in Merkle batches, the twin " +

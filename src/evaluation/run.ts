@@ -53,6 +53,8 @@ export interface Plan {
   readonly gatewayRequests: number;
   readonly gatewayTimeoutMs: number;
   readonly gatewayWarmup: number;
+  /** Runs of the first query on a cold twin (a fresh pipeline and gateway each, issue 12). */
+  readonly coldQueryRuns: number;
   readonly gatewayReadingInterval: number;
   readonly paperRequests: number;
   readonly paperBlockSeconds: number;
@@ -86,6 +88,7 @@ export function planFor(mode: Mode): Plan {
         gatewayRequests: 200,
         gatewayTimeoutMs: 6_000,
         gatewayWarmup: 5,
+        coldQueryRuns: 2,
         gatewayReadingInterval: 3600,
         paperRequests: 20,
         paperBlockSeconds: 2,
@@ -109,6 +112,7 @@ export function planFor(mode: Mode): Plan {
         gatewayRequests: 1000,
         gatewayTimeoutMs: 60_000,
         gatewayWarmup: 20,
+        coldQueryRuns: 5,
         gatewayReadingInterval: 3600,
         paperRequests: 200,
         paperBlockSeconds: 12,
@@ -395,6 +399,7 @@ async function measureNetworkPart(root: string, plan: Plan, progress: Progress):
         rateLimitConcurrency: plan.rateLimitConcurrency,
         capacity: { concurrencies: [10, 50], requests: plan.capacityRequests },
         replicas: { processes: [1, 2], totalConcurrency: 10, requests: plan.capacityRequests },
+        coldRuns: plan.coldQueryRuns,
       },
       (what) => step.tick(what),
     );

@@ -2,6 +2,7 @@ import { SimpleMerkleTree, StandardMerkleTree } from "@openzeppelin/merkle-tree"
 import { AbiCoder, keccak256 } from "ethers";
 import { LRUCache } from "lru-cache";
 import { TwinLedgerError } from "../errors";
+import { prepareLeaf } from "./access-log-leaf";
 import {
   PostgresAccessLogStore,
   SqliteAccessLogStore,
@@ -180,7 +181,12 @@ export class AccessLog {
   /** Appends one entry; returns its index. */
   append(entry: AccessLogInput): Promise<number> {
     this.#assertOpen();
-    return this.#store.append(entry, (index) => leafHashOf(leafOf({ ...entry, index })));
+    // The leaf's encoding is prepared here, outside the store's transaction; only its index is filled in inside.
+    const prepared = prepareLeaf(leafOf({ ...entry, index: 0 }));
+    return this.#store.append(
+      entry,
+      prepared !== null ? (index) => prepared.hashAt(index) : (index) => leafHashOf(leafOf({ ...entry, index })),
+    );
   }
 
   /** Entries `from..to` (inclusive). */
@@ -359,6 +365,13 @@ export function leafOf(entry: AccessLogEntry): AccessLogLeaf {
 
 /** The StandardMerkleTree hash of a leaf: keccak256(keccak256(abi.encode(ACCESS_LOG_LEAF_ENCODING, leaf))). */
 export function leafHashOf(leaf: AccessLogLeaf): string {
+  const index = Number(leaf[0]);
+  const prepared = /^(0|[1-9][0-9]{0,15})$/.test(leaf[0]) && Number.isSafeInteger(index) ? prepareLeaf(leaf) : null;
+  return prepared !== null ? prepared.hashAt(index) : abiLeafHashOf(leaf);
+}
+
+/** The same hash through ethers' AbiCoder (the reference, and the path of leaves outside the fast path's forms). */
+export function abiLeafHashOf(leaf: AccessLogLeaf): string {
   return keccak256(keccak256(ABI.encode([...ACCESS_LOG_LEAF_ENCODING], leaf)));
 }
 
