@@ -25,7 +25,12 @@ export async function measureScaleOut(
   options: { readonly twins: number; readonly parallel: number; readonly timeoutMs: number },
   tick: (what: string) => void = () => undefined,
 ): Promise<Omit<ScaleOutPart, "projection">> {
-  const firstLine = (error: unknown) => (error instanceof Error ? error.message.split("\n")[0] : String(error));
+  // A child's failure: the last line of its stderr (the error it printed), else the first of the message.
+  const firstLine = (error: unknown) => {
+    const stderr = (error as { stderr?: unknown }).stderr;
+    const last = typeof stderr === "string" ? stderr.trim().split("\n").pop() : undefined;
+    return last || (error instanceof Error ? error.message.split("\n")[0] : String(error));
+  };
   let run: CohortScaleRun | null = null;
   let reason = "";
   try {
