@@ -53,6 +53,8 @@ export interface ReplicaProcess {
 }
 
 const START_TIMEOUT_MS = 90_000;
+/** The replicas' freshness window, seconds (the gateway's default is 60). */
+export const REPLICA_FRESHNESS_SECONDS = 600;
 
 /** Starts one server process from a config file; resolves once it listens. `cpuProfileDir`: `--cpu-prof` into it. */
 export async function startReplica(root: string, configPath: string, cpuProfileDir?: string): Promise<ReplicaProcess> {
@@ -143,6 +145,8 @@ async function serve(config: ReplicaConfig): Promise<Closable> {
     operator: config.operator,
     origin: config.origin,
     limits: { perAddress: false, perSigner: false },
+    // Queries are signed before the processes start and the load runs; a slow machine must not make them stale.
+    freshnessSeconds: REPLICA_FRESHNESS_SECONDS,
   });
   return { listen: () => gateway.listen(), close: () => gateway.close() };
 }

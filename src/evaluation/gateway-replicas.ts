@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { AutocannonResult } from "./autocannon-load";
 import { startEvaluationPostgres, type EvaluationPostgres } from "./embedded-postgres";
 import { runAutocannonProcess } from "./gateway-capacity";
-import { startReplica, type ReplicaConfig, type ReplicaProcess } from "./gateway-replica";
+import { REPLICA_FRESHNESS_SECONDS, startReplica, type ReplicaConfig, type ReplicaProcess } from "./gateway-replica";
 
 /**
  * The gateway across several processes (issue 12): N gateway processes of one operator, each a full gateway on its
@@ -246,7 +246,8 @@ export function renderReplicas(
       `Each process is loaded by its own autocannon process, ${part.totalConcurrency} connections in all split evenly, ` +
       "with its own pre-signed queries (each with its own nonce, sent once), all at once; then N bare fastify " +
       "processes the same way. Allowed/s is all processes' 2xx answers over the longest run; p50 and p99 are the " +
-      "highest of the processes'. Everything (gateways, load generators, PostgreSQL, the node) shares the machine's " +
+      `highest of the processes'. The replicas accept queries up to ${REPLICA_FRESHNESS_SECONDS} s old (the ` +
+      "default is 60 s), as the queries are all signed before the processes start. Everything (gateways, load generators, PostgreSQL, the node) shares the machine's " +
       "cores, so N = 2 on 2 cores also shares them with two load generators.",
     table(
       [
