@@ -5,12 +5,14 @@
  */
 import { resolve } from "node:path";
 import { USAGE, parseArgs } from "../src/evaluation/args";
+import { killEmbeddedPostgres } from "../src/evaluation/embedded-postgres";
 import { removeGatewayTempDirs } from "../src/evaluation/gateway";
 import { killAllNodes } from "../src/evaluation/node-process";
 
 /** Kills the started node and removes temporary folders; synchronous, for signal and exit handlers. */
 function cleanUp(): void {
   killAllNodes();
+  killEmbeddedPostgres();
   removeGatewayTempDirs();
 }
 

@@ -14,6 +14,9 @@ import { ALL_CATEGORIES, SourceKind } from "../vocabulary";
  * twin, not per service). Runs in its own Node process (`node -r ts-node/register/transpile-only cohort-scale.ts
  * '<json>'`) so that its peak RSS is its own; the cohort is generated before the clock starts.
  *
+ * With `databaseUrl` the pipeline's index lives in that PostgreSQL database instead of SQLite (its tables' size then
+ * counts in the storage per twin); blobs and keys are folders either way.
+ *
  * Setup (each patient's twin created and its two sources authorized by the patient) is outside the clock and its gas
  * is reported apart: it happens once per patient, not per day.
  */
@@ -25,9 +28,13 @@ export interface CohortScaleOptions {
   readonly intervalSeconds: number;
   /** Bound on the ingest phase; twins not started by then are not ingested (and counted). */
   readonly timeoutMs: number;
+  /** A PostgreSQL URL for the pipeline's index (an empty database); omitted: SQLite, the embedded default. */
+  readonly databaseUrl?: string;
 }
 
 export interface CohortScaleRun {
+  /** Where the pipeline's index lived. */
+  readonly backend: "sqlite" | "postgres";
   readonly twins: number;
   readonly twinsIngested: number;
   readonly records: number;
@@ -129,6 +136,7 @@ async function run(options: CohortScaleOptions): Promise<CohortScaleRun> {
       patientPublicKey: (twinId) => twins.find((t) => t.twinId === twinId)?.patient.signingKey.publicKey ?? "0x",
       indexFolder: join(dir, "pipeline"),
       fsync: false,
+      ...(options.databaseUrl !== undefined && { databaseUrl: options.databaseUrl }),
     });
     global.gc?.();
     const rssBeforeMb = process.memoryUsage().rss / MB;
@@ -159,7 +167,9 @@ async function run(options: CohortScaleOptions): Promise<CohortScaleRun> {
     const used = process.cpuUsage(cpu);
     const ingestEnd = await provider.getBlockNumber();
     const pipelineGas = await gasBetween(provider, ingestStart, ingestEnd);
+    await pipeline.close();
     return {
+      backend: options.databaseUrl === undefined ? "sqlite" : "postgres",
       twins: options.twins,
       twinsIngested: ingested,
       records,
@@ -173,7 +183,7 @@ async function run(options: CohortScaleOptions): Promise<CohortScaleRun> {
       gasPerTwinDay: ingested ? pipelineGas.gas / ingested : 0,
       setupGasPerTwin: options.twins ? setupGas.gas / options.twins : 0,
       transactions: pipelineGas.transactions,
-      storageBytesPerTwinDay: ingested ? folderBytes(dir) / ingested : 0,
+      storageBytesPerTwinDay: ingested ? (folderBytes(dir) + (await postgresBytes(options.databaseUrl))) / ingested : 0,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -188,6 +198,23 @@ function folderBytes(dir: string): number {
     total += entry.isDirectory() ? folderBytes(path) : statSync(path).size;
   }
   return total;
+}
+
+/** Bytes of the tables (with their indexes and TOAST) of a PostgreSQL database; 0 without one. */
+async function postgresBytes(url: string | undefined): Promise<number> {
+  if (url === undefined) return 0;
+  const { Client } = await import("pg");
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ bytes: string | null }>(
+      "SELECT sum(pg_total_relation_size(c.oid))::text AS bytes FROM pg_class c " +
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'",
+    );
+    return Number(rows[0]?.bytes ?? 0);
+  } finally {
+    await client.end();
+  }
 }
 
 /** Gas used and transactions in the blocks (from, to]. */

@@ -49,9 +49,17 @@ export async function measureCapacity(options: CapacityOptions): Promise<Capacit
       const file = join(options.dir, `bodies-${concurrency}.jsonl`);
       writeFileSync(file, `${bodies.join("\n")}\n`);
       options.tick(`gateway: concurrency ${concurrency}, autocannon against the gateway`);
-      const gateway = await run(options, { url: `${options.gatewayUrl}/v1/query`, bodiesFile: file, concurrency });
+      const gateway = await runAutocannonProcess(options, {
+        url: `${options.gatewayUrl}/v1/query`,
+        bodiesFile: file,
+        concurrency,
+      });
       options.tick(`gateway: concurrency ${concurrency}, autocannon against a bare fastify handler`);
-      const bareRun = await run(options, { url: `${bareUrl}/v1/query`, bodiesFile: file, concurrency });
+      const bareRun = await runAutocannonProcess(options, {
+        url: `${bareUrl}/v1/query`,
+        bodiesFile: file,
+        concurrency,
+      });
       levels.push({ concurrency, gateway, bare: bareRun, ratio: gateway.okPerSecond / bareRun.okPerSecond });
     }
     return levels;
@@ -60,8 +68,9 @@ export async function measureCapacity(options: CapacityOptions): Promise<Capacit
   }
 }
 
-async function run(
-  options: CapacityOptions,
+/** One autocannon run in its own Node process (src/evaluation/autocannon-load.ts). */
+export async function runAutocannonProcess(
+  options: Pick<CapacityOptions, "root" | "timeoutMs">,
   level: Omit<AutocannonOptions, "timeoutSeconds">,
 ): Promise<AutocannonResult> {
   const args: AutocannonOptions = { ...level, timeoutSeconds: Math.ceil(options.timeoutMs / 1000) };

@@ -9,6 +9,8 @@ import type { Gateway } from "../service";
 import { FolderKeyStore, LocalFolderBlobStore, RecordVault } from "../store";
 import { ALL_CATEGORIES, Action, Purpose } from "../vocabulary";
 import { measureCapacity, type CapacityLevel } from "./gateway-capacity";
+import { measureReplicas, type ReplicaCapacity } from "./gateway-replicas";
+import { measureColdQuery, type ColdQuery } from "./gateway-cold";
 import type { LoadMode, LoadOptions, LoadResult } from "./gateway-load";
 import type { RpcContext } from "./network";
 import { summarize } from "./stats";
@@ -32,7 +34,24 @@ export interface GatewayOptions {
   readonly rateLimitConcurrency?: number;
   /** The autocannon capacity run (issue 12): its concurrencies and pre-signed queries per level; omitted: not run. */
   readonly capacity?: { readonly concurrencies: readonly number[]; readonly requests: number };
+  /**
+   * The replica run (issue 12): gateway processes sharing one PostgreSQL, for each count in `processes`, with
+   * `totalConcurrency` autocannon connections in all and `requests` pre-signed queries per count; omitted: not run.
+   */
+  readonly replicas?: {
+    readonly processes: readonly number[];
+    readonly totalConcurrency: number;
+    readonly requests: number;
+    readonly backend?: "postgres" | "sqlite";
+    /** `--cpu-prof` of each gateway process into this folder (for profiling the gateway per query). */
+    readonly cpuProfileDir?: string;
+  };
+  /** Runs of the first query on a cold twin (a fresh pipeline and gateway each); omitted or 0: not run. */
+  readonly coldRuns?: number;
 }
+
+/** The origin the replicas share (their signed audience); they listen on 127.0.0.1 ports behind it. */
+export const REPLICA_ORIGIN = "https://gateway.twinledger.test";
 
 /** The limits of the rate limiter's run: on, per signer and per address, with maxima never reached. */
 export const NEVER_HIT_LIMITS = {
@@ -106,7 +125,7 @@ export async function measureGateway(
     const keys = new FolderKeyStore(join(dir, "keys"), { fsync: false });
     const custodianKey = new Wallet(id("evaluation:gateway:custodian-key"));
     const patientKey = new Wallet(id("evaluation:gateway:patient-key"));
-    const pipeline = await TwinPipeline.open({
+    const pipelineOptions = {
       updateLog: ledger.updateLog,
       registry: ledger.registry,
       vault: new RecordVault(blobs, keys),
@@ -116,7 +135,8 @@ export async function measureGateway(
       indexFolder: join(dir, "pipeline"),
       batchPolicy: { maxReadings: 1024, maxAgeMs: 60 * 60_000 },
       fsync: false,
-    });
+    };
+    const pipeline = await TwinPipeline.open(pipelineOptions);
     const cohort = generateCohort({
       seed: options.cohortSeed,
       patients: 1,
@@ -246,6 +266,69 @@ export async function measureGateway(
         tick,
       });
     }
+    let coldQuery: ColdQuery | undefined;
+    if (options.coldRuns !== undefined && options.coldRuns > 0) {
+      tick("gateway: the first query on a cold twin");
+      let cold = 0;
+      coldQuery = await measureColdQuery({
+        runs: options.coldRuns,
+        twinId,
+        openPipeline: () => TwinPipeline.open(pipelineOptions),
+        createGateway: (data) =>
+          createGateway({
+            data,
+            consent: ledger.consent,
+            registry: ledger.registry,
+            chainId: 31337n,
+            dbPath: join(dir, `access-log-cold-${cold++}.sqlite`),
+            host: "127.0.0.1",
+            operator: roles.hospital.address,
+            limits: { perSigner: false, perAddress: false },
+          }),
+        sign: async (url) =>
+          new service.GatewayClient({
+            baseUrl: url,
+            signer: reader,
+            chainId: 31337n,
+            consentAddress: await ledger.consent.getAddress(),
+            operator: roles.hospital.address,
+          }).signQuery(twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT }),
+      });
+    }
+    let replicas: ReplicaCapacity | undefined;
+    if (options.replicas !== undefined) {
+      const consentAddress = await ledger.consent.getAddress();
+      const client = new service.GatewayClient({
+        baseUrl,
+        origin: REPLICA_ORIGIN,
+        signer: reader,
+        chainId: 31337n,
+        consentAddress,
+        operator: roles.hospital.address,
+      });
+      replicas = await measureReplicas({
+        root,
+        dir,
+        ...options.replicas,
+        timeoutMs: options.timeoutMs,
+        config: {
+          rpcUrl: ctx.url,
+          chainId: 31337,
+          consent: consentAddress,
+          registry: await ledger.registry.getAddress(),
+          operator: roles.hospital.address,
+          origin: REPLICA_ORIGIN,
+          twin: {
+            twinId,
+            ...pipeline.version(twinId),
+            records: await pipeline.records(twinId, ALL_CATEGORIES),
+            readings: await pipeline.readings(twinId, {}),
+          },
+        },
+        sign: () => client.signQuery(twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT }),
+        tick,
+      });
+    }
     let rateLimits: RateLimitEffect | undefined;
     if (options.rateLimitConcurrency !== undefined) {
       const concurrency = options.rateLimitConcurrency;
@@ -290,6 +373,8 @@ export async function measureGateway(
       dataSet,
       ...(rateLimits ? { rateLimits } : {}),
       ...(autocannon ? { autocannon } : {}),
+      ...(replicas ? { replicas } : {}),
+      ...(coldQuery ? { coldQuery } : {}),
       description:
         "The custodian's TwinPipeline (src/pipeline) ingested one cohort patient over JSON-RPC (EMR records " +
         "anchored as one record batch with anchorRecords, a day of wearable readings in Merkle batches, the twin " +

@@ -2,6 +2,8 @@ import { formatEth, formatUsd, gasToEth, gasToUsd, type PriceSetting } from "./c
 import { renderPredictive } from "./predictive";
 import { renderResearch } from "./report-research";
 import { renderScaleOut } from "./scale-out";
+import { renderReplicas } from "./gateway-replicas";
+import { renderColdQuery } from "./gateway-cold";
 import { REFERENCES } from "./references";
 import type { Summary } from "./stats";
 import type {
@@ -723,6 +725,8 @@ export function renderReport(result: EvaluationResult): string {
       ),
     );
   }
+  p(...renderReplicas(network.gateway.replicas, table));
+  p(...renderColdQuery(network.gateway.coldQuery));
   const x = network.intervalExperiment;
   p("### The paper's experiment, repeated");
   if (x) {

@@ -53,6 +53,8 @@ export interface Plan {
   readonly gatewayRequests: number;
   readonly gatewayTimeoutMs: number;
   readonly gatewayWarmup: number;
+  /** Runs of the first query on a cold twin (a fresh pipeline and gateway each, issue 12). */
+  readonly coldQueryRuns: number;
   readonly gatewayReadingInterval: number;
   readonly paperRequests: number;
   readonly paperBlockSeconds: number;
@@ -86,6 +88,7 @@ export function planFor(mode: Mode): Plan {
         gatewayRequests: 200,
         gatewayTimeoutMs: 6_000,
         gatewayWarmup: 5,
+        coldQueryRuns: 2,
         gatewayReadingInterval: 3600,
         paperRequests: 20,
         paperBlockSeconds: 2,
@@ -109,6 +112,7 @@ export function planFor(mode: Mode): Plan {
         gatewayRequests: 1000,
         gatewayTimeoutMs: 60_000,
         gatewayWarmup: 20,
+        coldQueryRuns: 5,
         gatewayReadingInterval: 3600,
         paperRequests: 200,
         paperBlockSeconds: 12,
@@ -228,11 +232,12 @@ export async function runEvaluation(
   if (!fhirAtSize.measured) notes.push(`FHIR ingest at size not measured: ${fhirAtSize.reason}.`);
 
   // Part 7: many twins through the pipeline (its own process); projected once the gateway's capacity is known.
-  step = progress.step(`7. scale-out (${plan.scaleOut.twins} twins through the pipeline)`, 1);
-  const scaleOutRun = await measureScaleOut(root, plan.scaleOut);
-  step.tick();
+  const scaleOutPlan = { ...plan.scaleOut, ...(args.scaleOutTwins !== undefined && { twins: args.scaleOutTwins }) };
+  step = progress.step(`7. scale-out (${scaleOutPlan.twins} twins through the pipeline, SQLite and PostgreSQL)`, 3);
+  const scaleOutRun = await measureScaleOut(root, scaleOutPlan, (what) => step.tick(what));
   step.done();
   if (!scaleOutRun.measured) notes.push(`Scale-out not measured: ${scaleOutRun.reason}.`);
+  if (!scaleOutRun.postgres) notes.push(`Scale-out on PostgreSQL not measured: ${scaleOutRun.postgresReason}.`);
 
   // Part 8: cohort queries over 1,000 enrolled twins (in process, synthetic).
   step = progress.step("8. research and prediction: cohort queries over 1,000 twins, forecast alerts", 1);
@@ -372,7 +377,7 @@ function notMeasured(reason: string): NetworkPart {
 
 async function measureNetworkPart(root: string, plan: Plan, progress: Progress): Promise<NetworkPart> {
   let node: LocalNode | null = null;
-  const step = progress.step("4. network latency", plan.confirmations + 8 + 4);
+  const step = progress.step("4. network latency", plan.confirmations + 8 + 4 + 9);
   try {
     step.tick("starting npx hardhat node");
     node = await startLocalNode(root);
@@ -393,6 +398,8 @@ async function measureNetworkPart(root: string, plan: Plan, progress: Progress):
         readingIntervalSeconds: plan.gatewayReadingInterval,
         rateLimitConcurrency: plan.rateLimitConcurrency,
         capacity: { concurrencies: [10, 50], requests: plan.capacityRequests },
+        replicas: { processes: [1, 2], totalConcurrency: 10, requests: plan.capacityRequests },
+        coldRuns: plan.coldQueryRuns,
       },
       (what) => step.tick(what),
     );

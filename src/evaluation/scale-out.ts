@@ -1,4 +1,5 @@
 import { measureCohortScale, type CohortScaleRun } from "./cohort-scale";
+import { startEvaluationPostgres } from "./embedded-postgres";
 import type { PriceSetting } from "./cost";
 import { formatUsd } from "./cost";
 import { project, type Projection } from "./projection";
@@ -7,22 +8,55 @@ import { project, type Projection } from "./projection";
 export interface ScaleOutPart {
   readonly measured: boolean;
   readonly reason: string;
+  /** The pipeline's index on SQLite (the embedded default); the projection's basis. */
   readonly run: CohortScaleRun | null;
+  /** The same twins with the pipeline's index on PostgreSQL; null when not measured (`postgresReason` says why). */
+  readonly postgres: CohortScaleRun | null;
+  readonly postgresReason: string;
+  /** Where PostgreSQL came from: "embedded" (embedded-postgres, started by the run) or "DATABASE_URL". */
+  readonly postgresSource: string;
   /** From the run and the gateway's allowed queries/s under autocannon at concurrency 10; null without both. */
   readonly projection: Projection | null;
 }
 
+/** The same N twins through the pipeline twice, each in its own process: index on SQLite, then on PostgreSQL. */
 export async function measureScaleOut(
   root: string,
   options: { readonly twins: number; readonly parallel: number; readonly timeoutMs: number },
+  tick: (what: string) => void = () => undefined,
 ): Promise<Omit<ScaleOutPart, "projection">> {
+  // A child's failure: the last line of its stderr (the error it printed), else the first of the message.
+  const firstLine = (error: unknown) => {
+    const stderr = (error as { stderr?: unknown }).stderr;
+    const last = typeof stderr === "string" ? stderr.trim().split("\n").pop() : undefined;
+    return last || (error instanceof Error ? error.message.split("\n")[0] : String(error));
+  };
+  let run: CohortScaleRun | null = null;
+  let reason = "";
   try {
-    const run = await measureCohortScale(root, { ...options, intervalSeconds: 60 });
-    return { measured: true, reason: "", run };
+    tick("index on SQLite");
+    run = await measureCohortScale(root, { ...options, intervalSeconds: 60 });
   } catch (error) {
-    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    return { measured: false, reason: message, run: null };
+    reason = firstLine(error);
   }
+  let postgres: CohortScaleRun | null = null;
+  let postgresReason = "";
+  let postgresSource = "";
+  try {
+    tick("starting PostgreSQL");
+    const server = await startEvaluationPostgres();
+    postgresSource = server.source;
+    try {
+      tick("index on PostgreSQL");
+      const databaseUrl = await server.database("cohort_scale");
+      postgres = await measureCohortScale(root, { ...options, intervalSeconds: 60, databaseUrl });
+    } finally {
+      await server.stop();
+    }
+  } catch (error) {
+    postgresReason = firstLine(error);
+  }
+  return { measured: run !== null, reason, run, postgres, postgresReason, postgresSource };
 }
 
 export function withProjection(
@@ -48,29 +82,34 @@ export function renderScaleOut(
   if (!part) return [];
   const out = ["## 7. Scale-out: many twins through the pipeline, and 1,000,000 patients (issue 12)"];
   if (!part.measured || !part.run) return [...out, `**Not measured**: ${part.reason}.`];
+  const runs = [part.run, part.postgres].filter((r): r is CohortScaleRun => r !== null);
+  const row = (label: string, f: (r: CohortScaleRun) => string) => [label, ...runs.map(f)];
   const r = part.run;
   out.push(
     `${n(r.twins)} twins of the synthetic cohort, each an EMR bundle and a day of one-minute wearable readings, through ` +
-      `the custodian's TwinPipeline on Hardhat's in-process network, ${n(r.twinsIngested)} ingested within the run's ` +
-      "bound, several twins at a time (writes are serialized per twin). Each twin was created and its two sources " +
-      "authorized before the clock started (that setup's gas is given apart). Index on SQLite (the embedded default).",
+      "the custodian's TwinPipeline on Hardhat's in-process network, several twins at a time (writes are serialized " +
+      "per twin), each run in its own process: once with the pipeline's index on SQLite (the embedded default), once " +
+      `on PostgreSQL (${part.postgres ? (part.postgresSource === "embedded" ? "embedded-postgres started by the run, fsync off like the SQLite run" : "the server of DATABASE_URL") : "not measured"}); ` +
+      "blobs and wrapped keys are folders either way. Each twin was created and its two sources authorized before the " +
+      "clock started (that setup's gas is given apart). The two runs are sequential on the same shared machine.",
     table(
-      ["figure", "value"],
+      ["figure", ...runs.map((x) => (x.backend === "postgres" ? "PostgreSQL" : "SQLite"))],
       [
-        ["twins ingested", `${n(r.twinsIngested)} of ${n(r.twins)}`],
-        ["records", n(r.records)],
-        ["readings", n(r.readings)],
-        ["wall s / CPU s", `${r.seconds.toFixed(1)} / ${r.cpuSeconds.toFixed(1)}`],
-        ["records/s", r.recordsPerSecond.toFixed(1)],
-        ["readings/s", r.readingsPerSecond.toFixed(0)],
-        ["peak RSS (RSS before)", `${n(r.peakRssMb)} MB (${n(r.rssBeforeMb)} MB)`],
-        ["transactions", n(r.transactions)],
-        ["gas per twin per day", n(r.gasPerTwinDay)],
-        ["setup gas per twin (once)", n(r.setupGasPerTwin)],
-        ["storage per twin per day", mb(r.storageBytesPerTwinDay)],
+        row("twins ingested", (x) => `${n(x.twinsIngested)} of ${n(x.twins)}`),
+        row("records", (x) => n(x.records)),
+        row("readings", (x) => n(x.readings)),
+        row("wall s / CPU s", (x) => `${x.seconds.toFixed(1)} / ${x.cpuSeconds.toFixed(1)}`),
+        row("records/s", (x) => x.recordsPerSecond.toFixed(1)),
+        row("readings/s", (x) => x.readingsPerSecond.toFixed(0)),
+        row("peak RSS (RSS before)", (x) => `${n(x.peakRssMb)} MB (${n(x.rssBeforeMb)} MB)`),
+        row("transactions", (x) => n(x.transactions)),
+        row("gas per twin per day", (x) => n(x.gasPerTwinDay)),
+        row("setup gas per twin (once)", (x) => n(x.setupGasPerTwin)),
+        row("storage per twin per day", (x) => mb(x.storageBytesPerTwinDay)),
       ],
     ),
   );
+  if (!part.postgres) out.push(`PostgreSQL run not measured: ${part.postgresReason || "no reason given"}.`);
   const p = part.projection;
   if (!p) {
     out.push(

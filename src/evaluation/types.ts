@@ -1,5 +1,7 @@
 import type { PricedGas, PriceSetting } from "./cost";
 import type { CapacityLevel } from "./gateway-capacity";
+import type { ReplicaCapacity } from "./gateway-replicas";
+import type { ColdQuery } from "./gateway-cold";
 import type { Reference } from "./references";
 import type { PredictiveResult } from "./predictive";
 import type { ResearchBenchmarkResult } from "./research";
@@ -302,6 +304,10 @@ export interface NetworkPart {
     readonly rateLimits?: RateLimitEffect;
     /** The gateway and a bare fastify handler under autocannon, pre-signed queries, per concurrency (issue 12). */
     readonly autocannon?: readonly CapacityLevel[];
+    /** N gateway processes sharing one PostgreSQL under autocannon, against N bare fastify processes (issue 12). */
+    readonly replicas?: ReplicaCapacity;
+    /** The first query on a cold twin: a fresh pipeline and gateway, one signed query timed (issue 12). */
+    readonly coldQuery?: ColdQuery;
   };
   readonly error?: string;
 }

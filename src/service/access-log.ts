@@ -2,10 +2,12 @@ import { SimpleMerkleTree, StandardMerkleTree } from "@openzeppelin/merkle-tree"
 import { AbiCoder, keccak256 } from "ethers";
 import { LRUCache } from "lru-cache";
 import { TwinLedgerError } from "../errors";
+import { prepareLeaf } from "./access-log-leaf";
 import {
   PostgresAccessLogStore,
   SqliteAccessLogStore,
   type AccessLogAnchorRecord,
+  type AccessLogAppend,
   type AccessLogEntry,
   type AccessLogInput,
   type AccessLogStore,
@@ -110,6 +112,14 @@ export const DEFAULT_REFUSAL_PERIOD_MS = 3_600_000;
 export const DEFAULT_ACCESS_LOG_PAGE = 100;
 export const MAX_ACCESS_LOG_PAGE = 500;
 
+/** Appends written in one transaction at most (PostgreSQL takes 65,535 parameters a statement, 11 an entry). */
+const MAX_APPEND_GROUP = 256;
+
+interface PendingAppend extends AccessLogAppend {
+  resolve(index: number): void;
+  reject(error: unknown): void;
+}
+
 /** Trees of recently asked anchors, by root; rebuilt from the stored leaf hashes when evicted. */
 const TREE_CACHE_SIZE = 16;
 /** Delete expired nonces from the store after this many claims. */
@@ -122,6 +132,10 @@ export class AccessLog {
   /** The anchors known so far, oldest first (other replicas may add more: see `#refreshAnchors`). */
   #anchors: AccessLogAnchorRecord[] = [];
   #claims = 0;
+  /** Appends waiting for the end of this event-loop turn (see `append`). */
+  #pending: PendingAppend[] = [];
+  /** Groups of appends being written. */
+  readonly #writing = new Set<Promise<void>>();
   #anchoring: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -177,10 +191,41 @@ export class AccessLog {
     return { reader: reader.toLowerCase(), nonce: nonce.toLowerCase(), expiresAt };
   }
 
-  /** Appends one entry; returns its index. */
+  /**
+   * Appends one entry; returns its index. The appends that arrive within one event-loop turn are written together,
+   * in the order they arrived, in one transaction of the store (gap-free consecutive indexes, each leaf hashed with
+   * its index inside the transaction, so the anchored trees are what they would be one by one); if that transaction
+   * fails, every append of the group rejects with its error and none is written.
+   */
   append(entry: AccessLogInput): Promise<number> {
     this.#assertOpen();
-    return this.#store.append(entry, (index) => leafHashOf(leafOf({ ...entry, index })));
+    // The leaf's encoding is prepared here, outside the store's transaction; only its index is filled in inside.
+    const prepared = prepareLeaf(leafOf({ ...entry, index: 0 }));
+    const leafHash =
+      prepared !== null
+        ? (index: number) => prepared.hashAt(index)
+        : (index: number) => leafHashOf(leafOf({ ...entry, index }));
+    return new Promise<number>((resolve, reject) => {
+      this.#pending.push({ entry, leafHashOf: leafHash, resolve, reject });
+      if (this.#pending.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  /** Writes the appends waiting, at most MAX_APPEND_GROUP a transaction, in order. */
+  #flush(): void {
+    while (this.#pending.length > 0) {
+      const group = this.#pending.splice(0, MAX_APPEND_GROUP);
+      const written =
+        group.length === 1
+          ? this.#store.append(group[0].entry, group[0].leafHashOf).then((index) => [index])
+          : this.#store.appendMany(group);
+      const done = written.then(
+        (indexes) => group.forEach((a, k) => a.resolve(indexes[k])),
+        (error: unknown) => group.forEach((a) => a.reject(error)),
+      );
+      this.#writing.add(done);
+      void done.finally(() => this.#writing.delete(done));
+    }
   }
 
   /** Entries `from..to` (inclusive). */
@@ -284,9 +329,11 @@ export class AccessLog {
     return (await this.pageOf(twinId, options)).entries;
   }
 
-  /** Waits for an anchoring in progress and closes the store. */
+  /** Writes the appends waiting, waits for an anchoring in progress and closes the store. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#flush();
+    await Promise.all(this.#writing);
     await this.#anchoring;
     this.#closed = true;
     await this.#store.close();
@@ -359,6 +406,13 @@ export function leafOf(entry: AccessLogEntry): AccessLogLeaf {
 
 /** The StandardMerkleTree hash of a leaf: keccak256(keccak256(abi.encode(ACCESS_LOG_LEAF_ENCODING, leaf))). */
 export function leafHashOf(leaf: AccessLogLeaf): string {
+  const index = Number(leaf[0]);
+  const prepared = /^(0|[1-9][0-9]{0,15})$/.test(leaf[0]) && Number.isSafeInteger(index) ? prepareLeaf(leaf) : null;
+  return prepared !== null ? prepared.hashAt(index) : abiLeafHashOf(leaf);
+}
+
+/** The same hash through ethers' AbiCoder (the reference, and the path of leaves outside the fast path's forms). */
+export function abiLeafHashOf(leaf: AccessLogLeaf): string {
   return keccak256(keccak256(ABI.encode([...ACCESS_LOG_LEAF_ENCODING], leaf)));
 }
 

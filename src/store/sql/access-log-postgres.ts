@@ -5,6 +5,7 @@ import {
   entryOf,
   rowOf,
   type AccessLogAnchorRecord,
+  type AccessLogAppend,
   type AccessLogEntry,
   type AccessLogInput,
   type AccessLogStore,
@@ -133,6 +134,31 @@ export class PostgresAccessLogStore implements AccessLogStore {
         rowOf(index, entry, leafHashOf(index)),
       );
       return index;
+    });
+  }
+
+  async appendMany(items: readonly AccessLogAppend[]): Promise<number[]> {
+    if (items.length === 0) return [];
+    return this.#db.transaction(async (client) => {
+      const head = await client.query<{ idx: number | string }>(
+        "UPDATE access_log_head SET next_idx = next_idx + $1 RETURNING next_idx - $1 AS idx",
+        [items.length],
+      );
+      const first = Number(head.rows[0].idx);
+      const params: unknown[] = [];
+      const rows = items.map(({ entry, leafHashOf }, k) => {
+        const row = rowOf(first + k, entry, leafHashOf(first + k));
+        const at = params.length;
+        params.push(...row);
+        return `(${row.map((_, j) => `$${at + j + 1}`).join(", ")})`;
+      });
+      await client.query(
+        `INSERT INTO access_log (idx, at_ms, twin_id, reader, query_type, category, purpose, decision, status,
+                                 request_hash, leaf_hash)
+         VALUES ${rows.join(", ")}`,
+        params,
+      );
+      return items.map((_, k) => first + k);
     });
   }
 

@@ -7,6 +7,7 @@ import {
   entryOf,
   rowOf,
   type AccessLogAnchorRecord,
+  type AccessLogAppend,
   type AccessLogEntry,
   type AccessLogInput,
   type AccessLogStore,
@@ -138,6 +139,7 @@ export class SqliteAccessLogStore implements AccessLogStore {
   readonly #db: Database.Database;
   readonly #q: ReturnType<typeof statements>;
   readonly #append: (entry: AccessLogInput, leafHashOf: (index: number) => string) => number;
+  readonly #appendMany: (items: readonly AccessLogAppend[]) => number[];
   readonly #erase: (twinId: string) => number;
   #closed = false;
 
@@ -163,6 +165,14 @@ export class SqliteAccessLogStore implements AccessLogStore {
       q.insertEntry.run(...rowOf(next, entry, leafHashOf(next)));
       return next;
     }).immediate;
+    this.#appendMany = db.transaction((items: readonly AccessLogAppend[]): number[] => {
+      const index = (q.last.get() as { m: number | null }).m;
+      const first = index === null ? 0 : index + 1;
+      return items.map(({ entry, leafHashOf }, k) => {
+        q.insertEntry.run(...rowOf(first + k, entry, leafHashOf(first + k)));
+        return first + k;
+      });
+    }).immediate;
     this.#erase = db.transaction((twinId: string): number => q.redact.run(twinId).changes);
   }
 
@@ -184,6 +194,10 @@ export class SqliteAccessLogStore implements AccessLogStore {
 
   async append(entry: AccessLogInput, leafHashOf: (index: number) => string): Promise<number> {
     return this.#run(() => this.#append(entry, leafHashOf));
+  }
+
+  async appendMany(items: readonly AccessLogAppend[]): Promise<number[]> {
+    return this.#run(() => this.#appendMany(items));
   }
 
   async count(): Promise<number> {

@@ -12,6 +12,12 @@
  * - `withAnchorLock` runs its function in at most one process at a time (anchoring), and says when another holds it.
  */
 
+/** One entry of `appendMany`, with the leaf hash of its index (computed inside the transaction). */
+export interface AccessLogAppend {
+  readonly entry: AccessLogInput;
+  readonly leafHashOf: (index: number) => string;
+}
+
 /** What the gateway appends for one access. */
 export interface AccessLogInput {
   /** Milliseconds since the epoch (gateway clock). */
@@ -67,6 +73,11 @@ export interface AccessLogStore {
   pruneNonces(nowSec: number): Promise<number>;
   /** Appends one entry at the next index (gap-free across processes); returns the index. */
   append(entry: AccessLogInput, leafHashOf: (index: number) => string): Promise<number>;
+  /**
+   * Appends entries at consecutive next indexes, in their order, in one transaction (all or none); returns their
+   * indexes. The access log groups the appends that arrive within one event-loop turn into one call.
+   */
+  appendMany(items: readonly AccessLogAppend[]): Promise<number[]>;
   /** The number of entries (the next index). */
   count(): Promise<number>;
   /** Entries `fromIndex..toIndex` (inclusive), by index. */

