@@ -1,7 +1,7 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 // The sorted-pair proof walk of the library's trees, without the leaf formatting of its `verify` helpers (a generic
 // ABI encoder that cost more than the rest of an answer's check); the package has no exports map, dist/ is its API.
-import { makeMerkleTree, processProof } from "@openzeppelin/merkle-tree/dist/core";
+import { processProof } from "@openzeppelin/merkle-tree/dist/core";
 import {
   AbiCoder,
   dataLength,
@@ -14,6 +14,8 @@ import {
   ZeroHash,
   type BytesLike,
 } from "ethers";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { standardLeafHash, standardMerkleTreeOf } from "../crypto/merkle";
 import { TwinLedgerError } from "../errors";
 import { ALL_CATEGORIES } from "../vocabulary";
 
@@ -468,7 +470,9 @@ export interface RecordsAnchor {
 
 /** keccak256 of a content id's bytes: the `cidHash` of a record leaf. */
 export function cidHashOf(cid: BytesLike): string {
-  return keccak256(cidBytes(cid));
+  const bytes = cidBytes(cid);
+  // noble's keccak on the bytes (ethers' keccak256 takes the same input through its older, slower copy of noble)
+  return bytes instanceof Uint8Array ? "0x" + Buffer.from(keccak_256(bytes)).toString("hex") : keccak256(bytes);
 }
 
 /**
@@ -494,30 +498,20 @@ export function buildRecordTree(records: readonly RecordInput[]): RecordTree {
     "ANCHOR_DUPLICATE_RECORD",
     "records",
   );
-  // the same tree as StandardMerkleTree.of(values, RECORD_LEAF_ENCODING), leaves hashed with the types parsed once
-  return standardTreeOf(values, RECORD_LEAF_ENCODING, (value) =>
-    keccak256(keccak256(coder.encode(RECORD_LEAF_PARAMS, value))),
-  );
+  // the same tree as StandardMerkleTree.of(values, RECORD_LEAF_ENCODING), each leaf hashed once on its bytes
+  return standardMerkleTreeOf(values, RECORD_LEAF_ENCODING, values.map(recordLeafHash));
 }
 
 /**
- * `StandardMerkleTree.of(values, encoding)` with each leaf hashed once by `leafHash` (ethers' coder with the types
- * parsed once, where the library's encoder parses them per leaf and costs most of a 20,000-leaf build): the same
- * sorted leaves, tree, root and proofs (test/src/pipeline/record-tree.test.ts holds them equal).
- * @dev Leaf hashes are lower-case 0x hex of one length, so string order is the library's byte order.
+ * The StandardMerkleTree leaf hash of a checked record value, from its ABI encoding written by hand (three static
+ * words: `abi.encode(uint32 category, bytes32 contentHash, bytes32 cidHash)`, the bytes ethers' coder gives).
  */
-function standardTreeOf<V extends unknown[]>(
-  values: V[],
-  encoding: readonly string[],
-  leafHash: (value: V) => string,
-): StandardMerkleTree<V> {
-  const hashed = values.map((value, valueIndex) => ({ valueIndex, hash: leafHash(value) }));
-  hashed.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
-  const tree = makeMerkleTree(hashed.map((leaf) => leaf.hash));
-  const indexed = values.map((value) => ({ value, treeIndex: 0 }));
-  hashed.forEach(({ valueIndex }, leafIndex) => (indexed[valueIndex].treeIndex = tree.length - leafIndex - 1));
-  type Constructor = new (tree: string[], values: typeof indexed, leafEncoding: string[]) => StandardMerkleTree<V>;
-  return new (StandardMerkleTree as unknown as Constructor)(tree, indexed, [...encoding]);
+function recordLeafHash([category, contentHash, cidHash]: RecordLeaf): Uint8Array {
+  const encoded = Buffer.alloc(96);
+  encoded.writeUInt32BE(Number(category), 28);
+  encoded.write(contentHash.slice(2), 32, "hex");
+  encoded.write(cidHash.slice(2), 64, "hex");
+  return standardLeafHash(encoded);
 }
 
 /** Reloads a tree saved with `tree.dump()`, checking that it is a record tree and that it is consistent. */
@@ -591,11 +585,7 @@ function recordValue(category: bigint | number, contentHash: BytesLike, cidHash:
   if (!isOneCategory(bit)) {
     throw new AnchorError("ANCHOR_INVALID_INPUT", `${name}.category is not exactly one defined DataCategory bit`);
   }
-  return [
-    bit.toString(),
-    hexlify(fixedBytes(contentHash, 32, `${name}.contentHash`)),
-    hexlify(fixedBytes(cidHash, 32, `${name}.cidHash`)),
-  ];
+  return [bit.toString(), bytes32Hex(contentHash, `${name}.contentHash`), bytes32Hex(cidHash, `${name}.cidHash`)];
 }
 
 /** Whether `category` is exactly one defined DataCategory bit (as the contract's `_isOneCategory`). */
@@ -622,6 +612,15 @@ function fixedBytes(value: BytesLike, length: number, name: string): BytesLike {
     throw new AnchorError("ANCHOR_INVALID_INPUT", `${name} is ${dataLength(value)} bytes, expected ${length}`);
   }
   return value;
+}
+
+const BYTES32_HEX = /^0x[0-9a-fA-F]{64}$/;
+
+/** A 32-byte value as lower-case 0x hex (`hexlify` of it), without ethers' parse for hex that is already that. */
+function bytes32Hex(value: BytesLike, name: string): string {
+  return typeof value === "string" && BYTES32_HEX.test(value)
+    ? value.toLowerCase()
+    : hexlify(fixedBytes(value, 32, name));
 }
 
 function cidBytes(cid: BytesLike): BytesLike {

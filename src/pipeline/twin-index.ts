@@ -141,6 +141,8 @@ export const TWIN_INDEX_DATABASE = "index.sqlite";
 const SEALED_SUFFIX = ".twin";
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
+/** How much of an index is encrypted per cipher call when it is sealed. */
+const SEAL_SLICE_BYTES = 1 << 20;
 
 export interface TwinIndexFolderOptions {
   /** SQLite: `synchronous = FULL`, each save durable against a power loss. Default true. */
@@ -272,8 +274,21 @@ export class TwinIndexFolder {
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv("aes-256-gcm", this.#key, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(utf8.encode(SEALED_TWIN_INDEX_FORMAT));
-    const body = Buffer.concat([cipher.update(json, "utf8"), cipher.final()]);
-    return { name, body: new Uint8Array(Buffer.concat([nonce, body, cipher.getAuthTag()])) };
+    // Encrypted a slice at a time straight into the body (GCM's ciphertext is as long as the text): an index of a
+    // 20,000-record twin is tens of MB, and each whole-size copy of it would count in the pipeline's peak memory.
+    const text = Buffer.from(json, "utf8");
+    const body = new Uint8Array(NONCE_BYTES + text.length + TAG_BYTES);
+    body.set(nonce, 0);
+    let at = NONCE_BYTES;
+    for (let start = 0; start < text.length; start += SEAL_SLICE_BYTES) {
+      const part = cipher.update(text.subarray(start, start + SEAL_SLICE_BYTES));
+      body.set(part, at);
+      at += part.length;
+    }
+    const rest = cipher.final();
+    body.set(rest, at);
+    body.set(cipher.getAuthTag(), at + rest.length);
+    return { name, body };
   }
 
   #unseal(document: SealedDocument): TwinIndex {

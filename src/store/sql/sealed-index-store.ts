@@ -92,7 +92,7 @@ export class SqliteSealedIndexStore implements SealedIndexStore {
         `INSERT INTO sealed_index (owner, name, body) VALUES (?, ?, ?)
          ON CONFLICT (owner, name) DO UPDATE SET body = excluded.body`,
       )
-      .run(owner, document.name, Buffer.from(document.body));
+      .run(owner, document.name, bufferView(document.body));
   }
 
   async putAllIfAbsent(owner: string, documents: readonly SealedDocument[]): Promise<void> {
@@ -130,7 +130,7 @@ export class PostgresSealedIndexStore implements SealedIndexStore {
     await this.#db.query(
       `INSERT INTO sealed_index (owner, name, body) VALUES ($1, $2, $3)
        ON CONFLICT (owner, name) DO UPDATE SET body = EXCLUDED.body, updated_at = now()`,
-      [owner, document.name, Buffer.from(document.body)],
+      [owner, document.name, bufferView(document.body)],
     );
   }
 
@@ -149,4 +149,9 @@ export class PostgresSealedIndexStore implements SealedIndexStore {
   close(): Promise<void> {
     return this.#db.close();
   }
+}
+
+/** A Buffer over the same memory (`Buffer.from(bytes)` would copy: a large twin's index is tens of MB). */
+function bufferView(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
