@@ -263,7 +263,7 @@ describe("evaluation/report", () => {
       },
     });
     expect(md).to.include("## 6. FHIR ingest at size");
-    expect(md).to.include("| whole pipeline | 2,001 | 1.1 | 9.20 | 9.00 | 350 | 297 | 79,051 |");
+    expect(md).to.include("| whole pipeline | 2,001 | 1.1 | 9.20 | 9.00 | 350 | 297 | 79,051 |  |");
     expect(md).to.include("not judged");
     expect(md).to.include("| EMR records | 36 | 43,222 | 44,160 | 1.02× |");
     expect(md).to.include("| batches | 24 | 500,240 | 1,572,864 | 3.14× |");
