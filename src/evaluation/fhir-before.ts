@@ -8,4 +8,29 @@ import type { FhirPipelineRun } from "./types";
  * shared with up to 7 other jobs). The report shows it beside the evaluation's own run of the same size, so that a
  * reader compares the two with their loads in view; it is never judged.
  */
-export const FHIR_BEFORE: Readonly<Partial<Record<number, FhirPipelineRun>>> = {};
+export const FHIR_BEFORE: Readonly<Partial<Record<number, FhirPipelineRun>>> = {
+  2000: {
+    records: 2001,
+    readings: 2000,
+    inputBytes: 1_175_040,
+    seconds: 11.66,
+    cpuSeconds: 3.92,
+    peakRssMb: 418.3,
+    rssBeforeMb: 323.8,
+    anchorGas: 79_051,
+    loadAverage: 19.24,
+    recorded: "recorded before the size work (592bf8c)",
+  },
+  20000: {
+    records: 20_001,
+    readings: 20_000,
+    inputBytes: 11_748_240,
+    seconds: 150.68,
+    cpuSeconds: 32.84,
+    peakRssMb: 905.5,
+    rssBeforeMb: 337.0,
+    anchorGas: 79_051,
+    loadAverage: 18.7,
+    recorded: "recorded before the size work (592bf8c)",
+  },
+};
