@@ -15,6 +15,7 @@ import {
   type BytesLike,
 } from "ethers";
 import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { standardLeafHash, standardMerkleTreeOf } from "../crypto/merkle";
 import { TwinLedgerError } from "../errors";
 import { ALL_CATEGORIES } from "../vocabulary";
@@ -472,7 +473,7 @@ export interface RecordsAnchor {
 export function cidHashOf(cid: BytesLike): string {
   const bytes = cidBytes(cid);
   // noble's keccak on the bytes (ethers' keccak256 takes the same input through its older, slower copy of noble)
-  return bytes instanceof Uint8Array ? "0x" + Buffer.from(keccak_256(bytes)).toString("hex") : keccak256(bytes);
+  return bytes instanceof Uint8Array ? "0x" + bytesToHex(keccak_256(bytes)) : keccak256(bytes);
 }
 
 /**
@@ -507,10 +508,10 @@ export function buildRecordTree(records: readonly RecordInput[]): RecordTree {
  * words: `abi.encode(uint32 category, bytes32 contentHash, bytes32 cidHash)`, the bytes ethers' coder gives).
  */
 function recordLeafHash([category, contentHash, cidHash]: RecordLeaf): Uint8Array {
-  const encoded = Buffer.alloc(96);
-  encoded.writeUInt32BE(Number(category), 28);
-  encoded.write(contentHash.slice(2), 32, "hex");
-  encoded.write(cidHash.slice(2), 64, "hex");
+  const encoded = new Uint8Array(96);
+  new DataView(encoded.buffer).setUint32(28, Number(category));
+  encoded.set(hexToBytes(contentHash.slice(2)), 32);
+  encoded.set(hexToBytes(cidHash.slice(2)), 64);
   return standardLeafHash(encoded);
 }
 

@@ -1,5 +1,6 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 
 /**
  * OpenZeppelin StandardMerkleTrees built from leaf hashes computed by the caller, on bytes.
@@ -63,8 +64,9 @@ export function standardMerkleTreeOf<V extends unknown[]>(
   return new (StandardMerkleTree as unknown as Constructor)(tree, indexed, [...encoding]);
 }
 
+/** 0x lower-case hex (noble's, not Buffer's: the web app builds on these modules too). */
 function toHex(bytes: Uint8Array): string {
-  return "0x" + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+  return "0x" + bytesToHex(bytes);
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

@@ -1,4 +1,5 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { hexToBytes } from "@noble/hashes/utils.js";
 import { ZeroHash } from "ethers";
 import { standardLeafHash, standardMerkleTreeOf } from "../crypto/merkle";
 import { TwinEngineError } from "./errors";
@@ -42,7 +43,7 @@ function treeOf(hashes: readonly Bytes32[]): StandardMerkleTree<[string]> {
     tree = standardMerkleTreeOf(
       hashes.map((hash): [string] => [hash]),
       SOURCE_LEAF_ENCODING,
-      hashes.map((hash) => standardLeafHash(Buffer.from(hash.slice(2), "hex"))),
+      hashes.map((hash) => standardLeafHash(hexToBytes(hash.slice(2)))),
     );
     trees.set(hashes, tree);
   }
