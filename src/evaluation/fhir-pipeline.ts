@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Wallet, id } from "ethers";
@@ -65,6 +65,7 @@ export async function measureFhirAtSize(root: string, count: number, judged: boo
 
 /** The streamed ingest alone (src/fhir ingestStream), in this process. */
 async function ingestRun(count: number): Promise<FhirPipelineRun> {
+  const loadAverage = loadavg()[0];
   const m = await measureFhirIngest(count);
   return {
     records: m.records,
@@ -75,6 +76,7 @@ async function ingestRun(count: number): Promise<FhirPipelineRun> {
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     rssBeforeMb: m.baselineRssMb,
     anchorGas: null,
+    loadAverage,
   };
 }
 
@@ -121,6 +123,7 @@ async function pipelineRun(count: number): Promise<FhirPipelineRun> {
     const inputBytes = Buffer.byteLength(text, "utf8");
     global.gc?.();
     const rssBeforeMb = process.memoryUsage().rss / MB;
+    const loadAverage = loadavg()[0];
     const cpu = process.cpuUsage();
     const started = process.hrtime.bigint();
     const summary = await pipeline.ingestEmr(twinId, text, {
@@ -138,6 +141,7 @@ async function pipelineRun(count: number): Promise<FhirPipelineRun> {
       peakRssMb: process.resourceUsage().maxRSS / 1024,
       rssBeforeMb,
       anchorGas: Number(summary.anchorGasUsed),
+      loadAverage,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

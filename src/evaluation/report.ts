@@ -1,4 +1,5 @@
 import { formatEth, formatUsd, gasToEth, gasToUsd, type PriceSetting } from "./cost";
+import { FHIR_BEFORE } from "./fhir-before";
 import { renderPredictive } from "./predictive";
 import { renderResearch } from "./report-research";
 import { renderScaleOut } from "./scale-out";
@@ -188,6 +189,8 @@ function fhirRuns(fa: FhirAtSize): { label: string; run: FhirPipelineRun }[] {
   const rows: { label: string; run: FhirPipelineRun }[] = [];
   if (fa.ingest) rows.push({ label: "ingest alone (streamed)", run: fa.ingest });
   if (fa.pipeline) rows.push({ label: "whole pipeline", run: fa.pipeline });
+  const before = FHIR_BEFORE[fa.observations];
+  if (fa.pipeline && before?.recorded) rows.push({ label: `whole pipeline, ${before.recorded}`, run: before });
   return rows;
 }
 
@@ -790,10 +793,23 @@ export function renderReport(result: EvaluationResult): string {
           "patient into a local blob folder (no fsync), one anchorRecords transaction, the twin engine and the version " +
           "commit. Each in its own Node process: the peak RSS is the process's high-water mark, Hardhat's runtime and " +
           "chain included for the pipeline (the RSS just before the ingest is given beside it). Target: 20,000 " +
-          "Observations in at most 10 s and 300 MB RSS on this machine." +
+          "Observations in at most 10 s and 300 MB RSS on this machine. The load average is the machine's 1-minute " +
+          "load when the run started: the 2 cores are shared, and wall time grows with it (CPU time much less). A " +
+          "recorded row is the same run before the size work, measured earlier back to back with this code " +
+          "(src/evaluation/fhir-before.ts), not by this evaluation." +
           (fa.judged ? "" : " **Quick mode**: fewer Observations than the target's, not judged."),
         table(
-          ["run", "records", "input (MB)", "wall s", "CPU s", "peak RSS (MB)", "RSS before (MB)", "anchorRecords gas"],
+          [
+            "run",
+            "records",
+            "input (MB)",
+            "wall s",
+            "CPU s",
+            "peak RSS (MB)",
+            "RSS before (MB)",
+            "anchorRecords gas",
+            "load avg",
+          ],
           fhirRuns(fa).map(({ label, run: r }) => [
             label,
             int(r.records),
@@ -803,6 +819,7 @@ export function renderReport(result: EvaluationResult): string {
             int(r.peakRssMb),
             int(r.rssBeforeMb),
             r.anchorGas === null ? "" : int(r.anchorGas),
+            r.loadAverage === undefined ? "" : r.loadAverage.toFixed(1),
           ]),
         ),
       );

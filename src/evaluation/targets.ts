@@ -154,6 +154,7 @@ export function judgeFhirAtSize(fhir: FhirAtSize): TargetVerdict {
     `${int(fhir.observations)} Observations: ${f1(p.seconds)} s wall, ${f1(p.cpuSeconds)} s CPU, peak RSS ` +
     `${int(p.peakRssMb)} MB (${int(p.rssBeforeMb)} MB before the ingest, Hardhat's runtime and chain included), ` +
     `${int(p.records)} records anchored in one anchorRecords of ${int(p.anchorGas ?? NaN)} gas` +
+    (p.loadAverage !== undefined ? `, machine load average ${f1(p.loadAverage)} at the start` : "") +
     (fhir.ingest ? `; the streamed ingest alone ${f2(fhir.ingest.seconds)} s` : "");
   if (!fhir.judged) return { id: "fhir-20k", target, measured, verdict: "quick mode: not judged" };
   return {

@@ -376,6 +376,13 @@ export interface FhirPipelineRun {
   readonly rssBeforeMb: number;
   /** Gas of the one anchorRecords (pipeline only). */
   readonly anchorGas: number | null;
+  /**
+   * The machine's 1-minute load average when the measured call started (`os.loadavg()[0]`): on the shared 2-core
+   * machine, how many runnable processes the run competed with. Absent in results of older evaluations.
+   */
+  readonly loadAverage?: number;
+  /** A figure recorded earlier (`FHIR_BEFORE`), not measured by this evaluation: what it is, in words. */
+  readonly recorded?: string;
 }
 
 /** FHIR ingest at size (issue 11, defect 8): N vital-sign Observations, the ingest alone and the whole pipeline. */

@@ -132,13 +132,14 @@ export async function ingestEmr(
 
 /**
  * Encode, seal and store the records, {@link STORE_CHUNK} at a time (two chunks in flight, so one is sealed while the
- * other is written): only a chunk's plaintexts and envelopes are held at once. Each record is decoded right after it
- * is encoded, so the engine gets exactly what a restart will decrypt. On failure, what was stored is discarded.
+ * other is written): only a chunk's plaintexts and envelopes are held at once, and `records` is emptied (taken a chunk
+ * at a time, each chunk let go once stored). Each record is decoded right after it is encoded, so the engine gets
+ * exactly what a restart will decrypt. On failure, what was stored is discarded.
  */
 async function sealAndStore(
   ctx: PipelineContext,
   slot: TwinSlot,
-  records: readonly TwinRecord[],
+  records: TwinRecord[],
   readingsByKey: Map<string, VitalReading[]>,
   patient: PublicKeyLike,
 ): Promise<{ decoded: DecodedRecord[]; stored: Stored[] }> {
@@ -149,10 +150,10 @@ async function sealAndStore(
     if (readers === undefined) readersByCategory.set(category, (readers = ctx.readersFor(slot, category, patient)));
     return readers;
   };
-  const chunks: (readonly TwinRecord[])[] = [];
-  for (let start = 0; start < records.length; start += STORE_CHUNK)
-    chunks.push(records.slice(start, start + STORE_CHUNK));
   const decoded: DecodedRecord[] = new Array<DecodedRecord>(records.length);
+  // moved into chunks (emptying `records`), so that each chunk's records are let go once it is stored
+  const chunks: (readonly TwinRecord[])[] = [];
+  while (records.length > 0) chunks.push(records.splice(0, STORE_CHUNK));
   try {
     const storedChunks = await mapLimit(chunks, 2, async (chunk, c) => {
       chunks[c] = []; // the chunk's records are let go once encoded

@@ -27,15 +27,34 @@ export interface AnchoredRecords {
   readonly receipt: ContractTransactionReceipt;
 }
 
-/** The record tree of a batch, from the records as anchored (the leaf holds keccak256 of the cid's bytes). */
+/** The last trees built, by the batch they were built from (see `recordTreeOf`). */
+const builtTrees = new WeakMap<
+  readonly RecordToAnchor[],
+  { readonly records: RecordToAnchor[]; readonly tree: RecordTree }
+>();
+
+/**
+ * The record tree of a batch, from the records as anchored (the leaf holds keccak256 of the cid's bytes).
+ * @dev An ingest asks for its batch's tree twice (the journal entry before the send, then the anchor): the tree is
+ * kept by the batch array, and given again only while that array still holds the same record objects (the records
+ * are read-only values, never changed in place), so a 20,000-record batch is hashed once.
+ */
 export function recordTreeOf(records: readonly RecordToAnchor[]): RecordTree {
-  return buildRecordTree(
+  const built = builtTrees.get(records);
+  if (built !== undefined && sameRecords(built.records, records)) return built.tree;
+  const tree = buildRecordTree(
     records.map((record) => ({
       category: record.category,
       contentHash: record.contentHash,
       cid: parseCid(record.cid).bytes,
     })),
   );
+  builtTrees.set(records, { records: [...records], tree });
+  return tree;
+}
+
+function sameRecords(a: readonly RecordToAnchor[], b: readonly RecordToAnchor[]): boolean {
+  return a.length === b.length && a.every((record, i) => record === b[i]);
 }
 
 /**

@@ -141,6 +141,8 @@ export const TWIN_INDEX_DATABASE = "index.sqlite";
 const SEALED_SUFFIX = ".twin";
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
+/** How much of an index's JSON (UTF-16 code units) is encrypted per cipher call when it is sealed. */
+const SEAL_SLICE_CHARS = 1 << 20;
 
 export interface TwinIndexFolderOptions {
   /** SQLite: `synchronous = FULL`, each save durable against a power loss. Default true. */
@@ -272,8 +274,23 @@ export class TwinIndexFolder {
     const nonce = randomBytes(NONCE_BYTES);
     const cipher = createCipheriv("aes-256-gcm", this.#key, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(utf8.encode(SEALED_TWIN_INDEX_FORMAT));
-    const body = Buffer.concat([cipher.update(json, "utf8"), cipher.final()]);
-    return { name, body: new Uint8Array(Buffer.concat([nonce, body, cipher.getAuthTag()])) };
+    // Encrypted a slice at a time straight into the body (GCM's ciphertext is as long as the text): an index of a
+    // 20,000-record twin is tens of MB, and each whole-size copy of it would count in the pipeline's peak memory.
+    const body = new Uint8Array(NONCE_BYTES + Buffer.byteLength(json, "utf8") + TAG_BYTES);
+    body.set(nonce, 0);
+    let at = NONCE_BYTES;
+    for (let start = 0; start < json.length;) {
+      let end = Math.min(start + SEAL_SLICE_CHARS, json.length);
+      if (end < json.length && isHighSurrogate(json.charCodeAt(end - 1))) end -= 1; // a pair is encoded whole
+      const part = cipher.update(json.slice(start, end), "utf8");
+      body.set(part, at);
+      at += part.length;
+      start = end;
+    }
+    const rest = cipher.final();
+    body.set(rest, at);
+    body.set(cipher.getAuthTag(), at + rest.length);
+    return { name, body };
   }
 
   #unseal(document: SealedDocument): TwinIndex {
@@ -366,6 +383,10 @@ export function erasedTwinIndex(index: TwinIndex, erasedAt: string): TwinIndex {
  * An index written before v2 of the contracts: its states have no chain version or epoch (v1 counted versions per
  * twin, so the chain version was the engine's, in one epoch). Records anchored by `recordUpdate` keep their kind.
  */
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
 function upgraded(index: TwinIndex): TwinIndex {
   const states = index.states as (Omit<StateAnchor, "chainVersion" | "epoch"> & Partial<StateAnchor>)[];
   states.forEach((state, i) => {

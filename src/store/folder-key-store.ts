@@ -121,13 +121,12 @@ export class FolderKeyStore implements KeyStore {
       await this.#ready(twinId);
       await this.#refuseIfErased(twinId);
     }
-    const files = await Promise.all(
-      normalized.map(async ({ twinId, recordCid, reader, wrappedKey }) => ({
-        twinId,
-        path: await this.#keyPath(twinId, recordCid, reader),
-        bytes: encodeKeyFile({ reader, recordCid, wrappedKey }),
-      })),
-    );
+    const paths = await this.#keyPaths(normalized);
+    const files = normalized.map(({ twinId, recordCid, reader, wrappedKey }, i) => ({
+      twinId,
+      path: paths[i],
+      bytes: encodeKeyFile({ reader, recordCid, wrappedKey }),
+    }));
     await io(`cannot write a batch of ${files.length} wrapped keys`, () =>
       writeFilesAtomic(files, { mode: 0o600, fsync: this.#fsync }),
     );
@@ -378,11 +377,28 @@ export class FolderKeyStore implements KeyStore {
   }
 
   async #name(message: string): Promise<string> {
-    // node's HMAC-SHA-256 (OpenSSL): the same bytes as noble's, several times faster for a batch of keys
-    return createHmac("sha256", await this.#storeSecret())
-      .update(message, "utf8")
-      .digest("hex")
-      .slice(0, NAME_HEX);
+    return opaqueName(await this.#storeSecret(), message);
+  }
+
+  /**
+   * The key files of a batch (as `#keyPath` each), the secret read once and each twin's and record's folder name
+   * computed once: a large ingest writes two keys per record, each named by three HMACs otherwise.
+   */
+  async #keyPaths(refs: readonly WrappedKeyRef[]): Promise<string[]> {
+    const secret = await this.#storeSecret();
+    const twinDirs = new Map<string, string>();
+    const recordDirs = new Map<string, string>();
+    return refs.map(({ twinId, recordCid, reader }) => {
+      let twinDir = twinDirs.get(twinId);
+      if (twinDir === undefined)
+        twinDirs.set(twinId, (twinDir = join(this.root, opaqueName(secret, "twin:" + twinId))));
+      const record = twinId + recordCid;
+      let recordDir = recordDirs.get(record);
+      if (recordDir === undefined) {
+        recordDirs.set(record, (recordDir = join(twinDir, opaqueName(secret, "record:" + record))));
+      }
+      return join(recordDir, opaqueName(secret, "reader:" + record + reader.toLowerCase()) + KEY_SUFFIX);
+    });
   }
 
   async #twinDir(twinId: string): Promise<string> {
@@ -488,4 +504,10 @@ async function io<T>(what: string, action: () => Promise<T>): Promise<T> {
     if (cause instanceof StoreError) throw cause;
     throw new StoreError("STORE_IO", what, { cause });
   }
+}
+
+/** An opaque file name: HMAC-SHA-256 of `message` under the store secret, {@link NAME_HEX} hex digits. */
+function opaqueName(secret: Uint8Array, message: string): string {
+  // node's HMAC-SHA-256 (OpenSSL): the same bytes as noble's, several times faster for a batch of keys
+  return createHmac("sha256", secret).update(message, "utf8").digest("hex").slice(0, NAME_HEX);
 }

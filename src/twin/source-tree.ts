@@ -1,5 +1,7 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { hexToBytes } from "@noble/hashes/utils.js";
 import { ZeroHash } from "ethers";
+import { standardLeafHash, standardMerkleTreeOf } from "../crypto/merkle";
 import { TwinEngineError } from "./errors";
 import type { Bytes32, TwinVersion } from "./types";
 
@@ -37,9 +39,11 @@ const trees = new WeakMap<readonly Bytes32[], StandardMerkleTree<[string]>>();
 function treeOf(hashes: readonly Bytes32[]): StandardMerkleTree<[string]> {
   let tree = trees.get(hashes);
   if (tree === undefined) {
-    tree = StandardMerkleTree.of(
+    // StandardMerkleTree.of's tree, each leaf hashed once on its bytes (abi.encode(bytes32) is the hash itself)
+    tree = standardMerkleTreeOf(
       hashes.map((hash): [string] => [hash]),
-      [...SOURCE_LEAF_ENCODING],
+      SOURCE_LEAF_ENCODING,
+      hashes.map((hash) => standardLeafHash(hexToBytes(hash.slice(2)))),
     );
     trees.set(hashes, tree);
   }

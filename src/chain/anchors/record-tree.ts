@@ -2,9 +2,12 @@ import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 // The sorted-pair proof walk of the library's trees (see reading-tree.ts).
 import { processProof } from "@openzeppelin/merkle-tree/dist/core";
 import { hexlify, keccak256, ParamType, type BytesLike } from "ethers";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { standardLeafHash, standardMerkleTreeOf } from "../../crypto/merkle";
 import { ALL_CATEGORIES } from "../../vocabulary";
 import { AnchorError, cidBytes, coder, fixedBytes, UINT32_MAX, unsigned } from "./inputs";
-import { loadTree, standardTreeOf, uniqueLeaves } from "./trees";
+import { loadTree, uniqueLeaves } from "./trees";
 
 /*
  * Record batches: `buildRecordTree` builds the StandardMerkleTree whose root `anchorRecords` anchors (one per EMR
@@ -41,7 +44,9 @@ export interface RecordsAnchor {
 
 /** keccak256 of a content id's bytes: the `cidHash` of a record leaf. */
 export function cidHashOf(cid: BytesLike): string {
-  return keccak256(cidBytes(cid));
+  const bytes = cidBytes(cid);
+  // noble's keccak on the bytes (ethers' keccak256 takes the same input through its older, slower copy of noble)
+  return bytes instanceof Uint8Array ? "0x" + bytesToHex(keccak_256(bytes)) : keccak256(bytes);
 }
 
 /**
@@ -67,10 +72,20 @@ export function buildRecordTree(records: readonly RecordInput[]): RecordTree {
     "ANCHOR_DUPLICATE_RECORD",
     "records",
   );
-  // the same tree as StandardMerkleTree.of(values, RECORD_LEAF_ENCODING), leaves hashed with the types parsed once
-  return standardTreeOf(values, RECORD_LEAF_ENCODING, (value) =>
-    keccak256(keccak256(coder.encode(RECORD_LEAF_PARAMS, value))),
-  );
+  // the same tree as StandardMerkleTree.of(values, RECORD_LEAF_ENCODING), each leaf hashed once on its bytes
+  return standardMerkleTreeOf(values, RECORD_LEAF_ENCODING, values.map(recordLeafHash));
+}
+
+/**
+ * The StandardMerkleTree leaf hash of a checked record value, from its ABI encoding written by hand (three static
+ * words: `abi.encode(uint32 category, bytes32 contentHash, bytes32 cidHash)`, the bytes ethers' coder gives).
+ */
+function recordLeafHash([category, contentHash, cidHash]: RecordLeaf): Uint8Array {
+  const encoded = new Uint8Array(96);
+  new DataView(encoded.buffer).setUint32(28, Number(category));
+  encoded.set(hexToBytes(contentHash.slice(2)), 32);
+  encoded.set(hexToBytes(cidHash.slice(2)), 64);
+  return standardLeafHash(encoded);
 }
 
 /** Reloads a tree saved with `tree.dump()`, checking that it is a record tree and that it is consistent. */
@@ -144,11 +159,16 @@ function recordValue(category: bigint | number, contentHash: BytesLike, cidHash:
   if (!isOneCategory(bit)) {
     throw new AnchorError("ANCHOR_INVALID_INPUT", `${name}.category is not exactly one defined DataCategory bit`);
   }
-  return [
-    bit.toString(),
-    hexlify(fixedBytes(contentHash, 32, `${name}.contentHash`)),
-    hexlify(fixedBytes(cidHash, 32, `${name}.cidHash`)),
-  ];
+  return [bit.toString(), bytes32Hex(contentHash, `${name}.contentHash`), bytes32Hex(cidHash, `${name}.cidHash`)];
+}
+
+const BYTES32_HEX = /^0x[0-9a-fA-F]{64}$/;
+
+/** A 32-byte value as lower-case 0x hex (`hexlify` of it), without ethers' parse for hex that is already that. */
+function bytes32Hex(value: BytesLike, name: string): string {
+  return typeof value === "string" && BYTES32_HEX.test(value)
+    ? value.toLowerCase()
+    : hexlify(fixedBytes(value, 32, name));
 }
 
 /** Whether `category` is exactly one defined DataCategory bit (as the contract's `_isOneCategory`). */

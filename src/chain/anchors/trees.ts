@@ -1,10 +1,7 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-// The library's tree builder, without the leaf formatting of `StandardMerkleTree.of`; the package has no exports map,
-// dist/ is its API.
-import { makeMerkleTree } from "@openzeppelin/merkle-tree/dist/core";
 import { AnchorError, type AnchorErrorCode } from "./inputs";
 
-/* What reading and record trees share: unique leaves, reloading a saved tree, building one with leaves hashed once. */
+/* What reading and record trees share: unique leaves and reloading a saved tree (record trees are built on bytes by src/crypto/merkle.ts). */
 
 /**
  * The leaf values of a tree, each once: the `index`-th item's value, refused with `duplicateCode` when it repeats an
@@ -42,24 +39,4 @@ export function loadTree<V extends unknown[]>(
   } catch (cause) {
     throw new AnchorError("ANCHOR_INVALID_INPUT", `the saved ${what} tree is not a valid Merkle tree`, { cause });
   }
-}
-
-/**
- * `StandardMerkleTree.of(values, encoding)` with each leaf hashed once by `leafHash` (ethers' coder with the types
- * parsed once, where the library's encoder parses them per leaf and costs most of a 20,000-leaf build): the same
- * sorted leaves, tree, root and proofs (test/src/pipeline/record-tree.test.ts holds them equal).
- * @dev Leaf hashes are lower-case 0x hex of one length, so string order is the library's byte order.
- */
-export function standardTreeOf<V extends unknown[]>(
-  values: V[],
-  encoding: readonly string[],
-  leafHash: (value: V) => string,
-): StandardMerkleTree<V> {
-  const hashed = values.map((value, valueIndex) => ({ valueIndex, hash: leafHash(value) }));
-  hashed.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
-  const tree = makeMerkleTree(hashed.map((leaf) => leaf.hash));
-  const indexed = values.map((value) => ({ value, treeIndex: 0 }));
-  hashed.forEach(({ valueIndex }, leafIndex) => (indexed[valueIndex].treeIndex = tree.length - leafIndex - 1));
-  type Constructor = new (tree: string[], values: typeof indexed, leafEncoding: string[]) => StandardMerkleTree<V>;
-  return new (StandardMerkleTree as unknown as Constructor)(tree, indexed, [...encoding]);
 }

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { parseArgs } from "../../../src/evaluation/args";
 import { resolvePriceSettings } from "../../../src/evaluation/cost";
+import { FHIR_BEFORE } from "../../../src/evaluation/fhir-before";
 import { parseGasReport } from "../../../src/evaluation/gas";
 import { REFERENCES } from "../../../src/evaluation/references";
 import { findings, int, ms, renderReport, table } from "../../../src/evaluation/report";
@@ -263,7 +264,15 @@ describe("evaluation/report", () => {
       },
     });
     expect(md).to.include("## 6. FHIR ingest at size");
-    expect(md).to.include("| whole pipeline | 2,001 | 1.1 | 9.20 | 9.00 | 350 | 297 | 79,051 |");
+    expect(md).to.include("| whole pipeline | 2,001 | 1.1 | 9.20 | 9.00 | 350 | 297 | 79,051 |  |");
+    // the same size's run before the size work, recorded, beside it with its load
+    const before = FHIR_BEFORE[2000];
+    expect(before?.recorded).to.be.a("string");
+    expect(md).to.include(
+      `| whole pipeline, ${before?.recorded} | 2,001 | 1.1 | ${before?.seconds.toFixed(2)} | ` +
+        `${before?.cpuSeconds.toFixed(2)} | ${int(before?.peakRssMb)} | ${int(before?.rssBeforeMb)} | 79,051 | ` +
+        `${before?.loadAverage?.toFixed(1)} |`,
+    );
     expect(md).to.include("not judged");
     expect(md).to.include("| EMR records | 36 | 43,222 | 44,160 | 1.02× |");
     expect(md).to.include("| batches | 24 | 500,240 | 1,572,864 | 3.14× |");

@@ -26,4 +26,22 @@ describe("pipeline/record tree: the fast build is the library's tree", function 
       fast.validate(); // the library's own consistency check
     });
   }
+
+  it("builds a batch's tree once, and again when the batch's records are not the same objects", () => {
+    const records: RecordToAnchor[] = Array.from({ length: 5 }, () => ({
+      category: DataCategory.VITALS,
+      contentHash: hexlify(randomBytes(32)),
+      cid: cidOf(randomBytes(40)),
+    }));
+    const first = recordTreeOf(records);
+    expect(recordTreeOf(records)).to.equal(first); // the journal's tree is the anchor's
+    const copy = [...records];
+    expect(recordTreeOf(copy).dump()).to.deep.equal(first.dump());
+    records[2] = { ...records[2], contentHash: hexlify(randomBytes(32)) }; // not done by the pipeline, but safe
+    const changed = recordTreeOf(records);
+    expect(changed.root).to.not.equal(first.root);
+    expect(changed.dump()).to.deep.equal(recordTreeOf([...records]).dump());
+    records.pop();
+    expect(recordTreeOf(records).length).to.equal(4);
+  });
 });

@@ -115,6 +115,21 @@ function twinIndexSuite(db: () => StoreDatabase): void {
     expect(byTwin(await open().loadAll())).to.deep.equal(expected);
   });
 
+  it("seals an index of several cipher slices (1 Mi characters each), a pair split at a slice edge, and opens it whole", async () => {
+    const index = sampleIndex("large");
+    const mark = "\u0001"; // escaped by JSON.stringify as six characters: find where the key's text starts
+    index.records.push({ ...index.records[0], key: mark });
+    const at = JSON.stringify(index).indexOf("\\u0001");
+    // the emoji's high surrogate is the last code unit of the first slice, the low one the first of the next
+    const key = "a".repeat(2 ** 20 - 1 - at) + "\u{1F600}" + "é".repeat(2 ** 20 + 3);
+    index.records[index.records.length - 1] = { ...index.records[0], key };
+    expect(JSON.stringify(index).charCodeAt(2 ** 20 - 1)).to.equal(0xd83d);
+    await open().save(index);
+    const [loaded] = await open().loadAll();
+    expect(loaded.records[loaded.records.length - 1].key).to.equal(key);
+    expect(loaded).to.deep.equal(index);
+  });
+
   it("saves replace a twin's row; a stale old file found later never overwrites what was saved since", async () => {
     const legacy = new LegacyTwinIndexFolder(folder, { key: KEY });
     const index = sampleIndex("e");

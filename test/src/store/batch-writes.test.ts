@@ -4,8 +4,9 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hexlify, Wallet } from "ethers";
-import { publicKeyOf } from "../../../src/crypto";
+import { publicKeyOf, wrapDataKey } from "../../../src/crypto";
 import {
+  cidOf,
   FolderKeyStore,
   LocalFolderBlobStore,
   MemoryBlobStore,
@@ -67,6 +68,25 @@ describe("store: batched writes (putMany)", () => {
       expect(names.filter((name) => name.endsWith(".tmp"))).to.deep.equal([]);
     });
   }
+
+  it("names each key file of a batch as put names it (the batch computes each folder's name once)", async () => {
+    const keys = new FolderKeyStore(join(root, "keys"), { fsync: false });
+    const readers = [hospital, patient];
+    const cids = Array.from({ length: 7 }, () => cidOf(randomBytes(40))); // 7, 2 and 3 coprime: 12 distinct refs
+    const refs = Array.from({ length: 12 }, (_, i) => ({
+      twinId: i % 3 === 0 ? "0x" + "0d".repeat(32) : TWIN,
+      recordCid: cids[i % cids.length],
+      reader: readers[i % 2].address,
+    }));
+    const wrapFor = (i: number) => wrapDataKey(randomBytes(32), publicKeyOf(readers[i % 2]));
+    await keys.putMany(refs.map((ref, i) => ({ ...ref, wrappedKey: wrapFor(i) })));
+    const before = (await filesUnder(keys.root)).sort();
+    // put over every ref: the same files are replaced, none added
+    const again = refs.map((_, i) => wrapFor(i));
+    for (const [i, ref] of refs.entries()) await keys.put({ ...ref, wrappedKey: again[i] });
+    expect((await filesUnder(keys.root)).sort()).to.deep.equal(before);
+    for (const [i, ref] of refs.entries()) expect(hexlify(await keys.get(ref))).to.equal(hexlify(again[i]));
+  });
 
   it("falls back to put on stores without putMany (memory stores)", async () => {
     const vault = new RecordVault(new MemoryBlobStore(), new MemoryKeyStore());

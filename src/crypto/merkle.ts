@@ -1,0 +1,75 @@
+import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+
+/**
+ * OpenZeppelin StandardMerkleTrees built from leaf hashes computed by the caller, on bytes.
+ *
+ * `StandardMerkleTree.of(values, encoding)` ABI-encodes each value with its encoder (which parses the type strings
+ * per leaf) and hashes leaves and nodes through hex strings: for a 20,000-leaf tree (one large EMR ingest, or the
+ * sources of its twin version) that is most of a second per tree on a loaded 2-core machine. Here the caller hashes
+ * each leaf once from its ABI encoding (`standardLeafHash`, keccak256 twice, as the library does), and the inner
+ * nodes are hashed on bytes (sorted pairs, as `standardNodeHash`). The result is the library's own tree object,
+ * with the same sorted leaves, nodes, value indices, root and proofs (test/src/crypto/merkle.test.ts holds them
+ * equal to `StandardMerkleTree.of` on random inputs).
+ */
+
+/** The leaf hash of a StandardMerkleTree from the leaf's ABI encoding: `keccak256(keccak256(encoded))`. */
+export function standardLeafHash(encoded: Uint8Array): Uint8Array {
+  return keccak_256(keccak_256(encoded));
+}
+
+/**
+ * The StandardMerkleTree of `values` (leaf encoding `encoding`) whose leaf hashes are `leafHashes` (32 bytes each,
+ * `standardLeafHash` of each value's ABI encoding, in the order of `values`). The caller vouches that each hash is
+ * the value's: the tree is not re-hashed from the values (`tree.validate()` does that, when wanted).
+ * @throws RangeError when there are no values, or not one 32-byte hash per value.
+ */
+export function standardMerkleTreeOf<V extends unknown[]>(
+  values: V[],
+  encoding: readonly string[],
+  leafHashes: readonly Uint8Array[],
+): StandardMerkleTree<V> {
+  const count = values.length;
+  if (count === 0) throw new RangeError("a Merkle tree needs at least one leaf");
+  if (leafHashes.length !== count || leafHashes.some((hash) => hash.length !== 32)) {
+    throw new RangeError("a Merkle tree needs one 32-byte leaf hash per value");
+  }
+  // Leaves sorted by hash (the library's default `sortLeaves`); lower-case hex of one length sorts as the bytes do.
+  const hexes = leafHashes.map(toHex);
+  const order = Array.from({ length: count }, (_, i) => i);
+  order.sort((a, b) => (hexes[a] < hexes[b] ? -1 : hexes[a] > hexes[b] ? 1 : 0));
+  // The library's array layout: node i has children 2i+1 and 2i+2, the leaves at the end in reverse sorted order.
+  const size = 2 * count - 1;
+  const nodes = new Array<Uint8Array>(size);
+  const tree = new Array<string>(size);
+  order.forEach((valueIndex, leafIndex) => {
+    nodes[size - 1 - leafIndex] = leafHashes[valueIndex];
+    tree[size - 1 - leafIndex] = hexes[valueIndex];
+  });
+  const pair = new Uint8Array(64);
+  for (let i = size - 1 - count; i >= 0; i--) {
+    const left = nodes[2 * i + 1];
+    const right = nodes[2 * i + 2];
+    const leftFirst = compareBytes(left, right) <= 0;
+    pair.set(leftFirst ? left : right, 0);
+    pair.set(leftFirst ? right : left, 32);
+    nodes[i] = keccak_256(pair);
+    tree[i] = toHex(nodes[i]);
+  }
+  const indexed = values.map((value) => ({ value, treeIndex: 0 }));
+  order.forEach((valueIndex, leafIndex) => (indexed[valueIndex].treeIndex = size - 1 - leafIndex));
+  // The library's constructor takes a tree it did not build (`load` uses it the same way).
+  type Constructor = new (tree: string[], values: typeof indexed, leafEncoding: string[]) => StandardMerkleTree<V>;
+  return new (StandardMerkleTree as unknown as Constructor)(tree, indexed, [...encoding]);
+}
+
+/** 0x lower-case hex (noble's, not Buffer's: the web app builds on these modules too). */
+function toHex(bytes: Uint8Array): string {
+  return "0x" + bytesToHex(bytes);
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 32; i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return 0;
+}
