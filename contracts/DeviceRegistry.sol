@@ -9,9 +9,10 @@ import {ITwinRegistry} from "./interfaces/ITwinRegistry.sol";
 /// @title DeviceRegistry
 /// @notice Device provenance and flags (see IDeviceRegistry).
 /// @dev Custodians and sources live in TwinRegistry, asked through its typed interface (a malformed answer fails ABI
-/// decoding and reverts: fail closed). `MANUFACTURER_ROLE` is administered by `DEFAULT_ADMIN_ROLE` (governance).
+/// decoding and reverts: fail closed). `MANUFACTURER_ROLE` is administered by `DEFAULT_ADMIN_ROLE` (governance), who
+/// may also clear any flag (a withdrawn manufacturer's, a custodian's that its custodian no longer clears).
 contract DeviceRegistry is IDeviceRegistry, AccessControl {
-    /// @notice May register devices (and then update, flag and clear its own).
+    /// @notice May register devices (and, while held, update and flag its own, and clear its own flags).
     bytes32 public constant MANUFACTURER_ROLE = keccak256("MANUFACTURER_ROLE");
 
     /// @dev The registry is fixed at deployment.
@@ -75,9 +76,22 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl {
     }
 
     /// @inheritdoc IDeviceRegistry
+    /// @dev The flagger is checked, not the device's manufacturer: a custodian's flag (maybe set before the device
+    /// was registered) is not the manufacturer's to clear. A custodian that has since lost the twin still clears its
+    /// own flag (the flag has no twin); governance clears any.
     function clearFlag(address device) external {
-        Device storage d = _manufacturedBy(device, msg.sender);
+        Device storage d = _devices[device];
         if (d.flag == FlagReason.None) revert NotFlagged(device);
+        address flagger = d.flaggedBy;
+        // The flagger's own clear (the usual case) asks for no role unless it is the manufacturer; governance's role
+        // is read only when the flagger may not clear.
+        if (
+            (msg.sender != flagger || (msg.sender == d.manufacturer && !hasRole(MANUFACTURER_ROLE, msg.sender))) &&
+            !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)
+        ) {
+            if (msg.sender != flagger) revert NotFlagger(device, flagger, msg.sender);
+            revert AccessControlUnauthorizedAccount(msg.sender, MANUFACTURER_ROLE);
+        }
         d.flag = FlagReason.None;
         d.flaggedAt = 0;
         d.flaggedBy = address(0);
@@ -95,16 +109,19 @@ contract DeviceRegistry is IDeviceRegistry, AccessControl {
         return _devices[device];
     }
 
-    /// @dev The device's record, if `account` is its manufacturer.
+    /// @dev The device's record, if `account` is its manufacturer and still holds `MANUFACTURER_ROLE`.
     function _manufacturedBy(address device, address account) private view returns (Device storage d) {
         d = _devices[device];
         if (d.manufacturer == address(0)) revert UnknownDevice(device);
         if (d.manufacturer != account) revert NotManufacturer(device, account);
+        _checkRole(MANUFACTURER_ROLE, account);
     }
 
-    /// @dev Sets the flag (a later flag replaces the reason of an earlier one).
+    /// @dev Sets the flag: a flagger may replace the reason of its own flag, not another account's (which would
+    /// make the flag its own to clear).
     function _flag(Device storage d, address device, FlagReason reason) private {
         if (reason == FlagReason.None) revert InvalidFlagReason(uint8(reason));
+        if (d.flag != FlagReason.None && d.flaggedBy != msg.sender) revert AlreadyFlagged(device, d.flaggedBy);
         d.flag = reason;
         d.flaggedAt = uint40(block.timestamp);
         d.flaggedBy = msg.sender;

@@ -244,16 +244,21 @@ contract StudiesAndDevicesInvariants is LedgerSuite {
     // Invariants: DeviceRegistry
     // --------------------------------------------------------------------------------------------------------------
 
-    /// @notice Only a device's manufacturer, or the custodian of a twin the device is a device source of, ever
-    /// flagged it; and now nobody else can: for every device, every account of the cast and both manufacturers,
-    /// `flagDevice` succeeds only for its manufacturer and `flagDeviceAsCustodian` on each twin only for that twin's
-    /// custodian when the device is one of its device sources (on a snapshot).
+    /// @notice Only a device's manufacturer while accredited, or the custodian of a twin the device is a device
+    /// source of, ever flagged or updated it, and nobody replaced another's flag; and now nobody else can: for every
+    /// device, every account of the cast and both manufacturers, `flagDevice` succeeds only for its accredited
+    /// manufacturer and `flagDeviceAsCustodian` on each twin only for that twin's custodian when the device is one
+    /// of its device sources, both only when the device carries no other account's flag (on a snapshot).
     /// forge-config: default.invariant.check_interval = 4
     function invariant_onlyCustodianOrManufacturerFlags() public {
         check(cohort.breachesOf(cohort.FLAG_BY_OTHER()) == 0, cohort.FLAG_BY_OTHER());
+        check(cohort.breachesOf(cohort.FLAG_TAKEN_OVER()) == 0, cohort.FLAG_TAKEN_OVER());
+        check(cohort.breachesOf(cohort.MANUFACTURER_WITHOUT_ROLE()) == 0, cohort.MANUFACTURER_WITHOUT_ROLE());
         for (uint256 i; i < 3; ++i) {
             address device = actors.source(i);
-            address manufacturer = cohort.deviceOf(device).manufacturer;
+            IDeviceRegistry.Device memory m = cohort.deviceOf(device);
+            address manufacturer = m.manufacturer;
+            bool unflagged = m.flag == IDeviceRegistry.FlagReason.None;
             for (uint256 a; a < actors.COUNT() + 2; ++a) {
                 address account =
                     a < actors.COUNT()
@@ -261,19 +266,22 @@ contract StudiesAndDevicesInvariants is LedgerSuite {
                         : a == actors.COUNT()
                             ? cohort.MAKER_A()
                             : cohort.MAKER_B();
+                bool mayFlag = unflagged || m.flaggedBy == account;
+                bool maker = manufacturer != address(0) && account == manufacturer && cohort.isManufacturer(account);
                 uint256 snapshot = vm.snapshotState();
                 vm.prank(account);
                 try devices.flagDevice(device, IDeviceRegistry.FlagReason.Recall) {
-                    check(manufacturer != address(0) && account == manufacturer, "a non-manufacturer flagged");
+                    check(maker && mayFlag, "a non-manufacturer flagged, or took another's flag over");
                 } catch {
-                    check(manufacturer == address(0) || account != manufacturer, "its manufacturer cannot flag");
+                    check(!(maker && mayFlag), "its accredited manufacturer cannot flag");
                 }
                 vm.revertToState(snapshot);
                 for (uint256 slot; slot < 3; ++slot) {
                     bool entitled =
                         model.created(slot) &&
                             model.twin(slot).custodian == account &&
-                            model.isDeviceSource(slot, device);
+                            model.isDeviceSource(slot, device) &&
+                            mayFlag;
                     bytes32 twinId = _id(slot);
                     snapshot = vm.snapshotState();
                     vm.prank(account);
@@ -284,6 +292,35 @@ contract StudiesAndDevicesInvariants is LedgerSuite {
                     }
                     vm.revertToState(snapshot);
                 }
+            }
+        }
+    }
+
+    /// @notice Only a flag's flagger or governance ever cleared it; and now nobody else can: for every flagged device
+    /// and every account of the cast and both manufacturers, `clearFlag` succeeds only for governance and for the
+    /// flagger (a manufacturer of the device only while accredited), on a snapshot.
+    /// forge-config: default.invariant.check_interval = 4
+    function invariant_onlyFlaggerOrGovernanceClears() public {
+        check(cohort.breachesOf(cohort.CLEAR_BY_OTHER()) == 0, cohort.CLEAR_BY_OTHER());
+        for (uint256 i; i < 3; ++i) {
+            address device = actors.source(i);
+            if (cohort.deviceOf(device).flag == IDeviceRegistry.FlagReason.None) continue;
+            for (uint256 a; a < actors.COUNT() + 2; ++a) {
+                address account =
+                    a < actors.COUNT()
+                        ? actors.at(a)
+                        : a == actors.COUNT()
+                            ? cohort.MAKER_A()
+                            : cohort.MAKER_B();
+                bool entitled = deviceHandler.mayClear(device, account);
+                uint256 snapshot = vm.snapshotState();
+                vm.prank(account);
+                try devices.clearFlag(device) {
+                    check(entitled, "someone other than the flagger or governance cleared a flag");
+                } catch {
+                    check(!entitled, "the flagger or governance cannot clear a flag");
+                }
+                vm.revertToState(snapshot);
             }
         }
     }

@@ -12,8 +12,10 @@ import {DataCategory, SourceKind} from "../../../contracts/Common.sol";
 
 /// @title DeviceHandler
 /// @notice Drives DeviceRegistry: devices (the three source accounts of the cast) registered, updated, flagged and
-/// cleared by their manufacturer, another manufacturer or anyone; flagged by a twin's custodian (half the time) or
-/// anyone; manufacturers accredited and (rarely) withdrawn. It also authorizes EMR sources in the registry, so that a
+/// cleared by their manufacturer, another manufacturer or anyone (and cleared by the flagger or governance); flagged
+/// by a twin's custodian (half the time) or anyone; manufacturers accredited and (rarely) withdrawn. The rules: a
+/// manufacturer acts only while accredited; a flag is replaced or cleared only by its flagger (a manufacturer only
+/// while accredited), and cleared by governance. It also authorizes EMR sources in the registry, so that a
 /// custodian's flag meets a source that is not a device (RegistryHandler authorizes devices).
 contract DeviceHandler is HandlerBase {
     DeviceRegistry public immutable devices;
@@ -62,11 +64,13 @@ contract DeviceHandler is HandlerBase {
         bytes32 firmware = commitSeed % 8 == 5 ? bytes32(0) : keccak256(abi.encode("firmware", commitSeed));
         bytes32 calibration = commitSeed % 8 == 6 ? bytes32(0) : keccak256(abi.encode("calibration", commitSeed));
         address manufacturer = cohort.deviceOf(device).manufacturer;
-        bool expected =
-            manufacturer != address(0) && actor == manufacturer && firmware != bytes32(0) && calibration != bytes32(0);
+        bool expected = _isAccreditedManufacturer(device, actor) && firmware != bytes32(0) && calibration != bytes32(0);
         vm.prank(actor);
         try devices.updateDevice(device, firmware, calibration) {
             _report(true, expected, "updateDevice");
+            if (actor == manufacturer && !cohort.isManufacturer(actor)) {
+                cohort.breach(cohort.MANUFACTURER_WITHOUT_ROLE());
+            }
             cohort.updateDevice(device, firmware, calibration);
         } catch {
             _report(false, expected, "updateDevice");
@@ -81,11 +85,15 @@ contract DeviceHandler is HandlerBase {
         IDeviceRegistry.FlagReason reason = IDeviceRegistry.FlagReason(reasonSeed % 5);
         address manufacturer = cohort.deviceOf(device).manufacturer;
         bool expected =
-            manufacturer != address(0) && actor == manufacturer && reason != IDeviceRegistry.FlagReason.None;
+            _isAccreditedManufacturer(device, actor) &&
+                _mayFlag(device, actor) &&
+                reason != IDeviceRegistry.FlagReason.None;
         vm.prank(actor);
         try devices.flagDevice(device, reason) {
             _report(true, expected, "flagDevice");
             if (manufacturer == address(0) || actor != manufacturer) cohort.breach(cohort.FLAG_BY_OTHER());
+            if (!cohort.isManufacturer(actor)) cohort.breach(cohort.MANUFACTURER_WITHOUT_ROLE());
+            if (!_mayFlag(device, actor)) cohort.breach(cohort.FLAG_TAKEN_OVER());
             cohort.setFlag(device, reason, actor);
         } catch {
             _report(false, expected, "flagDevice");
@@ -106,27 +114,36 @@ contract DeviceHandler is HandlerBase {
         address actor = actorSeed % 2 == 0 && custodian != address(0) ? custodian : _anyone(actorSeed >> 1);
         IDeviceRegistry.FlagReason reason = IDeviceRegistry.FlagReason(reasonSeed % 5);
         bool entitled = model.created(slot) && actor == custodian && model.isDeviceSource(slot, device);
-        bool expected = entitled && reason != IDeviceRegistry.FlagReason.None;
+        bool expected = entitled && _mayFlag(device, actor) && reason != IDeviceRegistry.FlagReason.None;
         bytes32 id = _id(slot);
         vm.prank(actor);
         try devices.flagDeviceAsCustodian(id, device, reason) {
             _report(true, expected, "flagDeviceAsCustodian");
             if (!entitled) cohort.breach(cohort.FLAG_BY_OTHER());
+            if (!_mayFlag(device, actor)) cohort.breach(cohort.FLAG_TAKEN_OVER());
             cohort.setFlag(device, reason, actor);
         } catch {
             _report(false, expected, "flagDeviceAsCustodian");
         }
     }
 
+    /// @notice The flagger (a third of the time), governance (one in six), the manufacturer, another manufacturer or
+    /// anyone clears a device's flag: allowed to its flagger (a manufacturer only while accredited) and governance.
     function clearFlag(uint256 actorSeed, uint256 deviceSeed) external {
         address device = actors.source(deviceSeed);
-        address actor = _deviceCaller(device, actorSeed);
         IDeviceRegistry.Device memory d = cohort.deviceOf(device);
-        bool expected =
-            d.manufacturer != address(0) && actor == d.manufacturer && d.flag != IDeviceRegistry.FlagReason.None;
+        address governance = actors.at(actors.GOVERNANCE());
+        address actor =
+            actorSeed % 3 == 0 && d.flaggedBy != address(0)
+                ? d.flaggedBy
+                : actorSeed % 6 == 1
+                    ? governance
+                    : _deviceCaller(device, actorSeed >> 3);
+        bool expected = d.flag != IDeviceRegistry.FlagReason.None && mayClear(device, actor);
         vm.prank(actor);
         try devices.clearFlag(device) {
             _report(true, expected, "clearFlag");
+            if (actor != governance && actor != d.flaggedBy) cohort.breach(cohort.CLEAR_BY_OTHER());
             cohort.setFlag(device, IDeviceRegistry.FlagReason.None, address(0));
         } catch {
             _report(false, expected, "clearFlag");
@@ -160,6 +177,26 @@ contract DeviceHandler is HandlerBase {
         } catch {
             _report(false, expected, "authorizeEmrSource");
         }
+    }
+
+    /// @notice Whether `account` may clear the device's flag (if any), by the model: governance, or the flagger (a
+    /// manufacturer of the device only while it is accredited).
+    function mayClear(address device, address account) public view returns (bool) {
+        IDeviceRegistry.Device memory d = cohort.deviceOf(device);
+        if (account == actors.at(actors.GOVERNANCE())) return true;
+        return account == d.flaggedBy && (account != d.manufacturer || cohort.isManufacturer(account));
+    }
+
+    /// @notice Whether `account` is the device's manufacturer and accredited (it may update and flag it).
+    function _isAccreditedManufacturer(address device, address account) internal view returns (bool) {
+        address manufacturer = cohort.deviceOf(device).manufacturer;
+        return manufacturer != address(0) && account == manufacturer && cohort.isManufacturer(account);
+    }
+
+    /// @notice Whether the device's flag (if any) is `account`'s own, so that it may flag again.
+    function _mayFlag(address device, address account) internal view returns (bool) {
+        IDeviceRegistry.Device memory d = cohort.deviceOf(device);
+        return d.flag == IDeviceRegistry.FlagReason.None || d.flaggedBy == account;
     }
 
     /// @dev Who acts on a device: its manufacturer half the time (if any), else a manufacturer or anyone.

@@ -27,6 +27,9 @@ contract CohortModel {
     string public constant ENROLMENT_BY_OTHER = "an enrolment by someone other than the owner or a delegate";
     string public constant ENROLMENT_AFTER_WITHDRAWAL = "a withdrawn twin enrolled again";
     string public constant FLAG_BY_OTHER = "a flag by someone other than the manufacturer or a custodian";
+    string public constant FLAG_TAKEN_OVER = "a flag replaced by someone other than its flagger";
+    string public constant CLEAR_BY_OTHER = "a flag cleared by someone other than its flagger or governance";
+    string public constant MANUFACTURER_WITHOUT_ROLE = "a device updated or flagged by a withdrawn manufacturer";
 
     struct Enrolment {
         uint64 enrolledAt;

@@ -103,7 +103,7 @@ describe("pipeline/device provenance", function () {
 
   it("clearing the flag on chain restores the readings", async () => {
     const { pipeline, f } = service;
-    await (await devices.connect(f.stranger).clearFlag(f.wearable.address)).wait();
+    await (await devices.connect(f.hospital).clearFlag(f.wearable.address)).wait();
     const update = await pipeline.refreshDeviceFlags();
     expect(update.devices).to.deep.equal([]);
     expect(update.twins).to.equal(1);
