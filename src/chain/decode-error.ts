@@ -8,7 +8,13 @@ import {
   ZeroHash,
   type TypedDataDomain,
 } from "ethers";
-import { ConsentPolicy__factory, TwinRegistry__factory, TwinUpdateLog__factory } from "../../typechain-types";
+import {
+  ConsentPolicy__factory,
+  DeviceRegistry__factory,
+  StudyRegistry__factory,
+  TwinRegistry__factory,
+  TwinUpdateLog__factory,
+} from "../../typechain-types";
 import { TwinLedgerError } from "../errors";
 import { SourceKind, TwinStatus } from "../vocabulary";
 import { ERROR_FIXES, PANIC_REASONS } from "./error-catalog";
@@ -64,13 +70,25 @@ const ABIS = {
   TwinRegistry: TwinRegistry__factory.abi,
   ConsentPolicy: ConsentPolicy__factory.abi,
   TwinUpdateLog: TwinUpdateLog__factory.abi,
+  StudyRegistry: StudyRegistry__factory.abi,
+  DeviceRegistry: DeviceRegistry__factory.abi,
 } as const;
+const CONTRACT_NAMES = Object.keys(ABIS).join(", ");
 
-interface KnownError {
+interface Declaration {
   readonly fragment: ErrorFragment;
   /** The Solidity types of the arguments (`enum TwinStatus`...), which ethers' fragments do not keep. */
   readonly internalTypes: readonly string[];
+}
+
+/**
+ * One error signature. `fragment` is its first declarer's (the catalog's `{arg}` names are that one's); `declarations`
+ * holds each declarer's own, whose argument names may differ (`InvalidWindow(uint40,uint40)`: ConsentPolicy's
+ * `validFrom, validUntil`, StudyRegistry's `windowStart, windowEnd`).
+ */
+interface KnownError extends Declaration {
   readonly contracts: string[];
+  readonly declarations: Map<string, Declaration>;
 }
 
 interface AbiErrorEntry {
@@ -84,18 +102,19 @@ const KNOWN_ERRORS: ReadonlyMap<string, KnownError> = (() => {
     for (const entry of abi as readonly AbiErrorEntry[]) {
       if (entry.type !== "error") continue;
       const fragment = ErrorFragment.from(entry);
+      const declaration = { fragment, internalTypes: (entry.inputs ?? []).map((i) => i.internalType ?? "") };
       const known = out.get(fragment.selector);
-      if (known) known.contracts.push(name);
-      else {
-        const internalTypes = (entry.inputs ?? []).map((i) => i.internalType ?? "");
-        out.set(fragment.selector, { fragment, internalTypes, contracts: [name] });
-      }
+      if (known) {
+        known.contracts.push(name);
+        known.declarations.set(name, declaration);
+      } else
+        out.set(fragment.selector, { ...declaration, contracts: [name], declarations: new Map([[name, declaration]]) });
     }
   }
   return out;
 })();
 
-/** Every custom error of the three contracts: its signature, selector and the contracts that declare it. */
+/** Every custom error of the five contracts: its signature, selector and the contracts that declare it. */
 export function knownErrors(): { signature: string; selector: string; contracts: readonly string[] }[] {
   return [...KNOWN_ERRORS.values()].map(({ fragment, contracts }) => ({
     signature: fragment.format("sighash"),
@@ -114,8 +133,12 @@ const ROLE_NAMES: Readonly<Record<string, string>> = {
   [id("GOVERNANCE_ROLE")]: "GOVERNANCE_ROLE",
   [id("CUSTODIAN_ROLE")]: "CUSTODIAN_ROLE",
   [id("EMERGENCY_RESPONDER_ROLE")]: "EMERGENCY_RESPONDER_ROLE",
+  [id("ETHICS_BOARD_ROLE")]: "ETHICS_BOARD_ROLE",
+  [id("OPERATOR_ROLE")]: "OPERATOR_ROLE",
+  [id("MANUFACTURER_ROLE")]: "MANUFACTURER_ROLE",
 };
 const REQUEST_STATUS = ["None", "Pending", "Granted", "Denied", "Withdrawn"];
+const STUDY_STATUS = ["None", "Proposed", "Approved", "Rejected", "Closed"];
 
 /** Keys under which an error object holds the *request* (its calldata), never the revert data. */
 const REQUEST_KEYS = new Set(["transaction", "tx", "payload", "params", "request", "receipt", "invocation"]);
@@ -201,17 +224,18 @@ export function decodeError(error: unknown, options: DecodeErrorOptions = {}): D
   if (selector === ERROR_STRING_SELECTOR || selector === PANIC_SELECTOR) return decodeBuiltin(data, selector);
   const known = KNOWN_ERRORS.get(selector);
   if (!known) {
-    const message = `The call reverted with an error none of TwinRegistry, ConsentPolicy, TwinUpdateLog declares (selector ${selector}): is the address one of theirs, on this network?`;
+    const message = `The call reverted with an error none of ${CONTRACT_NAMES} declares (selector ${selector}): is the address one of theirs, on this network?`;
     return { ...base, kind: "unknown", name: "unknown", selector, message };
   }
   const transaction = options.transaction ?? transactionOf(error);
-  const args = namedArgs(known, data);
   const signature = known.fragment.format("sighash");
   const contract =
     options.contract && known.contracts.includes(options.contract)
       ? options.contract
       : raiser(known.contracts, transaction?.to, options.addresses);
-  let message = fill(ERROR_FIXES[signature] ?? "See docs/ERRORS.md.", args);
+  // The raiser's argument names; the catalog's sentence is filled by the first declarer's names too.
+  const args = namedArgs(known.declarations.get(contract) ?? known, data);
+  let message = fill(ERROR_FIXES[signature] ?? "See docs/ERRORS.md.", { ...namedArgs(known, data), ...args });
   let grantSignature: GrantSignatureDiagnosis | undefined;
   if (known.fragment.name === "InvalidSignature" && transaction?.to && transaction.data) {
     grantSignature = diagnoseGrantBySigCall(transaction.to, transaction.data, options.chainId);
@@ -240,7 +264,7 @@ function decodeBuiltin(data: string, selector: string): DecodedError {
   return { ...base, kind: "panic", name: "Panic", args: { code }, message };
 }
 
-function namedArgs({ fragment, internalTypes }: KnownError, data: string): Record<string, DecodedArg> {
+function namedArgs({ fragment, internalTypes }: Declaration, data: string): Record<string, DecodedArg> {
   const values = new Interface([fragment]).decodeErrorResult(fragment, data);
   return Object.fromEntries(
     fragment.inputs.map((input, i) => [input.name || `arg${i}`, named(input.name, internalTypes[i], values[i])]),
@@ -256,7 +280,9 @@ function named(name: string, internalType: string, value: unknown): DecodedArg {
         ? SourceKind
         : internalType.endsWith("RequestStatus")
           ? REQUEST_STATUS
-          : [];
+          : internalType.endsWith("StudyStatus")
+            ? STUDY_STATUS
+            : [];
     return (table as Record<number, string | undefined>)[Number(value)] ?? value;
   }
   if (name === "neededRole" && typeof value === "string") return ROLE_NAMES[value] ?? value;

@@ -1,14 +1,17 @@
 /**
- * What to do about each custom error the three contracts can raise, keyed by the error's signature
- * (`Name(type,...)`, as the ABI spells it; two contracts may share a name with different arguments).
- * `{arg}` in a fix is replaced by the decoded argument of that name. The meaning of each error is its NatSpec
+ * What to do about each custom error the five contracts can raise, keyed by the error's signature
+ * (`Name(type,...)`, as the ABI spells it; two contracts may share a name with different arguments). A signature
+ * several contracts declare has one sentence that fits each of them. `{arg}` in a fix is replaced by the decoded
+ * argument of that name, as the first contract declaring the error names it (TwinRegistry, ConsentPolicy,
+ * TwinUpdateLog, StudyRegistry, DeviceRegistry, in this order). The meaning of each error is its NatSpec
  * in contracts/interfaces (or OpenZeppelin's); docs/ERRORS.md is generated from both (scripts/errors-doc.ts),
  * and a test fails when an error in the ABIs has no entry here or the docs are not current.
  */
 export const ERROR_FIXES: Readonly<Record<string, string>> = {
   // TwinRegistry (ITwinRegistry)
   "ZeroAddress()": "Pass a non-zero address.",
-  "EmptyCommitment()": "Pass a non-zero commitment or hash (twinMetadataCommitment() makes one).",
+  "EmptyCommitment()":
+    "Pass a non-zero commitment, hash or root (for a twin's metadata, twinMetadataCommitment() makes one).",
   "TwinAlreadyExists(bytes32)": "Twin {twinId} exists already: create with another salt, or use the existing twin.",
   "UnknownTwin(bytes32)": "No twin {twinId}: check the id (twinIdOf(patient, salt)) and the network.",
   "TwinNotActive(bytes32,uint8)":
@@ -62,7 +65,7 @@ export const ERROR_FIXES: Readonly<Record<string, string>> = {
   "InvalidPurposes(uint16)":
     "Purpose mask {purposes} is empty or has undefined bits: combine Purpose bits (src/vocabulary.ts).",
   "InvalidWindow(uint40,uint40)":
-    "The window {validFrom}..{validUntil} ends before it starts or has ended (block time): pass a future validUntil after validFrom.",
+    "The window {validFrom}..{validUntil} ends before it starts or has ended (block time): pass a future end after the start.",
   "NoActiveGrant(bytes32,address)": "{grantee} holds no live grant on twin {twinId}: nothing to revoke or update.",
   "NonceAlreadyUsed(address,uint256)":
     "{signer}'s nonce {nonce} was used or cancelled: sign again with an unused nonce (randomGrantNonce(), nonceUsed()).",
@@ -116,6 +119,48 @@ export const ERROR_FIXES: Readonly<Record<string, string>> = {
   "InvalidAccessLogRange(uint64,uint64)":
     "The range {fromIndex}..{toIndex} starts after it ends: pass fromIndex ≤ toIndex.",
   "AccessLogAlreadyAnchored(address,bytes32)": "{operator} anchored access-log root {root} already: nothing to do.",
+  // StudyRegistry (IStudyRegistry); shares ZeroRegistry, InvalidCategories, InvalidWindow, EmptyCommitment,
+  // TwinNotActive, NotTwinController and OpenZeppelin's AccessControl errors with the contracts above
+  "UnknownStudy(uint256)": "No study {studyId}: check the id (ids start at 1; studyCount()) and the network.",
+  "InvalidPurpose(uint16)":
+    "Purpose {purpose} is not allowed for a study: pass exactly Purpose.RESEARCH or Purpose.CLINICAL_TRIAL (one bit).",
+  "InvalidAggregates(uint8)":
+    "Aggregate mask {aggregates} is empty or has undefined bits (an answer takes exactly one bit): combine AGGREGATE_* bits.",
+  "InvalidMinCohort(uint32,uint32)":
+    "k = {minCohort} is below the floor {floor}: declare a minimum cohort of at least {floor} twins.",
+  "InvalidBudget(uint48)": "The privacy budget or ε {budget} must be positive: pass a non-zero milli-ε amount.",
+  "InvalidStudyStatus(uint256,uint8)":
+    "Study {studyId} is {status}: review only a Proposed study; enrol in, answer for or close only an Approved one.",
+  "NotSponsor(uint256,address)":
+    "{account} may not close study {studyId}: send from its sponsor or an ETHICS_BOARD_ROLE holder.",
+  "OutsideWindow(uint256,uint256)":
+    "Time {timestamp} is outside study {studyId}'s window: enrol or answer between its windowStart and windowEnd (studyOf(studyId)).",
+  "AlreadyEnrolled(uint256,bytes32)":
+    "Twin {twinId} is enrolled in study {studyId} already, or withdrew from it (final): nothing to do.",
+  "NotEnrolled(uint256,bytes32)": "Twin {twinId} is not enrolled in study {studyId}: nothing to withdraw.",
+  "AggregateNotAllowed(uint256,uint8)":
+    "Study {studyId} did not declare aggregate {aggregate}: answer only with one of its aggregates (studyOf(studyId).aggregates).",
+  "CohortTooSmall(uint256,uint32,uint32)":
+    "{contributors} contributors are fewer than study {studyId}'s k = {minCohort}: do not release this answer.",
+  "BudgetExhausted(uint256,uint48,uint48)":
+    "Study {studyId} has {remaining} milli-ε left, less than the {requested} asked: spend less, or the study asks no more.",
+  "BlockNotPast(uint64,uint256)":
+    "Block {atBlock} is not mined yet (current {currentBlock}): record an answer computed at an earlier block.",
+  // DeviceRegistry (IDeviceRegistry); shares ZeroAddress, EmptyCommitment and OpenZeppelin's AccessControl errors
+  "DeviceAlreadyRegistered(address)":
+    "Device {device} is registered already: its manufacturer updates it (updateDevice) instead.",
+  "UnknownDevice(address)": "No device {device}: check the address, or have its manufacturer register it first.",
+  "NotManufacturer(address,address)":
+    "{account} is not the manufacturer of device {device}: send from deviceOf(device).manufacturer, while it holds MANUFACTURER_ROLE.",
+  "NotTwinCustodian(bytes32,address,address)":
+    "{account} is not twin {twinId}'s custodian, or {device} is not a source of it: flag as custodianOf(twinId), a device the twin authorized.",
+  "InvalidFlagReason(uint8)":
+    "Flag reason {reason} is None or undefined: pass a FlagReason (Recall, CalibrationExpired, Malfunction, Other).",
+  "NotFlagged(address)": "Device {device} is not flagged: nothing to clear.",
+  "NotFlagger(address,address,address)":
+    "{account} did not flag device {device}: only its flagger {flaggedBy} (a manufacturer while accredited) or governance (DEFAULT_ADMIN_ROLE) clears it.",
+  "AlreadyFlagged(address,address)":
+    "Device {device} is flagged by {flaggedBy}: only that account or governance clears or replaces the flag; ask them, or leave it.",
 };
 
 /** Solidity's panic codes (0x4e487b71), with what each means. */

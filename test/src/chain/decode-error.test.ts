@@ -8,12 +8,26 @@ import { readFileSync } from "node:fs";
 import { errorsDoc, ERRORS_DOC } from "../../../scripts/errors-doc";
 import { deployTwinLedger } from "../../../src/chain/deploy";
 import { twinIdOf } from "../../../src/chain/twin-id";
-import { twinFixture, TWIN_SALT, METADATA } from "../../fixtures";
+import { deviceFixture, studyFixture, twinFixture, TWIN_SALT, METADATA } from "../../fixtures";
 import { decodeError, diagnoseGrantSignature, knownErrors, revertDataOf } from "../../../src/chain/decode-error";
 import { ERROR_FIXES } from "../../../src/chain/error-catalog";
 import { signGrant, type GrantTerms } from "../../../src/chain/typed-data";
 import { Action, DataCategory, Purpose, SourceKind } from "../../../src/vocabulary";
-import { ConsentPolicy__factory, TwinRegistry__factory, TwinUpdateLog__factory } from "../../../typechain-types";
+import {
+  ConsentPolicy__factory,
+  DeviceRegistry__factory,
+  StudyRegistry__factory,
+  TwinRegistry__factory,
+  TwinUpdateLog__factory,
+} from "../../../typechain-types";
+
+const ABIS = {
+  TwinRegistry: TwinRegistry__factory.abi,
+  ConsentPolicy: ConsentPolicy__factory.abi,
+  TwinUpdateLog: TwinUpdateLog__factory.abi,
+  StudyRegistry: StudyRegistry__factory.abi,
+  DeviceRegistry: DeviceRegistry__factory.abi,
+};
 
 type Fixture = Awaited<ReturnType<typeof twinFixture>>;
 /** A typechain method seen through the three ways of invoking it. */
@@ -283,6 +297,106 @@ describe("decodeError", () => {
     }
   });
 
+  describe("real reverts of StudyRegistry and DeviceRegistry (send, call, estimate)", () => {
+    async function approvedStudy() {
+      const f = await studyFixture();
+      const now = await time.latest();
+      await f.studies.connect(f.researcher).registerStudy(studyTerms(now, now + 30 * 24 * HOUR));
+      await f.studies.connect(f.governance).reviewStudy(1, true);
+      return f;
+    }
+    async function flaggedByCustodian() {
+      const f = await deviceFixture();
+      await f.devices.connect(f.hospital).flagDeviceAsCustodian(f.twinId, f.wearable.address, RECALL);
+      return f;
+    }
+    const RECALL = 1;
+    const studyTerms = (windowStart: number, windowEnd: number) => ({
+      purpose: Purpose.RESEARCH,
+      categories: VITALS,
+      aggregates: 1,
+      minCohort: 2,
+      budget: 1000,
+      windowStart,
+      windowEnd,
+      protocolCommitment: ethers.id("protocol"),
+    });
+
+    it("StudyRegistry: enrol by a stranger is NotTwinController, named for StudyRegistry with its args", async () => {
+      const f = await loadFixture(approvedStudy);
+      const enrol = f.studies.connect(f.stranger).enrol;
+      for (const run of [
+        () => enrol(1, f.twinId),
+        () => enrol.staticCall(1, f.twinId),
+        () => enrol.estimateGas(1, f.twinId),
+      ]) {
+        const d = decodeError(await failure(run), { contract: "StudyRegistry" });
+        expect(d).to.include({ kind: "custom", name: "NotTwinController", contract: "StudyRegistry" });
+        expect(d.contracts).to.have.members(["TwinRegistry", "ConsentPolicy", "StudyRegistry"]);
+        expect(d.args).to.deep.equal({ twinId: f.twinId, account: f.stranger.address });
+        expect(d.message).to.contain(`${f.stranger.address} is neither the owner nor a delegate of twin ${f.twinId}`);
+      }
+      // Without the hint, the failed call's target (ethers' CALL_EXCEPTION carries it; Hardhat's in-process error does
+      // not, so it is given here) names the raiser.
+      const to = await f.studies.getAddress();
+      const addresses = { StudyRegistry: to, TwinRegistry: await f.registry.getAddress() };
+      const error = await failure(() => enrol.staticCall(1, f.twinId));
+      expect(decodeError(error, { addresses, transaction: { to } }).contract).to.equal("StudyRegistry");
+      expect(decodeError(error).contract, "the first declarer, without a hint").to.equal("TwinRegistry");
+    });
+
+    it("StudyRegistry: UnknownStudy, InvalidStudyStatus by name, InvalidWindow with StudyRegistry's argument names", async () => {
+      const f = await loadFixture(studyFixture);
+      const unknown = decodeError(await failure(() => f.studies.connect(f.patient).enrol(7, f.twinId)));
+      expect(unknown).to.include({ name: "UnknownStudy", contract: "StudyRegistry" });
+      expect(unknown.args).to.deep.equal({ studyId: 7n });
+      expect(unknown.message).to.contain("No study 7");
+
+      const now = await time.latest();
+      await f.studies.connect(f.researcher).registerStudy(studyTerms(now, now + 30 * 24 * HOUR));
+      const proposed = decodeError(await failure(() => f.studies.connect(f.patient).enrol(1, f.twinId)));
+      expect(proposed).to.include({ name: "InvalidStudyStatus", contract: "StudyRegistry" });
+      expect(proposed.args).to.deep.equal({ studyId: 1n, status: "Proposed" });
+      expect(proposed.message).to.contain("Study 1 is Proposed");
+
+      const register = f.studies.connect(f.researcher).registerStudy;
+      const window = decodeError(await failure(() => register.staticCall(studyTerms(now + HOUR, now))), {
+        contract: "StudyRegistry",
+      });
+      expect(window).to.include({ name: "InvalidWindow", contract: "StudyRegistry" });
+      expect(window.args).to.deep.equal({ windowStart: BigInt(now + HOUR), windowEnd: BigInt(now) });
+      expect(window.message).to.contain(`The window ${now + HOUR}..${now} ends before it starts`);
+    });
+
+    it("DeviceRegistry: clearFlag by a non-flagger is NotFlagger; flagging over another's flag is AlreadyFlagged", async () => {
+      const f = await loadFixture(flaggedByCustodian);
+      const device = f.wearable.address;
+      const clear = f.devices.connect(f.maker).clearFlag;
+      for (const run of [() => clear(device), () => clear.staticCall(device), () => clear.estimateGas(device)]) {
+        const d = decodeError(await failure(run), { contract: "DeviceRegistry" });
+        expect(d).to.include({ kind: "custom", name: "NotFlagger", contract: "DeviceRegistry" });
+        expect(d.contracts).to.deep.equal(["DeviceRegistry"]);
+        expect(d.args).to.deep.equal({ device, flaggedBy: f.hospital.address, account: f.maker.address });
+        expect(d.message).to.contain(`${f.maker.address} did not flag device ${device}`);
+        expect(d.message).to.contain(`only its flagger ${f.hospital.address}`);
+      }
+      const again = decodeError(await failure(() => f.devices.connect(f.maker).flagDevice(device, RECALL)));
+      expect(again).to.include({ name: "AlreadyFlagged", contract: "DeviceRegistry" });
+      expect(again.args).to.deep.equal({ device, flaggedBy: f.hospital.address });
+      expect(again.message).to.contain(`Device ${device} is flagged by ${f.hospital.address}`);
+      const none = decodeError(await failure(() => f.devices.connect(f.maker).clearFlag(f.stranger.address)));
+      expect(none).to.include({ name: "NotFlagged", contract: "DeviceRegistry" });
+      const role = decodeError(
+        await failure(() =>
+          f.devices.connect(f.stranger).registerDevice(f.stranger.address, METADATA, METADATA, METADATA),
+        ),
+        { contract: "DeviceRegistry" },
+      );
+      expect(role).to.include({ name: "AccessControlUnauthorizedAccount", contract: "DeviceRegistry" });
+      expect(role.args).to.include({ neededRole: "MANUFACTURER_ROLE" });
+    });
+  });
+
   it("names the arguments from the ABI and fills them into the sentence", async () => {
     const f = await loadFixture(twinFixture);
     const e = await failure(() =>
@@ -302,12 +416,12 @@ describe("decodeError", () => {
     const consent = "0x" + "11".repeat(20);
     const error = { code: "CALL_EXCEPTION", data, transaction: { to: consent, data: "0x" } };
     expect(decodeError(error, { addresses: { ConsentPolicy: consent } }).contract).to.equal("ConsentPolicy");
-    expect(decodeError(error).contracts).to.have.members(["TwinRegistry", "ConsentPolicy"]);
+    expect(decodeError(error).contracts).to.have.members(["TwinRegistry", "ConsentPolicy", "StudyRegistry"]);
   });
 
-  it("decodes every custom error of the ABIs, with a fix for each and no placeholder left", () => {
+  it("decodes every custom error of the five ABIs, with a fix for each, the raiser's names and no placeholder left", () => {
     const coder = AbiCoder.defaultAbiCoder();
-    for (const abi of [TwinRegistry__factory.abi, ConsentPolicy__factory.abi, TwinUpdateLog__factory.abi]) {
+    for (const [contract, abi] of Object.entries(ABIS)) {
       new Interface(abi).forEachError((fragment) => {
         const sample = fragment.inputs.map((p) =>
           p.type === "address"
@@ -319,8 +433,10 @@ describe("decodeError", () => {
                 : 1n,
         );
         const data = fragment.selector + coder.encode(fragment.inputs, sample).slice(2);
-        const d = decodeError({ jsonrpc: "2.0", id: 1, error: { code: 3, message: "execution reverted", data } });
+        const rpcError = { jsonrpc: "2.0", id: 1, error: { code: 3, message: "execution reverted", data } };
+        const d = decodeError(rpcError, { contract });
         expect(d.kind, fragment.format()).to.equal("custom");
+        expect(d.contract, fragment.format()).to.equal(contract);
         expect(d.signature).to.equal(fragment.format("sighash"));
         expect(Object.keys(d.args)).to.deep.equal(fragment.inputs.map((p) => p.name));
         expect(d.message, fragment.format()).to.not.match(/\{\w+\}|See docs/);
