@@ -233,9 +233,9 @@ export function decodeError(error: unknown, options: DecodeErrorOptions = {}): D
     options.contract && known.contracts.includes(options.contract)
       ? options.contract
       : raiser(known.contracts, transaction?.to, options.addresses);
-  // The raiser's argument names; the catalog's sentence is filled by the first declarer's names too.
+  // `args` by the raiser's names; the catalog's sentence by the first declarer's, which it is written with.
   const args = namedArgs(known.declarations.get(contract) ?? known, data);
-  let message = fill(ERROR_FIXES[signature] ?? "See docs/ERRORS.md.", { ...namedArgs(known, data), ...args });
+  let message = fill(ERROR_FIXES[signature] ?? "See docs/ERRORS.md.", namedArgs(known, data));
   let grantSignature: GrantSignatureDiagnosis | undefined;
   if (known.fragment.name === "InvalidSignature" && transaction?.to && transaction.data) {
     grantSignature = diagnoseGrantBySigCall(transaction.to, transaction.data, options.chainId);
