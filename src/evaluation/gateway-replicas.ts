@@ -78,6 +78,7 @@ export interface ReplicaOptions {
 /** The SQLite run's stand-in for a server. */
 const NO_SERVER: EvaluationPostgres = {
   source: "embedded",
+  url: "",
   database: () => Promise.reject(new Error("no PostgreSQL in a SQLite run")),
   stop: async () => undefined,
 };

@@ -148,7 +148,9 @@ export class TwinPipeline implements TwinDataReader {
    * on chain that the twin is active, that the source may write every category in it and that the
    * custodian signer is the twin's custodian; then seal and store each record, anchor them all with one
    * `anchorRecords` from the source (a record batch: one root, a proof per record), feed the engine and commit the
-   * new version. If the anchor fails, nothing is anchored and the stored blobs are removed.
+   * new version. The anchor is journaled before it is sent (recovery.ts): if it fails, its transaction is looked up
+   * (mined, pending or dropped) at the twin's next write or on open; only an anchor known not to be mined has its
+   * stored blobs swept, and nothing is ever anchored twice.
    *
    * One twin, one patient: every record's subject must resolve to the bundle's one Patient, or to `patient`
    * (the twin's patient reference at the hospital, e.g. `Patient/123`) for a bundle without a Patient; and every

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayQuery } from "../../chain/typed-data";
-import { canonicalHash } from "../../twin/canonical";
 import { TwinEngineError } from "../../twin/errors";
 import { ALL_PURPOSES } from "../../vocabulary";
 import type { AccessLogInput } from "../access-log";
@@ -19,6 +18,7 @@ import {
 import type { QueryBody, QueryResponse } from "../types";
 import type { GatewayContext, RoutePluginOptions } from "./context";
 import { fail } from "./errors";
+import { checkSignedParams } from "./signed-params";
 import { ADDRESS, ANY_OBJECT, BYTES32, ERROR_RESPONSES, SIGNATURE } from "./schemas";
 
 export const QUERY_BODY_SCHEMA = {
@@ -92,16 +92,7 @@ async function authenticate(
   const digest = (await ctx.hashers).query.digest(signed);
   const reader = ctx.recoverSigner(digest, signature, claimed);
   await ctx.limits.signer(request, reply, reader);
-  let paramsHash: string;
-  try {
-    paramsHash = canonicalHash(params);
-  } catch (error) {
-    if (error instanceof TwinEngineError) fail("invalid-params", "params hold a number with no canonical form");
-    throw error;
-  }
-  if (paramsHash !== query.paramsHash.toLowerCase()) {
-    fail("params-mismatch", "keccak256 of the canonical JSON of params is not the signed paramsHash");
-  }
+  checkSignedParams(params, query.paramsHash);
   checkAudience(query, ctx.audience()); // 401 wrong-audience, not logged: not addressed to this gateway
   const entry: AccessLogInput = {
     time: ctx.clock(),

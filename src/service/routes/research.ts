@@ -13,8 +13,6 @@ import {
   type RandomSource,
   type StudyTerms,
 } from "../../research";
-import { canonicalHash } from "../../twin/canonical";
-import { TwinEngineError } from "../../twin/errors";
 import type { AccessLogInput } from "../access-log";
 import { checkAudience } from "../audience";
 import { cohortInputsOf, flaggedDevicesOf, type CohortInputs } from "../cohort";
@@ -23,6 +21,7 @@ import { GatewayError } from "../errors";
 import type { CohortQueryBody, CohortQueryResponse } from "../types";
 import type { GatewayContext, RoutePluginOptions } from "./context";
 import { fail } from "./errors";
+import { checkSignedParams } from "./signed-params";
 import { COHORT_BODY_SCHEMA, COHORT_RESPONSE_SCHEMA } from "./research-schemas";
 import { ERROR_RESPONSES } from "./schemas";
 
@@ -48,16 +47,7 @@ async function authenticate(
   const digest = (await ctx.hashers).cohort.digest(value);
   const sponsor = ctx.recoverSigner(digest, signature, claimed);
   await ctx.limits.signer(request, reply, sponsor);
-  let paramsHash: string;
-  try {
-    paramsHash = canonicalHash(params);
-  } catch (error) {
-    if (error instanceof TwinEngineError) fail("invalid-params", "params hold a number with no canonical form");
-    throw error;
-  }
-  if (paramsHash !== signed.paramsHash.toLowerCase()) {
-    fail("params-mismatch", "keccak256 of the canonical JSON of params is not the signed paramsHash");
-  }
+  checkSignedParams(params, signed.paramsHash);
   checkAudience(signed, ctx.audience());
   return { sponsor, digest };
 }
