@@ -4,15 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { JsonRpcProvider } from "ethers";
 import Fastify from "fastify";
-import type {
-  ProvenReading,
-  ProvenRecord,
-  ReadingsQuery,
-  StateAnchor,
-  TwinDataReader,
-  TwinHolding,
-} from "../pipeline/reader";
-import type { TwinVersion } from "../twin";
+import { JsonTwinData, type ReplicaTwin } from "./json-twin-data";
 
 /**
  * One server process of the replica capacity run (issue 12): `node -r ts-node/register/transpile-only
@@ -34,15 +26,6 @@ export interface ReplicaConfig {
   readonly databaseUrl?: string;
   readonly dbPath?: string;
   readonly twin: ReplicaTwin;
-}
-
-/** One twin's data as JSON. */
-export interface ReplicaTwin {
-  readonly twinId: string;
-  readonly version: TwinVersion;
-  readonly anchor: StateAnchor | null;
-  readonly records: readonly ProvenRecord[];
-  readonly readings: readonly ProvenReading[];
 }
 
 export interface ReplicaProcess {
@@ -90,31 +73,6 @@ export async function startReplica(root: string, configPath: string, cpuProfileD
     }
   };
   return { child, url, stop };
-}
-
-class JsonTwinData implements TwinDataReader {
-  constructor(private readonly twin: ReplicaTwin) {}
-
-  holding(twinId: string): TwinHolding {
-    return twinId.toLowerCase() === this.twin.twinId.toLowerCase() ? "active" : "unknown";
-  }
-
-  version() {
-    return { version: this.twin.version, anchor: this.twin.anchor };
-  }
-
-  async records(_twinId: string, mask: number): Promise<readonly ProvenRecord[]> {
-    return this.twin.records.filter((p) => (p.record.category & mask) !== 0);
-  }
-
-  async readings(_twinId: string, query: ReadingsQuery): Promise<readonly ProvenReading[]> {
-    return this.twin.readings.filter(
-      ({ reading: r }) =>
-        (query.signs === undefined || query.signs.includes(r.sign)) &&
-        (query.from === undefined || r.at >= query.from) &&
-        (query.to === undefined || r.at < query.to),
-    );
-  }
 }
 
 interface Closable {

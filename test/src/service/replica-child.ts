@@ -8,17 +8,9 @@
 import { readFileSync } from "node:fs";
 import { JsonRpcProvider } from "ethers";
 import { ConsentPolicy__factory, TwinRegistry__factory } from "../../../typechain-types";
-import type {
-  ProvenReading,
-  ProvenRecord,
-  ReadingsQuery,
-  StateAnchor,
-  TwinDataReader,
-  TwinHolding,
-} from "../../../src/pipeline/reader";
+import { JsonTwinData, type ReplicaTwin } from "../../../src/evaluation/json-twin-data";
 import { createGateway } from "../../../src/service";
 import { databaseUrlFromEnv } from "../../../src/store/sql";
-import type { TwinVersion } from "../../../src/twin";
 
 /** What the parent hands a replica. */
 export interface ReplicaConfig {
@@ -29,40 +21,6 @@ export interface ReplicaConfig {
   readonly operator: string;
   readonly origin: string;
   readonly twin: ReplicaTwin;
-}
-
-/** One twin's data as JSON (what FakeTwinData holds). */
-export interface ReplicaTwin {
-  readonly twinId: string;
-  readonly version: TwinVersion;
-  readonly anchor: StateAnchor | null;
-  readonly records: ProvenRecord[];
-  readonly readings: ProvenReading[];
-}
-
-class JsonTwinData implements TwinDataReader {
-  constructor(private readonly twin: ReplicaTwin) {}
-
-  holding(twinId: string): TwinHolding {
-    return twinId.toLowerCase() === this.twin.twinId.toLowerCase() ? "active" : "unknown";
-  }
-
-  version() {
-    return { version: this.twin.version, anchor: this.twin.anchor };
-  }
-
-  async records(_twinId: string, mask: number): Promise<readonly ProvenRecord[]> {
-    return this.twin.records.filter((p) => (p.record.category & mask) !== 0);
-  }
-
-  async readings(_twinId: string, query: ReadingsQuery): Promise<readonly ProvenReading[]> {
-    return this.twin.readings.filter(
-      ({ reading: r }) =>
-        (query.signs === undefined || query.signs.includes(r.sign)) &&
-        (query.from === undefined || r.at >= query.from) &&
-        (query.to === undefined || r.at < query.to),
-    );
-  }
 }
 
 async function main(configPath: string): Promise<void> {
