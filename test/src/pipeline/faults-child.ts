@@ -9,17 +9,10 @@
  * not). Loaded by mocha as a test file it does nothing.
  */
 import { readFileSync } from "node:fs";
-import {
-  AbstractSigner,
-  JsonRpcProvider,
-  type Signer,
-  type TransactionRequest,
-  type TransactionResponse,
-  type TypedDataDomain,
-  type TypedDataField,
-} from "ethers";
+import { JsonRpcProvider, type Signer, type TransactionRequest, type TransactionResponse } from "ethers";
 import { TwinPipeline, type PendingAnchor, type PendingBatches, type TwinPipelineOptions } from "../../../src/pipeline";
 import { TwinUpdateLog__factory } from "../../../typechain-types";
+import { DelegatingSigner } from "./delegating-signer";
 import { reopenFolders } from "./harness";
 
 /** What the parent hands the child. */
@@ -67,31 +60,15 @@ async function flushKilled(config: FaultsChildConfig, provider: JsonRpcProvider,
 type Opener = (extra: Partial<TwinPipelineOptions>) => Promise<TwinPipeline>;
 
 /** A signer whose first transaction is sent and mined, then the process dies before the answer is returned. */
-class KillingSigner extends AbstractSigner {
+class KillingSigner extends DelegatingSigner {
   constructor(
-    readonly inner: Signer,
+    inner: Signer,
     readonly kill: boolean,
   ) {
-    super(inner.provider);
-  }
-  getAddress(): Promise<string> {
-    return this.inner.getAddress();
+    super(inner);
   }
   connect(): KillingSigner {
     return this;
-  }
-  signTransaction(tx: TransactionRequest): Promise<string> {
-    return this.inner.signTransaction(tx);
-  }
-  signMessage(message: string | Uint8Array): Promise<string> {
-    return this.inner.signMessage(message);
-  }
-  signTypedData(
-    domain: TypedDataDomain,
-    types: Record<string, TypedDataField[]>,
-    value: Record<string, unknown>,
-  ): Promise<string> {
-    return this.inner.signTypedData(domain, types, value);
   }
   override async sendTransaction(tx: TransactionRequest): Promise<TransactionResponse> {
     const response = await this.inner.sendTransaction(tx);

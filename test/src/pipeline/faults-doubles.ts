@@ -1,18 +1,11 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  AbstractSigner,
-  type Provider,
-  type Signer,
-  type TransactionRequest,
-  type TransactionResponse,
-  type TypedDataDomain,
-  type TypedDataField,
-} from "ethers";
+import { type Provider, type Signer, type TransactionRequest, type TransactionResponse } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { TwinPipeline, type TwinPipelineOptions } from "../../../src/pipeline";
 import { RecordVault, StoreError, type BlobStore } from "../../../src/store";
 import { twinFixture } from "../../fixtures";
+import { DelegatingSigner } from "./delegating-signer";
 import { newWallet, reopenFolders, serviceFolders, type Fixture, type ServiceFolders } from "./harness";
 
 /**
@@ -27,34 +20,18 @@ export type SendFault = "ok" | "down" | "timeout" | "lost" | "unanswered" | "dro
  * rejects after a delay, nothing sent), `lost` (the transaction is sent and mined, then the call fails as if the
  * connection dropped before the answer).
  */
-export class FaultySigner extends AbstractSigner {
+export class FaultySigner extends DelegatingSigner {
   sends = 0;
   /** Hashes of the transactions that reached the node, in order. */
   readonly sent: string[] = [];
   constructor(
-    readonly inner: Signer,
+    inner: Signer,
     readonly fault: (send: number) => SendFault,
   ) {
-    super(inner.provider);
-  }
-  getAddress(): Promise<string> {
-    return this.inner.getAddress();
+    super(inner);
   }
   connect(provider: Provider | null): FaultySigner {
     return new FaultySigner(this.inner.connect(provider), this.fault);
-  }
-  signTransaction(tx: TransactionRequest): Promise<string> {
-    return this.inner.signTransaction(tx);
-  }
-  signMessage(message: string | Uint8Array): Promise<string> {
-    return this.inner.signMessage(message);
-  }
-  signTypedData(
-    domain: TypedDataDomain,
-    types: Record<string, TypedDataField[]>,
-    value: Record<string, unknown>,
-  ): Promise<string> {
-    return this.inner.signTypedData(domain, types, value);
   }
   override async sendTransaction(tx: TransactionRequest): Promise<TransactionResponse> {
     this.sends += 1;
