@@ -193,16 +193,26 @@ async function signerOfPending(
     throw new PipelineError("NO_DEVICE_SIGNER", `no device signer to anchor the pending readings of twin ${twinId}`);
   }
   const addresses = await Promise.all(signers.map(async (s) => getAddress(await s.getAddress())));
-  const device = ctx.batcher
-    .pending(twinId)
-    .readings.map((r) => r.source)
-    .find((s): s is string => s !== undefined && isAddress(s));
-  const i = device === undefined ? 0 : addresses.indexOf(getAddress(device));
+  const [device] = pendingDevices(ctx, twinId);
+  const i = device === undefined ? 0 : addresses.indexOf(device);
   if (i < 0) {
     throw new PipelineError(
       "NO_DEVICE_SIGNER",
-      `the pending readings of twin ${twinId} came from device ${getAddress(device!)}: only its signer anchors them`,
+      `the pending readings of twin ${twinId} came from device ${device}: only its signer anchors them`,
     );
   }
   return { signer: signers[i], source: addresses[i] };
+}
+
+/**
+ * The devices (checksummed addresses, in the order their readings are pending) of the twin's pending readings: one
+ * at most, since a device's arrival flushes another's (wearable-ingest.ts). Readings stored before readings carried
+ * their device's address (a `Device/x` reference or nothing) name no device.
+ */
+export function pendingDevices(ctx: PipelineContext, twinId: string): Set<string> {
+  const devices = new Set<string>();
+  for (const { source } of ctx.batcher.pending(twinId).readings) {
+    if (source !== undefined && isAddress(source)) devices.add(getAddress(source));
+  }
+  return devices;
 }

@@ -1,10 +1,10 @@
-import { getAddress, isAddress, type Signer } from "ethers";
+import { getAddress, type Signer } from "ethers";
 import { ingestWearable as ingestWearableInput, parseFhirJson } from "../fhir";
 import { decodeIntake, encodeIntake } from "./blob-codec";
 import { PipelineError } from "./errors";
 import type { PipelineContext } from "./pipeline-context";
 import type { WearableIngestSummary } from "./pipeline-types";
-import { flushTwin } from "./reading-flush";
+import { flushTwin, pendingDevices } from "./reading-flush";
 import { emptyTwinIndex } from "./twin-index";
 import { WEARABLE } from "./twin-slot";
 
@@ -35,7 +35,7 @@ export async function ingestWearable(
   // One device per pending set: a batch is anchored by the device its readings came from, so another device's
   // pending readings are flushed (by that device's signer) before this device's are added.
   const before = ctx.twins.get(twinId);
-  if (before !== undefined && pendingDevice(ctx, twinId, device) !== null) {
+  if (before !== undefined && [...pendingDevices(ctx, twinId)].some((d) => d !== device)) {
     await flushTwin(ctx, twinId, before.deviceSigner);
   }
   const slot = ctx.twins.get(twinId) ?? ctx.newSlot(emptyTwinIndex(twinId));
@@ -62,16 +62,4 @@ export async function ingestWearable(
     pending: ctx.batcher.pending(twinId).readings.length,
     flushed,
   };
-}
-
-/**
- * The device (checksummed address) of the twin's pending readings when it is not `device`, else null. Readings
- * stored before readings carried their device's address (a `Device/x` reference or nothing) name no device.
- */
-export function pendingDevice(ctx: PipelineContext, twinId: string, device: string): string | null {
-  for (const reading of ctx.batcher.pending(twinId).readings) {
-    const source = reading.source;
-    if (source !== undefined && isAddress(source) && getAddress(source) !== device) return getAddress(source);
-  }
-  return null;
 }
