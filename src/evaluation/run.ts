@@ -96,7 +96,7 @@ export function planFor(mode: Mode): Plan {
         scalingViewRuns: 20,
         fhirObservations: 2_000,
         rateLimitConcurrency: 10,
-        capacityRequests: 1_000,
+        capacityRequests: 5_000,
         scaleOut: { twins: 3, parallel: 2, timeoutMs: 120_000 },
       }
     : {
