@@ -1,5 +1,6 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import Fastify from "fastify";
@@ -14,6 +15,15 @@ export interface CapacityLevel {
   readonly bare: AutocannonResult;
   /** Gateway allowed queries/s over the bare handler's answers/s. */
   readonly ratio: number;
+  /** The warm-up rounds before the measured ones (not counted in `gateway` or `bare`). */
+  readonly warmup?: { readonly gateway: AutocannonResult; readonly bare: AutocannonResult };
+  /**
+   * CPU time of this process per answered gateway query during the measured run, ms (user + system): the gateway's
+   * own cost when it runs in this process (as in gateway.ts), steadier than a rate on a machine shared with others.
+   */
+  readonly cpuMsPerQuery?: number;
+  /** The machine's 1-minute load average when the level started and when it ended (other work shares the cores). */
+  readonly loadAverage?: { readonly before: number; readonly after: number };
 }
 
 export interface CapacityOptions {
@@ -22,50 +32,121 @@ export interface CapacityOptions {
   readonly dir: string;
   readonly gatewayUrl: string;
   readonly concurrencies: readonly number[];
-  /** Pre-signed queries per level (each sent once). */
+  /** Pre-signed queries per level at least (each sent once); more when needed for `minSeconds` of load. */
   readonly requests: number;
+  /** Pre-signed queries of the warm-up round before each level, sent to the gateway and the bare handler; default 1,000. */
+  readonly warmup?: number;
+  /** Seconds of load each measured run should last at least (estimated from the warm-up); default 2. */
+  readonly minSeconds?: number;
+  /** Bound on each autocannon run. */
   readonly timeoutMs: number;
   /** Signs one query body for the gateway (its own nonce, a fresh issuedAt). */
   readonly sign: () => Promise<unknown>;
   readonly tick: (what: string) => void;
+  /** The gateway's freshness window, seconds (a body signed longer ago than that is refused); default 60. */
+  readonly freshnessSeconds?: number;
+}
+
+export const DEFAULT_CAPACITY_WARMUP = 1_000;
+export const DEFAULT_CAPACITY_SECONDS = 2;
+
+/**
+ * How many requests a measured run gets: enough for `minSeconds` of load at `warmRate` (the rate of the warm-up
+ * round, which the JIT and the caches make an underestimate, hence a margin of 1.5), at least `minimum`, and no more
+ * than 80% of `timeoutMs` at that rate or `cap` (for the gateway: the bodies that can be signed while still fresh).
+ */
+export function requestsFor(
+  warmRate: number,
+  bounds: { minimum: number; minSeconds: number; timeoutMs: number; cap?: number },
+): number {
+  const rate = Number.isFinite(warmRate) && warmRate > 0 ? warmRate : 0;
+  const wanted = Math.ceil(rate * bounds.minSeconds * 1.5);
+  const bounded = Math.min(wanted, Math.floor((rate * bounds.timeoutMs * 0.8) / 1000), bounds.cap ?? Infinity);
+  return Math.max(bounds.minimum, bounded);
 }
 
 /**
- * The gateway's capacity as a load generator measures a server (issue 12): for each concurrency, `requests` queries
- * signed before the clock starts are POSTed by autocannon (its own process) to the gateway, then the same number of
- * bodies to a bare fastify handler on the same machine (parse the JSON, answer a small JSON), so the gateway's
- * throughput is given as a ratio to what the server framework alone does here.
+ * The gateway's capacity as a load generator measures a server (issue 12): for each concurrency, a warm-up round
+ * (`warmup` pre-signed queries, not counted) against the gateway and a bare fastify handler, then the measured runs:
+ * queries signed before the clock starts are POSTed by autocannon (its own process) to the gateway, then the same
+ * bodies (cycled when more are needed) to the bare handler (parse the JSON, answer a small JSON), which runs in a
+ * process of its own, so neither shares an event loop with the other or with this process's signing. Each run gets
+ * enough requests for `minSeconds` of load at the warm-up's rate. The gateway's throughput is given as a ratio to
+ * what the server framework alone does on this machine in the same run.
  */
 export async function measureCapacity(options: CapacityOptions): Promise<CapacityLevel[]> {
-  const bare = Fastify({ logger: false });
-  bare.post("/v1/query", async (request) => ({ ok: true, size: JSON.stringify(request.body).length }));
-  const bareUrl = await bare.listen({ host: "127.0.0.1", port: 0 });
+  const bare = await startBareHandler(options.root);
+  const minSeconds = options.minSeconds ?? DEFAULT_CAPACITY_SECONDS;
+  const warmupCount = options.warmup ?? DEFAULT_CAPACITY_WARMUP;
   try {
     const levels: CapacityLevel[] = [];
     for (const concurrency of options.concurrencies) {
-      options.tick(`gateway: concurrency ${concurrency}, signing ${options.requests} queries for autocannon`);
-      const bodies: string[] = [];
-      for (let i = 0; i < options.requests; i++) bodies.push(JSON.stringify(await options.sign()));
-      const file = join(options.dir, `bodies-${concurrency}.jsonl`);
-      writeFileSync(file, `${bodies.join("\n")}\n`);
-      options.tick(`gateway: concurrency ${concurrency}, autocannon against the gateway`);
+      const at = `gateway: concurrency ${concurrency}`;
+      const before = loadavg()[0];
+      options.tick(`${at}, warm-up (${warmupCount} queries to the gateway and the bare handler)`);
+      const { file: warmFile, seconds: signSeconds } = await signBodies(options, warmupCount, `warmup-${concurrency}`);
+      const warmGateway = await runAutocannonProcess(options, {
+        url: `${options.gatewayUrl}/v1/query`,
+        bodiesFile: warmFile,
+        concurrency,
+      });
+      const warmBare = await runAutocannonProcess(options, {
+        url: `${bare.url}/v1/query`,
+        bodiesFile: warmFile,
+        concurrency,
+      });
+      // The measured bodies must all still be fresh when the last of them is sent.
+      const signRate = warmupCount / Math.max(signSeconds, 1e-3);
+      const fresh = Math.floor(signRate * (options.freshnessSeconds ?? 60) * 0.5);
+      const bounds = { minimum: options.requests, minSeconds, timeoutMs: options.timeoutMs };
+      const gatewayRequests = requestsFor(warmGateway.okPerSecond, {
+        ...bounds,
+        cap: Math.max(fresh, options.requests),
+      });
+      options.tick(`${at}, signing ${gatewayRequests} queries for autocannon`);
+      const { file } = await signBodies(options, gatewayRequests, `bodies-${concurrency}`);
+      options.tick(`${at}, autocannon against the gateway`);
+      const cpu = process.cpuUsage();
       const gateway = await runAutocannonProcess(options, {
         url: `${options.gatewayUrl}/v1/query`,
         bodiesFile: file,
         concurrency,
       });
-      options.tick(`gateway: concurrency ${concurrency}, autocannon against a bare fastify handler`);
+      const { user, system } = process.cpuUsage(cpu);
+      options.tick(`${at}, autocannon against a bare fastify handler (its own process)`);
       const bareRun = await runAutocannonProcess(options, {
-        url: `${bareUrl}/v1/query`,
+        url: `${bare.url}/v1/query`,
         bodiesFile: file,
         concurrency,
+        amount: requestsFor(warmBare.okPerSecond, bounds),
       });
-      levels.push({ concurrency, gateway, bare: bareRun, ratio: gateway.okPerSecond / bareRun.okPerSecond });
+      levels.push({
+        concurrency,
+        gateway,
+        bare: bareRun,
+        ratio: gateway.okPerSecond / bareRun.okPerSecond,
+        warmup: { gateway: warmGateway, bare: warmBare },
+        cpuMsPerQuery: (user + system) / 1000 / Math.max(1, gateway.ok),
+        loadAverage: { before, after: loadavg()[0] },
+      });
     }
     return levels;
   } finally {
-    await bare.close();
+    await bare.stop();
   }
+}
+
+async function signBodies(
+  options: Pick<CapacityOptions, "dir" | "sign">,
+  count: number,
+  name: string,
+): Promise<{ file: string; seconds: number }> {
+  const started = performance.now();
+  const bodies: string[] = [];
+  for (let i = 0; i < count; i++) bodies.push(JSON.stringify(await options.sign()));
+  const file = join(options.dir, `${name}.jsonl`);
+  writeFileSync(file, `${bodies.join("\n")}\n`);
+  return { file, seconds: (performance.now() - started) / 1000 };
 }
 
 /** One autocannon run in its own Node process (src/evaluation/autocannon-load.ts). */
@@ -81,4 +162,63 @@ export async function runAutocannonProcess(
   );
   const lines = stdout.trim().split("\n");
   return JSON.parse(lines[lines.length - 1]) as AutocannonResult;
+}
+
+/** A bare fastify handler in a process of its own (this file run as a script): its URL, and how to stop it. */
+export interface BareHandler {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+const BARE_START_MS = 60_000;
+
+/** Starts this file as a child process serving the bare handler on a 127.0.0.1 port. */
+export function startBareHandler(root: string): Promise<BareHandler> {
+  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", __filename, "--bare"], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
+  };
+  return new Promise<BareHandler>((resolve, reject) => {
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString("utf8")).slice(-2000)));
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error("the bare fastify handler did not start"));
+    }, BARE_START_MS);
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString("utf8");
+      const line = out.split("\n")[0];
+      if (!out.includes("\n")) return;
+      clearTimeout(timer);
+      const url = (JSON.parse(line) as { url: string }).url;
+      if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(url)) reject(new Error(`the bare handler listens on ${url}`));
+      else resolve({ url, stop });
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the bare fastify handler exited (${code}): ${stderr.split("\n")[0]}`));
+    });
+  });
+}
+
+/** The bare handler: parse the JSON body, answer a small JSON (what the framework alone costs per request). */
+async function serveBare(): Promise<void> {
+  const bare = Fastify({ logger: false });
+  bare.post("/v1/query", async (request) => ({ ok: true, size: JSON.stringify(request.body).length }));
+  const url = await bare.listen({ host: "127.0.0.1", port: 0 });
+  process.stdout.write(`${JSON.stringify({ url })}\n`);
+  process.once("SIGTERM", () => void bare.close().finally(() => process.exit(0)));
+}
+
+if (require.main === module && process.argv[2] === "--bare") {
+  serveBare().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
 }
