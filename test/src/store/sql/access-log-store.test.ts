@@ -37,6 +37,14 @@ function openLog(db: StoreDatabase): AccessLog {
   return db.backend === "sqlite" ? new AccessLog(db.url) : new AccessLog("", { databaseUrl: db.url });
 }
 
+async function expectRejected(promise: Promise<unknown>, code: string): Promise<void> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).to.have.property("code", code);
+}
+
 const leafHash = (entry: AccessLogInput) => (index: number) => leafHashOf(leafOf({ ...entry, index }));
 
 /** The suite every access-log store passes (issue 12: the same suite against SQLite and PostgreSQL). */
@@ -174,6 +182,23 @@ function accessLogStoreSuite(db: () => StoreDatabase): void {
     expect(await a.claimNonce(ethers.ZeroAddress, nonce, 1_000, 900)).to.equal(true); // another reader
     expect(await a.pruneNonces(1_500)).to.equal(1); // the other reader's, expired at 1,000
     expect(await a.pruneNonces(1_500)).to.equal(0);
+  });
+
+  it("claims of one event-loop turn: each pair won once, in arrival order; a claim waiting at close is stored", async () => {
+    const s = store();
+    const nonces = Array.from({ length: 40 }, (_, i) => ethers.id(`turn:${i % 20}`)); // each nonce twice
+    const wins = await Promise.all(nonces.map((nonce) => s.claimNonce(READER, nonce, 1_000, 900)));
+    for (let i = 0; i < 20; i++) expect(wins[i] !== wins[i + 20], `nonce ${i} won once`).to.equal(true);
+    // SQLite writes a turn's claims in one transaction in arrival order: the first of each pair wins
+    if (db().backend === "sqlite") expect(wins.slice(0, 20).every(Boolean)).to.equal(true);
+    expect(await s.claimNonce(READER, nonces[0], 1_000, 950)).to.equal(false); // stored, not expired
+    if (db().backend !== "sqlite") return;
+    const late = s.claimNonce(READER, ethers.id("at-close"), 1_000, 900);
+    await s.close();
+    expect(await late).to.equal(true);
+    const reopened = store();
+    expect(await reopened.claimNonce(READER, ethers.id("at-close"), 1_000, 950)).to.equal(false);
+    await expectRejected(s.claimNonce(READER, ethers.id("after-close"), 1_000, 900), "STORE_CLOSED");
   });
 
   it("is append-only in the database; eraseTwin redacts once, keeping index, time, decision, status, leaf hash", async () => {
