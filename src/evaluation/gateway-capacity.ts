@@ -222,3 +222,88 @@ if (require.main === module && process.argv[2] === "--bare") {
     process.exit(1);
   });
 }
+
+const ms1 = (x: number) => x.toFixed(1);
+const loadOf = (l: CapacityLevel) =>
+  l.loadAverage ? `${l.loadAverage.before.toFixed(1)} → ${l.loadAverage.after.toFixed(1)}` : "n/a";
+const failedOf = (r: AutocannonResult) => r.non2xx + r.errors + r.timeouts;
+
+/** The report's blocks for the capacity run (markdown paragraphs and a table); none when it did not run. */
+export function renderCapacity(
+  levels: readonly CapacityLevel[] | undefined,
+  table: (h: string[], rows: string[][]) => string,
+): string[] {
+  if (!levels?.length) return [];
+  const warm = levels[0].warmup?.gateway.requests;
+  return [
+    "### The gateway under a load generator (issue 12)",
+    "autocannon (its own process) POSTs queries signed before the clock starts, each sent once, over keep-alive " +
+      "connections; then the same bodies (cycled when it needs more) go to a bare fastify handler (parse the JSON, " +
+      "answer a small JSON) in a process of its own, so the gateway's throughput reads as a share of what the " +
+      "framework alone does on this machine in the same run. " +
+      (warm !== undefined
+        ? `Before each level a warm-up round of ${int(warm)} queries, not counted, goes to both. `
+        : "") +
+      "Each measured run is sized for at least 2 s of load at the warm-up's rate. CPU ms a query is the gateway " +
+      "process's own CPU time (user + system) over the allowed answers of the measured run: steadier than a rate " +
+      "when other work shares the two cores, as the load average says. Answers are not proof-checked here (the " +
+      "end-to-end table does that).",
+    table(
+      [
+        "concurrency",
+        "queries",
+        "seconds",
+        "gateway: allowed/s",
+        "p50 ms",
+        "p99 ms",
+        "refused or errors",
+        "CPU ms a query",
+        "bare fastify: answers/s",
+        "p99 ms",
+        "gateway / bare",
+        "load average",
+      ],
+      levels.map((l) => [
+        String(l.concurrency),
+        int(l.gateway.requests),
+        l.gateway.seconds.toFixed(2),
+        l.gateway.okPerSecond.toFixed(0),
+        ms1(l.gateway.latencyMs.p50),
+        ms1(l.gateway.latencyMs.p99),
+        int(failedOf(l.gateway)),
+        l.cpuMsPerQuery !== undefined ? l.cpuMsPerQuery.toFixed(3) : "n/a",
+        l.bare.okPerSecond.toFixed(0),
+        ms1(l.bare.latencyMs.p99),
+        `${(l.ratio * 100).toFixed(1)}%`,
+        loadOf(l),
+      ]),
+    ),
+  ];
+}
+
+/** The verdict row of issue 12's load target: ≥ 3,000 allowed queries/s at concurrency 10 with p99 ≤ 20 ms. */
+export function capacityVerdict(levels: readonly CapacityLevel[] | undefined): {
+  readonly id: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly verdict: "met" | "missed" | "not measured";
+} {
+  const id = "gateway-autocannon-c10";
+  const target =
+    "the gateway under a load generator (autocannon, pre-signed queries) at concurrency 10: ≥ 3,000 allowed queries/s with p99 ≤ 20 ms (issue 12)";
+  const l = levels?.find((x) => x.concurrency === 10);
+  if (l === undefined) return { id, target, measured: "not measured", verdict: "not measured" };
+  const g = l.gateway;
+  const cpu = l.cpuMsPerQuery !== undefined ? `; ${l.cpuMsPerQuery.toFixed(3)} ms of gateway CPU a query` : "";
+  const measured =
+    `${g.okPerSecond.toFixed(1)} allowed queries/s, p50 ${g.latencyMs.p50.toFixed(2)} ms, p99 ${g.latencyMs.p99.toFixed(2)} ms ` +
+    `(${int(g.requests)} queries in ${g.seconds.toFixed(2)} s after a warm-up); ${failedOf(g)} refused or failed; ` +
+    `${(l.ratio * 100).toFixed(1)}% of a bare fastify handler (${l.bare.okPerSecond.toFixed(1)}/s, its own process) in ` +
+    `the same run${cpu}; load average ${loadOf(l)} on 2 cores shared with other work`;
+  const met = g.okPerSecond >= 3000 && g.latencyMs.p99 <= 20 && failedOf(g) === 0;
+  return { id, target, measured, verdict: met ? "met" : "missed" };
+}
+
+function int(x: number): string {
+  return Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "n/a";
+}

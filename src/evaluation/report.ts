@@ -4,6 +4,7 @@ import { renderPredictive } from "./predictive";
 import { renderResearch } from "./report-research";
 import { renderScaleOut } from "./scale-out";
 import { renderReplicas } from "./gateway-replicas";
+import { renderCapacity } from "./gateway-capacity";
 import { renderColdQuery } from "./gateway-cold";
 import { REFERENCES } from "./references";
 import type { Summary } from "./stats";
@@ -694,40 +695,7 @@ export function renderReport(result: EvaluationResult): string {
       `On / off: ${rl.ratio.toFixed(2)}× the allowed queries/s.`,
     );
   }
-  const ac = network.gateway.autocannon;
-  if (ac?.length) {
-    p(
-      "### The gateway under a load generator (issue 12)",
-      "autocannon (its own process) POSTs queries signed before the clock starts, each sent once, over keep-alive " +
-        "connections; the same bodies then go to a bare fastify handler (parse the JSON, answer a small JSON) in the " +
-        "same process as the gateway, so the gateway's throughput reads as a share of what the framework alone does " +
-        "on this machine. Answers are not proof-checked here (the end-to-end table does that).",
-      table(
-        [
-          "concurrency",
-          "queries",
-          "gateway: allowed/s",
-          "p50 ms",
-          "p99 ms",
-          "refused or errors",
-          "bare fastify: answers/s",
-          "p99 ms",
-          "gateway / bare",
-        ],
-        ac.map((l) => [
-          String(l.concurrency),
-          int(l.gateway.requests),
-          l.gateway.okPerSecond.toFixed(0),
-          ms(l.gateway.latencyMs.p50),
-          ms(l.gateway.latencyMs.p99),
-          int(l.gateway.non2xx + l.gateway.errors + l.gateway.timeouts),
-          l.bare.okPerSecond.toFixed(0),
-          ms(l.bare.latencyMs.p99),
-          `${(l.ratio * 100).toFixed(1)}%`,
-        ]),
-      ),
-    );
-  }
+  p(...renderCapacity(network.gateway.autocannon, table));
   p(...renderReplicas(network.gateway.replicas, table));
   p(...renderColdQuery(network.gateway.coldQuery));
   const x = network.intervalExperiment;

@@ -7,6 +7,7 @@ import type {
   TargetVerdict,
   TimingPart,
 } from "./types";
+import { capacityVerdict } from "./gateway-capacity";
 
 const f1 = (x: number) => x.toFixed(1);
 /** Records per bundle in part 1's workload (gas.ts BUNDLE_RECORDS; not imported, to keep this module pure). */
@@ -97,22 +98,7 @@ export function judgeTargets(
     });
   }
 
-  const loaded = network.gateway.autocannon?.find((l) => l.concurrency === 10);
-  out.push({
-    id: "gateway-autocannon-c10",
-    target:
-      "the gateway under a load generator (autocannon, pre-signed queries) at concurrency 10: ≥ 3,000 allowed queries/s with p99 ≤ 20 ms (issue 12)",
-    measured: loaded
-      ? `${f1(loaded.gateway.okPerSecond)} allowed queries/s, p50 ${f2(loaded.gateway.latencyMs.p50)} ms, p99 ${f2(loaded.gateway.latencyMs.p99)} ms; ` +
-        `${loaded.gateway.non2xx + loaded.gateway.errors + loaded.gateway.timeouts} refused or failed of ${loaded.gateway.requests}; ` +
-        `${(loaded.ratio * 100).toFixed(1)}% of a bare fastify handler (${f1(loaded.bare.okPerSecond)}/s) in the same run`
-      : "not measured",
-    verdict: loaded
-      ? loaded.gateway.okPerSecond >= 3000 && loaded.gateway.latencyMs.p99 <= 20 && loaded.gateway.non2xx === 0
-        ? "met"
-        : "missed"
-      : "not measured",
-  });
+  out.push(capacityVerdict(network.gateway.autocannon));
 
   const seal = timing.offChain.find((t) => t.id === "seal");
   out.push({

@@ -5,7 +5,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resultOf } from "../../../src/evaluation/autocannon-load";
-import { measureCapacity, requestsFor } from "../../../src/evaluation/gateway-capacity";
+import {
+  capacityVerdict,
+  measureCapacity,
+  renderCapacity,
+  requestsFor,
+  type CapacityLevel,
+} from "../../../src/evaluation/gateway-capacity";
+import type { AutocannonResult } from "../../../src/evaluation/autocannon-load";
+import { table } from "../../../src/evaluation/report";
 
 const ROOT = join(__dirname, "..", "..", "..");
 
@@ -37,6 +45,37 @@ describe("evaluation/gateway-capacity: the gateway under autocannon beside a bar
     expect(requestsFor(20_000, { ...bounds, timeoutMs: 2_000 })).to.equal(32_000); // 80% of the timeout
     expect(requestsFor(20_000, { ...bounds, cap: 5_000 })).to.equal(5_000);
     expect(requestsFor(Number.NaN, bounds)).to.equal(1_000);
+  });
+
+  it("reports the level with its warm-up, CPU a query and load average, and judges the target on them", () => {
+    const result = (okPerSecond: number, p99: number): AutocannonResult => ({
+      requests: 6_000,
+      ok: 6_000,
+      non2xx: 0,
+      errors: 0,
+      timeouts: 0,
+      seconds: 6_000 / okPerSecond,
+      okPerSecond,
+      latencyMs: { p50: p99 / 2, p90: p99, p99, max: p99 },
+    });
+    const level: CapacityLevel = {
+      concurrency: 10,
+      gateway: result(1_500, 18),
+      bare: result(15_000, 2),
+      ratio: 0.1,
+      warmup: { gateway: { ...result(900, 30), requests: 1_000 }, bare: result(9_000, 3) },
+      cpuMsPerQuery: 0.512,
+      loadAverage: { before: 1.25, after: 2.5 },
+    };
+    const text = renderCapacity([level], table).join("\n");
+    expect(text).to.include("warm-up round of 1,000 queries").and.include("| 0.512 |").and.include("1.3 → 2.5");
+    expect(text).to.include("| 10.0% |").and.include("its own");
+    const row = capacityVerdict([level]);
+    expect(row.verdict).to.equal("missed");
+    expect(row.measured).to.include("1500.0 allowed queries/s").and.include("load average 1.3 → 2.5");
+    expect(capacityVerdict([{ ...level, gateway: result(3_100, 18) }]).verdict).to.equal("met");
+    expect(capacityVerdict([]).verdict).to.equal("not measured");
+    expect(renderCapacity(undefined, table)).to.deep.equal([]);
   });
 
   describe("a run against a stand-in gateway", function () {
