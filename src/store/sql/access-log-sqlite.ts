@@ -137,6 +137,11 @@ const ANCHOR_LEASE_MS = 10 * 60_000;
 /** Nonce claims written in one transaction at most. */
 const MAX_CLAIM_GROUP = 512;
 
+interface TurnWritten {
+  readonly claimed: boolean[];
+  readonly indexes: number[];
+}
+
 interface PendingClaim {
   readonly reader: string;
   readonly nonce: string;
@@ -150,10 +155,9 @@ export class SqliteAccessLogStore implements AccessLogStore {
   readonly backend = "sqlite";
   readonly #db: Database.Database;
   readonly #q: ReturnType<typeof statements>;
-  readonly #append: (entry: AccessLogInput, leafHashOf: (index: number) => string) => number;
-  readonly #appendMany: (items: readonly AccessLogAppend[]) => number[];
+  /** One transaction: nonce claims, then appends (either list may be empty). */
+  readonly #write: (claims: readonly PendingClaim[], items: readonly AccessLogAppend[]) => TurnWritten;
   readonly #erase: (twinId: string) => number;
-  readonly #claimMany: (claims: readonly PendingClaim[]) => boolean[];
   /** Nonce claims waiting for the end of this event-loop turn (see `claimNonce`). */
   #claims: PendingClaim[] = [];
   #closed = false;
@@ -174,26 +178,20 @@ export class SqliteAccessLogStore implements AccessLogStore {
     this.#db = db;
     const q = statements(db);
     this.#q = q;
-    this.#append = db.transaction((entry: AccessLogInput, leafHashOf: (index: number) => string): number => {
-      const index = (q.last.get() as { m: number | null }).m;
-      const next = index === null ? 0 : index + 1;
-      q.insertEntry.run(...rowOf(next, entry, leafHashOf(next)));
-      return next;
-    }).immediate;
-    this.#appendMany = db.transaction((items: readonly AccessLogAppend[]): number[] => {
+    this.#write = db.transaction((claims: readonly PendingClaim[], items: readonly AccessLogAppend[]): TurnWritten => {
+      const claimed = claims.map(
+        ({ reader, nonce, expiresAt, nowSec }) => q.claim.run({ reader, nonce, expiresAt, nowSec }).changes === 1,
+      );
+      if (items.length === 0) return { claimed, indexes: [] };
       const index = (q.last.get() as { m: number | null }).m;
       const first = index === null ? 0 : index + 1;
-      return items.map(({ entry, leafHashOf }, k) => {
+      const indexes = items.map(({ entry, leafHashOf }, k) => {
         q.insertEntry.run(...rowOf(first + k, entry, leafHashOf(first + k)));
         return first + k;
       });
+      return { claimed, indexes };
     }).immediate;
     this.#erase = db.transaction((twinId: string): number => q.redact.run(twinId).changes);
-    this.#claimMany = db.transaction((claims: readonly PendingClaim[]): boolean[] =>
-      claims.map(
-        ({ reader, nonce, expiresAt, nowSec }) => q.claim.run({ reader, nonce, expiresAt, nowSec }).changes === 1,
-      ),
-    ).immediate;
   }
 
   ready(): Promise<void> {
@@ -205,7 +203,8 @@ export class SqliteAccessLogStore implements AccessLogStore {
    * commit instead of one a claim: the commit was most of a claim's cost under load). Each claim is still one
    * `INSERT ... ON CONFLICT` whose changed-row count says who won, and a claim resolves only once its transaction
    * committed, so a nonce is stored before the request it admits goes on; if the transaction fails, every claim of
-   * the group rejects and none is stored.
+   * the group rejects and none is stored. An append in that turn takes the claims waiting into its own transaction
+   * (one commit for both).
    */
   claimNonce(reader: string, nonce: string, expiresAt: number, nowSec: number): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
@@ -224,16 +223,26 @@ export class SqliteAccessLogStore implements AccessLogStore {
 
   #flushClaims(): void {
     while (this.#claims.length > 0) {
-      const group = this.#claims.splice(0, MAX_CLAIM_GROUP);
-      let claimed: boolean[];
       try {
-        claimed = this.#run(() => this.#claimMany(group));
-      } catch (error) {
-        for (const claim of group) claim.reject(error);
-        continue;
+        this.#writeTurn([]);
+      } catch {
+        // the group's claims were rejected with the error
       }
-      group.forEach((claim, k) => claim.resolve(claimed[k]));
     }
+  }
+
+  /** Writes `items` with the nonce claims waiting (MAX_CLAIM_GROUP at most) in one transaction; answers the claims. */
+  #writeTurn(items: readonly AccessLogAppend[]): number[] {
+    const claims = this.#claims.splice(0, MAX_CLAIM_GROUP);
+    let written: TurnWritten;
+    try {
+      written = this.#run(() => this.#write(claims, items));
+    } catch (error) {
+      for (const claim of claims) claim.reject(error);
+      throw error;
+    }
+    claims.forEach((claim, k) => claim.resolve(written.claimed[k]));
+    return written.indexes;
   }
 
   async pruneNonces(nowSec: number): Promise<number> {
@@ -241,11 +250,11 @@ export class SqliteAccessLogStore implements AccessLogStore {
   }
 
   async append(entry: AccessLogInput, leafHashOf: (index: number) => string): Promise<number> {
-    return this.#run(() => this.#append(entry, leafHashOf));
+    return this.#writeTurn([{ entry, leafHashOf }])[0];
   }
 
   async appendMany(items: readonly AccessLogAppend[]): Promise<number[]> {
-    return this.#run(() => this.#appendMany(items));
+    return this.#writeTurn(items);
   }
 
   async count(): Promise<number> {

@@ -201,6 +201,16 @@ function accessLogStoreSuite(db: () => StoreDatabase): void {
     await expectRejected(s.claimNonce(READER, ethers.id("after-close"), 1_000, 900), "STORE_CLOSED");
   });
 
+  it("an append takes the nonce claims of its turn into its transaction; both are answered once written", async () => {
+    const s = store();
+    const claims = [s.claimNonce(READER, ethers.id("with-append:0"), 1_000, 900)];
+    const appended = s.appendMany([{ entry: input(0), leafHashOf: leafHash(input(0)) }]);
+    claims.push(s.claimNonce(READER, ethers.id("with-append:0"), 1_000, 900)); // the same pair again: refused
+    expect(await appended).to.deep.equal([0]);
+    expect(await Promise.all(claims)).to.deep.equal([true, false]);
+    expect(await s.count()).to.equal(1);
+  });
+
   it("is append-only in the database; eraseTwin redacts once, keeping index, time, decision, status, leaf hash", async () => {
     const s = store();
     for (let i = 0; i < 4; i++)
