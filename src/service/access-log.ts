@@ -182,7 +182,8 @@ export class AccessLog {
 
   /**
    * Claims `nonce` for `reader` until `expiresAt` (unix seconds): null if it is already claimed and not expired at
-   * `nowSec`, by this process or any other sharing the store. The claim is stored at once (one atomic insert).
+   * `nowSec`, by this process or any other sharing the store. The claim is stored before it resolves (one atomic
+   * insert; SQLite writes the claims of one event-loop turn in one transaction).
    */
   async claimNonce(reader: string, nonce: string, expiresAt: number, nowSec: number): Promise<NonceUse | null> {
     this.#assertOpen();
