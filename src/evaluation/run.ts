@@ -398,7 +398,7 @@ async function measureNetworkPart(root: string, plan: Plan, progress: Progress):
         readingIntervalSeconds: plan.gatewayReadingInterval,
         rateLimitConcurrency: plan.rateLimitConcurrency,
         capacity: { concurrencies: [10, 50], requests: plan.capacityRequests },
-        replicas: { processes: [1, 2], totalConcurrency: 10, requests: plan.capacityRequests },
+        replicas: { processes: [1, 2], concurrencies: [10, 50], twins: 1_000, requests: plan.capacityRequests },
         coldRuns: plan.coldQueryRuns,
       },
       (what) => step.tick(what),
