@@ -135,8 +135,8 @@ export async function measureReplicas(options: ReplicaOptions): Promise<ReplicaC
             await signed.files(`warmup-${concurrency}`, warmup),
             perProcess,
           );
-          if (warm.ok < warm.requests)
-            throw new Error(`${warm.requests - warm.ok} warm-up queries were not answered 2xx`);
+          const refused = warm.perProcess.reduce((a, r) => a + r.non2xx, 0);
+          if (refused > 0) throw new Error(`${refused} warm-up queries were refused`);
           options.tick(`gateway replicas: ${n} process(es), concurrency ${concurrency}: signing`);
           const level = await signed.files(`load-${concurrency}`, Math.ceil(options.requests / n));
           options.tick(`gateway replicas: ${n} process(es), concurrency ${concurrency}: autocannon`);

@@ -34,7 +34,7 @@ async function startReplica(configPath: string, databaseUrl: string): Promise<Re
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`replica did not start: ${stderr}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`replica did not start: ${stderr}`)), 150_000);
     createInterface({ input: child.stdout! }).once("line", (line) => {
       clearTimeout(timer);
       resolve((JSON.parse(line) as { url: string }).url);
@@ -56,7 +56,7 @@ function stop(replica: Replica, signal: NodeJS.Signals = "SIGTERM"): Promise<voi
 }
 
 describe("query gateway: three replicas behind one PostgreSQL (issue 12)", function () {
-  this.timeout(180_000);
+  this.timeout(240_000);
   let f: GatewayFixture;
   let rpc: JsonRpcServer;
   let databaseUrl: string;
