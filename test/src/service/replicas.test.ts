@@ -150,6 +150,19 @@ describe("query gateway: three replicas behind one PostgreSQL (issue 12)", funct
     expect(read.body.entries.filter((e) => e.entry.queryType === "latest-vitals")).to.have.length(18);
   });
 
+  it("one replica's claims of one turn go in one statement: a body sent twice at once among fresh ones wins once", async () => {
+    const replica = clientOf(replicas[1]);
+    for (let round = 0; round < 3; round++) {
+      const twice = await signed();
+      const fresh = await Promise.all(Array.from({ length: 6 }, () => signed()));
+      const statuses = await Promise.all(
+        [twice, ...fresh, twice].map((body) => replica.post(body).then((x) => x.status)),
+      );
+      expect(statuses.slice(1, 7), `round ${round}`).to.deep.equal(Array(6).fill(200));
+      expect([statuses[0], statuses[7]].sort(), `round ${round}`).to.deep.equal([200, 409]);
+    }
+  });
+
   it("a replica killed (SIGKILL) while the others serve: the others keep answering, and still refuse replays", async () => {
     const [alive0, victim, alive2] = replicas;
     let running = true;
