@@ -10,7 +10,7 @@ import { JsonTwinData, type ReplicaTwin } from "./json-twin-data";
  * One server process of the replica capacity run (issue 12): `node -r ts-node/register/transpile-only
  * gateway-replica.ts <config.json>` serves, on its own free port of 127.0.0.1, either a full gateway (createGateway,
  * its access log and nonces in the PostgreSQL database of the config, the chain read over the node's JSON-RPC, one
- * twin's data as the pipeline answered it, held in memory) or a bare fastify handler (parse the JSON, answer a small
+ * twin's data as the pipeline answered it, held in memory and served for every twin of the run) or a bare fastify handler (parse the JSON, answer a small
  * JSON) to compare with; prints `{"url": ...}` once listening and closes on SIGTERM.
  */
 export interface ReplicaConfig {
@@ -25,7 +25,10 @@ export interface ReplicaConfig {
   /** The shared PostgreSQL database; omitted: the SQLite file `dbPath` (shared by the processes, WAL). */
   readonly databaseUrl?: string;
   readonly dbPath?: string;
+  /** The data every twin is answered with. */
   readonly twin: ReplicaTwin;
+  /** More twins answered with `twin`'s data (each registered and granted on chain); default none. */
+  readonly twinIds?: readonly string[];
 }
 
 export interface ReplicaProcess {
@@ -93,7 +96,7 @@ async function serve(config: ReplicaConfig): Promise<Closable> {
   const { ConsentPolicy__factory, TwinRegistry__factory } = await import("../../typechain-types");
   const provider = new JsonRpcProvider(config.rpcUrl, config.chainId, { staticNetwork: true });
   const gateway = createGateway({
-    data: new JsonTwinData(config.twin),
+    data: new JsonTwinData(config.twin, config.twinIds),
     consent: ConsentPolicy__factory.connect(config.consent, provider),
     registry: TwinRegistry__factory.connect(config.registry, provider),
     chainId: BigInt(config.chainId),

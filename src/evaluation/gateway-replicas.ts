@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import type { AutocannonResult } from "./autocannon-load";
 import { startEvaluationPostgres, type EvaluationPostgres } from "./embedded-postgres";
@@ -29,12 +30,16 @@ export interface ReplicaLoad {
 
 export interface ReplicaLevel {
   readonly processes: number;
-  /** Connections of each process's autocannon (the total concurrency split evenly). */
+  /** Connections in all (split evenly over the processes' autocannons). */
+  readonly concurrency: number;
+  /** Connections of each process's autocannon. */
   readonly concurrencyPerProcess: number;
   readonly gateway: ReplicaLoad;
   readonly bare: ReplicaLoad;
   /** Gateway allowed queries/s over the bare processes' answers/s. */
   readonly ratio: number;
+  /** The 1-minute load average right after the gateway's measured load. */
+  readonly loadAverage: number;
 }
 
 export interface ReplayCheck {
@@ -49,7 +54,8 @@ export interface ReplicaCapacity {
   readonly reason: string;
   /** "embedded" (embedded-postgres started by the run) or "DATABASE_URL". */
   readonly postgresSource: string;
-  readonly totalConcurrency: number;
+  /** The twins the queries spread over. */
+  readonly twins: number;
   readonly levels: readonly ReplicaLevel[];
   readonly replay: ReplayCheck | null;
 }
@@ -59,19 +65,21 @@ export interface ReplicaOptions {
   readonly dir: string;
   /** Process counts to measure, e.g. [1, 2]. */
   readonly processes: readonly number[];
-  /** Connections in all, split evenly over the processes. */
-  readonly totalConcurrency: number;
+  /** Connections in all for each level, split evenly over the processes, e.g. [10, 50]. */
+  readonly concurrencies: readonly number[];
   /** Pre-signed queries per level, split evenly over the processes. */
   readonly requests: number;
   readonly timeoutMs: number;
-  /** The config of every replica but the database (set here) and the kind. */
-  readonly config: Omit<ReplicaConfig, "kind" | "databaseUrl" | "dbPath">;
+  /** The config of every replica but the database (set here), the kind and the twins. */
+  readonly config: Omit<ReplicaConfig, "kind" | "databaseUrl" | "dbPath" | "twinIds">;
+  /** The twins the queries spread over, round robin (each registered and granted on chain); the first is `config.twin`. */
+  readonly twinIds: readonly string[];
   /** Where the access log and nonces live: PostgreSQL (the default) or one SQLite file shared by the processes. */
   readonly backend?: "postgres" | "sqlite";
   /** Write a V8 CPU profile of each gateway process (`--cpu-prof`) into this folder; omitted: none. */
   readonly cpuProfileDir?: string;
-  /** Signs one query body addressed to the replicas' shared origin (its own nonce, a fresh issuedAt). */
-  readonly sign: () => Promise<unknown>;
+  /** Signs one query body about `twinId` addressed to the replicas' shared origin (its own nonce, a fresh issuedAt). */
+  readonly sign: (twinId: string) => Promise<unknown>;
   readonly tick: (what: string) => void;
 }
 
@@ -83,11 +91,11 @@ const NO_SERVER: EvaluationPostgres = {
   stop: async () => undefined,
 };
 
-/** Signed queries sent to each gateway process before its clock starts (JIT, consent cache, connections). */
-const WARMUP = 20;
+/** Signed queries each process gets in the warm-up round before a measured level (not counted), at least. */
+const WARMUP = 200;
 
 export async function measureReplicas(options: ReplicaOptions): Promise<ReplicaCapacity> {
-  const base = { postgresSource: "", totalConcurrency: options.totalConcurrency, levels: [], replay: null };
+  const base = { postgresSource: "", twins: options.twinIds.length, levels: [], replay: null };
   let server: EvaluationPostgres;
   try {
     options.tick("gateway replicas: starting PostgreSQL");
@@ -102,7 +110,8 @@ export async function measureReplicas(options: ReplicaOptions): Promise<ReplicaC
         : { databaseUrl: await server.database("gateway_replicas") };
     const configOf = (kind: ReplicaConfig["kind"]) => {
       const path = join(options.dir, `replica-${kind}.json`);
-      writeFileSync(path, JSON.stringify({ ...options.config, kind, ...store } satisfies ReplicaConfig));
+      const config: ReplicaConfig = { ...options.config, kind, ...store, twinIds: options.twinIds };
+      writeFileSync(path, JSON.stringify(config));
       return path;
     };
     const gatewayConfig = configOf("gateway");
@@ -110,46 +119,76 @@ export async function measureReplicas(options: ReplicaOptions): Promise<ReplicaC
     const levels: ReplicaLevel[] = [];
     let replay: ReplayCheck | null = null;
     for (const n of options.processes) {
-      const perProcess = Math.max(1, Math.floor(options.totalConcurrency / n));
-      const requestsEach = Math.ceil(options.requests / n);
-      options.tick(`gateway replicas: ${n} gateway process(es), signing ${requestsEach * n} queries`);
-      const files: string[] = [];
-      for (let p = 0; p < n; p++) {
-        const bodies: string[] = [];
-        for (let i = 0; i < requestsEach; i++) bodies.push(JSON.stringify(await options.sign()));
-        files.push(join(options.dir, `replica-bodies-${n}-${p}.jsonl`));
-        writeFileSync(files[p], `${bodies.join("\n")}\n`);
-      }
-      const gateway = await withProcesses(options.root, gatewayConfig, n, options.cpuProfileDir, async (replicas) => {
-        for (const replica of replicas) await warmUp(replica.url, options.sign);
-        if (n > 1 && replay === null) replay = await checkReplay(replicas, options.sign);
-        options.tick(`gateway replicas: autocannon against ${n} gateway process(es)`);
-        return loadAll(options, replicas, files, perProcess);
+      const signed = new BodySigner(options, n);
+      const measured: Omit<ReplicaLevel, "bare" | "ratio">[] = [];
+      const files: string[][] = [];
+      await withProcesses(options.root, gatewayConfig, n, options.cpuProfileDir, async (replicas) => {
+        if (n > 1 && replay === null) replay = await checkReplay(replicas, () => options.sign(options.twinIds[0]));
+        for (const [k, concurrency] of options.concurrencies.entries()) {
+          const perProcess = Math.max(1, Math.floor(concurrency / n));
+          // Each process's first warm-up asks about every twin once (the consent answers it then keeps).
+          const warmup = k === 0 ? Math.max(WARMUP, options.twinIds.length) : WARMUP;
+          options.tick(`gateway replicas: ${n} process(es), concurrency ${concurrency}: warm-up`);
+          const warm = await loadAll(
+            options,
+            replicas,
+            await signed.files(`warmup-${concurrency}`, warmup),
+            perProcess,
+          );
+          const refused = warm.perProcess.reduce((a, r) => a + r.non2xx, 0);
+          if (refused > 0) throw new Error(`${refused} warm-up queries were refused`);
+          options.tick(`gateway replicas: ${n} process(es), concurrency ${concurrency}: signing`);
+          const level = await signed.files(`load-${concurrency}`, Math.ceil(options.requests / n));
+          options.tick(`gateway replicas: ${n} process(es), concurrency ${concurrency}: autocannon`);
+          const gateway = await loadAll(options, replicas, level, perProcess);
+          files.push(level);
+          measured.push({
+            processes: n,
+            concurrency,
+            concurrencyPerProcess: perProcess,
+            gateway,
+            loadAverage: loadavg()[0],
+          });
+        }
       });
-      const bare = await withProcesses(options.root, bareConfig, n, undefined, (servers) => {
-        options.tick(`gateway replicas: autocannon against ${n} bare fastify process(es)`);
-        return loadAll(options, servers, files, perProcess);
-      });
-      levels.push({
-        processes: n,
-        concurrencyPerProcess: perProcess,
-        gateway,
-        bare,
-        ratio: gateway.okPerSecond / bare.okPerSecond,
+      await withProcesses(options.root, bareConfig, n, undefined, async (servers) => {
+        for (const [k, level] of measured.entries()) {
+          options.tick(`gateway replicas: ${n} bare fastify process(es), concurrency ${level.concurrency}`);
+          await loadAll(options, servers, files[k], level.concurrencyPerProcess); // warm-up
+          const bare = await loadAll(options, servers, files[k], level.concurrencyPerProcess);
+          levels.push({ ...level, bare, ratio: level.gateway.okPerSecond / bare.okPerSecond });
+        }
       });
     }
-    return {
-      measured: true,
-      reason: "",
-      postgresSource: server.source,
-      totalConcurrency: options.totalConcurrency,
-      levels,
-      replay,
-    };
+    return { measured: true, reason: "", postgresSource: server.source, twins: options.twinIds.length, levels, replay };
   } catch (error) {
     return { ...base, postgresSource: server.source, measured: false, reason: firstLine(error) };
   } finally {
     await server.stop();
+  }
+}
+
+/** Writes pre-signed bodies, one file per process, the twins taken round robin across all of them. */
+class BodySigner {
+  #next = 0;
+
+  constructor(
+    private readonly options: Pick<ReplicaOptions, "dir" | "sign" | "twinIds">,
+    private readonly processes: number,
+  ) {}
+
+  async files(label: string, each: number): Promise<string[]> {
+    const files: string[] = [];
+    for (let p = 0; p < this.processes; p++) {
+      const bodies: string[] = [];
+      for (let i = 0; i < each; i++) {
+        const twinId = this.options.twinIds[this.#next++ % this.options.twinIds.length];
+        bodies.push(JSON.stringify(await this.options.sign(twinId)));
+      }
+      files.push(join(this.options.dir, `replica-bodies-${this.processes}-${label}-${p}.jsonl`));
+      writeFileSync(files[p], `${bodies.join("\n")}\n`);
+    }
+    return files;
   }
 }
 
@@ -210,13 +249,6 @@ async function post(url: string, body: unknown): Promise<number> {
   return response.status;
 }
 
-async function warmUp(url: string, sign: () => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < WARMUP; i++) {
-    const status = await post(url, await sign());
-    if (status !== 200) throw new Error(`a replica answered a warm-up query with ${status}`);
-  }
-}
-
 /** One body answered by the first replica, then replayed to every replica (the first included). */
 async function checkReplay(replicas: readonly ReplicaProcess[], sign: () => Promise<unknown>): Promise<ReplayCheck> {
   const body = await sign();
@@ -241,34 +273,42 @@ export function renderReplicas(
   const out = ["### The gateway across several processes (issue 12)"];
   if (!part.measured) return [...out, `**Not measured**: ${part.reason}.`];
   out.push(
-    "N gateway processes of one operator (each a full gateway on its own 127.0.0.1 port, serving the same twin's " +
-      "data as the pipeline answered it, held in memory), sharing one PostgreSQL database for the nonce store and " +
-      `the access log (${part.postgresSource === "embedded" ? "embedded-postgres started by the run" : "the server of DATABASE_URL"}). ` +
-      `Each process is loaded by its own autocannon process, ${part.totalConcurrency} connections in all split evenly, ` +
-      "with its own pre-signed queries (each with its own nonce, sent once), all at once; then N bare fastify " +
-      "processes the same way. Allowed/s is all processes' 2xx answers over the longest run; p50 and p99 are the " +
-      `highest of the processes'. The replicas accept queries up to ${REPLICA_FRESHNESS_SECONDS} s old (the ` +
-      "default is 60 s), as the queries are all signed before the processes start. Everything (gateways, load generators, PostgreSQL, the node) shares the machine's " +
-      "cores, so N = 2 on 2 cores also shares them with two load generators.",
+    "N gateway processes of one operator (each a full gateway on its own 127.0.0.1 port), sharing one PostgreSQL " +
+      "database for the nonce store and the access log " +
+      `(${part.postgresSource === "embedded" ? "embedded-postgres started by the run" : "the server of DATABASE_URL"}). ` +
+      `The queries spread over ${part.twins.toLocaleString("en-US")} twins, round robin, each registered with the ` +
+      "operator as custodian and granting the reader on chain (a consent question and a custody check per twin); " +
+      "every twin is answered with the same small twin's data as the pipeline answered it, held in memory. Each " +
+      "process is loaded by its own autocannon process, the connections split evenly, with its own pre-signed " +
+      "queries (each with its own nonce, sent once), all at once, after a warm-up round not counted; then N bare " +
+      "fastify processes the same way with the same bodies. Allowed/s is all processes' 2xx answers over the longest " +
+      "run; p50 and p99 are the highest of the processes'; load is the 1-minute load average right after the " +
+      `gateway's run. The replicas accept queries up to ${REPLICA_FRESHNESS_SECONDS} s old (the default is 60 s), ` +
+      "as the queries are signed before each level. Everything (gateways, load generators, PostgreSQL, the node) " +
+      "shares the machine's cores, so N = 2 on 2 cores also shares them with two load generators.",
     table(
       [
         "processes",
+        "connections",
         "queries",
         "gateway: allowed/s",
         "p50 ms",
         "p99 ms",
         "refused or errors",
+        "load",
         "bare: answers/s",
         "p99 ms",
         "gateway / bare",
       ],
       part.levels.map((l) => [
         String(l.processes),
+        String(l.concurrency),
         l.gateway.requests.toLocaleString("en-US"),
         l.gateway.okPerSecond.toFixed(0),
         ms(l.gateway.p50Ms),
         ms(l.gateway.p99Ms),
         String(l.gateway.refusedOrErrors),
+        l.loadAverage.toFixed(1),
         l.bare.okPerSecond.toFixed(0),
         ms(l.bare.p99Ms),
         `${(l.ratio * 100).toFixed(1)}%`,

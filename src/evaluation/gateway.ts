@@ -10,6 +10,7 @@ import { FolderKeyStore, LocalFolderBlobStore, RecordVault } from "../store";
 import { ALL_CATEGORIES, Action, Purpose } from "../vocabulary";
 import { measureCapacity, type CapacityLevel } from "./gateway-capacity";
 import { measureReplicas, type ReplicaCapacity } from "./gateway-replicas";
+import { enrolReplicaTwins } from "./replica-twins";
 import { measureColdQuery, type ColdQuery } from "./gateway-cold";
 import type { LoadMode, LoadOptions, LoadResult } from "./gateway-load";
 import type { RpcContext } from "./network";
@@ -36,11 +37,13 @@ export interface GatewayOptions {
   readonly capacity?: { readonly concurrencies: readonly number[]; readonly requests: number };
   /**
    * The replica run (issue 12): gateway processes sharing one PostgreSQL, for each count in `processes`, with
-   * `totalConcurrency` autocannon connections in all and `requests` pre-signed queries per count; omitted: not run.
+   * each of `concurrencies` autocannon connections in all, `requests` pre-signed queries per level, spread over
+   * `twins` twins (default 1; src/evaluation/replica-twins.ts); omitted: not run.
    */
   readonly replicas?: {
     readonly processes: readonly number[];
-    readonly totalConcurrency: number;
+    readonly concurrencies: readonly number[];
+    readonly twins?: number;
     readonly requests: number;
     readonly backend?: "postgres" | "sqlite";
     /** `--cpu-prof` of each gateway process into this folder (for profiling the gateway per query). */
@@ -306,10 +309,14 @@ export async function measureGateway(
         consentAddress,
         operator: roles.hospital.address,
       });
+      const { twins, ...replicaOptions } = options.replicas;
+      tick(`gateway replicas: ${twins ?? 1} twins on chain`);
+      const twinIds = await enrolReplicaTwins(ctx, reader.address, twins ?? 1);
       replicas = await measureReplicas({
         root,
         dir,
-        ...options.replicas,
+        ...replicaOptions,
+        twinIds,
         timeoutMs: options.timeoutMs,
         config: {
           rpcUrl: ctx.url,
@@ -325,7 +332,7 @@ export async function measureGateway(
             readings: await pipeline.readings(twinId, {}),
           },
         },
-        sign: () => client.signQuery(twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT }),
+        sign: (twin) => client.signQuery(twin, "latest-vitals", {}, { purpose: Purpose.TREATMENT }),
         tick,
       });
     }

@@ -19,13 +19,22 @@ export interface ReplicaTwin {
 
 /**
  * A `TwinDataReader` over one twin held in memory as JSON, for gateway replicas that do not open the pipeline
- * (the evaluation's replica run, src/evaluation/gateway-replica.ts, and the replica tests' child process).
+ * (the evaluation's replica run, src/evaluation/gateway-replica.ts, and the replica tests' child process). With
+ * `alsoServed`, the same data answers for those twin ids too (the replica run's many small twins, each registered and
+ * granted on chain: the gateway checks consent and custody per twin, and returns the data without checking it).
  */
 export class JsonTwinData implements TwinDataReader {
-  constructor(private readonly twin: ReplicaTwin) {}
+  readonly #served: ReadonlySet<string>;
+
+  constructor(
+    private readonly twin: ReplicaTwin,
+    alsoServed: readonly string[] = [],
+  ) {
+    this.#served = new Set([twin.twinId, ...alsoServed].map((id) => id.toLowerCase()));
+  }
 
   holding(twinId: string): TwinHolding {
-    return twinId.toLowerCase() === this.twin.twinId.toLowerCase() ? "active" : "unknown";
+    return this.#served.has(twinId.toLowerCase()) ? "active" : "unknown";
   }
 
   version() {

@@ -66,6 +66,8 @@ export interface Plan {
   readonly rateLimitConcurrency: number;
   /** Pre-signed queries per concurrency level of the autocannon capacity run (issue 12). */
   readonly capacityRequests: number;
+  /** Twins the gateway replica run's queries spread over (issue 12: 1,000), each registered and granted on chain. */
+  readonly replicaTwins: number;
   /** Twins of the pipeline scale-out benchmark (issue 12), ingested `parallel` at a time within `timeoutMs`. */
   readonly scaleOut: { readonly twins: number; readonly parallel: number; readonly timeoutMs: number };
 }
@@ -97,6 +99,7 @@ export function planFor(mode: Mode): Plan {
         fhirObservations: 2_000,
         rateLimitConcurrency: 10,
         capacityRequests: 5_000,
+        replicaTwins: 100,
         scaleOut: { twins: 3, parallel: 2, timeoutMs: 120_000 },
       }
     : {
@@ -121,6 +124,7 @@ export function planFor(mode: Mode): Plan {
         fhirObservations: FHIR_TARGET.observations,
         rateLimitConcurrency: 10,
         capacityRequests: 15_000,
+        replicaTwins: 1_000,
         scaleOut: { twins: 1000, parallel: 4, timeoutMs: 1_200_000 },
       };
 }
@@ -398,7 +402,12 @@ async function measureNetworkPart(root: string, plan: Plan, progress: Progress):
         readingIntervalSeconds: plan.gatewayReadingInterval,
         rateLimitConcurrency: plan.rateLimitConcurrency,
         capacity: { concurrencies: [10, 50], requests: plan.capacityRequests },
-        replicas: { processes: [1, 2], totalConcurrency: 10, requests: plan.capacityRequests },
+        replicas: {
+          processes: [1, 2],
+          concurrencies: [10, 50],
+          twins: plan.replicaTwins,
+          requests: plan.capacityRequests,
+        },
         coldRuns: plan.coldQueryRuns,
       },
       (what) => step.tick(what),

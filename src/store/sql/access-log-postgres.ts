@@ -1,4 +1,5 @@
 import { ZeroAddress } from "ethers";
+import { escapeLiteral, type QueryResult } from "pg";
 import {
   ACCESS_LOG_COMPONENT,
   anchorOf,
@@ -13,7 +14,9 @@ import {
   type EntryRow,
   type RefusalCount,
 } from "./access-log-store";
+import { SqlStoreError } from "./errors";
 import type { PostgresMigration } from "./migrations";
+import { PostgresNonceClaims } from "./nonce-claims-postgres";
 import { PostgresDatabase, type PostgresOptions } from "./postgres";
 
 /**
@@ -21,8 +24,9 @@ import { PostgresDatabase, type PostgresOptions } from "./postgres";
  *
  * @dev Indexes come from one counter row (`access_log_head`) incremented in the append's transaction: its row lock
  * orders appends across processes and a rolled-back append gives its index back, so indexes stay gap-free (a
- * sequence would leave holes, and a hole is a leaf no tree can prove). Nonce claims are one
- * `INSERT ... ON CONFLICT DO UPDATE ... WHERE expired`: the unique key makes one claimant win among all replicas.
+ * sequence would leave holes, and a hole is a leaf no tree can prove). Nonce claims are
+ * `INSERT ... ON CONFLICT DO UPDATE ... WHERE expired`, those of one event-loop turn in one statement
+ * (PostgresNonceClaims): the unique key makes one claimant win among all replicas.
  * Anchoring takes a session advisory lock with `pg_try_advisory_lock`, so one replica anchors a range while the
  * others skip; the lock goes with its connection if the replica dies.
  *
@@ -99,66 +103,57 @@ const ANCHOR_LOCK = 0x7477_6e61; // "twna"
 export class PostgresAccessLogStore implements AccessLogStore {
   readonly backend = "postgres";
   readonly #db: PostgresDatabase;
+  readonly #claims: PostgresNonceClaims;
 
   constructor(options: PostgresOptions) {
     this.#db = new PostgresDatabase(options).use(ACCESS_LOG_COMPONENT, MIGRATIONS);
+    this.#claims = new PostgresNonceClaims(this.#db);
   }
 
   ready(): Promise<void> {
     return this.#db.ready();
   }
 
-  async claimNonce(reader: string, nonce: string, expiresAt: number, nowSec: number): Promise<boolean> {
-    const { rowCount } = await this.#db.query(
-      `INSERT INTO nonces (reader, nonce, expires_at) VALUES ($1, $2, $3)
-       ON CONFLICT (reader, nonce) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE nonces.expires_at < $4`,
-      [reader.toLowerCase(), nonce.toLowerCase(), expiresAt, nowSec],
-    );
-    return rowCount === 1;
+  claimNonce(reader: string, nonce: string, expiresAt: number, nowSec: number): Promise<boolean> {
+    return this.#claims.claim({ reader: reader.toLowerCase(), nonce: nonce.toLowerCase(), expiresAt, nowSec });
   }
 
   async pruneNonces(nowSec: number): Promise<number> {
     return (await this.#db.query("DELETE FROM nonces WHERE expires_at < $1", [nowSec])).rowCount;
   }
 
-  async append(entry: AccessLogInput, leafHashOf: (index: number) => string): Promise<number> {
-    return this.#db.transaction(async (client) => {
-      const head = await client.query<{ idx: number }>(
-        "UPDATE access_log_head SET next_idx = next_idx + 1 RETURNING next_idx - 1 AS idx",
-      );
-      const index = head.rows[0].idx;
-      await client.query(
-        `INSERT INTO access_log (idx, at_ms, twin_id, reader, query_type, category, purpose, decision, status,
-                                 request_hash, leaf_hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-        rowOf(index, entry, leafHashOf(index)),
-      );
-      return index;
-    });
+  append(entry: AccessLogInput, leafHashOf: (index: number) => string): Promise<number> {
+    return this.appendMany([{ entry, leafHashOf }]).then((indexes) => indexes[0]);
   }
 
+  /**
+   * @dev Two round trips a group, not four: `BEGIN` and the head's increment go as one simple-protocol string (the
+   * count is an integer formatted here), the rows and `COMMIT` as another, their values as literals: integers checked
+   * and formatted, strings through `pg`'s escapeLiteral (the libpq rule). The leaf hashes need the indexes, which
+   * only the head's row lock gives, so the rows cannot go in the first string.
+   */
   async appendMany(items: readonly AccessLogAppend[]): Promise<number[]> {
     if (items.length === 0) return [];
-    return this.#db.transaction(async (client) => {
-      const head = await client.query<{ idx: number | string }>(
-        "UPDATE access_log_head SET next_idx = next_idx + $1 RETURNING next_idx - $1 AS idx",
-        [items.length],
-      );
-      const first = Number(head.rows[0].idx);
-      const params: unknown[] = [];
-      const rows = items.map(({ entry, leafHashOf }, k) => {
-        const row = rowOf(first + k, entry, leafHashOf(first + k));
-        const at = params.length;
-        params.push(...row);
-        return `(${row.map((_, j) => `$${at + j + 1}`).join(", ")})`;
-      });
-      await client.query(
-        `INSERT INTO access_log (idx, at_ms, twin_id, reader, query_type, category, purpose, decision, status,
-                                 request_hash, leaf_hash)
-         VALUES ${rows.join(", ")}`,
-        params,
-      );
-      return items.map((_, k) => first + k);
+    return this.#db.session(async (client) => {
+      try {
+        const [, head] = (await client.query(
+          `BEGIN; UPDATE access_log_head SET next_idx = next_idx + ${items.length} RETURNING next_idx - ${items.length} AS idx`,
+        )) as unknown as [QueryResult, QueryResult<{ idx: number | string }>];
+        const first = Number(head.rows[0].idx);
+        const rows = items.map(({ entry, leafHashOf }, k) => {
+          const values = rowOf(first + k, entry, leafHashOf(first + k));
+          return `(${values.map(literalOf).join(", ")})`;
+        });
+        await client.query(
+          `INSERT INTO access_log (idx, at_ms, twin_id, reader, query_type, category, purpose, decision, status,
+                                   request_hash, leaf_hash)
+           VALUES ${rows.join(", ")}; COMMIT`,
+        );
+        return items.map((_, k) => first + k);
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      }
     });
   }
 
@@ -246,7 +241,15 @@ export class PostgresAccessLogStore implements AccessLogStore {
     return rowCount;
   }
 
-  close(): Promise<void> {
-    return this.#db.close();
+  async close(): Promise<void> {
+    await this.#claims.drain();
+    await this.#db.close();
   }
+}
+
+/** An SQL literal of a row value: a safe integer as digits, a string escaped (anything else is refused). */
+function literalOf(value: unknown): string {
+  if (typeof value === "number" && Number.isSafeInteger(value)) return String(value);
+  if (typeof value === "string") return escapeLiteral(value);
+  throw new SqlStoreError("STORE_FAILED", "an access-log value is neither a safe integer nor a string");
 }

@@ -33,13 +33,16 @@ describe("evaluation/gateway-replicas: several gateway processes under autocanno
       measured: true,
       reason: "",
       postgresSource: "embedded",
-      totalConcurrency: 10,
-      levels: [{ processes: 1, concurrencyPerProcess: 10, gateway, bare, ratio: 0.05 }],
+      twins: 1000,
+      levels: [
+        { processes: 1, concurrency: 10, concurrencyPerProcess: 10, gateway, bare, ratio: 0.05, loadAverage: 2.25 },
+      ],
       replay: { first: 200, replays: [409, 409] },
     };
     const text = renderReplicas(part, table).join("\n");
-    expect(text).to.match(/\| 1 \| 1,001 \| 500 \| 2\.0 \| 8\.0 \| 1 \| 10000 \| 2\.0 \| 5\.0% \|/);
+    expect(text).to.match(/\| 1 \| 10 \| 1,001 \| 500 \| 2\.0 \| 8\.0 \| 1 \| 2\.3 \| 10000 \| 2\.0 \| 5\.0% \|/);
     expect(text).to.match(/refused by every replica, as it must be/);
+    expect(text).to.match(/spread over 1,000 twins/);
     const leaked = renderReplicas({ ...part, replay: { first: 200, replays: [200, 409] } }, table).join("\n");
     expect(leaked).to.match(/NOT refused by every replica/);
     expect(renderReplicas({ ...part, measured: false, reason: "no server" }, table).join("\n")).to.match(

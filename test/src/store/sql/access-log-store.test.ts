@@ -211,6 +211,55 @@ function accessLogStoreSuite(db: () => StoreDatabase): void {
     expect(await s.count()).to.equal(1);
   });
 
+  it("claims of one event-loop turn: each caller learns whether its pair was new, a pair asked twice wins once", async () => {
+    const s = store();
+    const nonces = Array.from({ length: 40 }, (_, i) => ethers.id(`group:${i}`));
+    expect(await s.claimNonce(READER, nonces[0], 1_000, 900)).to.equal(true); // held before the group
+    // one turn: every nonce once, the even ones twice (the second in upper case), one other reader
+    const asked = [
+      ...nonces.map((n) => s.claimNonce(READER, n, 1_000, 900)),
+      ...nonces
+        .filter((_, i) => i % 2 === 0)
+        .map((n) => s.claimNonce(READER.toLowerCase(), n.toUpperCase(), 1_000, 900)),
+      s.claimNonce(ethers.ZeroAddress, nonces[0], 1_000, 900),
+    ];
+    const won = await Promise.all(asked);
+    expect(won.slice(0, 40)).to.deep.equal(nonces.map((_, i) => i !== 0));
+    expect(won.slice(40, 60)).to.deep.equal(nonces.filter((_, i) => i % 2 === 0).map(() => false));
+    expect(won[60]).to.equal(true);
+    // a replay in a later group is refused; an expired pair in a group with new ones is taken again
+    const later = await Promise.all([
+      s.claimNonce(READER, nonces[1], 1_000, 950),
+      s.claimNonce(READER, nonces[2], 2_000, 1_001),
+      s.claimNonce(READER, ethers.id("group:new"), 2_000, 1_001),
+    ]);
+    expect(later).to.deep.equal([false, true, true]);
+  });
+
+  it("claims raced by two stores on one database, pair by pair in the same turn: exactly one wins each", async () => {
+    const [a, b] = [store(), store()];
+    await Promise.all([a.ready(), b.ready()]);
+    const nonces = Array.from({ length: 200 }, (_, i) => ethers.id(`race:${i}`));
+    // a asks in one order and b in the reverse, so their groups overlap in opposite orders
+    const fromA = nonces.map((n) => a.claimNonce(READER, n, 1_000, 900));
+    const fromB = [...nonces].reverse().map((n) => b.claimNonce(READER, n, 1_000, 900));
+    const [wonA, wonB] = await Promise.all([Promise.all(fromA), Promise.all(fromB)]);
+    wonB.reverse();
+    nonces.forEach((_, i) => expect(Number(wonA[i]) + Number(wonB[i]), `nonce ${i}`).to.equal(1));
+  });
+
+  it("stores entry strings exactly, quotes and backslashes included", async () => {
+    const s = store();
+    const odd = { ...input(1), queryType: "it's a \\ test'; --", decision: "a\\'b" };
+    await s.appendMany([
+      { entry: input(0), leafHashOf: leafHash(input(0)) },
+      { entry: odd, leafHashOf: leafHash(odd) },
+    ]);
+    const [, stored] = await s.range(0, 1);
+    expect([stored.queryType, stored.decision]).to.deep.equal([odd.queryType, odd.decision]);
+    expect(await s.leafHashes(1, 1)).to.deep.equal([leafHash(odd)(1)]);
+  });
+
   it("is append-only in the database; eraseTwin redacts once, keeping index, time, decision, status, leaf hash", async () => {
     const s = store();
     for (let i = 0; i < 4; i++)
