@@ -38,7 +38,12 @@ export { DEFAULT_BODY_LIMIT, DEFAULT_FRESHNESS_SECONDS, type GatewayOptions } fr
  */
 export interface Gateway {
   readonly app: FastifyInstance;
-  /** Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:41234`. */
+  /**
+   * Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:41234`. Before the port opens, the work
+   * that would otherwise wait for the first request is done: the route schemas and serializers compiled (fastify's
+   * `ready`), the access log's database opened, the chain head and the operator's accreditation read. Rejects with
+   * `chain-unavailable` (the port not opened) when the node does not answer.
+   */
   listen(): Promise<string>;
   /** Stops the interval, waits for an anchoring in progress, closes the server and the access log. */
   close(): Promise<void>;
@@ -82,9 +87,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     async listen(): Promise<string> {
       await ctx.hashers;
       await ctx.accessLog.ready();
+      await ctx.operator;
+      // before the port opens: a gateway whose node does not answer does not start (close() then releases the log)
+      try {
+        await ctx.consent.warmUp();
+      } catch (cause) {
+        throw new GatewayError("chain-unavailable", "the gateway could not read the chain head at start-up", { cause });
+      }
       const address = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
       if (options.origin === undefined) await ctx.setOrigin(address);
-      await ctx.operator;
       return address;
     },
     async close(): Promise<void> {
