@@ -4,14 +4,16 @@ import { summarize, type Summary } from "./stats";
 
 /**
  * The first query on a cold twin (issue 12: at most 50 ms; 749 ms in the demo before). A twin is cold when the
- * process has not read it yet: a pipeline freshly opened on the custodian's folders (its index loaded and the twin's
- * engine replayed, but none of its answers' blobs opened or checked for serving). One signed `latest-vitals` query is
+ * process has not served it yet: a pipeline freshly opened on the custodian's folders (its index loaded, the twin's
+ * engine replayed from its decrypted records and batches, but no batch kept opened for serving, no batch tree rebuilt
+ * and checked against its anchored root, no proof built). One signed `latest-vitals` query is
  * POSTed over HTTP and timed from the POST to the answer (signing outside the clock), in two settings that the
  * issue's figure used to conflate:
  *
- * - behind a gateway that has just started listening (`afterListen`): the first request of the process's gateway, so
- *   the gateway's own first-request work (the chain head, its operator's standing, the first connection) is in it;
- * - behind a gateway already serving (`warmGateway`): it first answered a query on another twin (an unknown id:
+ * - behind a gateway that has just started listening (`firstMs`): the first request of the process's gateway, so the
+ *   gateway's own first-request work is in it (its first connection, code run for the first time; `listen()` already
+ *   read the chain head and the operator's accreditation);
+ * - behind a gateway already serving (`warmGatewayFirstMs`): it first answered a query on another twin (an unknown id:
  *   refused, nothing of the measured twin read or cached), so only what is the twin's own is left: its consent and
  *   custodian at the head, and the pipeline's first read of its blobs. The target is judged on this one.
  *
@@ -136,8 +138,9 @@ export function renderColdQuery(cold: ColdQuery | undefined): string[] {
       "ms to open, not counted), one signed `latest-vitals` query POSTed over HTTP (p50 of " +
       `${cold.runs} runs, each on its own pipeline and gateway). Behind a gateway that has just started listening, ` +
       `the first query is answered in ${f(cold.firstMs.p50)} ms (max ${f(cold.firstMs.max)} ms) and the second ` +
-      `right after in ${f(cold.secondMs.p50)} ms: the first carries the gateway's own first request (the chain head, ` +
-      "its operator's standing, the first connection) as well as the twin's coldness. " +
+      `right after in ${f(cold.secondMs.p50)} ms: the first carries the gateway's own first request (its first ` +
+      "connection, code run for the first time; the chain head and the operator's accreditation are read in " +
+      "`listen()`) as well as the twin's coldness. " +
       (cold.warmGatewayFirstMs
         ? "Behind a gateway already serving (it first answered a query on another twin, refused, nothing of this " +
           `twin read), the twin's first query takes ${f(cold.warmGatewayFirstMs.p50)} ms (max ` +
