@@ -6,7 +6,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TwinPipeline } from "../../../src/pipeline";
-import { createGateway, GatewayClient, GatewayError, verifyAnswer, type Gateway } from "../../../src/service";
+import { createGateway, GatewayClient, verifyAnswer, type Gateway } from "../../../src/service";
+import { CHAIN_WARM_UP_MS } from "../../../src/service/gateway";
 import { ConsentPolicy__factory, TwinRegistry__factory } from "../../../typechain-types";
 import { Action, ALL_CATEGORIES, Purpose } from "../../../src/vocabulary";
 import { cohortSmall, removeFolders, startService, type Service } from "../pipeline/harness";
@@ -14,7 +15,8 @@ import { cohortSmall, removeFolders, startService, type Service } from "../pipel
 /**
  * The first query on a cold twin (issue 12): a gateway that has just started listening, over a pipeline freshly
  * reopened on the custodian's folders, answers its first query as it answers the next ones, with proofs that check;
- * and a gateway whose node does not answer at start-up does not start.
+ * `listen()` does the chain's start-up reads when the node answers, starts anyway when it does not, and fails cleanly
+ * when what it must open cannot be.
  */
 describe("query gateway: the first query on a cold twin", function () {
   let service: Service;
@@ -91,10 +93,12 @@ describe("query gateway: the first query on a cold twin", function () {
     });
   }
 
-  it("does not start when the node does not answer at start-up: listen() rejects chain-unavailable, close() releases", async () => {
+  it("starts when the node does not answer at start-up: listen() resolves, the first query is 503 chain-unavailable", async () => {
     const { f } = service;
-    const deadUrl = `http://127.0.0.1:${await closedPort()}`;
-    const dead = new JsonRpcProvider(deadUrl, 31337, { staticNetwork: true, batchMaxCount: 1 });
+    const dead = new JsonRpcProvider(`http://127.0.0.1:${await closedPort()}`, 31337, {
+      staticNetwork: true,
+      batchMaxCount: 1,
+    });
     const gateway = createGateway({
       data: service.pipeline,
       consent: ConsentPolicy__factory.connect(await f.consent.getAddress(), dead),
@@ -104,16 +108,45 @@ describe("query gateway: the first query on a cold twin", function () {
       operator: f.hospital.address,
     });
     try {
+      const started = performance.now();
+      const client = new GatewayClient({
+        baseUrl: await gateway.listen(),
+        signer: f.clinician,
+        chainId: 31337n,
+        consentAddress: await f.consent.getAddress(),
+        operator: f.hospital.address,
+      });
+      expect(performance.now() - started).to.be.below(CHAIN_WARM_UP_MS + 1_000);
+      const result = await client.query(f.twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT });
+      expect(result.status).to.equal(503);
+      expect(result.ok ? null : result.body.error).to.equal("chain-unavailable");
+    } finally {
+      await gateway.close();
+      dead.destroy();
+    }
+  });
+
+  it("fails cleanly when its start-up work fails: listen() rejects, the port unopened, and close() releases", async () => {
+    const { f } = service;
+    const gateway = createGateway({
+      data: service.pipeline,
+      consent: f.consent,
+      registry: f.registry,
+      chainId: (await ethers.provider.getNetwork()).chainId,
+      dbPath: join(dir, "unused.sqlite"),
+      // the access log on a PostgreSQL server that is not there: its database cannot be opened
+      databaseUrl: `postgres://twinledger@127.0.0.1:${await closedPort()}/twinledger`,
+      operator: f.hospital.address,
+    });
+    try {
       const error = await gateway.listen().then(
         () => null,
         (e: unknown) => e,
       );
-      expect(error).to.be.instanceOf(GatewayError);
-      expect((error as GatewayError).code).to.equal("chain-unavailable");
+      expect(error).to.be.instanceOf(Error);
       expect(gateway.app.server.listening).to.equal(false);
     } finally {
       await gateway.close();
-      dead.destroy();
     }
   });
 });
