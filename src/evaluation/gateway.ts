@@ -288,14 +288,14 @@ export async function measureGateway(
             operator: roles.hospital.address,
             limits: { perSigner: false, perAddress: false },
           }),
-        sign: async (url) =>
+        sign: async (url, queried) =>
           new service.GatewayClient({
             baseUrl: url,
             signer: reader,
             chainId: 31337n,
             consentAddress: await ledger.consent.getAddress(),
             operator: roles.hospital.address,
-          }).signQuery(twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT }),
+          }).signQuery(queried, "latest-vitals", {}, { purpose: Purpose.TREATMENT }),
       });
     }
     let replicas: ReplicaCapacity | undefined;

@@ -11,9 +11,30 @@ import { stillReadable, WEARABLE, type DecodedRecord, type OpenedBatch, type Twi
  * slot so that each is opened once. Every opener checks after its await that the twin's erasure has not begun.
  */
 
+/**
+ * The opens in flight, per slot and blob: reads that come together on a cold twin (a `latest-vitals` answer asks the
+ * readings of each sign at once, all from the same last batch) wait for one open of each blob instead of each
+ * fetching, decrypting and checking it again. An open that fails is not kept: the next read tries again.
+ */
+const inFlight = new WeakMap<TwinSlot, Map<string, Promise<unknown>>>();
+
+function sharedOpen<T>(slot: TwinSlot, key: string, open: () => Promise<T>): Promise<T> {
+  let pending = inFlight.get(slot);
+  if (pending === undefined) inFlight.set(slot, (pending = new Map()));
+  const running = pending.get(key) as Promise<T> | undefined;
+  if (running !== undefined) return running;
+  const opening = open().finally(() => pending.delete(key));
+  pending.set(key, opening);
+  return opening;
+}
+
 export async function openRecord(ctx: PipelineContext, slot: TwinSlot, entry: RecordEntry): Promise<DecodedRecord> {
   const cached = slot.openedRecords.get(entry.anchor.cid);
   if (cached !== undefined) return cached;
+  return sharedOpen(slot, `record:${entry.anchor.cid}`, () => openRecordOnce(ctx, slot, entry));
+}
+
+async function openRecordOnce(ctx: PipelineContext, slot: TwinSlot, entry: RecordEntry): Promise<DecodedRecord> {
   const plaintext = await ctx.options.vault.read(
     entry.anchor.cid,
     { twinId: slot.index.twinId, recordKey: entry.key, category: entry.category },
@@ -31,15 +52,16 @@ export async function openBatchWithHashes(
   slot: TwinSlot,
   batch: BatchEntry,
 ): Promise<OpenedBatch> {
-  let opened = slot.openedBatches.get(batch.key);
-  if (opened === undefined) {
+  const opened = slot.openedBatches.get(batch.key);
+  if (opened !== undefined) return opened;
+  return sharedOpen(slot, `batch:${batch.key}`, async () => {
     const salted = await openBatch(ctx, slot, batch);
     stillReadable(slot);
     const hashes = salted.map(({ reading, salt }) => readingCommitment(salt, slot.index.twinId, reading));
-    opened = { salted, hashes, anchors: new Array<BatchAnchor | undefined>(salted.length) };
-    slot.openedBatches.set(batch.key, opened);
-  }
-  return opened;
+    const fresh: OpenedBatch = { salted, hashes, anchors: new Array<BatchAnchor | undefined>(salted.length) };
+    slot.openedBatches.set(batch.key, fresh);
+    return fresh;
+  });
 }
 
 export async function openBatch(ctx: PipelineContext, slot: TwinSlot, batch: BatchEntry): Promise<SaltedReading[]> {
@@ -54,6 +76,10 @@ export async function openBatch(ctx: PipelineContext, slot: TwinSlot, batch: Bat
 export async function openIntake(ctx: PipelineContext, slot: TwinSlot, intake: IntakeEntry): Promise<VitalReading[]> {
   const cached = slot.openedIntakes.get(intake.cid);
   if (cached !== undefined) return cached;
+  return sharedOpen(slot, `intake:${intake.cid}`, () => openIntakeOnce(ctx, slot, intake));
+}
+
+async function openIntakeOnce(ctx: PipelineContext, slot: TwinSlot, intake: IntakeEntry): Promise<VitalReading[]> {
   const plaintext = await ctx.options.vault.read(
     intake.cid,
     { twinId: slot.index.twinId, recordKey: intake.key, category: WEARABLE },

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { AbiCoder, hexlify, keccak256, ParamType } from "ethers";
 import type { VitalReading } from "../fhir/records";
 import { canonicalNumber } from "../twin";
@@ -79,14 +81,60 @@ export function readingCommitment(
   if (!Number.isSafeInteger(reading.at) || reading.at < 0) {
     throw new PipelineError("INVALID_OPTIONS", "a reading time must be a non-negative integer of milliseconds");
   }
+  const scaled = scaledReadingValue(reading.value);
+  const fast = commitmentEncoding(salt, twinId, reading.sign, scaled, reading.unit, reading.at);
+  if (fast !== null) return "0x" + bytesToHex(keccak_256(fast));
+  // a value beyond int256 or a string that is not well-formed UTF-16: ethers' coder, which refuses them as before
   return keccak256(
     coder.encode(READING_COMMITMENT_PARAMS, [
       salt.toLowerCase(),
       twinId.toLowerCase(),
       reading.sign,
-      scaledReadingValue(reading.value),
+      scaled,
       reading.unit,
       BigInt(reading.at),
     ]),
   );
+}
+
+const INT256_MIN = -(1n << 255n);
+const INT256_MAX = (1n << 255n) - 1n;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const utf8 = new TextEncoder();
+
+/**
+ * `abi.encode(bytes32 salt, bytes32 twinId, string sign, int256 scaledValue, string unit, uint64 timestampMs)` written
+ * by hand: the bytes ethers' coder gives (test/src/pipeline/reading-commitment.test.ts holds them equal on random
+ * readings), without its per-value coder objects, which made the commitments most of a cold twin's first read.
+ * Null for what the hand-written form does not cover (the caller then asks ethers): a value beyond int256, a string
+ * with a lone surrogate (ethers refuses it; TextEncoder would replace it).
+ * @dev Six head words (the strings as offsets into the tail), then each string as its length word and its bytes
+ * padded to a whole word. Salt and twin id are checked 32-byte hex; `at` a checked safe integer.
+ */
+function commitmentEncoding(
+  salt: string,
+  twinId: string,
+  sign: string,
+  scaled: bigint,
+  unit: string,
+  at: number,
+): Uint8Array | null {
+  if (scaled < INT256_MIN || scaled > INT256_MAX || LONE_SURROGATE.test(sign) || LONE_SURROGATE.test(unit)) return null;
+  const signBytes = utf8.encode(sign);
+  const unitBytes = utf8.encode(unit);
+  const padded = (length: number) => Math.ceil(length / 32) * 32;
+  const signTail = 32 + padded(signBytes.length);
+  const out = new Uint8Array(6 * 32 + signTail + 32 + padded(unitBytes.length));
+  const view = new DataView(out.buffer);
+  out.set(hexToBytes(salt.slice(2)), 0);
+  out.set(hexToBytes(twinId.slice(2)), 32);
+  view.setUint32(2 * 32 + 28, 6 * 32); // offset of sign
+  out.set(hexToBytes(BigInt.asUintN(256, scaled).toString(16).padStart(64, "0")), 3 * 32);
+  view.setUint32(4 * 32 + 28, 6 * 32 + signTail); // offset of unit
+  view.setBigUint64(5 * 32 + 24, BigInt(at));
+  view.setUint32(6 * 32 + 28, signBytes.length);
+  out.set(signBytes, 7 * 32);
+  view.setUint32(6 * 32 + signTail + 28, unitBytes.length);
+  out.set(unitBytes, 7 * 32 + signTail);
+  return out;
 }

@@ -1,5 +1,5 @@
 import { getAddress } from "ethers";
-import { buildReadingTree, proveReading, type ReadingTree } from "../chain/anchors";
+import { buildReadingTree, proveReadingAt, type ReadingTree } from "../chain/anchors";
 import type { VitalReading } from "../fhir/records";
 import type { SaltedReading } from "./blob-codec";
 import { openBatchWithHashes, openIntake, openRecord } from "./blob-reads";
@@ -49,9 +49,10 @@ export async function provenReadings(
     if (batch.to * 1000 + 999 < from || batch.from * 1000 >= to) continue;
     const opened = await openBatchWithHashes(ctx, slot, batch);
     const tree = treeOf(slot, batch, opened.hashes, opened.salted);
+    const source = getAddress(batch.source);
     opened.salted.forEach(({ reading, salt }, i) => {
       if (!wanted(reading)) return;
-      const anchor = (opened.anchors[i] ??= batchAnchor(batch, tree, opened.hashes[i], salt, reading.at));
+      const anchor = (opened.anchors[i] ??= batchAnchor(batch, source, tree, i, opened.hashes[i], salt, reading.at));
       out.push({ reading, anchor });
     });
   }
@@ -84,16 +85,25 @@ export async function checkTwinBlobs(ctx: PipelineContext, twinId: string): Prom
   return cids.length;
 }
 
-function batchAnchor(batch: BatchEntry, tree: ReadingTree, readingHash: string, salt: string, at: number): BatchAnchor {
+/** The anchor of the batch's `index`-th reading: its proof read off the batch's tree, whose root `treeOf` checked. */
+function batchAnchor(
+  batch: BatchEntry,
+  source: string,
+  tree: ReadingTree,
+  index: number,
+  readingHash: string,
+  salt: string,
+  at: number,
+): BatchAnchor {
   const timestamp = readingTimestampSeconds({ at });
   return {
     kind: "batch",
     merkleRoot: batch.merkleRoot,
-    source: getAddress(batch.source),
+    source,
     readingHash,
     timestamp,
     salt,
-    proof: proveReading(tree, readingHash, timestamp),
+    proof: proveReadingAt(tree, index),
     blockNumber: batch.blockNumber,
   };
 }

@@ -150,6 +150,16 @@ export class ConsentChecker {
     return this.follower.current();
   }
 
+  /**
+   * Start-up work (the gateway's `listen`): the head, and the operator's accreditation at it, read once, so the first
+   * request does not wait for them when no block came since (a later head is fetched as usual: every decision still
+   * rests on a head polled after its request arrived). Rejects when the node does not answer.
+   */
+  async warmUp(): Promise<void> {
+    const head = await this.head();
+    await this.standing?.warm(head);
+  }
+
   /** Stops the background polling, if any. */
   close(): void {
     this.heads?.stop();

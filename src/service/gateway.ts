@@ -38,7 +38,13 @@ export { DEFAULT_BODY_LIMIT, DEFAULT_FRESHNESS_SECONDS, type GatewayOptions } fr
  */
 export interface Gateway {
   readonly app: FastifyInstance;
-  /** Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:41234`. */
+  /**
+   * Starts listening; resolves with the base URL, e.g. `http://127.0.0.1:41234`. Before the port opens, the work
+   * that would otherwise wait for the first request is done: the route schemas and serializers compiled (fastify's
+   * `ready`), the access log's database opened, the chain head and the operator's accreditation read (for at most
+   * {@link CHAIN_WARM_UP_MS}; a node that does not answer then is left to the first request). Rejects, the port not
+   * opened, when the access log cannot be opened or the operator's address not read; `close()` then releases.
+   */
   listen(): Promise<string>;
   /** Stops the interval, waits for an anchoring in progress, closes the server and the access log. */
   close(): Promise<void>;
@@ -82,9 +88,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     async listen(): Promise<string> {
       await ctx.hashers;
       await ctx.accessLog.ready();
+      await ctx.operator;
+      // Best effort, bounded: a node down or slow at start-up is left to the first request (503 chain-unavailable,
+      // as at any later time), and does not keep the gateway from starting.
+      await warmUpChain(ctx);
       const address = await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
       if (options.origin === undefined) await ctx.setOrigin(address);
-      await ctx.operator;
       return address;
     },
     async close(): Promise<void> {
@@ -96,6 +105,23 @@ export function createGateway(options: GatewayOptions): Gateway {
       await ctx.accessLog.close();
     },
   };
+}
+
+/** How long `listen()` waits for the chain head and the operator's accreditation before opening the port anyway. */
+export const CHAIN_WARM_UP_MS = 2_000;
+
+/** The consent checker's start-up reads, waited for at most {@link CHAIN_WARM_UP_MS}; never rejects. */
+async function warmUpChain(ctx: GatewayContext): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, CHAIN_WARM_UP_MS);
+    timer.unref();
+  });
+  try {
+    await Promise.race([ctx.consent.warmUp().catch(() => undefined), bound]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** `anchorNow` (the access log's new entries to `TwinUpdateLog.anchorAccessLog`) and its interval, if asked for. */

@@ -57,6 +57,11 @@ export class OperatorStanding {
     return null;
   }
 
+  /** Reads the operator's accreditation at `head` (kept for the requests decided there); rejects as the call does. */
+  async warm(head: ChainHead): Promise<void> {
+    await this.atHead(head).accredited;
+  }
+
   private atHead(head: ChainHead) {
     let atHead = this.heads.get(head.hash);
     if (atHead === undefined) {
