@@ -1,0 +1,129 @@
+import { createHash } from "node:crypto";
+import { getAddress, getBytes, hexlify } from "ethers";
+import { StoreError } from "./errors";
+
+/**
+ * @internal The binary formats of the folder key store: one wrapped key per file (`.wkey`), or many per file
+ * (`.wkpack`, written by `putMany`). Both say whose key each is (reader and record), so that `readers` and `records`
+ * need no other index. Integers big-endian.
+ *
+ * ```
+ * key file   version 1 (1), reader address (20), cid length (1), cid (ASCII), wrapped key (the rest)
+ * key pack   "TLKP" magic (4), version 1 (1), zero (3), written at (u64, ms, orders packs), entry count (u32),
+ *            sha-256 of the entries (32), then per entry:
+ *            reader address (20), cid length (1), cid (ASCII), wrapped key length (u16), wrapped key
+ * ```
+ *
+ * @dev The wrapped key's length is stored (pack) or is the rest of the file (key file): wrapped keys are 87 bytes
+ * (format v1) or 103 (v2), and a store must not assume either.
+ */
+
+export const KEY_FILE_VERSION = 1;
+const PACK_MAGIC = Buffer.from("TLKP", "ascii");
+const PACK_HEADER_BYTES = 52;
+
+/** What a key file (or a pack entry) holds: whose key it is, and the key. */
+export interface KeyFile {
+  readonly reader: string;
+  readonly recordCid: string;
+  readonly wrappedKey: Uint8Array;
+}
+
+/** A decoded key pack. */
+export interface KeyPack {
+  /** When it was written (ms since the epoch, made unique per process): of two entries for one ref, the later wins. */
+  readonly writtenAt: number;
+  readonly entries: readonly KeyFile[];
+}
+
+/** A key pack that cannot be trusted (bad magic or version, digest mismatch, truncated). */
+export class KeyPackDamaged extends Error {
+  constructor(reason: string) {
+    super(`key pack damaged: ${reason}`);
+  }
+}
+
+/** Key file: version (1 byte), reader address (20), cid length (1), cid (ASCII), wrapped key (the rest). */
+export function encodeKeyFile({ reader, recordCid, wrappedKey }: KeyFile): Uint8Array {
+  const cid = cidBytes(recordCid);
+  const out = new Uint8Array(22 + cid.length + wrappedKey.length);
+  out[0] = KEY_FILE_VERSION;
+  out.set(getBytes(reader), 1);
+  out[21] = cid.length;
+  out.set(cid, 22);
+  out.set(wrappedKey, 22 + cid.length);
+  return out;
+}
+
+/** A key file's content, or undefined when it is not one. */
+export function decodeKeyFile(bytes: Uint8Array): KeyFile | undefined {
+  if (bytes.length < 22 || bytes[0] !== KEY_FILE_VERSION || bytes.length < 22 + bytes[21]) return undefined;
+  const end = 22 + bytes[21];
+  return {
+    reader: getAddress(hexlify(bytes.subarray(1, 21))),
+    recordCid: new TextDecoder().decode(bytes.subarray(22, end)),
+    wrappedKey: Uint8Array.from(bytes.subarray(end)),
+  };
+}
+
+/** A key pack of entries (already validated: checksummed readers, valid content ids). */
+export function encodeKeyPack(writtenAt: number, entries: readonly KeyFile[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const { reader, recordCid, wrappedKey } of entries) {
+    const cid = cidBytes(recordCid);
+    if (wrappedKey.length > 0xffff) throw new StoreError("STORE_IO", "wrapped key too long for a key pack");
+    const entry = Buffer.alloc(23 + cid.length + wrappedKey.length);
+    entry.set(getBytes(reader), 0);
+    entry[20] = cid.length;
+    entry.set(cid, 21);
+    entry.writeUInt16BE(wrappedKey.length, 21 + cid.length);
+    entry.set(wrappedKey, 23 + cid.length);
+    parts.push(entry);
+  }
+  const body = Buffer.concat(parts);
+  const header = Buffer.alloc(PACK_HEADER_BYTES);
+  PACK_MAGIC.copy(header, 0);
+  header[4] = KEY_FILE_VERSION;
+  header.writeBigUInt64BE(BigInt(writtenAt), 8);
+  header.writeUInt32BE(entries.length, 16);
+  createHash("sha256").update(body).digest().copy(header, 20);
+  return Buffer.concat([header, body]);
+}
+
+/** Decode a key pack (its wrapped keys are views of `bytes`: copy before handing one out). Throws {@link KeyPackDamaged}. */
+export function decodeKeyPack(bytes: Buffer): KeyPack {
+  if (bytes.length < PACK_HEADER_BYTES) throw new KeyPackDamaged("shorter than its header");
+  if (!bytes.subarray(0, 4).equals(PACK_MAGIC)) throw new KeyPackDamaged("not a key pack");
+  if (bytes[4] !== KEY_FILE_VERSION) throw new KeyPackDamaged(`unknown version ${bytes[4]}`);
+  const body = bytes.subarray(PACK_HEADER_BYTES);
+  if (!createHash("sha256").update(body).digest().equals(bytes.subarray(20, 52))) {
+    throw new KeyPackDamaged("digest mismatch (damaged or truncated)");
+  }
+  const count = bytes.readUInt32BE(16);
+  const entries: KeyFile[] = [];
+  const readers = new Map<string, string>(); // a pack names a few readers many times: checksum each once
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    if (at + 21 > body.length || at + 23 + body[at + 20] > body.length) throw new KeyPackDamaged("entry truncated");
+    const cidEnd = at + 21 + body[at + 20];
+    const keyEnd = cidEnd + 2 + body.readUInt16BE(cidEnd);
+    if (keyEnd > body.length) throw new KeyPackDamaged("entry truncated");
+    const raw = body.toString("hex", at, at + 20);
+    let reader = readers.get(raw);
+    if (reader === undefined) readers.set(raw, (reader = getAddress("0x" + raw)));
+    entries.push({
+      reader,
+      recordCid: body.toString("ascii", at + 21, cidEnd),
+      wrappedKey: new Uint8Array(body.buffer, body.byteOffset + cidEnd + 2, keyEnd - cidEnd - 2), // a view: copy out
+    });
+    at = keyEnd;
+  }
+  if (at !== body.length) throw new KeyPackDamaged("bytes after the last entry");
+  return { writtenAt: Number(bytes.readBigUInt64BE(8)), entries };
+}
+
+function cidBytes(recordCid: string): Uint8Array {
+  const cid = new TextEncoder().encode(recordCid);
+  if (cid.length > 255) throw new StoreError("CID_INVALID", "content id too long for a key file");
+  return cid;
+}
