@@ -2,6 +2,7 @@ import { readdir, readFile, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { LRUCache } from "lru-cache";
 import { isFsError, syncDirectory, writeFileAtomic } from "./atomic-file";
+import { parseWrappedKey } from "../crypto";
 import { parseCid } from "./cid";
 import { StoreError } from "./errors";
 import { LEGACY_TWIN_DIR, migrateLegacyTwin } from "./folder-key-legacy";
@@ -116,15 +117,19 @@ export class FolderKeyStore implements KeyStore {
    * checks per key). A twin erased meanwhile loses the pack this call wrote for it, and the call throws `TWIN_ERASED`.
    */
   async putMany(entries: readonly WrappedKeyEntry[]): Promise<void> {
-    const readers = new Map<string, string>(); // a batch names a few readers many times: checksum each once
     const byTwin = new Map<string, KeyFile[]>();
+    const check = batchChecks();
     for (const entry of entries) {
-      let reader = readers.get(entry.reader);
-      if (reader === undefined) readers.set(entry.reader, (reader = normalizeReader(entry.reader)));
-      const { twinId, recordCid, wrappedKey } = normalizeEntry({ ...entry, reader }, true);
+      const twinId = check.twin(entry.twinId);
+      const key = {
+        recordCid: check.cid(entry.recordCid),
+        reader: check.reader(entry.reader),
+        wrappedKey: entry.wrappedKey,
+      };
+      parseWrappedKey(entry.wrappedKey);
       const batch = byTwin.get(twinId);
-      if (batch) batch.push({ recordCid, reader, wrappedKey });
-      else byTwin.set(twinId, [{ recordCid, reader, wrappedKey }]);
+      if (batch) batch.push(key);
+      else byTwin.set(twinId, [key]);
     }
     for (const twinId of byTwin.keys()) {
       await this.#ready(twinId);
@@ -489,4 +494,30 @@ export class FolderKeyStore implements KeyStore {
       throw new StoreError("STORE_IO", `cannot list a key folder`, { cause });
     }
   }
+}
+
+/** The checks of a batch's entries (as `normalizeEntry`), each distinct twin, content id and reader checked once. */
+function batchChecks(): { twin(id: string): string; cid(cid: string): string; reader(reader: string): string } {
+  const twins = new Map<string, string>();
+  const cids = new Set<string>();
+  const readers = new Map<string, string>();
+  return {
+    twin(id) {
+      let twinId = twins.get(id);
+      if (twinId === undefined) twins.set(id, (twinId = normalizeTwinId(id)));
+      return twinId;
+    },
+    cid(cid) {
+      if (!cids.has(cid)) {
+        parseCid(cid);
+        cids.add(cid);
+      }
+      return cid;
+    },
+    reader(address) {
+      let reader = readers.get(address);
+      if (reader === undefined) readers.set(address, (reader = normalizeReader(address)));
+      return reader;
+    },
+  };
 }

@@ -68,26 +68,32 @@ export function decodeKeyFile(bytes: Uint8Array): KeyFile | undefined {
 
 /** A key pack of entries (already validated: checksummed readers, valid content ids). */
 export function encodeKeyPack(writtenAt: number, entries: readonly KeyFile[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const { reader, recordCid, wrappedKey } of entries) {
-    const cid = cidBytes(recordCid);
+  let size = 0;
+  for (const { recordCid, wrappedKey } of entries) {
+    if (recordCid.length > 255) throw new StoreError("CID_INVALID", "content id too long for a key file");
     if (wrappedKey.length > 0xffff) throw new StoreError("STORE_IO", "wrapped key too long for a key pack");
-    const entry = Buffer.alloc(23 + cid.length + wrappedKey.length);
-    entry.set(getBytes(reader), 0);
-    entry[20] = cid.length;
-    entry.set(cid, 21);
-    entry.writeUInt16BE(wrappedKey.length, 21 + cid.length);
-    entry.set(wrappedKey, 23 + cid.length);
-    parts.push(entry);
+    size += 23 + recordCid.length + wrappedKey.length; // content ids are ASCII (checked by parseCid)
   }
-  const body = Buffer.concat(parts);
-  const header = Buffer.alloc(PACK_HEADER_BYTES);
-  PACK_MAGIC.copy(header, 0);
-  header[4] = KEY_FILE_VERSION;
-  header.writeBigUInt64BE(BigInt(writtenAt), 8);
-  header.writeUInt32BE(entries.length, 16);
-  createHash("sha256").update(body).digest().copy(header, 20);
-  return Buffer.concat([header, body]);
+  const out = Buffer.alloc(PACK_HEADER_BYTES + size);
+  const readers = new Map<string, Buffer>(); // a pack names a few readers many times
+  let at = PACK_HEADER_BYTES;
+  for (const { reader, recordCid, wrappedKey } of entries) {
+    let address = readers.get(reader);
+    if (address === undefined) readers.set(reader, (address = Buffer.from(getBytes(reader))));
+    address.copy(out, at);
+    out[at + 20] = recordCid.length;
+    out.write(recordCid, at + 21, "ascii");
+    at += 21 + recordCid.length;
+    out.writeUInt16BE(wrappedKey.length, at);
+    out.set(wrappedKey, at + 2);
+    at += 2 + wrappedKey.length;
+  }
+  PACK_MAGIC.copy(out, 0);
+  out[4] = KEY_FILE_VERSION;
+  out.writeBigUInt64BE(BigInt(writtenAt), 8);
+  out.writeUInt32BE(entries.length, 16);
+  createHash("sha256").update(out.subarray(PACK_HEADER_BYTES)).digest().copy(out, 20);
+  return out;
 }
 
 /** Decode a key pack (its wrapped keys are views of `bytes`: copy before handing one out). Throws {@link KeyPackDamaged}. */
