@@ -30,7 +30,7 @@ import {
   type WrappedKeyEntry,
   type WrappedKeyRef,
 } from "./key-store";
-import { newPackName, PackLockTimeout, withPackLock } from "./pack-file";
+import { newPackName, PackLockTimeout, withPackLock, zeroRangesAndRename } from "./pack-file";
 
 /** Options of {@link FolderKeyStore}. */
 export interface FolderKeyStoreOptions {
@@ -65,8 +65,8 @@ export interface FolderKeyStoreOptions {
  * twin's packs, loaded in memory on the twin's first access (an LRU cache bounds the entries held across twins) and
  * listed again on each call, so packs written, rewritten or deleted by another process are seen; of two packs
  * holding a key, the later written wins, and `putMany` deletes the key files its keys replace. `remove` (a
- * revocation) destroys the key: its file is deleted and every pack holding it is rewritten without it under a new
- * name (under a lock file beside it) before the old pack is deleted.
+ * revocation) destroys the key: its file is deleted, and in every pack holding it the wrapped key is overwritten
+ * with zeros in place (under a lock file beside the pack) and the pack renamed, so that other processes reload it.
  *
  * Erasure writes `ERASED.json` first, then deletes the key files and packs: a crash in between still reads as
  * erased, and repeating the call finishes the deletion. A `put` or `putMany` racing an erasure re-checks after
@@ -141,12 +141,13 @@ export class FolderKeyStore implements KeyStore {
       const name = newPackName();
       const writtenAt = (this.#lastWrittenAt = Math.max(Date.now(), this.#lastWrittenAt + 1));
       const path = join(dir, name + ".wkpack");
+      const { bytes, pack } = encodeKeyPack(writtenAt, batch);
       await io(`cannot write a pack of ${batch.length} wrapped keys`, async () => {
-        await writeFileAtomic(path, encodeKeyPack(writtenAt, batch), { mode: 0o600, fsync: this.#fsync });
+        await writeFileAtomic(path, bytes, { mode: 0o600, fsync: this.#fsync });
         if (this.#fsync) await syncDirectory(dir);
       });
       written.push({ twinId, name, path });
-      this.#packs.peek(twinId)?.add(name, { writtenAt, entries: batch }); // only a twin already loaded
+      this.#packs.peek(twinId)?.add(name, pack); // only a twin already loaded
       await this.#deleteReplacedFiles(twinId, batch);
     }
     for (const twinId of byTwin.keys()) {
@@ -318,40 +319,45 @@ export class FolderKeyStore implements KeyStore {
   }
 
   /**
-   * Rewrite a pack without a record's key for a reader (delete it if nothing else is left), under the pack's lock;
-   * false when the pack had gone already (rewritten by another process: the index is listed again).
+   * Destroy a record's key for a reader in a pack, under the pack's lock: the wrapped key is overwritten with zeros
+   * in place, then the pack renamed (other processes reload it); the last live key deletes the pack. False when the
+   * pack had gone already (renamed by another process: the index is listed again).
    */
   async #rewriteWithout(packs: TwinKeyPacks, name: string, recordCid: string, reader: string): Promise<boolean> {
     const what = `cannot remove the wrapped key of record ${recordCid} for ${reader} from its pack`;
     return io(what, () =>
       withPackLock(packs.dir, name, async () => {
-        let pack = packs.pack(name);
-        if (
-          !pack ||
-          !(await stat(packs.path(name)).then(
-            () => true,
-            () => false,
-          ))
-        ) {
+        const pack = packs.pack(name);
+        const present = await stat(packs.path(name)).then(
+          () => true,
+          () => false,
+        );
+        if (!pack || !present) {
           packs.drop(name);
           await packs.sync();
           return false;
         }
-        const kept = pack.entries.filter((entry) => entry.recordCid !== recordCid || entry.reader !== reader);
-        if (kept.length > 0) {
+        const isRef = (entry: KeyFile) => entry.recordCid === recordCid && entry.reader === reader;
+        const kept = pack.entries.filter((entry) => !isRef(entry));
+        if (kept.length === 0) {
+          await unlink(packs.path(name));
+        } else {
           const successor = newPackName();
-          pack = { writtenAt: pack.writtenAt, entries: kept };
-          await writeFileAtomic(packs.path(successor), encodeKeyPack(pack.writtenAt, kept), {
-            mode: 0o600,
-            fsync: this.#fsync,
-          });
-          packs.add(successor, pack);
+          const ranges = pack.entries.filter(isRef).map((entry) => ({
+            offset: entry.keyOffset,
+            length: entry.wrappedKey.length,
+          }));
+          await zeroRangesAndRename(packs.path(name), ranges, packs.path(successor), this.#fsync);
+          packs.add(successor, { writtenAt: pack.writtenAt, entries: kept });
         }
-        await unlink(packs.path(name));
         if (this.#fsync) await syncDirectory(packs.dir);
         packs.drop(name);
         return true;
-      }).catch((cause: unknown) => {
+      }).catch(async (cause: unknown) => {
+        if (isFsError(cause, "ENOENT")) {
+          await packs.sync(); // the pack folder went (an erasure elsewhere): the caller looks again
+          return false;
+        }
         if (cause instanceof PackLockTimeout || cause instanceof KeyPackDamaged) {
           throw new StoreError("STORE_IO", `${what}: ${cause.message}`, { cause });
         }

@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { getAddress, getBytes, hexlify } from "ethers";
 import { StoreError } from "./errors";
+import { CID_SHAPE } from "./pack-file";
 
 /**
  * @internal The binary formats of the folder key store: one wrapped key per file (`.wkey`), or many per file
@@ -10,9 +10,12 @@ import { StoreError } from "./errors";
  * ```
  * key file   version 1 (1), reader address (20), cid length (1), cid (ASCII), wrapped key (the rest)
  * key pack   "TLKP" magic (4), version 1 (1), zero (3), written at (u64, ms, orders packs), entry count (u32),
- *            sha-256 of the entries (32), then per entry:
- *            reader address (20), cid length (1), cid (ASCII), wrapped key length (u16), wrapped key
+ *            then per entry: reader address (20), cid length (1), cid (ASCII), wrapped key length (u16), wrapped key
  * ```
+ *
+ * A removed (revoked) key is overwritten with zeros in place: a tombstone (a wrapped key starts with its format's
+ * magic, so is never all zeros). The entries must parse exactly to the end of the file, with content ids of the one
+ * accepted shape: a damaged or truncated pack is detected; a damaged wrapped key fails its authentication on unwrap.
  *
  * @dev The wrapped key's length is stored (pack) or is the rest of the file (key file): wrapped keys are 87 bytes
  * (format v1) or 103 (v2), and a store must not assume either.
@@ -20,7 +23,7 @@ import { StoreError } from "./errors";
 
 export const KEY_FILE_VERSION = 1;
 const PACK_MAGIC = Buffer.from("TLKP", "ascii");
-const PACK_HEADER_BYTES = 52;
+const PACK_HEADER_BYTES = 20;
 
 /** What a key file (or a pack entry) holds: whose key it is, and the key. */
 export interface KeyFile {
@@ -29,11 +32,17 @@ export interface KeyFile {
   readonly wrappedKey: Uint8Array;
 }
 
+/** An entry of a key pack, and where its wrapped key is in the file (to overwrite it). */
+export interface KeyPackEntry extends KeyFile {
+  readonly keyOffset: number;
+}
+
 /** A decoded key pack. */
 export interface KeyPack {
   /** When it was written (ms since the epoch, made unique per process): of two entries for one ref, the later wins. */
   readonly writtenAt: number;
-  readonly entries: readonly KeyFile[];
+  /** The live entries (tombstones left out). */
+  readonly entries: readonly KeyPackEntry[];
 }
 
 /** A key pack that cannot be trusted (bad magic or version, digest mismatch, truncated). */
@@ -66,8 +75,8 @@ export function decodeKeyFile(bytes: Uint8Array): KeyFile | undefined {
   };
 }
 
-/** A key pack of entries (already validated: checksummed readers, valid content ids). */
-export function encodeKeyPack(writtenAt: number, entries: readonly KeyFile[]): Buffer {
+/** A key pack of entries (already validated: checksummed readers, valid content ids), and where each key is. */
+export function encodeKeyPack(writtenAt: number, entries: readonly KeyFile[]): { bytes: Buffer; pack: KeyPack } {
   let size = 0;
   for (const { recordCid, wrappedKey } of entries) {
     if (recordCid.length > 255) throw new StoreError("CID_INVALID", "content id too long for a key file");
@@ -77,6 +86,7 @@ export function encodeKeyPack(writtenAt: number, entries: readonly KeyFile[]): B
   const out = Buffer.alloc(PACK_HEADER_BYTES + size);
   const readers = new Map<string, Buffer>(); // a pack names a few readers many times
   let at = PACK_HEADER_BYTES;
+  const located: KeyPackEntry[] = [];
   for (const { reader, recordCid, wrappedKey } of entries) {
     let address = readers.get(reader);
     if (address === undefined) readers.set(reader, (address = Buffer.from(getBytes(reader))));
@@ -86,14 +96,14 @@ export function encodeKeyPack(writtenAt: number, entries: readonly KeyFile[]): B
     at += 21 + recordCid.length;
     out.writeUInt16BE(wrappedKey.length, at);
     out.set(wrappedKey, at + 2);
+    located.push({ reader, recordCid, wrappedKey, keyOffset: at + 2 });
     at += 2 + wrappedKey.length;
   }
   PACK_MAGIC.copy(out, 0);
   out[4] = KEY_FILE_VERSION;
   out.writeBigUInt64BE(BigInt(writtenAt), 8);
   out.writeUInt32BE(entries.length, 16);
-  createHash("sha256").update(out.subarray(PACK_HEADER_BYTES)).digest().copy(out, 20);
-  return out;
+  return { bytes: out, pack: { writtenAt, entries: located } };
 }
 
 /** Decode a key pack (its wrapped keys are views of `bytes`: copy before handing one out). Throws {@link KeyPackDamaged}. */
@@ -101,30 +111,28 @@ export function decodeKeyPack(bytes: Buffer): KeyPack {
   if (bytes.length < PACK_HEADER_BYTES) throw new KeyPackDamaged("shorter than its header");
   if (!bytes.subarray(0, 4).equals(PACK_MAGIC)) throw new KeyPackDamaged("not a key pack");
   if (bytes[4] !== KEY_FILE_VERSION) throw new KeyPackDamaged(`unknown version ${bytes[4]}`);
-  const body = bytes.subarray(PACK_HEADER_BYTES);
-  if (!createHash("sha256").update(body).digest().equals(bytes.subarray(20, 52))) {
-    throw new KeyPackDamaged("digest mismatch (damaged or truncated)");
-  }
   const count = bytes.readUInt32BE(16);
-  const entries: KeyFile[] = [];
+  const entries: KeyPackEntry[] = [];
   const readers = new Map<string, string>(); // a pack names a few readers many times: checksum each once
-  let at = 0;
+  let at = PACK_HEADER_BYTES;
   for (let i = 0; i < count; i++) {
-    if (at + 21 > body.length || at + 23 + body[at + 20] > body.length) throw new KeyPackDamaged("entry truncated");
-    const cidEnd = at + 21 + body[at + 20];
-    const keyEnd = cidEnd + 2 + body.readUInt16BE(cidEnd);
-    if (keyEnd > body.length) throw new KeyPackDamaged("entry truncated");
-    const raw = body.toString("hex", at, at + 20);
-    let reader = readers.get(raw);
-    if (reader === undefined) readers.set(raw, (reader = getAddress("0x" + raw)));
-    entries.push({
-      reader,
-      recordCid: body.toString("ascii", at + 21, cidEnd),
-      wrappedKey: new Uint8Array(body.buffer, body.byteOffset + cidEnd + 2, keyEnd - cidEnd - 2), // a view: copy out
-    });
+    if (at + 23 > bytes.length || at + 23 + bytes[at + 20] > bytes.length) throw new KeyPackDamaged("truncated");
+    const cidEnd = at + 21 + bytes[at + 20];
+    const keyOffset = cidEnd + 2;
+    const keyEnd = keyOffset + bytes.readUInt16BE(cidEnd);
+    if (keyEnd > bytes.length) throw new KeyPackDamaged("truncated");
+    const recordCid = bytes.toString("ascii", at + 21, cidEnd);
+    if (!CID_SHAPE.test(recordCid)) throw new KeyPackDamaged("an entry's content id is not one");
+    const wrappedKey = new Uint8Array(bytes.buffer, bytes.byteOffset + keyOffset, keyEnd - keyOffset); // a view
+    if (wrappedKey.some((byte) => byte !== 0)) {
+      const raw = bytes.toString("hex", at, at + 20);
+      let reader = readers.get(raw);
+      if (reader === undefined) readers.set(raw, (reader = getAddress("0x" + raw)));
+      entries.push({ reader, recordCid, wrappedKey, keyOffset });
+    }
     at = keyEnd;
   }
-  if (at !== body.length) throw new KeyPackDamaged("bytes after the last entry");
+  if (at !== bytes.length) throw new KeyPackDamaged("bytes after the last entry");
   return { writtenAt: Number(bytes.readBigUInt64BE(8)), entries };
 }
 

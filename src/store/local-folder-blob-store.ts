@@ -2,10 +2,10 @@ import { readFile, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { isFsError, syncDirectory, writeFileAtomic } from "./atomic-file";
 import type { BlobStore } from "./blob-store";
-import { BlobPackDamaged, encodeBlobPack, readBlobPackIndex, type BlobPackEntry } from "./blob-pack";
+import { BlobPackDamaged, cidRangeOf, encodeBlobPack, readBlobPackIndex, type BlobPackEntry } from "./blob-pack";
 import { cidOf, parseCid, verifyBlob } from "./cid";
 import { StoreError } from "./errors";
-import { listPacks, newPackName, PackLockTimeout, readRange, withPackLock } from "./pack-file";
+import { listPacks, newPackName, PackLockTimeout, readRange, withPackLock, zeroRangesAndRename } from "./pack-file";
 
 /** Options of {@link LocalFolderBlobStore}. */
 export interface LocalFolderBlobStoreOptions {
@@ -31,7 +31,7 @@ interface PackedAt {
  * ```
  * <root>/<shard>/<cid>          one blob, written by `put` (temporary file, then rename)
  * <root>/packs/<id>.pack        a batch of blobs written by `putMany`: index first, then the blobs (see blob-pack.ts)
- *   id = 128 random bits, 32 hex digits; temporary files and rewrite locks are dot-prefixed
+ *   id = 128 random bits, 32 hex digits; temporary files and delete locks are dot-prefixed
  * ```
  *
  * A pack is written whole under a temporary name, flushed (with `fsync`), then renamed into place: it is visible
@@ -43,9 +43,11 @@ interface PackedAt {
  * read of the blob's bytes only, re-hashed against its id (`BLOB_TAMPERED`). A pack whose index is damaged (or
  * which is truncated) is left out of the map, and a miss while one exists is `STORE_IO`, not `BLOB_NOT_FOUND`.
  *
- * `delete` of a packed blob removes its bytes: the pack is rewritten without it under a new name (atomically, under
- * a lock file beside it so two processes do not both rewrite one pack), then the old pack is deleted; the last
- * blob of a pack deletes the pack.
+ * `delete` of a packed blob removes its bytes: they and its index entry's content id are overwritten with zeros in
+ * place (a cost of the blob's size, not the pack's: erasing a twin deletes its blobs one by one), under a lock file
+ * beside the pack so that two processes do not interleave, then the pack is renamed so that other processes reload
+ * its index; the last blob of a pack deletes the pack. A crash between the two overwrites leaves the entry pointing
+ * at zeros (`BLOB_TAMPERED` on read) until the delete is repeated.
  *
  * @dev Every id starts with the same 7 characters (`bafkrei`: multibase, version, codec and multihash header), so
  * the shard is the next two characters, which come from the first byte of the sha2-256 digest: 256 evenly filled
@@ -90,7 +92,7 @@ export class LocalFolderBlobStore implements BlobStore {
   /** Many blobs in one pack file, visible whole or not at all; blobs this instance knows packed already are skipped. */
   async putMany(blobs: readonly Uint8Array[]): Promise<string[]> {
     const cids = blobs.map((bytes) => cidOf(bytes));
-    await this.#loaded();
+    // skips what is known packed, without loading every pack's index first: an ingest into a large store stays lean
     const fresh = new Map<string, Uint8Array>();
     for (const [i, cid] of cids.entries()) if (!this.#packed.has(cid)) fresh.set(cid, blobs[i]);
     if (fresh.size === 0) return cids;
@@ -198,7 +200,11 @@ export class LocalFolderBlobStore implements BlobStore {
     return this.#packed.has(cid);
   }
 
-  /** Rewrite a pack without one blob (or delete it if it was the last); false when the pack had gone already. */
+  /**
+   * Delete a blob from a pack, under the pack's lock: its bytes and its index entry's content id are overwritten
+   * with zeros, then the pack is renamed (other processes reload it); the last live blob deletes the pack. False
+   * when the pack had gone already (renamed by another process: the caller looks again).
+   */
   async #removeFromPack(pack: string, cid: string): Promise<boolean> {
     const path = this.#packPath(pack);
     try {
@@ -208,29 +214,30 @@ export class LocalFolderBlobStore implements BlobStore {
           entries = await readBlobPackIndex(path);
         } catch (cause) {
           if (!isFsError(cause, "ENOENT")) throw cause;
-          this.#dropPack(pack); // rewritten by another process: the caller looks again
+          this.#dropPack(pack); // renamed by another process: the caller looks again
           await this.#rescan();
           return false;
         }
+        const removed = entries.filter((entry) => entry.cid === cid);
         const kept = entries.filter((entry) => entry.cid !== cid);
-        if (kept.length > 0) {
-          const whole = await readFile(path);
-          const blobs = kept.map((entry) => ({
-            cid: entry.cid,
-            bytes: whole.subarray(entry.offset, entry.offset + entry.length),
-          }));
-          const { bytes, entries: written } = encodeBlobPack(blobs);
+        if (kept.length === 0) {
+          await unlink(path);
+        } else {
           const name = newPackName();
-          await writeFileAtomic(this.#packPath(name), bytes, { mode: 0o600, fsync: this.#fsync });
-          this.#addPack(name, written);
+          const ranges = removed.flatMap((entry) => [entry, cidRangeOf(entry.slot)]);
+          await zeroRangesAndRename(path, ranges, this.#packPath(name), this.#fsync);
+          this.#addPack(name, kept);
         }
-        await unlink(path);
         if (this.#fsync) await syncDirectory(this.#packsDir);
         this.#dropPack(pack);
-        return kept.length < entries.length;
+        return removed.length > 0;
       });
     } catch (cause) {
       if (cause instanceof StoreError) throw cause;
+      if (isFsError(cause, "ENOENT")) {
+        await this.#rescan(); // the pack folder went: the caller looks again
+        return false;
+      }
       const why = cause instanceof BlobPackDamaged || cause instanceof PackLockTimeout ? `: ${cause.message}` : "";
       throw new StoreError("STORE_IO", `cannot delete blob ${cid} from its pack${why}`, { cause });
     }
@@ -283,7 +290,7 @@ export class LocalFolderBlobStore implements BlobStore {
     return complete;
   }
 
-  #addPack(name: string, entries: readonly BlobPackEntry[]): void {
+  #addPack(name: string, entries: readonly { cid: string; offset: number; length: number }[]): void {
     this.#packs.set(
       name,
       entries.map(({ cid, offset, length }) => {

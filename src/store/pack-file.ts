@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { open, readdir, stat, unlink } from "node:fs/promises";
+import { open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { isFsError } from "./atomic-file";
 
@@ -91,4 +91,27 @@ export async function withPackLock<T>(dir: string, name: string, action: () => P
   } finally {
     await unlink(lock).catch(() => undefined);
   }
+}
+
+/** The shape of every content id a store accepts (CIDv1 raw sha2-256 base32, see `parseCid`): checks a pack's index. */
+export const CID_SHAPE = /^bafkrei[a-z2-7]{52}$/;
+
+/**
+ * Overwrite byte ranges of a pack with zeros (what a delete or a revocation leaves of an entry), flush them with
+ * `fsync`, then rename the pack to `renamed`: other processes holding its old name see it gone and reload it.
+ */
+export async function zeroRangesAndRename(
+  path: string,
+  ranges: readonly { offset: number; length: number }[],
+  renamed: string,
+  fsync: boolean,
+): Promise<void> {
+  const handle = await open(path, "r+");
+  try {
+    for (const { offset, length } of ranges) await handle.write(Buffer.alloc(length), 0, length, offset);
+    if (fsync) await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(path, renamed);
 }
