@@ -1,11 +1,19 @@
-import { readFile, stat, unlink } from "node:fs/promises";
+import { readdir, readFile, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { isFsError, syncDirectory, writeFileAtomic } from "./atomic-file";
 import type { BlobStore } from "./blob-store";
 import { BlobPackDamaged, cidRangeOf, encodeBlobPack, readBlobPackIndex, type BlobPackEntry } from "./blob-pack";
 import { cidOf, parseCid, verifyBlob } from "./cid";
 import { StoreError } from "./errors";
-import { listPacks, newPackName, PackLockTimeout, readRange, withPackLock, zeroRangesAndRename } from "./pack-file";
+import {
+  CID_SHAPE,
+  listPacks,
+  newPackName,
+  PackLockTimeout,
+  readRange,
+  withPackLock,
+  zeroRangesAndRename,
+} from "./pack-file";
 
 /** Options of {@link LocalFolderBlobStore}. */
 export interface LocalFolderBlobStoreOptions {
@@ -159,6 +167,38 @@ export class LocalFolderBlobStore implements BlobStore {
       }
     }
     return deleted;
+  }
+
+  /** Every content id stored, in either layout, sorted (for audits, sweeps and tests; lists the whole folder). */
+  async cids(): Promise<string[]> {
+    const cids = new Set<string>();
+    try {
+      for (const shard of await readdir(this.root)) {
+        if (shard.length !== 2 || shard.startsWith(".")) continue;
+        for (const name of await readdir(join(this.root, shard))) if (CID_SHAPE.test(name)) cids.add(name);
+      }
+    } catch (cause) {
+      if (!isFsError(cause, "ENOENT")) throw new StoreError("STORE_IO", "cannot list the blobs", { cause });
+    }
+    await this.#rescan();
+    for (const cid of this.#packed.keys()) cids.add(cid);
+    return [...cids].sort();
+  }
+
+  /**
+   * Where a blob's bytes are on disk: its own file (the whole of it) or a range of a pack; undefined when it is not
+   * stored. For operators' tools and tests (the bytes are sealed); readers use `get`.
+   */
+  async locate(cid: string): Promise<{ path: string; offset: number; length: number } | undefined> {
+    const path = this.pathOf(cid);
+    try {
+      return { path, offset: 0, length: (await stat(path)).size };
+    } catch (cause) {
+      if (!isFsError(cause, "ENOENT")) throw new StoreError("STORE_IO", `cannot stat blob ${cid}`, { cause });
+    }
+    await this.#rescan();
+    const [at] = this.#packed.get(cid) ?? [];
+    return at && { path: this.#packPath(at.pack), offset: at.offset, length: at.length };
   }
 
   /** The blob from a pack, or undefined when it is not packed (a pack that vanished is looked for again once). */
