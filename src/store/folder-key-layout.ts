@@ -2,7 +2,9 @@ import { createHmac, randomBytes } from "node:crypto";
 import { link, mkdir, open, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { DIRECTORY_MODE, isFsError } from "./atomic-file";
+import { parseCid } from "./cid";
 import { StoreError } from "./errors";
+import { normalizeReader, normalizeTwinId } from "./key-store";
 
 /** @internal Names and small helpers of the folder key store's layout (see `FolderKeyStore`). */
 
@@ -93,4 +95,30 @@ export async function loadStoreSecret(
   const created = await read();
   if (!created) throw new StoreError("STORE_IO", what);
   return created;
+}
+
+/** The checks of a batch's entries (as `normalizeEntry`), each distinct twin, content id and reader checked once. */
+export function batchChecks(): { twin(id: string): string; cid(cid: string): string; reader(reader: string): string } {
+  const twins = new Map<string, string>();
+  const cids = new Set<string>();
+  const readers = new Map<string, string>();
+  return {
+    twin(id) {
+      let twinId = twins.get(id);
+      if (twinId === undefined) twins.set(id, (twinId = normalizeTwinId(id)));
+      return twinId;
+    },
+    cid(cid) {
+      if (!cids.has(cid)) {
+        parseCid(cid);
+        cids.add(cid);
+      }
+      return cid;
+    },
+    reader(address) {
+      let reader = readers.get(address);
+      if (reader === undefined) readers.set(address, (reader = normalizeReader(address)));
+      return reader;
+    },
+  };
 }

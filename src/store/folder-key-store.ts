@@ -7,6 +7,7 @@ import { parseCid } from "./cid";
 import { StoreError } from "./errors";
 import { LEGACY_TWIN_DIR, migrateLegacyTwin } from "./folder-key-legacy";
 import {
+  batchChecks,
   ERASED_FILE,
   io,
   loadStoreSecret,
@@ -21,7 +22,6 @@ import { decodeKeyFile, encodeKeyFile, encodeKeyPack, KeyPackDamaged, type KeyFi
 import { TwinKeyPacks } from "./key-pack-index";
 import {
   normalizeEntry,
-  normalizeReader,
   normalizeRef,
   normalizeTwinId,
   twinErased,
@@ -500,30 +500,4 @@ export class FolderKeyStore implements KeyStore {
       throw new StoreError("STORE_IO", `cannot list a key folder`, { cause });
     }
   }
-}
-
-/** The checks of a batch's entries (as `normalizeEntry`), each distinct twin, content id and reader checked once. */
-function batchChecks(): { twin(id: string): string; cid(cid: string): string; reader(reader: string): string } {
-  const twins = new Map<string, string>();
-  const cids = new Set<string>();
-  const readers = new Map<string, string>();
-  return {
-    twin(id) {
-      let twinId = twins.get(id);
-      if (twinId === undefined) twins.set(id, (twinId = normalizeTwinId(id)));
-      return twinId;
-    },
-    cid(cid) {
-      if (!cids.has(cid)) {
-        parseCid(cid);
-        cids.add(cid);
-      }
-      return cid;
-    },
-    reader(address) {
-      let reader = readers.get(address);
-      if (reader === undefined) readers.set(address, (reader = normalizeReader(address)));
-      return reader;
-    },
-  };
 }
