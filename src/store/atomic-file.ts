@@ -97,8 +97,8 @@ export async function writeFilesAtomic(files: readonly AtomicFile[], options: At
   }
 }
 
-/** Flush a folder's entries (the renames into it) to disk. */
-async function syncDirectory(dir: string): Promise<void> {
+/** @internal Flush a folder's entries (the renames into it) to disk. */
+export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, "r");
   try {
     await handle.sync();

@@ -1,13 +1,27 @@
-import { createHmac, randomBytes } from "node:crypto";
-import { link, mkdir, open, readdir, readFile, rm, rmdir, stat, unlink } from "node:fs/promises";
+import { readdir, readFile, rm, rmdir, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { getAddress, getBytes, hexlify } from "ethers";
-import { DIRECTORY_MODE, isFsError, writeFileAtomic, writeFilesAtomic } from "./atomic-file";
+import { LRUCache } from "lru-cache";
+import { isFsError, syncDirectory, writeFileAtomic } from "./atomic-file";
+import { parseWrappedKey } from "../crypto";
 import { parseCid } from "./cid";
 import { StoreError } from "./errors";
+import { LEGACY_TWIN_DIR, migrateLegacyTwin } from "./folder-key-legacy";
+import {
+  batchChecks,
+  ERASED_FILE,
+  io,
+  loadStoreSecret,
+  KEY_SUFFIX,
+  OPAQUE_DIR,
+  OPAQUE_KEY_FILE,
+  opaqueName,
+  PACKS_DIR,
+  parseErasure,
+} from "./folder-key-layout";
+import { decodeKeyFile, encodeKeyFile, encodeKeyPack, KeyPackDamaged, type KeyFile } from "./key-pack";
+import { TwinKeyPacks } from "./key-pack-index";
 import {
   normalizeEntry,
-  normalizeReader,
   normalizeRef,
   normalizeTwinId,
   twinErased,
@@ -16,61 +30,50 @@ import {
   type WrappedKeyEntry,
   type WrappedKeyRef,
 } from "./key-store";
+import { newPackName, PackLockTimeout, withPackLock, zeroRangesAndRename } from "./pack-file";
 
 /** Options of {@link FolderKeyStore}. */
 export interface FolderKeyStoreOptions {
-  /** Flush each key file, the erasure record and the store secret to disk (default true). */
+  /** Flush each key file and key pack, the erasure record and the store secret to disk (default true). */
   readonly fsync?: boolean;
-}
-
-const SECRET_FILE = ".store-key";
-const SECRET_BYTES = 32;
-const ERASED_FILE = "ERASED.json";
-const KEY_SUFFIX = ".wkey";
-/** Opaque names: HMAC-SHA-256 truncated to 128 bits, 32 hex digits (so they never look like a 64-digit twin id). */
-const NAME_HEX = 32;
-const OPAQUE_DIR = /^[0-9a-f]{32}$/;
-const OPAQUE_KEY_FILE = /^[0-9a-f]{32}\.wkey$/;
-const KEY_FILE_VERSION = 1;
-/** Layout written before opaque names: `<twin id hex>/records/<cid>/<reader lowercase>.wkey`. */
-const LEGACY_TWIN_DIR = /^[0-9a-f]{64}$/;
-const LEGACY_KEY_FILE = /^0x[0-9a-f]{40}\.wkey$/;
-
-/** What a key file holds besides the wrapped key: whose key it is. */
-interface KeyFile {
-  readonly reader: string;
-  readonly recordCid: string;
-  readonly wrappedKey: Uint8Array;
+  /** Key-pack entries kept in memory across twins (default 200,000, about 60 MB); least recently used twins go. */
+  readonly cachedKeys?: number;
 }
 
 /**
- * A {@link KeyStore} in a folder, one file per wrapped key, under names that reveal nothing:
+ * A {@link KeyStore} in a folder, one file per wrapped key (`put`) or one pack per twin and batch (`putMany`),
+ * under names that reveal nothing:
  *
  * ```
  * <root>/.store-key                                   32 random bytes, the store secret (0600)
  * <root>/<T>/ERASED.json                              {"erasedAt"}, written when the twin is erased
- * <root>/<T>/<R>/<K>.wkey                             version 1, reader (20 bytes), cid length, cid, wrapped key
+ * <root>/<T>/<R>/<K>.wkey                             one key: version 1, reader (20 bytes), cid length, cid, key
+ * <root>/<T>/packs/<P>.wkpack                         many keys of the twin (format in key-pack.ts)
  *   T = HMAC(secret, "twin:" + twinId), R = HMAC(secret, "record:" + twinId + cid),
  *   K = HMAC(secret, "reader:" + twinId + cid + reader), HMAC-SHA-256 as 32 hex digits,
- *   twin id and reader lowercase hex
+ *   twin id and reader lowercase hex; P = 128 random bits as 32 hex digits
  * ```
  *
- * Whoever lists the folder sees how many twins, records and keys there are, but not which twin,
- * record or reader: twin ids and reader addresses are public on chain, so clear names would link
- * readers to twins. The reader and content id are kept inside each key file (for `readers` and
- * `records`). Losing `.store-key` loses the way to every key: keep it with the folder, and a
- * store whose secret is missing but which holds opaque folders refuses to start a new secret.
+ * Whoever lists the folder sees how many twins, records, keys and batches there are, but not which twin, record or
+ * reader: twin ids and reader addresses are public on chain, so clear names would link readers to twins. The reader
+ * and content id are kept inside each key file and pack entry (for `readers` and `records`). Losing `.store-key`
+ * loses the way to every key file: keep it with the folder, and a store whose secret is missing but which holds
+ * opaque folders refuses to start a new secret.
  *
- * Files are written atomically with mode 0600, folders 0700. Erasure writes `ERASED.json` first,
- * then deletes the key files: a crash in between still reads as erased, and repeating the call
- * finishes the deletion. A `put` racing an erasure re-checks after writing and removes its own
- * file, so no key survives an erasure.
+ * Files are written atomically (temporary file, then rename) with mode 0600, folders 0700: a pack is visible whole
+ * or not at all. Reads look in both layouts: a key file first (`put` replaces a key by writing one), then the
+ * twin's packs, loaded in memory on the twin's first access (an LRU cache bounds the entries held across twins) and
+ * listed again on each call, so packs written, rewritten or deleted by another process are seen; of two packs
+ * holding a key, the later written wins, and `putMany` deletes the key files its keys replace. `remove` (a
+ * revocation) destroys the key: its file is deleted, and in every pack holding it the wrapped key is overwritten
+ * with zeros in place (under a lock file beside the pack) and the pack renamed, so that other processes reload it.
  *
- * Folders written before opaque names (`<twin id>/records/<cid>/<reader>.wkey`) are migrated on
- * the first access of each twin, or all at once by {@link FolderKeyStore.migrateLegacyLayout}:
- * each key is rewritten under its opaque name before the clear one is deleted, so a crash loses
- * nothing and the next access resumes. A twin erased in the old layout keeps its erasure time and
- * its remaining clear-named keys are deleted, not moved.
+ * Erasure writes `ERASED.json` first, then deletes the key files and packs: a crash in between still reads as
+ * erased, and repeating the call finishes the deletion. A `put` or `putMany` racing an erasure re-checks after
+ * writing and removes its own file or pack, so no key survives an erasure.
+ *
+ * Folders written before opaque names (`<twin id>/records/<cid>/<reader>.wkey`) are migrated on the first access
+ * of each twin, or all at once by {@link FolderKeyStore.migrateLegacyLayout} (see folder-key-legacy.ts).
  *
  * @dev Deleting a file does not scrub it from the disk (journals, SSD remapping, backups).
  * What makes erasure hold is that the data keys exist only wrapped; put this folder on
@@ -83,10 +86,15 @@ export class FolderKeyStore implements KeyStore {
   #secret: Promise<Uint8Array> | undefined;
   /** Twins whose legacy folder was migrated (or found absent) by this instance. */
   readonly #migrated = new Map<string, Promise<void>>();
+  /** The key packs of recently used twins, by twin id. */
+  readonly #packs: LRUCache<string, TwinKeyPacks>;
+  /** The last `writtenAt` given to a pack by this instance: strictly increasing, so later batches win. */
+  #lastWrittenAt = 0;
 
   constructor(root: string, options: FolderKeyStoreOptions = {}) {
     this.root = resolve(root);
     this.#fsync = options.fsync ?? true;
+    this.#packs = new LRUCache({ maxSize: options.cachedKeys ?? 200_000, sizeCalculation: (packs) => packs.size });
   }
 
   async put(entry: WrappedKeyEntry): Promise<void> {
@@ -105,35 +113,48 @@ export class FolderKeyStore implements KeyStore {
   }
 
   /**
-   * Many wrapped keys in one batch: each twin's erasure is checked once before and once after (where `put` checks
-   * per key), and the key files are written by `writeFilesAtomic` (each whole or absent). A twin erased meanwhile
-   * loses the keys this call wrote for it, and the call throws `TWIN_ERASED`.
+   * Many wrapped keys in one pack per twin: each twin's erasure is checked once before and once after (where `put`
+   * checks per key). A twin erased meanwhile loses the pack this call wrote for it, and the call throws `TWIN_ERASED`.
    */
   async putMany(entries: readonly WrappedKeyEntry[]): Promise<void> {
-    const readers = new Map<string, string>(); // a batch names a few readers many times: checksum each once
-    const normalized = entries.map((entry) => {
-      let reader = readers.get(entry.reader);
-      if (reader === undefined) readers.set(entry.reader, (reader = normalizeReader(entry.reader)));
-      return normalizeEntry({ ...entry, reader }, true);
-    });
-    const twins = [...new Set(normalized.map((entry) => entry.twinId))];
-    for (const twinId of twins) {
+    const byTwin = new Map<string, KeyFile[]>();
+    const check = batchChecks();
+    for (const entry of entries) {
+      const twinId = check.twin(entry.twinId);
+      const key = {
+        recordCid: check.cid(entry.recordCid),
+        reader: check.reader(entry.reader),
+        wrappedKey: entry.wrappedKey,
+      };
+      parseWrappedKey(entry.wrappedKey);
+      const batch = byTwin.get(twinId);
+      if (batch) batch.push(key);
+      else byTwin.set(twinId, [key]);
+    }
+    for (const twinId of byTwin.keys()) {
       await this.#ready(twinId);
       await this.#refuseIfErased(twinId);
     }
-    const paths = await this.#keyPaths(normalized);
-    const files = normalized.map(({ twinId, recordCid, reader, wrappedKey }, i) => ({
-      twinId,
-      path: paths[i],
-      bytes: encodeKeyFile({ reader, recordCid, wrappedKey }),
-    }));
-    await io(`cannot write a batch of ${files.length} wrapped keys`, () =>
-      writeFilesAtomic(files, { mode: 0o600, fsync: this.#fsync }),
-    );
-    for (const twinId of twins) {
+    const written: { twinId: string; name: string; path: string }[] = [];
+    for (const [twinId, batch] of byTwin) {
+      const dir = join(await this.#twinDir(twinId), PACKS_DIR);
+      const name = newPackName();
+      const writtenAt = (this.#lastWrittenAt = Math.max(Date.now(), this.#lastWrittenAt + 1));
+      const path = join(dir, name + ".wkpack");
+      const { bytes, pack } = encodeKeyPack(writtenAt, batch);
+      await io(`cannot write a pack of ${batch.length} wrapped keys`, async () => {
+        await writeFileAtomic(path, bytes, { mode: 0o600, fsync: this.#fsync });
+        if (this.#fsync) await syncDirectory(dir);
+      });
+      written.push({ twinId, name, path });
+      this.#packs.peek(twinId)?.add(name, pack); // only a twin already loaded
+      await this.#deleteReplacedFiles(twinId, batch);
+    }
+    for (const twinId of byTwin.keys()) {
       const erased = await this.#readErasure(twinId);
       if (!erased) continue;
-      for (const file of files) if (file.twinId === twinId) await unlink(file.path).catch(() => undefined);
+      for (const pack of written) if (pack.twinId === twinId) await unlink(pack.path).catch(() => undefined);
+      this.#packs.delete(twinId);
       throw twinErased(twinId, erased.erasedAt);
     }
   }
@@ -142,21 +163,25 @@ export class FolderKeyStore implements KeyStore {
     const { twinId, recordCid, reader } = normalizeRef(ref);
     await this.#ready(twinId);
     await this.#refuseIfErased(twinId);
-    let bytes: Uint8Array;
+    let bytes: Uint8Array | undefined;
     try {
       bytes = await readFile(await this.#keyPath(twinId, recordCid, reader));
     } catch (cause) {
-      if (isFsError(cause, "ENOENT")) {
-        await this.#refuseIfErased(twinId); // erased while we were reading
-        throw new StoreError("KEY_NOT_FOUND", `no wrapped key for record ${recordCid} and reader ${reader}`);
+      if (!isFsError(cause, "ENOENT")) {
+        throw new StoreError("STORE_IO", `cannot read the wrapped key of record ${recordCid} for ${reader}`, { cause });
       }
-      throw new StoreError("STORE_IO", `cannot read the wrapped key of record ${recordCid} for ${reader}`, { cause });
     }
-    const file = decodeKeyFile(bytes);
-    if (!file || file.reader !== reader || file.recordCid !== recordCid) {
-      throw new StoreError("STORE_IO", `the key file of record ${recordCid} for ${reader} is damaged`);
+    if (bytes) {
+      const file = decodeKeyFile(bytes);
+      if (!file || file.reader !== reader || file.recordCid !== recordCid) {
+        throw new StoreError("STORE_IO", `the key file of record ${recordCid} for ${reader} is damaged`);
+      }
+      return file.wrappedKey;
     }
-    return file.wrappedKey;
+    const packed = (await this.#twinPacks(twinId)).lookup(recordCid, reader);
+    if (packed) return Uint8Array.from(packed.wrappedKey);
+    await this.#refuseIfErased(twinId); // erased while we were reading
+    throw new StoreError("KEY_NOT_FOUND", `no wrapped key for record ${recordCid} and reader ${reader}`);
   }
 
   async has(ref: WrappedKeyRef): Promise<boolean> {
@@ -164,26 +189,40 @@ export class FolderKeyStore implements KeyStore {
     await this.#ready(twinId);
     if (await this.#readErasure(twinId)) return false;
     try {
-      return (await stat(await this.#keyPath(twinId, recordCid, reader))).isFile();
+      if ((await stat(await this.#keyPath(twinId, recordCid, reader))).isFile()) return true;
     } catch (cause) {
-      if (isFsError(cause, "ENOENT")) return false;
-      throw new StoreError("STORE_IO", `cannot stat the wrapped key of record ${recordCid} for ${reader}`, { cause });
+      if (!isFsError(cause, "ENOENT")) {
+        throw new StoreError("STORE_IO", `cannot stat the wrapped key of record ${recordCid} for ${reader}`, {
+          cause,
+        });
+      }
     }
+    return (await this.#twinPacks(twinId)).lookup(recordCid, reader) !== undefined;
   }
 
   async remove(ref: WrappedKeyRef): Promise<boolean> {
     const { twinId, recordCid, reader } = normalizeRef(ref);
     await this.#ready(twinId);
+    let removed = false;
     try {
       await unlink(await this.#keyPath(twinId, recordCid, reader));
+      removed = true;
+      await rmdir(await this.#recordDir(twinId, recordCid)).catch(() => undefined); // only succeeds once empty
     } catch (cause) {
-      if (isFsError(cause, "ENOENT")) return false;
-      throw new StoreError("STORE_IO", `cannot remove the wrapped key of record ${recordCid} for ${reader}`, {
-        cause,
-      });
+      if (!isFsError(cause, "ENOENT")) {
+        throw new StoreError("STORE_IO", `cannot remove the wrapped key of record ${recordCid} for ${reader}`, {
+          cause,
+        });
+      }
     }
-    await rmdir(await this.#recordDir(twinId, recordCid)).catch(() => undefined); // only succeeds once empty
-    return true;
+    const packs = await this.#twinPacks(twinId);
+    for (let attempt = 0; ; attempt++) {
+      const holding = packs.holding(recordCid, reader);
+      if (holding.length === 0) break;
+      if (attempt > 8) throw new StoreError("STORE_IO", `cannot remove the wrapped key of record ${recordCid}`);
+      for (const name of holding) if (await this.#rewriteWithout(packs, name, recordCid, reader)) removed = true;
+    }
+    return removed;
   }
 
   async readers(twinId: string, recordCid: string): Promise<string[]> {
@@ -191,35 +230,30 @@ export class FolderKeyStore implements KeyStore {
     const id = normalizeTwinId(twinId);
     await this.#ready(id);
     const files = await this.#keyFiles(await this.#recordDir(id, recordCid));
-    return files
-      .filter((file) => file.recordCid === recordCid)
-      .map((file) => file.reader)
-      .sort();
+    const readers = new Set(files.filter((file) => file.recordCid === recordCid).map((file) => file.reader));
+    for (const key of (await this.#twinPacks(id)).keys()) if (key.recordCid === recordCid) readers.add(key.reader);
+    return [...readers].sort();
   }
 
   async records(twinId: string): Promise<string[]> {
     const id = normalizeTwinId(twinId);
     await this.#ready(id);
     const twinDir = await this.#twinDir(id);
-    const withKeys: string[] = [];
+    const withKeys = new Set<string>();
     for (const name of await this.#list(twinDir)) {
       if (!OPAQUE_DIR.test(name)) continue;
       const [first] = await this.#keyFiles(join(twinDir, name), 1);
-      if (first) withKeys.push(first.recordCid);
+      if (first) withKeys.add(first.recordCid);
     }
-    return withKeys.sort();
+    for (const key of (await this.#twinPacks(id)).keys()) withKeys.add(key.recordCid);
+    return [...withKeys].sort();
   }
 
   async countKeys(twinId: string): Promise<number> {
     const id = normalizeTwinId(twinId);
     await this.#ready(id);
-    const twinDir = await this.#twinDir(id);
-    let count = 0;
-    for (const name of await this.#list(twinDir)) {
-      if (!OPAQUE_DIR.test(name)) continue;
-      count += (await this.#list(join(twinDir, name))).filter((file) => OPAQUE_KEY_FILE.test(file)).length;
-    }
-    return count;
+    const { files, packed } = await this.#keyCounts(id);
+    return files.size + packed;
   }
 
   async destroyAllForTwin(twinId: string): Promise<ErasureReceipt> {
@@ -254,67 +288,136 @@ export class FolderKeyStore implements KeyStore {
   async #ready(twinId: string): Promise<void> {
     let done = this.#migrated.get(twinId);
     if (!done) {
-      done = this.#migrateTwin(twinId);
+      done = this.#storeSecret().then(() =>
+        migrateLegacyTwin(
+          {
+            root: this.root,
+            fsync: this.#fsync,
+            keyPath: (twin, cid, reader) => this.#keyPath(twin, cid, reader),
+            readErasure: (twin) => this.#readErasure(twin),
+            writeErasure: (twin, erasedAt) => this.#writeErasure(twin, erasedAt),
+            destroyKeys: (twin) => this.#destroyKeys(twin),
+            list: (dir) => this.#list(dir),
+          },
+          twinId,
+        ),
+      );
       this.#migrated.set(twinId, done);
       done.catch(() => this.#migrated.delete(twinId)); // retried on the next access
     }
     await done;
   }
 
-  async #migrateTwin(twinId: string): Promise<void> {
-    await this.#storeSecret();
-    const legacyDir = join(this.root, twinId.slice(2));
-    const what = `cannot migrate the key folder of twin ${twinId}`;
-    let legacyErasedAt: string | undefined;
-    try {
-      legacyErasedAt = parseErasure(await readFile(join(legacyDir, ERASED_FILE), "utf8"));
-    } catch (cause) {
-      if (!isFsError(cause, "ENOENT")) throw new StoreError("STORE_IO", what, { cause });
-    }
-    if (legacyErasedAt !== undefined) {
-      if (!(await this.#readErasure(twinId))) await this.#writeErasure(twinId, legacyErasedAt);
-    } else {
-      const recordsDir = join(legacyDir, "records");
-      for (const recordCid of await this.#list(recordsDir)) {
-        for (const name of await this.#list(join(recordsDir, recordCid))) {
-          if (!LEGACY_KEY_FILE.test(name)) continue;
-          const old = join(recordsDir, recordCid, name);
-          let wrappedKey: Uint8Array;
-          try {
-            wrappedKey = await readFile(old);
-          } catch (cause) {
-            if (isFsError(cause, "ENOENT")) continue; // moved by a concurrent migration
-            throw new StoreError("STORE_IO", what, { cause });
-          }
-          const reader = getAddress(name.slice(0, -KEY_SUFFIX.length));
-          const path = await this.#keyPath(twinId, recordCid, reader);
-          const bytes = encodeKeyFile({ reader, recordCid, wrappedKey });
-          await io(what, () => writeFileAtomic(path, bytes, { mode: 0o600, fsync: this.#fsync }));
-          await io(what, () => rm(old, { force: true }));
-        }
-      }
-    }
-    await io(what, () => rm(legacyDir, { recursive: true, force: true }));
-    // an erasure by another process while we were moving keys: our moved keys must not survive it
-    if (await this.#readErasure(twinId)) await this.#destroyKeys(twinId);
+  /** The twin's key packs, loaded once and listed again (another process may have written or rewritten some). */
+  async #twinPacks(twinId: string): Promise<TwinKeyPacks> {
+    let packs = this.#packs.get(twinId);
+    packs ??= new TwinKeyPacks(join(await this.#twinDir(twinId), PACKS_DIR));
+    await io(`cannot read the key packs of twin ${twinId}`, () => packs.sync());
+    this.#packs.set(twinId, packs); // (re)measured
+    if (packs.damaged > 0) throw new StoreError("STORE_IO", `${packs.damaged} key pack(s) of twin ${twinId} damaged`);
+    return packs;
   }
 
-  /** Delete every key file of an erased twin, and its record folders; returns how many keys. */
+  /**
+   * Destroy a record's key for a reader in a pack, under the pack's lock: the wrapped key is overwritten with zeros
+   * in place, then the pack renamed (other processes reload it); the last live key deletes the pack. False when the
+   * pack had gone already (renamed by another process: the index is listed again).
+   */
+  async #rewriteWithout(packs: TwinKeyPacks, name: string, recordCid: string, reader: string): Promise<boolean> {
+    const what = `cannot remove the wrapped key of record ${recordCid} for ${reader} from its pack`;
+    return io(what, () =>
+      withPackLock(packs.dir, name, async () => {
+        const pack = packs.pack(name);
+        const present = await stat(packs.path(name)).then(
+          () => true,
+          () => false,
+        );
+        if (!pack || !present) {
+          packs.drop(name);
+          await packs.sync();
+          return false;
+        }
+        const isRef = (entry: KeyFile) => entry.recordCid === recordCid && entry.reader === reader;
+        const kept = pack.entries.filter((entry) => !isRef(entry));
+        if (kept.length === 0) {
+          await unlink(packs.path(name));
+        } else {
+          const successor = newPackName();
+          const ranges = pack.entries.filter(isRef).map((entry) => ({
+            offset: entry.keyOffset,
+            length: entry.wrappedKey.length,
+          }));
+          await zeroRangesAndRename(packs.path(name), ranges, packs.path(successor), this.#fsync);
+          packs.add(successor, { writtenAt: pack.writtenAt, entries: kept });
+        }
+        if (this.#fsync) await syncDirectory(packs.dir);
+        packs.drop(name);
+        return true;
+      }).catch(async (cause: unknown) => {
+        if (isFsError(cause, "ENOENT")) {
+          await packs.sync(); // the pack folder went (an erasure elsewhere): the caller looks again
+          return false;
+        }
+        if (cause instanceof PackLockTimeout || cause instanceof KeyPackDamaged) {
+          throw new StoreError("STORE_IO", `${what}: ${cause.message}`, { cause });
+        }
+        throw cause;
+      }),
+    );
+  }
+
+  /** Delete the key files a batch replaces (a twin with no key file, the usual case, costs one listing). */
+  async #deleteReplacedFiles(twinId: string, batch: readonly KeyFile[]): Promise<void> {
+    const twinDir = await this.#twinDir(twinId);
+    const recordDirs = new Set((await this.#list(twinDir)).filter((name) => OPAQUE_DIR.test(name)));
+    if (recordDirs.size === 0) return;
+    const secret = await this.#storeSecret();
+    for (const { recordCid, reader } of batch) {
+      const recordDir = opaqueName(secret, "record:" + twinId + recordCid);
+      if (!recordDirs.has(recordDir)) continue;
+      const path = join(twinDir, recordDir, opaqueName(secret, "reader:" + twinId + recordCid + reader.toLowerCase()));
+      await io(`cannot replace the wrapped key of record ${recordCid}`, () => rm(path + KEY_SUFFIX, { force: true }));
+      await rmdir(join(twinDir, recordDir)).catch(() => undefined); // only succeeds once empty
+    }
+  }
+
+  /** The twin's key files (`<R>/<K>` names) and the packed keys not also held as a file. */
+  async #keyCounts(twinId: string, packs?: TwinKeyPacks): Promise<{ files: Set<string>; packed: number }> {
+    const twinDir = await this.#twinDir(twinId);
+    const files = new Set<string>();
+    for (const name of await this.#list(twinDir)) {
+      if (!OPAQUE_DIR.test(name)) continue;
+      for (const file of await this.#list(join(twinDir, name)))
+        if (OPAQUE_KEY_FILE.test(file)) files.add(name + "/" + file);
+    }
+    let packed = 0;
+    const secret = files.size > 0 ? await this.#storeSecret() : undefined;
+    for (const { recordCid, reader } of (packs ?? (await this.#twinPacks(twinId))).keys()) {
+      if (secret) {
+        const record = twinId + recordCid;
+        const name =
+          opaqueName(secret, "record:" + record) + "/" + opaqueName(secret, "reader:" + record + reader.toLowerCase());
+        if (files.has(name + KEY_SUFFIX)) continue;
+      }
+      packed += 1;
+    }
+    return { files, packed };
+  }
+
+  /** Delete every key file and pack of an erased twin, and its record folders; returns how many keys. */
   async #destroyKeys(twinId: string): Promise<number> {
     const twinDir = await this.#twinDir(twinId);
     const what = `cannot destroy a wrapped key of twin ${twinId}`;
-    let destroyed = 0;
+    const packs = new TwinKeyPacks(join(twinDir, PACKS_DIR)); // damaged packs are deleted too, counted as none
+    await io(what, () => packs.sync());
+    const { files, packed } = await this.#keyCounts(twinId, packs);
     for (const name of await this.#list(twinDir)) {
-      if (!OPAQUE_DIR.test(name)) continue;
-      const recordDir = join(twinDir, name);
-      for (const file of await this.#list(recordDir)) {
-        if (!OPAQUE_KEY_FILE.test(file)) continue;
-        await io(what, () => unlink(join(recordDir, file)));
-        destroyed += 1;
+      if (OPAQUE_DIR.test(name) || name === PACKS_DIR) {
+        await io(what, () => rm(join(twinDir, name), { recursive: true, force: true }));
       }
-      await io(what, () => rm(recordDir, { recursive: true, force: true }));
     }
-    return destroyed;
+    this.#packs.delete(twinId);
+    return files.size + packed;
   }
 
   /**
@@ -324,7 +427,7 @@ export class FolderKeyStore implements KeyStore {
    */
   #storeSecret(): Promise<Uint8Array> {
     if (!this.#secret) {
-      const loading = this.#loadSecret();
+      const loading = loadStoreSecret(this.root, this.#fsync, (dir) => this.#list(dir));
       this.#secret = loading;
       loading.catch(() => {
         if (this.#secret === loading) this.#secret = undefined; // retried on the next access
@@ -333,72 +436,8 @@ export class FolderKeyStore implements KeyStore {
     return this.#secret;
   }
 
-  async #loadSecret(): Promise<Uint8Array> {
-    const path = join(this.root, SECRET_FILE);
-    const read = async (): Promise<Uint8Array | undefined> => {
-      try {
-        const bytes = await readFile(path);
-        if (bytes.length !== SECRET_BYTES)
-          throw new StoreError("STORE_IO", `the key store's ${SECRET_FILE} is damaged`);
-        return new Uint8Array(bytes);
-      } catch (cause) {
-        if (isFsError(cause, "ENOENT")) return undefined;
-        if (cause instanceof StoreError) throw cause;
-        throw new StoreError("STORE_IO", `cannot read the key store's ${SECRET_FILE}`, { cause });
-      }
-    };
-    const existing = await read();
-    if (existing) return existing;
-    const what = `cannot create the key store's ${SECRET_FILE}`;
-    await io(what, () => mkdir(this.root, { recursive: true, mode: DIRECTORY_MODE }));
-    if ((await this.#list(this.root)).some((name) => OPAQUE_DIR.test(name))) {
-      throw new StoreError("STORE_IO", `the key store's ${SECRET_FILE} is missing but opaque key folders exist`);
-    }
-    const temp = join(this.root, `${SECRET_FILE}.${randomBytes(6).toString("hex")}.tmp`);
-    try {
-      await io(what, async () => {
-        const handle = await open(temp, "wx", 0o600);
-        try {
-          await handle.writeFile(randomBytes(SECRET_BYTES));
-          if (this.#fsync) await handle.sync();
-        } finally {
-          await handle.close();
-        }
-      });
-      await link(temp, path).catch((cause: unknown) => {
-        if (!isFsError(cause, "EEXIST")) throw new StoreError("STORE_IO", what, { cause }); // else: another opener won
-      });
-    } finally {
-      await unlink(temp).catch(() => undefined);
-    }
-    const created = await read();
-    if (!created) throw new StoreError("STORE_IO", what);
-    return created;
-  }
-
   async #name(message: string): Promise<string> {
     return opaqueName(await this.#storeSecret(), message);
-  }
-
-  /**
-   * The key files of a batch (as `#keyPath` each), the secret read once and each twin's and record's folder name
-   * computed once: a large ingest writes two keys per record, each named by three HMACs otherwise.
-   */
-  async #keyPaths(refs: readonly WrappedKeyRef[]): Promise<string[]> {
-    const secret = await this.#storeSecret();
-    const twinDirs = new Map<string, string>();
-    const recordDirs = new Map<string, string>();
-    return refs.map(({ twinId, recordCid, reader }) => {
-      let twinDir = twinDirs.get(twinId);
-      if (twinDir === undefined)
-        twinDirs.set(twinId, (twinDir = join(this.root, opaqueName(secret, "twin:" + twinId))));
-      const record = twinId + recordCid;
-      let recordDir = recordDirs.get(record);
-      if (recordDir === undefined) {
-        recordDirs.set(record, (recordDir = join(twinDir, opaqueName(secret, "record:" + record))));
-      }
-      return join(recordDir, opaqueName(secret, "reader:" + record + reader.toLowerCase()) + KEY_SUFFIX);
-    });
   }
 
   async #twinDir(twinId: string): Promise<string> {
@@ -461,53 +500,4 @@ export class FolderKeyStore implements KeyStore {
       throw new StoreError("STORE_IO", `cannot list a key folder`, { cause });
     }
   }
-}
-
-/** The erasure time in an erasure record; a damaged record still means the twin is erased. */
-function parseErasure(text: string): string {
-  try {
-    const { erasedAt } = JSON.parse(text) as { erasedAt?: unknown };
-    if (typeof erasedAt === "string") return erasedAt;
-  } catch {
-    // fall through
-  }
-  return "unknown time (damaged erasure record)";
-}
-
-/** Key file: version (1 byte), reader address (20), cid length (1), cid (ASCII), wrapped key (the rest). */
-function encodeKeyFile({ reader, recordCid, wrappedKey }: KeyFile): Uint8Array {
-  const cid = new TextEncoder().encode(recordCid);
-  if (cid.length > 255) throw new StoreError("CID_INVALID", "content id too long for a key file");
-  const out = new Uint8Array(22 + cid.length + wrappedKey.length);
-  out[0] = KEY_FILE_VERSION;
-  out.set(getBytes(reader), 1);
-  out[21] = cid.length;
-  out.set(cid, 22);
-  out.set(wrappedKey, 22 + cid.length);
-  return out;
-}
-
-function decodeKeyFile(bytes: Uint8Array): KeyFile | undefined {
-  if (bytes.length < 22 || bytes[0] !== KEY_FILE_VERSION || bytes.length < 22 + bytes[21]) return undefined;
-  const end = 22 + bytes[21];
-  return {
-    reader: getAddress(hexlify(bytes.subarray(1, 21))),
-    recordCid: new TextDecoder().decode(bytes.subarray(22, end)),
-    wrappedKey: Uint8Array.from(bytes.subarray(end)),
-  };
-}
-
-async function io<T>(what: string, action: () => Promise<T>): Promise<T> {
-  try {
-    return await action();
-  } catch (cause) {
-    if (cause instanceof StoreError) throw cause;
-    throw new StoreError("STORE_IO", what, { cause });
-  }
-}
-
-/** An opaque file name: HMAC-SHA-256 of `message` under the store secret, {@link NAME_HEX} hex digits. */
-function opaqueName(secret: Uint8Array, message: string): string {
-  // node's HMAC-SHA-256 (OpenSSL): the same bytes as noble's, several times faster for a batch of keys
-  return createHmac("sha256", secret).update(message, "utf8").digest("hex").slice(0, NAME_HEX);
 }

@@ -1,7 +1,8 @@
 import { expect } from "chai";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, truncate, writeFile } from "node:fs/promises";
 import { openRecord, unpad } from "../../../src/crypto";
 import { verifyReadingAnchor, verifyRecordAnchor, verifyStateAnchor } from "../../../src/pipeline";
+import { type LocalFolderBlobStore } from "../../../src/store";
 import { DataCategory } from "../../../src/vocabulary";
 import { expectCode, expectRejectCode } from "../crypto/expect-error";
 import { cohortSmall, newWallet, removeFolders, startService, withConditionNotes, type Service } from "./harness";
@@ -68,22 +69,17 @@ describe("pipeline/access: grants, tampering and erasure", function () {
     );
     const conditions = await pipeline.records(f.twinId, DataCategory.CONDITIONS);
     const readings = await pipeline.readings(f.twinId, {});
-    const path = folders.blobs.pathOf(conditions[0].anchor.cid);
-    const bytes = await readFile(path);
-    bytes[bytes.length - 1] ^= 1;
-    await writeFile(path, bytes);
+    await flipByte(folders.blobs, conditions[0].anchor.cid, -1);
     await expectRejectCode(pipeline.checkBlobs(f.twinId), "BLOB_TAMPERED");
     // Queries answer from the blobs opened (and checked against their CIDs) before: the anchored content.
     expect(await pipeline.records(f.twinId, DataCategory.CONDITIONS)).to.deep.equal(conditions);
     const batch = pipeline.anchors(f.twinId).batches[0];
-    const batchPath = folders.blobs.pathOf(batch.cid);
-    const batchBytes = await readFile(batchPath);
-    batchBytes[40] ^= 1;
-    await writeFile(batchPath, batchBytes);
+    await flipByte(folders.blobs, batch.cid, 40);
     expect(await pipeline.readings(f.twinId, {})).to.deep.equal(readings);
     // The store itself refuses the tampered bytes: a cold read (after a restart) fails.
     await expectRejectCode(folders.blobs.get(batch.cid), "BLOB_TAMPERED");
-    await writeFile(path, new Uint8Array(0));
+    const where = (await folders.blobs.locate(conditions[0].anchor.cid))!;
+    await truncate(where.path, where.offset); // the blob's bytes gone (its file emptied, or its pack cut before it)
     await expectRejectCode(pipeline.checkBlobs(f.twinId), "BLOB_TAMPERED", "BLOB_NOT_FOUND");
   });
 
@@ -124,3 +120,11 @@ describe("pipeline/access: grants, tampering and erasure", function () {
     await expectRejectCode(restarted.records(f.twinId, 1), "TWIN_ERASED");
   });
 });
+
+/** Flip one byte of a stored blob where it lies on disk (its own file, or its range of a pack); negative from the end. */
+async function flipByte(blobs: LocalFolderBlobStore, cid: string, at: number): Promise<void> {
+  const where = (await blobs.locate(cid))!;
+  const bytes = await readFile(where.path);
+  bytes[where.offset + (at < 0 ? where.length + at : at)] ^= 1;
+  await writeFile(where.path, bytes);
+}

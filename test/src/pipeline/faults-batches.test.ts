@@ -2,15 +2,8 @@ import { expect } from "chai";
 import { join } from "node:path";
 import { PipelineError, type PendingBatches, type TwinPipeline } from "../../../src/pipeline";
 import { freshDatabase } from "../../postgres-server";
-import { cohortSmall, removeFolders } from "./harness";
-import {
-  countFiles,
-  faultService,
-  FaultySigner,
-  readingBatchesOnChain,
-  type FaultService,
-  type SendFault,
-} from "./faults-doubles";
+import { cohortSmall, countBlobs, removeFolders } from "./harness";
+import { faultService, FaultySigner, readingBatchesOnChain, type FaultService, type SendFault } from "./faults-doubles";
 
 /** A crash of the service at a point (the hook throws it; nothing after it runs, nothing is swept). */
 class Crash extends Error {}
@@ -30,7 +23,7 @@ for (const backend of ["sqlite", "postgres"] as const) {
       opened.push(pipeline);
       return pipeline;
     };
-    const blobs = () => countFiles(join(service.folders.root, "blobs"));
+    const blobs = () => countBlobs(join(service.folders.root, "blobs"));
 
     before(async () => {
       wearable = (await cohortSmall()).patients[1].wearable;

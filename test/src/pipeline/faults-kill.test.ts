@@ -9,7 +9,15 @@ import { TwinPipeline } from "../../../src/pipeline";
 import { twinFixture } from "../../fixtures";
 import type { FaultsChildConfig } from "./faults-child";
 import { countFiles, readingBatchesOnChain, recordBatchesOnChain } from "./faults-doubles";
-import { cohortSmall, newWallet, removeFolders, reopenFolders, serviceFolders, type ServiceFolders } from "./harness";
+import {
+  cohortSmall,
+  countBlobs,
+  newWallet,
+  removeFolders,
+  reopenFolders,
+  serviceFolders,
+  type ServiceFolders,
+} from "./harness";
 
 /** Run the child service until it kills itself; resolves with its exit signal and what it printed. */
 function runChild(configPath: string): Promise<{ signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
@@ -83,7 +91,7 @@ describe("pipeline/faults: the service killed (SIGKILL) between storing blobs an
     expect(run.signal, run.stderr).to.equal("SIGKILL");
     const printed = JSON.parse(run.stdout.trim()) as { killing: string; records: number };
     expect(printed.killing).to.equal(kill);
-    if (!stream) expect(await countFiles(join(folders.root, "blobs"))).to.equal(printed.records); // stored, not indexed
+    if (!stream) expect(await countBlobs(join(folders.root, "blobs"))).to.equal(printed.records); // stored, not indexed
     const stores = reopenFolders(folders.root);
     const restart = async () => {
       const pipeline = await TwinPipeline.open({
@@ -110,12 +118,12 @@ describe("pipeline/faults: the service killed (SIGKILL) between storing blobs an
     expect(await recordBatchesOnChain(f)).to.equal(0);
     const restarted = await restart();
     expect(restarted.twins()).to.deep.equal([]);
-    expect(await countFiles(join(root, "blobs"))).to.equal(0);
+    expect(await countBlobs(join(root, "blobs"))).to.equal(0);
     expect(await countFiles(join(root, "keys"))).to.equal(0);
     const emr = (await cohortSmall()).patients[0].emr;
     const done = await restarted.ingestEmr(f.twinId, emr, { sourceSigner: f.emr });
     expect(await recordBatchesOnChain(f)).to.equal(1);
-    expect(await countFiles(join(root, "blobs"))).to.equal(done.records);
+    expect(await countBlobs(join(root, "blobs"))).to.equal(done.records);
   });
 
   it("killed after the anchor was mined: the restart indexes and applies it; the retry sends nothing", async () => {
@@ -136,7 +144,7 @@ describe("pipeline/faults: the service killed (SIGKILL) between storing blobs an
     expect(retry.records).to.equal(0);
     expect(retry.unchanged).to.equal(printed.records);
     expect(await recordBatchesOnChain(f)).to.equal(1);
-    expect(await countFiles(join(root, "blobs"))).to.equal(printed.records);
+    expect(await countBlobs(join(root, "blobs"))).to.equal(printed.records);
   });
 
   /** Every reading of the stream anchored once: the chain's batches are the twin's and hold all of them. */
@@ -152,11 +160,11 @@ describe("pipeline/faults: the service killed (SIGKILL) between storing blobs an
     const killed = await killedAt("stored", true);
     const { f, restart } = killed;
     expect(await readingBatchesOnChain(f)).to.equal(0);
-    expect(await countFiles(join(killed.folders.root, "blobs"))).to.equal(1 + 3); // the intake and three batches
+    expect(await countBlobs(join(killed.folders.root, "blobs"))).to.equal(1 + 3); // the intake and three batches
     const restarted = await restart();
     expect(restarted.pendingReadings(f.twinId)).to.equal(151);
     expect(restarted.anchors(f.twinId).batches).to.have.length(0);
-    expect(await countFiles(join(killed.folders.root, "blobs"))).to.equal(1); // one fresh intake
+    expect(await countBlobs(join(killed.folders.root, "blobs"))).to.equal(1); // one fresh intake
     await restarted.flush(f.twinId, { deviceSigner: f.wearable });
     await expectStreamAnchoredOnce(restarted, f);
   });

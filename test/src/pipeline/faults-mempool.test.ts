@@ -5,9 +5,8 @@ import { loadFixture } from "@nomicfoundation/hardhat-toolbox/network-helpers";
 import { PipelineError, type TwinPipeline } from "../../../src/pipeline";
 import { awaitSettled, sendStateOf } from "../../../src/pipeline/transactions";
 import { twinFixture } from "../../fixtures";
-import { cohortSmall, removeFolders } from "./harness";
+import { cohortSmall, countBlobs, removeFolders } from "./harness";
 import {
-  countFiles,
   faultService,
   FaultySigner,
   readingBatchesOnChain,
@@ -87,7 +86,7 @@ describe("pipeline/faults: a transaction pending in the mempool is waited for, n
       opened.push(pipeline);
       return pipeline;
     };
-    const blobs = () => countFiles(join(service.folders.root, "blobs"));
+    const blobs = () => countBlobs(join(service.folders.root, "blobs"));
     let emr: unknown;
 
     beforeEach(async () => {

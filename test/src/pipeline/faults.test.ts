@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { PipelineError, type PendingAnchor, type TwinPipeline } from "../../../src/pipeline";
 import { LocalFolderBlobStore, StoreError } from "../../../src/store";
 import { freshDatabase } from "../../postgres-server";
-import { cohortSmall, removeFolders, withPatientChange } from "./harness";
+import { cohortSmall, countBlobs, removeFolders, withPatientChange } from "./harness";
 import {
   countFiles,
   faultService,
@@ -30,7 +30,7 @@ for (const backend of ["sqlite", "postgres"] as const) {
       return pipeline;
     };
     const stored = async () => ({
-      blobs: await countFiles(join(service.folders.root, "blobs")),
+      blobs: await countBlobs(join(service.folders.root, "blobs")),
       keys: await countFiles(join(service.folders.root, "keys")),
     });
 

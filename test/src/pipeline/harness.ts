@@ -134,17 +134,17 @@ export async function startService(
   return { f, folders, custodianKey, patientKey, pipeline, clock, restart: () => open(reopenFolders(folders.root)) };
 }
 
-/** Count the blob files under a blob store's folder. */
-export async function countBlobs(blobs: LocalFolderBlobStore): Promise<number> {
+/** Count the blobs stored under a blob store's folder (single files and packed), plus any temporary (dot) file left. */
+export async function countBlobs(blobs: LocalFolderBlobStore | string): Promise<number> {
   const { readdir } = await import("node:fs/promises");
-  let count = 0;
-  let shards: string[];
-  try {
-    shards = await readdir(blobs.root);
-  } catch {
-    return 0;
-  }
-  for (const shard of shards)
-    count += (await readdir(join(blobs.root, shard))).filter((n) => !n.startsWith(".")).length;
-  return count;
+  const store = typeof blobs === "string" ? new LocalFolderBlobStore(blobs, { fsync: false }) : blobs;
+  const temporaries = async (dir: string): Promise<number> => {
+    let count = 0;
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      if (entry.isDirectory()) count += await temporaries(join(dir, entry.name));
+      else if (entry.name.startsWith(".")) count += 1;
+    }
+    return count;
+  };
+  return (await store.cids()).length + (await temporaries(store.root));
 }

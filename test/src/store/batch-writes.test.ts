@@ -69,7 +69,7 @@ describe("store: batched writes (putMany)", () => {
     });
   }
 
-  it("names each key file of a batch as put names it (the batch computes each folder's name once)", async () => {
+  it("writes one key pack per twin; a put replaces a packed key, and a later batch replaces the put's key file", async () => {
     const keys = new FolderKeyStore(join(root, "keys"), { fsync: false });
     const readers = [hospital, patient];
     const cids = Array.from({ length: 7 }, () => cidOf(randomBytes(40))); // 7, 2 and 3 coprime: 12 distinct refs
@@ -80,12 +80,24 @@ describe("store: batched writes (putMany)", () => {
     }));
     const wrapFor = (i: number) => wrapDataKey(randomBytes(32), publicKeyOf(readers[i % 2]));
     await keys.putMany(refs.map((ref, i) => ({ ...ref, wrappedKey: wrapFor(i) })));
-    const before = (await filesUnder(keys.root)).sort();
-    // put over every ref: the same files are replaced, none added
+    const packs = (await filesUnder(keys.root)).filter((name) => name !== ".store-key");
+    expect(packs).to.have.length(2);
+    for (const name of packs) expect(name).to.match(/^[0-9a-f]{32}\.wkpack$/);
+    // put over every ref: one key file each, which wins over the pack
     const again = refs.map((_, i) => wrapFor(i));
     for (const [i, ref] of refs.entries()) await keys.put({ ...ref, wrappedKey: again[i] });
-    expect((await filesUnder(keys.root)).sort()).to.deep.equal(before);
+    expect((await filesUnder(keys.root)).filter((name) => name.endsWith(".wkey"))).to.have.length(12);
     for (const [i, ref] of refs.entries()) expect(hexlify(await keys.get(ref))).to.equal(hexlify(again[i]));
+    expect(await keys.countKeys(TWIN)).to.equal(8);
+    // a later batch wins over both and deletes the key files it replaces
+    const third = refs.map((_, i) => wrapFor(i));
+    await keys.putMany(refs.map((ref, i) => ({ ...ref, wrappedKey: third[i] })));
+    expect((await filesUnder(keys.root)).filter((name) => name.endsWith(".wkey"))).to.deep.equal([]);
+    for (const reopened of [keys, new FolderKeyStore(join(root, "keys"), { fsync: false })]) {
+      for (const [i, ref] of refs.entries()) expect(hexlify(await reopened.get(ref))).to.equal(hexlify(third[i]));
+      expect(await reopened.countKeys(TWIN)).to.equal(8);
+      expect(await reopened.countKeys("0x" + "0d".repeat(32))).to.equal(4);
+    }
   });
 
   it("falls back to put on stores without putMany (memory stores)", async () => {

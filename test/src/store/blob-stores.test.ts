@@ -84,6 +84,17 @@ describe("store/blob-stores", () => {
 
     shouldBehaveLikeBlobStore(async () => new LocalFolderBlobStore(root, { fsync: false }));
 
+    describe("every blob through putMany (one pack each)", () => {
+      /** The same store, its `put` writing a pack of one blob: the contract holds for packed blobs. */
+      class PackingBlobStore extends LocalFolderBlobStore {
+        override async put(bytes: Uint8Array): Promise<string> {
+          const [cid] = await this.putMany([bytes]);
+          return cid;
+        }
+      }
+      shouldBehaveLikeBlobStore(async () => new PackingBlobStore(root, { fsync: false }));
+    });
+
     it("shards files by the CID characters after the constant prefix", async () => {
       const store = new LocalFolderBlobStore(root);
       const cid = await store.put(utf8("hello"));

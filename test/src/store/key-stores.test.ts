@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hexlify, Wallet } from "ethers";
 import { publicKeyOf, wrapDataKey } from "../../../src/crypto";
-import { cidOf, FolderKeyStore, MemoryKeyStore, type KeyStore } from "../../../src/store";
+import { cidOf, FolderKeyStore, MemoryKeyStore, type KeyStore, type WrappedKeyEntry } from "../../../src/store";
 import { expectRejectCode, sameBytes } from "../crypto/expect-error";
 
 const TWIN = "0x" + "ab".repeat(32);
@@ -151,6 +151,16 @@ describe("store/key-stores", () => {
     });
 
     shouldBehaveLikeKeyStore(async () => new FolderKeyStore(root, { fsync: false }));
+
+    describe("every key through putMany (one pack each)", () => {
+      /** The same store, its `put` writing a pack of one key: the contract holds for packed keys. */
+      class PackingKeyStore extends FolderKeyStore {
+        override put(entry: WrappedKeyEntry): Promise<void> {
+          return this.putMany([entry]);
+        }
+      }
+      shouldBehaveLikeKeyStore(async () => new PackingKeyStore(root, { fsync: false }));
+    });
 
     it("persists keys and erasures across instances", async () => {
       const wrapped = wrappedFor(patient);
