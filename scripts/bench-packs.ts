@@ -2,7 +2,7 @@
  * Side-by-side timing of a large ingest's writes, one file per blob and key (before) against one pack (after), in
  * one process, back to back, fsync off and on:
  *
- *   node -r ts-node/register/transpile-only test/src/store/pack-bench.ts [blobs=20000]
+ *   node -r ts-node/register/transpile-only scripts/bench-packs.ts [blobs=20000]
  *
  * "Before" is what `putMany` did until the packs: `writeFilesAtomic` of one file per blob (`<shard>/<cid>`) and per
  * key (`<T>/<R>/<K>.wkey`, three HMAC names each). Prints JSON (ms, files written, ratio before/after).
@@ -12,12 +12,12 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hexlify, Wallet } from "ethers";
-import { publicKeyOf, wrapDataKey } from "../../../src/crypto";
-import { cidOf, FolderKeyStore, LocalFolderBlobStore, type WrappedKeyEntry } from "../../../src/store";
-import { writeFilesAtomic } from "../../../src/store/atomic-file";
-import { opaqueName } from "../../../src/store/folder-key-layout";
-import { encodeKeyFile } from "../../../src/store/key-pack";
-import { normalizeEntry } from "../../../src/store/key-store";
+import { publicKeyOf, wrapDataKey } from "../src/crypto";
+import { cidOf, FolderKeyStore, LocalFolderBlobStore, type WrappedKeyEntry } from "../src/store";
+import { writeFilesAtomic } from "../src/store/atomic-file";
+import { opaqueName } from "../src/store/folder-key-layout";
+import { encodeKeyFile } from "../src/store/key-pack";
+import { normalizeEntry } from "../src/store/key-store";
 
 const TWIN = "0x" + "ab".repeat(32);
 
@@ -98,7 +98,9 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ results, loadAverage: (await import("node:os")).loadavg() }, null, 2));
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
