@@ -121,6 +121,28 @@ export function recordAnchorsOf(owner: object, index: TwinIndex, entries: readon
   });
 }
 
+/** The record batch `entries` are, whole and in leaf order (as an EMR ingest applies them), or undefined. */
+export function wholeBatchOf(index: TwinIndex, entries: readonly RecordEntry[]): number | undefined {
+  const first = entries[0]?.anchor;
+  if (first?.kind !== "records" || index.recordBatches[first.batch]?.leafCount !== entries.length) return undefined;
+  const whole = entries.every(
+    ({ anchor }, i) => anchor.kind === "records" && anchor.batch === first.batch && anchor.leaf === i,
+  );
+  return whole ? first.batch : undefined;
+}
+
+/** Each record batch's entries in leaf order, by batch position (one pass over the index). */
+export function recordsByBatch(index: TwinIndex): Map<number, RecordEntry[]> {
+  const byBatch = new Map<number, RecordEntry[]>();
+  for (const entry of index.records) {
+    if (entry.anchor.kind !== "records") continue;
+    let list = byBatch.get(entry.anchor.batch);
+    if (list === undefined) byBatch.set(entry.anchor.batch, (list = []));
+    list[entry.anchor.leaf] = entry;
+  }
+  return byBatch;
+}
+
 /** The sequence of a record's anchor (its batch's, for a batch's record). */
 export function recordSequence(index: TwinIndex, entry: RecordEntry): string {
   const anchor = entry.anchor;

@@ -6,6 +6,7 @@ import { PipelineError } from "./errors";
 import type { PipelineContext } from "./pipeline-context";
 import type { VersionOutcome } from "./pipeline-types";
 import type { StateAnchor } from "./reader";
+import { wholeBatchOf } from "./record-proofs";
 import type { RecordEntry } from "./twin-index";
 import { markEffective, type TwinSlot } from "./twin-slot";
 
@@ -58,10 +59,14 @@ export async function applyAndCommit(
   const prior = before === undefined ? undefined : engine.screened;
   const version = engine.apply({ records: input.records, readings: input.readings, sourceHashes: input.sourceHashes });
   markEffective(slot, input.records, input.recordEntries);
+  // an EMR ingest applies one whole record batch: the apply names the batch instead of repeating its records' CIDs
+  const recordBatch = wholeBatchOf(slot.index, input.recordEntries);
   slot.index.applies.push({
     version: version.version,
     stateRoot: version.stateRoot,
-    records: input.recordEntries.map((entry) => entry.anchor.cid),
+    ...(recordBatch !== undefined
+      ? { recordBatch }
+      : { records: input.recordEntries.map((entry) => entry.anchor.cid) }),
     batches: [...input.batchKeys],
   });
   const journaled = options.journaled === true;

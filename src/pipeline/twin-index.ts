@@ -116,8 +116,10 @@ export interface IntakeEntry {
 export interface ApplyEntry {
   readonly version: number;
   readonly stateRoot: string;
-  /** Content ids of the record blobs (EMR records) applied. */
-  readonly records: readonly string[];
+  /** Content ids of the record blobs (EMR records) applied, when they are not one whole record batch. */
+  readonly records?: readonly string[];
+  /** The records applied are those of this record batch (a position in `recordBatches`), in leaf order. */
+  readonly recordBatch?: number;
   /** Keys of the batches applied. */
   readonly batches: readonly string[];
 }
@@ -431,14 +433,14 @@ export function erasedTwinIndex(index: TwinIndex, erasedAt: string): TwinIndex {
   };
 }
 
-/**
- * An index written before v2 of the contracts: its states have no chain version or epoch (v1 counted versions per
- * twin, so the chain version was the engine's, in one epoch). Records anchored by `recordUpdate` keep their kind.
- */
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
 
+/**
+ * An index written before v2 of the contracts: its states have no chain version or epoch (v1 counted versions per
+ * twin, so the chain version was the engine's, in one epoch). Records anchored by `recordUpdate` keep their kind.
+ */
 function upgraded<T extends StoredIndex>(index: T): T {
   const states = index.states as (Omit<StateAnchor, "chainVersion" | "epoch"> & Partial<StateAnchor>)[];
   states.forEach((state, i) => {

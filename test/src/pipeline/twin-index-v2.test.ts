@@ -103,11 +103,15 @@ describe("pipeline/twin-index /2: the pipeline serves the proofs its anchoring g
   let service: Service;
   /** What each index save held when it was made. */
   let saves: { pending: number; records: number; states: number; chars: number }[];
+  /** A save that fails (by its position, 0 first), as a process killed before it wrote. */
+  let failSave: number | undefined;
   const save = TwinIndexFolder.prototype.save;
   beforeEach(async () => {
     service = await startService();
     saves = [];
+    failSave = undefined;
     TwinIndexFolder.prototype.save = function (this: TwinIndexFolder, index: TwinIndex) {
+      if (saves.length === failSave) return Promise.reject(new Error("killed before the index was written"));
       const chars = JSON.stringify(index).length;
       const pending = index.pendingAnchors?.length ?? 0;
       saves.push({ pending, records: index.records.length, states: index.states.length, chars });
@@ -157,6 +161,30 @@ describe("pipeline/twin-index /2: the pipeline serves the proofs its anchoring g
     const after = await served(restarted, f.twinId);
     expect(after.anchors).to.deep.equal(expected);
     expect([...after.byCid]).to.deep.equal([...before.byCid]);
+    await restarted.close();
+  });
+
+  it("the save after the commit lost: the restart redoes the apply and the commit from the journal, anchors once", async () => {
+    const { pipeline, f } = service;
+    failSave = 1;
+    const bundle = (await cohortSmall()).patients[1].emr;
+    let failed: unknown;
+    await pipeline.ingestEmr(f.twinId, bundle, { sourceSigner: f.emr }).catch((e: unknown) => (failed = e));
+    expect(String(failed)).to.include("killed before the index was written");
+    expect(saves).to.have.length(1);
+    const committed = await f.updateLog.twinStateOf(f.twinId);
+    expect(committed.version).to.equal(1n);
+    await pipeline.close();
+    failSave = undefined;
+    const restarted = await service.restart();
+    const anchors = restarted.anchors(f.twinId);
+    expect(anchors.records.length).to.be.greaterThan(0);
+    expect((await f.updateLog.logHeadOf(f.twinId)).sequence).to.equal(1n); // one record batch, not sent again
+    // the version committed again from the journal: the same state root as the lost save's commit
+    expect(anchors.states.map((s) => s.stateRoot)).to.deep.equal([committed.stateRoot]);
+    expect((await f.updateLog.twinStateOf(f.twinId)).stateRoot).to.equal(committed.stateRoot);
+    const again = await restarted.ingestEmr(f.twinId, bundle, { sourceSigner: f.emr });
+    expect(again.records).to.equal(0);
     await restarted.close();
   });
 
