@@ -11,7 +11,8 @@ import type { EmrIngestSummary } from "./pipeline-types";
 import { anchorRecordBatch, type AnchoredRecords } from "./record-anchoring";
 import { afterFailedAnchor, journalRecords, settleJournal } from "./recovery";
 import { applyAndCommit } from "./state-commit";
-import { emptyTwinIndex, type RecordEntry } from "./twin-index";
+import { addRecordBatch, recordBatchOf } from "./record-proofs";
+import { emptyTwinIndex } from "./twin-index";
 import { currentAnchor, type DecodedRecord, type TwinSlot } from "./twin-slot";
 
 /** Records sealed and stored per batch of store writes. */
@@ -101,24 +102,25 @@ export async function ingestEmr(
     throw await afterFailedAnchor(ctx, slot, cause);
   }
   settleJournal(ctx, slot, pending);
-  const entries: RecordEntry[] = anchored.anchors.map((anchor, i) => ({
-    key: stored[i].key,
-    category: stored[i].category,
-    readingCount: stored[i].readingCount,
-    anchor,
-    source,
-    ...(stored[i].digest !== undefined ? { digest: stored[i].digest } : {}),
-  }));
-  slot.index.records.push(...entries);
+  const indexed = recordBatchOf(slot.index, stored, anchored.anchors[0]);
+  addRecordBatch(ctx, slot.index, indexed);
+  const entries = indexed.entries;
   slot.index.patientLink ??= plan.patientLink;
   ctx.twins.set(twinId, slot);
-  const done = await applyAndCommit(ctx, slot, slot.engine?.current, {
-    records: decoded.map((d) => d.record),
-    readings: decoded.flatMap((d) => d.readings),
-    sourceHashes: entries.map((e) => e.anchor.contentHash),
-    recordEntries: entries,
-    batchKeys: [],
-  });
+  // saved once, after the commit: until then the journal on disk lets a restart redo the apply and the commit
+  const done = await applyAndCommit(
+    ctx,
+    slot,
+    slot.engine?.current,
+    {
+      records: decoded.map((d) => d.record),
+      readings: decoded.flatMap((d) => d.readings),
+      sourceHashes: entries.map((e) => e.anchor.contentHash),
+      recordEntries: entries,
+      batchKeys: [],
+    },
+    { journaled: true },
+  );
   return {
     ...done,
     twinId,

@@ -10,7 +10,8 @@ import type { RecordsAnchor } from "./reader";
  * Record batches: one EMR ingest is anchored by one `anchorRecords` transaction, whatever its size. The records'
  * leaves `(category, contentHash, keccak256(cid bytes))` make a StandardMerkleTree (src/chain/anchors.ts
  * `buildRecordTree`); its root and the OR of the categories are anchored from the source signer, and each record
- * gets a {@link RecordsAnchor} with its own proof.
+ * gets a {@link RecordsAnchor} with its own proof (in the ingest's summary; the index keeps no proof, see
+ * record-proofs.ts).
  */
 
 /** A record stored in the vault and about to be anchored. */
@@ -35,8 +36,8 @@ const builtTrees = new WeakMap<
 
 /**
  * The record tree of a batch, from the records as anchored (the leaf holds keccak256 of the cid's bytes).
- * @dev An ingest asks for its batch's tree twice (the journal entry before the send, then the anchor): the tree is
- * kept by the batch array, and given again only while that array still holds the same record objects (the records
+ * @dev An ingest asks for its batch's tree three times (the journal entry before the send, the anchor, then the index
+ * entry, see record-proofs.ts `recordBatchOf`): the tree is kept by the batch array, and given again only while that array still holds the same record objects (the records
  * are read-only values, never changed in place), so a 20,000-record batch is hashed once.
  */
 export function recordTreeOf(records: readonly RecordToAnchor[]): RecordTree {

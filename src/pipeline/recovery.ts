@@ -1,16 +1,17 @@
 import { getAddress } from "ethers";
-import { proveAllRecords, recordsAnchorOf } from "../chain/anchors";
+import { recordsAnchorOf } from "../chain/anchors";
 import { resolveBatches } from "./batch-recovery";
 import { openRecord } from "./blob-reads";
 import { PipelineError } from "./errors";
 import type { PipelineContext } from "./pipeline-context";
 import type { PendingAnchor, PendingRecord } from "./pipeline-types";
 import type { RecordsAnchor } from "./reader";
-import { recordsAnchorIn, recordTreeOf } from "./record-anchoring";
+import { recordTreeOf } from "./record-anchoring";
+import { addRecordBatch, recordBatchOf } from "./record-proofs";
 import { applyAndCommit } from "./state-commit";
 import { anchorWait, settleJournal } from "./journal";
 import { awaitSettled, type SendState } from "./transactions";
-import type { RecordEntry, TwinIndex } from "./twin-index";
+import type { TwinIndex } from "./twin-index";
 import type { TwinSlot } from "./twin-slot";
 
 /**
@@ -241,27 +242,25 @@ async function finishAnchor(
   pending: PendingAnchor,
   found: FoundAnchor,
 ): Promise<void> {
-  const tree = recordTreeOf(pending.records);
-  const proofs = proveAllRecords(tree);
-  const entries: RecordEntry[] = pending.records.map((record, i) => ({
-    key: record.key,
-    category: record.category,
-    readingCount: record.readingCount,
-    anchor: recordsAnchorIn(tree, record, found, proofs[i]),
-    source: found.source,
-    ...(record.digest !== undefined ? { digest: record.digest } : {}),
-  }));
+  const indexed = recordBatchOf(slot.index, pending.records, found);
+  const entries = indexed.entries;
   const decoded = [];
   for (const entry of entries) decoded.push(await openRecord(ctx, slot, entry));
-  slot.index.records.push(...entries);
+  addRecordBatch(ctx, slot.index, indexed);
   slot.index.patientLink ??= pending.patientLink;
   settleJournal(ctx, slot, pending);
   ctx.twins.set(slot.index.twinId, slot);
-  await applyAndCommit(ctx, slot, slot.engine?.current, {
-    records: decoded.map((d) => d.record),
-    readings: decoded.flatMap((d) => d.readings),
-    sourceHashes: entries.map((e) => e.anchor.contentHash),
-    recordEntries: entries,
-    batchKeys: [],
-  });
+  await applyAndCommit(
+    ctx,
+    slot,
+    slot.engine?.current,
+    {
+      records: decoded.map((d) => d.record),
+      readings: decoded.flatMap((d) => d.readings),
+      sourceHashes: entries.map((e) => e.anchor.contentHash),
+      recordEntries: entries,
+      batchKeys: [],
+    },
+    { journaled: true },
+  );
 }

@@ -2,6 +2,7 @@ import type { TwinRecord, VitalReading } from "../fhir/records";
 import type { TwinEngine } from "../twin";
 import { openBatch, openIntake, openRecord } from "./blob-reads";
 import { mapLimit } from "./concurrency";
+import { recordsByBatch } from "./record-proofs";
 import { PipelineError } from "./errors";
 import type { PipelineContext } from "./pipeline-context";
 import { erasedTwinIndex, type ApplyEntry, type RecordEntry, type TwinIndex } from "./twin-index";
@@ -31,8 +32,23 @@ export async function restoreTwin(ctx: PipelineContext, loaded: TwinIndex): Prom
     return;
   }
   const recordByCid = new Map(index.records.map((entry) => [entry.anchor.cid, entry]));
+  const byBatch = recordsByBatch(index);
   for (const apply of index.applies) {
-    const recordEntries = apply.records.map((cid) => {
+    if (apply.recordBatch !== undefined) {
+      const batch = byBatch.get(apply.recordBatch) ?? [];
+      if (
+        batch.length !== index.recordBatches[apply.recordBatch]?.leafCount ||
+        [...batch].some((entry) => entry === undefined)
+      ) {
+        throw new PipelineError(
+          "INDEX_CORRUPT",
+          `twin ${index.twinId}: record batch ${apply.recordBatch} is not whole`,
+        );
+      }
+      await replayApply(ctx, slot, apply, batch);
+      continue;
+    }
+    const recordEntries = (apply.records ?? []).map((cid) => {
       const entry = recordByCid.get(cid);
       if (entry === undefined) throw new PipelineError("INDEX_CORRUPT", `twin ${index.twinId}: unknown record ${cid}`);
       return entry;

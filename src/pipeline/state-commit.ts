@@ -6,6 +6,7 @@ import { PipelineError } from "./errors";
 import type { PipelineContext } from "./pipeline-context";
 import type { VersionOutcome } from "./pipeline-types";
 import type { StateAnchor } from "./reader";
+import { wholeBatchOf } from "./record-proofs";
 import type { RecordEntry } from "./twin-index";
 import { markEffective, type TwinSlot } from "./twin-slot";
 
@@ -25,33 +26,57 @@ export interface CommitResult {
   readonly commitGasUsed: bigint;
 }
 
+/** How an apply is made durable (see {@link applyAndCommit}). */
+export interface ApplyOptions {
+  /**
+   * The records applied are journaled on disk (a `PendingAnchor` saved before their anchor was sent, settled in memory
+   * since): a crash before the next save leaves that journal, and recovery (recovery.ts) finds the anchor on chain and
+   * redoes the indexing, the apply and the commit. Then the index is saved once, after the commit.
+   */
+  readonly journaled?: boolean;
+}
+
 /**
- * Feed the engine a new version, record the apply in the index (saved before the commit, so a restart replays it),
- * then commit the version on chain.
+ * Feed the engine a new version, record the apply in the index, then commit the version on chain.
+ *
+ * What each save protects:
+ * - not journaled (a flush's batches, a restored batch): the apply is saved before the commit, so that a restart
+ *   replays the version the commit may already have put on chain; then the commit's anchor is saved after it.
+ * - journaled (an EMR ingest, a record batch finished by recovery): one save after the commit (or its failure) holds
+ *   the records, the apply, the state and the journal's removal at once. Until it is written, the journal saved
+ *   before the send is what a restart finds: it redoes the apply and the commit (a commit mined just before a crash
+ *   is then committed again as the next chain version, the same state root: nothing of the twin is lost or doubled).
  */
 export async function applyAndCommit(
   ctx: PipelineContext,
   slot: TwinSlot,
   before: TwinVersion | undefined,
   input: VersionInput,
+  options: ApplyOptions = {},
 ): Promise<VersionOutcome> {
   const engine = slot.engine as TwinEngine;
   // alerts as answers see them: those of flagged devices' readings set aside (the committed version keeps them)
   const prior = before === undefined ? undefined : engine.screened;
   const version = engine.apply({ records: input.records, readings: input.readings, sourceHashes: input.sourceHashes });
   markEffective(slot, input.records, input.recordEntries);
+  // an EMR ingest applies one whole record batch: the apply names the batch instead of repeating its records' CIDs
+  const recordBatch = wholeBatchOf(slot.index, input.recordEntries);
   slot.index.applies.push({
     version: version.version,
     stateRoot: version.stateRoot,
-    records: input.recordEntries.map((entry) => entry.anchor.cid),
+    ...(recordBatch !== undefined
+      ? { recordBatch }
+      : { records: input.recordEntries.map((entry) => entry.anchor.cid) }),
     batches: [...input.batchKeys],
   });
-  await ctx.folder.save(slot.index);
+  const journaled = options.journaled === true;
+  if (!journaled) await ctx.folder.save(slot.index);
 
   const previous = new Set((prior?.model.alerts ?? []).map((alert) => alert.id));
   const alerts = engine.screened.model.alerts;
   const raisedAlerts = alerts.filter((alert) => !previous.has(alert.id));
-  const committed = await commitVersion(ctx, slot, version);
+  const committed = await commitVersion(ctx, slot, version, { save: !journaled });
+  if (journaled) await ctx.folder.save(slot.index);
   return { version, alerts, raisedAlerts, ...committed };
 }
 
@@ -59,9 +84,14 @@ export async function applyAndCommit(
  * Commit a version on chain from the custodian signer; a failure is returned, not thrown (the next commit catches
  * up). The engine's version is not the chain's: on chain, versions count within the custodian's epoch, so the
  * chain version is read from `twinStateOf` first (the last one plus one if this custodian committed it, else 1, which
- * starts a new epoch).
+ * starts a new epoch). The index is saved after a commit unless `save` is false (the caller saves).
  */
-export async function commitVersion(ctx: PipelineContext, slot: TwinSlot, version: TwinVersion): Promise<CommitResult> {
+export async function commitVersion(
+  ctx: PipelineContext,
+  slot: TwinSlot,
+  version: TwinVersion,
+  options: { readonly save?: boolean } = {},
+): Promise<CommitResult> {
   const twinId = slot.index.twinId;
   const updateLog = ctx.options.updateLog;
   try {
@@ -90,7 +120,7 @@ export async function commitVersion(ctx: PipelineContext, slot: TwinSlot, versio
       transactionHash: receipt.hash,
     };
     slot.index.states.push(state);
-    await ctx.folder.save(slot.index);
+    if (options.save !== false) await ctx.folder.save(slot.index);
     return { state, commitGasUsed: receipt.gasUsed };
   } catch (cause) {
     const commitError = new PipelineError(

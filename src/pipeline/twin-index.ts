@@ -11,7 +11,8 @@ import {
 } from "../store/sql";
 import { PipelineError } from "./errors";
 import type { PendingAnchor, PendingBatches } from "./pipeline-types";
-import type { RecordAnchor, StateAnchor } from "./reader";
+import type { StateAnchor, UpdateAnchor } from "./reader";
+import { FORMAT_V1, migratedFromV1, type TwinIndexV1 } from "./twin-index-migration";
 
 /**
  * The pipeline's own index of one twin, persisted as one sealed row per twin in a SQL store, sealed under a key
@@ -20,7 +21,7 @@ import type { RecordAnchor, StateAnchor } from "./reader";
  *
  * ```
  * <folder, 0700>/index.sqlite (0600), or PostgreSQL   sealed_index(owner, name = HMAC(index key, twin id), body =
- *                                                     sealed { "format": "twinledger-pipeline-twin/1", ... })
+ *                                                     sealed { "format": "twinledger-pipeline-twin/2", ... })
  * ```
  *
  * It holds what the chain and the stores cannot say: which blob holds which record, the anchor of
@@ -30,8 +31,13 @@ import type { RecordAnchor, StateAnchor } from "./reader";
  * tree is rebuilt from its blob and checked against the anchored root). Record keys
  * (`Condition/<id>`, `Patient/<hospital id>`), categories, content ids, hashes, roots and batch time ranges are the
  * metadata it keeps, readable only with the custodian's key; erasure rewrites it as {@link erasedTwinIndex}.
+ *
+ * Format /2 keeps one {@link RecordBatchEntry} per record batch and, per record, only a reference to its leaf: no
+ * Merkle proof is stored (in /1 the per-record proofs were two-thirds of the index). A batch's tree is rebuilt from
+ * its records' entries when a proof is asked for, checked against the anchored root and kept in a bounded cache (see
+ * record-proofs.ts). A /1 index is migrated on open (twin-index-migration.ts).
  */
-export const TWIN_INDEX_FORMAT = "twinledger-pipeline-twin/1";
+export const TWIN_INDEX_FORMAT = "twinledger-pipeline-twin/2";
 
 /** One EMR record as stored and anchored. */
 export interface RecordEntry {
@@ -41,14 +47,43 @@ export interface RecordEntry {
   /** How many readings the record carries (so vitals can be found without decrypting everything). */
   readonly readingCount: number;
   /**
-   * Its anchor with the proof (kind "records": a leaf of the ingest's record batch, so a restart has every proof
-   * without rebuilding trees), or, for records anchored before record batches, kind "update".
+   * Where it is anchored: a leaf of one of the twin's record batches (kind "records", no proof: see
+   * `recordAnchorsOf`), or, for records anchored before record batches, the whole v1 update anchor (kind "update").
    */
-  readonly anchor: RecordAnchor;
-  /** The source address that anchored it. */
-  readonly source: string;
+  readonly anchor: RecordLeafRef | UpdateAnchor;
+  /** The source address that anchored a v1 update; a batch's records have their batch's ({@link RecordBatchEntry}). */
+  readonly source?: string;
   /** The record's content digest (see `recordContentDigest`), so that a re-ingest of it unchanged is skipped. */
   readonly digest?: string;
+}
+
+/** A record's leaf in a record batch: its batch (a position in `TwinIndex.recordBatches`) and the leaf values. */
+export interface RecordLeafRef {
+  readonly kind: "records";
+  /** The position of its batch in `recordBatches`. */
+  readonly batch: number;
+  /** Its position among the batch's records, as given to `buildRecordTree` (the order the batch was anchored in). */
+  readonly leaf: number;
+  /** keccak256 of the encrypted envelope (a leaf value). */
+  readonly contentHash: string;
+  /** The envelope's CIDv1 (base32 string); keccak256 of its bytes is the leaf's third value. */
+  readonly cid: string;
+}
+
+/**
+ * One record batch anchored by `anchorRecords` (one EMR ingest): everything of its records' `RecordsAnchor` but the
+ * leaf values and the proof. Its leaves are its records' entries (category, content hash, cid) in leaf order.
+ */
+export interface RecordBatchEntry {
+  /** The batch's sequence in the twin's hash chain (decimal string: uint64). */
+  readonly sequence: string;
+  readonly recordsRoot: string;
+  /** Checksummed address of the source that anchored the batch. */
+  readonly source: string;
+  /** How many records (leaves) the batch holds. */
+  readonly leafCount: number;
+  readonly blockNumber: number;
+  readonly transactionHash: string;
 }
 
 /** One anchored batch of wearable readings: one encrypted blob, one Merkle root. */
@@ -81,8 +116,10 @@ export interface IntakeEntry {
 export interface ApplyEntry {
   readonly version: number;
   readonly stateRoot: string;
-  /** Content ids of the record blobs (EMR records) applied. */
-  readonly records: readonly string[];
+  /** Content ids of the record blobs (EMR records) applied, when they are not one whole record batch. */
+  readonly records?: readonly string[];
+  /** The records applied are those of this record batch (a position in `recordBatches`), in leaf order. */
+  readonly recordBatch?: number;
   /** Keys of the batches applied. */
   readonly batches: readonly string[];
 }
@@ -107,6 +144,8 @@ export interface TwinIndex {
   nextBatch: number;
   nextIntake: number;
   readonly records: RecordEntry[];
+  /** The record batches the records' anchors refer to, in the order anchored. */
+  readonly recordBatches: RecordBatchEntry[];
   readonly batches: BatchEntry[];
   intakes: IntakeEntry[];
   readonly applies: ApplyEntry[];
@@ -126,6 +165,7 @@ export function emptyTwinIndex(twinId: string): TwinIndex {
     nextBatch: 1,
     nextIntake: 1,
     records: [],
+    recordBatches: [],
     batches: [],
     intakes: [],
     applies: [],
@@ -184,11 +224,20 @@ export class TwinIndexFolder {
     this.#databaseUrl = options.databaseUrl;
   }
 
-  /** Every twin index. Throws `INDEX_CORRUPT` for one that does not open. */
+  /**
+   * Every twin index. Throws `INDEX_CORRUPT` for one that does not open. Indexes of format /1 are migrated to /2
+   * (twin-index-migration.ts) and written back, but only once every one has migrated: a record batch that does not
+   * give its anchored root throws `INDEX_CORRUPT` with nothing replaced.
+   */
   async loadAll(): Promise<TwinIndex[]> {
     const store = await this.#ready();
     const documents = await store.loadAll(this.#owner());
-    return documents.map((d) => upgraded(this.#unseal(d)));
+    const stored = documents.map((d) => upgraded(this.#unseal(d)));
+    const indexes = stored.map((index) => (index.format === FORMAT_V1 ? migratedFromV1(index) : index));
+    for (const [i, index] of indexes.entries()) {
+      if (stored[i].format === FORMAT_V1) await store.put(this.#owner(), this.#seal(index));
+    }
+    return indexes;
   }
 
   /** Writes a twin's index (sealed when the folder has a key), replacing the previous one. */
@@ -267,7 +316,7 @@ export class TwinIndexFolder {
     for (const name of moved) await unlink(join(this.root, name)).catch(() => undefined);
   }
 
-  #seal(index: TwinIndex): SealedDocument {
+  #seal(index: StoredIndex): SealedDocument {
     const json = JSON.stringify(index);
     if (this.#key === undefined) return { name: index.twinId.slice(2).toLowerCase(), body: utf8.encode(json) };
     const name = createHmac("sha256", this.#key).update(index.twinId.toLowerCase()).digest("hex");
@@ -293,14 +342,11 @@ export class TwinIndexFolder {
     return { name, body };
   }
 
-  #unseal(document: SealedDocument): TwinIndex {
-    if (this.#key === undefined) {
-      const index = parseIndex(Buffer.from(document.body).toString("utf8"), `0x${document.name}`);
-      return index;
-    }
+  #unseal(document: SealedDocument): StoredIndex {
+    if (this.#key === undefined) return parseIndex(Buffer.from(document.body).toString("utf8"), `0x${document.name}`);
     const bytes = Buffer.from(document.body);
     const label = `${document.name.slice(0, 12)}…${SEALED_SUFFIX}`;
-    let index: TwinIndex;
+    let index: StoredIndex;
     try {
       const decipher = createDecipheriv("aes-256-gcm", this.#key, bytes.subarray(0, NONCE_BYTES), {
         authTagLength: TAG_BYTES,
@@ -311,14 +357,14 @@ export class TwinIndexFolder {
         decipher.update(bytes.subarray(NONCE_BYTES, bytes.length - TAG_BYTES)),
         decipher.final(),
       ]).toString("utf8");
-      index = JSON.parse(text) as TwinIndex;
+      index = JSON.parse(text) as StoredIndex;
     } catch (cause) {
       throw new PipelineError("INDEX_CORRUPT", `the sealed index ${label} does not open with the custodian's key`, {
         cause,
       });
     }
     const expected = createHmac("sha256", this.#key).update(String(index?.twinId)).digest("hex");
-    if (index?.format !== TWIN_INDEX_FORMAT || expected !== document.name) {
+    if (!isKnownFormat(index) || expected !== document.name) {
       throw new PipelineError("INDEX_CORRUPT", `the sealed index ${label} has another format or twin`);
     }
     return index;
@@ -326,7 +372,7 @@ export class TwinIndexFolder {
 }
 
 /** A plain index file of an earlier version (`<twin id>.json`), checked. */
-async function readPlainFile(path: string, twinId: string): Promise<TwinIndex> {
+async function readPlainFile(path: string, twinId: string): Promise<StoredIndex> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -336,15 +382,22 @@ async function readPlainFile(path: string, twinId: string): Promise<TwinIndex> {
   return parseIndex(text, twinId);
 }
 
-function parseIndex(text: string, twinId: string): TwinIndex {
+/** An index as stored: of this format, or of /1 (migrated on open). */
+type StoredIndex = TwinIndex | TwinIndexV1;
+
+function isKnownFormat(index: StoredIndex | undefined): boolean {
+  return index?.format === TWIN_INDEX_FORMAT || index?.format === FORMAT_V1;
+}
+
+function parseIndex(text: string, twinId: string): StoredIndex {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (cause) {
     throw new PipelineError("INDEX_CORRUPT", `the index of twin ${twinId} is unreadable`, { cause });
   }
-  const index = parsed as TwinIndex;
-  if (index?.format !== TWIN_INDEX_FORMAT || index.twinId !== twinId) {
+  const index = parsed as StoredIndex;
+  if (!isKnownFormat(index) || index.twinId !== twinId) {
     throw new PipelineError("INDEX_CORRUPT", `the index of twin ${twinId} has another format`);
   }
   return index;
@@ -369,8 +422,9 @@ export function erasedTwinIndex(index: TwinIndex, erasedAt: string): TwinIndex {
       category: entry.category,
       readingCount: 0,
       anchor: entry.anchor,
-      source: entry.source,
+      ...(entry.source !== undefined ? { source: entry.source } : {}),
     })),
+    recordBatches: index.recordBatches,
     batches: index.batches,
     intakes: [],
     applies: [],
@@ -379,15 +433,15 @@ export function erasedTwinIndex(index: TwinIndex, erasedAt: string): TwinIndex {
   };
 }
 
-/**
- * An index written before v2 of the contracts: its states have no chain version or epoch (v1 counted versions per
- * twin, so the chain version was the engine's, in one epoch). Records anchored by `recordUpdate` keep their kind.
- */
 function isHighSurrogate(code: number): boolean {
   return code >= 0xd800 && code <= 0xdbff;
 }
 
-function upgraded(index: TwinIndex): TwinIndex {
+/**
+ * An index written before v2 of the contracts: its states have no chain version or epoch (v1 counted versions per
+ * twin, so the chain version was the engine's, in one epoch). Records anchored by `recordUpdate` keep their kind.
+ */
+function upgraded<T extends StoredIndex>(index: T): T {
   const states = index.states as (Omit<StateAnchor, "chainVersion" | "epoch"> & Partial<StateAnchor>)[];
   states.forEach((state, i) => {
     if (state.chainVersion === undefined || state.epoch === undefined) {

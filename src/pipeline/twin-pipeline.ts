@@ -24,6 +24,7 @@ import type { BatchPolicy } from "./reading-batcher";
 import { flushTwin } from "./reading-flush";
 import { isEmpty, journaledSlot, resolvePending } from "./recovery";
 import { restoreTwin } from "./restore";
+import { recordAnchorsOf } from "./record-proofs";
 import { commitVersion } from "./state-commit";
 import { ingestWearable } from "./wearable-ingest";
 import { checkTwinBlobs, provenReadings, provenRecords } from "./twin-reads";
@@ -320,7 +321,7 @@ export class TwinPipeline implements TwinDataReader {
   anchors(twinId: string): TwinAnchors {
     const slot = this.#ctx.slot(twinKey(twinId));
     return {
-      records: slot.index.records.map((entry) => entry.anchor),
+      records: recordAnchorsOf(this.#ctx, slot.index, slot.index.records),
       batches: slot.index.batches.map(batchSummary),
       states: [...slot.index.states],
     };

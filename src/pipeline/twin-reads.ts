@@ -8,6 +8,7 @@ import { PipelineError } from "./errors";
 import type { PipelineContext } from "./pipeline-context";
 import type { BatchAnchor, ProvenReading, ProvenRecord, ReadingsQuery } from "./reader";
 import { readingTimestampSeconds } from "./reading-commitment";
+import { recordAnchorsOf, recordSequence } from "./record-proofs";
 import type { BatchEntry } from "./twin-index";
 import { PARALLEL_IO, stillReadable, unwrapped, type TwinSlot } from "./twin-slot";
 
@@ -19,13 +20,15 @@ export async function provenRecords(
   categoryMask: number,
 ): Promise<readonly ProvenRecord[]> {
   const slot = ctx.readable(twinId);
+  const index = slot.index;
   const entries = [...slot.effective.values()]
     .filter((entry) => (entry.category & categoryMask) !== 0)
-    .sort((a, b) => compareSequence(a.anchor.sequence, b.anchor.sequence));
+    .sort((a, b) => compareSequence(recordSequence(index, a), recordSequence(index, b)));
+  const anchors = recordAnchorsOf(ctx, index, entries);
   const proven = await unwrapped(
-    mapLimit(entries, PARALLEL_IO, async (entry): Promise<ProvenRecord> => ({
+    mapLimit(entries, PARALLEL_IO, async (entry, i): Promise<ProvenRecord> => ({
       record: (await openRecord(ctx, slot, entry)).record,
-      anchor: entry.anchor,
+      anchor: anchors[i],
     })),
   );
   stillReadable(slot);
@@ -59,11 +62,12 @@ export async function provenReadings(
   for (const intake of slot.index.intakes) {
     for (const reading of await openIntake(ctx, slot, intake)) if (wanted(reading)) out.push({ reading, anchor: null });
   }
-  for (const entry of slot.effective.values()) {
-    if (entry.readingCount === 0) continue;
+  const carriers = [...slot.effective.values()].filter((entry) => entry.readingCount > 0);
+  const carrierAnchors = recordAnchorsOf(ctx, slot.index, carriers);
+  for (const [i, entry] of carriers.entries()) {
     const { readings } = await openRecord(ctx, slot, entry);
     for (const reading of readings) {
-      if (wanted(reading)) out.push({ reading, anchor: null, recordAnchor: entry.anchor });
+      if (wanted(reading)) out.push({ reading, anchor: null, recordAnchor: carrierAnchors[i] });
     }
   }
   stillReadable(slot);
