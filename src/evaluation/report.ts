@@ -1,21 +1,13 @@
 import { formatEth, formatUsd, gasToEth, gasToUsd, type PriceSetting } from "./cost";
-import { FHIR_BEFORE } from "./fhir-before";
 import { renderPredictive } from "./predictive";
+import { renderFhirAtSize } from "./report-fhir";
 import { renderResearch } from "./report-research";
 import { renderScaleOut } from "./scale-out";
 import { renderReplicas } from "./gateway-replicas";
 import { renderColdQuery } from "./gateway-cold";
 import { REFERENCES } from "./references";
 import type { Summary } from "./stats";
-import type {
-  ConcurrencyRun,
-  EvaluationResult,
-  FhirAtSize,
-  FhirPipelineRun,
-  FunctionGas,
-  RecordBatchPoint,
-  TimedOperation,
-} from "./types";
+import type { ConcurrencyRun, EvaluationResult, FunctionGas, RecordBatchPoint, TimedOperation } from "./types";
 import { V1_DEPLOYMENTS, V1_EMR_BUNDLE_22, V1_FUNCTION_AVG, V1_SOURCE, V2_CHANGES } from "./v1";
 
 /** An integer with thousands separators; "n/a" for a non-finite value. */
@@ -182,16 +174,6 @@ function floorNote(refId: string, functions: readonly FunctionGas[]): string {
     default:
       return "";
   }
-}
-
-/** The FHIR size benchmark's measured runs, labelled. */
-function fhirRuns(fa: FhirAtSize): { label: string; run: FhirPipelineRun }[] {
-  const rows: { label: string; run: FhirPipelineRun }[] = [];
-  if (fa.ingest) rows.push({ label: "ingest alone (streamed)", run: fa.ingest });
-  if (fa.pipeline) rows.push({ label: "whole pipeline", run: fa.pipeline });
-  const before = FHIR_BEFORE[fa.observations];
-  if (fa.pipeline && before?.recorded) rows.push({ label: `whole pipeline, ${before.recorded}`, run: before });
-  return rows;
 }
 
 /** The auditor's report: every figure of `result` with what it means, the prices, assumptions and sources. */
@@ -779,53 +761,7 @@ export function renderReport(result: EvaluationResult): string {
     );
   }
 
-  const fa = result.fhirAtSize;
-  if (fa) {
-    p("## 6. FHIR ingest at size (issue 11)");
-    if (!fa.measured) {
-      p(`**Not measured**: ${fa.reason}.`);
-    } else {
-      p(
-        `One Patient and ${int(fa.observations)} generated vital-sign Observations as one collection Bundle ` +
-          "(JSON text, made before the clock starts). **Ingest alone**: streamed through `ingestStream` (the " +
-          "streaming parse with limits, then the checks). **Pipeline**: `TwinPipeline.ingestEmr` on Hardhat's " +
-          "in-process network: parse and checks, every record encoded, padded and sealed for the custodian and the " +
-          "patient into a local blob folder (no fsync), one anchorRecords transaction, the twin engine and the version " +
-          "commit. Each in its own Node process: the peak RSS is the process's high-water mark, Hardhat's runtime and " +
-          "chain included for the pipeline (the RSS just before the ingest is given beside it). Target: 20,000 " +
-          "Observations in at most 10 s and 300 MB RSS on this machine. The load average is the machine's 1-minute " +
-          "load when the run started: the 2 cores are shared, and wall time grows with it (CPU time much less). A " +
-          "recorded row is the same run before the size work, measured earlier back to back with this code " +
-          "(src/evaluation/fhir-before.ts), not by this evaluation." +
-          (fa.judged ? "" : " **Quick mode**: fewer Observations than the target's, not judged."),
-        table(
-          [
-            "run",
-            "records",
-            "input (MB)",
-            "wall s",
-            "CPU s",
-            "peak RSS (MB)",
-            "RSS before (MB)",
-            "anchorRecords gas",
-            "load avg",
-          ],
-          fhirRuns(fa).map(({ label, run: r }) => [
-            label,
-            int(r.records),
-            (r.inputBytes / 2 ** 20).toFixed(1),
-            r.seconds.toFixed(2),
-            r.cpuSeconds.toFixed(2),
-            int(r.peakRssMb),
-            int(r.rssBeforeMb),
-            r.anchorGas === null ? "" : int(r.anchorGas),
-            r.loadAverage === undefined ? "" : r.loadAverage.toFixed(1),
-          ]),
-        ),
-      );
-    }
-  }
-
+  p(...renderFhirAtSize(result.fhirAtSize, table));
   p(...renderScaleOut(result.scaleOut, table));
   p(...renderResearch(result.research, table));
   if (result.predictive) p("### Predictive care (issue 15)", ...renderPredictive(result.predictive));
