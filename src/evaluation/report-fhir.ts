@@ -141,7 +141,9 @@ function renderPhases(fa: FhirAtSize, table: Table): string[] {
     ...runs.map((run) => cell(run, run.phases?.find((phase) => phase.id === id)?.seconds)),
   ]);
   rows.push(["whole call (wall)", ...runs.map((run) => `${f2(run.seconds)} s`)]);
-  rows.push(["of which GC pauses", ...runs.map((run) => `${cell(run, run.gcSeconds)}, ${int(run.gcCount)} pauses`)]);
+  const gc = (run: FhirPipelineRun) =>
+    run.gcSeconds === undefined ? "n/a" : `${cell(run, run.gcSeconds)}, ${int(run.gcCount)} pauses`;
+  rows.push(["of which GC pauses", ...runs.map(gc)]);
   rows.push(["store writes busy (within seal + store)", ...runs.map((run) => cell(run, run.storeBusySeconds))]);
   return [
     "Where the time goes, phase by phase: measured from outside the pipeline (src/evaluation/fhir-phases.ts: the " +
