@@ -1,7 +1,6 @@
-import { execFile } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { startAnvil } from "./anvil-process";
 import { measureFhirIngest } from "./fhir-ingest";
 import { groupPeakRssMb, type LocalNode } from "./node-process";
@@ -39,18 +38,38 @@ export interface FhirChildOptions {
 /** The target: 20,000 Observations through the pipeline. */
 export const FHIR_TARGET = { observations: 20_000, seconds: 10, rssMb: 300 } as const;
 
-const execFileAsync = promisify(execFile);
+/** The measured children running now: killed with this process, whatever the way out. */
+const children = new Set<ChildProcess>();
+let exitHandlerInstalled = false;
+
+/** Kills every measured child this process started, synchronously: for signal and exit handlers. */
+export function killFhirChildren(): void {
+  for (const child of children) child.kill("SIGKILL");
+  children.clear();
+}
 
 /** Runs one measurement in a child process (killed after `timeoutMs`); returns what it printed (its last line). */
 export async function inChild<T>(root: string, options: FhirChildOptions, timeoutMs: number): Promise<T> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (options.mode === "in-process") env.HARDHAT_NETWORK = "hardhat";
   else delete env.HARDHAT_NETWORK;
-  const { stdout } = await execFileAsync(
-    process.execPath,
-    ["-r", "ts-node/register/transpile-only", join(__dirname, "fhir-pipeline.ts"), JSON.stringify(options)],
-    { cwd: root, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024, env },
-  );
+  if (!exitHandlerInstalled) {
+    process.once("exit", killFhirChildren);
+    exitHandlerInstalled = true;
+  }
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      ["-r", "ts-node/register/transpile-only", join(__dirname, "fhir-pipeline.ts"), JSON.stringify(options)],
+      { cwd: root, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024, env },
+      (error, out, err) => {
+        children.delete(child);
+        if (error) reject(new Error(`${error.message.split("\n")[0]}: ${String(err).trim().split("\n").pop() ?? ""}`));
+        else resolve(String(out));
+      },
+    );
+    children.add(child);
+  });
   const lines = stdout.trim().split("\n");
   return JSON.parse(lines[lines.length - 1]) as T;
 }
@@ -138,6 +157,9 @@ async function childRun(options: FhirChildOptions): Promise<FhirPipelineRun> {
 }
 
 if (require.main === module) {
+  // A measured child outlives no evaluation: it ends when its parent is gone (reparented).
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && process.exit(1), 500).unref();
   const options = JSON.parse(process.argv[2] ?? "{}") as FhirChildOptions;
   childRun(options)
     .then((result) => {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { anvilBinary, startAnvil } from "../../../src/evaluation/anvil-process";
 import { FHIR_PHASES, PhaseProbe, phasesOf, timedMethods } from "../../../src/evaluation/fhir-phases";
-import { measureFhirAtSize, type FhirChildOptions } from "../../../src/evaluation/fhir-pipeline";
+import { inChild, measureFhirAtSize, type FhirChildOptions } from "../../../src/evaluation/fhir-pipeline";
 import { groupPeakRssMb } from "../../../src/evaluation/node-process";
 import type { FhirPipelineRun } from "../../../src/evaluation/types";
 
@@ -115,6 +115,14 @@ describe("evaluation: FHIR at size, the judged run over JSON-RPC", function () {
     expect(result.inProcess).to.equal(null);
     expect(pid).to.be.greaterThan(0);
     expect(alive(pid), "anvil still running after the run").to.equal(false);
+  });
+
+  it("kills a measured child at its timeout and rejects", async () => {
+    const started = performance.now();
+    let failure: unknown = null;
+    await inChild(process.cwd(), { mode: "ingest", count: 10 }, 300).catch((error: unknown) => (failure = error));
+    expect(failure).to.be.instanceOf(Error);
+    expect(performance.now() - started).to.be.below(10_000);
   });
 
   it("stops the node when the measured child fails, and reports the run as not measured", async function () {
