@@ -120,10 +120,25 @@ export async function measureFhirAtSize(
     const ingest = await runChild({ mode: "ingest", count }, timeoutMs);
     const { pipeline, node } = await pipelineOverRpc(count, timeoutMs, { startNode, runChild });
     let inProcess: FhirPipelineRun | null = null;
+    let inProcessReason: string | undefined;
     if (deps.inProcess ?? true) {
-      inProcess = await runChild({ mode: "in-process", count }, timeoutMs).catch(() => null);
+      inProcess = await runChild({ mode: "in-process", count }, timeoutMs).catch((error: unknown) => {
+        inProcessReason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+        return null;
+      });
     }
-    return { measured: true, reason: "", observations: count, judged, ingest, pipeline, node, inProcess };
+    const comparison = inProcessReason === undefined ? {} : { inProcessReason };
+    return {
+      measured: true,
+      reason: "",
+      observations: count,
+      judged,
+      ingest,
+      pipeline,
+      node,
+      inProcess,
+      ...comparison,
+    };
   } catch (error) {
     const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
     return { measured: false, reason: message, observations: count, judged, ingest: null, pipeline: null };

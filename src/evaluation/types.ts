@@ -434,6 +434,8 @@ export interface FhirAtSize {
   readonly node?: FhirNode | null;
   /** The same pipeline run on Hardhat's in-process network, for comparison (never judged; absent in older results). */
   readonly inProcess?: FhirPipelineRun | null;
+  /** Why the in-process comparison is missing, when it failed. */
+  readonly inProcessReason?: string;
 }
 
 /** Bytes before and after padding, for one kind of blob plaintext. */

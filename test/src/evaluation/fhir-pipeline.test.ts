@@ -117,6 +117,36 @@ describe("evaluation: FHIR at size, the judged run over JSON-RPC", function () {
     expect(alive(pid), "anvil still running after the run").to.equal(false);
   });
 
+  it("keeps the judged run when the in-process comparison fails, saying why, and stops the node", async () => {
+    let stopped = 0;
+    const fake: FhirPipelineRun = {
+      records: 11,
+      readings: 10,
+      inputBytes: 1,
+      seconds: 1,
+      cpuSeconds: 1,
+      peakRssMb: 1,
+      rssBeforeMb: 1,
+      anchorGas: 1,
+    };
+    const result = await measureFhirAtSize(process.cwd(), 10, false, {
+      startNode: async () => ({
+        url: "http://127.0.0.1:1",
+        port: 1,
+        pid: 2 ** 30,
+        startupSeconds: 0.1,
+        stop: async () => void (stopped += 1),
+      }),
+      runChild: async (options) => {
+        if (options.mode === "in-process") throw new Error("hardhat failed to load\nstack");
+        return { ...fake, chain: options.mode === "pipeline" ? "anvil" : undefined };
+      },
+    });
+    expect(result).to.include({ measured: true, inProcess: null, inProcessReason: "hardhat failed to load" });
+    expect(result.node).to.deep.equal({ kind: "anvil", startupSeconds: 0.1, peakRssMb: null });
+    expect(stopped).to.equal(1);
+  });
+
   it("kills a measured child at its timeout and rejects", async () => {
     const started = performance.now();
     let failure: unknown = null;
