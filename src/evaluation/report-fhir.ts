@@ -1,5 +1,6 @@
 import { FHIR_BEFORE } from "./fhir-before";
 import { FHIR_PHASES } from "./fhir-phases";
+import { int } from "./report-format";
 import type { FhirAtSize, FhirPipelineRun, TargetVerdict } from "./types";
 
 /** A markdown table renderer (report.ts `table`), passed in so that this module does not import the report. */
@@ -7,8 +8,6 @@ type Table = (header: readonly string[], rows: readonly (readonly string[])[]) =
 
 const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
-const int = (x: number | null | undefined) =>
-  x === null || x === undefined || !Number.isFinite(x) ? "n/a" : Math.round(x).toLocaleString("en-US");
 
 /** The FHIR size target (issue 11, defect 8): judged only on a run at the target's size. */
 export function judgeFhirAtSize(fhir: FhirAtSize): TargetVerdict {
