@@ -385,6 +385,8 @@ export interface FhirPipelineRun {
   readonly recorded?: string;
   /** Where the pipeline's chain ran (pipeline runs only): over JSON-RPC to a node in its own process, or in-process. */
   readonly chain?: FhirChain;
+  /** How the measured process ran: compiled JavaScript (esbuild bundle) or TypeScript through ts-node (older: absent). */
+  readonly runtime?: "compiled" | "ts-node";
   /** Whether the measured process had loaded Hardhat's runtime (it must not, over JSON-RPC). */
   readonly hardhatLoaded?: boolean;
   /** Where the measured call's wall time went, in the order the pipeline runs (fhir-phases.ts); they add up to it. */

@@ -103,7 +103,7 @@ describe("evaluation: FHIR at size, the judged run over JSON-RPC", function () {
     });
     expect(result.measured, result.reason).to.equal(true);
     const run = result.pipeline as FhirPipelineRun;
-    expect(run).to.include({ records: 41, readings: 40, chain: "anvil", hardhatLoaded: false });
+    expect(run).to.include({ records: 41, readings: 40, chain: "anvil", hardhatLoaded: false, runtime: "compiled" });
     expect(run.anchorGas).to.be.greaterThan(0);
     expect(run.peakRssMb).to.be.at.least(run.rssBeforeMb);
     expect(run.phases?.map((p) => p.id)).to.deep.equal(FHIR_PHASES.map((p) => p.id));
