@@ -13,8 +13,8 @@ import type { FhirAtSize, FhirNode, FhirPipelineRun } from "./types";
  * a local blob folder, one anchorRecords transaction, the twin engine and the version commit. Target: 20,000
  * Observations in at most 10 s and 300 MB RSS on the 2-core machine.
  *
- * Each measurement runs in its own Node process (`node -r ts-node/register/transpile-only fhir-pipeline.ts
- * '<json>'`), so that its peak RSS is the process's own (`process.resourceUsage().maxRSS`, the kernel's high-water
+ * Each measurement runs in its own Node process (`node cache/evaluation/fhir-pipeline.js '<json>'`, this file
+ * compiled: `compiledChild`), so that its peak RSS is the process's own (`process.resourceUsage().maxRSS`, the kernel's high-water
  * mark), not the evaluation's; the RSS just before the ingest (everything set up, the input made) is reported beside
  * it. The judged run talks over JSON-RPC on 127.0.0.1 to anvil, started here in its own process, as a pipeline talks
  * to its node in production: the child loads no Hardhat runtime and holds no chain; the node's own peak RSS is

@@ -31,7 +31,15 @@ const overRpc: FhirAtSize = {
   observations: 2_000,
   judged: false,
   ingest: run({ anchorGas: null, seconds: 0.4 }),
-  pipeline: run({ chain: "anvil", hardhatLoaded: false, phases, gcSeconds: 0.4, gcCount: 12, storeBusySeconds: 1.5 }),
+  pipeline: run({
+    chain: "anvil",
+    runtime: "compiled",
+    hardhatLoaded: false,
+    phases,
+    gcSeconds: 0.4,
+    gcCount: 12,
+    storeBusySeconds: 1.5,
+  }),
   node: { kind: "anvil", startupSeconds: 0.5, peakRssMb: 26.6 },
   inProcess: run({ chain: "in-process", seconds: 6, peakRssMb: 410, rssBeforeMb: 370, phases }),
 };
@@ -41,6 +49,7 @@ describe("evaluation: the report of FHIR at size (part 6)", () => {
     const md = renderFhirAtSize(overRpc, table).join("\n");
     expect(md).to.include("## 6. FHIR ingest at size (issue 11)");
     expect(md).to.include("over JSON-RPC (127.0.0.1) to a node in its own process");
+    expect(md).to.include("execute compiled JavaScript (an esbuild bundle)");
     expect(md).to.match(
       /\| whole pipeline, chain over JSON-RPC \(anvil\) \| 2,001 \| 1\.1 \| 4\.00 \| 3\.00 \| 180 \| 150 \|/,
     );
@@ -68,7 +77,7 @@ describe("evaluation: the report of FHIR at size (part 6)", () => {
       "\n",
     );
     expect(md).to.include("on Hardhat's in-process network").and.include("| whole pipeline | 2,001 |");
-    expect(md).to.not.include("The judged run's node").and.not.include("phase by phase");
+    expect(md).to.not.include("The judged run's node").and.not.include("phase by phase").and.not.include("esbuild");
     expect(renderFhirAtSize({ ...overRpc, measured: false, reason: "anvil did not answer" }, table)).to.deep.equal([
       "## 6. FHIR ingest at size (issue 11)",
       "**Not measured**: anvil did not answer.",
