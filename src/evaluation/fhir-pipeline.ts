@@ -14,9 +14,10 @@ import type { FhirAtSize, FhirNode, FhirPipelineRun } from "./types";
  * Observations in at most 10 s and 300 MB RSS on the 2-core machine.
  *
  * Each measurement runs in its own Node process (`node cache/evaluation/fhir-pipeline.js '<json>'`, this file
- * compiled: `compiledChild`), so that its peak RSS is the process's own (`process.resourceUsage().maxRSS`, the kernel's high-water
- * mark), not the evaluation's; the RSS just before the ingest (everything set up, the input made) is reported beside
- * it. The judged run talks over JSON-RPC on 127.0.0.1 to anvil, started here in its own process, as a pipeline talks
+ * compiled: `compiledChild`), so that its peak RSS is the process's own (`process.resourceUsage().maxRSS`, the
+ * kernel's high-water mark), not the evaluation's; the RSS just before the ingest (everything set up, the input made)
+ * is reported beside it. Run alone, `node -r ts-node/register/transpile-only src/evaluation/fhir-pipeline.ts
+ * '{"mode":"pipeline","count":20000}'` starts its own anvil when given no `rpcUrl` (and stops it). The judged run talks over JSON-RPC on 127.0.0.1 to anvil, started here in its own process, as a pipeline talks
  * to its node in production: the child loads no Hardhat runtime and holds no chain; the node's own peak RSS is
  * reported beside the child's. Anvil rather than `hardhat node`: a native node that starts in well under a second
  * (hardhat node: ~10 s and a Node runtime of its own), with its own mempool and miner, answering JSON-RPC as
@@ -215,8 +216,15 @@ async function measureIn(options: FhirChildOptions): Promise<FhirPipelineRun> {
   if (options.mode === "ingest") return ingestRun(options.count);
   const { inProcessLedger, pipelineRun, rpcLedger } = await import("./fhir-run");
   if (options.mode === "in-process") return pipelineRun(await inProcessLedger(), options.count);
-  if (options.mode !== "pipeline" || !options.rpcUrl) throw new Error("a pipeline run needs the node's rpcUrl");
-  return pipelineRun(await rpcLedger(options.rpcUrl, options.node ?? "anvil"), options.count);
+  if (options.mode !== "pipeline") throw new Error(`unknown mode ${String(options.mode)}`);
+  if (options.rpcUrl) return pipelineRun(await rpcLedger(options.rpcUrl, options.node ?? "anvil"), options.count);
+  // run alone: a node of its own, in its own process
+  const node = await startAnvil({ timeoutMs: 30_000 });
+  try {
+    return await pipelineRun(await rpcLedger(node.url, "anvil"), options.count);
+  } finally {
+    await node.stop();
+  }
 }
 
 if (require.main === module) {
