@@ -97,7 +97,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
     }
     try {
       await rpc(url, "eth_chainId");
-      return { url, port, startupSeconds: (performance.now() - started) / 1000, stop, reorg };
+      return { url, port, pid: child.pid ?? 0, startupSeconds: (performance.now() - started) / 1000, stop, reorg };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -1,62 +1,183 @@
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { execFile, type ChildProcess } from "node:child_process";
+import { loadavg } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { Wallet, id } from "ethers";
-import { twinIdOf } from "../chain/twin-id";
-import { ALL_CATEGORIES, SourceKind } from "../vocabulary";
-import { BENCHMARK_PATIENT_ID, bundleChunks, measureFhirIngest } from "./fhir-ingest";
-import type { FhirAtSize, FhirPipelineRun } from "./types";
+import { startAnvil } from "./anvil-process";
+import { measureFhirIngest } from "./fhir-ingest";
+import { groupPeakRssMb, type LocalNode } from "./node-process";
+import type { FhirAtSize, FhirNode, FhirPipelineRun } from "./types";
 
 /**
  * FHIR ingest at size (issue 11, defect 8), the whole pipeline: one Patient and N generated vital-sign Observations
- * as one collection Bundle (JSON text, made before the clock starts) through `TwinPipeline.ingestEmr` on Hardhat's
- * in-process network: parse and checks, every record encoded, padded and sealed (AES-256-GCM, keys wrapped for the
- * custodian and the patient) into a local blob folder, one anchorRecords transaction, the twin engine and the
- * version commit. Target: 20,000 Observations in at most 10 s and 300 MB RSS on the 2-core machine.
+ * as one collection Bundle (JSON text, made before the clock starts) through `TwinPipeline.ingestEmr`: parse and
+ * checks, every record encoded, padded and sealed (AES-256-GCM, keys wrapped for the custodian and the patient) into
+ * a local blob folder, one anchorRecords transaction, the twin engine and the version commit. Target: 20,000
+ * Observations in at most 10 s and 300 MB RSS on the 2-core machine.
  *
- * Each measurement runs in its own Node process (`node -r ts-node/register/transpile-only fhir-pipeline.ts
- * '<json>'`, which loads Hardhat's runtime for the pipeline run), so that its peak RSS is the process's own
- * (`process.resourceUsage().maxRSS`, the kernel's high-water mark), not the evaluation's. That peak includes Hardhat's
- * runtime and the in-process chain; the RSS just before the ingest (everything set up, the input made) is reported
- * beside it.
+ * Each measurement runs in its own Node process (`node cache/evaluation/fhir-pipeline.js '<json>'`, this file
+ * compiled: `compiledChild`), so that its peak RSS is the process's own (`process.resourceUsage().maxRSS`, the
+ * kernel's high-water mark), not the evaluation's; the RSS just before the ingest (everything set up, the input made)
+ * is reported beside it. Run alone, `node -r ts-node/register/transpile-only src/evaluation/fhir-pipeline.ts
+ * '{"mode":"pipeline","count":20000}'` starts its own anvil when given no `rpcUrl` (and stops it). The judged run talks over JSON-RPC on 127.0.0.1 to anvil, started here in its own process, as a pipeline talks
+ * to its node in production: the child loads no Hardhat runtime and holds no chain; the node's own peak RSS is
+ * reported beside the child's. Anvil rather than `hardhat node`: a native node that starts in well under a second
+ * (hardhat node: ~10 s and a Node runtime of its own), with its own mempool and miner, answering JSON-RPC as
+ * production endpoints do (issue 12, "The chain"). The same run on Hardhat's in-process network, as the benchmark
+ * ran before, is kept as a comparison row (its RSS carries Hardhat's runtime and chain).
  */
 
-export type FhirChildMode = "ingest" | "pipeline";
+/** `ingest`: the streamed ingest alone. `pipeline`: over JSON-RPC to `rpcUrl`. `in-process`: on Hardhat's network. */
+export type FhirChildMode = "ingest" | "pipeline" | "in-process";
 
 export interface FhirChildOptions {
   readonly mode: FhirChildMode;
   readonly count: number;
+  /** The node's URL and kind (`pipeline` only; 127.0.0.1). */
+  readonly rpcUrl?: string;
+  readonly node?: FhirNode["kind"];
 }
 
 /** The target: 20,000 Observations through the pipeline. */
 export const FHIR_TARGET = { observations: 20_000, seconds: 10, rssMb: 300 } as const;
 
-const execFileAsync = promisify(execFile);
-const MB = 2 ** 20;
+/** The measured children running now: killed with this process, whatever the way out. */
+const children = new Set<ChildProcess>();
+let exitHandlerInstalled = false;
 
-/** Runs one measurement in a child process; returns what it printed (its last line, JSON). */
-async function inChild<T>(root: string, options: FhirChildOptions, timeoutMs: number): Promise<T> {
-  const { stdout } = await execFileAsync(
-    process.execPath,
-    ["-r", "ts-node/register/transpile-only", join(__dirname, "fhir-pipeline.ts"), JSON.stringify(options)],
-    { cwd: root, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024, env: { ...process.env, HARDHAT_NETWORK: "hardhat" } },
-  );
+/** Kills every measured child this process started, synchronously: for signal and exit handlers. */
+export function killFhirChildren(): void {
+  for (const child of children) child.kill("SIGKILL");
+  children.clear();
+}
+
+interface EsbuildLike {
+  buildSync(options: Record<string, unknown>): unknown;
+}
+
+/**
+ * This file and what it imports as one JavaScript file (esbuild, which the project has through vite; the packages
+ * left in node_modules), written to `<root>/cache/evaluation/`: a pipeline in production runs compiled JavaScript, and
+ * ts-node's compiler and transpiled sources would add some 120 MB to the measured RSS (the child's modules loaded:
+ * about 200 MB under ts-node, 75 MB compiled, on this machine). Null when esbuild cannot be loaded or fails: the child
+ * then runs under ts-node, and its result says so (`runtime`).
+ */
+export function compiledChild(root: string): string | null {
+  try {
+    const esbuild = require("esbuild") as EsbuildLike;
+    const outfile = join(root, "cache", "evaluation", "fhir-pipeline.js");
+    esbuild.buildSync({
+      entryPoints: [join(__dirname, "fhir-pipeline.ts")],
+      outfile,
+      bundle: true,
+      platform: "node",
+      format: "cjs",
+      target: `node${process.versions.node.split(".")[0]}`,
+      packages: "external",
+      logLevel: "silent",
+    });
+    return outfile;
+  } catch {
+    return null;
+  }
+}
+
+/** The arguments that start the measured child: compiled where possible, except the in-process run (Hardhat's). */
+function childArgs(root: string, options: FhirChildOptions): string[] {
+  const compiled = options.mode === "in-process" ? null : compiledChild(root);
+  const entry = compiled ? [compiled] : ["-r", "ts-node/register/transpile-only", join(__dirname, "fhir-pipeline.ts")];
+  return [...entry, JSON.stringify(options)];
+}
+
+/** Runs one measurement in a child process (killed after `timeoutMs`); returns what it printed (its last line). */
+export async function inChild<T>(root: string, options: FhirChildOptions, timeoutMs: number): Promise<T> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (options.mode === "in-process") env.HARDHAT_NETWORK = "hardhat";
+  else delete env.HARDHAT_NETWORK;
+  if (!exitHandlerInstalled) {
+    process.once("exit", killFhirChildren);
+    exitHandlerInstalled = true;
+  }
+  const stdout = await new Promise<string>((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      childArgs(root, options),
+      { cwd: root, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024, env },
+      (error, out, err) => {
+        children.delete(child);
+        if (error) reject(new Error(`${error.message.split("\n")[0]}: ${String(err).trim().split("\n").pop() ?? ""}`));
+        else resolve(String(out));
+      },
+    );
+    children.add(child);
+  });
   const lines = stdout.trim().split("\n");
   return JSON.parse(lines[lines.length - 1]) as T;
 }
 
-/**
- * Both measurements, each in a fresh process: the streamed ingest alone (`measureFhirIngest`) and the whole
- * pipeline. A failure is reported as not measured, with the reason, instead of failing the evaluation.
- */
-export async function measureFhirAtSize(root: string, count: number, judged: boolean): Promise<FhirAtSize> {
-  const timeoutMs = 600_000;
+/** How the measurements are made: replaceable in tests. */
+export interface FhirAtSizeDeps {
+  /** Starts the judged run's node (default: anvil). */
+  readonly startNode: () => Promise<LocalNode & { readonly kind?: FhirNode["kind"] }>;
+  /** Runs one child measurement (default: `inChild` in `root`). */
+  readonly runChild: (options: FhirChildOptions, timeoutMs: number) => Promise<FhirPipelineRun>;
+  /** Whether to run the in-process comparison row (default: true). */
+  readonly inProcess: boolean;
+}
+
+/** The judged pipeline run over JSON-RPC: the node started, the child run, the node's peak RSS read, the node stopped. */
+export async function pipelineOverRpc(
+  count: number,
+  timeoutMs: number,
+  deps: Pick<FhirAtSizeDeps, "startNode" | "runChild">,
+): Promise<{ pipeline: FhirPipelineRun; node: FhirNode }> {
+  const node = await deps.startNode();
   try {
-    const ingest = await inChild<FhirPipelineRun>(root, { mode: "ingest", count }, timeoutMs);
-    const pipeline = await inChild<FhirPipelineRun>(root, { mode: "pipeline", count }, timeoutMs);
-    return { measured: true, reason: "", observations: count, judged, ingest, pipeline };
+    const kind = node.kind ?? "anvil";
+    const pipeline = await deps.runChild({ mode: "pipeline", count, rpcUrl: node.url, node: kind }, timeoutMs);
+    return { pipeline, node: { kind, startupSeconds: node.startupSeconds, peakRssMb: groupPeakRssMb(node.pid) } };
+  } finally {
+    await node.stop();
+  }
+}
+
+/**
+ * The measurements, each in a fresh process: the streamed ingest alone (`measureFhirIngest`), the whole pipeline over
+ * JSON-RPC to anvil (judged), and the whole pipeline on the in-process network (comparison). A failure of the first
+ * two is reported as not measured, with the reason, instead of failing the evaluation; the comparison row is then
+ * left out. Every child is killed after its timeout (10 min a run at the target's size, 3 min in quick mode), and the
+ * node is stopped whatever happens (and killed with this process: anvil-process.ts).
+ */
+export async function measureFhirAtSize(
+  root: string,
+  count: number,
+  judged: boolean,
+  deps: Partial<FhirAtSizeDeps> = {},
+): Promise<FhirAtSize> {
+  const timeoutMs = judged ? 600_000 : 180_000;
+  const runChild = deps.runChild ?? ((options, timeout) => inChild<FhirPipelineRun>(root, options, timeout));
+  const startNode = deps.startNode ?? (() => startAnvil({ timeoutMs: 30_000 }));
+  try {
+    const ingest = await runChild({ mode: "ingest", count }, timeoutMs);
+    const { pipeline, node } = await pipelineOverRpc(count, timeoutMs, { startNode, runChild });
+    let inProcess: FhirPipelineRun | null = null;
+    let inProcessReason: string | undefined;
+    if (deps.inProcess ?? true) {
+      inProcess = await runChild({ mode: "in-process", count }, timeoutMs).catch((error: unknown) => {
+        inProcessReason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+        return null;
+      });
+    }
+    const comparison = inProcessReason === undefined ? {} : { inProcessReason };
+    return {
+      measured: true,
+      reason: "",
+      observations: count,
+      judged,
+      ingest,
+      pipeline,
+      node,
+      inProcess,
+      ...comparison,
+    };
   } catch (error) {
     const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
     return { measured: false, reason: message, observations: count, judged, ingest: null, pipeline: null };
@@ -80,77 +201,38 @@ async function ingestRun(count: number): Promise<FhirPipelineRun> {
   };
 }
 
-/** The whole pipeline on the in-process Hardhat network, in this process (which must be a fresh one). */
-async function pipelineRun(count: number): Promise<FhirPipelineRun> {
-  // Loaded here: only the child that measures the pipeline pays for Hardhat's runtime.
-  const hre = (await import("hardhat")).default;
-  const { setUpLedger } = await import("./chain");
-  const { TwinPipeline } = await import("../pipeline");
-  const { FolderKeyStore, LocalFolderBlobStore, RecordVault } = await import("../store");
-  const chain = {
-    signers: await hre.ethers.getSigners(),
-    provider: hre.ethers.provider,
-    send: (method: string, params: unknown[]) => hre.network.provider.send(method, params),
-  };
-  const ledger = await setUpLedger(chain);
-  const { registry, updateLog, actors } = ledger;
-  const patient = actors.patients[0];
-  const salt = id("evaluation:fhir-at-size:twin");
-  const twinId = twinIdOf(patient.address, salt);
-  await (await registry.connect(patient).createTwin(salt, id("meta:fhir-at-size"), actors.hospital.address)).wait();
-  await (
-    await registry.connect(patient).authorizeSource(twinId, actors.emr.address, SourceKind.Emr, ALL_CATEGORIES)
-  ).wait();
+/** How this process runs its TypeScript: compiled to JavaScript beforehand, or transpiled on load by ts-node. */
+export function childRuntime(): "compiled" | "ts-node" {
+  return __filename.endsWith(".ts") ? "ts-node" : "compiled";
+}
 
-  const dir = mkdtempSync(join(tmpdir(), "twinledger-evaluation-fhir-"));
+/** One measurement, in this process (a fresh one), noting how it ran. */
+async function childRun(options: FhirChildOptions): Promise<FhirPipelineRun> {
+  return { ...(await measureIn(options)), runtime: childRuntime() };
+}
+
+/** One measurement, in this process (fhir-run.ts is loaded only here). */
+async function measureIn(options: FhirChildOptions): Promise<FhirPipelineRun> {
+  if (options.mode === "ingest") return ingestRun(options.count);
+  const { inProcessLedger, pipelineRun, rpcLedger } = await import("./fhir-run");
+  if (options.mode === "in-process") return pipelineRun(await inProcessLedger(), options.count);
+  if (options.mode !== "pipeline") throw new Error(`unknown mode ${String(options.mode)}`);
+  if (options.rpcUrl) return pipelineRun(await rpcLedger(options.rpcUrl, options.node ?? "anvil"), options.count);
+  // run alone: a node of its own, in its own process
+  const node = await startAnvil({ timeoutMs: 30_000 });
   try {
-    const patientKey = new Wallet(id("evaluation:fhir-at-size:patient-key"));
-    const pipeline = await TwinPipeline.open({
-      updateLog,
-      registry,
-      vault: new RecordVault(
-        new LocalFolderBlobStore(join(dir, "blobs"), { fsync: false }),
-        new FolderKeyStore(join(dir, "keys"), { fsync: false }),
-      ),
-      custodianKey: new Wallet(id("evaluation:fhir-at-size:custodian-key")),
-      custodianSigner: actors.hospital,
-      patientPublicKey: () => patientKey.signingKey.publicKey,
-      indexFolder: join(dir, "pipeline"),
-      fsync: false,
-    });
-    // The input as the pipeline takes it (JSON text), made before the clock starts.
-    const text = [...bundleChunks(count, BENCHMARK_PATIENT_ID)].join("");
-    const inputBytes = Buffer.byteLength(text, "utf8");
-    global.gc?.();
-    const rssBeforeMb = process.memoryUsage().rss / MB;
-    const loadAverage = loadavg()[0];
-    const cpu = process.cpuUsage();
-    const started = process.hrtime.bigint();
-    const summary = await pipeline.ingestEmr(twinId, text, {
-      sourceSigner: actors.emr,
-      patient: `Patient/${BENCHMARK_PATIENT_ID}`,
-    });
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const used = process.cpuUsage(cpu);
-    return {
-      records: summary.records,
-      readings: summary.readings,
-      inputBytes,
-      seconds,
-      cpuSeconds: (used.user + used.system) / 1e6,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
-      rssBeforeMb,
-      anchorGas: Number(summary.anchorGasUsed),
-      loadAverage,
-    };
+    return await pipelineRun(await rpcLedger(node.url, "anvil"), options.count);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await node.stop();
   }
 }
 
 if (require.main === module) {
+  // A measured child outlives no evaluation: it ends when its parent is gone (reparented).
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && process.exit(1), 500).unref();
   const options = JSON.parse(process.argv[2] ?? "{}") as FhirChildOptions;
-  (options.mode === "pipeline" ? pipelineRun(options.count) : ingestRun(options.count))
+  childRun(options)
     .then((result) => {
       process.stdout.write(`${JSON.stringify(result)}\n`);
       process.exit(0); // Hardhat's runtime keeps handles open

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 /**
@@ -8,12 +9,15 @@ import { createServer } from "node:net";
 export interface LocalNode {
   readonly url: string;
   readonly port: number;
+  /** The spawned process's id, which is also its process group's (detached). */
+  readonly pid: number;
   /** Seconds from spawn until the node answered eth_chainId. */
   readonly startupSeconds: number;
   stop(): Promise<void>;
 }
 
 const running = new Set<ChildProcess>();
+let exitHandlerInstalled = false;
 
 /** A free TCP port on 127.0.0.1, as the OS hands it out. */
 export function freePort(): Promise<number> {
@@ -44,6 +48,37 @@ export function killAllNodes(): void {
   running.clear();
 }
 
+/**
+ * The peak RSS of a process group (VmHWM of /proc/<pid>/status, summed over the group's live processes), MB: what a
+ * node started here (npx, hardhat, or anvil alone) held at most. Null where /proc cannot tell (not Linux, gone).
+ */
+export function groupPeakRssMb(pgid: number): number | null {
+  let kb = 0;
+  let found = false;
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return null;
+  }
+  for (const pid of entries) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after its last ')'
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) !== pgid) continue;
+      const hwm = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (hwm) {
+        kb += Number(hwm[1]);
+        found = true;
+      }
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return found ? kb / 1024 : null;
+}
+
 async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
   const response = await fetch(url, {
     method: "POST",
@@ -60,6 +95,11 @@ async function rpc(url: string, method: string, params: unknown[] = []): Promise
  * (at most `timeoutMs`). Rejects, with the node killed, if it exits or does not answer in time.
  */
 export async function startLocalNode(cwd: string, timeoutMs = 120_000): Promise<LocalNode> {
+  if (!exitHandlerInstalled) {
+    // Started nodes die with this process, whatever the way out (the evaluation's signal handlers exit).
+    process.once("exit", killAllNodes);
+    exitHandlerInstalled = true;
+  }
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
@@ -94,7 +134,7 @@ export async function startLocalNode(cwd: string, timeoutMs = 120_000): Promise<
     }
     try {
       await rpc(url, "eth_chainId");
-      return { url, port, startupSeconds: (performance.now() - started) / 1000, stop };
+      return { url, port, pid: child.pid ?? 0, startupSeconds: (performance.now() - started) / 1000, stop };
     } catch {
       await new Promise((r) => setTimeout(r, 250));
     }

@@ -234,6 +234,8 @@ export async function runEvaluation(
   step.tick();
   step.done();
   if (!fhirAtSize.measured) notes.push(`FHIR ingest at size not measured: ${fhirAtSize.reason}.`);
+  if (fhirAtSize.inProcessReason)
+    notes.push(`FHIR at size, in-process comparison not measured: ${fhirAtSize.inProcessReason}.`);
 
   // Part 7: many twins through the pipeline (its own process); projected once the gateway's capacity is known.
   const scaleOutPlan = { ...plan.scaleOut, ...(args.scaleOutTwins !== undefined && { twins: args.scaleOutTwins }) };

@@ -1,3 +1,4 @@
+import { judgeFhirAtSize } from "./report-fhir";
 import type {
   ConcurrencyRun,
   FhirAtSize,
@@ -8,6 +9,8 @@ import type {
   TimingPart,
 } from "./types";
 import { capacityVerdict } from "./gateway-capacity";
+
+export { judgeFhirAtSize };
 
 const f1 = (x: number) => x.toFixed(1);
 /** Records per bundle in part 1's workload (gas.ts BUNDLE_RECORDS; not imported, to keep this module pure). */
@@ -126,27 +129,4 @@ export function judgeTargets(
   });
   if (fhir) out.push(judgeFhirAtSize(fhir));
   return out;
-}
-
-/** The FHIR size target (issue 11, defect 8): judged only on a run at the target's size. */
-export function judgeFhirAtSize(fhir: FhirAtSize): TargetVerdict {
-  const target =
-    "20,000 vital-sign Observations (one collection Bundle) through the pipeline in ≤ 10 s and ≤ 300 MB RSS (issue 11)";
-  const p = fhir.pipeline;
-  if (!fhir.measured || p === null) {
-    return { id: "fhir-20k", target, measured: `not measured: ${fhir.reason}`, verdict: "not measured" };
-  }
-  const measured =
-    `${int(fhir.observations)} Observations: ${f1(p.seconds)} s wall, ${f1(p.cpuSeconds)} s CPU, peak RSS ` +
-    `${int(p.peakRssMb)} MB (${int(p.rssBeforeMb)} MB before the ingest, Hardhat's runtime and chain included), ` +
-    `${int(p.records)} records anchored in one anchorRecords of ${int(p.anchorGas ?? NaN)} gas` +
-    (p.loadAverage !== undefined ? `, machine load average ${f1(p.loadAverage)} at the start` : "") +
-    (fhir.ingest ? `; the streamed ingest alone ${f2(fhir.ingest.seconds)} s` : "");
-  if (!fhir.judged) return { id: "fhir-20k", target, measured, verdict: "quick mode: not judged" };
-  return {
-    id: "fhir-20k",
-    target,
-    measured,
-    verdict: p.seconds <= 10 && p.peakRssMb <= 300 && p.records >= fhir.observations ? "met" : "missed",
-  };
 }

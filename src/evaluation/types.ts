@@ -383,6 +383,39 @@ export interface FhirPipelineRun {
   readonly loadAverage?: number;
   /** A figure recorded earlier (`FHIR_BEFORE`), not measured by this evaluation: what it is, in words. */
   readonly recorded?: string;
+  /** Where the pipeline's chain ran (pipeline runs only): over JSON-RPC to a node in its own process, or in-process. */
+  readonly chain?: FhirChain;
+  /** How the measured process ran: compiled JavaScript (esbuild bundle) or TypeScript through ts-node (older: absent). */
+  readonly runtime?: "compiled" | "ts-node";
+  /** Whether the measured process had loaded Hardhat's runtime (it must not, over JSON-RPC). */
+  readonly hardhatLoaded?: boolean;
+  /** Where the measured call's wall time went, in the order the pipeline runs (fhir-phases.ts); they add up to it. */
+  readonly phases?: readonly FhirPhase[];
+  /** Garbage-collector pauses during the measured call (perf_hooks 'gc' entries): seconds summed, and how many. */
+  readonly gcSeconds?: number;
+  readonly gcCount?: number;
+  /** Seconds spent inside blob and key store writes, summed over overlapping writes (part of seal + store). */
+  readonly storeBusySeconds?: number;
+}
+
+/** Where a FHIR-at-size pipeline run's chain ran. */
+export type FhirChain = "anvil" | "hardhat node" | "in-process";
+
+/** A phase of the FHIR-at-size pipeline run (fhir-phases.ts `FHIR_PHASES`). */
+export type FhirPhaseId = "parse" | "seal" | "anchor" | "proofs" | "engine" | "commit";
+
+export interface FhirPhase {
+  readonly id: FhirPhaseId;
+  readonly seconds: number;
+}
+
+/** The node the judged pipeline run talked to over JSON-RPC, in its own process (not counted in the run's RSS). */
+export interface FhirNode {
+  readonly kind: "anvil" | "hardhat node";
+  /** Seconds from spawn until it answered. */
+  readonly startupSeconds: number;
+  /** Its peak RSS (VmHWM of /proc/<pid>/status, summed over its process group) when the run ended, MB. */
+  readonly peakRssMb: number | null;
 }
 
 /** FHIR ingest at size (issue 11, defect 8): N vital-sign Observations, the ingest alone and the whole pipeline. */
@@ -394,8 +427,17 @@ export interface FhirAtSize {
   readonly judged: boolean;
   /** The streamed parse and checks alone (src/fhir ingestStream). */
   readonly ingest: FhirPipelineRun | null;
-  /** TwinPipeline.ingestEmr on the in-process Hardhat network. */
+  /**
+   * TwinPipeline.ingestEmr, the judged run: over JSON-RPC to `node` (older results: on the in-process Hardhat
+   * network, `chain` absent).
+   */
   readonly pipeline: FhirPipelineRun | null;
+  /** The node of the judged run (absent in older results). */
+  readonly node?: FhirNode | null;
+  /** The same pipeline run on Hardhat's in-process network, for comparison (never judged; absent in older results). */
+  readonly inProcess?: FhirPipelineRun | null;
+  /** Why the in-process comparison is missing, when it failed. */
+  readonly inProcessReason?: string;
 }
 
 /** Bytes before and after padding, for one kind of blob plaintext. */
