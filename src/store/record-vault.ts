@@ -3,9 +3,11 @@ import {
   openRecord,
   publicKeyOf,
   sealRecord,
+  sealRecords,
   type PrivateKeyLike,
   type PublicKeyLike,
   type RecordContext,
+  type RecordToSeal as SealInput,
 } from "../crypto";
 import type { BlobStore } from "./blob-store";
 import { cidOf } from "./cid";
@@ -25,10 +27,8 @@ export interface StoredRecord {
 }
 
 /** A record to seal and store: its plaintext, its context (twin, key, category) and its readers. */
-export interface RecordToSeal {
-  readonly plaintext: Uint8Array;
+export interface RecordToSeal extends SealInput {
   readonly context: RecordContext;
-  readonly readers: readonly PublicKeyLike[];
 }
 
 /** What erasing a twin did. */
@@ -71,6 +71,7 @@ export class RecordVault {
   /**
    * Seal and store many records at once (as `put` each): each twin's erasure is checked once, the envelopes are
    * stored in one batch and the wrapped keys in another where the stores can batch (`putMany`), else one by one.
+   * The records are sealed together (`sealRecords`): one ephemeral key per twin and reader for the whole call.
    * Returns the stored records in order. On failure, the envelopes and keys this call stored are removed (best
    * effort) before it rethrows.
    */
@@ -79,7 +80,7 @@ export class RecordVault {
       const erased = await this.keys.erasure(twinId);
       if (erased) throw twinErased(erased.twinId, erased.erasedAt); // before anything is stored
     }
-    const sealed = records.map((record) => sealRecord(record.plaintext, record.context, record.readers));
+    const sealed = sealRecords(records);
     const envelopes = sealed.map((s) => s.envelope);
     const cids: string[] = [];
     const entries = () =>
