@@ -1,5 +1,7 @@
-import { hkdfSync } from "node:crypto";
-import { concatBytes } from "./bytes";
+import { extract } from "@noble/hashes/hkdf.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { wipe } from "./bytes";
 import { DATA_KEY_BYTES, NONCE_BYTES, TAG_BYTES } from "./envelope";
 import { CryptoError } from "./errors";
 
@@ -139,20 +141,45 @@ export function parseWrappedKey(wrapped: Uint8Array): ParsedWrappedKey {
 }
 
 /**
- * @internal The AES-256-GCM key and nonce of a wrap (see the formats above): `salt` empty for version 1. Wipe the
- * key after use.
+ * @internal The AES-256-GCM keys and nonces of the wraps made from one shared secret `x` (see the formats above):
+ * `HKDF-SHA256(ikm = x, salt = empty, info, 44)`. HKDF's extract step depends on `x` alone, so it is done once, and
+ * the HMAC keyed with its result is kept; each wrap then costs only the expand step (two HMAC blocks on a clone of
+ * that keyed state), the same bytes as a whole HKDF. {@link WrapKeyDeriver.destroy} wipes the keyed state.
  */
-export function deriveWrapKey(
-  version: number,
-  sharedX: Uint8Array,
-  ephemeral: Uint8Array,
-  reader: Uint8Array,
-  salt: Uint8Array = EMPTY,
-): { key: Uint8Array; nonce: Uint8Array } {
-  const info =
-    version === WRAPPED_KEY_VERSION_1
-      ? concatBytes(INFO_V1, ephemeral, reader)
-      : concatBytes(INFO_V2, ephemeral, reader, salt);
-  const okm = new Uint8Array(hkdfSync("sha256", sharedX, EMPTY, info, DATA_KEY_BYTES + NONCE_BYTES));
-  return { key: okm.subarray(0, DATA_KEY_BYTES), nonce: okm.subarray(DATA_KEY_BYTES) };
+export class WrapKeyDeriver {
+  readonly #keyed: ReturnType<typeof hmac.create>;
+
+  constructor(sharedX: Uint8Array) {
+    const prk = extract(sha256, sharedX, EMPTY);
+    this.#keyed = hmac.create(sha256, prk);
+    wipe(prk);
+  }
+
+  /** The key (32 bytes, wipe it after use) and nonce (12) of one wrap; `salt` is empty in version 1. */
+  derive(
+    version: number,
+    ephemeral: Uint8Array,
+    reader: Uint8Array,
+    salt: Uint8Array = EMPTY,
+  ): { key: Uint8Array; nonce: Uint8Array } {
+    const info = [version === WRAPPED_KEY_VERSION_1 ? INFO_V1 : INFO_V2, ephemeral, reader, salt];
+    // HKDF-Expand, L = 44: T1 = HMAC(prk, info ‖ 01), T2 = HMAC(prk, T1 ‖ info ‖ 02); OKM = T1 ‖ T2[0..12)
+    const first = this.#keyed.clone();
+    for (const part of info) first.update(part);
+    const t1 = first.update(COUNTER_1).digest();
+    const second = this.#keyed.clone().update(t1);
+    for (const part of info) second.update(part);
+    const t2 = second.update(COUNTER_2).digest();
+    const nonce = t2.slice(0, NONCE_BYTES);
+    wipe(t2);
+    return { key: t1.subarray(0, DATA_KEY_BYTES), nonce };
+  }
+
+  /** Wipe the keyed HMAC state; the deriver cannot derive afterwards. */
+  destroy(): void {
+    this.#keyed.destroy();
+  }
 }
+
+const COUNTER_1 = Uint8Array.of(1);
+const COUNTER_2 = Uint8Array.of(2);

@@ -5,12 +5,13 @@ import { DATA_KEY_BYTES, TAG_BYTES } from "./envelope";
 import { ECDH, randomSecret, type EcdhBackend } from "./ecdh";
 import { CryptoError } from "./errors";
 import {
-  deriveWrapKey,
   HEADER_BYTES,
   HEADER_V2,
   parseWrappedKey,
   PREFIX_BYTES_V1,
   PREFIX_BYTES_V2,
+  WRAP_SALT_BYTES,
+  WrapKeyDeriver,
   WRAPPED_KEY_BYTES,
   WRAPPED_KEY_VERSION,
 } from "./key-wrap-format";
@@ -51,7 +52,10 @@ export class KeyWrapper {
   readonly reader: string;
   readonly #readerKey: Uint8Array;
   readonly #ephemeral: Uint8Array;
-  #sharedX: Uint8Array | undefined;
+  #deriver: WrapKeyDeriver | undefined;
+  /** Random bytes for the salts, drawn in blocks (one system call per block, not per wrap). */
+  readonly #salts = new Uint8Array(WRAP_SALT_BYTES * SALTS_PER_DRAW);
+  #nextSalt = SALTS_PER_DRAW;
 
   /**
    * @internal Use {@link keyWrapper}; tests pass a decoded reader and an explicit backend.
@@ -59,12 +63,15 @@ export class KeyWrapper {
    */
   constructor(reader: ReaderPoint, backend: Pick<EcdhBackend, "ephemeralPublicKey" | "senderSharedX"> = ECDH) {
     const ephemeralSecret = randomSecret();
+    let sharedX: Uint8Array;
     try {
       this.#ephemeral = backend.ephemeralPublicKey(ephemeralSecret);
-      this.#sharedX = backend.senderSharedX(ephemeralSecret, reader);
+      sharedX = backend.senderSharedX(ephemeralSecret, reader);
     } finally {
       wipe(ephemeralSecret);
     }
+    this.#deriver = new WrapKeyDeriver(sharedX);
+    wipe(sharedX);
     this.reader = reader.address;
     this.#readerKey = reader.compressed;
   }
@@ -74,13 +81,13 @@ export class KeyWrapper {
     if (!(dataKey instanceof Uint8Array) || dataKey.length !== DATA_KEY_BYTES) {
       throw new CryptoError("CRYPTO_KEY_INVALID", `data key must be ${DATA_KEY_BYTES} bytes`);
     }
-    if (this.#sharedX === undefined) throw new Error("KeyWrapper used after dispose()");
+    if (this.#deriver === undefined) throw new Error("KeyWrapper used after dispose()");
     const out = new Uint8Array(WRAPPED_KEY_BYTES);
     out.set(HEADER_V2, 0);
     out.set(this.#ephemeral, HEADER_BYTES);
     const salt = out.subarray(PREFIX_BYTES_V1, PREFIX_BYTES_V2);
-    randomFillSync(salt);
-    const { key, nonce } = deriveWrapKey(WRAPPED_KEY_VERSION, this.#sharedX, this.#ephemeral, this.#readerKey, salt);
+    salt.set(this.#salt());
+    const { key, nonce } = this.#deriver.derive(WRAPPED_KEY_VERSION, this.#ephemeral, this.#readerKey, salt);
     const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
     cipher.setAAD(out.subarray(0, PREFIX_BYTES_V2));
     const body = cipher.update(dataKey);
@@ -91,12 +98,25 @@ export class KeyWrapper {
     return out;
   }
 
-  /** Wipe the shared secret; the wrapper cannot wrap afterwards. */
+  /** Wipe the state derived from the shared secret; the wrapper cannot wrap afterwards. */
   dispose(): void {
-    wipe(this.#sharedX);
-    this.#sharedX = undefined;
+    this.#deriver?.destroy();
+    this.#deriver = undefined;
+  }
+
+  /** The next 16 fresh random bytes (salts are public, but each must be unique: a fresh draw, never reused). */
+  #salt(): Uint8Array {
+    if (this.#nextSalt === SALTS_PER_DRAW) {
+      randomFillSync(this.#salts);
+      this.#nextSalt = 0;
+    }
+    const at = WRAP_SALT_BYTES * this.#nextSalt++;
+    return this.#salts.subarray(at, at + WRAP_SALT_BYTES);
   }
 }
+
+/** Salts drawn per `randomFillSync` call. */
+const SALTS_PER_DRAW = 256;
 
 /** A {@link KeyWrapper} to a reader's public key; throws `CRYPTO_KEY_INVALID` when it is not a point. */
 export function keyWrapper(readerPublicKey: PublicKeyLike): KeyWrapper {
@@ -136,16 +156,16 @@ export function wrapToReader(
 const UNWRAP_CACHE_SIZE = 16;
 
 /**
- * Unwraps data keys with one reader's private key, both format versions, keeping `x(d·E)` for the last few
- * version-2 ephemeral keys so that a batch costs one scalar multiplication. Create one for a bulk open, then
+ * Unwraps data keys with one reader's private key, both format versions, keeping the key derivation from `x(d·E)`
+ * for the last few version-2 ephemeral keys so that a batch costs one scalar multiplication. Create one for a bulk open, then
  * {@link KeyUnwrapper.dispose} it (which wipes its copy of the private key and the cached secrets).
  */
 export class KeyUnwrapper {
   readonly #secret: Uint8Array;
   readonly #backend: Pick<EcdhBackend, "readerEcdh">;
-  readonly #shared = new LRUCache<string, Uint8Array>({
+  readonly #derivers = new LRUCache<string, WrapKeyDeriver>({
     max: UNWRAP_CACHE_SIZE,
-    dispose: (sharedX) => wipe(sharedX),
+    dispose: (deriver) => deriver.destroy(),
   });
   #readerKey: Uint8Array | undefined;
   #disposed = false;
@@ -165,24 +185,19 @@ export class KeyUnwrapper {
    */
   unwrap(wrapped: Uint8Array): Uint8Array {
     const parsed = parseWrappedKey(wrapped);
+    if (this.#disposed) throw new Error("KeyUnwrapper used after dispose()");
     const cacheable = parsed.version === WRAPPED_KEY_VERSION;
     const id = cacheable ? bytesToHex(parsed.ephemeralPublicKey) : "";
-    let sharedX = cacheable ? this.#shared.get(id) : undefined;
-    if (this.#disposed) throw new Error("KeyUnwrapper used after dispose()");
-    if (sharedX === undefined || this.#readerKey === undefined) {
-      const ecdh = this.#backend.readerEcdh(this.#secret, parsed.ephemeralPublicKey);
-      sharedX = ecdh.sharedX;
-      this.#readerKey ??= ecdh.readerPublicKey;
-      if (cacheable) this.#shared.set(id, sharedX);
+    let deriver = cacheable ? this.#derivers.get(id) : undefined;
+    if (deriver === undefined || this.#readerKey === undefined) {
+      const { sharedX, readerPublicKey } = this.#backend.readerEcdh(this.#secret, parsed.ephemeralPublicKey);
+      deriver = new WrapKeyDeriver(sharedX);
+      wipe(sharedX);
+      this.#readerKey ??= readerPublicKey;
+      if (cacheable) this.#derivers.set(id, deriver);
     }
-    const { key, nonce } = deriveWrapKey(
-      parsed.version,
-      sharedX,
-      parsed.ephemeralPublicKey,
-      this.#readerKey,
-      parsed.salt,
-    );
-    if (!cacheable) wipe(sharedX);
+    const { key, nonce } = deriver.derive(parsed.version, parsed.ephemeralPublicKey, this.#readerKey, parsed.salt);
+    if (!cacheable) deriver.destroy();
     const decipher = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
     decipher.setAuthTag(parsed.tag);
     decipher.setAAD(parsed.associatedData);
@@ -202,7 +217,7 @@ export class KeyUnwrapper {
   /** Wipe the private key copy and the cached shared secrets; the unwrapper cannot unwrap afterwards. */
   dispose(): void {
     wipe(this.#secret);
-    this.#shared.clear();
+    this.#derivers.clear();
     this.#disposed = true;
   }
 }
