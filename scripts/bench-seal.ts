@@ -6,7 +6,7 @@
  * - bulk: `sealRecords`, one ephemeral key per twin and reader for the call, the native keccak.
  *
  * Usage: `node -r ts-node/register/transpile-only scripts/bench-seal.ts [count=20000] [bytes=600] [rounds=2]`.
- * Prints JSON. Timings on a shared machine are noisy: the rounds alternate the two ways, compare within a round.
+ * Prints JSON (wall and CPU seconds). Timings on a shared machine are noisy: compare the two ways within a round.
  */
 import { randomBytes } from "node:crypto";
 import { hexlify, Wallet } from "ethers";
@@ -48,13 +48,15 @@ function sealPerRecord(): SealedRecord[] {
   });
 }
 
-function timed(seal: () => SealedRecord[]): { seconds: number; sealed: SealedRecord[] } {
+function timed(seal: () => SealedRecord[]): { seconds: number; cpuSeconds: number; sealed: SealedRecord[] } {
   const start = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   const sealed = seal();
-  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, sealed };
+  const { user, system } = process.cpuUsage(cpu);
+  return { seconds: Number(process.hrtime.bigint() - start) / 1e9, cpuSeconds: (user + system) / 1e6, sealed };
 }
 
-const results: { round: number; perRecordSeconds: number; bulkSeconds: number; ratio: number }[] = [];
+const results: Record<string, number>[] = [];
 for (let round = 0; round < rounds; round++) {
   global.gc?.();
   const perRecord = timed(sealPerRecord);
@@ -73,6 +75,9 @@ for (let round = 0; round < rounds; round++) {
     perRecordSeconds: round3(perRecord.seconds),
     bulkSeconds: round3(bulk.seconds),
     ratio: round3(perRecord.seconds / bulk.seconds),
+    perRecordCpuSeconds: round3(perRecord.cpuSeconds),
+    bulkCpuSeconds: round3(bulk.cpuSeconds),
+    cpuRatio: round3(perRecord.cpuSeconds / bulk.cpuSeconds),
   });
 }
 console.log(
