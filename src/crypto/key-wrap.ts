@@ -15,7 +15,7 @@ import {
   WRAPPED_KEY_BYTES,
   WRAPPED_KEY_VERSION,
 } from "./key-wrap-format";
-import { privateKeyBytes, type PrivateKeyLike, type PublicKeyLike } from "./reader-keys";
+import { addressOf, privateKeyBytes, publicKeyOf, type PrivateKeyLike, type PublicKeyLike } from "./reader-keys";
 import { readerPoint, type ReaderPoint } from "./reader-point-cache";
 
 export {
@@ -161,6 +161,8 @@ const UNWRAP_CACHE_SIZE = 16;
  * {@link KeyUnwrapper.dispose} it (which wipes its copy of the private key and the cached secrets).
  */
 export class KeyUnwrapper {
+  /** Checksummed address of the reader whose key this is. */
+  readonly reader: string;
   readonly #secret: Uint8Array;
   readonly #backend: Pick<EcdhBackend, "readerEcdh">;
   readonly #derivers = new LRUCache<string, WrapKeyDeriver>({
@@ -177,6 +179,7 @@ export class KeyUnwrapper {
   constructor(readerPrivateKey: PrivateKeyLike, backend: Pick<EcdhBackend, "readerEcdh"> = ECDH) {
     this.#secret = privateKeyBytes(readerPrivateKey);
     this.#backend = backend;
+    this.reader = addressOf(publicKeyOf(this.#secret));
   }
 
   /**

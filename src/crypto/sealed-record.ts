@@ -1,7 +1,7 @@
 import { wipe } from "./bytes";
 import { contentHash } from "./content-hash";
 import { decryptEnvelope, encryptEnvelope, type AssociatedData } from "./envelope";
-import { KeyWrapper, unwrapDataKey } from "./key-wrap";
+import { KeyUnwrapper, KeyWrapper, unwrapDataKey } from "./key-wrap";
 import type { PrivateKeyLike, PublicKeyLike } from "./reader-keys";
 import { readerPoint } from "./reader-point-cache";
 
@@ -78,14 +78,17 @@ export function sealRecords(records: readonly RecordToSeal[]): SealedRecord[] {
   }
 }
 
-/** Open a sealed record as one reader: unwrap the data key with the reader's private key, then decrypt. */
+/**
+ * Open a sealed record as one reader: unwrap the data key with the reader's private key, then decrypt. To open many
+ * records, pass a {@link KeyUnwrapper} of the reader's key: records wrapped in one batch then share one ECDH.
+ */
 export function openRecord(
   envelope: Uint8Array,
   wrappedKey: Uint8Array,
-  readerPrivateKey: PrivateKeyLike,
+  reader: PrivateKeyLike | KeyUnwrapper,
   context: AssociatedData,
 ): Uint8Array {
-  const dataKey = unwrapDataKey(wrappedKey, readerPrivateKey);
+  const dataKey = reader instanceof KeyUnwrapper ? reader.unwrap(wrappedKey) : unwrapDataKey(wrappedKey, reader);
   try {
     return decryptEnvelope(envelope, dataKey, context);
   } finally {

@@ -1,5 +1,6 @@
 import {
   addressOf,
+  KeyUnwrapper,
   openRecord,
   publicKeyOf,
   sealRecord,
@@ -125,10 +126,11 @@ export class RecordVault {
   /**
    * Open a record as a reader. The key is looked up first, so an erased twin fails with
    * `TWIN_ERASED` before any blob is read; then `BLOB_NOT_FOUND`/`BLOB_TAMPERED`,
-   * `KEY_NOT_FOUND`, or `CRYPTO_DECRYPT` for a context that does not match.
+   * `KEY_NOT_FOUND`, or `CRYPTO_DECRYPT` for a context that does not match. To read many records as one reader,
+   * pass a `KeyUnwrapper` of its key (and dispose it after): records sealed in one batch then share one ECDH.
    */
-  async read(cid: string, context: RecordContext, readerKey: PrivateKeyLike): Promise<Uint8Array> {
-    const reader = addressOf(publicKeyOf(readerKey));
+  async read(cid: string, context: RecordContext, readerKey: PrivateKeyLike | KeyUnwrapper): Promise<Uint8Array> {
+    const reader = readerKey instanceof KeyUnwrapper ? readerKey.reader : addressOf(publicKeyOf(readerKey));
     const wrappedKey = await this.keys.get({ twinId: context.twinId, recordCid: cid, reader });
     const envelope = await this.blobs.get(cid);
     return openRecord(envelope, wrappedKey, readerKey, context);

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hexlify, keccak256, Wallet } from "ethers";
-import { parseWrappedKey, publicKeyOf, type RecordContext } from "../../../src/crypto";
+import { KeyUnwrapper, parseWrappedKey, publicKeyOf, type RecordContext } from "../../../src/crypto";
 import { FolderKeyStore, LocalFolderBlobStore, RecordVault } from "../../../src/store";
 import { DataCategory } from "../../../src/vocabulary";
 import { expectRejectCode, sameBytes } from "../crypto/expect-error";
@@ -83,6 +83,14 @@ describe("store/record-vault (folder stores)", () => {
       }
     }
     expect(await ephemeral(0, hospital.address)).to.not.equal(await ephemeral(0, patient.address));
+    // a bulk read as one reader, with one unwrapper for the batch
+    const unwrapper = new KeyUnwrapper(patient);
+    expect(unwrapper.reader).to.equal(patient.address);
+    for (const [i, record] of stored.entries()) {
+      expect(sameBytes(await vault.read(record.cid, batch[i].context, unwrapper), plaintextOf(i))).to.equal(true);
+    }
+    unwrapper.dispose();
+    await expectRejectCode(vault.read(stored[0].cid, batch[0].context, new KeyUnwrapper(doctor)), "KEY_NOT_FOUND");
   });
 
   it("a blob and its key copied to another twin do not decrypt there", async () => {
