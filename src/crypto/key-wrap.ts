@@ -37,15 +37,16 @@ export {
  *
  * Cost: a {@link KeyWrapper} does the two scalar multiplications `e·G` and `e·R` once, on libsecp256k1 (about
  * 0.12 ms together) or, where it does not load, `e·G` on OpenSSL and `e·R` on noble with a per-reader precomputed
- * table (reader-point-cache.ts); each wrap then costs one HKDF and one AES-GCM on OpenSSL (a few µs). A
+ * table (reader-point-cache.ts), and HKDF's extract step once (key-wrap-format.ts, `WrapKeyDeriver`); each wrap
+ * then costs HKDF's expand step (two HMAC-SHA256 on noble) and one AES-GCM on OpenSSL, some tens of µs. A
  * {@link KeyUnwrapper} does `d·E` once per ephemeral key it meets (ecdh.ts), so opening a version-2 batch costs one
  * multiplication, not one per record.
  */
 
 /**
  * Wraps data keys to one reader under one ephemeral key (format version 2): a batch's wrapper. Create it with
- * {@link keyWrapper}, use it for one batch of one twin, then {@link KeyWrapper.dispose} it (which wipes the shared
- * secret it holds).
+ * {@link keyWrapper}, use it for one batch of one twin, then {@link KeyWrapper.dispose} it (which wipes the key
+ * derivation state it holds; the ephemeral secret and `x(e·R)` are wiped as soon as it is built).
  */
 export class KeyWrapper {
   /** Checksummed address of the reader. */
