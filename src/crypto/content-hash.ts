@@ -1,5 +1,5 @@
-import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex } from "./bytes";
+import { keccak256 } from "./keccak";
 
 /**
  * The on-chain anchor of a stored blob: keccak256 of the exact bytes stored (the encrypted
@@ -7,5 +7,5 @@ import { bytesToHex } from "./bytes";
  * Every module that anchors or verifies a blob uses this one function.
  */
 export function contentHash(bytes: Uint8Array): string {
-  return bytesToHex(keccak_256(bytes));
+  return bytesToHex(keccak256(bytes));
 }

@@ -22,16 +22,25 @@ export {
   type ParsedEnvelope,
 } from "./envelope";
 export {
+  KeyUnwrapper,
+  keyWrapper,
+  KeyWrapper,
   parseWrappedKey,
   unwrapDataKey,
   wrapDataKey,
+  wrapDataKeys,
   WRAP_INFO,
+  WRAP_INFO_V2,
+  WRAP_SALT_BYTES,
   WRAPPED_KEY_BYTES,
   WRAPPED_KEY_MAGIC,
   WRAPPED_KEY_SUITE_SECP256K1_HKDF_SHA256_AES_256_GCM,
+  WRAPPED_KEY_V1_BYTES,
   WRAPPED_KEY_VERSION,
+  WRAPPED_KEY_VERSION_1,
   type ParsedWrappedKey,
 } from "./key-wrap";
+export { keccak256, keccakBackend } from "./keccak";
 export {
   addressOf,
   normalizePublicKey,
@@ -42,7 +51,14 @@ export {
   type PrivateKeyLike,
   type PublicKeyLike,
 } from "./reader-keys";
-export { openRecord, sealRecord, type ReaderWrappedKey, type SealedRecord } from "./sealed-record";
+export {
+  openRecord,
+  sealRecord,
+  sealRecords,
+  type ReaderWrappedKey,
+  type RecordToSeal,
+  type SealedRecord,
+} from "./sealed-record";
 export {
   pad,
   paddedLength,

@@ -1,6 +1,6 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import { keccak256 } from "./keccak";
 
 /**
  * OpenZeppelin StandardMerkleTrees built from leaf hashes computed by the caller, on bytes.
@@ -16,7 +16,7 @@ import { bytesToHex } from "@noble/hashes/utils.js";
 
 /** The leaf hash of a StandardMerkleTree from the leaf's ABI encoding: `keccak256(keccak256(encoded))`. */
 export function standardLeafHash(encoded: Uint8Array): Uint8Array {
-  return keccak_256(keccak_256(encoded));
+  return keccak256(keccak256(encoded));
 }
 
 /**
@@ -54,7 +54,7 @@ export function standardMerkleTreeOf<V extends unknown[]>(
     const leftFirst = compareBytes(left, right) <= 0;
     pair.set(leftFirst ? left : right, 0);
     pair.set(leftFirst ? right : left, 32);
-    nodes[i] = keccak_256(pair);
+    nodes[i] = keccak256(pair);
     tree[i] = toHex(nodes[i]);
   }
   const indexed = values.map((value) => ({ value, treeIndex: 0 }));

@@ -1,7 +1,7 @@
-import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { getAddress } from "ethers";
 import { LRUCache } from "lru-cache";
+import { keccak256 } from "../crypto/keccak";
 
 /**
  * The access log's leaf hash on bytes: keccak256(keccak256(abi.encode(uint64 index, uint64 timeMs, bytes32 twinId,
@@ -66,7 +66,7 @@ export function prepareLeaf(leaf: readonly string[]): PreparedLeaf | null {
       if (!Number.isSafeInteger(index) || index < 0) throw new RangeError("a leaf index is a non-negative integer");
       out.fill(0, 0, 32);
       writeUint(BigInt(index), out, 0);
-      return `0x${bytesToHex(keccak_256(keccak_256(out)))}`;
+      return `0x${bytesToHex(keccak256(keccak256(out)))}`;
     },
   };
 }

@@ -1,4 +1,4 @@
-import { addressOf, publicKeyOf, unwrapDataKey, wrapDataKey, type PrivateKeyLike, type PublicKeyLike } from "../crypto";
+import { addressOf, KeyUnwrapper, keyWrapper, publicKeyOf, type PrivateKeyLike, type PublicKeyLike } from "../crypto";
 import type { KeyStore } from "./key-store";
 
 /** A grant's effect on the key store: which records a new reader gets keys for, and from whom. */
@@ -28,21 +28,31 @@ export interface ReaderGrantResult {
  * (`KEY_NOT_FOUND` when the holder has no key for a record, `TWIN_ERASED`) or `CRYPTO_DECRYPT`
  * when the holder key does not open the stored key; records processed before a failure keep
  * their new key.
+ *
+ * @dev The whole grant is one batch: one ephemeral key for the reader's new wraps (format version 2, each with
+ * its own salt), and the holder's unwraps share `d·E` per ephemeral key they meet (version-1 keys each pay
+ * their own), so a grant over one ingest's records costs a few scalar multiplications, not two or three per record.
  */
 export async function grantReaderKeys(keys: KeyStore, grant: ReaderGrant): Promise<ReaderGrantResult> {
   const holder = addressOf(publicKeyOf(grant.holderKey));
-  const reader = addressOf(grant.readerPublicKey);
+  const unwrapper = new KeyUnwrapper(grant.holderKey);
+  const wrapper = keyWrapper(grant.readerPublicKey);
+  const reader = wrapper.reader;
   const done: string[] = [];
-  for (const recordCid of grant.recordCids) {
-    const held = await keys.get({ twinId: grant.twinId, recordCid, reader: holder });
-    const dataKey = unwrapDataKey(held, grant.holderKey);
-    try {
-      const wrappedKey = wrapDataKey(dataKey, grant.readerPublicKey);
-      await keys.put({ twinId: grant.twinId, recordCid, reader, wrappedKey });
-    } finally {
-      dataKey.fill(0);
+  try {
+    for (const recordCid of grant.recordCids) {
+      const held = await keys.get({ twinId: grant.twinId, recordCid, reader: holder });
+      const dataKey = unwrapper.unwrap(held);
+      try {
+        await keys.put({ twinId: grant.twinId, recordCid, reader, wrappedKey: wrapper.wrap(dataKey) });
+      } finally {
+        dataKey.fill(0);
+      }
+      done.push(recordCid);
     }
-    done.push(recordCid);
+  } finally {
+    wrapper.dispose();
+    unwrapper.dispose();
   }
   return { reader, recordCids: done };
 }

@@ -1,11 +1,14 @@
 import {
   addressOf,
+  KeyUnwrapper,
   openRecord,
   publicKeyOf,
   sealRecord,
+  sealRecords,
   type PrivateKeyLike,
   type PublicKeyLike,
   type RecordContext,
+  type RecordToSeal as SealInput,
 } from "../crypto";
 import type { BlobStore } from "./blob-store";
 import { cidOf } from "./cid";
@@ -25,10 +28,8 @@ export interface StoredRecord {
 }
 
 /** A record to seal and store: its plaintext, its context (twin, key, category) and its readers. */
-export interface RecordToSeal {
-  readonly plaintext: Uint8Array;
+export interface RecordToSeal extends SealInput {
   readonly context: RecordContext;
-  readonly readers: readonly PublicKeyLike[];
 }
 
 /** What erasing a twin did. */
@@ -71,6 +72,7 @@ export class RecordVault {
   /**
    * Seal and store many records at once (as `put` each): each twin's erasure is checked once, the envelopes are
    * stored in one batch and the wrapped keys in another where the stores can batch (`putMany`), else one by one.
+   * The records are sealed together (`sealRecords`): one ephemeral key per twin and reader for the whole call.
    * Returns the stored records in order. On failure, the envelopes and keys this call stored are removed (best
    * effort) before it rethrows.
    */
@@ -79,7 +81,7 @@ export class RecordVault {
       const erased = await this.keys.erasure(twinId);
       if (erased) throw twinErased(erased.twinId, erased.erasedAt); // before anything is stored
     }
-    const sealed = records.map((record) => sealRecord(record.plaintext, record.context, record.readers));
+    const sealed = sealRecords(records);
     const envelopes = sealed.map((s) => s.envelope);
     const cids: string[] = [];
     const entries = () =>
@@ -124,10 +126,11 @@ export class RecordVault {
   /**
    * Open a record as a reader. The key is looked up first, so an erased twin fails with
    * `TWIN_ERASED` before any blob is read; then `BLOB_NOT_FOUND`/`BLOB_TAMPERED`,
-   * `KEY_NOT_FOUND`, or `CRYPTO_DECRYPT` for a context that does not match.
+   * `KEY_NOT_FOUND`, or `CRYPTO_DECRYPT` for a context that does not match. To read many records as one reader,
+   * pass a `KeyUnwrapper` of its key (and dispose it after): records sealed in one batch then share one ECDH.
    */
-  async read(cid: string, context: RecordContext, readerKey: PrivateKeyLike): Promise<Uint8Array> {
-    const reader = addressOf(publicKeyOf(readerKey));
+  async read(cid: string, context: RecordContext, readerKey: PrivateKeyLike | KeyUnwrapper): Promise<Uint8Array> {
+    const reader = readerKey instanceof KeyUnwrapper ? readerKey.reader : addressOf(publicKeyOf(readerKey));
     const wrappedKey = await this.keys.get({ twinId: context.twinId, recordCid: cid, reader });
     const envelope = await this.blobs.get(cid);
     return openRecord(envelope, wrappedKey, readerKey, context);

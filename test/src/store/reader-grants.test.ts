@@ -1,10 +1,19 @@
 import { expect } from "chai";
 import { randomBytes } from "node:crypto";
-import { hexlify, Wallet } from "ethers";
-import { openRecord, publicKeyFromSignature, publicKeyOf, sealRecord, type RecordContext } from "../../../src/crypto";
+import { hexlify, SigningKey, Wallet } from "ethers";
+import {
+  encryptEnvelope,
+  openRecord,
+  parseWrappedKey,
+  publicKeyFromSignature,
+  publicKeyOf,
+  sealRecord,
+  type RecordContext,
+} from "../../../src/crypto";
 import { grantReaderKeys, MemoryBlobStore, MemoryKeyStore, revokeReaderKeys } from "../../../src/store";
 import { DataCategory } from "../../../src/vocabulary";
 import { expectCode, expectRejectCode, sameBytes } from "../crypto/expect-error";
+import { wrapV1 } from "../crypto/legacy-wrap";
 
 const newWallet = () => new Wallet(hexlify(randomBytes(32)));
 const TWIN = "0x" + "5e".repeat(32);
@@ -107,5 +116,44 @@ describe("store/reader-grants", () => {
       }),
       "TWIN_ERASED",
     );
+  });
+
+  it("re-wraps version-1 and version-2 keys alike, under one ephemeral key for the whole grant", async () => {
+    // a record stored before format version 2: its keys are version-1 wraps (made independently, as the old code did)
+    const legacy = encryptEnvelope(recordOf(3), contextOf(3));
+    const cid = await blobs.put(legacy.envelope);
+    const compressed = (wallet: Wallet) =>
+      Uint8Array.from(Buffer.from(SigningKey.computePublicKey(wallet.signingKey.publicKey, true).slice(2), "hex"));
+    await keys.put({
+      twinId: TWIN,
+      recordCid: cid,
+      reader: patient.address,
+      wrappedKey: wrapV1(legacy.dataKey, compressed(patient)),
+    });
+    const all = [...cids, cid];
+    expect(parseWrappedKey(await keys.get({ twinId: TWIN, recordCid: cid, reader: patient.address })).version).to.equal(
+      1,
+    );
+    expect(
+      parseWrappedKey(await keys.get({ twinId: TWIN, recordCid: cids[0], reader: patient.address })).version,
+    ).to.equal(2);
+
+    await grantReaderKeys(keys, {
+      twinId: TWIN,
+      recordCids: all,
+      holderKey: patient,
+      readerPublicKey: publicKeyOf(doctor),
+    });
+    const granted = await Promise.all(
+      all.map((recordCid) => keys.get({ twinId: TWIN, recordCid, reader: doctor.address })),
+    );
+    const parsed = granted.map(parseWrappedKey);
+    expect(parsed.map((p) => p.version)).to.deep.equal([2, 2, 2, 2]);
+    expect(new Set(parsed.map((p) => hexlify(p.ephemeralPublicKey))).size).to.equal(1);
+    expect(new Set(parsed.map((p) => hexlify(p.salt))).size).to.equal(4);
+    for (const [i, recordCid] of all.entries()) {
+      const envelope = await blobs.get(recordCid);
+      expect(sameBytes(openRecord(envelope, granted[i], doctor, contextOf(i)), recordOf(i))).to.equal(true);
+    }
   });
 });

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hexlify, keccak256, Wallet } from "ethers";
-import { publicKeyOf, type RecordContext } from "../../../src/crypto";
+import { KeyUnwrapper, parseWrappedKey, publicKeyOf, type RecordContext } from "../../../src/crypto";
 import { FolderKeyStore, LocalFolderBlobStore, RecordVault } from "../../../src/store";
 import { DataCategory } from "../../../src/vocabulary";
 import { expectRejectCode, sameBytes } from "../crypto/expect-error";
@@ -55,6 +55,42 @@ describe("store/record-vault (folder stores)", () => {
     const stored = await vault.put(RECORD, CONTEXT, [publicKeyOf(hospital), publicKeyOf(patient)]);
     await vault.addReader(TWIN_A, [stored.cid], hospital, doctor.signingKey.publicKey);
     expect(sameBytes(await vault.read(stored.cid, CONTEXT, doctor), RECORD)).to.equal(true);
+  });
+
+  it("putMany seals in bulk: one ephemeral key per twin and reader, and every record opens for each reader", async () => {
+    const readers = [publicKeyOf(hospital), publicKeyOf(patient)];
+    const contextOf = (twinId: string, i: number): RecordContext => ({ ...CONTEXT, twinId, recordKey: `Obs/${i}` });
+    const plaintextOf = (i: number) => new TextEncoder().encode(`{"dose":${i}}`);
+    const batch = [0, 1, 2, 3].map((i) => ({
+      plaintext: plaintextOf(i),
+      context: contextOf(i < 3 ? TWIN_A : TWIN_B, i),
+      readers,
+    }));
+    const stored = await vault.putMany(batch);
+    const ephemeral = async (i: number, reader: string) =>
+      hexlify(
+        parseWrappedKey(await keys.get({ twinId: batch[i].context.twinId, recordCid: stored[i].cid, reader }))
+          .ephemeralPublicKey,
+      );
+    for (const reader of [hospital, patient]) {
+      const ephemerals = await Promise.all([0, 1, 2, 3].map((i) => ephemeral(i, reader.address)));
+      expect(new Set(ephemerals.slice(0, 3)).size).to.equal(1); // one per twin and reader in a batch
+      expect(ephemerals[3]).to.not.equal(ephemerals[0]); // another twin, another ephemeral key
+      for (const [i, record] of stored.entries()) {
+        expect(record.contentHash).to.equal(keccak256(await blobs.get(record.cid)));
+        const opened = await vault.read(record.cid, batch[i].context, reader);
+        expect(sameBytes(opened, plaintextOf(i))).to.equal(true);
+      }
+    }
+    expect(await ephemeral(0, hospital.address)).to.not.equal(await ephemeral(0, patient.address));
+    // a bulk read as one reader, with one unwrapper for the batch
+    const unwrapper = new KeyUnwrapper(patient);
+    expect(unwrapper.reader).to.equal(patient.address);
+    for (const [i, record] of stored.entries()) {
+      expect(sameBytes(await vault.read(record.cid, batch[i].context, unwrapper), plaintextOf(i))).to.equal(true);
+    }
+    unwrapper.dispose();
+    await expectRejectCode(vault.read(stored[0].cid, batch[0].context, new KeyUnwrapper(doctor)), "KEY_NOT_FOUND");
   });
 
   it("a blob and its key copied to another twin do not decrypt there", async () => {
