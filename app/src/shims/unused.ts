@@ -39,3 +39,4 @@ export const Readable = unavailable;
 export const Pool = unavailable;
 export const Client = unavailable;
 export const types = stub;
+export const escapeLiteral = unavailable;
