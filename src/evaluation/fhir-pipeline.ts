@@ -34,7 +34,20 @@ export interface FhirChildOptions {
   /** The node's URL and kind (`pipeline` only; 127.0.0.1). */
   readonly rpcUrl?: string;
   readonly node?: FhirNode["kind"];
+  /** Start the child with this V8 old-space budget (`--max-old-space-size`), MB; absent: V8's default. */
+  readonly heapLimitMb?: number;
 }
+
+/**
+ * The judged run's V8 old-space budget, MB. A Node service given a memory budget is started with one (a container's
+ * limit, `--max-old-space-size`); without it V8 lets the heap grow far past what is live before a full collection (the
+ * 20,000-Observation ingest holds at most about 135 MB live, measured with a forced collection every 200 ms, yet
+ * peaks near 410 MB of RSS with the default heap). 160 MB leaves room for that live set and keeps the process inside
+ * the target's 300 MB. The budget bounds the bundle a pipeline so started can take: the live set grows with the
+ * bundle, so a deployment sizes it with its ingest limits (src/fhir limits). The run with V8's default heap is
+ * measured beside it (`defaultHeap`).
+ */
+export const FHIR_HEAP_LIMIT_MB = 160;
 
 /** The target: 20,000 Observations through the pipeline. */
 export const FHIR_TARGET = { observations: 20_000, seconds: 10, rssMb: 300 } as const;
@@ -84,7 +97,8 @@ export function compiledChild(root: string): string | null {
 function childArgs(root: string, options: FhirChildOptions): string[] {
   const compiled = options.mode === "in-process" ? null : compiledChild(root);
   const entry = compiled ? [compiled] : ["-r", "ts-node/register/transpile-only", join(__dirname, "fhir-pipeline.ts")];
-  return [...entry, JSON.stringify(options)];
+  const heap = options.heapLimitMb === undefined ? [] : [`--max-old-space-size=${options.heapLimitMb}`];
+  return [...heap, ...entry, JSON.stringify(options)];
 }
 
 /** Runs one measurement in a child process (killed after `timeoutMs`); returns what it printed (its last line). */
@@ -128,11 +142,13 @@ export async function pipelineOverRpc(
   count: number,
   timeoutMs: number,
   deps: Pick<FhirAtSizeDeps, "startNode" | "runChild">,
+  heapLimitMb: number | null = FHIR_HEAP_LIMIT_MB,
 ): Promise<{ pipeline: FhirPipelineRun; node: FhirNode }> {
   const node = await deps.startNode();
   try {
     const kind = node.kind ?? "anvil";
-    const pipeline = await deps.runChild({ mode: "pipeline", count, rpcUrl: node.url, node: kind }, timeoutMs);
+    const heap = heapLimitMb === null ? {} : { heapLimitMb };
+    const pipeline = await deps.runChild({ mode: "pipeline", count, rpcUrl: node.url, node: kind, ...heap }, timeoutMs);
     return { pipeline, node: { kind, startupSeconds: node.startupSeconds, peakRssMb: groupPeakRssMb(node.pid) } };
   } finally {
     await node.stop();
@@ -141,7 +157,8 @@ export async function pipelineOverRpc(
 
 /**
  * The measurements, each in a fresh process: the streamed ingest alone (`measureFhirIngest`), the whole pipeline over
- * JSON-RPC to anvil (judged), and the whole pipeline on the in-process network (comparison). A failure of the first
+ * JSON-RPC to anvil with the heap budget {@link FHIR_HEAP_LIMIT_MB} (judged), the same with V8's default heap
+ * (comparison), and the whole pipeline on the in-process network (comparison). A failure of the first
  * two is reported as not measured, with the reason, instead of failing the evaluation; the comparison row is then
  * left out. Every child is killed after its timeout (10 min a run at the target's size, 3 min in quick mode), and the
  * node is stopped whatever happens (and killed with this process: anvil-process.ts).
@@ -158,6 +175,10 @@ export async function measureFhirAtSize(
   try {
     const ingest = await runChild({ mode: "ingest", count }, timeoutMs);
     const { pipeline, node } = await pipelineOverRpc(count, timeoutMs, { startNode, runChild });
+    // the same run with V8's default heap, on a node of its own (comparison; a failure leaves the row out)
+    const defaultHeap = await pipelineOverRpc(count, timeoutMs, { startNode, runChild }, null)
+      .then((run) => run.pipeline)
+      .catch(() => null);
     let inProcess: FhirPipelineRun | null = null;
     let inProcessReason: string | undefined;
     if (deps.inProcess ?? true) {
@@ -175,6 +196,7 @@ export async function measureFhirAtSize(
       ingest,
       pipeline,
       node,
+      defaultHeap,
       inProcess,
       ...comparison,
     };
@@ -208,7 +230,8 @@ export function childRuntime(): "compiled" | "ts-node" {
 
 /** One measurement, in this process (a fresh one), noting how it ran. */
 async function childRun(options: FhirChildOptions): Promise<FhirPipelineRun> {
-  return { ...(await measureIn(options)), runtime: childRuntime() };
+  const heap = options.heapLimitMb === undefined ? {} : { heapLimitMb: options.heapLimitMb };
+  return { ...(await measureIn(options)), runtime: childRuntime(), ...heap };
 }
 
 /** One measurement, in this process (fhir-run.ts is loaded only here). */

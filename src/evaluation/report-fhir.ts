@@ -23,6 +23,10 @@ export function judgeFhirAtSize(fhir: FhirAtSize): TargetVerdict {
     `${int(p.records)} records anchored in one anchorRecords of ${int(p.anchorGas ?? NaN)} gas` +
     (p.loadAverage !== undefined ? `, machine load average ${f1(p.loadAverage)} at the start` : "") +
     (fhir.ingest ? `; the streamed ingest alone ${f2(fhir.ingest.seconds)} s` : "") +
+    (p.heapLimitMb !== undefined ? `, V8 heap budget ${int(p.heapLimitMb)} MB` : "") +
+    (fhir.defaultHeap
+      ? `; with V8's default heap ${f1(fhir.defaultHeap.seconds)} s, peak RSS ${int(fhir.defaultHeap.peakRssMb)} MB`
+      : "") +
     (fhir.inProcess
       ? `; on the in-process network ${f1(fhir.inProcess.seconds)} s, peak RSS ${int(fhir.inProcess.peakRssMb)} MB`
       : "");
@@ -49,7 +53,8 @@ function chainInRss(fhir: FhirAtSize): string {
 function pipelineLabel(run: FhirPipelineRun): string {
   if (run.chain === undefined) return "whole pipeline";
   if (run.chain === "in-process") return "whole pipeline, chain in-process (Hardhat), not judged";
-  return `whole pipeline, chain over JSON-RPC (${run.chain})`;
+  const heap = run.heapLimitMb === undefined ? "" : `, V8 heap budget ${int(run.heapLimitMb)} MB`;
+  return `whole pipeline, chain over JSON-RPC (${run.chain})${heap}`;
 }
 
 /** The FHIR size benchmark's measured runs, labelled. */
@@ -57,6 +62,9 @@ function fhirRuns(fa: FhirAtSize): { label: string; run: FhirPipelineRun }[] {
   const rows: { label: string; run: FhirPipelineRun }[] = [];
   if (fa.ingest) rows.push({ label: "ingest alone (streamed)", run: fa.ingest });
   if (fa.pipeline) rows.push({ label: pipelineLabel(fa.pipeline), run: fa.pipeline });
+  if (fa.defaultHeap) {
+    rows.push({ label: `${pipelineLabel(fa.defaultHeap)}, V8's default heap, not judged`, run: fa.defaultHeap });
+  }
   if (fa.inProcess) rows.push({ label: pipelineLabel(fa.inProcess), run: fa.inProcess });
   const before = FHIR_BEFORE[fa.observations];
   if (fa.pipeline && before?.recorded) rows.push({ label: `whole pipeline, ${before.recorded}`, run: before });
@@ -87,6 +95,11 @@ export function renderFhirAtSize(fa: FhirAtSize | undefined, table: Table): stri
         ? " The ingest and the judged run execute compiled JavaScript (an esbuild bundle), as a deployed pipeline " +
           "does, not TypeScript through ts-node (whose compiler would hold some 120 MB of the RSS); the in-process " +
           "row runs under ts-node with Hardhat, as the benchmark did before."
+        : "") +
+      (fa.pipeline?.heapLimitMb !== undefined
+        ? ` The judged run is started with a V8 old-space budget of ${int(fa.pipeline.heapLimitMb)} MB ` +
+          "(`--max-old-space-size`), as a service with a memory budget is; the same run with V8's default heap, " +
+          "which lets the heap grow far past what is live before a full collection, is the row beside it."
         : "") +
       " Target: 20,000 " +
       "Observations in at most 10 s and 300 MB RSS on this machine. The load average is the machine's 1-minute " +

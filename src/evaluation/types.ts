@@ -387,6 +387,8 @@ export interface FhirPipelineRun {
   readonly chain?: FhirChain;
   /** How the measured process ran: compiled JavaScript (esbuild bundle) or TypeScript through ts-node (older: absent). */
   readonly runtime?: "compiled" | "ts-node";
+  /** The V8 old-space budget the process ran with (`--max-old-space-size`), MB; absent: V8's default. */
+  readonly heapLimitMb?: number;
   /** Whether the measured process had loaded Hardhat's runtime (it must not, over JSON-RPC). */
   readonly hardhatLoaded?: boolean;
   /** Where the measured call's wall time went, in the order the pipeline runs (fhir-phases.ts); they add up to it. */
@@ -434,6 +436,11 @@ export interface FhirAtSize {
   readonly pipeline: FhirPipelineRun | null;
   /** The node of the judged run (absent in older results). */
   readonly node?: FhirNode | null;
+  /**
+   * The judged run again over JSON-RPC with V8's default heap (no `--max-old-space-size`), for comparison: what the
+   * same code peaks at when the garbage collector may let the heap grow (never judged; absent in older results).
+   */
+  readonly defaultHeap?: FhirPipelineRun | null;
   /** The same pipeline run on Hardhat's in-process network, for comparison (never judged; absent in older results). */
   readonly inProcess?: FhirPipelineRun | null;
   /** Why the in-process comparison is missing, when it failed. */

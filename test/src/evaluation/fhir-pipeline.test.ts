@@ -1,7 +1,12 @@
 import { expect } from "chai";
 import { anvilBinary, startAnvil } from "../../../src/evaluation/anvil-process";
 import { FHIR_PHASES, PhaseProbe, phasesOf, timedMethods } from "../../../src/evaluation/fhir-phases";
-import { inChild, measureFhirAtSize, type FhirChildOptions } from "../../../src/evaluation/fhir-pipeline";
+import {
+  FHIR_HEAP_LIMIT_MB,
+  inChild,
+  measureFhirAtSize,
+  type FhirChildOptions,
+} from "../../../src/evaluation/fhir-pipeline";
 import { groupPeakRssMb } from "../../../src/evaluation/node-process";
 import type { FhirPipelineRun } from "../../../src/evaluation/types";
 
@@ -105,6 +110,9 @@ describe("evaluation: FHIR at size, the judged run over JSON-RPC", function () {
     const run = result.pipeline as FhirPipelineRun;
     expect(run).to.include({ records: 41, readings: 40, chain: "anvil", hardhatLoaded: false, runtime: "compiled" });
     expect(run.anchorGas).to.be.greaterThan(0);
+    expect(run.heapLimitMb).to.equal(FHIR_HEAP_LIMIT_MB);
+    expect(result.defaultHeap?.heapLimitMb).to.equal(undefined);
+    expect(result.defaultHeap?.records).to.equal(41);
     expect(run.peakRssMb).to.be.at.least(run.rssBeforeMb);
     expect(run.phases?.map((p) => p.id)).to.deep.equal(FHIR_PHASES.map((p) => p.id));
     expect(sum(run)).to.be.closeTo(run.seconds, 0.05 * run.seconds + 0.01);
@@ -119,6 +127,7 @@ describe("evaluation: FHIR at size, the judged run over JSON-RPC", function () {
 
   it("keeps the judged run when the in-process comparison fails, saying why, and stops the node", async () => {
     let stopped = 0;
+    const pipelineHeaps: (number | undefined)[] = [];
     const fake: FhirPipelineRun = {
       records: 11,
       readings: 10,
@@ -139,12 +148,16 @@ describe("evaluation: FHIR at size, the judged run over JSON-RPC", function () {
       }),
       runChild: async (options) => {
         if (options.mode === "in-process") throw new Error("hardhat failed to load\nstack");
+        if (options.mode === "pipeline") pipelineHeaps.push(options.heapLimitMb);
         return { ...fake, chain: options.mode === "pipeline" ? "anvil" : undefined };
       },
     });
     expect(result).to.include({ measured: true, inProcess: null, inProcessReason: "hardhat failed to load" });
     expect(result.node).to.deep.equal({ kind: "anvil", startupSeconds: 0.1, peakRssMb: null });
-    expect(stopped).to.equal(1);
+    // the judged run with the heap budget, then the default-heap comparison on a node of its own; both nodes stopped
+    expect(pipelineHeaps).to.deep.equal([FHIR_HEAP_LIMIT_MB, undefined]);
+    expect(result.defaultHeap).to.include({ records: 11, chain: "anvil" });
+    expect(stopped).to.equal(2);
   });
 
   it("kills a measured child at its timeout and rejects", async () => {
