@@ -8,8 +8,16 @@ import type { PendingAnchor, PendingRecord } from "./pipeline-types";
 import type { RecordsAnchor } from "./reader";
 import { recordsAnchorIn, recordTreeOf } from "./record-anchoring";
 import { applyAndCommit } from "./state-commit";
-import { anchorWait, settleJournal } from "./journal";
-import { awaitSettled, type SendState } from "./transactions";
+import {
+  anchorWait,
+  isStillPending,
+  journalSubmitted,
+  settleJournal,
+  settleJournaled,
+  stillPending,
+  type Resend,
+} from "./journal";
+import { awaitSettled, type AnchorSender, type SendState } from "./transactions";
 import type { RecordEntry, TwinIndex } from "./twin-index";
 import type { TwinSlot } from "./twin-slot";
 
@@ -115,9 +123,36 @@ async function sweepUnjournaled(
   );
 }
 
+/**
+ * How an EMR ingest's `anchorRecords` is sent and waited for (record-anchoring.ts `anchorRecordBatch`): its nonce and,
+ * once the node took it, its hash and fees go into the journal entry (saved with the next index save: at the latest
+ * before a replacement leaves); then it is waited for, bounded, and replaced at its nonce with higher fees while it
+ * stays pending (journal.ts `settleJournaled`). Still pending after that: a "still pending" `ANCHOR_FAILED`, the
+ * entry journaled.
+ *
+ * @dev The nonce is not saved before the first send (one more sealed index write per ingest): a crash before the
+ * first replacement leaves the journal with the source's pending count only, and recovery then waits for it as
+ * before (see `nonceFloor`), without replacing it.
+ */
+export function journaledRecordsSender(ctx: PipelineContext, slot: TwinSlot, pending: PendingAnchor): AnchorSender {
+  return async (signer, send, nonces) => {
+    const response = await nonces.submit(signer, (nonce) => {
+      pending.nonce = nonce;
+      return send(nonce);
+    });
+    journalSubmitted(pending, response);
+    const sent = pending as PendingAnchor & { nonce: number };
+    const settled = await settleJournaled(ctx, slot, pending.source, sent, (_, nonce, fees) => send(nonce, fees));
+    if (settled.state === "pending") throw stillPending(slot.index.twinId, 1, settled.exhausted);
+    if (settled.receipt === null) throw new Error(`the records anchor of twin ${slot.index.twinId} has no receipt`);
+    return settled.receipt;
+  };
+}
+
 /** After a failed send: resolve the journal at once if the chain answers, else leave it for the next write. */
 export async function afterFailedAnchor(ctx: PipelineContext, slot: TwinSlot, cause: unknown): Promise<PipelineError> {
   const twinId = slot.index.twinId;
+  if (isStillPending(cause)) return cause; // waited for and replaced already: asked again at the next write
   try {
     const outcome = await resolvePending(ctx, slot);
     const what =
@@ -137,12 +172,13 @@ export async function afterFailedAnchor(ctx: PipelineContext, slot: TwinSlot, ca
 /**
  * Resolve every journaled anchor of a twin against the chain (see the module comment). A twin that held nothing
  * before and whose entries are all swept is not held afterwards. Throws when the chain cannot be read, or when an
- * anchor is still pending in the mempool after the wait (those entries stay).
+ * anchor is still pending in the mempool after the wait and its replacements (those entries stay).
  */
 export async function resolvePending(ctx: PipelineContext, slot: TwinSlot): Promise<RecoveryOutcome> {
   let finished = 0;
   let swept = 0;
   let open = 0;
+  let exhausted = false;
   for (const pending of [...(slot.index.pendingAnchors ?? [])]) {
     if (pending.kind === "batches") {
       const outcome = await resolveBatches(ctx, slot, pending);
@@ -151,8 +187,10 @@ export async function resolvePending(ctx: PipelineContext, slot: TwinSlot): Prom
       open += outcome.open;
       continue;
     }
-    if ((await recordsSendState(ctx, pending)) === "pending") {
+    const state = await recordsSendState(ctx, slot, pending);
+    if (state.state === "pending") {
       open += 1;
+      exhausted ||= state.exhausted;
       continue;
     }
     const found = await findRecordsAnchor(ctx, slot.index.twinId, pending);
@@ -171,25 +209,40 @@ export async function resolvePending(ctx: PipelineContext, slot: TwinSlot): Prom
   }
   if (open > 0) {
     if (!ctx.twins.has(slot.index.twinId)) ctx.journaled.set(slot.index.twinId, slot);
-    throw new PipelineError(
-      "ANCHOR_FAILED",
-      `${open} anchor(s) of twin ${slot.index.twinId} still pending in the node's mempool; journaled, resolved at the next write`,
-    );
+    throw stillPending(slot.index.twinId, open, exhausted);
   }
   ctx.journaled.delete(slot.index.twinId);
   if (isEmpty(slot.index)) ctx.twins.delete(slot.index.twinId);
   return { finished, swept };
 }
 
-/** Where a journaled `anchorRecords` stands, waiting (bounded) while it may be pending; "dropped" without a node. */
-async function recordsSendState(ctx: PipelineContext, pending: PendingAnchor): Promise<SendState> {
+/**
+ * Where a journaled `anchorRecords` stands: with its nonce journaled, waited for and replaced with higher fees while
+ * pending (`settleJournaled`); with the source's pending count only, waited for (bounded). "dropped" without a node.
+ */
+async function recordsSendState(
+  ctx: PipelineContext,
+  slot: TwinSlot,
+  pending: PendingAnchor,
+): Promise<{ state: SendState; exhausted: boolean }> {
   const provider = ctx.options.updateLog.runner?.provider;
-  if (!provider) return "dropped";
+  if (!provider) return { state: "dropped", exhausted: false };
+  if (pending.nonce !== undefined) {
+    const twinId = slot.index.twinId;
+    const resend: Resend = (signer, nonce, fees) =>
+      ctx.options.updateLog
+        .connect(signer)
+        .anchorRecords(twinId, pending.recordsRoot, pending.categories, { nonce, ...fees });
+    const sent = pending as PendingAnchor & { nonce: number }; // the entry itself: replacements journaled in it
+    const settled = await settleJournaled(ctx, slot, pending.source, sent, resend);
+    if (settled.state === "dropped") ctx.nonces.forget(pending.source);
+    return settled;
+  }
   const intent = {
     source: pending.source,
     ...(pending.nonceFloor !== undefined ? { nonceFloor: pending.nonceFloor } : {}),
   };
-  return awaitSettled(provider, intent, anchorWait(ctx));
+  return { state: await awaitSettled(provider, intent, anchorWait(ctx)), exhausted: false };
 }
 
 /** The slot with journaled anchors of a twin (held or not yet held), if any. */
