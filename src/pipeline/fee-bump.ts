@@ -20,7 +20,10 @@ export interface FeeBumpPolicy {
   readonly maxReplacements?: number;
   /** Each replacement's fees are at least the previous send's times 1 + bumpPercent/100; default 12.5 (≥ 10). */
   readonly bumpPercent?: number;
-  /** The highest `maxFeePerGas` (or `gasPrice`) a replacement may offer, in wei; default 10× the first send's. */
+  /**
+   * The highest `maxFeePerGas` (or `gasPrice`) a replacement may offer, in wei; default 10× the larger of the first
+   * send's and the node's current suggestion.
+   */
   readonly maxFeePerGas?: bigint;
 }
 
@@ -166,8 +169,9 @@ async function nextFees(
 ): Promise<Fees | null> {
   const [suggested, pendingFees] = await Promise.all([provider.getFeeData(), floor ?? pendingFeesOf(provider, tx)]);
   const last = pendingFees ?? {};
-  const first = headlineFee(tx.firstFees() ?? {}) ?? headlineFee(last) ?? suggested.maxFeePerGas ?? suggested.gasPrice;
-  const cap = policy.maxFeePerGas ?? (first ?? 0n) * FEE_BUMP_DEFAULTS.capMultiple;
+  const first = headlineFee(tx.firstFees() ?? {}) ?? headlineFee(last) ?? 0n;
+  const cap =
+    policy.maxFeePerGas ?? larger(first, suggested.maxFeePerGas ?? suggested.gasPrice) * FEE_BUMP_DEFAULTS.capMultiple;
   return bumpedFees(last, suggested, policy.bumpPercent ?? FEE_BUMP_DEFAULTS.bumpPercent, cap);
 }
 

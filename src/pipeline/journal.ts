@@ -23,9 +23,8 @@ export function anchorWait(ctx: PipelineContext): { timeoutMs: number } {
   return { timeoutMs: ctx.options.anchorWaitMs ?? 30_000 };
 }
 
-/** The pipeline's fee-bump policy (`TwinPipelineOptions.feeBump`); `INVALID_OPTIONS` when malformed. */
-export function feeBumpOf(ctx: PipelineContext): FeeBumpPolicy {
-  const policy = ctx.options.feeBump ?? {};
+/** A fee-bump policy (`TwinPipelineOptions.feeBump`), checked: `INVALID_OPTIONS` when malformed. */
+export function checkedFeeBump(policy: FeeBumpPolicy = {}): FeeBumpPolicy {
   const { maxReplacements = FEE_BUMP_DEFAULTS.maxReplacements, bumpPercent = FEE_BUMP_DEFAULTS.bumpPercent } = policy;
   if (!Number.isInteger(maxReplacements) || maxReplacements < 0) {
     throw new PipelineError("INVALID_OPTIONS", `feeBump.maxReplacements must be a whole number ≥ 0`);
@@ -94,7 +93,7 @@ export async function settleJournaled(
   const provider = ctx.options.updateLog.runner?.provider;
   if (!provider) throw new PipelineError("ANCHOR_FAILED", "the update log has no provider to follow its anchors");
   const signer = await signerFor(ctx, source);
-  const policy = feeBumpOf(ctx);
+  const policy = checkedFeeBump(ctx.options.feeBump);
   const replace =
     signer === undefined
       ? undefined

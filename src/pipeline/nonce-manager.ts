@@ -1,4 +1,4 @@
-import { getAddress, type ContractTransactionResponse, type Signer } from "ethers";
+import { getAddress, type ContractTransactionResponse, type Signer, type TransactionResponse } from "ethers";
 import { KeyedQueue } from "./twin-queue";
 
 /** Submits one transaction with the nonce it is given. */
@@ -31,7 +31,10 @@ export class NonceManager {
   readonly #signers = new Map<string, Signer>();
 
   /** Submit one transaction from `signer` with the next nonce; resolves once it is submitted (not mined). */
-  async submit(signer: Signer, submit: NoncedSubmit): Promise<ContractTransactionResponse> {
+  async submit<T extends TransactionResponse = ContractTransactionResponse>(
+    signer: Signer,
+    submit: (nonce: number) => Promise<T>,
+  ): Promise<T> {
     const account = getAddress(await signer.getAddress());
     this.#signers.set(account, signer);
     this.#inFlight.set(account, (this.#inFlight.get(account) ?? 0) + 1);

@@ -71,8 +71,8 @@ export interface TwinPipelineOptions {
    * An anchor still pending after `anchorWaitMs` (its fee too low for the chain's base fee) is replaced at its nonce by
    * the same call with higher fees (fee-bump.ts): each replacement at least `bumpPercent` (default 12.5, at least 10:
    * nodes refuse less) above the previous send's fees, or the node's suggestion when higher; at most
-   * `maxReplacements` (default 3) over the anchor's life; never past `maxFeePerGas` (wei, default 10× the first
-   * send's). Past these, the anchor stays journaled and the write fails with `ANCHOR_FAILED` ("still pending").
+   * `maxReplacements` (default 3) over the anchor's life; never past `maxFeePerGas` (wei, default 10× the larger
+   * of the first send's and the node's current suggestion). Past these, the anchor stays journaled and the write fails with `ANCHOR_FAILED` ("still pending").
    * A replacement needs the sending account's signer: one the pipeline sent from since it was opened, or one of its
    * configured signers; without it, the anchor is only waited for.
    */
