@@ -20,7 +20,9 @@ import { WEARABLE, type TwinSlot } from "./twin-slot";
  *   together);
  * - not anchored (never sent, or its transaction neither mined nor pending and no `BatchAnchored` for its root): its
  *   readings go back to pending (a fresh intake) and its blob is swept;
- * - still pending in the mempool after the bounded wait, or the chain unreadable: it stays journaled.
+ * - still pending in the mempool after the bounded wait and its replacements at the same nonce with higher fees
+ *   (journal.ts `settleJournaled`: each replacement's fees saved before it leaves, its hash after), or the chain
+ *   unreadable: it stays journaled.
  * Once no batch is left, the entry is dropped and the intakes' blobs removed.
  */
 

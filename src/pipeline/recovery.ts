@@ -32,9 +32,12 @@ import type { TwinSlot } from "./twin-slot";
  * chain is asked, in this order:
  * 1. where the transaction stands (transactions.ts `sendStateOf`): while it may still be pending in the node's
  *    mempool (known by hash without a block, or the source has transactions waiting from the journaled nonce on), it
- *    is waited for, up to `anchorWaitMs`; still pending then → the entry stays and the write fails (`ANCHOR_FAILED`),
- *    asked again at the next write. Nothing is sent in its place meanwhile: never a second transaction with another
- *    nonce.
+ *    is waited for, up to `anchorWaitMs`. When its nonce is journaled and it is still pending then (a fee below the
+ *    chain's base fee), it is replaced at that nonce by the same call with higher fees and waited for again, a
+ *    bounded number of times under a fee cap (fee-bump.ts, `TwinPipelineOptions.feeBump`); every send at the nonce is
+ *    journaled and looked for, whichever is mined is the anchor. Still pending after that → the entry stays and the
+ *    write fails (`ANCHOR_FAILED`, "still pending"), asked again at the next write. Never a second transaction with
+ *    another nonce: the live send waits and replaces the same way (`journaledRecordsSender`, reading-flush.ts).
  * 2. once it is mined or dropped: the anchor event of the twin with that root from the source → the records (or the
  *    batch) are indexed, applied and the version committed (the send went through, only its receipt was lost); none →
  *    their blobs and wrapped keys are swept (a batch's readings go back to pending first), and the next ingest or
