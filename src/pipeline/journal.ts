@@ -100,10 +100,10 @@ export async function settleJournaled(
       : async (fees: Fees) => {
           const replacement: { fees: JournaledFees; hash?: string } = { fees: journaledFees(fees) };
           (entry.replacements ??= []).push(replacement);
-          await ctx.folder.save(slot.index); // journaled before it leaves
+          await saveInTurn(ctx, slot); // journaled before it leaves
           const response = await resend(signer, entry.nonce, fees);
           replacement.hash = response.hash;
-          await ctx.folder.save(slot.index);
+          await saveInTurn(ctx, slot);
         };
   const last = () => entry.replacements?.[entry.replacements.length - 1]?.fees ?? entry.fees;
   return settleReplacing(
@@ -120,6 +120,17 @@ export async function settleJournaled(
     anchorWait(ctx),
     policy,
   );
+}
+
+/** The last save of each slot's index by a replacement: a flush's batches settle in parallel, their saves in turn. */
+const savesInTurn = new WeakMap<TwinSlot, Promise<void>>();
+
+function saveInTurn(ctx: PipelineContext, slot: TwinSlot): Promise<void> {
+  const save = (savesInTurn.get(slot) ?? Promise.resolve())
+    .catch(() => undefined)
+    .then(() => ctx.folder.save(slot.index));
+  savesInTurn.set(slot, save);
+  return save;
 }
 
 /**

@@ -4,6 +4,7 @@ import { ethers, network } from "hardhat";
 import type { Provider, Signer, TransactionRequest, TransactionResponse } from "ethers";
 import { PipelineError, type TwinPipeline } from "../../../src/pipeline";
 import { NonceManager } from "../../../src/pipeline/nonce-manager";
+import { freshDatabase } from "../../postgres-server";
 import { DelegatingSigner } from "./delegating-signer";
 import { cohortSmall, removeFolders } from "./harness";
 import {
@@ -137,6 +138,22 @@ describe("pipeline/faults: a stuck anchor is replaced at its nonce with a higher
     const mined = signer.sent[1].hash;
     expect(pipeline.anchors(f.twinId).records.every((a) => a.transactionHash === mined)).to.equal(true);
     expect(await ethers.provider.getTransaction(signer.sent[0].hash)).to.equal(null); // the node dropped it
+  });
+
+  it("EMR, index on PostgreSQL: replaced and mined once; a restart reads the replacement's hash", async () => {
+    await removeFolders(service.folders);
+    service = await faultService(await freshDatabase("feebump"));
+    const { f } = service;
+    const pipeline = await open();
+    await stuckChain();
+    const signer = new FeeSigner(f.emr, (n) => n === 1);
+    await pipeline.ingestEmr(f.twinId, emr, { sourceSigner: signer });
+    expect(signer.sent.length).to.equal(2);
+    expect(await recordBatchesOnChain(f)).to.equal(1);
+    await automine();
+    const restarted = await open();
+    const mined = signer.sent[1].hash;
+    expect(restarted.anchors(f.twinId).records.every((a) => a.transactionHash === mined)).to.equal(true);
   });
 
   it("wearable: the first of three batches stuck: only it is replaced, each batch anchored once", async () => {
