@@ -4,9 +4,8 @@ import { openBatch } from "./blob-reads";
 import type { PipelineContext } from "./pipeline-context";
 import type { PendingBatch, PendingBatches, VersionOutcome } from "./pipeline-types";
 import type { PreparedBatch } from "./reading-batcher";
-import { anchorWait, settleJournal } from "./journal";
+import { settleJournal, settleJournaled, type Resend } from "./journal";
 import { applyAndCommit } from "./state-commit";
-import { awaitSettled } from "./transactions";
 import type { BatchEntry } from "./twin-index";
 import { WEARABLE, type TwinSlot } from "./twin-slot";
 
@@ -21,7 +20,9 @@ import { WEARABLE, type TwinSlot } from "./twin-slot";
  *   together);
  * - not anchored (never sent, or its transaction neither mined nor pending and no `BatchAnchored` for its root): its
  *   readings go back to pending (a fresh intake) and its blob is swept;
- * - still pending in the mempool after the bounded wait, or the chain unreadable: it stays journaled.
+ * - still pending in the mempool after the bounded wait and its replacements at the same nonce with higher fees
+ *   (journal.ts `settleJournaled`: each replacement's fees saved before it leaves, its hash after), or the chain
+ *   unreadable: it stays journaled.
  * Once no batch is left, the entry is dropped and the intakes' blobs removed.
  */
 
@@ -86,19 +87,20 @@ export async function journalBatches(
  */
 export async function batchOutcome(
   ctx: PipelineContext,
-  twinId: string,
+  slot: TwinSlot,
   pending: PendingBatches,
   batch: PendingBatch,
 ): Promise<FoundBatch | null | "pending"> {
+  const twinId = slot.index.twinId;
   const provider = ctx.options.updateLog.runner?.provider;
   // no nonce: it never left (its nonce is saved before it is sent); its event is still looked for, at no risk
   if (provider && batch.nonce !== undefined) {
-    const intent = {
-      source: pending.source,
-      nonce: batch.nonce,
-      ...(batch.transactionHash !== undefined ? { transactionHash: batch.transactionHash } : {}),
-    };
-    if ((await awaitSettled(provider, intent, anchorWait(ctx))) === "pending") return "pending";
+    const resend: Resend = (signer, nonce, fees) =>
+      ctx.options.updateLog.connect(signer).anchorBatch(twinId, batch.merkleRoot, { nonce, ...fees });
+    const sent = batch as PendingBatch & { nonce: number }; // the entry itself: its replacements are journaled in it
+    const settled = await settleJournaled(ctx, slot, pending.source, sent, resend);
+    if (settled.state === "pending") return "pending";
+    if (settled.state === "dropped") ctx.nonces.forget(pending.source);
   }
   const log = ctx.options.updateLog;
   const events = await log.queryFilter(
@@ -201,7 +203,7 @@ export async function resolveBatches(
   const outcomes = new Map<PendingBatch, FoundBatch | null>();
   let open = 0;
   for (const batch of pending.batches) {
-    const outcome = await batchOutcome(ctx, slot.index.twinId, pending, batch);
+    const outcome = await batchOutcome(ctx, slot, pending, batch);
     if (outcome === "pending") open += 1;
     else outcomes.set(batch, outcome);
   }

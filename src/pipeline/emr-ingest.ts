@@ -9,7 +9,7 @@ import { patientLinkDigest } from "./patient-link";
 import type { PipelineContext } from "./pipeline-context";
 import type { EmrIngestSummary } from "./pipeline-types";
 import { anchorRecordBatch, type AnchoredRecords } from "./record-anchoring";
-import { afterFailedAnchor, journalRecords, settleJournal } from "./recovery";
+import { afterFailedAnchor, journaledRecordsSender, journalRecords, settleJournal } from "./recovery";
 import { applyAndCommit } from "./state-commit";
 import { addRecordBatch, recordBatchOf } from "./record-proofs";
 import { emptyTwinIndex } from "./twin-index";
@@ -97,7 +97,8 @@ export async function ingestEmr(
   await ctx.options.beforeAnchor?.(pending);
   let anchored: AnchoredRecords;
   try {
-    anchored = await anchorRecordBatch(ctx.options.updateLog, sourceSigner, twinId, stored, ctx.nonces);
+    const sender = journaledRecordsSender(ctx, slot, pending);
+    anchored = await anchorRecordBatch(ctx.options.updateLog, sourceSigner, twinId, stored, ctx.nonces, sender);
   } catch (cause) {
     throw await afterFailedAnchor(ctx, slot, cause);
   }

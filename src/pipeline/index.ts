@@ -54,6 +54,9 @@ export type {
   EmrIngestSummary,
   FlushDueResult,
   FlushSummary,
+  JournaledFees,
+  JournaledReplacement,
+  JournaledSend,
   PendingAnchor,
   PendingBatch,
   PendingBatches,
@@ -65,6 +68,7 @@ export type {
   VersionOutcome,
   WearableIngestSummary,
 } from "./pipeline-types";
+export type { FeeBumpPolicy } from "./fee-bump";
 export {
   verifyReadingAnchor,
   VerifiedAnchors,

@@ -1,4 +1,4 @@
-import { getAddress, type ContractTransactionResponse, type Signer } from "ethers";
+import { getAddress, type ContractTransactionResponse, type Signer, type TransactionResponse } from "ethers";
 import { KeyedQueue } from "./twin-queue";
 
 /** Submits one transaction with the nonce it is given. */
@@ -12,7 +12,11 @@ export type NoncedSubmit = (nonce: number) => Promise<ContractTransactionRespons
  * receipts. The nonce is the larger of the node's pending count (`getTransactionCount(address, "pending")`, read at
  * each submission, so transactions the account sent outside the pipeline are counted) and the one after the last
  * this manager submitted (a node behind a load balancer may lag). A failed submission forgets the account's cached
- * nonce: the next one re-syncs from the node alone.
+ * nonce: the next one re-syncs from the node alone, and so does the next one after a journaled transaction of the
+ * account is found dropped ({@link NonceManager.forget}).
+ *
+ * A transaction stuck in the mempool keeps its nonce: it is replaced at that nonce (fee-bump.ts), never sent again
+ * with a new one, so the nonces handed out after it stay behind it in the node's queue and are mined once it is.
  *
  * @dev ethers' own `NonceManager` increments before sending and never rolls back, so one refused transaction leaves
  * a gap that stalls every later one; this one cannot leave a gap it knows of.
@@ -23,10 +27,16 @@ export class NonceManager {
   readonly #next = new Map<string, number>();
   /** Account → submissions queued or in flight (for least-busy choices). */
   readonly #inFlight = new Map<string, number>();
+  /** Account → the signer it last submitted with: a stuck transaction is replaced with it (fee-bump.ts). */
+  readonly #signers = new Map<string, Signer>();
 
   /** Submit one transaction from `signer` with the next nonce; resolves once it is submitted (not mined). */
-  async submit(signer: Signer, submit: NoncedSubmit): Promise<ContractTransactionResponse> {
+  async submit<T extends TransactionResponse = ContractTransactionResponse>(
+    signer: Signer,
+    submit: (nonce: number) => Promise<T>,
+  ): Promise<T> {
     const account = getAddress(await signer.getAddress());
+    this.#signers.set(account, signer);
     this.#inFlight.set(account, (this.#inFlight.get(account) ?? 0) + 1);
     try {
       return await this.#queue.run(account, async () => {
@@ -46,6 +56,21 @@ export class NonceManager {
       if (left === 0) this.#inFlight.delete(account);
       else this.#inFlight.set(account, left);
     }
+  }
+
+  /** The signer an account last submitted with through this manager, if any. */
+  signerOf(account: string): Signer | undefined {
+    return this.#signers.get(getAddress(account));
+  }
+
+  /**
+   * Forget the account's next nonce: a journaled transaction of it was found dropped, so its nonce is free again and
+   * the next submission takes the node's pending count (that nonce when nothing came after it) rather than going past
+   * it. Going past it would leave a gap, and the dropped transaction, if another node still held it, could then be
+   * mined at its nonce beside the one sent afresh at the next: a doubled anchor.
+   */
+  forget(account: string): void {
+    this.#next.delete(getAddress(account));
   }
 
   /** Submissions queued or in flight for an account (checksummed address). */

@@ -5,6 +5,7 @@ import { DataCategory, namesOf, TwinStatus } from "../vocabulary";
 import { TwinRegistry__factory, type TwinRegistry } from "../../typechain-types";
 import { PipelineError } from "./errors";
 import type { TwinPipelineOptions } from "./pipeline-types";
+import { checkedFeeBump } from "./journal";
 import { NonceManager } from "./nonce-manager";
 import { ReadingBatcher } from "./reading-batcher";
 import { indexKeyOf, TwinIndexFolder, type GrantEntry, type TwinIndex } from "./twin-index";
@@ -36,6 +37,7 @@ export class PipelineContext {
 
   constructor(options: TwinPipelineOptions) {
     this.options = options;
+    checkedFeeBump(options.feeBump); // INVALID_OPTIONS at open, not at the first stuck anchor
     this.folder = new TwinIndexFolder(options.indexFolder, {
       fsync: options.fsync ?? true,
       key: indexKeyOf(options.custodianKey),

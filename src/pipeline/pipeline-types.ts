@@ -4,6 +4,7 @@ import type { RecordVault } from "../store";
 import type { TwinAlert, TwinOptions, TwinVersion } from "../twin";
 import type { DeviceRegistry, TwinRegistry, TwinUpdateLog } from "../../typechain-types";
 import type { PipelineError } from "./errors";
+import type { FeeBumpPolicy } from "./fee-bump";
 import type { BatchPolicy } from "./reading-batcher";
 import type { RecordAnchor, RecordsAnchor, StateAnchor } from "./reader";
 import type { IntakeEntry } from "./twin-index";
@@ -66,6 +67,45 @@ export interface TwinPipelineOptions {
    * next write asks again. Never is a second transaction sent while the first may still be mined.
    */
   readonly anchorWaitMs?: number;
+  /**
+   * An anchor still pending after `anchorWaitMs` (its fee too low for the chain's base fee) is replaced at its nonce by
+   * the same call with higher fees (fee-bump.ts): each replacement at least `bumpPercent` (default 12.5, at least 10:
+   * nodes refuse less) above the previous send's fees, or the node's suggestion when higher; at most
+   * `maxReplacements` (default 3) over the anchor's life; never past `maxFeePerGas` (wei, default 10× the larger
+   * of the first send's and the node's current suggestion). Past these, the anchor stays journaled and the write fails with `ANCHOR_FAILED` ("still pending").
+   * A replacement needs the sending account's signer: one the pipeline sent from since it was opened, or one of its
+   * configured signers; without it, the anchor is only waited for.
+   */
+  readonly feeBump?: FeeBumpPolicy;
+}
+
+/** The fees of one send of an anchor, in wei as decimal strings (the index is JSON). */
+export interface JournaledFees {
+  readonly maxFeePerGas?: string;
+  readonly maxPriorityFeePerGas?: string;
+  readonly gasPrice?: string;
+}
+
+/** A replacement of an anchor at its nonce: its fees journaled (saved) before it leaves, its hash once the node took it. */
+export interface JournaledReplacement {
+  readonly fees: JournaledFees;
+  hash?: string;
+}
+
+/**
+ * What a journal knows of an anchor's transaction: its nonce (saved before it leaves), its hash and fees once the node
+ * took it, and its replacements at that nonce. Any of these hashes may be the one mined; the chain's anchor event says
+ * which (recovery indexes that one).
+ */
+export interface JournaledSend {
+  /** The nonce of the anchor, journaled (saved) before the transaction leaves; absent: never sent (or journaled before nonces were). */
+  nonce?: number;
+  /** The first send's hash once the node took it (saved with the next index save). */
+  transactionHash?: string;
+  /** The first send's fees, once the node took it. */
+  fees?: JournaledFees;
+  /** Replacements with higher fees at the same nonce, oldest first. */
+  replacements?: JournaledReplacement[];
 }
 
 /** A record stored and journaled, about to be anchored in a record batch. */
@@ -84,7 +124,7 @@ export interface PendingRecord {
  * the chain says what happened: anchored (a `RecordsAnchored` of the twin with this root) → the records are indexed
  * and applied; not anchored → their blobs and keys are swept.
  */
-export interface PendingAnchor {
+export interface PendingAnchor extends JournaledSend {
   readonly kind: "records";
   readonly recordsRoot: string;
   /** The OR of the records' categories, as `anchorRecords` is sent. */
@@ -105,7 +145,7 @@ export interface PendingAnchor {
 }
 
 /** A reading batch stored and journaled, about to be anchored by one `anchorBatch` (metadata only, as in the index). */
-export interface PendingBatch {
+export interface PendingBatch extends JournaledSend {
   /** `wearable-batch/<n>`, its record key. */
   readonly key: string;
   readonly cid: string;
@@ -114,10 +154,6 @@ export interface PendingBatch {
   readonly count: number;
   readonly from: number;
   readonly to: number;
-  /** The nonce of its `anchorBatch`, journaled (saved) before the transaction leaves; absent: never sent. */
-  nonce?: number;
-  /** Its hash once the node took it (saved with the next index save). */
-  transactionHash?: string;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { getAddress, isAddress, type ContractTransactionReceipt, type Signer } from "ethers";
+import { getAddress, isAddress, type Signer, type TransactionReceipt } from "ethers";
 import { batchOutcome, journalBatches, settleBatches, type FoundBatch, type StoredBatch } from "./batch-recovery";
 import { encodeBatch } from "./blob-codec";
 import { PipelineError } from "./errors";
@@ -6,6 +6,7 @@ import type { PipelineContext } from "./pipeline-context";
 import type { FlushSummary, PendingBatch, PendingBatches, VersionOutcome } from "./pipeline-types";
 import { batchPlaintextBytes, planBatches, prepareBatch, type PreparedBatch } from "./reading-batcher";
 import { journaledSlot, resolvePending } from "./recovery";
+import { journalSubmitted, settleJournaled, type Resend } from "./journal";
 import { sendWithNonces } from "./transactions";
 import { batchSummary, WEARABLE, type TwinSlot } from "./twin-slot";
 
@@ -57,13 +58,20 @@ export async function flushTwin(
         await ctx.folder.save(slot.index); // the journal (first time) and the nonce, before the transaction leaves
         if (i === 0) await crashHook(ctx, pending, (error) => (crashed = { error }));
       },
-      submitted: (i, hash) => {
-        batches[i].transactionHash = hash;
+      submitted: (i, response) => journalSubmitted(batches[i], response),
+      // bounded: a batch still pending after the wait is replaced at its nonce with higher fees (fee-bump.ts)
+      settle: async (i) => {
+        const batch = batches[i] as PendingBatch & { nonce: number };
+        const resend: Resend = (s, nonce, fees) =>
+          log.connect(s).anchorBatch(twinId, chunks[i].merkleRoot, { nonce, ...fees });
+        const settled = await settleJournaled(ctx, slot, source, batch, resend);
+        if (settled.state === "pending") return "pending";
+        return settled.receipt;
       },
     },
   );
   if (crashed) throw crashed.error; // the test hook's "crash": left as a killed process leaves it
-  const { outcomes, open } = await outcomesOf(ctx, twinId, pending, batches, sent.receipts);
+  const { outcomes, open } = await outcomesOf(ctx, slot, pending, batches, sent.receipts, sent.pending);
   const settled = await settleBatches(ctx, slot, pending, outcomes, new Map(batches.map((b, i) => [b.key, chunks[i]])));
   if (sent.failure) {
     const what = `anchoring the reading batches of twin ${twinId}`;
@@ -90,10 +98,11 @@ export async function flushTwin(
  */
 async function outcomesOf(
   ctx: PipelineContext,
-  twinId: string,
+  slot: TwinSlot,
   pending: PendingBatches,
   batches: readonly PendingBatch[],
-  receipts: readonly ContractTransactionReceipt[],
+  receipts: readonly TransactionReceipt[],
+  stillPending: ReadonlySet<number>,
 ): Promise<{ outcomes: Map<PendingBatch, FoundBatch | null>; open: number }> {
   const outcomes = new Map<PendingBatch, FoundBatch | null>();
   let open = 0;
@@ -105,8 +114,12 @@ async function outcomesOf(
       continue;
     }
     let outcome: FoundBatch | null | "pending";
+    if (stillPending.has(i)) {
+      open += 1; // waited for (and replaced) already: it stays journaled
+      continue;
+    }
     try {
-      outcome = await batchOutcome(ctx, twinId, pending, batch);
+      outcome = await batchOutcome(ctx, slot, pending, batch);
     } catch {
       outcome = "pending"; // the chain does not answer: the batch stays journaled
     }

@@ -1,9 +1,10 @@
-import { getAddress, type ContractTransactionReceipt, type Signer } from "ethers";
+import { getAddress, type Signer, type TransactionReceipt } from "ethers";
 import { buildRecordTree, proveAllRecords, proveRecord, recordsAnchorOf, type RecordTree } from "../chain/anchors";
 import { parseCid } from "../store";
 import type { TwinUpdateLog } from "../../typechain-types";
 import { PipelineError } from "./errors";
 import { NonceManager } from "./nonce-manager";
+import { sendOnce, type AnchorSender } from "./transactions";
 import type { RecordsAnchor } from "./reader";
 
 /**
@@ -25,7 +26,7 @@ export interface RecordToAnchor {
 /** What anchoring a batch of records gave: one anchor per record, in the order given, and the receipt. */
 export interface AnchoredRecords {
   readonly anchors: readonly RecordsAnchor[];
-  readonly receipt: ContractTransactionReceipt;
+  readonly receipt: TransactionReceipt;
 }
 
 /** The last trees built, by the batch they were built from (see `recordTreeOf`). */
@@ -93,7 +94,8 @@ export function recordsAnchorIn(
  * Anchor a batch of records with one `anchorRecords(twinId, root, categories)` from `sourceSigner`, and read the
  * batch's sequence from its `RecordsAnchored` event. Throws (the ethers error, or `ANCHOR_FAILED` for a reverted
  * transaction or a receipt without the event): then nothing of the batch is anchored. `nonces` orders it among the
- * other transactions of the source account (a fresh manager when absent).
+ * other transactions of the source account (a fresh manager when absent); `sender` sends and waits (the pipeline's
+ * journals and replaces it while stuck, recovery.ts `journaledRecordsSender`).
  */
 export async function anchorRecordBatch(
   updateLog: TwinUpdateLog,
@@ -101,15 +103,17 @@ export async function anchorRecordBatch(
   twinId: string,
   records: readonly RecordToAnchor[],
   nonces: NonceManager = new NonceManager(),
+  sender: AnchorSender = sendOnce,
 ): Promise<AnchoredRecords> {
   const tree = recordTreeOf(records);
   const { recordsRoot, categories } = recordsAnchorOf(tree);
   const source = getAddress(await sourceSigner.getAddress());
   const log = updateLog.connect(sourceSigner);
-  const tx = await nonces.submit(sourceSigner, (nonce) =>
-    log.anchorRecords(twinId, recordsRoot, categories, { nonce }),
+  const receipt = await sender(
+    sourceSigner,
+    (nonce, fees) => log.anchorRecords(twinId, recordsRoot, categories, { nonce, ...fees }),
+    nonces,
   );
-  const receipt = await tx.wait();
   if (receipt === null || receipt.status !== 1) {
     throw new PipelineError("ANCHOR_FAILED", `anchorRecords for twin ${twinId} did not succeed`);
   }
@@ -123,7 +127,7 @@ export async function anchorRecordBatch(
 /** The sequence of the `RecordsAnchored` event of the twin and root in a receipt. */
 function sequenceOf(
   updateLog: TwinUpdateLog,
-  receipt: ContractTransactionReceipt,
+  receipt: TransactionReceipt,
   twinId: string,
   recordsRoot: string,
 ): string {

@@ -9,8 +9,16 @@ import type { RecordsAnchor } from "./reader";
 import { recordTreeOf } from "./record-anchoring";
 import { addRecordBatch, recordBatchOf } from "./record-proofs";
 import { applyAndCommit } from "./state-commit";
-import { anchorWait, settleJournal } from "./journal";
-import { awaitSettled, type SendState } from "./transactions";
+import {
+  anchorWait,
+  isStillPending,
+  journalSubmitted,
+  settleJournal,
+  settleJournaled,
+  stillPending,
+  type Resend,
+} from "./journal";
+import { awaitSettled, type AnchorSender, type SendState } from "./transactions";
 import type { TwinIndex } from "./twin-index";
 import type { TwinSlot } from "./twin-slot";
 
@@ -25,9 +33,12 @@ import type { TwinSlot } from "./twin-slot";
  * chain is asked, in this order:
  * 1. where the transaction stands (transactions.ts `sendStateOf`): while it may still be pending in the node's
  *    mempool (known by hash without a block, or the source has transactions waiting from the journaled nonce on), it
- *    is waited for, up to `anchorWaitMs`; still pending then → the entry stays and the write fails (`ANCHOR_FAILED`),
- *    asked again at the next write. Nothing is sent in its place meanwhile: never a second transaction with another
- *    nonce.
+ *    is waited for, up to `anchorWaitMs`. When its nonce is journaled and it is still pending then (a fee below the
+ *    chain's base fee), it is replaced at that nonce by the same call with higher fees and waited for again, a
+ *    bounded number of times under a fee cap (fee-bump.ts, `TwinPipelineOptions.feeBump`); every send at the nonce is
+ *    journaled and looked for, whichever is mined is the anchor. Still pending after that → the entry stays and the
+ *    write fails (`ANCHOR_FAILED`, "still pending"), asked again at the next write. Never a second transaction with
+ *    another nonce: the live send waits and replaces the same way (`journaledRecordsSender`, reading-flush.ts).
  * 2. once it is mined or dropped: the anchor event of the twin with that root from the source → the records (or the
  *    batch) are indexed, applied and the version committed (the send went through, only its receipt was lost); none →
  *    their blobs and wrapped keys are swept (a batch's readings go back to pending first), and the next ingest or
@@ -116,9 +127,36 @@ async function sweepUnjournaled(
   );
 }
 
+/**
+ * How an EMR ingest's `anchorRecords` is sent and waited for (record-anchoring.ts `anchorRecordBatch`): its nonce and,
+ * once the node took it, its hash and fees go into the journal entry (saved with the next index save: at the latest
+ * before a replacement leaves); then it is waited for, bounded, and replaced at its nonce with higher fees while it
+ * stays pending (journal.ts `settleJournaled`). Still pending after that: a "still pending" `ANCHOR_FAILED`, the
+ * entry journaled.
+ *
+ * @dev The nonce is not saved before the first send (one more sealed index write per ingest): a crash before the
+ * first replacement leaves the journal with the source's pending count only, and recovery then waits for it as
+ * before (see `nonceFloor`), without replacing it.
+ */
+export function journaledRecordsSender(ctx: PipelineContext, slot: TwinSlot, pending: PendingAnchor): AnchorSender {
+  return async (signer, send, nonces) => {
+    const response = await nonces.submit(signer, (nonce) => {
+      pending.nonce = nonce;
+      return send(nonce);
+    });
+    journalSubmitted(pending, response);
+    const sent = pending as PendingAnchor & { nonce: number };
+    const settled = await settleJournaled(ctx, slot, pending.source, sent, (_, nonce, fees) => send(nonce, fees));
+    if (settled.state === "pending") throw stillPending(slot.index.twinId, 1, settled.exhausted);
+    if (settled.receipt === null) throw new Error(`the records anchor of twin ${slot.index.twinId} has no receipt`);
+    return settled.receipt;
+  };
+}
+
 /** After a failed send: resolve the journal at once if the chain answers, else leave it for the next write. */
 export async function afterFailedAnchor(ctx: PipelineContext, slot: TwinSlot, cause: unknown): Promise<PipelineError> {
   const twinId = slot.index.twinId;
+  if (isStillPending(cause)) return cause; // waited for and replaced already: asked again at the next write
   try {
     const outcome = await resolvePending(ctx, slot);
     const what =
@@ -138,12 +176,13 @@ export async function afterFailedAnchor(ctx: PipelineContext, slot: TwinSlot, ca
 /**
  * Resolve every journaled anchor of a twin against the chain (see the module comment). A twin that held nothing
  * before and whose entries are all swept is not held afterwards. Throws when the chain cannot be read, or when an
- * anchor is still pending in the mempool after the wait (those entries stay).
+ * anchor is still pending in the mempool after the wait and its replacements (those entries stay).
  */
 export async function resolvePending(ctx: PipelineContext, slot: TwinSlot): Promise<RecoveryOutcome> {
   let finished = 0;
   let swept = 0;
   let open = 0;
+  let exhausted = false;
   for (const pending of [...(slot.index.pendingAnchors ?? [])]) {
     if (pending.kind === "batches") {
       const outcome = await resolveBatches(ctx, slot, pending);
@@ -152,8 +191,10 @@ export async function resolvePending(ctx: PipelineContext, slot: TwinSlot): Prom
       open += outcome.open;
       continue;
     }
-    if ((await recordsSendState(ctx, pending)) === "pending") {
+    const state = await recordsSendState(ctx, slot, pending);
+    if (state.state === "pending") {
       open += 1;
+      exhausted ||= state.exhausted;
       continue;
     }
     const found = await findRecordsAnchor(ctx, slot.index.twinId, pending);
@@ -172,25 +213,40 @@ export async function resolvePending(ctx: PipelineContext, slot: TwinSlot): Prom
   }
   if (open > 0) {
     if (!ctx.twins.has(slot.index.twinId)) ctx.journaled.set(slot.index.twinId, slot);
-    throw new PipelineError(
-      "ANCHOR_FAILED",
-      `${open} anchor(s) of twin ${slot.index.twinId} still pending in the node's mempool; journaled, resolved at the next write`,
-    );
+    throw stillPending(slot.index.twinId, open, exhausted);
   }
   ctx.journaled.delete(slot.index.twinId);
   if (isEmpty(slot.index)) ctx.twins.delete(slot.index.twinId);
   return { finished, swept };
 }
 
-/** Where a journaled `anchorRecords` stands, waiting (bounded) while it may be pending; "dropped" without a node. */
-async function recordsSendState(ctx: PipelineContext, pending: PendingAnchor): Promise<SendState> {
+/**
+ * Where a journaled `anchorRecords` stands: with its nonce journaled, waited for and replaced with higher fees while
+ * pending (`settleJournaled`); with the source's pending count only, waited for (bounded). "dropped" without a node.
+ */
+async function recordsSendState(
+  ctx: PipelineContext,
+  slot: TwinSlot,
+  pending: PendingAnchor,
+): Promise<{ state: SendState; exhausted: boolean }> {
   const provider = ctx.options.updateLog.runner?.provider;
-  if (!provider) return "dropped";
+  if (!provider) return { state: "dropped", exhausted: false };
+  if (pending.nonce !== undefined) {
+    const twinId = slot.index.twinId;
+    const resend: Resend = (signer, nonce, fees) =>
+      ctx.options.updateLog
+        .connect(signer)
+        .anchorRecords(twinId, pending.recordsRoot, pending.categories, { nonce, ...fees });
+    const sent = pending as PendingAnchor & { nonce: number }; // the entry itself: replacements journaled in it
+    const settled = await settleJournaled(ctx, slot, pending.source, sent, resend);
+    if (settled.state === "dropped") ctx.nonces.forget(pending.source);
+    return settled;
+  }
   const intent = {
     source: pending.source,
     ...(pending.nonceFloor !== undefined ? { nonceFloor: pending.nonceFloor } : {}),
   };
-  return awaitSettled(provider, intent, anchorWait(ctx));
+  return { state: await awaitSettled(provider, intent, anchorWait(ctx)), exhausted: false };
 }
 
 /** The slot with journaled anchors of a twin (held or not yet held), if any. */

@@ -1,22 +1,43 @@
-import type { ContractTransactionReceipt, ContractTransactionResponse, Provider, Signer } from "ethers";
-import { NonceManager, type NoncedSubmit } from "./nonce-manager";
+import type { ContractTransactionResponse, Provider, Signer, TransactionReceipt } from "ethers";
+import { NonceManager } from "./nonce-manager";
 
-/** Sends one transaction with the nonce it is given. */
-export type NoncedSend = NoncedSubmit;
+/** The fees of one send, in wei: EIP-1559 (`maxFeePerGas`, `maxPriorityFeePerGas`) or legacy (`gasPrice`). */
+export interface Fees {
+  readonly maxFeePerGas?: bigint;
+  readonly maxPriorityFeePerGas?: bigint;
+  readonly gasPrice?: bigint;
+}
+
+/**
+ * Sends one transaction with the nonce it is given; `fees` when it replaces a stuck one at that nonce (the same call,
+ * higher fees: see fee-bump.ts), else the signer's own.
+ */
+export type NoncedSend = (nonce: number, fees?: Fees) => Promise<ContractTransactionResponse>;
 
 /** What `sendWithNonces` got through: the receipts of the mined transactions, in order, and the first failure. */
 export interface SentTransactions {
-  readonly receipts: readonly ContractTransactionReceipt[];
-  /** Set when a transaction could not be sent or reverted; `receipts` holds those before it. */
+  readonly receipts: readonly TransactionReceipt[];
+  /** Set when a transaction could not be sent, reverted or is still pending; `receipts` holds those before it. */
   readonly failure?: { readonly index: number; readonly cause: unknown };
+  /** The sends still pending in the mempool after the bounded wait of `hooks.settle` (by index). */
+  readonly pending: ReadonlySet<number>;
 }
 
 /** Called around each submission of {@link sendWithNonces} (a journal records the nonce before the send). */
 export interface SendHooks {
   /** Before the transaction with this nonce leaves: a throw stops the submitting (nothing sent). */
   readonly beforeSubmit?: (index: number, nonce: number) => Promise<void>;
-  /** Once the node took it (its hash known). */
-  readonly submitted?: (index: number, hash: string) => void;
+  /** Once the node took it (its hash and fees known). */
+  readonly submitted?: (index: number, response: ContractTransactionResponse) => void;
+  /**
+   * How a submitted transaction is waited for: its receipt (whichever send at its nonce was mined), null when it
+   * settled without one, or "pending" when still in the mempool after a bounded wait (and replacements: fee-bump.ts
+   * `settleReplacing`). Default: `response.wait()`, unbounded.
+   */
+  readonly settle?: (
+    index: number,
+    response: ContractTransactionResponse,
+  ) => Promise<TransactionReceipt | null | "pending">;
 }
 
 /**
@@ -36,7 +57,8 @@ export async function sendWithNonces(
   nonces: NonceManager = new NonceManager(),
   hooks: SendHooks = {},
 ): Promise<SentTransactions> {
-  if (sends.length === 0) return { receipts: [] };
+  const pending = new Set<number>();
+  if (sends.length === 0) return { receipts: [], pending };
   const responses: ContractTransactionResponse[] = [];
   let failure: { index: number; cause: unknown } | undefined;
   for (const [index, send] of sends.entries()) {
@@ -45,25 +67,48 @@ export async function sendWithNonces(
         await hooks.beforeSubmit?.(index, nonce);
         return send(nonce);
       });
-      hooks.submitted?.(index, response.hash);
+      hooks.submitted?.(index, response);
       responses.push(response);
     } catch (cause) {
       failure = { index, cause };
       break;
     }
   }
-  const settled = await Promise.allSettled(responses.map((response) => response.wait()));
-  const receipts: ContractTransactionReceipt[] = [];
+  const settle = hooks.settle ?? ((_: number, response: ContractTransactionResponse) => response.wait());
+  const settled = await Promise.allSettled(responses.map((response, i) => settle(i, response)));
+  const receipts: TransactionReceipt[] = [];
   for (const [index, outcome] of settled.entries()) {
-    if (outcome.status === "fulfilled" && outcome.value !== null && outcome.value.status === 1) {
-      receipts.push(outcome.value);
+    if (outcome.status === "fulfilled" && outcome.value === "pending") pending.add(index);
+  }
+  for (const [index, outcome] of settled.entries()) {
+    const value = outcome.status === "fulfilled" ? outcome.value : null;
+    if (value !== null && value !== "pending" && value.status === 1) {
+      receipts.push(value);
       continue;
     }
-    failure = { index, cause: outcome.status === "rejected" ? outcome.reason : new Error("no receipt") };
+    const cause =
+      outcome.status === "rejected"
+        ? outcome.reason
+        : new Error(value === "pending" ? "still pending in the mempool" : "no receipt");
+    failure = { index, cause };
     break;
   }
-  return failure === undefined ? { receipts } : { receipts, failure };
+  return failure === undefined ? { receipts, pending } : { receipts, failure, pending };
 }
+
+/**
+ * Sends one transaction from `signer` with a nonce of `nonces` and waits for its receipt: the default is
+ * {@link sendOnce}; the pipeline's journals bound the wait and replace a stuck transaction (recovery.ts).
+ */
+export type AnchorSender = (
+  signer: Signer,
+  send: NoncedSend,
+  nonces: NonceManager,
+) => Promise<TransactionReceipt | null>;
+
+/** Submit with the next nonce and wait for the receipt, unbounded. */
+export const sendOnce: AnchorSender = async (signer, send, nonces) =>
+  (await nonces.submit(signer, (nonce) => send(nonce))).wait();
 
 /**
  * Where a transaction whose outcome is unknown stands (a lost receipt, a process killed after the send):
@@ -82,6 +127,8 @@ export interface SendIntent {
   /** The nonce it was sent with. */
   readonly nonce?: number;
   readonly transactionHash?: string;
+  /** More hashes sent at the same nonce (replacements with higher fees): any of them may be the one mined. */
+  readonly transactionHashes?: readonly string[];
   /** The account's pending transaction count before the send, when its own nonce is not known. */
   readonly nonceFloor?: number;
 }
@@ -94,11 +141,15 @@ export interface SettleWait {
 
 /** Where a send stands now (see {@link SendState}); the node's answers only, nothing is sent. */
 export async function sendStateOf(provider: Provider, intent: SendIntent): Promise<SendState> {
-  if (intent.transactionHash !== undefined) {
-    const tx = await provider.getTransaction(intent.transactionHash);
-    // unknown by hash (dropped, or a node behind a balancer that never saw it): its nonce decides
-    if (tx !== null) return tx.blockNumber === null ? "pending" : "mined";
-  }
+  const hashes = [
+    ...(intent.transactionHash !== undefined ? [intent.transactionHash] : []),
+    ...(intent.transactionHashes ?? []),
+  ];
+  const known = await Promise.all([...new Set(hashes)].map((hash) => provider.getTransaction(hash)));
+  // one of them mined: that one is the transaction (the others shared its nonce and are dropped)
+  if (known.some((tx) => tx !== null && tx.blockNumber !== null)) return "mined";
+  if (known.some((tx) => tx !== null)) return "pending";
+  // unknown by hash (dropped, or a node behind a balancer that never saw it): its nonce decides
   const [mined, pending] = await Promise.all([
     provider.getTransactionCount(intent.source, "latest"),
     provider.getTransactionCount(intent.source, "pending"),

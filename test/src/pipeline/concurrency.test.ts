@@ -122,10 +122,7 @@ describe("pipeline/concurrency: NonceManager", function () {
     const start = await sender.getNonce("pending");
     const sent = await Promise.all(
       Array.from({ length: 5 }, () =>
-        nonces.submit(
-          sender,
-          (nonce) => sender.sendTransaction({ to: receiver.address, value: 1n, nonce }) as Promise<never>,
-        ),
+        nonces.submit(sender, (nonce) => sender.sendTransaction({ to: receiver.address, value: 1n, nonce })),
       ),
     );
     expect(sent.map((tx) => tx.nonce).sort((x, y) => x - y)).to.deep.equal([0, 1, 2, 3, 4].map((i) => start + i));

@@ -118,7 +118,8 @@ describe("pipeline/faults: a transaction pending in the mempool is waited for, n
 
     it("EMR: still pending after the wait: journaled, nothing sent again (across a restart), indexed once mined", async () => {
       const { f } = service;
-      const pipeline = await open({ anchorWaitMs: 300 });
+      // replacements at the same nonce are faults-feebump.test.ts's: here none, so every send is counted
+      const pipeline = await open({ anchorWaitMs: 300, feeBump: { maxReplacements: 0 } });
       await manualMining();
       const signer = new FaultySigner(f.emr, (n): SendFault => (n === 1 ? "unanswered" : "ok"));
       const error = await rejection(pipeline.ingestEmr(f.twinId, emr, { sourceSigner: signer }));
@@ -128,7 +129,7 @@ describe("pipeline/faults: a transaction pending in the mempool is waited for, n
       // a retry while it is still pending is refused, and sends nothing
       const again = await rejection(pipeline.ingestEmr(f.twinId, emr, { sourceSigner: signer }));
       expect(again.message).to.match(/still pending/);
-      const restarted = await open({ anchorWaitMs: 300 });
+      const restarted = await open({ anchorWaitMs: 300, feeBump: { maxReplacements: 0 } });
       expect(restarted.holding(f.twinId)).to.equal("unknown");
       expect(signer.sends).to.equal(1);
       expect(
