@@ -18,7 +18,8 @@ import { CID_SHAPE, fileSize, readRange } from "./pack-file";
  * damaged index is detected). Each blob is still re-hashed against its content id on read (`verifyBlob`).
  */
 
-const MAGIC = Buffer.from("TLBP", "ascii");
+/** "TLBP": a Uint8Array, not a Buffer, so that the module loads where Buffer does not exist (the web app bundles it). */
+const MAGIC = Uint8Array.of(0x54, 0x4c, 0x42, 0x50);
 export const BLOB_PACK_VERSION = 1;
 const HEADER_BYTES = 16;
 const CID_BYTES = 59;
@@ -57,7 +58,7 @@ export function encodeBlobPack(blobs: readonly { cid: string; bytes: Uint8Array 
     offset += bytes.length;
   }
   const header = Buffer.alloc(HEADER_BYTES);
-  MAGIC.copy(header, 0);
+  header.set(MAGIC, 0);
   header[4] = BLOB_PACK_VERSION;
   header.writeUInt32BE(blobs.length, 8);
   return { bytes: Buffer.concat([header, index, ...blobs.map((blob) => blob.bytes)], offset), entries };

@@ -22,7 +22,8 @@ import { CID_SHAPE } from "./pack-file";
  */
 
 export const KEY_FILE_VERSION = 1;
-const PACK_MAGIC = Buffer.from("TLKP", "ascii");
+/** "TLKP": a Uint8Array, not a Buffer, so that the module loads where Buffer does not exist (the web app bundles it). */
+const PACK_MAGIC = Uint8Array.of(0x54, 0x4c, 0x4b, 0x50);
 const PACK_HEADER_BYTES = 20;
 
 /** What a key file (or a pack entry) holds: whose key it is, and the key. */
@@ -99,7 +100,7 @@ export function encodeKeyPack(writtenAt: number, entries: readonly KeyFile[]): {
     located.push({ reader, recordCid, wrappedKey, keyOffset: at + 2 });
     at += 2 + wrappedKey.length;
   }
-  PACK_MAGIC.copy(out, 0);
+  out.set(PACK_MAGIC, 0);
   out[4] = KEY_FILE_VERSION;
   out.writeBigUInt64BE(BigInt(writtenAt), 8);
   out.writeUInt32BE(entries.length, 16);
