@@ -10,8 +10,8 @@ import type { PipelineContext } from "./pipeline-context";
 import type { EmrIngestSummary } from "./pipeline-types";
 import { anchorRecordBatch, type AnchoredRecords } from "./record-anchoring";
 import { afterFailedAnchor, journaledRecordsSender, journalRecords, settleJournal } from "./recovery";
-import { applyAndCommit } from "./state-commit";
-import { addRecordBatch, recordBatchOf } from "./record-proofs";
+import { commitRecordBatch } from "./state-commit";
+import { recordBatchOf } from "./record-proofs";
 import { emptyTwinIndex } from "./twin-index";
 import { currentAnchor, type DecodedRecord, type TwinSlot } from "./twin-slot";
 
@@ -104,24 +104,9 @@ export async function ingestEmr(
   }
   settleJournal(ctx, slot, pending);
   const indexed = recordBatchOf(slot.index, stored, anchored.anchors[0]);
-  addRecordBatch(ctx, slot.index, indexed);
-  const entries = indexed.entries;
-  slot.index.patientLink ??= plan.patientLink;
-  ctx.twins.set(twinId, slot);
   // saved once, after the commit: until then the journal on disk lets a restart redo the apply and the commit
-  const done = await applyAndCommit(
-    ctx,
-    slot,
-    slot.engine?.current,
-    {
-      records: decoded.map((d) => d.record),
-      readings: decoded.flatMap((d) => d.readings),
-      sourceHashes: entries.map((e) => e.anchor.contentHash),
-      recordEntries: entries,
-      batchKeys: [],
-    },
-    { journaled: true },
-  );
+  const done = await commitRecordBatch(ctx, slot, indexed, decoded, plan.patientLink);
+  const entries = indexed.entries;
   return {
     ...done,
     twinId,

@@ -7,8 +7,8 @@ import type { PipelineContext } from "./pipeline-context";
 import type { PendingAnchor, PendingRecord } from "./pipeline-types";
 import type { RecordsAnchor } from "./reader";
 import { recordTreeOf } from "./record-anchoring";
-import { addRecordBatch, recordBatchOf } from "./record-proofs";
-import { applyAndCommit } from "./state-commit";
+import { recordBatchOf } from "./record-proofs";
+import { commitRecordBatch } from "./state-commit";
 import {
   anchorWait,
   isStillPending,
@@ -302,21 +302,6 @@ async function finishAnchor(
   const entries = indexed.entries;
   const decoded = [];
   for (const entry of entries) decoded.push(await openRecord(ctx, slot, entry));
-  addRecordBatch(ctx, slot.index, indexed);
-  slot.index.patientLink ??= pending.patientLink;
   settleJournal(ctx, slot, pending);
-  ctx.twins.set(slot.index.twinId, slot);
-  await applyAndCommit(
-    ctx,
-    slot,
-    slot.engine?.current,
-    {
-      records: decoded.map((d) => d.record),
-      readings: decoded.flatMap((d) => d.readings),
-      sourceHashes: entries.map((e) => e.anchor.contentHash),
-      recordEntries: entries,
-      batchKeys: [],
-    },
-    { journaled: true },
-  );
+  await commitRecordBatch(ctx, slot, indexed, decoded, pending.patientLink);
 }

@@ -6,9 +6,9 @@ import { PipelineError } from "./errors";
 import type { PipelineContext } from "./pipeline-context";
 import type { VersionOutcome } from "./pipeline-types";
 import type { StateAnchor } from "./reader";
-import { wholeBatchOf } from "./record-proofs";
+import { addRecordBatch, wholeBatchOf, type IndexedRecordBatch } from "./record-proofs";
 import type { RecordEntry } from "./twin-index";
-import { markEffective, type TwinSlot } from "./twin-slot";
+import { markEffective, type DecodedRecord, type TwinSlot } from "./twin-slot";
 
 /** What one apply feeds the engine: the records and readings, their source hashes and where they are indexed. */
 export interface VersionInput {
@@ -34,6 +34,37 @@ export interface ApplyOptions {
    * redoes the indexing, the apply and the commit. Then the index is saved once, after the commit.
    */
   readonly journaled?: boolean;
+}
+
+/**
+ * An anchored record batch into the twin: its entries into the index, the twin held, then its records applied and the
+ * version committed (journaled: one save after the commit). One step for an EMR ingest and for a record batch that
+ * recovery finds anchored.
+ */
+export async function commitRecordBatch(
+  ctx: PipelineContext,
+  slot: TwinSlot,
+  indexed: IndexedRecordBatch,
+  decoded: readonly DecodedRecord[],
+  patientLink: string | undefined,
+): Promise<VersionOutcome> {
+  addRecordBatch(ctx, slot.index, indexed);
+  slot.index.patientLink ??= patientLink;
+  ctx.twins.set(slot.index.twinId, slot);
+  const entries = indexed.entries;
+  return applyAndCommit(
+    ctx,
+    slot,
+    slot.engine?.current,
+    {
+      records: decoded.map((d) => d.record),
+      readings: decoded.flatMap((d) => d.readings),
+      sourceHashes: entries.map((e) => e.anchor.contentHash),
+      recordEntries: entries,
+      batchKeys: [],
+    },
+    { journaled: true },
+  );
 }
 
 /**
