@@ -16,7 +16,7 @@ export function renderStoragePart(result: EvaluationResult): string[] {
       `${int(c.recordEnvelopeBytes.min)} to ${int(c.recordEnvelopeBytes.max)} bytes, median ${int(c.recordEnvelopeBytes.p50)}) ` +
       `and ${int(c.readings)} wearable readings, each sealed alone (envelopes median ${int(c.readingEnvelopeBytes.p50)} bytes); ` +
       `${int(c.totalEnvelopeBytes)} bytes in all, ${int(c.patientDays)} patient-days. Stored three ways. The all-on-chain ` +
-      "design stores only the envelope; the wrapped keys (87 bytes per reader) would add to it.",
+      "design stores only the envelope; the wrapped keys (103 bytes per reader, 87 in format v1) would add to it.",
     table(
       [
         "design",

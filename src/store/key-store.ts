@@ -21,7 +21,7 @@ export interface WrappedKeyRef {
 
 /** A wrapped key and where it belongs. */
 export interface WrappedKeyEntry extends WrappedKeyRef {
-  /** The data key wrapped to the reader (the 87-byte format of `wrapDataKey`). */
+  /** The data key wrapped to the reader (`wrapDataKey`: 103 bytes in format v2, 87 in v1; see key-wrap-format.ts). */
   readonly wrappedKey: Uint8Array;
 }
 
