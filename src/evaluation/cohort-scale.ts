@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { Wallet, id, toBeHex } from "ethers";
 import { twinIdOf } from "../chain/twin-id";
 import { ALL_CATEGORIES, SourceKind } from "../vocabulary";
+import { processPeakRssMb } from "./node-process";
 
 /**
  * Issue 12's pipeline benchmark: N twins, each an EMR bundle and a day of one-minute wearable readings from the
@@ -178,7 +179,7 @@ async function run(options: CohortScaleOptions): Promise<CohortScaleRun> {
       cpuSeconds: (used.user + used.system) / 1e6,
       recordsPerSecond: records / seconds,
       readingsPerSecond: readings / seconds,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      peakRssMb: processPeakRssMb(),
       rssBeforeMb,
       gasPerTwinDay: ingested ? pipelineGas.gas / ingested : 0,
       setupGasPerTwin: options.twins ? setupGas.gas / options.twins : 0,

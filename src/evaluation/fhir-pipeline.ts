@@ -3,7 +3,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { startAnvil } from "./anvil-process";
 import { measureFhirIngest } from "./fhir-ingest";
-import { groupPeakRssMb, type LocalNode } from "./node-process";
+import { groupPeakRssMb, processPeakRssMb, type LocalNode } from "./node-process";
 import type { FhirAtSize, FhirNode, FhirPipelineRun } from "./types";
 
 /**
@@ -14,7 +14,7 @@ import type { FhirAtSize, FhirNode, FhirPipelineRun } from "./types";
  * Observations in at most 10 s and 300 MB RSS on the 2-core machine.
  *
  * Each measurement runs in its own Node process (`node cache/evaluation/fhir-pipeline.js '<json>'`, this file
- * compiled: `compiledChild`), so that its peak RSS is the process's own (`process.resourceUsage().maxRSS`, the
+ * compiled: `compiledChild`), so that its peak RSS is the process's own (VmHWM of /proc/self/status: `processPeakRssMb`, the
  * kernel's high-water mark), not the evaluation's; the RSS just before the ingest (everything set up, the input made)
  * is reported beside it. Run alone, `node -r ts-node/register/transpile-only src/evaluation/fhir-pipeline.ts
  * '{"mode":"pipeline","count":20000}'` starts its own anvil when given no `rpcUrl` (and stops it). The judged run talks over JSON-RPC on 127.0.0.1 to anvil, started here in its own process, as a pipeline talks
@@ -216,7 +216,7 @@ async function ingestRun(count: number): Promise<FhirPipelineRun> {
     inputBytes: m.inputBytes,
     seconds: m.seconds,
     cpuSeconds: m.cpuSeconds,
-    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    peakRssMb: processPeakRssMb(),
     rssBeforeMb: m.baselineRssMb,
     anchorGas: null,
     loadAverage,

@@ -12,6 +12,7 @@ import type { TwinRegistry, TwinUpdateLog } from "../../typechain-types";
 import { BENCHMARK_PATIENT_ID, bundleChunks } from "./fhir-ingest";
 import { PhaseProbe, timedMethods } from "./fhir-phases";
 import type { FhirChain, FhirPipelineRun } from "./types";
+import { processPeakRssMb } from "./node-process";
 
 /**
  * The measured child's side of the FHIR-at-size pipeline run (fhir-pipeline.ts starts it): the ledger set up on a
@@ -185,7 +186,7 @@ export async function pipelineRun(ledger: FhirLedger, count: number): Promise<Fh
       inputBytes,
       seconds,
       cpuSeconds: (used.user + used.system) / 1e6,
-      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      peakRssMb: processPeakRssMb(),
       rssBeforeMb,
       anchorGas: Number(summary.anchorGasUsed),
       loadAverage,

@@ -49,6 +49,22 @@ export function killAllNodes(): void {
 }
 
 /**
+ * This process's peak RSS, MB: VmHWM of /proc/self/status, the high-water mark of this process's own memory since its
+ * exec. Not `process.resourceUsage().maxRSS`: on Linux that survives fork and exec, so a child started by a large parent
+ * (the evaluation, 1.3 GB by part 6) reports at least the parent's RSS at the fork. Where /proc cannot tell (not
+ * Linux), maxRSS.
+ */
+export function processPeakRssMb(): number {
+  try {
+    const hwm = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (hwm) return Number(hwm[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+/**
  * The peak RSS of a process group (VmHWM of /proc/<pid>/status, summed over the group's live processes), MB: what a
  * node started here (npx, hardhat, or anvil alone) held at most. Null where /proc cannot tell (not Linux, gone).
  */

@@ -160,6 +160,15 @@ describe("evaluation: FHIR at size, the judged run over JSON-RPC", function () {
     expect(stopped).to.equal(2);
   });
 
+  it("reports the child's own peak RSS, not the RSS it inherits from a large parent at the fork", async () => {
+    // Regression: maxRSS (getrusage) survives fork and exec on Linux, so every child of the evaluation (1.3 GB by part
+    // 6) reported at least 1.3 GB. The parent holds 400 MB of touched pages while the child starts.
+    const ballast = Buffer.alloc(400 * 2 ** 20, 1);
+    const run = await inChild<FhirPipelineRun>(process.cwd(), { mode: "ingest", count: 10 }, 120_000);
+    expect(ballast[ballast.length - 1]).to.equal(1);
+    expect(run.peakRssMb).to.be.below(300);
+  });
+
   it("kills a measured child at its timeout and rejects", async () => {
     // 2,000,000 Observations would take the child minutes: it is killed after 2 s (the compile before it not counted)
     const started = performance.now();
