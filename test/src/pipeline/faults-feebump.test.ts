@@ -6,14 +6,8 @@ import { PipelineError, type TwinPipeline } from "../../../src/pipeline";
 import { NonceManager } from "../../../src/pipeline/nonce-manager";
 import { freshDatabase } from "../../postgres-server";
 import { DelegatingSigner } from "./delegating-signer";
-import { cohortSmall, removeFolders } from "./harness";
-import {
-  countFiles,
-  faultService,
-  readingBatchesOnChain,
-  recordBatchesOnChain,
-  type FaultService,
-} from "./faults-doubles";
+import { cohortSmall, countBlobs, removeFolders } from "./harness";
+import { faultService, readingBatchesOnChain, recordBatchesOnChain, type FaultService } from "./faults-doubles";
 
 /**
  * An anchor stuck in the mempool because its fee is below the chain's base fee is replaced at its nonce with higher
@@ -112,7 +106,7 @@ describe("pipeline/faults: a stuck anchor is replaced at its nonce with a higher
     opened.push(pipeline);
     return pipeline;
   };
-  const blobs = () => countFiles(join(service.folders.root, "blobs"));
+  const blobs = () => countBlobs(join(service.folders.root, "blobs"));
   let emr: unknown;
 
   beforeEach(async () => {
