@@ -4,6 +4,7 @@ import { join } from "node:path";
 import type { AutocannonResult } from "./autocannon-load";
 import { startEvaluationPostgres, type EvaluationPostgres } from "./embedded-postgres";
 import { runAutocannonProcess } from "./gateway-capacity";
+import { processCpuMs } from "./node-process";
 import { REPLICA_FRESHNESS_SECONDS, startReplica, type ReplicaConfig, type ReplicaProcess } from "./gateway-replica";
 
 /**
@@ -40,6 +41,11 @@ export interface ReplicaLevel {
   readonly ratio: number;
   /** The 1-minute load average right after the gateway's measured load. */
   readonly loadAverage: number;
+  /**
+   * CPU time (user + system) of all gateway processes during the measured load over their allowed answers, ms
+   * (/proc/<pid>/stat, to 10 ms): what a query costs whatever else shares the cores; absent where /proc cannot tell.
+   */
+  readonly cpuMsPerQuery?: number;
 }
 
 export interface ReplayCheck {
@@ -52,6 +58,8 @@ export interface ReplayCheck {
 export interface ReplicaCapacity {
   readonly measured: boolean;
   readonly reason: string;
+  /** Where the nonce store and the access log lived (absent in reports before it was recorded: PostgreSQL). */
+  readonly backend?: "postgres" | "sqlite";
   /** "embedded" (embedded-postgres started by the run) or "DATABASE_URL". */
   readonly postgresSource: string;
   /** The twins the queries spread over. */
@@ -95,7 +103,8 @@ const NO_SERVER: EvaluationPostgres = {
 const WARMUP = 200;
 
 export async function measureReplicas(options: ReplicaOptions): Promise<ReplicaCapacity> {
-  const base = { postgresSource: "", twins: options.twinIds.length, levels: [], replay: null };
+  const backend = options.backend ?? "postgres";
+  const base = { backend, postgresSource: "", twins: options.twinIds.length, levels: [], replay: null };
   let server: EvaluationPostgres;
   try {
     options.tick("gateway replicas: starting PostgreSQL");
@@ -140,7 +149,9 @@ export async function measureReplicas(options: ReplicaOptions): Promise<ReplicaC
           options.tick(`gateway replicas: ${n} process(es), concurrency ${concurrency}: signing`);
           const level = await signed.files(`load-${concurrency}`, Math.ceil(options.requests / n));
           options.tick(`gateway replicas: ${n} process(es), concurrency ${concurrency}: autocannon`);
+          const cpuBefore = cpuOf(replicas);
           const gateway = await loadAll(options, replicas, level, perProcess);
+          const cpuAfter = cpuOf(replicas);
           files.push(level);
           measured.push({
             processes: n,
@@ -148,6 +159,9 @@ export async function measureReplicas(options: ReplicaOptions): Promise<ReplicaC
             concurrencyPerProcess: perProcess,
             gateway,
             loadAverage: loadavg()[0],
+            ...(cpuBefore !== null &&
+              cpuAfter !== null &&
+              gateway.ok > 0 && { cpuMsPerQuery: (cpuAfter - cpuBefore) / gateway.ok }),
           });
         }
       });
@@ -160,12 +174,24 @@ export async function measureReplicas(options: ReplicaOptions): Promise<ReplicaC
         }
       });
     }
-    return { measured: true, reason: "", postgresSource: server.source, twins: options.twinIds.length, levels, replay };
+    const postgresSource = backend === "sqlite" ? "" : server.source;
+    return { measured: true, reason: "", backend, postgresSource, twins: options.twinIds.length, levels, replay };
   } catch (error) {
     return { ...base, postgresSource: server.source, measured: false, reason: firstLine(error) };
   } finally {
     await server.stop();
   }
+}
+
+/** The CPU time all `processes` have used so far, ms; null where /proc cannot tell. */
+function cpuOf(processes: readonly ReplicaProcess[]): number | null {
+  let total = 0;
+  for (const { child } of processes) {
+    const ms = child.pid === undefined ? null : processCpuMs(child.pid);
+    if (ms === null) return null;
+    total += ms;
+  }
+  return total;
 }
 
 /** Writes pre-signed bodies, one file per process, the twins taken round robin across all of them. */
@@ -264,18 +290,26 @@ function firstLine(error: unknown): string {
 
 const ms = (x: number) => x.toFixed(1);
 
-/** The report's blocks for the replica run (markdown paragraphs and tables). */
+/** The report's blocks for the replica run (markdown paragraphs and tables); `backend` picks the heading. */
 export function renderReplicas(
   part: ReplicaCapacity | undefined,
   table: (h: string[], rows: string[][]) => string,
 ): string[] {
   if (!part) return [];
-  const out = ["### The gateway across several processes (issue 12)"];
+  const sqlite = part.backend === "sqlite";
+  const out = [
+    sqlite
+      ? "### The gateway across several processes on one machine, sharing one SQLite file (issue 12)"
+      : "### The gateway across several processes (issue 12)",
+  ];
   if (!part.measured) return [...out, `**Not measured**: ${part.reason}.`];
+  const store = sqlite
+    ? "sharing one SQLite file (WAL) for the nonce store and the access log, as processes of one machine can"
+    : "sharing one PostgreSQL database for the nonce store and the access log " +
+      `(${part.postgresSource === "embedded" ? "embedded-postgres started by the run" : "the server of DATABASE_URL"})`;
+  const withCpu = part.levels.some((l) => l.cpuMsPerQuery !== undefined);
   out.push(
-    "N gateway processes of one operator (each a full gateway on its own 127.0.0.1 port), sharing one PostgreSQL " +
-      "database for the nonce store and the access log " +
-      `(${part.postgresSource === "embedded" ? "embedded-postgres started by the run" : "the server of DATABASE_URL"}). ` +
+    `N gateway processes of one operator (each a full gateway on its own 127.0.0.1 port), ${store}. ` +
       `The queries spread over ${part.twins.toLocaleString("en-US")} twins, round robin, each registered with the ` +
       "operator as custodian and granting the reader on chain (a consent question and a custody check per twin); " +
       "every twin is answered with the same small twin's data as the pipeline answered it, held in memory. Each " +
@@ -283,9 +317,12 @@ export function renderReplicas(
       "queries (each with its own nonce, sent once), all at once, after a warm-up round not counted; then N bare " +
       "fastify processes the same way with the same bodies. Allowed/s is all processes' 2xx answers over the longest " +
       "run; p50 and p99 are the highest of the processes'; load is the 1-minute load average right after the " +
-      `gateway's run. The replicas accept queries up to ${REPLICA_FRESHNESS_SECONDS} s old (the default is 60 s), ` +
-      "as the queries are signed before each level. Everything (gateways, load generators, PostgreSQL, the node) " +
-      "shares the machine's cores, so N = 2 on 2 cores also shares them with two load generators.",
+      "gateway's run" +
+      (withCpu ? "; CPU ms a query is all gateway processes' CPU time during the run over their allowed answers" : "") +
+      `. The replicas accept queries up to ${REPLICA_FRESHNESS_SECONDS} s old (the default is 60 s), ` +
+      "as the queries are signed before each level. Everything (gateways, load generators, " +
+      (sqlite ? "" : "PostgreSQL, ") +
+      "the node) shares the machine's cores, so N = 2 on 2 cores also shares them with two load generators.",
     table(
       [
         "processes",
@@ -295,6 +332,7 @@ export function renderReplicas(
         "p50 ms",
         "p99 ms",
         "refused or errors",
+        ...(withCpu ? ["CPU ms a query"] : []),
         "load",
         "bare: answers/s",
         "p99 ms",
@@ -308,6 +346,7 @@ export function renderReplicas(
         ms(l.gateway.p50Ms),
         ms(l.gateway.p99Ms),
         String(l.gateway.refusedOrErrors),
+        ...(withCpu ? [l.cpuMsPerQuery === undefined ? "–" : l.cpuMsPerQuery.toFixed(3)] : []),
         l.loadAverage.toFixed(1),
         l.bare.okPerSecond.toFixed(0),
         ms(l.bare.p99Ms),

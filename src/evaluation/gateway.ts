@@ -48,6 +48,11 @@ export interface GatewayOptions {
     readonly backend?: "postgres" | "sqlite";
     /** `--cpu-prof` of each gateway process into this folder (for profiling the gateway per query). */
     readonly cpuProfileDir?: string;
+    /**
+     * Also these levels with the processes sharing one SQLite file instead (processes of one machine), after the
+     * run above; omitted: not run.
+     */
+    readonly sqlite?: { readonly processes: readonly number[]; readonly concurrencies: readonly number[] };
   };
   /** Runs of the first query on a cold twin (a fresh pipeline and gateway each); omitted or 0: not run. */
   readonly coldRuns?: number;
@@ -299,6 +304,7 @@ export async function measureGateway(
       });
     }
     let replicas: ReplicaCapacity | undefined;
+    let replicasSqlite: ReplicaCapacity | undefined;
     if (options.replicas !== undefined) {
       const consentAddress = await ledger.consent.getAddress();
       const client = new service.GatewayClient({
@@ -309,13 +315,12 @@ export async function measureGateway(
         consentAddress,
         operator: roles.hospital.address,
       });
-      const { twins, ...replicaOptions } = options.replicas;
+      const { twins, sqlite, ...replicaOptions } = options.replicas;
       tick(`gateway replicas: ${twins ?? 1} twins on chain`);
       const twinIds = await enrolReplicaTwins(ctx, reader.address, twins ?? 1);
-      replicas = await measureReplicas({
+      const common = {
         root,
         dir,
-        ...replicaOptions,
         twinIds,
         timeoutMs: options.timeoutMs,
         config: {
@@ -332,9 +337,19 @@ export async function measureGateway(
             readings: await pipeline.readings(twinId, {}),
           },
         },
-        sign: (twin) => client.signQuery(twin, "latest-vitals", {}, { purpose: Purpose.TREATMENT }),
+        sign: (twin: string) => client.signQuery(twin, "latest-vitals", {}, { purpose: Purpose.TREATMENT }),
         tick,
-      });
+      };
+      replicas = await measureReplicas({ ...common, ...replicaOptions });
+      if (sqlite !== undefined) {
+        replicasSqlite = await measureReplicas({
+          ...common,
+          ...sqlite,
+          requests: replicaOptions.requests,
+          cpuProfileDir: replicaOptions.cpuProfileDir,
+          backend: "sqlite",
+        });
+      }
     }
     let rateLimits: RateLimitEffect | undefined;
     if (options.rateLimitConcurrency !== undefined) {
@@ -381,6 +396,7 @@ export async function measureGateway(
       ...(rateLimits ? { rateLimits } : {}),
       ...(autocannon ? { autocannon } : {}),
       ...(replicas ? { replicas } : {}),
+      ...(replicasSqlite ? { replicasSqlite } : {}),
       ...(coldQuery ? { coldQuery } : {}),
       description:
         "The custodian's TwinPipeline (src/pipeline) ingested one cohort patient over JSON-RPC (EMR records " +

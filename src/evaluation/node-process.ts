@@ -48,6 +48,26 @@ export function killAllNodes(): void {
   running.clear();
 }
 
+/** Clock ticks a second of /proc/<pid>/stat's CPU times (USER_HZ: 100 on every Linux this runs on). */
+const USER_HZ = 100;
+
+/**
+ * CPU time (user + system) a process has used so far, ms, from /proc/<pid>/stat (to 10 ms); null where /proc cannot
+ * tell (not Linux, or the process is gone).
+ */
+export function processCpuMs(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return Number.isFinite(utime) && Number.isFinite(stime) ? ((utime + stime) * 1000) / USER_HZ : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * This process's peak RSS, MB: VmHWM of /proc/self/status, the high-water mark of this process's own memory since its
  * exec. Not `process.resourceUsage().maxRSS`: on Linux that survives fork and exec, so a child started by a large parent

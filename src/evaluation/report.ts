@@ -265,6 +265,7 @@ export function renderReport(result: EvaluationResult): string {
   }
   p(...renderCapacity(network.gateway.autocannon, table));
   p(...renderReplicas(network.gateway.replicas, table));
+  p(...renderReplicas(network.gateway.replicasSqlite, table));
   p(...renderColdQuery(network.gateway.coldQuery));
   const x = network.intervalExperiment;
   p("### The paper's experiment, repeated");

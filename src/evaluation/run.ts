@@ -409,6 +409,7 @@ async function measureNetworkPart(root: string, plan: Plan, progress: Progress):
           concurrencies: [10, 50],
           twins: plan.replicaTwins,
           requests: plan.capacityRequests,
+          sqlite: { processes: [1, 2], concurrencies: [10] },
         },
         coldRuns: plan.coldQueryRuns,
       },

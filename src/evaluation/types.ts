@@ -306,6 +306,8 @@ export interface NetworkPart {
     readonly autocannon?: readonly CapacityLevel[];
     /** N gateway processes sharing one PostgreSQL under autocannon, against N bare fastify processes (issue 12). */
     readonly replicas?: ReplicaCapacity;
+    /** The same with the processes sharing one SQLite file (processes of one machine) (issue 12). */
+    readonly replicasSqlite?: ReplicaCapacity;
     /** The first query on a cold twin: a fresh pipeline and gateway, one signed query timed (issue 12). */
     readonly coldQuery?: ColdQuery;
   };

@@ -1,4 +1,5 @@
 import type { Provider } from "ethers";
+import { directJsonRpc, type JsonRpcHttpClient } from "../chain/json-rpc-http";
 
 /** A block of the chain: the head a consent decision is taken at. */
 export interface ChainHead {
@@ -11,6 +12,15 @@ export interface ChainHead {
 /** What the follower needs of a provider: raw JSON-RPC (`send`), which no ethers cache stands in front of. */
 interface RawProvider {
   send(method: string, params: unknown[]): Promise<unknown>;
+}
+
+export interface HeadFollowerOptions {
+  /**
+   * Poll through a JSON-RPC client of its own when the provider is an ethers `JsonRpcProvider` over HTTP(S) (same URL
+   * and headers; src/chain/json-rpc-http.ts), so that a poll is neither held by the provider's batching stall (10 ms
+   * by default, added to every query) nor built as a `FetchRequest`; default true. False: always `provider.send`.
+   */
+  readonly direct?: boolean;
 }
 
 interface RpcBlock {
@@ -49,6 +59,10 @@ export interface HeadFollowerStats {
  * replaces the head by another block of the same number, until the next number (the decisions are then asked at that
  * number of the new branch: `eth_call` takes the number).
  *
+ * An ethers `JsonRpcProvider` over HTTP(S) is polled through the follower's own keep-alive client on the same URL
+ * and headers (src/chain/json-rpc-http.ts): the provider would hold each call for its batching stall (10 ms by
+ * default), and a query waits for a poll. Other providers are polled through `send`.
+ *
  * Without `send` (a provider that only speaks the ethers `Provider` API), the follower falls back to
  * `getBlock("latest")`, and the bound is that provider's cache (250 ms for ethers' JSON-RPC providers).
  */
@@ -58,8 +72,19 @@ export class HeadFollower {
   private fetching: { number: number; block: Promise<ChainHead> } | null = null;
   private timer: NodeJS.Timeout | undefined;
   private counts = { polls: 0, blockFetches: 0 };
+  private readonly direct: JsonRpcHttpClient | null;
 
-  constructor(private readonly provider: Provider) {}
+  constructor(
+    private readonly provider: Provider,
+    options: HeadFollowerOptions = {},
+  ) {
+    this.direct = options.direct === false ? null : directJsonRpc(provider);
+  }
+
+  /** Whether polls go through the follower's own JSON-RPC client (see {@link HeadFollowerOptions.direct}). */
+  get pollsDirectly(): boolean {
+    return this.direct !== null;
+  }
 
   get stats(): HeadFollowerStats {
     return { ...this.counts };
@@ -96,12 +121,14 @@ export class HeadFollower {
     this.timer.unref();
   }
 
+  /** Stops the background polls and closes the follower's own connections (a later poll opens new ones). */
   stop(): void {
     this.follow(0);
+    this.direct?.close();
   }
 
   private async poll(): Promise<ChainHead> {
-    const raw = rawOf(this.provider);
+    const raw = this.direct ?? rawOf(this.provider);
     if (raw === null) return this.keep(await this.viaGetBlock());
     this.counts.polls += 1;
     const number = quantity(await raw.send("eth_blockNumber", []), "block number");

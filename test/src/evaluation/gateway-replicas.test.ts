@@ -49,4 +49,38 @@ describe("evaluation/gateway-replicas: several gateway processes under autocanno
       /Not measured\*\*: no server/,
     );
   });
+
+  it("says where the processes' store was and what a query cost them in CPU when that was recorded", () => {
+    const gateway = combine([result(1000, 2, 8)]);
+    const bare = combine([result(1000, 0.1, 2)]);
+    const level = {
+      processes: 2,
+      concurrency: 10,
+      concurrencyPerProcess: 5,
+      gateway,
+      bare,
+      ratio: 0.05,
+      loadAverage: 2,
+    };
+    const part: ReplicaCapacity = {
+      measured: true,
+      reason: "",
+      backend: "sqlite",
+      postgresSource: "",
+      twins: 1,
+      levels: [{ ...level, cpuMsPerQuery: 0.4567 }],
+      replay: null,
+    };
+    const text = renderReplicas(part, table).join("\n");
+    expect(text).to.match(/sharing one SQLite file/);
+    expect(text).not.to.match(/PostgreSQL/);
+    expect(text).to.match(/\| CPU ms a query \|/);
+    expect(text).to.match(/\| 2 \| 10 \| 1,001 \| 500 \| 2\.0 \| 8\.0 \| 1 \| 0\.457 \| 2\.0 \|/);
+    const postgres = renderReplicas(
+      { ...part, backend: undefined, postgresSource: "embedded", levels: [level] },
+      table,
+    );
+    expect(postgres.join("\n")).to.match(/one PostgreSQL database/);
+    expect(postgres.join("\n")).not.to.match(/CPU ms a query/);
+  });
 });
