@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import Fastify from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { AutocannonOptions, AutocannonResult } from "./autocannon-load";
 
 const execFileAsync = promisify(execFile);
@@ -207,10 +207,18 @@ export function startBareHandler(root: string): Promise<BareHandler> {
   });
 }
 
-/** The bare handler: parse the JSON body, answer a small JSON (what the framework alone costs per request). */
-async function serveBare(): Promise<void> {
+/**
+ * The bare handler the gateway is compared with (here and in the replica run): `POST /v1/query` parses the JSON body
+ * and answers a small JSON, which is what the framework alone costs per request.
+ */
+export function bareHandler(): FastifyInstance {
   const bare = Fastify({ logger: false });
   bare.post("/v1/query", async (request) => ({ ok: true, size: JSON.stringify(request.body).length }));
+  return bare;
+}
+
+async function serveBare(): Promise<void> {
+  const bare = bareHandler();
   const url = await bare.listen({ host: "127.0.0.1", port: 0 });
   process.stdout.write(`${JSON.stringify({ url })}\n`);
   process.once("SIGTERM", () => void bare.close().finally(() => process.exit(0)));

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { JsonRpcProvider } from "ethers";
-import Fastify from "fastify";
+import { bareHandler } from "./gateway-capacity";
 import { JsonTwinData, type ReplicaTwin } from "./json-twin-data";
 
 /**
@@ -85,8 +85,7 @@ interface Closable {
 
 async function serve(config: ReplicaConfig): Promise<Closable> {
   if (config.kind === "bare") {
-    const bare = Fastify({ logger: false });
-    bare.post("/v1/query", async (request) => ({ ok: true, size: JSON.stringify(request.body).length }));
+    const bare = bareHandler();
     return {
       listen: () => bare.listen({ host: "127.0.0.1", port: 0 }),
       close: () => bare.close(),
