@@ -8,7 +8,8 @@ import {
   type TypedDataDomain,
   type TypedDataField,
 } from "ethers";
-import { keccak_256 } from "@noble/hashes/sha3.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { keccak256 } from "../crypto/keccak";
 import { FlatStructHasher } from "./flat-struct-hash";
 import { twinIdOf } from "./twin-id";
 
@@ -281,7 +282,7 @@ export interface AccessLogRequest {
  * An EIP-712 typed-data hasher for one domain and one struct type, with the encoder and the domain separator built
  * once: `digest(value)` is `keccak256("\x19\x01" ‖ domainSeparator ‖ hashStruct(value))`, what
  * `TypedDataEncoder.hash(domain, types, value)` gives, without rebuilding them on every call (the gateway hashes
- * every request, a client every query).
+ * every request, a client every query). Hashes with src/crypto/keccak.ts (native where it loads, noble in the browser).
  */
 export class TypedDataHasher {
   private readonly struct: FlatStructHasher;
@@ -298,6 +299,6 @@ export class TypedDataHasher {
     const message = new Uint8Array(66);
     message.set(this.prefix, 0);
     message.set(this.struct.hashStruct(value as Record<string, unknown>), 34);
-    return hexlify(keccak_256(message));
+    return `0x${bytesToHex(keccak256(message))}`;
   }
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { AbiCoder, hexlify, keccak256, ParamType } from "ethers";
+import { keccak256 as nativeKeccak256 } from "../crypto/keccak";
 import type { VitalReading } from "../fhir/records";
 import { canonicalNumber } from "../twin";
 import { PipelineError } from "./errors";
@@ -83,7 +83,7 @@ export function readingCommitment(
   }
   const scaled = scaledReadingValue(reading.value);
   const fast = commitmentEncoding(salt, twinId, reading.sign, scaled, reading.unit, reading.at);
-  if (fast !== null) return "0x" + bytesToHex(keccak_256(fast));
+  if (fast !== null) return "0x" + bytesToHex(nativeKeccak256(fast));
   // a value beyond int256 or a string that is not well-formed UTF-16: ethers' coder, which refuses them as before
   return keccak256(
     coder.encode(READING_COMMITMENT_PARAMS, [

@@ -1,5 +1,5 @@
 import { getAddress, isAddress, type ContractRunner } from "ethers";
-import { LRUCache } from "lru-cache";
+import { checksumOrNull } from "../crypto/address";
 import { GatewayError } from "./errors";
 
 /**
@@ -41,15 +41,12 @@ export function audienceOf(operator: string, origin: string): GatewayAudience {
   return { operator: getAddress(operator), origin: originOf(origin) };
 }
 
-/** The checksummed form of an address (null when it is none), memoized: a checksum per query was 4% of its CPU. */
-const checksums = new LRUCache<string, string | false>({ max: 1024 });
+/**
+ * The checksummed form of an address (null when it is none): cached in src/crypto/address.ts (a checksum per query was
+ * 4% of its CPU); ethers for the forms it alone takes (ICAP).
+ */
 function checksummed(address: string): string | null {
-  let known = checksums.get(address);
-  if (known === undefined) {
-    known = isAddress(address) ? getAddress(address) : false;
-    checksums.set(address, known);
-  }
-  return known === false ? null : known;
+  return checksumOrNull(address) ?? (isAddress(address) ? getAddress(address) : null);
 }
 
 /**

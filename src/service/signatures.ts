@@ -1,6 +1,7 @@
 import { secp256k1 } from "@noble/curves/secp256k1.js";
-import { computeAddress, getAddress, getBytes, hexlify } from "ethers";
+import { computeAddress, getBytes, hexlify } from "ethers";
 import { LRUCache } from "lru-cache";
+import { checksumAddress, checksumOrNull } from "../crypto/address";
 import { nativeSecp256k1, type NativeSecp256k1 } from "../crypto/native-secp256k1";
 import { GatewayError } from "./errors";
 
@@ -163,21 +164,12 @@ function digestBytes(value: bigint): string {
   return `0x${value.toString(16).padStart(64, "0")}`;
 }
 
-/** EIP-55 form of an address the schema already checked is 20 bytes of hex. */
+/**
+ * EIP-55 form of an address the schema already checked is 20 bytes of hex, whatever its case (a claimed reader with a
+ * wrong checksum is compared by its bytes, as before); cached in src/crypto/address.ts.
+ */
 function normalize(address: string): string {
-  return computeChecksum(address);
-}
-
-const checksums = new LRUCache<string, string>({ max: 65_536 });
-function computeChecksum(address: string): string {
-  const lower = address.toLowerCase();
-  let checksummed = checksums.get(lower);
-  if (checksummed === undefined) {
-    // getAddress costs a keccak; readers are few, so memoize.
-    checksummed = getAddress(lower);
-    checksums.set(lower, checksummed);
-  }
-  return checksummed;
+  return checksumOrNull(address) ?? checksumAddress(address.toLowerCase());
 }
 
 /** Plain ECDSA verification against a known key: x(u1·G + u2·Q) ≡ r, with u1 = e/s, u2 = r/s. */

@@ -1,5 +1,5 @@
-import { keccak_256 } from "@noble/hashes/sha3.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import { keccak256 } from "../crypto/keccak";
 import { TwinEngineError } from "./errors";
 
 /**
@@ -34,9 +34,12 @@ export function canonicalNumber(n: number): string {
 
 const utf8 = new TextEncoder();
 
-/** keccak256 of the UTF-8 bytes of `text`, as 0x-prefixed lower-case hex. */
+/**
+ * keccak256 of the UTF-8 bytes of `text`, as 0x-prefixed lower-case hex; with src/crypto/keccak.ts (the native binding
+ * where it loads, noble in the browser).
+ */
 export function keccakUtf8(text: string): string {
-  return `0x${bytesToHex(keccak_256(utf8.encode(text)))}`;
+  return `0x${bytesToHex(keccak256(utf8.encode(text)))}`;
 }
 
 /** keccak256 of the UTF-8 canonical JSON of `value`. */

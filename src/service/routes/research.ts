@@ -1,6 +1,7 @@
-import { getAddress, ZeroHash } from "ethers";
+import { ZeroHash } from "ethers";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { CohortQueryRequest } from "../../chain/typed-data";
+import { checksumAddress } from "../../crypto/address";
 import {
   Aggregate,
   answerCohortQuery,
@@ -76,7 +77,7 @@ async function checkStudy(
   const { studies } = chain;
   const now = await studies.studyOf(studyId, { blockTag: "latest" });
   if (Number(now.status) === 0) fail("unknown-study", "no study has this id");
-  if (getAddress(now.sponsor) !== getAddress(sponsor))
+  if (checksumAddress(now.sponsor) !== checksumAddress(sponsor))
     fail("not-sponsor", "only the study's sponsor may ask its cohort queries");
   if (Number(now.status) !== STUDY_APPROVED) fail("study-not-open", "the study is not approved, or closed");
   const [then, block] = await Promise.all([
@@ -99,7 +100,7 @@ async function checkStudy(
     categories: Number(now.categories),
     remainingMilli: Number(now.budget - now.spent),
   };
-  return { sponsor: getAddress(now.sponsor), purpose: Number(now.purpose), terms };
+  return { sponsor: checksumAddress(now.sponsor), purpose: Number(now.purpose), terms };
 }
 
 /** The research module's refusals as the gateway answers them. */

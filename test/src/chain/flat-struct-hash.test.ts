@@ -28,6 +28,16 @@ const address = fc.tuple(hex(20), fc.constantFrom("lower", "checksum", "upper", 
   const flipped = c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase();
   return `${checksummed.slice(0, i + 2)}${flipped}${checksummed.slice(i + 3)}`;
 });
+/** bytes32 values in forms the fast path must take or hand to ethers: upper and mixed case, `0X`, non-hex digits. */
+const bytes32Oddity = fc.oneof(
+  hex(32).map((h) => `0x${h.slice(2).toUpperCase()}`),
+  hex(32).map((h) => `0x${h.slice(2, 34).toUpperCase()}${h.slice(34)}`),
+  hex(32).map((h) => `0X${h.slice(2)}`),
+  fc
+    .tuple(hex(32), fc.integer({ min: 2, max: 65 }), fc.constantFrom("g", "G", "x", " ", "@", "`", "/", ":", "é"))
+    .map(([h, i, c]) => `${h.slice(0, i)}${c}${h.slice(i + 1)}`),
+  fc.constant("0xzz"),
+);
 /** Integers as numbers, bigints and strings, in and out of range, negative, fractional. */
 const uint = (bits: number) =>
   fc.oneof(
@@ -55,7 +65,7 @@ describe("chain/flat-struct-hash: FlatStructHasher", () => {
         fc.record({
           who: address,
           label: fc.string({ maxLength: 40, unit: "grapheme" }),
-          id: fc.oneof(hex(32), hex(31), fc.constant("0xzz")),
+          id: fc.oneof(hex(32), hex(31), bytes32Oddity),
           small: uint(8),
           mid: uint(64),
           big: uint(256),
@@ -75,6 +85,22 @@ describe("chain/flat-struct-hash: FlatStructHasher", () => {
       const hasher = new FlatStructHasher(types);
       expect((hasher as unknown as { fields: unknown }).fields).to.not.equal(null);
     }
+  });
+
+  it("checksummed, lower- and upper-case addresses and any-case hex take the fast path (ethers' encoder not asked)", () => {
+    const hasher = new FlatStructHasher(TYPES);
+    const encoder = TypedDataEncoder.from(TYPES);
+    (hasher as unknown as { encoder: { hash: () => never } }).encoder.hash = () => {
+      throw new Error("the slow path was taken");
+    };
+    fc.assert(
+      fc.property(hex(20), hex(32), fc.constantFrom("lower", "checksum", "upper"), (a, id, form) => {
+        const who = form === "lower" ? a : form === "checksum" ? getAddress(a) : `0x${a.slice(2).toUpperCase()}`;
+        const value = { who, label: "x", id: `0x${id.slice(2).toUpperCase()}`, small: 1, mid: 2n, big: 3 };
+        expect(hexlify(hasher.hashStruct(value))).to.equal(encoder.hash(value));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("a struct with a type outside the fast path (bool, bytes, nested) is hashed by ethers' encoder", () => {

@@ -52,6 +52,16 @@ describe("service/signatures: SignatureVerifier", function () {
         );
       });
 
+      it("compares a claimed reader by its bytes: lower, upper, checksummed or a wrong checksum alike", function () {
+        const { digest, signature, address } = signed(new Uint8Array(32).fill(5), new Uint8Array(32).fill(6));
+        const letter = address.slice(2).search(/[a-fA-F]/) + 2;
+        const c = address[letter];
+        const wrongChecksum = `${address.slice(0, letter)}${c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()}${address.slice(letter + 1)}`;
+        for (const claimed of [address, address.toLowerCase(), `0x${address.slice(2).toUpperCase()}`, wrongChecksum]) {
+          expect(verifier!.signer(digest, signature, claimed)).to.equal(address);
+        }
+      });
+
       it("refuses a signature that claims another reader", function () {
         const { digest, signature } = signed(new Uint8Array(32).fill(7), new Uint8Array(32).fill(1));
         const other = new Wallet(hexlify(new Uint8Array(32).fill(9))).address;
