@@ -1,6 +1,6 @@
 import { bytesToHex } from "@noble/hashes/utils.js";
-import { getAddress } from "ethers";
 import { LRUCache } from "lru-cache";
+import { checksumOrNull } from "../crypto/address";
 import { keccak256 } from "../crypto/keccak";
 
 /**
@@ -96,7 +96,7 @@ function isCanonicalAddress(value: string): boolean {
   if (LOWER_ADDRESS.test(value)) return true;
   let ok = checkedAddresses.get(value);
   if (ok === undefined) {
-    ok = getAddress(value.toLowerCase()) === value;
+    ok = checksumOrNull(value.toLowerCase()) === value;
     checkedAddresses.set(value, ok);
   }
   return ok;
