@@ -70,8 +70,11 @@ export interface CarriedReadings {
 /**
  * Record key → the entry whose record the engine holds: a Map whose every change drops `carried`, the readings its
  * records carry as the reads derived them, so that a derived value can never outlive the entries it came from.
- * @dev The one place the entries change: `markEffective` sets them (ingest, restore), erasure clears them. Built
- * empty only (Map's constructor would call the overridden `set` before the fields exist).
+ * @dev Every change passes through `set`, `delete` or `clear` (today `markEffective` sets entries at ingest, flush
+ * and restore; erasure clears them). The anchors derived depend on nothing else: a record's anchor is read off its
+ * record batch, which never changes once indexed (new batches are appended), and erasure, which replaces the index,
+ * clears the entries too (`carried` also records the index it was read from). Built empty only (Map's constructor
+ * would call the overridden `set` before the fields exist).
  */
 export class EffectiveRecords extends Map<string, RecordEntry> {
   /** Derived from the entries as they are now; undefined until a read derives it, and after every change. */
