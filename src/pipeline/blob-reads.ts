@@ -1,7 +1,9 @@
+import { getAddress } from "ethers";
 import { decodeBatch, decodeIntake, decodeRecord, type SaltedReading } from "./blob-codec";
 import type { PipelineContext } from "./pipeline-context";
 import type { BatchAnchor } from "./reader";
 import { readingCommitment } from "./reading-commitment";
+import { ReadingLookup } from "./reading-lookup";
 import type { BatchEntry, IntakeEntry, RecordEntry } from "./twin-index";
 import type { VitalReading } from "../fhir/records";
 import { stillReadable, WEARABLE, type DecodedRecord, type OpenedBatch, type TwinSlot } from "./twin-slot";
@@ -46,7 +48,11 @@ async function openRecordOnce(ctx: PipelineContext, slot: TwinSlot, entry: Recor
   return decoded;
 }
 
-/** A batch's salted readings and their commitments (the tree's leaves), opened once. */
+/**
+ * A batch's salted readings and their commitments (the tree's leaves), opened once, with its readings' lookup by sign
+ * and time and its source's checksum. The tree is checked against the anchored root before any reading is served
+ * (twin-reads.ts), not here.
+ */
 export async function openBatchWithHashes(
   ctx: PipelineContext,
   slot: TwinSlot,
@@ -58,7 +64,13 @@ export async function openBatchWithHashes(
     const salted = await openBatch(ctx, slot, batch);
     stillReadable(slot);
     const hashes = salted.map(({ reading, salt }) => readingCommitment(salt, slot.index.twinId, reading));
-    const fresh: OpenedBatch = { salted, hashes, anchors: new Array<BatchAnchor | undefined>(salted.length) };
+    const fresh: OpenedBatch = {
+      salted,
+      hashes,
+      anchors: new Array<BatchAnchor | undefined>(salted.length),
+      lookup: new ReadingLookup(salted.length, (i) => salted[i].reading),
+      source: getAddress(batch.source),
+    };
     slot.openedBatches.set(batch.key, fresh);
     return fresh;
   });

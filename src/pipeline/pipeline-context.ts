@@ -9,7 +9,7 @@ import { checkedFeeBump } from "./journal";
 import { NonceManager } from "./nonce-manager";
 import { ReadingBatcher } from "./reading-batcher";
 import { indexKeyOf, TwinIndexFolder, type GrantEntry, type TwinIndex } from "./twin-index";
-import { erased, stillReadable, type TwinSlot } from "./twin-slot";
+import { EffectiveRecords, erased, stillReadable, type TwinSlot } from "./twin-slot";
 
 /**
  * What the pipeline's modules share: the options, the index folder, the reading batcher, the twins held in memory,
@@ -76,7 +76,7 @@ export class PipelineContext {
     return {
       index,
       engine,
-      effective: new Map(),
+      effective: new EffectiveRecords(),
       batchByKey: new Map(index.batches.map((batch) => [batch.key, batch])),
       trees: new Map(),
       openedRecords: new Map(),

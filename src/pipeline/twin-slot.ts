@@ -8,7 +8,8 @@ import type { decodeRecord, SaltedReading } from "./blob-codec";
 import { MapLimitError } from "./concurrency";
 import { PipelineError } from "./errors";
 import type { BatchSummary } from "./pipeline-types";
-import type { BatchAnchor } from "./reader";
+import type { BatchAnchor, RecordAnchor } from "./reader";
+import type { ReadingLookup } from "./reading-lookup";
 import type { BatchEntry, RecordEntry, TwinIndex } from "./twin-index";
 
 /** The in-memory state of one twin, shared by the pipeline's modules. */
@@ -17,8 +18,8 @@ export interface TwinSlot {
   index: TwinIndex;
   /** Null once erased. */
   engine: TwinEngine | null;
-  /** Record key → the entry whose record the engine holds. */
-  readonly effective: Map<string, RecordEntry>;
+  /** Record key → the entry whose record the engine holds (and what the reads derived from them). */
+  readonly effective: EffectiveRecords;
   readonly batchByKey: Map<string, BatchEntry>;
   readonly trees: Map<string, ReadingTree>;
   /**
@@ -48,6 +49,55 @@ export interface OpenedBatch {
   readonly hashes: readonly string[];
   /** By reading index; a proof is built the first time a query asks for that reading. */
   readonly anchors: (BatchAnchor | undefined)[];
+  /** The readings by sign and time (positions in `salted`). */
+  readonly lookup: ReadingLookup;
+  /** The batch's source, checksummed (once per batch, not per query: a checksum is a keccak256). */
+  readonly source: string;
+}
+
+/** A reading an effective EMR record carries, with that record's anchor. */
+export interface CarriedReading {
+  readonly reading: VitalReading;
+  readonly recordAnchor: RecordAnchor;
+}
+
+/** The readings of a twin's effective records (twin-reads.ts), as read from `index`, with their lookup. */
+export interface CarriedReadings {
+  readonly index: TwinIndex;
+  readonly readings: Promise<{ readonly carried: readonly CarriedReading[]; readonly lookup: ReadingLookup }>;
+}
+
+/**
+ * Record key → the entry whose record the engine holds: a Map whose every change drops `carried`, the readings its
+ * records carry as the reads derived them, so that a derived value can never outlive the entries it came from.
+ * @dev Every change passes through `set`, `delete` or `clear` (today `markEffective` sets entries at ingest, flush
+ * and restore; erasure clears them). The anchors derived depend on nothing else: a record's anchor is read off its
+ * record batch, which never changes once indexed (new batches are appended), and erasure, which replaces the index,
+ * clears the entries too (`carried` also records the index it was read from). Built empty only (Map's constructor
+ * would call the overridden `set` before the fields exist).
+ */
+export class EffectiveRecords extends Map<string, RecordEntry> {
+  /** Derived from the entries as they are now; undefined until a read derives it, and after every change. */
+  carried: CarriedReadings | undefined;
+
+  constructor() {
+    super();
+  }
+
+  override set(key: string, entry: RecordEntry): this {
+    this.carried = undefined;
+    return super.set(key, entry);
+  }
+
+  override delete(key: string): boolean {
+    this.carried = undefined;
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.carried = undefined;
+    super.clear();
+  }
 }
 
 export const WEARABLE = DataCategory.WEARABLE_STREAMS;
