@@ -1,4 +1,4 @@
-import { getAddress } from "ethers";
+import { checksumAddress } from "../crypto/address";
 import { decodeBatch, decodeIntake, decodeRecord, type SaltedReading } from "./blob-codec";
 import type { PipelineContext } from "./pipeline-context";
 import type { BatchAnchor } from "./reader";
@@ -69,7 +69,7 @@ export async function openBatchWithHashes(
       hashes,
       anchors: new Array<BatchAnchor | undefined>(salted.length),
       lookup: new ReadingLookup(salted.length, (i) => salted[i].reading),
-      source: getAddress(batch.source),
+      source: checksumAddress(batch.source),
     };
     slot.openedBatches.set(batch.key, fresh);
     return fresh;
