@@ -275,6 +275,7 @@ export async function cohortScaleRun(
       storageBytesPerTwinDay: ingested ? (folderBytes(dir) + (await postgresBytes(options.databaseUrl))) / ingested : 0,
       setupSeconds,
       generateSeconds: done.generateSeconds,
+      generatedAtOnce: GENERATE_AHEAD,
       chain: "anvil",
       // (as fhir-pipeline.ts childRuntime, not imported: its main block would run in this bundle)
       runtime: __filename.endsWith(".ts") ? "ts-node" : "compiled",

@@ -60,6 +60,8 @@ export interface CohortScaleRun {
   /** Seconds of the setup transactions and of the cohort's generation (both outside the clock). */
   readonly setupSeconds?: number;
   readonly generateSeconds?: number;
+  /** Patients generated at a time, with the clock stopped (the cohort is never held whole). */
+  readonly generatedAtOnce?: number;
   /** The wall time of the whole child (setup, generation, ingest, gas count), s. */
   readonly childSeconds?: number;
   /** The chain: anvil in its own process (JSON-RPC on 127.0.0.1). */

