@@ -74,6 +74,34 @@ export function withProjection(
 const n = (x: number, digits = 0) => x.toLocaleString("en-US", { maximumFractionDigits: digits });
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(2)} MB`;
 
+/** The runs side by side (SQLite, then PostgreSQL when measured). */
+function runsTable(runs: readonly CohortScaleRun[], table: (h: string[], rows: string[][]) => string): string {
+  const row = (label: string, f: (r: CohortScaleRun) => string) => [label, ...runs.map(f)];
+  return table(
+    ["figure", ...runs.map((x) => (x.backend === "postgres" ? "PostgreSQL" : "SQLite"))],
+    [
+      row("twins ingested", (x) => `${n(x.twinsIngested)} of ${n(x.twins)}`),
+      row("records", (x) => n(x.records)),
+      row("readings", (x) => n(x.readings)),
+      row("wall s / CPU s", (x) => `${x.seconds.toFixed(1)} / ${x.cpuSeconds.toFixed(1)}`),
+      row("records/s", (x) => x.recordsPerSecond.toFixed(1)),
+      row("readings/s", (x) => x.readingsPerSecond.toFixed(0)),
+      row("peak RSS (RSS before)", (x) => `${n(x.peakRssMb)} MB (${n(x.rssBeforeMb)} MB)`),
+      row("JS heap held after the ingest", (x) => (x.heapAfterMb === undefined ? "–" : `${n(x.heapAfterMb)} MB`)),
+      row("node's peak RSS", (x) => (x.nodePeakRssMb == null ? "–" : `${n(x.nodePeakRssMb)} MB (anvil)`)),
+      row("transactions", (x) => n(x.transactions)),
+      row("gas per twin per day", (x) => n(x.gasPerTwinDay)),
+      row("setup gas per twin (once)", (x) => n(x.setupGasPerTwin)),
+      row("storage per twin per day", (x) => mb(x.storageBytesPerTwinDay)),
+      row("setup s / whole run s", (x) =>
+        x.setupSeconds === undefined || x.childSeconds === undefined
+          ? "–"
+          : `${x.setupSeconds.toFixed(1)} / ${x.childSeconds.toFixed(1)}`,
+      ),
+    ],
+  );
+}
+
 /** The report's blocks for part 7 (markdown paragraphs and tables). */
 export function renderScaleOut(
   part: ScaleOutPart | undefined,
@@ -83,7 +111,6 @@ export function renderScaleOut(
   const out = ["## 7. Scale-out: many twins through the pipeline, and 1,000,000 patients (issue 12)"];
   if (!part.measured || !part.run) return [...out, `**Not measured**: ${part.reason}.`];
   const runs = [part.run, part.postgres].filter((r): r is CohortScaleRun => r !== null);
-  const row = (label: string, f: (r: CohortScaleRun) => string) => [label, ...runs.map(f)];
   const r = part.run;
   const onAnvil = runs.every((x) => x.chain === "anvil");
   const compiled = runs.every((x) => x.runtime === "compiled");
@@ -99,29 +126,7 @@ export function renderScaleOut(
       `generated ${n(r.generatedAtOnce ?? 50)} patients at a time with the clock stopped (the same patients as the whole cohort of the seed), so ` +
       "the figures are the pipeline's alone and the process never holds the whole cohort. The two runs are sequential " +
       "on the same shared 2-core machine (other work ran beside them: timings are noisy).",
-    table(
-      ["figure", ...runs.map((x) => (x.backend === "postgres" ? "PostgreSQL" : "SQLite"))],
-      [
-        row("twins ingested", (x) => `${n(x.twinsIngested)} of ${n(x.twins)}`),
-        row("records", (x) => n(x.records)),
-        row("readings", (x) => n(x.readings)),
-        row("wall s / CPU s", (x) => `${x.seconds.toFixed(1)} / ${x.cpuSeconds.toFixed(1)}`),
-        row("records/s", (x) => x.recordsPerSecond.toFixed(1)),
-        row("readings/s", (x) => x.readingsPerSecond.toFixed(0)),
-        row("peak RSS (RSS before)", (x) => `${n(x.peakRssMb)} MB (${n(x.rssBeforeMb)} MB)`),
-        row("JS heap held after the ingest", (x) => (x.heapAfterMb === undefined ? "–" : `${n(x.heapAfterMb)} MB`)),
-        row("node's peak RSS", (x) => (x.nodePeakRssMb == null ? "–" : `${n(x.nodePeakRssMb)} MB (anvil)`)),
-        row("transactions", (x) => n(x.transactions)),
-        row("gas per twin per day", (x) => n(x.gasPerTwinDay)),
-        row("setup gas per twin (once)", (x) => n(x.setupGasPerTwin)),
-        row("storage per twin per day", (x) => mb(x.storageBytesPerTwinDay)),
-        row("setup s / whole run s", (x) =>
-          x.setupSeconds === undefined || x.childSeconds === undefined
-            ? "–"
-            : `${x.setupSeconds.toFixed(1)} / ${x.childSeconds.toFixed(1)}`,
-        ),
-      ],
-    ),
+    runsTable(runs, table),
   );
   const held = r.heapAfterMb !== undefined && r.twinsIngested > 0 ? r.heapAfterMb / r.twinsIngested : null;
   if (held !== null) {
