@@ -297,7 +297,9 @@ if (require.main === module) {
       process.exit(0);
     })
     .catch((error: unknown) => {
-      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      // the stack, then the message on the last line (what the parent reports)
+      const message = error instanceof Error ? `${error.stack ?? ""}\n${error.name}: ${error.message}` : String(error);
+      process.stderr.write(`${message}\n`);
       process.exit(1);
     });
 }
