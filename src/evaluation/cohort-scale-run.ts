@@ -13,6 +13,9 @@ import { hardhatLoaded, rpcLedger, type FhirLedger } from "./fhir-run";
 import { processPeakRssMb } from "./node-process";
 import type { CohortScaleChildRun, CohortScaleOptions } from "./cohort-scale";
 
+/** The environment variable that hands this child its PostgreSQL URL (not its arguments: they show in errors). */
+export const COHORT_SCALE_DATABASE_URL = "TWINLEDGER_COHORT_SCALE_DATABASE_URL";
+
 /**
  * The measured child's side of the scale-out benchmark (cohort-scale.ts starts it, compiled): TwinLedger deployed on
  * the node at `rpcUrl` (anvil, its own process, over JSON-RPC on 127.0.0.1), every twin created and its two sources
@@ -291,7 +294,9 @@ if (require.main === module) {
   // A measured child outlives no evaluation: it ends when its parent is gone (reparented).
   const parent = process.ppid;
   setInterval(() => process.ppid !== parent && process.exit(1), 500).unref();
-  cohortScaleRun(JSON.parse(process.argv[2] ?? "{}") as CohortScaleOptions & { rpcUrl: string })
+  const databaseUrl = process.env[COHORT_SCALE_DATABASE_URL];
+  const options = JSON.parse(process.argv[2] ?? "{}") as CohortScaleOptions & { rpcUrl: string };
+  cohortScaleRun({ ...options, ...(databaseUrl ? { databaseUrl } : {}) })
     .then((result) => {
       process.stdout.write(`${JSON.stringify(result)}\n`);
       process.exit(0);

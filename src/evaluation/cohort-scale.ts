@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { groupPeakRssMb, type LocalNode } from "./node-process";
 import { startAnvil } from "./anvil-process";
 import { compiledChild, execChild } from "./fhir-pipeline";
+import { COHORT_SCALE_DATABASE_URL } from "./cohort-scale-run";
 
 /**
  * Issue 12's pipeline benchmark: N twins, each an EMR bundle and a day of one-minute wearable readings from the
@@ -118,5 +119,10 @@ async function cohortChild(
   const entry = compiled
     ? [compiled]
     : ["-r", "ts-node/register/transpile-only", join(__dirname, "cohort-scale-run.ts")];
-  return execChild<CohortScaleChildRun>(root, ["--expose-gc", ...entry, JSON.stringify(options)], timeoutMs);
+  // the database URL (with its password) by environment, so that a failure's message (the command line) holds none
+  const { databaseUrl, ...shown } = options;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.HARDHAT_NETWORK;
+  if (databaseUrl !== undefined) env[COHORT_SCALE_DATABASE_URL] = databaseUrl;
+  return execChild<CohortScaleChildRun>(root, ["--expose-gc", ...entry, JSON.stringify(shown)], timeoutMs, env);
 }

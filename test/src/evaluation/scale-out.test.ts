@@ -139,6 +139,21 @@ describe("evaluation/scale-out: the measured child", function () {
     expect(alive(-pid), "anvil still runs after the measurement").to.equal(false);
   });
 
+  it("hands the child its database URL out of its command line: a failure's message shows no password", async function () {
+    if (anvilBinary() === null) this.skip();
+    const databaseUrl = "postgres://evaluation:not-a-real-password@127.0.0.1:1/cohort_scale";
+    const failure = await measureCohortScale(process.cwd(), {
+      twins: 1,
+      parallel: 1,
+      intervalSeconds: 60,
+      timeoutMs: 60_000,
+      databaseUrl,
+    }).catch((error: unknown) => error);
+    expect(failure).to.be.instanceOf(Error);
+    expect((failure as Error).message).to.not.include("not-a-real-password");
+    expect((failure as Error).message).to.match(/Command failed/);
+  });
+
   it("stops the node when the child fails, and rejects with the child's error", async () => {
     let stopped = false;
     const failure = await measureCohortScale(
