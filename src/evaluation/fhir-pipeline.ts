@@ -73,12 +73,12 @@ interface EsbuildLike {
  * about 200 MB under ts-node, 75 MB compiled, on this machine). Null when esbuild cannot be loaded or fails: the child
  * then runs under ts-node, and its result says so (`runtime`).
  */
-export function compiledChild(root: string): string | null {
+export function compiledChild(root: string, entry = "fhir-pipeline"): string | null {
   try {
     const esbuild = require("esbuild") as EsbuildLike;
-    const outfile = join(root, "cache", "evaluation", "fhir-pipeline.js");
+    const outfile = join(root, "cache", "evaluation", `${entry}.js`);
     esbuild.buildSync({
-      entryPoints: [join(__dirname, "fhir-pipeline.ts")],
+      entryPoints: [join(__dirname, `${entry}.ts`)],
       outfile,
       bundle: true,
       platform: "node",
@@ -106,6 +106,21 @@ export async function inChild<T>(root: string, options: FhirChildOptions, timeou
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (options.mode === "in-process") env.HARDHAT_NETWORK = "hardhat";
   else delete env.HARDHAT_NETWORK;
+  return execChild<T>(root, childArgs(root, options), timeoutMs, env);
+}
+
+/** Runs `node <args>` in `root` as a measured child (killed after `timeoutMs`, or with this process); returns the
+ * JSON of its last line of output. Without `env`, this process's environment less `HARDHAT_NETWORK`. */
+export async function execChild<T>(
+  root: string,
+  args: string[],
+  timeoutMs: number,
+  env?: NodeJS.ProcessEnv,
+): Promise<T> {
+  if (env === undefined) {
+    env = { ...process.env };
+    delete env.HARDHAT_NETWORK;
+  }
   if (!exitHandlerInstalled) {
     process.once("exit", killFhirChildren);
     exitHandlerInstalled = true;
@@ -113,7 +128,7 @@ export async function inChild<T>(root: string, options: FhirChildOptions, timeou
   const stdout = await new Promise<string>((resolve, reject) => {
     const child = execFile(
       process.execPath,
-      childArgs(root, options),
+      args,
       { cwd: root, timeout: timeoutMs, killSignal: "SIGKILL", maxBuffer: 16 * 1024 * 1024, env },
       (error, out, err) => {
         children.delete(child);

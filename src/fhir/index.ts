@@ -41,6 +41,8 @@ export { VitalSign } from "./records";
 export type { IngestResult, IngestWarning, RecordKind, TwinRecord, VitalReading, VitalSignName } from "./records";
 export {
   COHORT_FORMAT,
+  cohortPatient,
+  cohortPatients,
   cohortToJson,
   emrBundle,
   generateCohort,

@@ -8,6 +8,7 @@ import type { TwinPipelineOptions } from "./pipeline-types";
 import { checkedFeeBump } from "./journal";
 import { NonceManager } from "./nonce-manager";
 import { ReadingBatcher } from "./reading-batcher";
+import { ReadingTreeCache } from "./reading-tree-cache";
 import { indexKeyOf, TwinIndexFolder, type GrantEntry, type TwinIndex } from "./twin-index";
 import { EffectiveRecords, erased, stillReadable, type TwinSlot } from "./twin-slot";
 
@@ -22,6 +23,8 @@ export class PipelineContext {
   readonly folder: TwinIndexFolder;
   readonly batcher: ReadingBatcher;
   readonly twins = new Map<string, TwinSlot>();
+  /** The reading batches' trees of every twin, bounded (reading-tree-cache.ts). */
+  readonly readingTrees: ReadingTreeCache;
   /** Twins not held yet (nothing of them anchored) whose first ingest left a journaled anchor (see recovery.ts). */
   readonly journaled = new Map<string, TwinSlot>();
   readonly custodianPublicKey: string;
@@ -44,6 +47,7 @@ export class PipelineContext {
       ...(options.databaseUrl !== undefined ? { databaseUrl: options.databaseUrl } : {}),
     });
     this.batcher = new ReadingBatcher(options.batchPolicy);
+    this.readingTrees = new ReadingTreeCache(options.readingTreeCacheLeaves);
     this.custodianPublicKey = hexlify(publicKeyOf(options.custodianKey));
     this.clock = options.clock ?? Date.now;
     if (options.registry) this.#registry = options.registry;
@@ -78,7 +82,7 @@ export class PipelineContext {
       engine,
       effective: new EffectiveRecords(),
       batchByKey: new Map(index.batches.map((batch) => [batch.key, batch])),
-      trees: new Map(),
+      trees: this.readingTrees.forTwin(index.twinId),
       openedRecords: new Map(),
       openedBatches: new Map(),
       openedIntakes: new Map(),

@@ -36,6 +36,8 @@ export interface TwinPipelineOptions {
   /** Twin engine tuning; part of every state root, so keep it the same across restarts. */
   readonly engine?: TwinOptions;
   readonly batchPolicy?: Partial<BatchPolicy>;
+  /** Bound on the reading batches' trees kept for proofs, in leaves, all twins together (default 100,000). */
+  readonly readingTreeCacheLeaves?: number;
   /** The device account that anchors batches when a flush is not given one (e.g. after a restart). */
   readonly deviceSigner?: Signer;
   /** The clock of the batch policy (epoch ms); `Date.now` by default. */

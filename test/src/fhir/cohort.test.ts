@@ -6,10 +6,13 @@ import * as os from "os";
 import * as path from "path";
 import { TwinLedgerError } from "../../../src/errors";
 import {
+  cohortPatient,
+  cohortPatients,
   cohortToJson,
   generateCohort,
   ingest,
   ingestWearable,
+  resolveCohortOptions,
   type Cohort,
   type CohortOptions,
   type VitalReading,
@@ -178,6 +181,22 @@ describe("fhir: synthetic cohort", () => {
     // a patient does not depend on how many others there are
     const three = generateCohort({ ...options, patients: 3 });
     expect(JSON.stringify(three.patients.slice(0, 2))).to.equal(JSON.stringify(generateCohort(options).patients));
+  });
+
+  it("gives each patient alone, or one at a time, exactly as the whole cohort holds it (same seed, same data)", () => {
+    const options: CohortOptions = { seed: 20240101, patients: 4, days: 1, intervalSeconds: 300 };
+    const whole = generateCohort(options);
+    const resolved = resolveCohortOptions(options);
+    expect(JSON.stringify(cohortPatient(resolved, 2))).to.equal(JSON.stringify(whole.patients[2]));
+    expect(JSON.stringify([...cohortPatients(options)])).to.equal(JSON.stringify(whole.patients));
+    // lazily: the first patient comes without the others being generated
+    const lazy = cohortPatients({ ...options, patients: 1_000_000 });
+    expect(JSON.stringify(lazy.next().value)).to.equal(JSON.stringify(whole.patients[0]));
+    for (const index of [-1, 4, 1.5]) {
+      expect(() => cohortPatient(resolved, index), String(index))
+        .to.throw(TwinLedgerError)
+        .with.property("code", "INVALID_COHORT_OPTIONS");
+    }
   });
 
   it("refuses options it cannot honour", () => {
