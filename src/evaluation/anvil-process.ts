@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { freePort, type LocalNode } from "./node-process";
 
@@ -10,6 +11,8 @@ import { freePort, type LocalNode } from "./node-process";
  * chain"), and can reorganize its chain on demand (`anvil_reorg`).
  */
 export interface AnvilNode extends LocalNode {
+  /** The folder anvil writes the states of past blocks to (its `--cache-path`); removed when it stops. */
+  readonly statesFolder: string;
   /** `anvil_reorg`: replaces the last `depth` blocks with as many new ones, holding `transactions` (each with its
    * block offset in the new blocks, 0-based). */
   reorg(depth: number, transactions?: readonly (readonly [AnvilTransaction, number])[]): Promise<void>;
@@ -30,7 +33,8 @@ export interface AnvilOptions {
   readonly timeoutMs?: number;
 }
 
-const running = new Set<ChildProcess>();
+/** The anvils started here, each with the folder its persisted states go to (removed when it stops). */
+const running = new Map<ChildProcess, string>();
 let exitHandlerInstalled = false;
 
 /** The anvil binary of the platform package, or null when it is not installed. */
@@ -48,7 +52,10 @@ export function anvilBinary(): string | null {
 
 /** Kills every anvil this process started, synchronously: for signal and exit handlers. */
 export function killAllAnvils(): void {
-  for (const child of running) killGroup(child, "SIGKILL");
+  for (const [child, cachePath] of running) {
+    killGroup(child, "SIGKILL");
+    rmSync(cachePath, { recursive: true, force: true });
+  }
   running.clear();
 }
 
@@ -67,12 +74,16 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
+  // Anvil writes the states of past blocks it no longer keeps in memory to a cache folder, ~/.foundry/anvil/tmp by
+  // default, and leaves it there when killed: a 1,000-twin run left gigabytes behind each time. Each anvil started
+  // here gets its own folder, removed when it stops.
+  const cachePath = mkdtempSync(join(tmpdir(), "twinledger-anvil-states-"));
   const args = ["--host", "127.0.0.1", "--port", String(port), "--accounts", String(options.accounts ?? 20)];
-  const child = spawn(binary, [...args, "--chain-id", "31337", "--silent"], {
+  const child = spawn(binary, [...args, "--chain-id", "31337", "--silent", "--cache-path", cachePath], {
     detached: true,
     stdio: ["ignore", "ignore", "pipe"],
   });
-  running.add(child);
+  running.set(child, cachePath);
   let output = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     output = (output + chunk.toString("utf8")).slice(-2000);
@@ -84,6 +95,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
     await exited;
     clearTimeout(timer);
     running.delete(child);
+    rmSync(cachePath, { recursive: true, force: true });
   };
   const reorg: AnvilNode["reorg"] = async (depth, transactions = []) => {
     await rpc(url, "anvil_reorg", [depth, transactions.map(([tx, offset]) => [tx, offset])]);
@@ -93,11 +105,20 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
       running.delete(child);
+      rmSync(cachePath, { recursive: true, force: true });
       throw new Error(`anvil exited before answering: ${output.trim().split("\n").slice(-3).join(" | ")}`);
     }
     try {
       await rpc(url, "eth_chainId");
-      return { url, port, pid: child.pid ?? 0, startupSeconds: (performance.now() - started) / 1000, stop, reorg };
+      return {
+        url,
+        port,
+        pid: child.pid ?? 0,
+        startupSeconds: (performance.now() - started) / 1000,
+        statesFolder: cachePath,
+        stop,
+        reorg,
+      };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -1,5 +1,8 @@
 import { expect } from "chai";
 import { JsonRpcProvider } from "ethers";
+import { existsSync, readdirSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
 import { anvilBinary, startAnvil } from "../../../src/evaluation/anvil-process";
 
 describe("evaluation: anvil beside hardhat node", () => {
@@ -27,5 +30,26 @@ describe("evaluation: anvil beside hardhat node", () => {
       refused = true;
     });
     expect(refused, "anvil still answers after stop()").to.equal(true);
+  });
+
+  // Regression: anvil persisted the states of past blocks to ~/.foundry/anvil/tmp and left them there when stopped
+  // (53 GB after a day of evaluations and tests filled the disk mid-run).
+  it("keeps the states anvil persists in a folder of its own, removed when it stops", async function () {
+    if (anvilBinary() === null) this.skip();
+    this.timeout(60_000);
+    const shared = join(homedir(), ".foundry", "anvil", "tmp");
+    const sharedBefore = existsSync(shared) ? readdirSync(shared).length : 0;
+    const node = await startAnvil({ accounts: 2 });
+    const provider = new JsonRpcProvider(node.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+    try {
+      expect(existsSync(node.statesFolder)).to.equal(true);
+      await provider.send("anvil_mine", ["0x258"]); // 600 blocks: past what anvil keeps in memory
+      expect(await provider.getBlockNumber()).to.equal(600);
+    } finally {
+      provider.destroy();
+      await node.stop();
+    }
+    expect(existsSync(node.statesFolder)).to.equal(false);
+    expect(existsSync(shared) ? readdirSync(shared).length : 0).to.be.at.most(sharedBefore);
   });
 });
