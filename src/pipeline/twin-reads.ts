@@ -135,7 +135,7 @@ export async function checkTwinBlobs(ctx: PipelineContext, twinId: string): Prom
 }
 
 /** The anchor of the batch's `index`-th reading: its proof read off the batch's tree, whose root `treeOf` checked. */
-function batchAnchor(
+export function batchAnchor(
   batch: BatchEntry,
   source: string,
   tree: ReadingTree,
@@ -161,7 +161,7 @@ function batchAnchor(
  * The batch's tree, rebuilt from its decrypted readings and salts (the index keeps no tree) and
  * checked against the anchored root: a batch blob that does not give its root is refused.
  */
-function treeOf(
+export function treeOf(
   slot: TwinSlot,
   batch: BatchEntry,
   hashes: readonly string[],

@@ -1,20 +1,17 @@
 import { getAddress } from "ethers";
-import { buildReadingTree, proveReadingAt, type ReadingTree } from "../../../src/chain/anchors";
 import type { VitalReading } from "../../../src/fhir/records";
-import type { SaltedReading } from "../../../src/pipeline/blob-codec";
 import { openBatchWithHashes, openIntake, openRecord } from "../../../src/pipeline/blob-reads";
-import { PipelineError } from "../../../src/pipeline/errors";
 import type { PipelineContext } from "../../../src/pipeline/pipeline-context";
-import type { BatchAnchor, ProvenReading, ReadingsQuery } from "../../../src/pipeline/reader";
-import { readingTimestampSeconds } from "../../../src/pipeline/reading-commitment";
+import type { ProvenReading, ReadingsQuery } from "../../../src/pipeline/reader";
 import { recordAnchorsOf } from "../../../src/pipeline/record-proofs";
-import type { BatchEntry } from "../../../src/pipeline/twin-index";
-import { stillReadable, type TwinSlot } from "../../../src/pipeline/twin-slot";
+import { batchAnchor, treeOf } from "../../../src/pipeline/twin-reads";
+import { stillReadable } from "../../../src/pipeline/twin-slot";
 
 /**
  * The pipeline's `provenReadings` as it was before the sign+time lookups (issue 12): a scan of every overlapping
  * batch's readings, every pending intake and every EMR record carrying readings, per query. Kept as the oracle the
- * lookups are checked against (twin-reads.test.ts) and as the baseline they are measured against.
+ * lookups are checked against (twin-reads.test.ts) and as the baseline they are measured against. The batch's tree and
+ * a reading's anchor are the pipeline's own (`treeOf`, `batchAnchor`): only the scan is the old code.
  */
 export async function scannedReadings(
   ctx: PipelineContext,
@@ -56,47 +53,4 @@ export async function scannedReadings(
     (a, b) =>
       a.reading.at - b.reading.at || (a.reading.sign < b.reading.sign ? -1 : a.reading.sign > b.reading.sign ? 1 : 0),
   );
-}
-
-function batchAnchor(
-  batch: BatchEntry,
-  source: string,
-  tree: ReadingTree,
-  index: number,
-  readingHash: string,
-  salt: string,
-  at: number,
-): BatchAnchor {
-  return {
-    kind: "batch",
-    merkleRoot: batch.merkleRoot,
-    source,
-    readingHash,
-    timestamp: readingTimestampSeconds({ at }),
-    salt,
-    proof: proveReadingAt(tree, index),
-    blockNumber: batch.blockNumber,
-  };
-}
-
-function treeOf(
-  slot: TwinSlot,
-  batch: BatchEntry,
-  hashes: readonly string[],
-  salted: readonly SaltedReading[],
-): ReadingTree {
-  let tree = slot.trees.get(batch.key);
-  if (tree === undefined) {
-    tree = buildReadingTree(
-      salted.map(({ reading }, i) => ({ readingHash: hashes[i], timestamp: readingTimestampSeconds(reading) })),
-    );
-    if (tree.root !== batch.merkleRoot) {
-      throw new PipelineError(
-        "INDEX_CORRUPT",
-        `${batch.key} of twin ${slot.index.twinId} does not give its anchored root`,
-      );
-    }
-    slot.trees.set(batch.key, tree);
-  }
-  return tree;
 }
