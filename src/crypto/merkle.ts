@@ -64,6 +64,26 @@ export function standardMerkleTreeOf<V extends unknown[]>(
   return new (StandardMerkleTree as unknown as Constructor)(tree, indexed, [...encoding]);
 }
 
+/**
+ * The root a StandardMerkleTree proof leads to from `leaf` (32 bytes each): each step hashes the sorted pair, as the
+ * library's `processProof` and OpenZeppelin's `MerkleProof.processProof` do, on bytes.
+ * @throws RangeError when the leaf or a proof node is not 32 bytes.
+ */
+export function processStandardProof(leaf: Uint8Array, proof: readonly Uint8Array[]): Uint8Array {
+  if (leaf.length !== 32 || proof.some((node) => node.length !== 32)) {
+    throw new RangeError("a Merkle proof takes a 32-byte leaf and 32-byte nodes");
+  }
+  const pair = new Uint8Array(64);
+  let node = leaf;
+  for (const sibling of proof) {
+    const nodeFirst = compareBytes(node, sibling) <= 0;
+    pair.set(nodeFirst ? node : sibling, 0);
+    pair.set(nodeFirst ? sibling : node, 32);
+    node = keccak256(pair);
+  }
+  return node;
+}
+
 /** 0x lower-case hex (noble's, not Buffer's: the web app builds on these modules too). */
 function toHex(bytes: Uint8Array): string {
   return "0x" + bytesToHex(bytes);

@@ -28,6 +28,11 @@ export interface NativeSecp256k1 {
   ): Uint8Array;
   /** The public key that made a 64-byte compact signature (r ‖ s) of a 32-byte digest. Throws when none does. */
   ecdsaRecover(signature: Uint8Array, recid: number, message: Uint8Array, compressed?: boolean): Uint8Array;
+  /**
+   * The ECDSA signature of a 32-byte digest, compact (r ‖ s, low s) with its recovery id; the nonce from RFC 6979
+   * (no extra data). Throws for an invalid key.
+   */
+  ecdsaSign(message: Uint8Array, privateKey: Uint8Array): { readonly signature: Uint8Array; readonly recid: number };
   /** ECDSA verification of a 64-byte compact, low-s signature. */
   ecdsaVerify(signature: Uint8Array, message: Uint8Array, publicKey: Uint8Array): boolean;
 }

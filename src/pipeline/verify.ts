@@ -1,7 +1,8 @@
 import { LRUCache } from "lru-cache";
-import { getAddress, getBytes, hexlify, isHexString, type ContractRunner } from "ethers";
+import { getBytes, hexlify, isHexString, type ContractRunner } from "ethers";
 import { cidHashOf, verifyReadingProof, verifyRecordProof } from "../chain/anchors";
 import { contentHash, isTwinId } from "../crypto";
+import { checksumAddress } from "../crypto/address";
 import type { VitalReading } from "../fhir/records";
 import { cidOf, parseCid } from "../store";
 import type { TwinVersion } from "../twin";
@@ -252,7 +253,7 @@ async function verifyRecordsAnchor(
     if (!BYTES32.test(anchor.recordsRoot) || !BYTES32.test(anchor.contentHash)) throw new Error("hash");
     if (!Number.isSafeInteger(anchor.category) || anchor.category <= 0) throw new Error("category");
     if (!Array.isArray(anchor.proof) || !anchor.proof.every((node) => isHexString(node, 32))) throw new Error("proof");
-    source = getAddress(anchor.source);
+    source = checksumAddress(anchor.source);
     cidHash = cidHashOf(parseCid(anchor.cid).bytes);
   } catch {
     return fail(

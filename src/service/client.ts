@@ -19,6 +19,7 @@ import {
   type AnchorVerification,
   type VerifiedAnchors,
 } from "../pipeline/verify";
+import { signDigest } from "../crypto/digest-signing";
 import { canonicalHash } from "../twin/canonical";
 import { leafOf, verifyAccessLogProof } from "./access-log";
 import { audienceOf, type GatewayAudience } from "./audience";
@@ -96,13 +97,14 @@ export class GatewayClient {
   /**
    * The EIP-712 signature of a query. A local key (an ethers Wallet: it has a `signingKey`) signs the digest hashed
    * with the encoder and domain separator built once, which is what its `signTypedData` does after building them
-   * each time; any other signer (a browser wallet, a remote signer) is asked through `signTypedData`.
+   * each time, through libsecp256k1 where it loads (`signDigest`: the same bytes, an eighth of the time); any other
+   * signer (a browser wallet, a remote signer) is asked through `signTypedData`.
    */
   private signQueryValue(query: GatewayQuery): Promise<string> {
     const { signer } = this.options;
     const signingKey = (signer as { readonly signingKey?: SigningKey }).signingKey;
     if (signingKey !== undefined && typeof signingKey.sign === "function") {
-      return Promise.resolve(signingKey.sign(this.queries.digest(query)).serialized);
+      return Promise.resolve(signDigest(signingKey, this.queries.digest(query)));
     }
     return signer.signTypedData(this.domain, QUERY_TYPES, query);
   }

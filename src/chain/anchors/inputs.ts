@@ -1,4 +1,5 @@
-import { AbiCoder, dataLength, getAddress, isHexString, type BytesLike } from "ethers";
+import { AbiCoder, dataLength, getAddress, hexlify, isHexString, type BytesLike } from "ethers";
+import { hexToBytes } from "@noble/hashes/utils.js";
 import { TwinLedgerError } from "../../errors";
 
 /*
@@ -54,6 +55,31 @@ export function fixedBytes(value: BytesLike, length: number, name: string): Byte
     throw new AnchorError("ANCHOR_INVALID_INPUT", `${name} is ${dataLength(value)} bytes, expected ${length}`);
   }
   return value;
+}
+
+const BYTES32_HEX = /^0x[0-9a-fA-F]{64}$/;
+
+/** A 32-byte value as lower-case 0x hex (`hexlify` of it), without ethers' parse for hex that is already that. */
+export function bytes32Hex(value: BytesLike, name: string): string {
+  return typeof value === "string" && BYTES32_HEX.test(value)
+    ? value.toLowerCase()
+    : hexlify(fixedBytes(value, 32, name));
+}
+
+/** `fixedBytes`, as bytes (a hex string decoded; bytes given as they are). */
+export function fixedBytesOf(value: BytesLike, length: number, name: string): Uint8Array {
+  if (typeof value === "string" && value.length === 2 + 2 * length && BYTES32_HEX.test(value)) {
+    return hexToBytes(value.slice(2)); // the common case, without ethers' parse of it
+  }
+  const checked = fixedBytes(value, length, name);
+  return checked instanceof Uint8Array ? checked : hexToBytes(checked.slice(2));
+}
+
+/** Whether two byte strings are equal. */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function cidBytes(cid: BytesLike): BytesLike {

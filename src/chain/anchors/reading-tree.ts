@@ -1,11 +1,8 @@
 import type { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-// The sorted-pair proof walk of the library's trees, without the leaf formatting of its `verify` helpers (a generic
-// ABI encoder that cost more than the rest of an answer's check); the package has no exports map, dist/ is its API.
-import { processProof } from "@openzeppelin/merkle-tree/dist/core";
-import { hexlify, keccak256, ParamType, type BytesLike } from "ethers";
-import { hexToBytes } from "@noble/hashes/utils.js";
-import { standardLeafHash, standardMerkleTreeOf } from "../../crypto/merkle";
-import { AnchorError, coder, fixedBytes, UINT40_MAX, UINT64_MAX, unsigned } from "./inputs";
+import type { BytesLike } from "ethers";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { processStandardProof, standardLeafHash, standardMerkleTreeOf } from "../../crypto/merkle";
+import { AnchorError, bytes32Hex, equalBytes, fixedBytesOf, UINT40_MAX, UINT64_MAX, unsigned } from "./inputs";
 import { loadTree, uniqueLeaves } from "./trees";
 
 /*
@@ -15,8 +12,6 @@ import { loadTree, uniqueLeaves } from "./trees";
 
 /** The leaf encoding of a reading tree, as `verifyReading` hashes it. */
 export const READING_LEAF_ENCODING: readonly ["bytes32", "uint64"] = ["bytes32", "uint64"];
-/** The same types parsed once (ethers parses type strings on every `encode` otherwise). */
-const READING_LEAF_PARAMS = READING_LEAF_ENCODING.map((type) => ParamType.from(type));
 
 /**
  * A leaf value as stored in the tree: the reading hash (lower-case hex) and the timestamp as a decimal string,
@@ -47,8 +42,7 @@ export interface BatchAnchor {
  * `keccak256(bytes.concat(keccak256(abi.encode(readingHash, timestamp))))`.
  */
 export function readingLeaf(readingHash: BytesLike, timestamp: bigint | number): string {
-  const [hash, time] = leafValue(readingHash, timestamp, "reading");
-  return keccak256(keccak256(coder.encode(READING_LEAF_PARAMS, [hash, time])));
+  return "0x" + bytesToHex(readingLeafHash(leafValue(readingHash, timestamp, "reading")));
 }
 
 /**
@@ -117,17 +111,22 @@ export function proveReadingAt(tree: ReadingTree, index: number): string[] {
   return proof;
 }
 
-/** The off-chain twin of `verifyReading`'s proof check (without the anchored time range). */
+/**
+ * The off-chain twin of `verifyReading`'s proof check (without the anchored time range): the StandardMerkleTree leaf
+ * (`readingLeaf`), then its sorted-pair path, on bytes (what `StandardMerkleTree.verify` computes, without its
+ * generic ABI encoder and hex round trips, which cost ten times the hashing: a test holds the two equal).
+ * @throws AnchorError `ANCHOR_INVALID_INPUT` for a malformed root, reading or proof node.
+ */
 export function verifyReadingProof(
   merkleRoot: BytesLike,
   readingHash: BytesLike,
   timestamp: bigint | number,
   proof: readonly BytesLike[],
 ): boolean {
-  const root = hexlify(fixedBytes(merkleRoot, 32, "merkleRoot")).toLowerCase();
-  const siblings = proof.map((node, i) => hexlify(fixedBytes(node, 32, `proof[${i}]`)));
-  // The StandardMerkleTree leaf (readingLeaf), then its sorted-pair path: what StandardMerkleTree.verify computes.
-  return processProof(readingLeaf(readingHash, timestamp), siblings) === root;
+  const root = fixedBytesOf(merkleRoot, 32, "merkleRoot");
+  const siblings = proof.map((node, i) => fixedBytesOf(node, 32, `proof[${i}]`));
+  const leaf = readingLeafHash(leafValue(readingHash, timestamp, "reading"));
+  return equalBytes(processStandardProof(leaf, siblings), root);
 }
 
 /**
@@ -150,7 +149,7 @@ export function batchAnchorOf(tree: ReadingTree): BatchAnchor {
 
 function leafValue(readingHash: BytesLike, timestamp: bigint | number, name: string): ReadingLeaf {
   return [
-    hexlify(fixedBytes(readingHash, 32, `${name}.readingHash`)),
+    bytes32Hex(readingHash, `${name}.readingHash`),
     unsigned(timestamp, UINT64_MAX, `${name}.timestamp`).toString(),
   ];
 }

@@ -1,12 +1,10 @@
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
-// The sorted-pair proof walk of the library's trees (see reading-tree.ts).
-import { processProof } from "@openzeppelin/merkle-tree/dist/core";
-import { hexlify, keccak256, ParamType, type BytesLike } from "ethers";
-import { keccak_256 } from "@noble/hashes/sha3.js";
+import type { BytesLike } from "ethers";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
-import { standardLeafHash, standardMerkleTreeOf } from "../../crypto/merkle";
+import { keccak256 } from "../../crypto/keccak";
+import { processStandardProof, standardLeafHash, standardMerkleTreeOf } from "../../crypto/merkle";
 import { ALL_CATEGORIES } from "../../vocabulary";
-import { AnchorError, cidBytes, coder, fixedBytes, UINT32_MAX, unsigned } from "./inputs";
+import { AnchorError, bytes32Hex, cidBytes, equalBytes, fixedBytesOf, UINT32_MAX, unsigned } from "./inputs";
 import { loadTree, uniqueLeaves } from "./trees";
 
 /*
@@ -16,7 +14,6 @@ import { loadTree, uniqueLeaves } from "./trees";
 
 /** The leaf encoding of a record tree, as `verifyRecord` hashes it: `(category, contentHash, cidHash)`. */
 export const RECORD_LEAF_ENCODING: readonly ["uint32", "bytes32", "bytes32"] = ["uint32", "bytes32", "bytes32"];
-const RECORD_LEAF_PARAMS = RECORD_LEAF_ENCODING.map((type) => ParamType.from(type));
 
 /**
  * A leaf value as stored in the tree: the category as a decimal string, the content hash and the cid hash (lower-case
@@ -45,8 +42,7 @@ export interface RecordsAnchor {
 /** keccak256 of a content id's bytes: the `cidHash` of a record leaf. */
 export function cidHashOf(cid: BytesLike): string {
   const bytes = cidBytes(cid);
-  // noble's keccak on the bytes (ethers' keccak256 takes the same input through its older, slower copy of noble)
-  return bytes instanceof Uint8Array ? "0x" + bytesToHex(keccak_256(bytes)) : keccak256(bytes);
+  return "0x" + bytesToHex(keccak256(bytes instanceof Uint8Array ? bytes : hexToBytes(bytes.slice(2))));
 }
 
 /**
@@ -54,8 +50,7 @@ export function cidHashOf(cid: BytesLike): string {
  * `keccak256(bytes.concat(keccak256(abi.encode(category, contentHash, cidHash))))`.
  */
 export function recordLeaf(category: bigint | number, contentHash: BytesLike, cidHash: BytesLike): string {
-  const values = recordValue(category, contentHash, cidHash, "record");
-  return keccak256(keccak256(coder.encode(RECORD_LEAF_PARAMS, values)));
+  return "0x" + bytesToHex(recordLeafHash(recordValue(category, contentHash, cidHash, "record")));
 }
 
 /**
@@ -138,9 +133,10 @@ export function verifyRecordProof(
   cidHash: BytesLike,
   proof: readonly BytesLike[],
 ): boolean {
-  const root = hexlify(fixedBytes(recordsRoot, 32, "recordsRoot")).toLowerCase();
-  const siblings = proof.map((node, i) => hexlify(fixedBytes(node, 32, `proof[${i}]`)));
-  return processProof(recordLeaf(category, contentHash, cidHash), siblings) === root;
+  const root = fixedBytesOf(recordsRoot, 32, "recordsRoot");
+  const siblings = proof.map((node, i) => fixedBytesOf(node, 32, `proof[${i}]`));
+  const leaf = recordLeafHash(recordValue(category, contentHash, cidHash, "record"));
+  return equalBytes(processStandardProof(leaf, siblings), root);
 }
 
 /** What to pass to `anchorRecords` for a tree: its root and the OR of its records' categories. */
@@ -160,15 +156,6 @@ function recordValue(category: bigint | number, contentHash: BytesLike, cidHash:
     throw new AnchorError("ANCHOR_INVALID_INPUT", `${name}.category is not exactly one defined DataCategory bit`);
   }
   return [bit.toString(), bytes32Hex(contentHash, `${name}.contentHash`), bytes32Hex(cidHash, `${name}.cidHash`)];
-}
-
-const BYTES32_HEX = /^0x[0-9a-fA-F]{64}$/;
-
-/** A 32-byte value as lower-case 0x hex (`hexlify` of it), without ethers' parse for hex that is already that. */
-function bytes32Hex(value: BytesLike, name: string): string {
-  return typeof value === "string" && BYTES32_HEX.test(value)
-    ? value.toLowerCase()
-    : hexlify(fixedBytes(value, 32, name));
 }
 
 /** Whether `category` is exactly one defined DataCategory bit (as the contract's `_isOneCategory`). */

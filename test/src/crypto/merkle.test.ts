@@ -2,7 +2,8 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import { AbiCoder, getBytes, hexlify } from "ethers";
-import { standardLeafHash, standardMerkleTreeOf } from "../../../src/crypto/merkle";
+import { processProof } from "@openzeppelin/merkle-tree/dist/core";
+import { processStandardProof, standardLeafHash, standardMerkleTreeOf } from "../../../src/crypto/merkle";
 
 const coder = AbiCoder.defaultAbiCoder();
 
@@ -64,5 +65,44 @@ describe("crypto/merkle: StandardMerkleTree from leaf hashes", function () {
       RangeError,
     );
     expect(() => standardMerkleTreeOf([["0x" + "11".repeat(32)]], ["bytes32"], [])).to.throw(RangeError);
+  });
+
+  describe("processStandardProof", () => {
+    it("is the library's processProof for any leaf and any nodes, true proofs or not (property)", () => {
+      const node = fc.uint8Array({ minLength: 32, maxLength: 32 });
+      fc.assert(
+        fc.property(node, fc.array(node, { maxLength: 20 }), (leaf, proof) => {
+          const reference = processProof(
+            hexlify(leaf),
+            proof.map((n) => hexlify(n)),
+          );
+          expect(hexlify(processStandardProof(leaf, proof))).to.equal(reference);
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it("leads every leaf of a built tree to its root", () => {
+      const values = Array.from({ length: 37 }, (_, i): [string] => [
+        hexlify(Uint8Array.from({ length: 32 }, () => i)),
+      ]);
+      const { fast } = bothTrees(values, ["bytes32"]);
+      for (let i = 0; i < values.length; i++) {
+        const leaf = getBytes(fast.leafHash(values[i]));
+        expect(
+          hexlify(
+            processStandardProof(
+              leaf,
+              fast.getProof(i).map((n) => getBytes(n)),
+            ),
+          ),
+        ).to.equal(fast.root);
+      }
+    });
+
+    it("refuses a leaf or a node that is not 32 bytes", () => {
+      expect(() => processStandardProof(new Uint8Array(31), [])).to.throw(RangeError);
+      expect(() => processStandardProof(new Uint8Array(32), [new Uint8Array(33)])).to.throw(RangeError);
+    });
   });
 });
