@@ -81,10 +81,11 @@ export function readingCommitment(
   if (!Number.isSafeInteger(reading.at) || reading.at < 0) {
     throw new PipelineError("INVALID_OPTIONS", "a reading time must be a non-negative integer of milliseconds");
   }
-  const scaled = scaledReadingValue(reading.value);
-  const fast = commitmentEncoding(salt, twinId, reading.sign, scaled, reading.unit, reading.at);
+  const fast = commitmentEncoding(salt, twinId, reading.sign, reading.value, reading.unit, reading.at);
   if (fast !== null) return "0x" + bytesToHex(nativeKeccak256(fast));
-  // a value beyond int256 or a string that is not well-formed UTF-16: ethers' coder, which refuses them as before
+  // a value beyond int256 or not finite, or a string that is not well-formed UTF-16: ethers' coder, which refuses
+  // them as before
+  const scaled = scaledReadingValue(reading.value);
   return keccak256(
     coder.encode(READING_COMMITMENT_PARAMS, [
       salt.toLowerCase(),
@@ -103,38 +104,73 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 const utf8 = new TextEncoder();
 
 /**
+ * What repeats from one reading to the next, encoded once: the value's int256 word (a twin's readings take few
+ * distinct values), the sign's and the unit's UTF-8 tails (a handful of names), the twin id's bytes. Bounded: a map
+ * that reaches its size is cleared (a cache, never a source of truth: each entry is what the encoding computes).
+ */
+const ENCODING_CACHE_ENTRIES = 4096;
+const valueWords = new Map<number, Uint8Array | null>();
+const stringTails = new Map<string, Uint8Array | null>();
+let lastTwin: { readonly hex: string; readonly bytes: Uint8Array } | undefined;
+
+function cached<K, V>(map: Map<K, V>, key: K, compute: (key: K) => V): V {
+  const known = map.get(key);
+  if (known !== undefined || map.has(key)) return known as V;
+  if (map.size >= ENCODING_CACHE_ENTRIES) map.clear();
+  const value = compute(key);
+  map.set(key, value);
+  return value;
+}
+
+/** The int256 word of a value's scaled integer (two's complement), or null beyond int256. */
+function valueWord(value: number): Uint8Array | null {
+  const scaled = scaledReadingValue(value);
+  if (scaled < INT256_MIN || scaled > INT256_MAX) return null;
+  return hexToBytes(BigInt.asUintN(256, scaled).toString(16).padStart(64, "0"));
+}
+
+/** An ABI string tail: the length word, then the UTF-8 bytes padded to a whole word; null with a lone surrogate. */
+function stringTail(text: string): Uint8Array | null {
+  if (LONE_SURROGATE.test(text)) return null;
+  const bytes = utf8.encode(text);
+  const tail = new Uint8Array(32 + Math.ceil(bytes.length / 32) * 32);
+  new DataView(tail.buffer).setUint32(28, bytes.length);
+  tail.set(bytes, 32);
+  return tail;
+}
+
+function twinBytes(twinId: string): Uint8Array {
+  if (lastTwin?.hex !== twinId) lastTwin = { hex: twinId, bytes: hexToBytes(twinId.slice(2)) };
+  return lastTwin.bytes;
+}
+
+/**
  * `abi.encode(bytes32 salt, bytes32 twinId, string sign, int256 scaledValue, string unit, uint64 timestampMs)` written
  * by hand: the bytes ethers' coder gives (test/src/pipeline/reading-commitment.test.ts holds them equal on random
  * readings), without its per-value coder objects, which made the commitments most of a cold twin's first read.
- * Null for what the hand-written form does not cover (the caller then asks ethers): a value beyond int256, a string
- * with a lone surrogate (ethers refuses it; TextEncoder would replace it).
+ * Null for what the hand-written form does not cover (the caller then asks ethers): a value beyond int256 (or not
+ * finite: ethers' path throws the typed error), a string with a lone surrogate (ethers refuses it; TextEncoder would
+ * replace it).
  * @dev Six head words (the strings as offsets into the tail), then each string as its length word and its bytes
  * padded to a whole word. Salt and twin id are checked 32-byte hex; `at` a checked safe integer.
  */
-function commitmentEncoding(
-  salt: string,
-  twinId: string,
-  sign: string,
-  scaled: bigint,
-  unit: string,
-  at: number,
-): Uint8Array | null {
-  if (scaled < INT256_MIN || scaled > INT256_MAX || LONE_SURROGATE.test(sign) || LONE_SURROGATE.test(unit)) return null;
-  const signBytes = utf8.encode(sign);
-  const unitBytes = utf8.encode(unit);
-  const padded = (length: number) => Math.ceil(length / 32) * 32;
-  const signTail = 32 + padded(signBytes.length);
-  const out = new Uint8Array(6 * 32 + signTail + 32 + padded(unitBytes.length));
+function commitmentEncoding(salt: string, twinId: string, sign: string, value: number, unit: string, at: number) {
+  if (!Number.isFinite(value)) return null;
+  const word = cached(valueWords, value, valueWord);
+  const signTail = cached(stringTails, sign, stringTail);
+  const unitTail = cached(stringTails, unit, stringTail);
+  if (word === null || signTail === null || unitTail === null) return null;
+  const out = new Uint8Array(6 * 32 + signTail.length + unitTail.length);
   const view = new DataView(out.buffer);
   out.set(hexToBytes(salt.slice(2)), 0);
-  out.set(hexToBytes(twinId.slice(2)), 32);
+  out.set(twinBytes(twinId), 32);
   view.setUint32(2 * 32 + 28, 6 * 32); // offset of sign
-  out.set(hexToBytes(BigInt.asUintN(256, scaled).toString(16).padStart(64, "0")), 3 * 32);
-  view.setUint32(4 * 32 + 28, 6 * 32 + signTail); // offset of unit
-  view.setBigUint64(5 * 32 + 24, BigInt(at));
-  view.setUint32(6 * 32 + 28, signBytes.length);
-  out.set(signBytes, 7 * 32);
-  view.setUint32(6 * 32 + signTail + 28, unitBytes.length);
-  out.set(unitBytes, 7 * 32 + signTail);
+  out.set(word, 3 * 32);
+  view.setUint32(4 * 32 + 28, 6 * 32 + signTail.length); // offset of unit
+  // a safe integer's high and low 32 bits (no BigInt)
+  view.setUint32(5 * 32 + 24, Math.floor(at / 0x1_0000_0000));
+  view.setUint32(5 * 32 + 28, at >>> 0);
+  out.set(signTail, 6 * 32);
+  out.set(unitTail, 6 * 32 + signTail.length);
   return out;
 }

@@ -69,7 +69,13 @@ export function buildReadingTree(readings: readonly Reading[]): ReadingTree {
 function readingLeafHash([readingHash, timestamp]: ReadingLeaf): Uint8Array {
   const encoded = new Uint8Array(64);
   encoded.set(hexToBytes(readingHash.slice(2)), 0);
-  new DataView(encoded.buffer).setBigUint64(56, BigInt(timestamp));
+  const view = new DataView(encoded.buffer);
+  const seconds = Number(timestamp);
+  if (Number.isSafeInteger(seconds)) {
+    // a safe integer's high and low 32 bits, without a BigInt per leaf
+    view.setUint32(56, Math.floor(seconds / 0x1_0000_0000));
+    view.setUint32(60, seconds >>> 0);
+  } else view.setBigUint64(56, BigInt(timestamp));
   return standardLeafHash(encoded);
 }
 
@@ -148,8 +154,9 @@ export function batchAnchorOf(tree: ReadingTree): BatchAnchor {
 }
 
 function leafValue(readingHash: BytesLike, timestamp: bigint | number, name: string): ReadingLeaf {
-  return [
-    bytes32Hex(readingHash, `${name}.readingHash`),
-    unsigned(timestamp, UINT64_MAX, `${name}.timestamp`).toString(),
-  ];
+  const time =
+    typeof timestamp === "number" && Number.isSafeInteger(timestamp) && timestamp >= 0
+      ? String(timestamp) // what BigInt's toString gives for it, without a BigInt per leaf
+      : unsigned(timestamp, UINT64_MAX, `${name}.timestamp`).toString();
+  return [bytes32Hex(readingHash, `${name}.readingHash`), time];
 }

@@ -72,4 +72,36 @@ describe("pipeline/reading commitment: the hand-written encoding is ethers' abi.
     if (expected instanceof Error) expect(() => commit(salt, twinId, lone)).to.throw();
     else expect(commit(salt, twinId, lone)).to.equal(expected);
   });
+
+  it("gives the same commitments with its encoding caches warm, cleared and alternating between twins", () => {
+    const twins = [hexlify(randomBytes(32)), hexlify(randomBytes(32))];
+    const values = [72, 72.5, -0, 0, 98.6, 120, 1e-6, 72.5];
+    // more distinct values and strings than the caches keep (4,096), then the first ones again
+    const readings: AnyReading[] = [];
+    for (let i = 0; i < 9000; i++) {
+      readings.push({
+        sign: i % 3 === 0 ? `sign-${i}` : SIGNS[i % SIGNS.length],
+        unit: UNITS[i % UNITS.length],
+        value: i < 5000 ? i + 0.25 : values[i % values.length],
+        at: i % 11 === 0 ? Number.MAX_SAFE_INTEGER - i : i * 60_000,
+      });
+    }
+    readings.push(...readings.slice(0, 50));
+    readings.forEach((reading, i) => {
+      const salt = hexlify(randomBytes(32));
+      const twinId = twins[i % 2];
+      if (i % 97 === 0 || i >= 9000) expect(commit(salt, twinId, reading)).to.equal(reference(salt, twinId, reading));
+      else commit(salt, twinId, reading);
+    });
+  });
+
+  it("refuses a value that is not finite with the same typed error every time (nothing cached)", () => {
+    const salt = hexlify(randomBytes(32));
+    const twinId = hexlify(randomBytes(32));
+    for (const value of [NaN, Infinity, -Infinity, NaN]) {
+      expect(() => commit(salt, twinId, { sign: "heartRate", unit: "/min", value, at: 1 }))
+        .to.throw()
+        .with.property("code", "INVALID_OPTIONS");
+    }
+  });
 });
