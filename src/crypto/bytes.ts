@@ -34,6 +34,15 @@ export function bytesToHex(bytes: Uint8Array): string {
   return "0x" + Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
 
+/**
+ * Writes a non-negative safe integer as a big-endian uint64 at `offset` (its high and low 32 bits: no BigInt, for
+ * per-leaf and per-reading encodings). The caller checks that `value` is a safe integer ≥ 0.
+ */
+export function setSafeUint64(view: DataView, offset: number, value: number): void {
+  view.setUint32(offset, Math.floor(value / 0x1_0000_0000));
+  view.setUint32(offset + 4, value >>> 0);
+}
+
 /** Overwrite secret bytes once they are no longer needed (best effort: copies made by the runtime survive). */
 export function wipe(...secrets: (Uint8Array | undefined)[]): void {
   for (const secret of secrets) secret?.fill(0);

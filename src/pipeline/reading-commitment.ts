@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { AbiCoder, hexlify, keccak256, ParamType } from "ethers";
+import { setSafeUint64 } from "../crypto/bytes";
 import { keccak256 as nativeKeccak256 } from "../crypto/keccak";
 import type { VitalReading } from "../fhir/records";
 import { canonicalNumber } from "../twin";
@@ -167,9 +168,7 @@ function commitmentEncoding(salt: string, twinId: string, sign: string, value: n
   view.setUint32(2 * 32 + 28, 6 * 32); // offset of sign
   out.set(word, 3 * 32);
   view.setUint32(4 * 32 + 28, 6 * 32 + signTail.length); // offset of unit
-  // a safe integer's high and low 32 bits (no BigInt)
-  view.setUint32(5 * 32 + 24, Math.floor(at / 0x1_0000_0000));
-  view.setUint32(5 * 32 + 28, at >>> 0);
+  setSafeUint64(view, 5 * 32 + 24, at);
   out.set(signTail, 6 * 32);
   out.set(unitTail, 6 * 32 + signTail.length);
   return out;

@@ -1,6 +1,7 @@
 import type { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import type { BytesLike } from "ethers";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { setSafeUint64 } from "../../crypto/bytes";
 import { processStandardProof, standardLeafHash, standardMerkleTreeOf } from "../../crypto/merkle";
 import { AnchorError, bytes32Hex, equalBytes, fixedBytesOf, UINT40_MAX, UINT64_MAX, unsigned } from "./inputs";
 import { loadTree, uniqueLeaves } from "./trees";
@@ -71,11 +72,8 @@ function readingLeafHash([readingHash, timestamp]: ReadingLeaf): Uint8Array {
   encoded.set(hexToBytes(readingHash.slice(2)), 0);
   const view = new DataView(encoded.buffer);
   const seconds = Number(timestamp);
-  if (Number.isSafeInteger(seconds)) {
-    // a safe integer's high and low 32 bits, without a BigInt per leaf
-    view.setUint32(56, Math.floor(seconds / 0x1_0000_0000));
-    view.setUint32(60, seconds >>> 0);
-  } else view.setBigUint64(56, BigInt(timestamp));
+  if (Number.isSafeInteger(seconds) && seconds >= 0) setSafeUint64(view, 56, seconds);
+  else view.setBigUint64(56, BigInt(timestamp));
   return standardLeafHash(encoded);
 }
 
