@@ -31,6 +31,12 @@ export interface AnvilOptions {
   readonly accounts?: number;
   /** Milliseconds to wait for the first answer. Default 30,000. */
   readonly timeoutMs?: number;
+  /**
+   * Keep only the states of the last `pruneHistory` blocks, in memory (anvil's `--prune-history`): nothing written
+   * to disk, and calls at older blocks refused. Omitted: anvil's default (every state kept, the older ones written to
+   * its cache folder as the chain grows).
+   */
+  readonly pruneHistory?: number;
 }
 
 /** The anvils started here, each with the folder its persisted states go to (removed when it stops). */
@@ -79,6 +85,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
   // here gets its own folder, removed when it stops.
   const cachePath = mkdtempSync(join(tmpdir(), "twinledger-anvil-states-"));
   const args = ["--host", "127.0.0.1", "--port", String(port), "--accounts", String(options.accounts ?? 20)];
+  if (options.pruneHistory !== undefined) args.push("--prune-history", String(options.pruneHistory));
   const child = spawn(binary, [...args, "--chain-id", "31337", "--silent", "--cache-path", cachePath], {
     detached: true,
     stdio: ["ignore", "ignore", "pipe"],

@@ -1,4 +1,4 @@
-import { measureCohortScale, type CohortScaleRun } from "./cohort-scale";
+import { ANVIL_STATES_KEPT, measureCohortScale, type CohortScaleRun } from "./cohort-scale";
 import { startEvaluationPostgres } from "./embedded-postgres";
 import type { PriceSetting } from "./cost";
 import { formatUsd } from "./cost";
@@ -116,7 +116,7 @@ export function renderScaleOut(
   const compiled = runs.every((x) => x.runtime === "compiled");
   out.push(
     `${n(r.twins)} twins of the synthetic cohort, each an EMR bundle and a day of one-minute wearable readings, through ` +
-      `the custodian's TwinPipeline ${onAnvil ? "over JSON-RPC to anvil, a node in its own process on 127.0.0.1 (its peak RSS given apart)" : "on Hardhat's in-process network"}, ` +
+      `the custodian's TwinPipeline ${onAnvil ? `over JSON-RPC to anvil, a node in its own process on 127.0.0.1 (its peak RSS given apart; the states of its last ${n(ANVIL_STATES_KEPT)} blocks kept, as an ingest reads only the head)` : "on Hardhat's in-process network"}, ` +
       `${n(r.parallel ?? 4)} twins at a time (writes are serialized per twin), each run in its own process ` +
       `(${compiled ? "compiled with esbuild, no ts-node compiler or Hardhat runtime in it" : "TypeScript through ts-node"}): ` +
       "once with the pipeline's index on SQLite (the embedded default), once " +

@@ -52,4 +52,26 @@ describe("evaluation: anvil beside hardhat node", () => {
     expect(existsSync(node.statesFolder)).to.equal(false);
     expect(existsSync(shared) ? readdirSync(shared).length : 0).to.be.at.most(sharedBefore);
   });
+
+  it("keeps only the states of recent blocks with pruneHistory: latest answered, older refused, nothing on disk", async function () {
+    if (anvilBinary() === null) this.skip();
+    this.timeout(60_000);
+    const node = await startAnvil({ accounts: 2, pruneHistory: 8 });
+    const provider = new JsonRpcProvider(node.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
+    try {
+      const [account] = await provider.listAccounts();
+      await provider.send("anvil_mine", ["0x258"]);
+      expect(await provider.getBalance(account.address, "latest")).to.be.greaterThan(0n);
+      expect(await provider.getBalance(account.address, 599)).to.be.greaterThan(0n);
+      let refused = false;
+      await provider.getBalance(account.address, 1).catch(() => {
+        refused = true;
+      });
+      expect(refused, "a state 599 blocks back is still answered").to.equal(true);
+      expect(readdirSync(node.statesFolder)).to.deep.equal([]);
+    } finally {
+      provider.destroy();
+      await node.stop();
+    }
+  });
 });
