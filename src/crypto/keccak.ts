@@ -10,10 +10,10 @@ import { keccak_256 } from "@noble/hashes/sha3.js";
  *
  * @dev Like native-secp256k1.ts: loaded lazily on the first hash, switched off by `TWINLEDGER_NO_NATIVE_KECCAK=1`
  * (the tests use it to run the JavaScript path), and browser-safe: where there is no `require` or no `process` (the
- * web app's bundle: Vite leaves this module's `require` call as it is, undefined in a browser) the noble path is used. The package's public API
- * builds a stream object per hash, which costs as much as the hash itself for small inputs; so this module drives
- * the binding's Keccak state (`initialize`, `absorb`, `squeeze`, as the package's own `Keccak` class does) once the
- * state has hashed a known vector correctly, and uses the public API otherwise.
+ * web app's bundle: Vite leaves this module's `require` call as it is, undefined in a browser) the noble path is
+ * used. The package's public API builds a stream object per hash, which costs as much as the hash itself for small
+ * inputs; so this module drives the binding's Keccak state (`initialize`, `absorb`, `squeeze`, as the package's own
+ * `Keccak` class does) once the state has hashed a known vector correctly, and uses the public API otherwise.
  */
 
 /** The binding's sponge state, as the package's `lib/api/keccak.js` uses it. */

@@ -49,12 +49,7 @@ export function standardMerkleTreeOf<V extends unknown[]>(
   });
   const pair = new Uint8Array(64);
   for (let i = size - 1 - count; i >= 0; i--) {
-    const left = nodes[2 * i + 1];
-    const right = nodes[2 * i + 2];
-    const leftFirst = compareBytes(left, right) <= 0;
-    pair.set(leftFirst ? left : right, 0);
-    pair.set(leftFirst ? right : left, 32);
-    nodes[i] = keccak256(pair);
+    nodes[i] = sortedPairHash(nodes[2 * i + 1], nodes[2 * i + 2], pair);
     tree[i] = toHex(nodes[i]);
   }
   const indexed = values.map((value) => ({ value, treeIndex: 0 }));
@@ -75,13 +70,19 @@ export function processStandardProof(leaf: Uint8Array, proof: readonly Uint8Arra
   }
   const pair = new Uint8Array(64);
   let node = leaf;
-  for (const sibling of proof) {
-    const nodeFirst = compareBytes(node, sibling) <= 0;
-    pair.set(nodeFirst ? node : sibling, 0);
-    pair.set(nodeFirst ? sibling : node, 32);
-    node = keccak256(pair);
-  }
+  for (const sibling of proof) node = sortedPairHash(node, sibling, pair);
   return node;
+}
+
+/**
+ * A StandardMerkleTree inner node: keccak256 of the two 32-byte children, the smaller first (the library's
+ * `standardNodeHash`), written into `pair` (64 bytes, reused by the caller's loop).
+ */
+function sortedPairHash(a: Uint8Array, b: Uint8Array, pair: Uint8Array): Uint8Array {
+  const aFirst = compareBytes(a, b) <= 0;
+  pair.set(aFirst ? a : b, 0);
+  pair.set(aFirst ? b : a, 32);
+  return keccak256(pair);
 }
 
 /** 0x lower-case hex (noble's, not Buffer's: the web app builds on these modules too). */

@@ -58,11 +58,17 @@ export function anvilBinary(): string | null {
 
 /** Kills every anvil this process started, synchronously: for signal and exit handlers. */
 export function killAllAnvils(): void {
-  for (const [child, cachePath] of running) {
+  for (const child of [...running.keys()]) {
     killGroup(child, "SIGKILL");
-    rmSync(cachePath, { recursive: true, force: true });
+    forget(child);
   }
-  running.clear();
+}
+
+/** Drops a stopped (or killed) anvil from `running` and removes its states folder. */
+function forget(child: ChildProcess): void {
+  const cachePath = running.get(child);
+  running.delete(child);
+  if (cachePath !== undefined) rmSync(cachePath, { recursive: true, force: true });
 }
 
 /**
@@ -101,8 +107,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
     const timer = setTimeout(() => killGroup(child, "SIGKILL"), 3000);
     await exited;
     clearTimeout(timer);
-    running.delete(child);
-    rmSync(cachePath, { recursive: true, force: true });
+    forget(child);
   };
   const reorg: AnvilNode["reorg"] = async (depth, transactions = []) => {
     await rpc(url, "anvil_reorg", [depth, transactions.map(([tx, offset]) => [tx, offset])]);
@@ -111,8 +116,7 @@ export async function startAnvil(options: AnvilOptions = {}): Promise<AnvilNode>
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      running.delete(child);
-      rmSync(cachePath, { recursive: true, force: true });
+      forget(child);
       throw new Error(`anvil exited before answering: ${output.trim().split("\n").slice(-3).join(" | ")}`);
     }
     try {

@@ -68,8 +68,8 @@ export function bytes32Hex(value: BytesLike, name: string): string {
 
 /** `fixedBytes`, as bytes (a hex string decoded; bytes given as they are). */
 export function fixedBytesOf(value: BytesLike, length: number, name: string): Uint8Array {
-  if (typeof value === "string" && value.length === 2 + 2 * length && BYTES32_HEX.test(value)) {
-    return hexToBytes(value.slice(2)); // the common case, without ethers' parse of it
+  if (length === 32 && typeof value === "string" && BYTES32_HEX.test(value)) {
+    return hexToBytes(value.slice(2)); // the common case (a hash as hex), without ethers' parse of it
   }
   const checked = fixedBytes(value, length, name);
   return checked instanceof Uint8Array ? checked : hexToBytes(checked.slice(2));
