@@ -260,7 +260,7 @@ export class AccessLog {
         };
         this.#assertOpen();
         await this.#store.insertAnchor(record);
-        this.#anchors = [...this.#anchors, record];
+        this.#addAnchors([record]);
         this.#trees.set(tree.root, tree);
         return record;
       });
@@ -343,8 +343,23 @@ export class AccessLog {
   /** Adds the anchors recorded since the last one known (by this process or another sharing the store). */
   async #refreshAnchors(): Promise<void> {
     const last = this.#anchors[this.#anchors.length - 1];
-    const newer = await this.#store.anchors(last === undefined ? -1 : last.fromIndex);
-    if (newer.length > 0) this.#anchors = [...this.#anchors, ...newer];
+    this.#addAnchors(await this.#store.anchors(last === undefined ? -1 : last.fromIndex));
+  }
+
+  /**
+   * Appends the anchors (oldest first) that follow the last one known. Refreshes and an anchoring run concurrently
+   * (a reader's refresh is not serialized with `anchor`), so what one of them read may already have been added by
+   * another while it waited: such a record is skipped, never listed twice.
+   */
+  #addAnchors(records: readonly AccessLogAnchorRecord[]): void {
+    let known = this.#anchors[this.#anchors.length - 1]?.toIndex ?? -1;
+    const added: AccessLogAnchorRecord[] = [];
+    for (const record of records) {
+      if (record.fromIndex <= known) continue;
+      added.push(record);
+      known = record.toIndex;
+    }
+    if (added.length > 0) this.#anchors = [...this.#anchors, ...added];
   }
 
   #anchorCovering(index: number): AccessLogAnchorRecord | null {

@@ -338,6 +338,33 @@ function accessLogStoreSuite(db: () => StoreDatabase): void {
     expect(await a.claimNonce(READER, nonce, 2_000_000_000, 1_700_000_000)).to.not.equal(null);
     expect(await b.claimNonce(READER, nonce, 2_000_000_000, 1_700_000_000)).to.equal(null);
   });
+
+  it("regression: a reader's refresh racing an anchoring lists the new anchor once", async () => {
+    // CI caught `anchored()` listing one anchor twice on PostgreSQL: a refresh (not serialized with `anchor`) read
+    // the anchor just inserted, and both it and the anchoring run appended it to the known list.
+    const raced = openStore(db());
+    const inner = raced.insertAnchor.bind(raced);
+    let racing: Promise<readonly unknown[]> | undefined;
+    raced.insertAnchor = async (record) => {
+      await inner(record);
+      racing = log.anchored(); // reads the anchor committed, before the anchoring run records it
+    };
+    const log = new AccessLog(raced);
+    await log.ready();
+    await log.append(input(0));
+    const made = await log.anchor(async (root) => ({ transactionHash: ethers.id(root), blockNumber: 1 }));
+    expect(racing).to.not.equal(undefined);
+    expect((await racing!).length).to.equal(1);
+    expect(await log.anchored()).to.deep.equal([made]);
+    await log.append(input(1));
+    const next = await log.anchor(async (root) => ({ transactionHash: ethers.id(root), blockNumber: 2 }));
+    expect((await log.anchored()).map((a) => [a.fromIndex, a.toIndex])).to.deep.equal([
+      [0, 0],
+      [1, 1],
+    ]);
+    expect(next).to.deep.include({ fromIndex: 1, toIndex: 1 });
+    await log.close();
+  });
 }
 
 for (const [name, factory] of STORE_BACKENDS) {
