@@ -40,7 +40,7 @@ export {
   WRAPPED_KEY_VERSION_1,
   type ParsedWrappedKey,
 } from "./key-wrap";
-export { keccak256, keccakBackend } from "./keccak";
+export { keccak256, keccakBackend, keccakReady, type KeccakBackend } from "./keccak";
 export {
   addressOf,
   normalizePublicKey,

@@ -19,16 +19,27 @@ export function standardLeafHash(encoded: Uint8Array): Uint8Array {
   return keccak256(keccak256(encoded));
 }
 
+/** What `standardMerkleTreeOf` may also do. */
+export interface StandardTreeOptions {
+  /**
+   * Refuses a repeated leaf: called (and expected to throw) with the index of the first value, in the order given,
+   * whose leaf hash repeats an earlier value's. Found on the sorted leaves (a repeat sorts beside its first), so it
+   * costs no more than the sort. Without it repeats are kept, as the library does.
+   */
+  readonly onRepeat?: (valueIndex: number) => never;
+}
+
 /**
  * The StandardMerkleTree of `values` (leaf encoding `encoding`) whose leaf hashes are `leafHashes` (32 bytes each,
  * `standardLeafHash` of each value's ABI encoding, in the order of `values`). The caller vouches that each hash is
  * the value's: the tree is not re-hashed from the values (`tree.validate()` does that, when wanted).
- * @throws RangeError when there are no values, or not one 32-byte hash per value.
+ * @throws RangeError when there are no values, or not one 32-byte hash per value; what `onRepeat` throws.
  */
 export function standardMerkleTreeOf<V extends unknown[]>(
   values: V[],
   encoding: readonly string[],
   leafHashes: readonly Uint8Array[],
+  options: StandardTreeOptions = {},
 ): StandardMerkleTree<V> {
   const count = values.length;
   if (count === 0) throw new RangeError("a Merkle tree needs at least one leaf");
@@ -36,9 +47,14 @@ export function standardMerkleTreeOf<V extends unknown[]>(
     throw new RangeError("a Merkle tree needs one 32-byte leaf hash per value");
   }
   // Leaves sorted by hash (the library's default `sortLeaves`); lower-case hex of one length sorts as the bytes do.
+  // The sort is stable: equal hashes stay in the order of their values.
   const hexes = leafHashes.map(toHex);
   const order = Array.from({ length: count }, (_, i) => i);
   order.sort((a, b) => (hexes[a] < hexes[b] ? -1 : hexes[a] > hexes[b] ? 1 : 0));
+  if (options.onRepeat !== undefined) {
+    const repeat = firstRepeat(order, hexes);
+    if (repeat >= 0) options.onRepeat(repeat);
+  }
   // The library's array layout: node i has children 2i+1 and 2i+2, the leaves at the end in reverse sorted order.
   const size = 2 * count - 1;
   const nodes = new Array<Uint8Array>(size);
@@ -54,9 +70,49 @@ export function standardMerkleTreeOf<V extends unknown[]>(
   }
   const indexed = values.map((value) => ({ value, treeIndex: 0 }));
   order.forEach((valueIndex, leafIndex) => (indexed[valueIndex].treeIndex = size - 1 - leafIndex));
-  // The library's constructor takes a tree it did not build (`load` uses it the same way).
+  return libraryTree(tree, indexed, encoding);
+}
+
+/**
+ * The library's tree object over a tree it did not build (its constructor takes one: `load` uses it the same way).
+ * @dev The constructor also fills `hashLookup` (leaf hash → value index, one property per leaf), which only
+ * `leafLookup` reads (a proof asked by value); the pipeline asks proofs by index, and building that object was ~10%
+ * of a reading tree's build. So the tree is made over no values, then given its values, and `hashLookup` is built on
+ * its first read, as the constructor would have built it (test/src/crypto/merkle.test.ts asks proofs by value and
+ * index against `StandardMerkleTree.of`).
+ */
+function libraryTree<V extends unknown[]>(
+  tree: string[],
+  indexed: { value: V; treeIndex: number }[],
+  encoding: readonly string[],
+): StandardMerkleTree<V> {
   type Constructor = new (tree: string[], values: typeof indexed, leafEncoding: string[]) => StandardMerkleTree<V>;
-  return new (StandardMerkleTree as unknown as Constructor)(tree, indexed, [...encoding]);
+  const made = new (StandardMerkleTree as unknown as Constructor)(tree, [], [...encoding]);
+  const fields = made as unknown as { values: typeof indexed };
+  fields.values = indexed;
+  Object.defineProperty(made, "hashLookup", {
+    configurable: true,
+    enumerable: true,
+    get(): Record<string, number> {
+      const lookup = Object.fromEntries(indexed.map(({ treeIndex }, valueIndex) => [tree[treeIndex], valueIndex]));
+      Object.defineProperty(made, "hashLookup", { value: lookup, writable: true, enumerable: true });
+      return lookup;
+    },
+  });
+  return made;
+}
+
+/** The first value index (in value order) whose hash equals an earlier value's, or -1; `order` sorted stably. */
+function firstRepeat(order: readonly number[], hexes: readonly string[]): number {
+  let first = -1;
+  for (let i = 1; i < order.length; i++) {
+    const index = order[i];
+    // the second of a run of equal hashes is its first repeat (a run is in value order)
+    if (hexes[index] === hexes[order[i - 1]] && (i < 2 || hexes[order[i - 2]] !== hexes[index])) {
+      if (first < 0 || index < first) first = index;
+    }
+  }
+  return first;
 }
 
 /**

@@ -1,8 +1,12 @@
+import type { BytesLike } from "ethers";
+import { bytesToHex } from "@noble/hashes/utils.js";
+import { buildReadingTree, type ReadingTree } from "../chain/anchors";
 import { checksumAddress } from "../crypto/address";
 import { decodeBatch, decodeIntake, decodeRecord, type SaltedReading } from "./blob-codec";
+import { PipelineError } from "./errors";
 import type { PipelineContext } from "./pipeline-context";
 import type { BatchAnchor } from "./reader";
-import { readingCommitment } from "./reading-commitment";
+import { readingCommitmentBytes, readingTimestampSeconds } from "./reading-commitment";
 import { ReadingLookup } from "./reading-lookup";
 import type { BatchEntry, IntakeEntry, RecordEntry } from "./twin-index";
 import type { VitalReading } from "../fhir/records";
@@ -50,8 +54,8 @@ async function openRecordOnce(ctx: PipelineContext, slot: TwinSlot, entry: Recor
 
 /**
  * A batch's salted readings and their commitments (the tree's leaves), opened once, with its readings' lookup by sign
- * and time and its source's checksum. The tree is checked against the anchored root before any reading is served
- * (twin-reads.ts), not here.
+ * and time and its source's checksum. Its tree is built here from the commitments' bytes (unless the pipeline's tree
+ * cache holds it) and checked against the anchored root: a batch that does not give its root is not kept.
  */
 export async function openBatchWithHashes(
   ctx: PipelineContext,
@@ -63,7 +67,9 @@ export async function openBatchWithHashes(
   return sharedOpen(slot, `batch:${batch.key}`, async () => {
     const salted = await openBatch(ctx, slot, batch);
     stillReadable(slot);
-    const hashes = salted.map(({ reading, salt }) => readingCommitment(salt, slot.index.twinId, reading));
+    const commitments = salted.map(({ reading, salt }) => readingCommitmentBytes(salt, slot.index.twinId, reading));
+    treeOf(slot, batch, commitments, salted);
+    const hashes = commitments.map((commitment) => "0x" + bytesToHex(commitment));
     const fresh: OpenedBatch = {
       salted,
       hashes,
@@ -101,4 +107,31 @@ async function openIntakeOnce(ctx: PipelineContext, slot: TwinSlot, intake: Inta
   const readings = decodeIntake(plaintext, intake.key);
   slot.openedIntakes.set(intake.cid, readings);
   return readings;
+}
+
+/**
+ * The batch's tree, from the pipeline's tree cache or rebuilt from its readings' commitments (as bytes when the batch
+ * is opened, as the opened batch's hex after the cache let the tree go; the index keeps no tree) and checked against
+ * the anchored root: a batch blob that does not give its root is refused.
+ */
+export function treeOf(
+  slot: TwinSlot,
+  batch: BatchEntry,
+  commitments: readonly BytesLike[],
+  salted: readonly SaltedReading[],
+): ReadingTree {
+  let tree = slot.trees.get(batch.key);
+  if (tree === undefined) {
+    tree = buildReadingTree(
+      salted.map(({ reading }, i) => ({ readingHash: commitments[i], timestamp: readingTimestampSeconds(reading) })),
+    );
+    if (tree.root !== batch.merkleRoot) {
+      throw new PipelineError(
+        "INDEX_CORRUPT",
+        `${batch.key} of twin ${slot.index.twinId} does not give its anchored root`,
+      );
+    }
+    slot.trees.set(batch.key, tree);
+  }
+  return tree;
 }

@@ -1,9 +1,7 @@
-import { buildReadingTree, proveReadingAt, type ReadingTree } from "../chain/anchors";
+import { proveReadingAt, type ReadingTree } from "../chain/anchors";
 import type { VitalReading } from "../fhir/records";
-import type { SaltedReading } from "./blob-codec";
-import { openBatchWithHashes, openIntake, openRecord } from "./blob-reads";
+import { openBatchWithHashes, openIntake, openRecord, treeOf } from "./blob-reads";
 import { mapLimit } from "./concurrency";
-import { PipelineError } from "./errors";
 import type { PipelineContext } from "./pipeline-context";
 import type { BatchAnchor, ProvenReading, ProvenRecord, ReadingsQuery } from "./reader";
 import { readingTimestampSeconds } from "./reading-commitment";
@@ -155,32 +153,6 @@ export function batchAnchor(
     proof: proveReadingAt(tree, index),
     blockNumber: batch.blockNumber,
   };
-}
-
-/**
- * The batch's tree, rebuilt from its decrypted readings and salts (the index keeps no tree) and
- * checked against the anchored root: a batch blob that does not give its root is refused.
- */
-export function treeOf(
-  slot: TwinSlot,
-  batch: BatchEntry,
-  hashes: readonly string[],
-  salted: readonly SaltedReading[],
-): ReadingTree {
-  let tree = slot.trees.get(batch.key);
-  if (tree === undefined) {
-    tree = buildReadingTree(
-      salted.map(({ reading }, i) => ({ readingHash: hashes[i], timestamp: readingTimestampSeconds(reading) })),
-    );
-    if (tree.root !== batch.merkleRoot) {
-      throw new PipelineError(
-        "INDEX_CORRUPT",
-        `${batch.key} of twin ${slot.index.twinId} does not give its anchored root`,
-      );
-    }
-    slot.trees.set(batch.key, tree);
-  }
-  return tree;
 }
 
 function compareSequence(a: string, b: string): number {

@@ -187,6 +187,18 @@ export class ConsentChecker {
     return nowSec >= end ? "expired" : null;
   }
 
+  /**
+   * Starts reading, beside the consent's own call, what the clock check would read after an allowed decision (the
+   * reader's holdings at `head`, kept per head), when the gateway's clock is past the head's time: an allowed query
+   * then waits for one round trip to the node instead of two (a cold twin's first query waited ~5 ms more). A refused
+   * query has read it for nothing: three calls once per head, twin and reader.
+   */
+  private prefetchWindows(twinId: string, reader: string, head: ChainHead): void {
+    if (this.windows !== null && Math.floor(this.clock() / 1000) > head.timestamp) {
+      this.windows.prefetch(twinId, reader, head);
+    }
+  }
+
   private standingAt(twinId: string, head: ChainHead): Promise<RefusalReason | null> {
     if (this.standing === null) return Promise.resolve(null);
     const answer = this.standing.at(twinId, head);
@@ -250,6 +262,7 @@ export class ConsentChecker {
   ): Promise<ConsentOutcome> {
     const head = await this.head();
     const standing = this.standingAt(twinId, head);
+    this.prefetchWindows(twinId, reader, head);
     let asked: number = action === "aggregate" ? Action.AGGREGATE : Action.READ;
     let reason = await this.decide(twinId, reader, asked, category, purpose, head);
     if (action === "aggregate" && reason === "action-not-granted") {
@@ -268,6 +281,7 @@ export class ConsentChecker {
   async perCategory(twinId: string, reader: string, category: number, purpose: number): Promise<ConsentOutcome> {
     const head = await this.head();
     const standing = this.standingAt(twinId, head);
+    this.prefetchWindows(twinId, reader, head);
     const whole = await this.decide(twinId, reader, Action.READ, category, purpose, head);
     let allowed: number;
     let first: RefusalReason | null = whole;

@@ -75,6 +75,11 @@ export class WallClockWindows {
     return end;
   }
 
+  /** Starts reading what `endOf` reads for (twin, reader) at `head`, for an `endOf` that may follow. */
+  prefetch(twinId: string, reader: string, head: ChainHead): void {
+    this.holdings(twinId, reader, head).catch(() => undefined); // a failure is not kept: endOf asks again
+  }
+
   private holdings(twinId: string, reader: string, head: ChainHead): Promise<Holdings> {
     let atHead = this.heads.get(head.hash);
     if (atHead === undefined) {

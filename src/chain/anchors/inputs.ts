@@ -1,5 +1,5 @@
 import { AbiCoder, dataLength, getAddress, hexlify, isHexString, type BytesLike } from "ethers";
-import { hexToBytes } from "@noble/hashes/utils.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { TwinLedgerError } from "../../errors";
 
 /*
@@ -64,6 +64,25 @@ export function bytes32Hex(value: BytesLike, name: string): string {
   return typeof value === "string" && BYTES32_HEX.test(value)
     ? value.toLowerCase()
     : hexlify(fixedBytes(value, 32, name));
+}
+
+/**
+ * A 32-byte value as lower-case 0x hex and as bytes (32 bytes given are returned as they are, not copied), with one
+ * pass over hex of the common shape (0x and 64 digits: a hash as the pipeline writes it), ethers' checks otherwise.
+ */
+export function bytes32HexAndBytes(value: BytesLike, name: string): { hex: string; bytes: Uint8Array } {
+  if (value instanceof Uint8Array && value.length === 32) return { hex: "0x" + bytesToHex(value), bytes: value };
+  if (typeof value === "string" && value.length === 66 && value.startsWith("0x")) {
+    let bytes: Uint8Array | undefined;
+    try {
+      bytes = hexToBytes(value.slice(2));
+    } catch {
+      // not hex: ethers' checks below name what is wrong
+    }
+    if (bytes !== undefined) return { hex: value.toLowerCase(), bytes };
+  }
+  const hex = hexlify(fixedBytes(value, 32, name));
+  return { hex, bytes: hexToBytes(hex.slice(2)) };
 }
 
 /** `fixedBytes`, as bytes (a hex string decoded; bytes given as they are). */

@@ -1,10 +1,10 @@
 import type { StandardMerkleTree } from "@openzeppelin/merkle-tree";
 import type { BytesLike } from "ethers";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { setSafeUint64 } from "../../crypto/bytes";
 import { processStandardProof, standardLeafHash, standardMerkleTreeOf } from "../../crypto/merkle";
-import { AnchorError, bytes32Hex, equalBytes, fixedBytesOf, UINT40_MAX, UINT64_MAX, unsigned } from "./inputs";
-import { loadTree, uniqueLeaves } from "./trees";
+import { AnchorError, bytes32HexAndBytes, equalBytes, fixedBytesOf, UINT40_MAX, UINT64_MAX, unsigned } from "./inputs";
+import { loadTree, refuseRepeats } from "./trees";
 
 /*
  * Reading batches: `buildReadingTree` builds the StandardMerkleTree whose root `anchorBatch` anchors, `proveReading`
@@ -43,7 +43,7 @@ export interface BatchAnchor {
  * `keccak256(bytes.concat(keccak256(abi.encode(readingHash, timestamp))))`.
  */
 export function readingLeaf(readingHash: BytesLike, timestamp: bigint | number): string {
-  return "0x" + bytesToHex(readingLeafHash(leafValue(readingHash, timestamp, "reading")));
+  return "0x" + bytesToHex(checkedLeaf(readingHash, timestamp, "reading").leafHash);
 }
 
 /**
@@ -53,28 +53,46 @@ export function readingLeaf(readingHash: BytesLike, timestamp: bigint | number):
  */
 export function buildReadingTree(readings: readonly Reading[]): ReadingTree {
   if (readings.length === 0) throw new AnchorError("ANCHOR_EMPTY_BATCH", "a reading batch needs at least one reading");
-  const values = uniqueLeaves(
-    readings,
-    (reading, index): ReadingLeaf => leafValue(reading.readingHash, reading.timestamp, `readings[${index}]`),
-    "ANCHOR_DUPLICATE_READING",
-    "readings",
-  );
+  const values = new Array<ReadingLeaf>(readings.length);
+  const leafHashes = readings.map((reading, index) => {
+    const { value, leafHash } = checkedLeaf(reading.readingHash, reading.timestamp, `readings[${index}]`);
+    values[index] = value;
+    return leafHash;
+  });
   // the same tree as StandardMerkleTree.of(values, READING_LEAF_ENCODING), each leaf hashed once on its bytes
-  return standardMerkleTreeOf(values, READING_LEAF_ENCODING, values.map(readingLeafHash));
+  return standardMerkleTreeOf(values, READING_LEAF_ENCODING, leafHashes, {
+    onRepeat: refuseRepeats("ANCHOR_DUPLICATE_READING", "readings"),
+  });
 }
 
+const LEAF_ENCODING_SCRATCH = new Uint8Array(64);
+const LEAF_ENCODING_VIEW = new DataView(LEAF_ENCODING_SCRATCH.buffer);
+
 /**
- * The StandardMerkleTree leaf hash of a checked reading value, from its ABI encoding written by hand (two static
- * words: `abi.encode(bytes32 readingHash, uint64 timestamp)`, the bytes ethers' coder gives).
+ * The StandardMerkleTree leaf hash of a reading, from its ABI encoding written by hand (two static words:
+ * `abi.encode(bytes32 readingHash, uint64 timestamp)`, the bytes ethers' coder gives), with the leaf's value.
+ * @throws AnchorError `ANCHOR_INVALID_INPUT` for a malformed reading hash or time.
  */
-function readingLeafHash([readingHash, timestamp]: ReadingLeaf): Uint8Array {
-  const encoded = new Uint8Array(64);
-  encoded.set(hexToBytes(readingHash.slice(2)), 0);
-  const view = new DataView(encoded.buffer);
-  const seconds = Number(timestamp);
-  if (Number.isSafeInteger(seconds) && seconds >= 0) setSafeUint64(view, 56, seconds);
-  else view.setBigUint64(56, BigInt(timestamp));
-  return standardLeafHash(encoded);
+function checkedLeaf(
+  readingHash: BytesLike,
+  timestamp: bigint | number,
+  name: string,
+): { value: ReadingLeaf; leafHash: Uint8Array } {
+  const hash = bytes32HexAndBytes(readingHash, `${name}.readingHash`);
+  // one buffer for every leaf (hashed at once below): bytes 32..55, the time word's leading zeros, are never written
+  const encoded = LEAF_ENCODING_SCRATCH;
+  const view = LEAF_ENCODING_VIEW;
+  encoded.set(hash.bytes, 0);
+  let time: string;
+  if (typeof timestamp === "number" && Number.isSafeInteger(timestamp) && timestamp >= 0) {
+    setSafeUint64(view, 56, timestamp);
+    time = String(timestamp); // what BigInt's toString gives for it, without a BigInt per leaf
+  } else {
+    const big = unsigned(timestamp, UINT64_MAX, `${name}.timestamp`);
+    view.setBigUint64(56, big);
+    time = big.toString();
+  }
+  return { value: [hash.hex, time], leafHash: standardLeafHash(encoded) };
 }
 
 /** Reloads a tree saved with `tree.dump()`, checking that it is a reading tree and that it is consistent. */
@@ -87,7 +105,7 @@ export function loadReadingTree(data: ReturnType<ReadingTree["dump"]>): ReadingT
  * @throws AnchorError `ANCHOR_READING_NOT_FOUND` if the reading is not in the tree.
  */
 export function proveReading(tree: ReadingTree, readingHash: BytesLike, timestamp: bigint | number): string[] {
-  const value = leafValue(readingHash, timestamp, "reading");
+  const { value } = checkedLeaf(readingHash, timestamp, "reading");
   let index: number;
   try {
     index = tree.leafLookup(value);
@@ -129,7 +147,7 @@ export function verifyReadingProof(
 ): boolean {
   const root = fixedBytesOf(merkleRoot, 32, "merkleRoot");
   const siblings = proof.map((node, i) => fixedBytesOf(node, 32, `proof[${i}]`));
-  const leaf = readingLeafHash(leafValue(readingHash, timestamp, "reading"));
+  const leaf = checkedLeaf(readingHash, timestamp, "reading").leafHash;
   return equalBytes(processStandardProof(leaf, siblings), root);
 }
 
@@ -149,12 +167,4 @@ export function batchAnchorOf(tree: ReadingTree): BatchAnchor {
     throw new AnchorError("ANCHOR_BATCH_RANGE", `a reading time exceeds 2^40 - 1 seconds, which anchorBatch takes`);
   }
   return { merkleRoot: tree.root, count: tree.length, from: Number(from), to: Number(to) };
-}
-
-function leafValue(readingHash: BytesLike, timestamp: bigint | number, name: string): ReadingLeaf {
-  const time =
-    typeof timestamp === "number" && Number.isSafeInteger(timestamp) && timestamp >= 0
-      ? String(timestamp) // what BigInt's toString gives for it, without a BigInt per leaf
-      : unsigned(timestamp, UINT64_MAX, `${name}.timestamp`).toString();
-  return [bytes32Hex(readingHash, `${name}.readingHash`), time];
 }

@@ -5,7 +5,7 @@ import { keccak256 } from "../../crypto/keccak";
 import { processStandardProof, standardLeafHash, standardMerkleTreeOf } from "../../crypto/merkle";
 import { ALL_CATEGORIES } from "../../vocabulary";
 import { AnchorError, bytes32Hex, cidBytes, equalBytes, fixedBytesOf, UINT32_MAX, unsigned } from "./inputs";
-import { loadTree, uniqueLeaves } from "./trees";
+import { loadTree, refuseRepeats } from "./trees";
 
 /*
  * Record batches: `buildRecordTree` builds the StandardMerkleTree whose root `anchorRecords` anchors (one per EMR
@@ -61,14 +61,11 @@ export function recordLeaf(category: bigint | number, contentHash: BytesLike, ci
  */
 export function buildRecordTree(records: readonly RecordInput[]): RecordTree {
   if (records.length === 0) throw new AnchorError("ANCHOR_EMPTY_BATCH", "a record batch needs at least one record");
-  const values = uniqueLeaves(
-    records,
-    (record, index): RecordLeaf => recordInputValue(record, `records[${index}]`),
-    "ANCHOR_DUPLICATE_RECORD",
-    "records",
-  );
+  const values = records.map((record, index): RecordLeaf => recordInputValue(record, `records[${index}]`));
   // the same tree as StandardMerkleTree.of(values, RECORD_LEAF_ENCODING), each leaf hashed once on its bytes
-  return standardMerkleTreeOf(values, RECORD_LEAF_ENCODING, values.map(recordLeafHash));
+  return standardMerkleTreeOf(values, RECORD_LEAF_ENCODING, values.map(recordLeafHash), {
+    onRepeat: refuseRepeats("ANCHOR_DUPLICATE_RECORD", "records"),
+  });
 }
 
 /**

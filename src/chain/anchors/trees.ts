@@ -4,25 +4,14 @@ import { AnchorError, type AnchorErrorCode } from "./inputs";
 /* What reading and record trees share: unique leaves and reloading a saved tree (record trees are built on bytes by src/crypto/merkle.ts). */
 
 /**
- * The leaf values of a tree, each once: the `index`-th item's value, refused with `duplicateCode` when it repeats an
- * earlier one (a repeated leaf would make two items share one proof). Reading and record trees both build on it.
+ * The `onRepeat` of a reading or record tree (see `standardMerkleTreeOf`): a repeated leaf would make two items share
+ * one proof, so the `index`-th item that repeats an earlier one of the batch is refused with `duplicateCode`. Equal
+ * leaf hashes are equal values (the leaf hash is injective on the checked values, barring a keccak collision).
  */
-export function uniqueLeaves<T, V extends readonly unknown[]>(
-  items: readonly T[],
-  valueOf: (item: T, index: number) => V,
-  duplicateCode: AnchorErrorCode,
-  what: string,
-): V[] {
-  const seen = new Set<string>();
-  return items.map((item, index) => {
-    const value = valueOf(item, index);
-    const key = value.join("/");
-    if (seen.has(key)) {
-      throw new AnchorError(duplicateCode, `${what}[${index}] repeats an earlier ${what.slice(0, -1)} of the batch`);
-    }
-    seen.add(key);
-    return value;
-  });
+export function refuseRepeats(duplicateCode: AnchorErrorCode, what: string): (index: number) => never {
+  return (index) => {
+    throw new AnchorError(duplicateCode, `${what}[${index}] repeats an earlier ${what.slice(0, -1)} of the batch`);
+  };
 }
 
 /** A tree saved with `tree.dump()`, reloaded once its leaf encoding is checked to be `encoding`. */

@@ -666,6 +666,9 @@ describe("src/chain/anchors", () => {
       for (const bad of [
         { readingHash: "0x1234", timestamp: T0 },
         { readingHash: "not hex", timestamp: T0 },
+        { readingHash: "0x" + "zz".repeat(32), timestamp: T0 }, // the shape of a hash, not hex
+        { readingHash: "0X" + "11".repeat(32), timestamp: T0 },
+        { readingHash: "0x" + "1".repeat(65), timestamp: T0 },
         { readingHash: readings[0].readingHash, timestamp: -1 },
         { readingHash: readings[0].readingHash, timestamp: 2n ** 64n },
         { readingHash: readings[0].readingHash, timestamp: 1.5 },

@@ -17,6 +17,11 @@ function expectSameTree<V extends unknown[]>(fast: StandardMerkleTree<V>, refere
   expect(fast.root).to.equal(reference.root);
   expect(fast.dump()).to.deep.equal(reference.dump());
   for (let i = 0; i < reference.length; i++) expect(fast.getProof(i)).to.deep.equal(reference.getProof(i));
+  // by value: the lookup the fast tree builds on first use is the library's
+  for (const [i, value] of reference.entries()) {
+    expect(fast.leafLookup(value)).to.equal(reference.leafLookup(value)).and.to.equal(i);
+    expect(fast.getProof(value)).to.deep.equal(reference.getProof(value));
+  }
   fast.validate(); // the library's own check: every leaf re-hashed from its value, every node from its children
 }
 
@@ -57,6 +62,29 @@ describe("crypto/merkle: StandardMerkleTree from leaf hashes", function () {
     const { fast, reference } = bothTrees(values, ["bytes32"]);
     expect(fast.root).to.equal(reference.root);
     expect(fast.dump()).to.deep.equal(reference.dump());
+  });
+
+  it("onRepeat is called with the first value that repeats an earlier one, as a scan finds it (property)", () => {
+    const few = fc.constantFrom(...["11", "22", "33", "44", "55"].map((b) => "0x" + b.repeat(32)));
+    fc.assert(
+      fc.property(fc.array(few, { minLength: 1, maxLength: 12 }), (hashes) => {
+        const values = hashes.map((hash): [string] => [hash]);
+        const leafHashes = values.map(([hash]) => standardLeafHash(getBytes(hash)));
+        const expected = hashes.findIndex((hash, i) => hashes.indexOf(hash) < i);
+        let called = -1;
+        const build = () =>
+          standardMerkleTreeOf(values, ["bytes32"], leafHashes, {
+            onRepeat: (index) => {
+              called = index;
+              throw new Error("repeat");
+            },
+          });
+        if (expected < 0) expectSameTree(build(), StandardMerkleTree.of(values, ["bytes32"]));
+        else expect(build).to.throw("repeat");
+        expect(called).to.equal(expected);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it("refuses no leaves and hashes that do not fit the values", () => {

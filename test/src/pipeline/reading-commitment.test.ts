@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { randomBytes, randomInt } from "node:crypto";
 import { AbiCoder, hexlify, keccak256 } from "ethers";
+import fc from "fast-check";
 import {
+  bytes32OrNull,
   READING_COMMITMENT_ENCODING,
   readingCommitment,
   scaledReadingValue,
@@ -93,6 +95,52 @@ describe("pipeline/reading commitment: the hand-written encoding is ethers' abi.
       if (i % 97 === 0 || i >= 9000) expect(commit(salt, twinId, reading)).to.equal(reference(salt, twinId, reading));
       else commit(salt, twinId, reading);
     });
+  });
+
+  it("refuses a salt or twin id that is not 0x and 64 hex digits, before and after a good twin is cached", () => {
+    const salt = hexlify(randomBytes(32));
+    const twinId = hexlify(randomBytes(32));
+    const reading = { sign: "heartRate", unit: "/min", value: 61, at: 1 };
+    const malformed = [
+      "0x" + "ab".repeat(31) + "ag",
+      "0x" + "zz".repeat(32),
+      "0X" + "ab".repeat(32),
+      "0x" + "a".repeat(63),
+      "0x" + "a".repeat(65),
+      "",
+    ];
+    for (const round of [0, 1]) {
+      for (const bad of malformed) {
+        expect(() => commit(bad, twinId, reading))
+          .to.throw(/salt/)
+          .with.property("code", "INVALID_OPTIONS");
+        expect(() => commit(salt, bad, reading))
+          .to.throw(/twinId/)
+          .with.property("code", "INVALID_OPTIONS");
+      }
+      if (round === 0) expect(commit(salt, twinId, reading)).to.equal(reference(salt, twinId, reading));
+    }
+    // upper-case digits are the same bytes
+    expect(commit(salt.toUpperCase().replace("0X", "0x"), twinId.toUpperCase().replace("0X", "0x"), reading)).to.equal(
+      reference(salt, twinId, reading),
+    );
+  });
+
+  it("decodes a salt or twin id with Node's Buffer as the browser does with noble: same bytes, same refusals", () => {
+    const hexish = fc.constantFrom(..."0123456789abcdefABCDEFgxz -".split(""));
+    const candidate = fc.oneof(
+      fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => hexlify(b)),
+      fc.array(hexish, { minLength: 64, maxLength: 64 }).map((chars) => "0x" + chars.join("")),
+      fc.string({ maxLength: 70 }),
+    );
+    fc.assert(
+      fc.property(candidate, (hex) => {
+        const node = bytes32OrNull(hex, Buffer);
+        const browser = bytes32OrNull(hex, null);
+        expect(node === null ? null : hexlify(node)).to.equal(browser === null ? null : hexlify(browser));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("refuses a value that is not finite with the same typed error every time (nothing cached)", () => {

@@ -1,10 +1,10 @@
 import { getAddress } from "ethers";
 import type { VitalReading } from "../../../src/fhir/records";
-import { openBatchWithHashes, openIntake, openRecord } from "../../../src/pipeline/blob-reads";
+import { openBatchWithHashes, openIntake, openRecord, treeOf } from "../../../src/pipeline/blob-reads";
 import type { PipelineContext } from "../../../src/pipeline/pipeline-context";
 import type { ProvenReading, ReadingsQuery } from "../../../src/pipeline/reader";
 import { recordAnchorsOf } from "../../../src/pipeline/record-proofs";
-import { batchAnchor, treeOf } from "../../../src/pipeline/twin-reads";
+import { batchAnchor } from "../../../src/pipeline/twin-reads";
 import { stillReadable } from "../../../src/pipeline/twin-slot";
 
 /**

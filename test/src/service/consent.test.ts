@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { AbiCoder, ethers as ethersLib, type ContractRunner } from "ethers";
-import { ConsentPolicy__factory } from "../../../typechain-types";
+import { ConsentPolicy__factory, TwinRegistry__factory } from "../../../typechain-types";
 import { ConsentChecker, HeadTracker, type ChainHead } from "../../../src/service";
 import { REFUSAL_STATUS, reasonOf } from "../../../src/service/consent";
 import { AccessDecision, Action, DataCategory, Purpose } from "../../../src/vocabulary";
@@ -8,6 +8,7 @@ import { AccessDecision, Action, DataCategory, Purpose } from "../../../src/voca
 const TWIN = ethersLib.id("twin");
 const READER = "0x00000000000000000000000000000000000000aa";
 const CONSENT = "0x00000000000000000000000000000000000000cc";
+const REGISTRY = "0x00000000000000000000000000000000000000dd";
 
 /** A node stand-in: a head that tests move, checkAccess answers they set, and a log of what was asked. */
 class FakeNode {
@@ -163,6 +164,53 @@ describe("service/consent: ConsentChecker and HeadTracker", () => {
 });
 
 describe("service/consent: refusal reasons", () => {
+  it("on an idle chain (clock past the head) reads the reader's windows beside the consent call, not after it", async () => {
+    const node = new FakeNode();
+    const consentIface = ConsentPolicy__factory.createInterface();
+    const registryIface = TwinRegistry__factory.createInterface();
+    const events: string[] = [];
+    const answerOf = (data: string): string => {
+      const consentCall = consentIface.parseTransaction({ data });
+      if (consentCall?.name === "checkAccess") return consentIface.encodeFunctionResult("checkAccess", [node.decision]);
+      if (consentCall?.name === "emergencyAccessUntil") return consentIface.encodeFunctionResult(consentCall.name, [0]);
+      if (consentCall?.name === "grantOf") {
+        return consentIface.encodeFunctionResult("grantOf", [[0, 0, 0, 0, 0, 0]]);
+      }
+      const registryCall = registryIface.parseTransaction({ data });
+      expect(registryCall?.name).to.equal("isController");
+      return registryIface.encodeFunctionResult("isController", [true]); // the owner: no end
+    };
+    const provider = {
+      ...node.provider,
+      call: async (tx: { to: string; data: string; blockTag: unknown }) => {
+        const name =
+          consentIface.parseTransaction({ data: tx.data })?.name ??
+          registryIface.parseTransaction({ data: tx.data })?.name;
+        events.push(`start ${name}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        events.push(`end ${name}`);
+        return answerOf(tx.data);
+      },
+    };
+    const runner = { provider } as unknown as ContractRunner;
+    const checker = new ConsentChecker(ConsentPolicy__factory.connect(CONSENT, runner), {
+      registry: TwinRegistry__factory.connect(REGISTRY, runner),
+      clock: () => (node.head.timestamp + 3600) * 1000,
+    });
+    expect(await read(checker)).to.deep.equal({ reason: null, allowed: DataCategory.VITALS });
+    const consentEnd = events.indexOf("end checkAccess");
+    for (const name of ["isController", "grantOf", "emergencyAccessUntil"]) {
+      expect(events.indexOf(`start ${name}`)).to.be.within(0, consentEnd - 1, `${name} starts before checkAccess ends`);
+    }
+    // a refused reader gets its refusal; the windows read for nothing is not an error, and kept for the head
+    node.decision = AccessDecision.NoConsent;
+    events.length = 0;
+    expect((await checker.check(TWIN, READER, "read", DataCategory.LABS, Purpose.TREATMENT)).reason).to.equal(
+      "no-consent",
+    );
+    expect(events.filter((e) => e.startsWith("start"))).to.deep.equal(["start checkAccess"]);
+  });
+
   it("maps every AccessDecision to a reason, Blocked (ConsentPolicy v2) to blocked, unknown values to no-consent", () => {
     expect(reasonOf(AccessDecision.Allowed)).to.equal(null);
     expect(reasonOf(AccessDecision.Blocked)).to.equal("blocked");
