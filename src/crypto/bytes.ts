@@ -1,3 +1,5 @@
+import { hexToBytes as nobleHexToBytes } from "@noble/hashes/utils.js";
+
 /** Byte helpers internal to the crypto and store modules. */
 
 /** A plain `Uint8Array` view over the same memory (Node `Buffer`s compare and print differently). */
@@ -27,6 +29,31 @@ export function hexToBytes(hex: string): Uint8Array | undefined {
   const out = new Uint8Array(body.length / 2);
   Buffer.from(out.buffer).write(body, "hex"); // decode in place: no copy left in Buffer's shared pool
   return out;
+}
+
+/** Node's Buffer; undefined in a browser. */
+const NODE_BUFFER = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/**
+ * The bytes of `0x` and 64 hex digits (either case), or null for anything else: a hash, salt or twin id as hex. In
+ * Node one native pass (its hex decoding stops at the first pair that is not hex, so all 64 digits are hex exactly
+ * when 32 bytes come out); in a browser (the web app verifies answers with the modules that call this, and has no
+ * `Buffer`) noble's decoding. `nodeBuffer` is for the test that holds both equal (null: the browser's way).
+ */
+export function bytes32FromHex(
+  hex: unknown,
+  nodeBuffer: typeof Buffer | null = NODE_BUFFER ?? null,
+): Uint8Array | null {
+  if (typeof hex !== "string" || hex.length !== 66 || !hex.startsWith("0x")) return null;
+  if (nodeBuffer !== null) {
+    const bytes = nodeBuffer.from(hex.slice(2), "hex");
+    return bytes.length === 32 ? new Uint8Array(bytes.buffer, bytes.byteOffset, 32) : null;
+  }
+  try {
+    return nobleHexToBytes(hex.slice(2));
+  } catch {
+    return null;
+  }
 }
 
 /** `0x`-prefixed lowercase hex. */

@@ -1,5 +1,4 @@
 import type { BytesLike } from "ethers";
-import { bytesToHex } from "@noble/hashes/utils.js";
 import { buildReadingTree, type ReadingTree } from "../chain/anchors";
 import { checksumAddress } from "../crypto/address";
 import { decodeBatch, decodeIntake, decodeRecord, type SaltedReading } from "./blob-codec";
@@ -67,9 +66,11 @@ export async function openBatchWithHashes(
   return sharedOpen(slot, `batch:${batch.key}`, async () => {
     const salted = await openBatch(ctx, slot, batch);
     stillReadable(slot);
-    const commitments = salted.map(({ reading, salt }) => readingCommitmentBytes(salt, slot.index.twinId, reading));
-    treeOf(slot, batch, commitments, salted);
-    const hashes = commitments.map((commitment) => "0x" + bytesToHex(commitment));
+    const tree = treeOf(slot, batch, salted, () =>
+      salted.map(({ reading, salt }) => readingCommitmentBytes(salt, slot.index.twinId, reading)),
+    );
+    // the commitments as hex: the tree's leaf values, in the readings' order (the tree's strings, not a copy)
+    const hashes = tree.dump().values.map(({ value: [readingHash] }) => readingHash);
     const fresh: OpenedBatch = {
       salted,
       hashes,
@@ -110,18 +111,19 @@ async function openIntakeOnce(ctx: PipelineContext, slot: TwinSlot, intake: Inta
 }
 
 /**
- * The batch's tree, from the pipeline's tree cache or rebuilt from its readings' commitments (as bytes when the batch
- * is opened, as the opened batch's hex after the cache let the tree go; the index keeps no tree) and checked against
- * the anchored root: a batch blob that does not give its root is refused.
+ * The batch's tree, from the pipeline's tree cache or rebuilt from its readings' commitments (`commitmentsOf`, asked
+ * only then: as bytes computed when the batch is opened, as the opened batch's hex after the cache let the tree go;
+ * the index keeps no tree) and checked against the anchored root: a batch blob that does not give its root is refused.
  */
 export function treeOf(
   slot: TwinSlot,
   batch: BatchEntry,
-  commitments: readonly BytesLike[],
   salted: readonly SaltedReading[],
+  commitmentsOf: () => readonly BytesLike[],
 ): ReadingTree {
   let tree = slot.trees.get(batch.key);
   if (tree === undefined) {
+    const commitments = commitmentsOf();
     tree = buildReadingTree(
       salted.map(({ reading }, i) => ({ readingHash: commitments[i], timestamp: readingTimestampSeconds(reading) })),
     );

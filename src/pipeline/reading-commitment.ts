@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { AbiCoder, getBytes, hexlify, keccak256, ParamType } from "ethers";
-import { setSafeUint64 } from "../crypto/bytes";
+import { bytes32FromHex, setSafeUint64 } from "../crypto/bytes";
 import { keccak256 as nativeKeccak256 } from "../crypto/keccak";
 import type { VitalReading } from "../fhir/records";
 import { canonicalNumber } from "../twin";
@@ -85,7 +85,7 @@ export function readingCommitmentBytes(
   twinId: string,
   reading: Pick<VitalReading, "sign" | "value" | "unit" | "at">,
 ): Uint8Array {
-  const saltBytes = bytes32OrNull(salt);
+  const saltBytes = bytes32FromHex(salt);
   if (saltBytes === null) throw new PipelineError("INVALID_OPTIONS", "a reading salt must be 32 bytes of hex");
   const twin = twinBytes(twinId);
   if (twin === null) throw new PipelineError("INVALID_OPTIONS", "twinId must be a bytes32 hex string");
@@ -152,32 +152,10 @@ function stringTail(text: string): Uint8Array | null {
   return tail;
 }
 
-/** Node's Buffer; undefined in a browser. */
-const NODE_BUFFER = (globalThis as { Buffer?: typeof Buffer }).Buffer;
-
-/**
- * The bytes of 0x and 64 hex digits (either case), or null for anything else: in Node one native pass (its hex
- * decoding stops at the first pair that is not hex, so all 64 digits are hex exactly when 32 bytes come out); in a
- * browser (the web app verifies answers with this module, where there is no `Buffer`) noble's decoding.
- * @internal exported for the test that holds both decodings equal (`nodeBuffer` null: the browser's).
- */
-export function bytes32OrNull(hex: string, nodeBuffer: typeof Buffer | null = NODE_BUFFER ?? null): Uint8Array | null {
-  if (typeof hex !== "string" || hex.length !== 66 || !hex.startsWith("0x")) return null;
-  if (nodeBuffer !== null) {
-    const bytes = nodeBuffer.from(hex.slice(2), "hex");
-    return bytes.length === 32 ? new Uint8Array(bytes.buffer, bytes.byteOffset, 32) : null;
-  }
-  try {
-    return hexToBytes(hex.slice(2));
-  } catch {
-    return null;
-  }
-}
-
 /** The twin id's bytes, or null when it is not bytes32 hex; the last twin's kept (a batch is one twin's). */
 function twinBytes(twinId: string): Uint8Array | null {
   if (lastTwin?.hex === twinId) return lastTwin.bytes;
-  const bytes = bytes32OrNull(twinId);
+  const bytes = bytes32FromHex(twinId);
   if (bytes !== null) lastTwin = { hex: twinId, bytes };
   return bytes;
 }

@@ -61,7 +61,7 @@ export async function provenReadings(
   for (const batch of slot.index.batches) {
     if (batch.to * 1000 + 999 < span.from || batch.from * 1000 >= span.to) continue;
     const opened = slot.openedBatches.get(batch.key) ?? (await openBatchWithHashes(ctx, slot, batch));
-    const tree = treeOf(slot, batch, opened.hashes, opened.salted);
+    const tree = treeOf(slot, batch, opened.salted, () => opened.hashes);
     for (const i of opened.lookup.positions(span)) {
       const { reading, salt } = opened.salted[i];
       opened.anchors[i] ??= batchAnchor(batch, opened.source, tree, i, opened.hashes[i], salt, reading.at);

@@ -181,10 +181,16 @@ export class ConsentChecker {
     const refused = await standing;
     if (refused !== null) return refused;
     if (this.windows === null) return null;
-    const nowSec = Math.floor(this.clock() / 1000);
-    if (nowSec <= head.timestamp) return null;
+    const nowSec = this.clockPast(head);
+    if (nowSec === null) return null;
     const end = await this.windows.endOf(twinId, reader, action, allowed, purpose, head);
     return nowSec >= end ? "expired" : null;
+  }
+
+  /** The gateway's clock in unix seconds when it is past the head's time (windows are then judged by it), else null. */
+  private clockPast(head: ChainHead): number | null {
+    const nowSec = Math.floor(this.clock() / 1000);
+    return nowSec > head.timestamp ? nowSec : null;
   }
 
   /**
@@ -194,9 +200,7 @@ export class ConsentChecker {
    * query has read it for nothing: three calls once per head, twin and reader.
    */
   private prefetchWindows(twinId: string, reader: string, head: ChainHead): void {
-    if (this.windows !== null && Math.floor(this.clock() / 1000) > head.timestamp) {
-      this.windows.prefetch(twinId, reader, head);
-    }
+    if (this.windows !== null && this.clockPast(head) !== null) this.windows.prefetch(twinId, reader, head);
   }
 
   private standingAt(twinId: string, head: ChainHead): Promise<RefusalReason | null> {

@@ -1,5 +1,6 @@
 import { AbiCoder, dataLength, getAddress, hexlify, isHexString, type BytesLike } from "ethers";
 import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { bytes32FromHex } from "../../crypto/bytes";
 import { TwinLedgerError } from "../../errors";
 
 /*
@@ -72,24 +73,16 @@ export function bytes32Hex(value: BytesLike, name: string): string {
  */
 export function bytes32HexAndBytes(value: BytesLike, name: string): { hex: string; bytes: Uint8Array } {
   if (value instanceof Uint8Array && value.length === 32) return { hex: "0x" + bytesToHex(value), bytes: value };
-  if (typeof value === "string" && value.length === 66 && value.startsWith("0x")) {
-    let bytes: Uint8Array | undefined;
-    try {
-      bytes = hexToBytes(value.slice(2));
-    } catch {
-      // not hex: ethers' checks below name what is wrong
-    }
-    if (bytes !== undefined) return { hex: value.toLowerCase(), bytes };
-  }
-  const hex = hexlify(fixedBytes(value, 32, name));
+  const decoded = bytes32FromHex(value);
+  if (decoded !== null) return { hex: (value as string).toLowerCase(), bytes: decoded };
+  const hex = hexlify(fixedBytes(value, 32, name)); // ethers' checks name what is wrong
   return { hex, bytes: hexToBytes(hex.slice(2)) };
 }
 
 /** `fixedBytes`, as bytes (a hex string decoded; bytes given as they are). */
 export function fixedBytesOf(value: BytesLike, length: number, name: string): Uint8Array {
-  if (length === 32 && typeof value === "string" && BYTES32_HEX.test(value)) {
-    return hexToBytes(value.slice(2)); // the common case (a hash as hex), without ethers' parse of it
-  }
+  const decoded = length === 32 ? bytes32FromHex(value) : null; // the common case (a hash as hex), without ethers
+  if (decoded !== null) return decoded;
   const checked = fixedBytes(value, length, name);
   return checked instanceof Uint8Array ? checked : hexToBytes(checked.slice(2));
 }

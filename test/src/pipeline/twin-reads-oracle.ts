@@ -29,7 +29,7 @@ export async function scannedReadings(
   for (const batch of slot.index.batches) {
     if (batch.to * 1000 + 999 < from || batch.from * 1000 >= to) continue;
     const opened = await openBatchWithHashes(ctx, slot, batch);
-    const tree = treeOf(slot, batch, opened.hashes, opened.salted);
+    const tree = treeOf(slot, batch, opened.salted, () => opened.hashes);
     const source = getAddress(batch.source);
     opened.salted.forEach(({ reading, salt }, i) => {
       if (!wanted(reading)) return;
