@@ -208,8 +208,14 @@ export class AccessLog {
         : (index: number) => leafHashOf(leafOf({ ...entry, index }));
     return new Promise<number>((resolve, reject) => {
       this.#pending.push({ entry, leafHashOf: leafHash, resolve, reject });
-      if (this.#pending.length === 1) setImmediate(() => this.#flush());
+      if (this.#pending.length === 1) this.#atEndOfTurn(() => this.#flush());
     });
+  }
+
+  /** Runs `write` at the end of this turn: in the store's own flush where it has one (one commit for claims and appends). */
+  #atEndOfTurn(write: () => void): void {
+    if (this.#store.atEndOfTurn !== undefined) this.#store.atEndOfTurn(write);
+    else setImmediate(write);
   }
 
   /** Writes the appends waiting, at most MAX_APPEND_GROUP a transaction, in order. */

@@ -124,6 +124,8 @@ export interface GatewayContext {
   setOrigin(origin: string): Promise<void>;
   /** The signer of `digest`; `claimed`, when given, must be it (401 `bad-signature`). */
   recoverSigner(digest: string, signature: string, claimed: string | undefined): string;
+  /** Whether a request issued at `issuedAt` (unix seconds) is within the freshness window at `entry.time`. */
+  isFresh(entry: AccessLogInput, issuedAt: number): boolean;
   /** Freshness and replay of a signed request; records the refusal and throws when stale or replayed. */
   admit(entry: AccessLogInput, issuedAt: number, nonce: string): Promise<NonceUse>;
 }
@@ -172,9 +174,12 @@ export function createGatewayContext(options: GatewayOptions, app: FastifyInstan
   });
   hashers.catch(() => undefined);
 
+  const isFresh = (entry: AccessLogInput, issuedAt: number): boolean =>
+    Math.abs(Math.floor(entry.time / 1000) - issuedAt) <= freshness;
+
   async function admit(entry: AccessLogInput, issuedAt: number, nonce: string): Promise<NonceUse> {
     const nowSec = Math.floor(entry.time / 1000);
-    if (Math.abs(nowSec - issuedAt) > freshness) {
+    if (!isFresh(entry, issuedAt)) {
       await logPolicy.refusalNow({ ...entry, decision: "expired-request", status: 401 });
       fail("expired-request", `issuedAt is more than ${freshness} s from the gateway's clock`);
     }
@@ -203,6 +208,7 @@ export function createGatewayContext(options: GatewayOptions, app: FastifyInstan
     audience: () => audience,
     setOrigin,
     recoverSigner: (digest, signature, claimed) => signatures.signer(digest, signature, claimed),
+    isFresh,
     admit,
   };
 }

@@ -116,6 +116,14 @@ function decide(ctx: GatewayContext, body: QueryBody, queryType: QueryType, read
     : ctx.consent.check(query.twinId, reader, actionOf(queryType, params), query.category, query.purpose);
 }
 
+/** A promise's outcome, never rejecting (a decision started early must not reject unobserved). */
+function settled<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    () => ({ ok: false as const }),
+  );
+}
+
 /**
  * `POST /v1/query`: a signed query, checked in order (shape, query type, params, category, purpose, signature,
  * params hash, audience, freshness, replay, the twin as the pipeline holds it, consent on chain at the head, the
@@ -135,6 +143,12 @@ export const queryRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
     async (request, reply) => {
       const { query, params } = request.body;
       const { queryType, entry } = await authenticate(ctx, request, reply);
+      // The consent question of a fresh request is asked beside its nonce claim (the claim's commit and the head's
+      // poll share the event-loop turn, and neither waits for the other); its answer is read only once the claim is
+      // taken, so a replayed or stale request is still refused first, and learns nothing of the consent.
+      const deciding = ctx.isFresh(entry, query.issuedAt)
+        ? settled(decide(ctx, request.body, queryType, entry.reader))
+        : null;
       await ctx.admit(entry, query.issuedAt, query.nonce);
       const refuse = async (reason: RefusalReason | GatewayErrorCode, status: number, message: string) => {
         const logIndex = await ctx.logPolicy.refusal({ ...entry, decision: reason, status });
@@ -143,12 +157,9 @@ export const queryRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
 
       // Consent first, then whether this gateway holds the twin: a reader without consent gets the same refusal for
       // a twin held here and for one that is not, so a stranger cannot learn which twins this gateway serves.
-      let outcome: ConsentOutcome;
-      try {
-        outcome = await decide(ctx, request.body, queryType, entry.reader);
-      } catch {
-        return refuse("chain-unavailable", 503, "the consent check could not reach the chain");
-      }
+      const decision = await (deciding ?? settled(decide(ctx, request.body, queryType, entry.reader)));
+      if (!decision.ok) return refuse("chain-unavailable", 503, "the consent check could not reach the chain");
+      const outcome = decision.value;
       if (outcome.reason !== null) {
         return refuse(outcome.reason, REFUSAL_STATUS[outcome.reason], REFUSAL_MESSAGE[outcome.reason]);
       }

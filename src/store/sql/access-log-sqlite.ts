@@ -160,6 +160,9 @@ export class SqliteAccessLogStore implements AccessLogStore {
   readonly #erase: (twinId: string) => number;
   /** Nonce claims waiting for the end of this event-loop turn (see `claimNonce`). */
   #claims: PendingClaim[] = [];
+  /** Writes asked for the end of this turn (`atEndOfTurn`), run before the claims left are written. */
+  #turnWrites: (() => void)[] = [];
+  #flushScheduled = false;
   #closed = false;
 
   /**
@@ -217,11 +220,34 @@ export class SqliteAccessLogStore implements AccessLogStore {
         resolve,
         reject,
       });
-      if (this.#claims.length === 1) setImmediate(() => this.#flushClaims());
+      this.#scheduleFlush();
     });
   }
 
-  #flushClaims(): void {
+  /**
+   * @dev The access log's appends of the turn run here, before the claims left: `appendMany` takes the claims
+   * waiting into its transaction, so a turn with both commits once.
+   */
+  atEndOfTurn(write: () => void): void {
+    this.#turnWrites.push(write);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flushTurn());
+  }
+
+  #flushTurn(): void {
+    this.#flushScheduled = false;
+    for (const write of this.#turnWrites.splice(0)) {
+      try {
+        write();
+      } catch {
+        // a write answers its own callers; the others and the claims still go
+      }
+    }
     while (this.#claims.length > 0) {
       try {
         this.#writeTurn([]);
@@ -329,7 +355,7 @@ export class SqliteAccessLogStore implements AccessLogStore {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#flushClaims(); // the claims of this turn are written (and answered) before the file closes
+    this.#flushTurn(); // the appends and claims of this turn are written (and answered) before the file closes
     this.#closed = true;
     this.#db.close();
   }

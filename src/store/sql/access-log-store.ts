@@ -78,6 +78,12 @@ export interface AccessLogStore {
    * indexes. The access log groups the appends that arrive within one event-loop turn into one call.
    */
   appendMany(items: readonly AccessLogAppend[]): Promise<number[]>;
+  /**
+   * Runs `write` at the end of this event-loop turn, in the store's own flush, before it writes the nonce claims of
+   * the turn: an `appendMany` called from `write` then takes those claims into its transaction (one commit a turn for
+   * both). Optional: a store without it leaves the access log to schedule its own flush.
+   */
+  atEndOfTurn?(write: () => void): void;
   /** The number of entries (the next index). */
   count(): Promise<number>;
   /** Entries `fromIndex..toIndex` (inclusive), by index. */

