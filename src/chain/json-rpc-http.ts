@@ -51,7 +51,6 @@ export class JsonRpcHttpClient implements JsonRpcSend {
   /** Path and query of the URL (the origin is the pool's). */
   readonly #path: string;
   readonly #headers: Record<string, string>;
-  readonly #timeoutMs: number;
   #id = 0;
 
   constructor(url: string, options: JsonRpcHttpOptions = {}) {
@@ -66,13 +65,13 @@ export class JsonRpcHttpClient implements JsonRpcSend {
       const credentials = `${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`;
       this.#headers.authorization = `Basic ${Buffer.from(credentials).toString("base64")}`;
     }
-    this.#timeoutMs = options.timeoutMs ?? 10_000;
+    const timeoutMs = options.timeoutMs ?? 10_000;
     this.#origin = parsed.origin;
     this.#poolOptions = {
       connections: options.maxSockets ?? 4,
-      connectTimeout: this.#timeoutMs,
-      headersTimeout: this.#timeoutMs,
-      bodyTimeout: this.#timeoutMs,
+      connectTimeout: timeoutMs,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
     };
   }
 

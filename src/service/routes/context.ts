@@ -124,8 +124,11 @@ export interface GatewayContext {
   setOrigin(origin: string): Promise<void>;
   /** The signer of `digest`; `claimed`, when given, must be it (401 `bad-signature`). */
   recoverSigner(digest: string, signature: string, claimed: string | undefined): string;
-  /** Whether a request issued at `issuedAt` (unix seconds) is within the freshness window at `entry.time`. */
-  isFresh(entry: AccessLogInput, issuedAt: number): boolean;
+  /**
+   * Freshness alone: a request issued (unix seconds) more than `freshness` s from `entry.time` has its refusal recorded
+   * and throws 401 `expired-request`. (`admit` checks it first too.)
+   */
+  refuseStale(entry: AccessLogInput, issuedAt: number): Promise<void>;
   /** Freshness and replay of a signed request; records the refusal and throws when stale or replayed. */
   admit(entry: AccessLogInput, issuedAt: number, nonce: string): Promise<NonceUse>;
 }
@@ -174,15 +177,15 @@ export function createGatewayContext(options: GatewayOptions, app: FastifyInstan
   });
   hashers.catch(() => undefined);
 
-  const isFresh = (entry: AccessLogInput, issuedAt: number): boolean =>
-    Math.abs(Math.floor(entry.time / 1000) - issuedAt) <= freshness;
+  async function refuseStale(entry: AccessLogInput, issuedAt: number): Promise<void> {
+    if (Math.abs(Math.floor(entry.time / 1000) - issuedAt) <= freshness) return;
+    await logPolicy.refusalNow({ ...entry, decision: "expired-request", status: 401 });
+    fail("expired-request", `issuedAt is more than ${freshness} s from the gateway's clock`);
+  }
 
   async function admit(entry: AccessLogInput, issuedAt: number, nonce: string): Promise<NonceUse> {
+    await refuseStale(entry, issuedAt);
     const nowSec = Math.floor(entry.time / 1000);
-    if (!isFresh(entry, issuedAt)) {
-      await logPolicy.refusalNow({ ...entry, decision: "expired-request", status: 401 });
-      fail("expired-request", `issuedAt is more than ${freshness} s from the gateway's clock`);
-    }
     const claim = await nonces.claim(entry.reader, nonce, issuedAt + freshness, nowSec);
     if (claim === null) {
       await logPolicy.refusalNow({ ...entry, decision: "replayed", status: 409 });
@@ -208,7 +211,7 @@ export function createGatewayContext(options: GatewayOptions, app: FastifyInstan
     audience: () => audience,
     setOrigin,
     recoverSigner: (digest, signature, claimed) => signatures.signer(digest, signature, claimed),
-    isFresh,
+    refuseStale,
     admit,
   };
 }

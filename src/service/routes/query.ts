@@ -143,12 +143,12 @@ export const queryRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
     async (request, reply) => {
       const { query, params } = request.body;
       const { queryType, entry } = await authenticate(ctx, request, reply);
-      // The consent question of a fresh request is asked beside its nonce claim (the claim's commit and the head's
-      // poll share the event-loop turn, and neither waits for the other); its answer is read only once the claim is
-      // taken, so a replayed or stale request is still refused first, and learns nothing of the consent.
-      const deciding = ctx.isFresh(entry, query.issuedAt)
-        ? settled(decide(ctx, request.body, queryType, entry.reader))
-        : null;
+      // A stale request is refused before anything asks the chain. A fresh one has its consent question asked beside
+      // its nonce claim (the claim's commit and the head's poll share the event-loop turn, and neither waits for the
+      // other); the answer is read only once the claim is taken, so a replayed request is still refused first, and
+      // learns nothing of the consent.
+      await ctx.refuseStale(entry, query.issuedAt);
+      const deciding = settled(decide(ctx, request.body, queryType, entry.reader));
       await ctx.admit(entry, query.issuedAt, query.nonce);
       const refuse = async (reason: RefusalReason | GatewayErrorCode, status: number, message: string) => {
         const logIndex = await ctx.logPolicy.refusal({ ...entry, decision: reason, status });
@@ -157,7 +157,7 @@ export const queryRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
 
       // Consent first, then whether this gateway holds the twin: a reader without consent gets the same refusal for
       // a twin held here and for one that is not, so a stranger cannot learn which twins this gateway serves.
-      const decision = await (deciding ?? settled(decide(ctx, request.body, queryType, entry.reader)));
+      const decision = await deciding;
       if (!decision.ok) return refuse("chain-unavailable", 503, "the consent check could not reach the chain");
       const outcome = decision.value;
       if (outcome.reason !== null) {
