@@ -49,6 +49,11 @@ export class JsonTwinData implements TwinDataReader {
     return { version: this.twin.version, anchor: this.twin.anchor };
   }
 
+  /** The data never changes: one revision for ever (the gateway keeps each answer it built). */
+  revision(): string {
+    return "0";
+  }
+
   async records(_twinId: string, mask: number): Promise<readonly ProvenRecord[]> {
     return this.twin.records.filter((p) => (p.record.category & mask) !== 0);
   }

@@ -24,6 +24,7 @@ export interface DeviceFlagUpdate {
 export function applyFlaggedDevices(ctx: PipelineContext, devices: Iterable<string>): DeviceFlagUpdate {
   const flagged = [...new Set([...devices].map((device) => getAddress(device)))].sort();
   ctx.flaggedDevices = flagged;
+  ctx.revisions.changedAll();
   let twins = 0;
   let signs = 0;
   for (const slot of ctx.twins.values()) {

@@ -10,6 +10,7 @@ import { NonceManager } from "./nonce-manager";
 import { ReadingBatcher } from "./reading-batcher";
 import { ReadingTreeCache } from "./reading-tree-cache";
 import { indexKeyOf, TwinIndexFolder, type GrantEntry, type TwinIndex } from "./twin-index";
+import { TwinRevisions } from "./twin-revisions";
 import { EffectiveRecords, erased, stillReadable, type TwinSlot } from "./twin-slot";
 
 /**
@@ -36,6 +37,8 @@ export class PipelineContext {
   #custodianAddresses?: Promise<string[]>;
   /** The devices flagged on chain (checksummed): every twin engine sets their readings aside (device-flags.ts). */
   flaggedDevices: readonly string[] = [];
+  /** What answers about each twin were built from, as a token that changes with it (twin-revisions.ts). */
+  readonly revisions = new TwinRevisions();
   #registry?: TwinRegistry;
 
   constructor(options: TwinPipelineOptions) {

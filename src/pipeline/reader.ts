@@ -119,4 +119,10 @@ export interface TwinDataReader {
   records(twinId: string, categoryMask: number): Promise<readonly ProvenRecord[]>;
   /** Readings matching the query, each with its batch anchor. */
   readings(twinId: string, query: ReadingsQuery): Promise<readonly ProvenReading[]>;
+  /**
+   * A token that changes whenever an answer about the twin could change (its records, readings, anchors, versions,
+   * erasure, the readings set aside); null while a write of the twin runs. The gateway keeps an answer it built only
+   * while the token stays the same; a reader without it has no answer kept.
+   */
+  revision?(twinId: string): string | null;
 }

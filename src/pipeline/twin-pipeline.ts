@@ -197,12 +197,10 @@ export class TwinPipeline implements TwinDataReader {
     const due = this.#ctx.batcher.dueTwins(this.#ctx.clock());
     const outcomes = await Promise.all(
       due.map((twinId) =>
-        this.#writes
-          .run(twinId, () => flushTwin(this.#ctx, twinId, undefined))
-          .then(
-            (done) => ({ done }),
-            (error: unknown) => ({ twinId, error }),
-          ),
+        this.#queued(twinId, () => flushTwin(this.#ctx, twinId, undefined)).then(
+          (done) => ({ done }),
+          (error: unknown) => ({ twinId, error }),
+        ),
       ),
     );
     const flushed: FlushSummary[] = [];
@@ -267,9 +265,7 @@ export class TwinPipeline implements TwinDataReader {
    */
   async expireGrants(): Promise<number> {
     const ended = await Promise.all(
-      [...this.#ctx.twins.keys()].map((id) =>
-        this.#writes.run(id, () => expireTwinGrants(this.#ctx, this.#ctx.slot(id))),
-      ),
+      [...this.#ctx.twins.keys()].map((id) => this.#queued(id, () => expireTwinGrants(this.#ctx, this.#ctx.slot(id)))),
     );
     return ended.reduce((sum, n) => sum + n, 0);
   }
@@ -327,6 +323,11 @@ export class TwinPipeline implements TwinDataReader {
     };
   }
 
+  /** Changes whenever an answer about the twin could change; null while a write of it runs (twin-revisions.ts). */
+  revision(twinId: string): string | null {
+    return this.#ctx.revisions.of(twinKey(twinId));
+  }
+
   records(twinId: string, categoryMask: number): Promise<readonly ProvenRecord[]> {
     return provenRecords(this.#ctx, twinKey(twinId), categoryMask);
   }
@@ -362,10 +363,15 @@ export class TwinPipeline implements TwinDataReader {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#writes.run(id, async () => {
+    return this.#queued(id, async () => {
       const journaled = journaledSlot(this.#ctx, id);
       if (journaled !== undefined) await resolvePending(this.#ctx, journaled);
       return action(id);
     });
+  }
+
+  /** Queue an action of one twin (a key as `twinKey` gives it) behind its earlier writes, counted as a write of it. */
+  #queued<T>(id: string, action: () => Promise<T>): Promise<T> {
+    return this.#writes.run(id, () => this.#ctx.revisions.during(id, action));
   }
 }

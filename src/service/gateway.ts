@@ -46,7 +46,7 @@ export interface Gateway {
    * opened, when the access log cannot be opened or the operator's address not read; `close()` then releases.
    */
   listen(): Promise<string>;
-  /** Stops the interval, waits for an anchoring in progress, closes the server and the access log. */
+  /** Stops the interval, waits for an anchoring in progress, closes the server, drops the answers kept, closes the access log. */
   close(): Promise<void>;
   /** Anchors the access-log entries not anchored yet; null when there are none. */
   anchorNow(): Promise<AccessLogAnchorRecord | null>;
@@ -102,6 +102,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (timer !== undefined) clearInterval(timer);
       ctx.consent.close();
       await app.close();
+      ctx.answers?.clear(); // the answers kept are health data: they leave memory with the gateway
       await ctx.accessLog.close();
     },
   };

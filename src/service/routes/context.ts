@@ -18,6 +18,7 @@ import {
 } from "../../chain/typed-data";
 import type { TwinDataReader } from "../../pipeline/reader";
 import { AccessLog, type AccessLogInput, type NonceUse } from "../access-log";
+import { AnswerCache, type AnswerCacheOptions } from "../answer-cache";
 import { audienceOf, operatorOf, originOf, type GatewayAudience } from "../audience";
 import { ConsentChecker } from "../consent";
 import { EnrolmentIndex, type ResearchChain } from "../enrolments";
@@ -88,6 +89,11 @@ export interface GatewayOptions extends WebAppOptions {
   readonly studiesFromBlock?: number;
   /** DeviceRegistry: readings from devices it flags are set aside in cohort answers (default: none set aside). */
   readonly devices?: DeviceRegistry;
+  /**
+   * Answers kept for the same question about a twin whose data did not change (answer-cache.ts; only with a `data`
+   * that gives `revision`, as TwinPipeline does); `false` builds every answer. Default: 32 Mi characters, 60 s.
+   */
+  readonly answerCache?: AnswerCacheOptions | false;
 }
 
 export const DEFAULT_FRESHNESS_SECONDS = 60;
@@ -109,6 +115,8 @@ export interface GatewayContext {
   /** Checksummed addresses that may read any twin's access log. */
   readonly auditors: ReadonlySet<string>;
   readonly consent: ConsentChecker;
+  /** Answers kept while their twin's data is unchanged; null when the `answerCache` option is false. */
+  readonly answers: AnswerCache | null;
   readonly accessLog: AccessLog;
   readonly logPolicy: LogPolicy;
   readonly limits: RateLimits;
@@ -201,6 +209,7 @@ export function createGatewayContext(options: GatewayOptions, app: FastifyInstan
     freshness,
     auditors: new Set((options.auditors ?? []).map((a) => getAddress(a))),
     consent,
+    answers: options.answerCache === false ? null : new AnswerCache(options.answerCache),
     accessLog,
     logPolicy,
     limits: new RateLimits(app, options.limits),

@@ -3,6 +3,7 @@ import type { GatewayQuery } from "../../chain/typed-data";
 import { TwinEngineError } from "../../twin/errors";
 import { ALL_PURPOSES } from "../../vocabulary";
 import type { AccessLogInput } from "../access-log";
+import { answerJsonOf, queryResponseJson } from "../answer-cache";
 import { checkAudience } from "../audience";
 import { REFUSAL_MESSAGE, REFUSAL_STATUS, type ConsentOutcome, type RefusalReason } from "../consent";
 import { GatewayError, type GatewayErrorCode } from "../errors";
@@ -15,7 +16,7 @@ import {
   QUERY_TYPE_NAMES,
   type QueryType,
 } from "../queries";
-import type { QueryBody, QueryResponse } from "../types";
+import type { QueryBody } from "../types";
 import type { GatewayContext, RoutePluginOptions } from "./context";
 import { fail } from "./errors";
 import { checkSignedParams } from "./signed-params";
@@ -125,6 +126,29 @@ function settled<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok:
 }
 
 /**
+ * The answer and its proofs as JSON: kept from an earlier query with the same question while the twin's data is
+ * unchanged (answer-cache.ts), else built at the twin's latest version.
+ */
+function answerOf(ctx: GatewayContext, body: QueryBody, queryType: QueryType, allowed: number): Promise<string> {
+  const { query, params } = body;
+  const build = async (): Promise<string> => {
+    const { version, anchor } = ctx.data.version(query.twinId);
+    const built = await buildAnswer(queryType, params, {
+      data: ctx.data,
+      twinId: query.twinId,
+      version,
+      state: anchor,
+      category: allowed,
+      refusedCategories: query.category & ~allowed,
+    });
+    return answerJsonOf(built);
+  };
+  if (ctx.answers === null) return build();
+  const { twinId, paramsHash, category } = query;
+  return ctx.answers.answerJson(ctx.data, { twinId, queryType, paramsHash, category, allowed }, build);
+}
+
+/**
  * `POST /v1/query`: a signed query, checked in order (shape, query type, params, category, purpose, signature,
  * params hash, audience, freshness, replay, the twin as the pipeline holds it, consent on chain at the head, the
  * operator's standing and the windows at the gateway's clock), answered with its proofs, logged.
@@ -141,7 +165,7 @@ export const queryRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
       },
     },
     async (request, reply) => {
-      const { query, params } = request.body;
+      const { query } = request.body;
       const { queryType, entry } = await authenticate(ctx, request, reply);
       // A stale request is refused before anything asks the chain. A fresh one has its consent question asked beside
       // its nonce claim (the claim's commit and the head's poll share the event-loop turn, and neither waits for the
@@ -167,34 +191,24 @@ export const queryRoutes: FastifyPluginAsync<RoutePluginOptions> = async (app, {
       if (holding === "unknown") return refuse("unknown-twin", 404, "the gateway holds no such twin");
       if (holding === "erased") return refuse("erased", 410, "the twin was erased");
 
-      let built;
+      let answerJson: string;
       try {
-        const { version, anchor } = ctx.data.version(query.twinId);
-        built = await buildAnswer(queryType, params, {
-          data: ctx.data,
-          twinId: query.twinId,
-          version,
-          state: anchor,
-          category: outcome.allowed,
-          refusedCategories: query.category & ~outcome.allowed,
-        });
+        answerJson = await answerOf(ctx, request.body, queryType, outcome.allowed);
       } catch (error) {
         if (error instanceof GatewayError) return refuse(error.code, error.statusCode, error.message);
         if (error instanceof TwinEngineError) return refuse("invalid-params", 400, "the params do not fit the twin");
         return refuse("data-unavailable", 503, "the twin's data could not be read");
       }
       const logIndex = await ctx.accessLog.append(entry);
-      const response: QueryResponse = {
+      const head = {
         queryType,
         twinId: query.twinId.toLowerCase(),
         reader: entry.reader,
         category: outcome.allowed,
         purpose: query.purpose,
         logIndex,
-        answer: built.answer,
-        proofs: built.proofs,
       };
-      return reply.code(200).send(response);
+      return reply.code(200).type("application/json; charset=utf-8").send(queryResponseJson(head, answerJson));
     },
   );
 };

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { Signature, SigningKey, Wallet, hexlify } from "ethers";
-import { nativeSecp256k1 } from "../../../src/crypto/native-secp256k1";
+import { nativeSecp256k1, type NativeSecp256k1 } from "../../../src/crypto/native-secp256k1";
 import { SignatureVerifier } from "../../../src/service/signatures";
 import { expectCode } from "../crypto/expect-error";
 
@@ -83,6 +83,18 @@ describe("service/signatures: SignatureVerifier", function () {
         expectCode(() => verifier!.signer(otherDigest, signature, address), "bad-signature");
       });
 
+      it("a claimed reader known from before: another key's signature, another digest or high s are refused", function () {
+        const seed = new Uint8Array(32).fill(11);
+        const first = signed(seed, new Uint8Array(32).fill(12));
+        expect(verifier!.signer(first.digest, first.signature, first.address)).to.equal(first.address); // now known
+        const stranger = signed(new Uint8Array(32).fill(13), new Uint8Array(32).fill(14));
+        expectCode(() => verifier!.signer(stranger.digest, stranger.signature, first.address), "bad-signature");
+        expectCode(() => verifier!.signer(stranger.digest, first.signature, first.address), "bad-signature");
+        expectCode(() => verifier!.signer(first.digest, highS(first.signature), first.address), "bad-signature");
+        const later = signed(seed, new Uint8Array(32).fill(15));
+        expect(verifier!.signer(later.digest, later.signature, first.address)).to.equal(first.address);
+      });
+
       it("refuses high-s signatures, bad recovery ids and zero r or s", function () {
         const { digest, signature } = signed(new Uint8Array(32).fill(3), new Uint8Array(32).fill(4));
         expectCode(() => verifier!.signer(digest, highS(signature)), "bad-signature");
@@ -93,6 +105,28 @@ describe("service/signatures: SignatureVerifier", function () {
       });
     });
   }
+
+  it("libsecp256k1: a claimed reader's later signatures are verified against its key, recovered once", function () {
+    if (nativeSecp256k1 === null) this.skip();
+    const native = nativeSecp256k1;
+    const calls = { recover: 0, verify: 0 };
+    const counted: NativeSecp256k1 = {
+      ...native,
+      ecdsaRecover: (...args) => (calls.recover++, native.ecdsaRecover(...args)),
+      ecdsaVerify: (...args) => (calls.verify++, native.ecdsaVerify(...args)),
+    };
+    const verifier = new SignatureVerifier(4096, counted);
+    const seed = new Uint8Array(32).fill(21);
+    for (let i = 0; i < 3; i++) {
+      const { digest, signature, address } = signed(seed, new Uint8Array(32).fill(30 + i));
+      expect(verifier.signer(digest, signature, address)).to.equal(address);
+    }
+    expect(calls).to.deep.equal({ recover: 1, verify: 2 });
+    // Without a claimed reader, every signature is recovered.
+    const { digest, signature, address } = signed(seed, new Uint8Array(32).fill(40));
+    expect(verifier.signer(digest, signature)).to.equal(address);
+    expect(calls).to.deep.equal({ recover: 2, verify: 2 });
+  });
 
   it("gives the same signer on both backends", function () {
     if (nativeSecp256k1 === null) this.skip();
