@@ -254,8 +254,11 @@ export function renderCapacity(
         : "") +
       "Each measured run is sized for at least 2 s of load at the warm-up's rate. CPU ms a query is the gateway " +
       "process's own CPU time (user + system) over the allowed answers of the measured run: steadier than a rate " +
-      "when other work shares the two cores, as the load average says. Answers are not proof-checked here (the " +
-      "end-to-end table does that).",
+      "when other work shares the two cores, as the load average says. Every query asks the same question " +
+      "(`latest-vitals` of one twin, whose data does not change during the run), so after the first the gateway " +
+      "answers from the answer it kept (src/service/answer-cache.ts); the signature, audience, freshness, replay " +
+      "and consent at the head are still checked, and the access log written, for every query. Answers are not " +
+      "proof-checked here (the end-to-end table does that).",
     table(
       [
         "concurrency",

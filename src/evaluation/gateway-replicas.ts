@@ -312,7 +312,9 @@ export function renderReplicas(
     `N gateway processes of one operator (each a full gateway on its own 127.0.0.1 port), ${store}. ` +
       `The queries spread over ${part.twins.toLocaleString("en-US")} twins, round robin, each registered with the ` +
       "operator as custodian and granting the reader on chain (a consent question and a custody check per twin); " +
-      "every twin is answered with the same small twin's data as the pipeline answered it, held in memory. Each " +
+      "every twin is answered with the same small twin's data as the pipeline answered it, held in memory (data " +
+      "that does not change: each replica builds a twin's answer once and keeps it, src/service/answer-cache.ts, " +
+      "while every query is still checked, claimed and logged). Each " +
       "process is loaded by its own autocannon process, the connections split evenly, with its own pre-signed " +
       "queries (each with its own nonce, sent once), all at once, after a warm-up round not counted; then N bare " +
       "fastify processes the same way with the same bodies. Allowed/s is all processes' 2xx answers over the longest " +

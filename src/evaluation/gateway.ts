@@ -409,7 +409,9 @@ export async function measureGateway(
         "and the consent on chain at the head: for every query it fetches the head block (one eth_getBlockByNumber " +
         "shared only by the queries that arrived before it was sent) and takes ConsentPolicy.checkAccess's answer at " +
         "that block, asked of the node once per block and question (a new block, or a reorganized one, asks again). " +
-        "It answers with proofs from the blobs it opened and checked once. Two loads per concurrency: under load, the " +
+        "It answers with proofs from the blobs it opened and checked once, and keeps each answer while the twin " +
+        "does not change (src/service/answer-cache.ts: here every query after the first is answered from it, every " +
+        "query still checked and logged). Two loads per concurrency: under load, the " +
         "queries are signed before the clock starts and only the POSTs are timed, the answers' proofs checked after; " +
         "end to end, each reader signs, POSTs and checks every proof against the chain as it goes (`HTTP only` is the " +
         "POST within that run). " +
