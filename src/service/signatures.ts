@@ -91,30 +91,28 @@ export class SignatureVerifier {
    */
   signer(digest: string, signature: string, claimed?: string): string {
     const sig = parse(signature);
+    const reader = claimed === undefined ? undefined : normalize(claimed);
     const address =
       this.native !== null
-        ? this.recoverNative(this.native, digest, signature, sig.recovery, claimed)
-        : this.recoverJavaScript(digest, sig, claimed);
-    if (claimed !== undefined && normalize(claimed) !== address) {
+        ? this.recoverNative(this.native, digest, signature, sig.recovery, reader)
+        : this.recoverJavaScript(digest, sig, reader);
+    if (reader !== undefined && reader !== address) {
       throw badSignature("the signature was not made by the claimed reader");
     }
     return address;
   }
 
   /**
-   * The JavaScript path: a claimed reader whose key is cached is checked by plain verification (and is then the
-   * signer); otherwise the key is recovered and cached for the signer's next requests.
+   * The JavaScript path: a claimed reader (checksummed) whose key is cached is checked by plain verification (and is
+   * then the signer); otherwise the key is recovered and cached for the signer's next requests.
    */
-  private recoverJavaScript(digest: string, sig: ParsedSignature, claimed: string | undefined): string {
-    if (claimed !== undefined) {
-      const address = normalize(claimed);
-      const key = this.keys.get(address); // a hit refreshes its place in the LRU order
-      if (key !== undefined) {
-        if (!verifyWith(key, BigInt(digest), sig)) {
-          throw badSignature("the signature was not made by the claimed reader");
-        }
-        return address;
+  private recoverJavaScript(digest: string, sig: ParsedSignature, reader: string | undefined): string {
+    const key = reader === undefined ? undefined : this.keys.get(reader); // a hit refreshes its place in the LRU order
+    if (key !== undefined) {
+      if (!verifyWith(key, BigInt(digest), sig)) {
+        throw badSignature("the signature was not made by the claimed reader");
       }
+      return reader!;
     }
     let publicKey: Uint8Array;
     try {
@@ -132,7 +130,7 @@ export class SignatureVerifier {
   }
 
   /**
-   * The native path: a claimed reader whose key was recovered before is checked by verification against that key
+   * The native path: a claimed reader (checksummed) whose key was recovered before is checked by verification against that key
    * (libsecp256k1's verify is ~20% cheaper than its recovery, and no address is derived); otherwise the key is
    * recovered, and kept by address when it is the claimed reader's.
    */
@@ -141,12 +139,11 @@ export class SignatureVerifier {
     digest: string,
     signature: string,
     recovery: number,
-    claimed: string | undefined,
+    reader: string | undefined,
   ): string {
     // The signature and digest were checked to be hex of their lengths: Buffer's decoder is the cheap one here.
     const compact = hexBytes(signature, 130);
     const message = hexBytes(digest, 66);
-    const reader = claimed === undefined ? undefined : normalize(claimed);
     const known = reader === undefined ? undefined : this.nativeKeys.get(reader); // a hit refreshes its LRU place
     if (known !== undefined) {
       if (!verifiedNatively(native, compact, message, known)) {
