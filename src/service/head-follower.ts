@@ -21,6 +21,12 @@ export interface HeadFollowerOptions {
    * by default, added to every query) nor built as a `FetchRequest`; default true. False: always `provider.send`.
    */
   readonly direct?: boolean;
+  /**
+   * The longest the next poll waits for the one in flight, ms (default 50): past it, the next is sent beside it, so a
+   * poll the node is slow to answer (or never answers, until the client's timeout) holds the queries behind it this
+   * long at most.
+   */
+  readonly holdNextPollMs?: number;
 }
 
 interface RpcBlock {
@@ -47,6 +53,11 @@ export interface HeadFollowerStats {
  * - `current()` joins the poll scheduled for the end of this event-loop turn, or schedules one: one `eth_blockNumber`
  *   sent *after* the call, shared by every request of that turn. A request that arrives after a poll was sent waits
  *   for the next one.
+ * - One poll is in flight at a time: the next one (shared by every request that arrived since the last was sent) is
+ *   sent when the one in flight has answered, not beside it. Under load the node then answers one poll per round trip
+ *   whatever the request rate (each poll is work for the gateway and the node: both share the machine's cores), and
+ *   every request still waits for a poll sent after it arrived. A poll in flight longer than `holdNextPollMs` (50 ms)
+ *   no longer holds the next one back.
  * - When the number is new, `eth_getBlockByNumber(n, false)` fetches that block (hash and timestamp) once; polls that
  *   see the same number reuse it.
  * - The head never goes back: a poll that answers a lower number than one already seen (a node behind a load
@@ -67,18 +78,23 @@ export interface HeadFollowerStats {
  * `getBlock("latest")`, and the bound is that provider's cache (250 ms for ethers' JSON-RPC providers).
  */
 export class HeadFollower {
+  /** The poll the requests arriving now will share: not sent yet. */
   private next: Promise<ChainHead> | null = null;
+  /** The poll sent and not yet answered (settles when it answers or fails; never rejects). */
+  private inFlight: Promise<void> | null = null;
   private latest: ChainHead | null = null;
   private fetching: { number: number; block: Promise<ChainHead> } | null = null;
   private timer: NodeJS.Timeout | undefined;
   private counts = { polls: 0, blockFetches: 0 };
   private readonly direct: JsonRpcHttpClient | null;
+  private readonly holdNextPollMs: number;
 
   constructor(
     private readonly provider: Provider,
     options: HeadFollowerOptions = {},
   ) {
     this.direct = options.direct === false ? null : directJsonRpc(provider);
+    this.holdNextPollMs = options.holdNextPollMs ?? 50;
   }
 
   /** Whether polls go through the follower's own JSON-RPC client (see {@link HeadFollowerOptions.direct}). */
@@ -99,15 +115,46 @@ export class HeadFollower {
   current(): Promise<ChainHead> {
     if (this.next !== null) return this.next;
     const next = new Promise<ChainHead>((resolve, reject) => {
-      setImmediate(() => {
+      this.afterPollInFlight(() => {
         this.next = null; // requests from now on need a poll sent after they arrived
-        Promise.resolve()
-          .then(() => this.poll())
-          .then(resolve, reject);
+        this.sendPoll().then(resolve, reject);
       });
     });
     this.next = next;
     return next;
+  }
+
+  /**
+   * Runs `send` at the end of this event-loop turn (every request of the turn shares it), and not before the poll in
+   * flight answered, or held it `holdNextPollMs`.
+   */
+  private afterPollInFlight(send: () => void): void {
+    const waiting = this.inFlight;
+    if (waiting === null) {
+      setImmediate(send);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined = undefined;
+    const go = () => {
+      if (timer === undefined) return; // sent already
+      clearTimeout(timer);
+      timer = undefined;
+      setImmediate(send);
+    };
+    timer = setTimeout(go, this.holdNextPollMs);
+    void waiting.then(go);
+  }
+
+  /** Sends a poll, in flight until it answers or fails. */
+  private sendPoll(): Promise<ChainHead> {
+    const poll = Promise.resolve().then(() => this.poll());
+    const settled = poll.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight = settled;
+    void settled.then(() => this.inFlight === settled && (this.inFlight = null));
+    return poll;
   }
 
   /** Polls every `ms` in the background too (0 stops); errors are left to the next request's poll. */
