@@ -45,7 +45,15 @@ export interface CapacityOptions {
   readonly tick: (what: string) => void;
   /** The gateway's freshness window, seconds (a body signed longer ago than that is refused); default 60. */
   readonly freshnessSeconds?: number;
+  /**
+   * Wraps each measured run against the gateway (not the warm-up, not the bare handler's runs): `npm run
+   * profile:gateway` takes a CPU profile of exactly that run. Default: the run alone.
+   */
+  readonly aroundGatewayRun?: MeasuredRunWrapper;
 }
+
+/** Runs a measured run, with something around it (a CPU profile), and returns what it returned. */
+export type MeasuredRunWrapper = <T>(run: () => Promise<T>) => Promise<T>;
 
 export const DEFAULT_CAPACITY_WARMUP = 1_000;
 export const DEFAULT_CAPACITY_SECONDS = 2;
@@ -106,13 +114,17 @@ export async function measureCapacity(options: CapacityOptions): Promise<Capacit
       options.tick(`${at}, signing ${gatewayRequests} queries for autocannon`);
       const { file } = await signBodies(options, gatewayRequests, `bodies-${concurrency}`);
       options.tick(`${at}, autocannon against the gateway`);
-      const cpu = process.cpuUsage();
-      const gateway = await runAutocannonProcess(options, {
-        url: `${options.gatewayUrl}/v1/query`,
-        bodiesFile: file,
-        concurrency,
+      const around = options.aroundGatewayRun ?? ((run) => run());
+      const { gateway, used } = await around(async () => {
+        const cpu = process.cpuUsage();
+        const run = await runAutocannonProcess(options, {
+          url: `${options.gatewayUrl}/v1/query`,
+          bodiesFile: file,
+          concurrency,
+        });
+        return { gateway: run, used: process.cpuUsage(cpu) };
       });
-      const { user, system } = process.cpuUsage(cpu);
+      const { user, system } = used;
       options.tick(`${at}, autocannon against a bare fastify handler (its own process)`);
       const bareRun = await runAutocannonProcess(options, {
         url: `${bare.url}/v1/query`,

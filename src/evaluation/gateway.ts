@@ -8,7 +8,7 @@ import { generateCohort } from "../fhir";
 import type { Gateway } from "../service";
 import { FolderKeyStore, LocalFolderBlobStore, RecordVault } from "../store";
 import { ALL_CATEGORIES, Action, Purpose } from "../vocabulary";
-import { measureCapacity, type CapacityLevel } from "./gateway-capacity";
+import { measureCapacity, type CapacityLevel, type MeasuredRunWrapper } from "./gateway-capacity";
 import { measureReplicas, type ReplicaCapacity } from "./gateway-replicas";
 import { enrolReplicaTwins } from "./replica-twins";
 import { measureColdQuery, type ColdQuery } from "./gateway-cold";
@@ -33,8 +33,15 @@ export interface GatewayOptions {
    * the same pipeline with both limits on but never hit, alternated with the limits-off gateway; omitted: not run.
    */
   readonly rateLimitConcurrency?: number;
-  /** The autocannon capacity run (issue 12): its concurrencies and pre-signed queries per level; omitted: not run. */
-  readonly capacity?: { readonly concurrencies: readonly number[]; readonly requests: number };
+  /**
+   * The autocannon capacity run (issue 12): its concurrencies and pre-signed queries per level, and what wraps each
+   * measured run against the gateway (see `CapacityOptions.aroundGatewayRun`); omitted: not run.
+   */
+  readonly capacity?: {
+    readonly concurrencies: readonly number[];
+    readonly requests: number;
+    readonly aroundGatewayRun?: MeasuredRunWrapper;
+  };
   /**
    * The replica run (issue 12): gateway processes sharing one PostgreSQL, for each count in `processes`, with
    * each of `concurrencies` autocannon connections in all, `requests` pre-signed queries per level, spread over
@@ -272,6 +279,7 @@ export async function measureGateway(
         timeoutMs: options.timeoutMs,
         sign: () => client.signQuery(twinId, "latest-vitals", {}, { purpose: Purpose.TREATMENT }),
         tick,
+        ...(options.capacity.aroundGatewayRun !== undefined && { aroundGatewayRun: options.capacity.aroundGatewayRun }),
       });
     }
     let coldQuery: ColdQuery | undefined;

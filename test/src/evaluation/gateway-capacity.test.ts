@@ -83,6 +83,7 @@ describe("evaluation/gateway-capacity: the gateway under autocannon beside a bar
     let app: FastifyInstance;
     let dir: string;
     let received = 0;
+    let gatewayUrl: string;
     const nonces = new Set<string>();
     before(async () => {
       dir = mkdtempSync(join(tmpdir(), "twinledger-capacity-test-"));
@@ -93,6 +94,7 @@ describe("evaluation/gateway-capacity: the gateway under autocannon beside a bar
         nonces.add(request.body.nonce);
         return { ok: true };
       });
+      gatewayUrl = await app.listen({ host: "127.0.0.1", port: 0 });
     });
     after(async () => {
       await app.close();
@@ -100,7 +102,6 @@ describe("evaluation/gateway-capacity: the gateway under autocannon beside a bar
     });
 
     it("warms up first and does not count it; every measured body is sent once; the bare handler runs apart", async () => {
-      const gatewayUrl = await app.listen({ host: "127.0.0.1", port: 0 });
       let signed = 0;
       const levels = await measureCapacity({
         root: ROOT,
@@ -125,6 +126,32 @@ describe("evaluation/gateway-capacity: the gateway under autocannon beside a bar
       expect(level.ratio).to.equal(level.gateway.okPerSecond / level.bare.okPerSecond);
       expect(level.cpuMsPerQuery).to.be.a("number").and.be.greaterThan(0);
       expect(level.loadAverage?.before).to.be.a("number");
+    });
+
+    it("aroundGatewayRun wraps the measured run against the gateway alone (what npm run profile:gateway profiles)", async () => {
+      let signed = 0;
+      const wrapped: number[] = [];
+      const levels = await measureCapacity({
+        root: ROOT,
+        dir,
+        gatewayUrl,
+        concurrencies: [2],
+        requests: 200,
+        warmup: 50,
+        minSeconds: 0.01,
+        timeoutMs: 20_000,
+        sign: async () => ({ nonce: `w${signed++}` }),
+        tick: () => undefined,
+        aroundGatewayRun: async (run) => {
+          const before = received;
+          const result = await run();
+          wrapped.push(received - before);
+          return result;
+        },
+      });
+      expect(wrapped).to.deep.equal([200], "one run wrapped: the measured one, its 200 bodies; not the warm-up");
+      expect(levels[0].gateway.ok).to.equal(200);
+      expect(levels[0].warmup?.gateway.ok).to.equal(50);
     });
   });
 });
