@@ -49,6 +49,22 @@ function checksummed(address: string): string | null {
   return checksumOrNull(address) ?? (isAddress(address) ? getAddress(address) : null);
 }
 
+/** The last origin found to be its own {@link originOf} (a gateway's own origin: parsed once, not per request). */
+let lastNormalizedOrigin: string | null = null;
+
+function isNormalizedOrigin(origin: string): boolean {
+  if (origin === lastNormalizedOrigin) return true;
+  let normalized: string;
+  try {
+    normalized = originOf(origin);
+  } catch {
+    return false;
+  }
+  if (normalized !== origin) return false;
+  lastNormalizedOrigin = origin;
+  return true;
+}
+
 /**
  * Refuses a request addressed to another gateway (401 `wrong-audience`). The signature covers the audience the
  * request names, so comparing the named audience with ours is enough once the signature is checked; a request
@@ -59,14 +75,9 @@ export function checkAudience(named: { operator: string; origin: string }, ours:
   if (checksummed(named.operator) !== ours.operator) {
     throw new GatewayError("wrong-audience", "the query is addressed to another gateway operator");
   }
-  let origin: string;
-  try {
-    origin = originOf(named.origin);
-  } catch {
-    origin = "";
-  }
-  // Exact string equality with ours: what was signed must be our origin as written, not merely equivalent to it.
-  if (origin !== ours.origin || named.origin !== ours.origin) {
+  // Exact string equality with ours: what was signed must be our origin as written, not merely equivalent to it; and
+  // ours must be an origin as originOf writes it (so the named one is too), which is checked once, not per request.
+  if (named.origin !== ours.origin || !isNormalizedOrigin(ours.origin)) {
     throw new GatewayError("wrong-audience", "the query is addressed to another gateway origin");
   }
 }
