@@ -115,7 +115,10 @@ export async function measureCapacity(options: CapacityOptions): Promise<Capacit
       const { file } = await signBodies(options, gatewayRequests, `bodies-${concurrency}`);
       options.tick(`${at}, autocannon against the gateway`);
       const around = options.aroundGatewayRun ?? ((run) => run());
-      const { gateway, used } = await around(async () => {
+      const {
+        gateway,
+        used: { user, system },
+      } = await around(async () => {
         const cpu = process.cpuUsage();
         const run = await runAutocannonProcess(options, {
           url: `${options.gatewayUrl}/v1/query`,
@@ -124,7 +127,6 @@ export async function measureCapacity(options: CapacityOptions): Promise<Capacit
         });
         return { gateway: run, used: process.cpuUsage(cpu) };
       });
-      const { user, system } = used;
       options.tick(`${at}, autocannon against a bare fastify handler (its own process)`);
       const bareRun = await runAutocannonProcess(options, {
         url: `${bare.url}/v1/query`,

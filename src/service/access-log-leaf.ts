@@ -1,6 +1,7 @@
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { LRUCache } from "lru-cache";
 import { checksumOrNull } from "../crypto/address";
+import { writeHex } from "../crypto/bytes";
 import { keccak256 } from "../crypto/keccak";
 
 /**
@@ -83,11 +84,6 @@ function writeUint(n: bigint, out: Uint8Array, offset: number): void {
     out[offset + i] = Number(n & 0xffn);
     n >>= 8n;
   }
-}
-
-/** The bytes of `0x`-hex that a pattern above already matched (Buffer's native decoder: no string slice a byte). */
-function writeHex(hex: string, out: Uint8Array, offset: number): void {
-  out.set(Buffer.from(hex.slice(2), "hex"), offset);
 }
 
 /** Lower case, or mixed case with a valid EIP-55 checksum (what ethers' address coder accepts); memoized. */

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { hexlify } from "ethers";
-import { bytes32FromHex } from "../../../src/crypto/bytes";
+import { bytes32FromHex, writeHex } from "../../../src/crypto/bytes";
 
 describe("crypto/bytes", () => {
   it("bytes32FromHex decodes with Node's Buffer as the browser does with noble: same bytes, same refusals", () => {
@@ -19,5 +19,19 @@ describe("crypto/bytes", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+  it("writeHex writes 0x-hex of either case at an offset, as ethers decodes it; false for anything else", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 40 }), fc.boolean(), fc.nat(8), (bytes, upper, offset) => {
+        const hex = upper ? "0x" + hexlify(bytes).slice(2).toUpperCase() : hexlify(bytes);
+        const out = new Uint8Array(offset + bytes.length);
+        expect(writeHex(hex, out, offset)).to.equal(true);
+        expect([...out.subarray(offset)]).to.deep.equal([...bytes]);
+        expect([...out.subarray(0, offset)]).to.deep.equal(new Array<number>(offset).fill(0));
+      }),
+      { numRuns: 500 },
+    );
+    const out = new Uint8Array(4);
+    for (const bad of ["abcd", "0xabc", "0Xabcd", "0xabzz", "0x-1"]) expect(writeHex(bad, out, 0)).to.equal(false, bad);
   });
 });
